@@ -1,0 +1,354 @@
+//! The registry of every variable avb reads: name, allowed values, default and meaning.
+//!
+//! This table is the single source for three things: the resolver's "unknown `AVB_*` variable" check, the
+//! `avb vars` command, and the README's variable table (a test fails when the README drifts from it).
+
+/// One documented variable.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The variable's name.
+    pub name: &'static str,
+    /// The port or area it belongs to (`mode`, `event bus`, …).
+    pub area: &'static str,
+    /// Allowed values or value shape.
+    pub values: &'static str,
+    /// Default, or when it is required.
+    pub default: &'static str,
+    /// What it does.
+    pub meaning: &'static str,
+    /// Whether the value is a secret (never shown in summaries, JSON, logs or errors).
+    pub secret: bool,
+}
+
+const fn key(
+    name: &'static str,
+    area: &'static str,
+    values: &'static str,
+    default: &'static str,
+    meaning: &'static str,
+) -> Key {
+    Key {
+        name,
+        area,
+        values,
+        default,
+        meaning,
+        secret: false,
+    }
+}
+
+const fn secret(
+    name: &'static str,
+    area: &'static str,
+    values: &'static str,
+    meaning: &'static str,
+) -> Key {
+    Key {
+        name,
+        area,
+        values,
+        default: "unset",
+        meaning,
+        secret: true,
+    }
+}
+
+/// Prefix of variables owned by the test harness (`scripts/services env`); the resolver ignores them.
+pub const TEST_PREFIX: &str = "AVB_TEST_";
+
+/// Every variable avb reads, in documentation order.
+pub const KEYS: &[Key] = &[
+    key(
+        "AVB_ENV",
+        "mode",
+        "`development`, `staging`, `production`",
+        "`development`",
+        "Deployment environment. Wins over `DJANGO_ENV` when both are set.",
+    ),
+    key(
+        "DJANGO_ENV",
+        "mode",
+        "as `AVB_ENV`",
+        "unset",
+        "Alias of `AVB_ENV`, read only when `AVB_ENV` is unset.",
+    ),
+    key(
+        "AVB_DEV_MODE",
+        "mode",
+        "`sandbox`, `live`",
+        "`sandbox`",
+        "Backend family. Read only in `development`; staging and production are always `live` (the summary says it was ignored).",
+    ),
+    key(
+        "AVB_DOTENV_DIR",
+        "mode",
+        "directory",
+        "current directory",
+        "Where the facade looks for `.env.sandbox` / `.env.live` (chosen by the mode; the process environment wins over the file).",
+    ),
+    key(
+        "EVENT_BUS",
+        "event bus",
+        "`memory`, `redis`, `kafka`, `pulsar`",
+        "sandbox: `memory`; live: `pulsar`",
+        "EventBus backend. `memory` is sandbox-only.",
+    ),
+    key(
+        "REDIS_URL",
+        "event bus",
+        "`redis://`, `rediss://`, `redis+unix://`, `unix://` URL",
+        "required for `EVENT_BUS=redis`",
+        "Redis server for the Streams backend. Userinfo is redacted everywhere.",
+    ),
+    key(
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "event bus",
+        "`host:port[,host:port…]`",
+        "required for `EVENT_BUS=kafka`",
+        "Kafka bootstrap brokers.",
+    ),
+    key(
+        "PULSAR_URL",
+        "event bus",
+        "`pulsar://` or `pulsar+ssl://` URL",
+        "required for `EVENT_BUS=pulsar`",
+        "Pulsar broker service URL.",
+    ),
+    secret(
+        "PULSAR_TOKEN",
+        "event bus",
+        "token",
+        "Pulsar authentication token (optional).",
+    ),
+    key(
+        "AUTH_MODE",
+        "auth",
+        "`none`, `local`, `keycloak` (alias `oidc`)",
+        "sandbox: `none`; live: `keycloak`",
+        "Auth backend. `none` (trust-all) and `local` (dev-key issuer) are sandbox-only.",
+    ),
+    key(
+        "AVB_SANDBOX_WORKSPACE",
+        "auth",
+        "workspace id",
+        "`sandbox`",
+        "Workspace every request gets under `AUTH_MODE=none`.",
+    ),
+    key(
+        "AVB_SANDBOX_SUBJECT",
+        "auth",
+        "subject",
+        "`sandbox-user`",
+        "Subject every request gets under `AUTH_MODE=none`.",
+    ),
+    key(
+        "OIDC_ISSUER_URL",
+        "auth",
+        "`http(s)://` URL",
+        "required for `AUTH_MODE=keycloak` unless `KEYCLOAK_URL` is set",
+        "OIDC issuer; discovery is read from `<issuer>/.well-known/openid-configuration`.",
+    ),
+    key(
+        "KEYCLOAK_URL",
+        "auth",
+        "`http(s)://` URL",
+        "unset",
+        "Keycloak base URL; with `KEYCLOAK_REALM` gives the issuer `<url>/realms/<realm>`. Set this pair or `OIDC_ISSUER_URL`, not both.",
+    ),
+    key(
+        "KEYCLOAK_REALM",
+        "auth",
+        "realm name",
+        "required with `KEYCLOAK_URL`",
+        "Keycloak realm.",
+    ),
+    key(
+        "OBJECT_STORE",
+        "object store",
+        "`memory`, `fs`, `s3`",
+        "sandbox: `memory`; live: `s3`",
+        "ObjectStore backend. `memory` is sandbox-only.",
+    ),
+    key(
+        "OBJECT_STORE_DIR",
+        "object store",
+        "directory",
+        "sandbox: `.avb/objects`; live: required for `fs`",
+        "Root directory of the `fs` backend.",
+    ),
+    key(
+        "OBJECT_STORE_BUCKET",
+        "object store",
+        "bucket name",
+        "required for `OBJECT_STORE=s3`",
+        "Bucket of the `s3` backend.",
+    ),
+    key(
+        "AWS_ENDPOINT_URL",
+        "object store",
+        "`http(s)://` URL",
+        "unset (AWS)",
+        "S3 endpoint: MinIO, GCS (`https://storage.googleapis.com`) or AWS, with no code change.",
+    ),
+    key(
+        "AWS_REGION",
+        "object store",
+        "region",
+        "unset (the AWS SDK's chain)",
+        "S3 region.",
+    ),
+    secret(
+        "AWS_ACCESS_KEY_ID",
+        "object store",
+        "key id",
+        "Static S3 credentials; set with `AWS_SECRET_ACCESS_KEY` or neither (then the AWS SDK's chain).",
+    ),
+    secret(
+        "AWS_SECRET_ACCESS_KEY",
+        "object store",
+        "secret key",
+        "Static S3 credentials; set with `AWS_ACCESS_KEY_ID`.",
+    ),
+    key(
+        "DATA_CATALOG",
+        "catalog",
+        "`json`, `openmetadata`",
+        "sandbox: `json`; live: `openmetadata`",
+        "Catalog backend.",
+    ),
+    key(
+        "DATA_CATALOG_FILE",
+        "catalog",
+        "path",
+        "sandbox: `stub-catalog.json`; live: required for `json`",
+        "The JSON catalog file (methods + ontology).",
+    ),
+    key(
+        "OPENMETADATA_URL",
+        "catalog",
+        "`http(s)://` URL",
+        "required for `DATA_CATALOG=openmetadata`",
+        "OpenMetadata server (the API root, e.g. `http://host:8585/api`).",
+    ),
+    secret(
+        "OPENMETADATA_TOKEN",
+        "catalog",
+        "JWT",
+        "OpenMetadata bot token (optional).",
+    ),
+    key(
+        "LLM_PROVIDER",
+        "llm",
+        "`mock`, `openai`, `ollama`",
+        "sandbox: `mock`; live: `ollama`",
+        "LLM backend. `mock` (the offline model) is sandbox-only.",
+    ),
+    key(
+        "LLM_API_URL",
+        "llm",
+        "`http(s)://` URL",
+        "required for `openai` and `ollama`",
+        "Base URL of the OpenAI-compatible API (Ollama: `http://host:11434`).",
+    ),
+    secret(
+        "LLM_API_KEY",
+        "llm",
+        "API key",
+        "API key (optional; Groq and OpenAI need one).",
+    ),
+    key(
+        "LLM_MODEL",
+        "llm",
+        "model name",
+        "required for `openai` and `ollama`",
+        "Model used for chat and embeddings.",
+    ),
+    key(
+        "AVB_TEST_REQUIRE_LIVE",
+        "tests",
+        "`1` or unset",
+        "unset",
+        "Tests only: a live test whose server is missing fails instead of skipping (`scripts/test` sets it).",
+    ),
+    key(
+        "AVB_TEST_REDIS_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's Redis (`scripts/services env`).",
+    ),
+];
+
+/// Looks a variable up by name.
+pub fn find(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// Whether the value of `name` is a secret.
+pub fn is_secret(name: &str) -> bool {
+    find(name).is_some_and(|k| k.secret)
+}
+
+/// The closest known variable to an unknown one, when it is plausibly a typo.
+pub fn suggest(name: &str) -> Option<&'static str> {
+    KEYS.iter()
+        .map(|k| (edit_distance(name, k.name), k.name))
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The README's variable table, generated from [`KEYS`].
+pub fn markdown_table() -> String {
+    let mut out =
+        String::from("| variable | area | values | default | meaning |\n|---|---|---|---|---|\n");
+    for k in KEYS {
+        let meaning = if k.secret {
+            format!("{} Secret: always redacted.", k.meaning)
+        } else {
+            k.meaning.to_string()
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            k.name, k.area, k.values, k.default, meaning
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        for (i, k) in KEYS.iter().enumerate() {
+            assert!(
+                KEYS[i + 1..].iter().all(|o| o.name != k.name),
+                "{} listed twice",
+                k.name
+            );
+        }
+    }
+
+    #[test]
+    fn suggests_near_misses_only() {
+        assert_eq!(suggest("AVB_DEV_MOD"), Some("AVB_DEV_MODE"));
+        assert_eq!(suggest("AVB_ENVV"), Some("AVB_ENV"));
+        assert_eq!(suggest("AVB_COMPLETELY_DIFFERENT"), None);
+    }
+}

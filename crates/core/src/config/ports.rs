@@ -1,0 +1,547 @@
+//! Each port's resolved settings and the reader that validates them.
+
+use super::choice::{
+    AuthKind, BackendKind, CatalogKind, Environment, EventBusKind, LlmKind, Mode, ObjectStoreKind,
+};
+use super::error::Problem;
+use super::secret::{Secret, ServiceUrl, redact_raw};
+use super::{Entry, Port, Source, keys};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use url::Url;
+
+/// EventBus backend and its connection settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum EventBusConfig {
+    /// In-process bus (sandbox only).
+    Memory,
+    /// Redis Streams at `REDIS_URL`.
+    Redis {
+        /// `REDIS_URL`.
+        url: ServiceUrl,
+    },
+    /// Kafka at `KAFKA_BOOTSTRAP_SERVERS`.
+    Kafka {
+        /// `host:port` entries.
+        bootstrap_servers: Vec<String>,
+    },
+    /// Pulsar at `PULSAR_URL`.
+    Pulsar {
+        /// `PULSAR_URL`.
+        url: ServiceUrl,
+        /// `PULSAR_TOKEN`.
+        token: Option<Secret>,
+    },
+}
+
+/// Auth backend and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum AuthConfig {
+    /// Trust-all: every request is this workspace and subject (sandbox only).
+    None {
+        /// `AVB_SANDBOX_WORKSPACE`.
+        workspace_id: String,
+        /// `AVB_SANDBOX_SUBJECT`.
+        subject: String,
+    },
+    /// Local issuer signing real JWTs with a development key (sandbox only).
+    Local,
+    /// Keycloak or any OIDC provider.
+    Keycloak {
+        /// The issuer (`OIDC_ISSUER_URL`, or `KEYCLOAK_URL/realms/KEYCLOAK_REALM`).
+        issuer: ServiceUrl,
+    },
+}
+
+/// Static S3 credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct S3Credentials {
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: Secret,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: Secret,
+}
+
+/// ObjectStore backend and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ObjectStoreConfig {
+    /// In-process store (sandbox only).
+    Memory,
+    /// Local directory.
+    Fs {
+        /// `OBJECT_STORE_DIR`.
+        root: PathBuf,
+    },
+    /// S3 API.
+    S3 {
+        /// `OBJECT_STORE_BUCKET`.
+        bucket: String,
+        /// `AWS_ENDPOINT_URL`; `None` is AWS itself.
+        endpoint: Option<ServiceUrl>,
+        /// `AWS_REGION`; `None` leaves it to the AWS SDK's chain.
+        region: Option<String>,
+        /// Static credentials; `None` uses the AWS SDK's chain.
+        credentials: Option<S3Credentials>,
+    },
+}
+
+/// Catalog backend and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum CatalogConfig {
+    /// JSON file.
+    Json {
+        /// `DATA_CATALOG_FILE`.
+        file: PathBuf,
+    },
+    /// OpenMetadata REST API.
+    OpenMetadata {
+        /// `OPENMETADATA_URL`.
+        url: ServiceUrl,
+        /// `OPENMETADATA_TOKEN`.
+        token: Option<Secret>,
+    },
+}
+
+/// LLM backend and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum LlmConfig {
+    /// Deterministic offline model (sandbox only).
+    Mock,
+    /// An OpenAI-compatible API.
+    OpenAi {
+        /// `LLM_API_URL`.
+        url: ServiceUrl,
+        /// `LLM_MODEL`.
+        model: String,
+        /// `LLM_API_KEY`.
+        api_key: Option<Secret>,
+    },
+    /// Ollama.
+    Ollama {
+        /// `LLM_API_URL`.
+        url: ServiceUrl,
+        /// `LLM_MODEL`.
+        model: String,
+        /// `LLM_API_KEY` (for an authenticating proxy in front of Ollama).
+        api_key: Option<Secret>,
+    },
+}
+
+const HTTP: &[&str] = &["http", "https"];
+
+pub(crate) struct Reader<'a> {
+    vars: &'a BTreeMap<String, Entry>,
+    environment: Environment,
+    environment_source: &'a Source,
+    mode: Mode,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(
+        vars: &'a BTreeMap<String, Entry>,
+        environment: Environment,
+        environment_source: &'a Source,
+        mode: Mode,
+    ) -> Self {
+        Self {
+            vars,
+            environment,
+            environment_source,
+            mode,
+            problems: Vec::new(),
+        }
+    }
+
+    pub(crate) fn into_problems(self) -> Vec<Problem> {
+        self.problems
+    }
+
+    /// A value that is set; an empty value is reported and treated as absent.
+    fn value(&mut self, key: &str) -> Option<&'a str> {
+        let entry = self.vars.get(key)?;
+        if entry.value.is_empty() {
+            let expected = keys::find(key).map_or("a non-empty value", |k| k.values);
+            self.problems.push(Problem::Invalid {
+                key: key.into(),
+                value: String::new(),
+                expected: format!("{expected} (unset the variable instead of leaving it empty)"),
+            });
+            return None;
+        }
+        Some(&entry.value)
+    }
+
+    fn shown(key: &str, value: &str) -> String {
+        if keys::is_secret(key) {
+            super::REDACTED.to_string()
+        } else {
+            redact_raw(value)
+        }
+    }
+
+    fn kind<K: BackendKind>(&mut self) -> Option<(K, Source, String)> {
+        let (kind, source) = match self.vars.get(K::VARIABLE) {
+            None => (K::default_for(self.mode), Source::Default),
+            Some(entry) => {
+                let value = self.value(K::VARIABLE)?;
+                match K::parse(value) {
+                    Some(kind) => (kind, entry.source.clone()),
+                    None => {
+                        self.problems.push(Problem::Invalid {
+                            key: K::VARIABLE.into(),
+                            value: value.into(),
+                            expected: format!("one of {}", K::allowed()),
+                        });
+                        return None;
+                    }
+                }
+            }
+        };
+        if self.environment != Environment::Development && kind.sandbox_only() {
+            let environment = match self.environment_source {
+                Source::Variable { name } | Source::File { name, .. } => {
+                    format!("{name}={}", self.environment)
+                }
+                Source::Default => format!("the environment is {}", self.environment),
+            };
+            self.problems.push(Problem::SandboxOnly {
+                key: K::VARIABLE.into(),
+                value: kind.to_string(),
+                environment,
+                allowed: K::allowed_live(),
+            });
+            return None;
+        }
+        let needed_by = match source {
+            Source::Default => format!("{}={kind} (the {} default)", K::VARIABLE, self.mode),
+            _ => format!("{}={kind}", K::VARIABLE),
+        };
+        Some((kind, source, needed_by))
+    }
+
+    fn required(&mut self, key: &str, needed_by: &str, example: &str) -> Option<&'a str> {
+        if !self.vars.contains_key(key) {
+            self.problems.push(Problem::Missing {
+                key: key.into(),
+                needed_by: needed_by.into(),
+                example: example.into(),
+            });
+            return None;
+        }
+        self.value(key)
+    }
+
+    /// A setting with a sandbox default that live mode must set explicitly.
+    fn sandbox_default(&mut self, key: &str, default: &str, needed_by: &str) -> Option<String> {
+        match (self.vars.contains_key(key), self.mode) {
+            (true, _) => self.value(key).map(str::to_string),
+            (false, Mode::Sandbox) => Some(default.to_string()),
+            (false, Mode::Live) => {
+                self.problems.push(Problem::Missing {
+                    key: key.into(),
+                    needed_by: format!("{needed_by} in live mode"),
+                    example: default.into(),
+                });
+                None
+            }
+        }
+    }
+
+    fn parse_url(&mut self, key: &str, value: &str, schemes: &[&str]) -> Option<ServiceUrl> {
+        let invalid = |expected: String| Problem::Invalid {
+            key: key.into(),
+            value: Self::shown(key, value),
+            expected,
+        };
+        match Url::parse(value) {
+            Err(e) => {
+                self.problems.push(invalid(format!(
+                    "a URL ({e}) with scheme {}",
+                    schemes.join(" or ")
+                )));
+                None
+            }
+            Ok(url) if !schemes.contains(&url.scheme()) => {
+                self.problems.push(invalid(format!(
+                    "a URL with scheme {} (got {:?})",
+                    schemes.join(" or "),
+                    url.scheme()
+                )));
+                None
+            }
+            Ok(url)
+                if !url.scheme().ends_with("unix") && url.host_str().is_none_or(str::is_empty) =>
+            {
+                self.problems.push(invalid("a URL with a host".to_string()));
+                None
+            }
+            Ok(url) => Some(ServiceUrl::new(url)),
+        }
+    }
+
+    fn url(
+        &mut self,
+        key: &str,
+        needed_by: &str,
+        schemes: &[&str],
+        example: &str,
+    ) -> Option<ServiceUrl> {
+        let value = self.required(key, needed_by, example)?;
+        self.parse_url(key, value, schemes)
+    }
+
+    fn optional_url(&mut self, key: &str, schemes: &[&str]) -> Option<Option<ServiceUrl>> {
+        if !self.vars.contains_key(key) {
+            return Some(None);
+        }
+        let value = self.value(key)?;
+        self.parse_url(key, value, schemes).map(Some)
+    }
+
+    fn optional_secret(&mut self, key: &str) -> Option<Option<Secret>> {
+        if !self.vars.contains_key(key) {
+            return Some(None);
+        }
+        self.value(key).map(|v| Some(Secret::new(v)))
+    }
+
+    fn with_default(&mut self, key: &str, default: &str) -> Option<String> {
+        if !self.vars.contains_key(key) {
+            return Some(default.to_string());
+        }
+        self.value(key).map(str::to_string)
+    }
+
+    pub(crate) fn event_bus(&mut self) -> Option<Port<EventBusConfig>> {
+        let (kind, chosen_by, needed_by) = self.kind::<EventBusKind>()?;
+        let backend = match kind {
+            EventBusKind::Memory => EventBusConfig::Memory,
+            EventBusKind::Redis => EventBusConfig::Redis {
+                url: self.url(
+                    "REDIS_URL",
+                    &needed_by,
+                    &["redis", "rediss", "redis+unix", "unix"],
+                    "redis://127.0.0.1:6379",
+                )?,
+            },
+            EventBusKind::Kafka => {
+                let value =
+                    self.required("KAFKA_BOOTSTRAP_SERVERS", &needed_by, "127.0.0.1:9092")?;
+                let servers: Vec<String> = value.split(',').map(|s| s.trim().to_string()).collect();
+                if let Some(bad) = servers.iter().find(|s| !is_host_port(s)) {
+                    self.problems.push(Problem::Invalid {
+                        key: "KAFKA_BOOTSTRAP_SERVERS".into(),
+                        value: value.into(),
+                        expected: format!("host:port[,host:port…] ({bad:?} is not host:port)"),
+                    });
+                    return None;
+                }
+                EventBusConfig::Kafka {
+                    bootstrap_servers: servers,
+                }
+            }
+            EventBusKind::Pulsar => {
+                let url = self.url(
+                    "PULSAR_URL",
+                    &needed_by,
+                    &["pulsar", "pulsar+ssl"],
+                    "pulsar://127.0.0.1:6650",
+                );
+                let token = self.optional_secret("PULSAR_TOKEN");
+                EventBusConfig::Pulsar {
+                    url: url?,
+                    token: token?,
+                }
+            }
+        };
+        Some(Port { backend, chosen_by })
+    }
+
+    pub(crate) fn auth(&mut self) -> Option<Port<AuthConfig>> {
+        let (kind, chosen_by, needed_by) = self.kind::<AuthKind>()?;
+        let backend = match kind {
+            AuthKind::None => {
+                let workspace_id = self.with_default("AVB_SANDBOX_WORKSPACE", "sandbox");
+                let subject = self.with_default("AVB_SANDBOX_SUBJECT", "sandbox-user");
+                AuthConfig::None {
+                    workspace_id: workspace_id?,
+                    subject: subject?,
+                }
+            }
+            AuthKind::Local => AuthConfig::Local,
+            AuthKind::Keycloak => {
+                let has_issuer = self.vars.contains_key("OIDC_ISSUER_URL");
+                let has_keycloak = self.vars.contains_key("KEYCLOAK_URL")
+                    || self.vars.contains_key("KEYCLOAK_REALM");
+                let issuer = match (has_issuer, has_keycloak) {
+                    (true, true) => {
+                        self.problems.push(Problem::Conflict {
+                            keys: vec!["OIDC_ISSUER_URL".into(), "KEYCLOAK_URL".into(), "KEYCLOAK_REALM".into()],
+                            reason: "OIDC_ISSUER_URL and KEYCLOAK_URL/KEYCLOAK_REALM are both set: set the issuer one way only".into(),
+                        });
+                        return None;
+                    }
+                    (false, true) => {
+                        let base =
+                            self.url("KEYCLOAK_URL", &needed_by, HTTP, "http://127.0.0.1:8080");
+                        let realm = self.required("KEYCLOAK_REALM", "KEYCLOAK_URL is set", "avb");
+                        let (mut base, realm) = (base?.expose().clone(), realm?);
+                        if realm.contains(['/', '?', '#']) {
+                            self.problems.push(Problem::Invalid {
+                                key: "KEYCLOAK_REALM".into(),
+                                value: realm.into(),
+                                expected: "a realm name without '/', '?' or '#'".into(),
+                            });
+                            return None;
+                        }
+                        let path = format!("{}/realms/{realm}", base.path().trim_end_matches('/'));
+                        base.set_path(&path);
+                        ServiceUrl::new(base)
+                    }
+                    _ => self.url(
+                        "OIDC_ISSUER_URL",
+                        &needed_by,
+                        HTTP,
+                        "http://127.0.0.1:8080/realms/avb, or KEYCLOAK_URL + KEYCLOAK_REALM",
+                    )?,
+                };
+                AuthConfig::Keycloak { issuer }
+            }
+        };
+        Some(Port { backend, chosen_by })
+    }
+
+    pub(crate) fn object_store(&mut self) -> Option<Port<ObjectStoreConfig>> {
+        let (kind, chosen_by, needed_by) = self.kind::<ObjectStoreKind>()?;
+        let backend = match kind {
+            ObjectStoreKind::Memory => ObjectStoreConfig::Memory,
+            ObjectStoreKind::Fs => ObjectStoreConfig::Fs {
+                root: self
+                    .sandbox_default("OBJECT_STORE_DIR", ".avb/objects", &needed_by)?
+                    .into(),
+            },
+            ObjectStoreKind::S3 => {
+                let bucket = self
+                    .required("OBJECT_STORE_BUCKET", &needed_by, "avb-data")
+                    .map(str::to_string);
+                let endpoint = self.optional_url("AWS_ENDPOINT_URL", HTTP);
+                let region = match self.vars.contains_key("AWS_REGION") {
+                    false => Some(None),
+                    true => self.value("AWS_REGION").map(|r| Some(r.to_string())),
+                };
+                let credentials = match (
+                    self.vars.contains_key("AWS_ACCESS_KEY_ID"),
+                    self.vars.contains_key("AWS_SECRET_ACCESS_KEY"),
+                ) {
+                    (false, false) => Some(None),
+                    (true, true) => {
+                        let id = self.value("AWS_ACCESS_KEY_ID");
+                        let secret = self.value("AWS_SECRET_ACCESS_KEY");
+                        Some(Some(S3Credentials {
+                            access_key_id: Secret::new(id?),
+                            secret_access_key: Secret::new(secret?),
+                        }))
+                    }
+                    (id, _) => {
+                        let (set, unset) = if id {
+                            ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+                        } else {
+                            ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID")
+                        };
+                        self.problems.push(Problem::Conflict {
+                            keys: vec![unset.into(), set.into()],
+                            reason: format!("{set} is set but {unset} is not: set both for static credentials, or neither for the AWS SDK's chain"),
+                        });
+                        None
+                    }
+                };
+                ObjectStoreConfig::S3 {
+                    bucket: bucket?,
+                    endpoint: endpoint?,
+                    region: region?,
+                    credentials: credentials?,
+                }
+            }
+        };
+        Some(Port { backend, chosen_by })
+    }
+
+    pub(crate) fn catalog(&mut self) -> Option<Port<CatalogConfig>> {
+        let (kind, chosen_by, needed_by) = self.kind::<CatalogKind>()?;
+        let backend = match kind {
+            CatalogKind::Json => CatalogConfig::Json {
+                file: self
+                    .sandbox_default("DATA_CATALOG_FILE", "stub-catalog.json", &needed_by)?
+                    .into(),
+            },
+            CatalogKind::OpenMetadata => {
+                let url = self.url(
+                    "OPENMETADATA_URL",
+                    &needed_by,
+                    HTTP,
+                    "http://127.0.0.1:8585/api",
+                );
+                let token = self.optional_secret("OPENMETADATA_TOKEN");
+                CatalogConfig::OpenMetadata {
+                    url: url?,
+                    token: token?,
+                }
+            }
+        };
+        Some(Port { backend, chosen_by })
+    }
+
+    pub(crate) fn llm(&mut self) -> Option<Port<LlmConfig>> {
+        let (kind, chosen_by, needed_by) = self.kind::<LlmKind>()?;
+        let backend = match kind {
+            LlmKind::Mock => LlmConfig::Mock,
+            LlmKind::OpenAi | LlmKind::Ollama => {
+                let example = if kind == LlmKind::Ollama {
+                    "http://127.0.0.1:11434"
+                } else {
+                    "https://api.openai.com/v1"
+                };
+                let url = self.url("LLM_API_URL", &needed_by, HTTP, example);
+                let model = self
+                    .required("LLM_MODEL", &needed_by, "gemma3:270m")
+                    .map(str::to_string);
+                let api_key = self.optional_secret("LLM_API_KEY");
+                let (url, model, api_key) = (url?, model?, api_key?);
+                match kind {
+                    LlmKind::Ollama => LlmConfig::Ollama {
+                        url,
+                        model,
+                        api_key,
+                    },
+                    _ => LlmConfig::OpenAi {
+                        url,
+                        model,
+                        api_key,
+                    },
+                }
+            }
+        };
+        Some(Port { backend, chosen_by })
+    }
+}
+
+fn is_host_port(s: &str) -> bool {
+    match s.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty() && !host.contains("://") && port.parse::<u16>().is_ok_and(|p| p > 0)
+        }
+        None => false,
+    }
+}

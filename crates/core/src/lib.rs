@@ -1,0 +1,10 @@
+//! avb core: the pieces every port and the facade share.
+//!
+//! - [`config`]: mode resolution (`AVB_ENV`/`DJANGO_ENV`, `AVB_DEV_MODE`, per-port overrides), the typed
+//!   [`config::Config`] with its human summary and JSON form, fail-closed validation and secret redaction.
+//!
+//! Nothing in this crate reads the process environment: resolution takes `(key, value)` pairs
+//! ([`config::Config::from_iter`]); only the facade crate's `from_env` collects them from the process.
+#![forbid(unsafe_code)]
+
+pub mod config;

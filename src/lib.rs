@@ -1,0 +1,25 @@
+//! **avb** lets a service run unchanged on a laptop and in production.
+//!
+//! A service links this crate and gets five ports — EventBus, Auth, ObjectStore, Catalog, LLM — whose
+//! backends are chosen at startup from one resolved mode. [`from_env`] is the only function in avb that
+//! reads the process environment; everything else resolves from `(key, value)` pairs
+//! ([`config::Config::from_iter`]).
+//!
+//! ```no_run
+//! let config = avb::from_env()?;   // AVB_ENV / AVB_DEV_MODE / EVENT_BUS=… and .env.<mode>
+//! println!("{config}");            // the startup summary; secrets redacted
+//! # Ok::<(), avb::config::ConfigError>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub use avb_auth as auth;
+pub use avb_catalog as catalog;
+pub use avb_core::config;
+pub use avb_eventbus as eventbus;
+pub use avb_llm as llm;
+pub use avb_storage as storage;
+
+mod env;
+pub mod testing;
+
+pub use env::from_env;

@@ -1,0 +1,63 @@
+//! Helpers for tests that need a real server started by `scripts/services`.
+//!
+//! A live test calls [`live_server`] with the harness variable that names its server. When the variable is
+//! unset or the server does not accept a connection, the test skips and prints why — unless
+//! `AVB_TEST_REQUIRE_LIVE=1` (set by `scripts/test`), in which case it fails.
+
+use crate::env::test_var;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+/// Whether a missing live server fails the test (`AVB_TEST_REQUIRE_LIVE=1`) instead of skipping it.
+///
+/// # Panics
+/// When `AVB_TEST_REQUIRE_LIVE` has a value other than `1` or `0`: a typo must not silently turn live
+/// tests into skips.
+pub fn require_live() -> bool {
+    match test_var("AVB_TEST_REQUIRE_LIVE").as_deref() {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(other) => panic!("AVB_TEST_REQUIRE_LIVE={other:?} is invalid: expected one of 1, 0"),
+    }
+}
+
+/// The URL of the live server named by the harness variable `var` (e.g. `AVB_TEST_REDIS_URL`), once it
+/// accepts a TCP connection. `None` means "skip": the reason is printed to stderr.
+///
+/// # Panics
+/// When the server is missing and [`require_live`] is true — that is the test failing, as it must.
+pub fn live_server(var: &str) -> Option<String> {
+    let problem = match test_var(var) {
+        None => format!(
+            "{var} is not set (run `eval \"$(scripts/services env)\"` after `scripts/services up`)"
+        ),
+        Some(url) => match probe(&url) {
+            Ok(()) => return Some(url),
+            Err(e) => format!(
+                "the server at {var}={} is not reachable: {e}",
+                avb_core::config::redact_raw(&url)
+            ),
+        },
+    };
+    if require_live() {
+        panic!("live server required (AVB_TEST_REQUIRE_LIVE=1) but {problem}");
+    }
+    eprintln!("SKIPPED (no live server): {problem}");
+    None
+}
+
+fn probe(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+    let host = parsed.host_str().ok_or("the URL has no host")?;
+    let port = parsed
+        .port_or_known_default()
+        .ok_or("the URL has no port")?;
+    let addr = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or_else(|| format!("{host} resolves to no address"))?;
+    TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
