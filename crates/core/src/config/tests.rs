@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// Variables of one table row.
+type Pairs = &'static [(&'static str, &'static str)];
+
 fn resolve(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
     Config::from_iter(pairs.iter().copied())
 }
@@ -47,7 +50,7 @@ fn environment_and_mode_rows() {
     use Environment::*;
     use Mode::*;
     // (pairs, environment, mode, what set the environment)
-    let rows: &[(&[(&str, &str)], Environment, Mode, Source)] = &[
+    let rows: &[(Pairs, Environment, Mode, Source)] = &[
         (&[], Development, Sandbox, Source::Default),
         (
             &[("AVB_ENV", "development")],
@@ -193,7 +196,7 @@ fn port_defaults_per_mode() {
 #[test]
 fn per_port_overrides() {
     // (override pairs, port index in `kinds`, expected kind)
-    let rows: &[(&[(&str, &str)], usize, &str)] = &[
+    let rows: &[(Pairs, usize, &str)] = &[
         (&[("EVENT_BUS", "memory")], 0, "memory"),
         (
             &[
@@ -376,7 +379,7 @@ fn sandbox_only_backends_are_refused_in_staging_and_production() {
 
 #[test]
 fn live_backends_without_connection_settings_are_errors() {
-    let rows: &[(&[(&str, &str)], &str)] = &[
+    let rows: &[(Pairs, &str)] = &[
         (
             &[("EVENT_BUS", "redis")],
             "REDIS_URL is required when EVENT_BUS=redis (for example REDIS_URL=redis://127.0.0.1:6379)",
@@ -525,7 +528,7 @@ fn unknown_avb_variables_are_errors_and_test_variables_are_not() {
 
 #[test]
 fn malformed_urls_name_their_variable_and_hide_credentials() {
-    let rows: &[(&[(&str, &str)], &str)] = &[
+    let rows: &[(Pairs, &str)] = &[
         (
             &[
                 ("EVENT_BUS", "redis"),

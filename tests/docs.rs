@@ -1,0 +1,59 @@
+//! The README stays in step with the code: its variable table is the registry's, its example is
+//! `examples/service.rs` (which the build compiles).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text
+        .find(start)
+        .map(|i| i + start.len())
+        .unwrap_or_else(|| panic!("marker {start} missing"));
+    let to = text[from..]
+        .find(end)
+        .map(|i| from + i)
+        .unwrap_or_else(|| panic!("marker {end} missing"));
+    &text[from..to]
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+#[test]
+fn readme_variable_table_matches_the_registry() {
+    let readme = read("README.md");
+    let table = between(
+        &readme,
+        "<!-- env-table:start -->\n",
+        "<!-- env-table:end -->",
+    );
+    assert_eq!(
+        table,
+        avb::config::keys::markdown_table(),
+        "README.md's variable table is stale: replace it with the output of `cargo run -q -- vars`"
+    );
+}
+
+#[test]
+fn readme_example_is_the_compiled_example() {
+    let readme = read("README.md");
+    let shown = between(
+        &readme,
+        "<!-- readme-example:start -->\n```rust\n",
+        "```\n<!-- readme-example:end -->",
+    );
+    let example = read("examples/service.rs");
+    let compiled = between(
+        &example,
+        "// readme-example:start\n",
+        "// readme-example:end",
+    );
+    assert_eq!(
+        shown, compiled,
+        "README.md's example differs from examples/service.rs"
+    );
+    assert!(
+        shown.lines().count() <= 12,
+        "the README example should stay about 10 lines"
+    );
+}
