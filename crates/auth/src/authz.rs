@@ -80,7 +80,9 @@ impl Action {
                 "owner",
             ],
             Action::Run => &["analyst", "workspace-admin", "admin", "owner"],
-            Action::ManageProjects | Action::ManageMembers => &["workspace-admin", "admin", "owner"],
+            Action::ManageProjects | Action::ManageMembers => {
+                &["workspace-admin", "admin", "owner"]
+            }
             Action::Administer => &["admin", "owner"],
         }
     }
@@ -158,9 +160,17 @@ mod tests {
         let authz = Authorizer::new();
         let cases: &[(&str, &[Action], &[Action])] = &[
             ("viewer", &[Action::Read], &[Action::Write, Action::Run]),
-            ("project-member", &[Action::Read, Action::Write], &[Action::Run]),
+            (
+                "project-member",
+                &[Action::Read, Action::Write],
+                &[Action::Run],
+            ),
             ("analyst", &[Action::Run], &[Action::ManageProjects]),
-            ("workspace-admin", &[Action::ManageMembers], &[Action::Administer]),
+            (
+                "workspace-admin",
+                &[Action::ManageMembers],
+                &[Action::Administer],
+            ),
             ("admin", &[Action::Administer], &[]),
             ("owner", &[Action::Administer, Action::Read], &[]),
         ];

@@ -160,32 +160,33 @@ fn jwk_to_key(jwk: RawJwk) -> Option<VerifyKey> {
     if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
         return None;
     }
-    let (decoding, family): (DecodingKey, &[Algorithm]) = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
-        ("RSA", _) => (
-            DecodingKey::from_rsa_components(jwk.n.as_deref()?, jwk.e.as_deref()?).ok()?,
-            &[
-                Algorithm::RS256,
-                Algorithm::RS384,
-                Algorithm::RS512,
-                Algorithm::PS256,
-                Algorithm::PS384,
-                Algorithm::PS512,
-            ],
-        ),
-        ("EC", Some("P-256")) => (
-            DecodingKey::from_ec_components(jwk.x.as_deref()?, jwk.y.as_deref()?).ok()?,
-            &[Algorithm::ES256],
-        ),
-        ("EC", Some("P-384")) => (
-            DecodingKey::from_ec_components(jwk.x.as_deref()?, jwk.y.as_deref()?).ok()?,
-            &[Algorithm::ES384],
-        ),
-        ("OKP", Some("Ed25519")) => (
-            DecodingKey::from_ed_components(jwk.x.as_deref()?).ok()?,
-            &[Algorithm::EdDSA],
-        ),
-        _ => return None,
-    };
+    let (decoding, family): (DecodingKey, &[Algorithm]) =
+        match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+            ("RSA", _) => (
+                DecodingKey::from_rsa_components(jwk.n.as_deref()?, jwk.e.as_deref()?).ok()?,
+                &[
+                    Algorithm::RS256,
+                    Algorithm::RS384,
+                    Algorithm::RS512,
+                    Algorithm::PS256,
+                    Algorithm::PS384,
+                    Algorithm::PS512,
+                ],
+            ),
+            ("EC", Some("P-256")) => (
+                DecodingKey::from_ec_components(jwk.x.as_deref()?, jwk.y.as_deref()?).ok()?,
+                &[Algorithm::ES256],
+            ),
+            ("EC", Some("P-384")) => (
+                DecodingKey::from_ec_components(jwk.x.as_deref()?, jwk.y.as_deref()?).ok()?,
+                &[Algorithm::ES384],
+            ),
+            ("OKP", Some("Ed25519")) => (
+                DecodingKey::from_ed_components(jwk.x.as_deref()?).ok()?,
+                &[Algorithm::EdDSA],
+            ),
+            _ => return None,
+        };
     let algorithms = match jwk.alg.as_deref() {
         // A key that names its algorithm verifies that one only — if it fits the key type at all.
         Some(alg) => {
@@ -246,7 +247,11 @@ impl KeyCache {
     }
 
     /// A cache already holding `set` (counts as never fetched; the rate limit starts at the first fetch).
-    pub fn preloaded(source: Arc<dyn KeySource>, set: KeySet, min_refresh_interval: Duration) -> Self {
+    pub fn preloaded(
+        source: Arc<dyn KeySource>,
+        set: KeySet,
+        min_refresh_interval: Duration,
+    ) -> Self {
         let cache = Self::new(source, min_refresh_interval);
         cache.store(set);
         cache
@@ -375,7 +380,10 @@ mod tests {
         let set = KeySet::from_jwks_json(body).unwrap();
         assert!(set.get(Some("enc")).is_none());
         assert!(set.get(Some("hmac")).is_none());
-        assert_eq!(set.get(Some("sig")).unwrap().algorithms, vec![Algorithm::RS256]);
+        assert_eq!(
+            set.get(Some("sig")).unwrap().algorithms,
+            vec![Algorithm::RS256]
+        );
         assert!(KeySet::from_jwks_json(b"[]").is_err());
     }
 }

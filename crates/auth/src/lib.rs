@@ -47,6 +47,8 @@ pub mod oidc;
 #[cfg(feature = "axum")]
 pub mod axum_glue;
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 
 pub use error::{Error, ErrorKind, Result};
 

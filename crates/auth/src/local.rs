@@ -220,7 +220,9 @@ impl LocalIssuer {
             }
             Signing::Hs256WithPublicKey => {
                 let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.public_der);
-                aws_lc_rs::hmac::sign(&key, input.as_bytes()).as_ref().to_vec()
+                aws_lc_rs::hmac::sign(&key, input.as_bytes())
+                    .as_ref()
+                    .to_vec()
             }
             Signing::None => Vec::new(),
         };
@@ -249,11 +251,16 @@ impl Authenticator for LocalIssuer {
 
 fn rs256(key: &KeyPair, message: &[u8]) -> Result<Vec<u8>> {
     let mut signature = vec![0; key.public_modulus_len()];
-    key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature)
-        .map_err(|e| Error::DevKey {
-            path: "<signing>".into(),
-            reason: e.to_string(),
-        })?;
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        message,
+        &mut signature,
+    )
+    .map_err(|e| Error::DevKey {
+        path: "<signing>".into(),
+        reason: e.to_string(),
+    })?;
     Ok(signature)
 }
 
@@ -341,7 +348,12 @@ mod tests {
     async fn minted_token_validates_with_roles_workspace_and_expiry() {
         let issuer = LocalIssuer::ephemeral().unwrap();
         let token = issuer
-            .mint("alice", "ws-1", &["analyst", "viewer"], Duration::from_secs(60))
+            .mint(
+                "alice",
+                "ws-1",
+                &["analyst", "viewer"],
+                Duration::from_secs(60),
+            )
             .unwrap();
         let p = issuer.authenticate(&token).await.unwrap();
         assert_eq!(p.subject, "alice");
