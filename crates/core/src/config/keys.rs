@@ -163,6 +163,54 @@ pub const KEYS: &[Key] = &[
         "Keycloak realm.",
     ),
     key(
+        "OIDC_AUDIENCE",
+        "auth",
+        "`aud` value",
+        "required for `AUTH_MODE=keycloak`",
+        "The audience this service's access tokens must carry (Keycloak: the client id or an audience mapper's value).",
+    ),
+    key(
+        "OIDC_CLIENT_ID",
+        "auth",
+        "client id",
+        "unset",
+        "This service's client: its `resource_access.<client>.roles` count as roles, and with `OIDC_CLIENT_SECRET` it gets tokens for outgoing calls (client credentials).",
+    ),
+    secret(
+        "OIDC_CLIENT_SECRET",
+        "auth",
+        "client secret",
+        "Secret of `OIDC_CLIENT_ID` for the client-credentials grant (optional).",
+    ),
+    key(
+        "AUTH_WORKSPACE_CLAIM",
+        "auth",
+        "claim name",
+        "`workspace_id`",
+        "Access-token claim holding the workspace id; a token without it is rejected.",
+    ),
+    key(
+        "AUTH_LEEWAY_SECONDS",
+        "auth",
+        "integer 0-300",
+        "`30`",
+        "Clock-skew allowance for `exp` and `nbf`.",
+    ),
+    key(
+        "OIDC_JWKS_MIN_REFRESH_SECONDS",
+        "auth",
+        "integer 1-3600",
+        "`10`",
+        "Least time between two JWKS fetches triggered by unknown `kid`s (rate limit against `kid` floods).",
+    ),
+    key(
+        "AVB_AUTH_DEV_KEY_FILE",
+        "auth",
+        "path",
+        "`.avb/auth/dev-key.pem`",
+        "Development RSA key of `AUTH_MODE=local`; created (mode 0600) on first use and shared by `avb token` and services.",
+    ),
+    key(
         "OBJECT_STORE",
         "object store",
         "`memory`, `fs`, `s3`",
@@ -276,6 +324,13 @@ pub const KEYS: &[Key] = &[
         "URL",
         "unset",
         "Tests only: the harness's Redis (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_OIDC_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's OIDC provider issuer, `http://127.0.0.1:18080/realms/avb` (`scripts/services env`); any `/realms/<name>` there is a separate realm with its own keys.",
     ),
 ];
 
