@@ -41,6 +41,15 @@ impl VerifyKey {
             decoding: DecodingKey::from_rsa_der(der),
         }
     }
+
+    /// An ES256 key from an uncompressed P-256 public point (`04 || x || y`).
+    pub fn ec_p256_point(kid: impl Into<String>, point: &[u8]) -> Self {
+        Self {
+            kid: Some(kid.into()),
+            algorithms: vec![Algorithm::ES256],
+            decoding: DecodingKey::from_ec_der(point),
+        }
+    }
 }
 
 /// The keys of one issuer, by `kid`, plus the `kid`s it has retired since this cache first saw them.

@@ -139,6 +139,11 @@ impl LocalIssuer {
         }
     }
 
+    /// The dev key's public half, DER `RSAPublicKey` (PKCS#1).
+    pub fn public_key_der(&self) -> &[u8] {
+        &self.public_der
+    }
+
     /// The dev key's `kid`.
     pub fn kid(&self) -> &str {
         &self.kid
