@@ -24,11 +24,21 @@ async fn local_issuer_conformance() {
     conformance::run_all(&LocalHarness(LocalIssuer::ephemeral().unwrap())).await;
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+/// One runtime for all property-test cases (reqwest clients stay tied to the runtime that made them).
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// One issuer for all property-test cases: RSA key generation per case would dominate the run.
+fn shared_issuer() -> &'static LocalIssuer {
+    static ISSUER: std::sync::OnceLock<LocalIssuer> = std::sync::OnceLock::new();
+    ISSUER.get_or_init(|| LocalIssuer::ephemeral().unwrap())
 }
 
 proptest! {
@@ -37,8 +47,7 @@ proptest! {
     /// Any string is an error from the local issuer (never a panic, never a principal).
     #[test]
     fn local_issuer_rejects_arbitrary_strings(input in ".{0,300}") {
-        let issuer = LocalIssuer::ephemeral().unwrap();
-        let result = runtime().block_on(issuer.authenticate(&input));
+        let result = runtime().block_on(shared_issuer().authenticate(&input));
         prop_assert!(result.is_err());
     }
 
@@ -47,8 +56,7 @@ proptest! {
     fn local_issuer_rejects_arbitrary_jws_shapes(
         a in "[A-Za-z0-9_=-]{0,80}", b in "[A-Za-z0-9_=-]{0,80}", c in "[A-Za-z0-9_=-]{0,80}"
     ) {
-        let issuer = LocalIssuer::ephemeral().unwrap();
-        let result = runtime().block_on(issuer.authenticate(&format!("{a}.{b}.{c}")));
+        let result = runtime().block_on(shared_issuer().authenticate(&format!("{a}.{b}.{c}")));
         prop_assert!(result.is_err());
     }
 }
@@ -461,24 +469,20 @@ mod oidc {
     }
 
     /// One realm, validator and token shared by every proptest case (building them per case would make
-    /// the property test mostly measure discovery).
+    /// the property test mostly measure discovery). `None` = no provider (skip, reason printed).
     async fn shared_token() -> Option<(Arc<Oidc>, String)> {
-        static SHARED: std::sync::OnceLock<Option<(String, String)>> = std::sync::OnceLock::new();
-        let (issuer, token) = match SHARED.get() {
-            Some(shared) => shared.clone()?,
-            None => {
-                let shared = match realm("proptest") {
-                    Some(issuer) => {
-                        let token = sign(&issuer, json!({}), "rsa", None).await;
-                        Some((issuer, token))
-                    }
-                    None => None,
-                };
-                SHARED.get_or_init(|| shared).clone()?
-            }
-        };
-        // A validator per runtime (reqwest clients are tied to the runtime that made them): cheap enough.
-        let auth = Arc::new(oidc(&issuer, Duration::from_secs(60)).await);
-        Some((auth, token))
+        static SHARED: tokio::sync::OnceCell<Option<(Arc<Oidc>, String)>> =
+            tokio::sync::OnceCell::const_new();
+        SHARED
+            .get_or_init(|| async {
+                let issuer = realm("proptest")?;
+                let token = sign(&issuer, json!({}), "rsa", None).await;
+                Some((
+                    Arc::new(oidc(&issuer, Duration::from_secs(60)).await),
+                    token,
+                ))
+            })
+            .await
+            .clone()
     }
 }
