@@ -8,6 +8,9 @@
 //! "one fetch for 100 concurrent requests with one new kid" figure is a test against the real provider
 //! (`tests/auth.rs`, `concurrent_requests_with_one_new_kid_fetch_the_jwks_once`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failed setup must abort the run
+#![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
+
 use avb_auth::jwks::{KeyCache, KeySet, StaticKeys, VerifyKey};
 use avb_auth::local::LocalIssuer;
 use avb_auth::validator::{Rules, Validator};

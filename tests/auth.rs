@@ -5,6 +5,7 @@
 //! Live tests find the provider through `AVB_TEST_OIDC_URL` (`eval "$(scripts/services env)"`); each test
 //! uses its own realm (`/realms/<unique>`, own keys and counters) so tests run in parallel and reruns never
 //! see another's state.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a failed setup fails the test
 
 use avb::auth::conformance::{self, LocalHarness, TrustAllHarness};
 use avb::auth::local::LocalIssuer;
