@@ -7,10 +7,10 @@
 //! see another's state.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a failed setup fails the test
 
+use avb::auth::Authenticator;
 use avb::auth::conformance::{self, LocalHarness, TrustAllHarness};
 use avb::auth::local::LocalIssuer;
 use avb::auth::none::TrustAll;
-use avb::auth::{Authenticator, ErrorKind};
 use avb_core::WorkspaceId;
 use proptest::prelude::*;
 
@@ -65,6 +65,7 @@ proptest! {
 #[cfg(feature = "auth-oidc")]
 mod oidc {
     use super::*;
+    use avb::auth::ErrorKind;
     use avb::auth::conformance::{Forge, Harness};
     use avb::auth::oidc::{ClientCredentials, Oidc, OidcBuilder};
     use avb_core::config::Secret;
