@@ -436,8 +436,15 @@ mod oidc {
             ("OIDC_ISSUER_URL", issuer.as_str()),
             ("OIDC_AUDIENCE", AUDIENCE),
             ("OIDC_CLIENT_ID", "avb-service"),
+            ("OIDC_CLIENT_SECRET", "avb-secret"),
         ])
         .unwrap();
+        assert!(
+            !serde_json::to_string(&config)
+                .unwrap()
+                .contains("avb-secret")
+        );
+        assert!(!config.to_string().contains("avb-secret"));
         let auth = avb::ports::auth::authenticator(&config).await.unwrap();
         assert_eq!(auth.backend(), "keycloak");
         assert!(auth.health().await.is_up());
@@ -446,6 +453,17 @@ mod oidc {
             auth.authenticate(&token).await.unwrap().subject,
             "via-facade"
         );
+        // Outgoing calls: the service's own client-credentials token validates with its own authenticator.
+        let source = avb::ports::auth::token_source(&config)
+            .await
+            .unwrap()
+            .unwrap();
+        let p = auth
+            .authenticate(&source.token().await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(p.subject, "avb-service");
+        assert!(p.has_role("project-member"));
     }
 
     proptest! {

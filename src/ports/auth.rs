@@ -73,6 +73,30 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
     }
 }
 
+/// The client-credentials token source for outgoing calls, when `AUTH_MODE=keycloak` and both
+/// `OIDC_CLIENT_ID` and `OIDC_CLIENT_SECRET` are set; `None` otherwise.
+#[cfg(feature = "auth-oidc")]
+pub async fn token_source(
+    config: &Config,
+) -> Result<Option<avb_auth::oidc::ClientCredentials>, Error> {
+    match &config.auth.backend {
+        AuthConfig::Keycloak {
+            issuer,
+            client_id: Some(client_id),
+            client_secret: Some(secret),
+            ..
+        } => Ok(Some(
+            avb_auth::oidc::ClientCredentials::discover(
+                issuer.expose().as_str(),
+                client_id.clone(),
+                secret.clone(),
+            )
+            .await?,
+        )),
+        _ => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

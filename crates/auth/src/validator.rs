@@ -31,6 +31,18 @@ pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// Default claim carrying the workspace id.
 pub const DEFAULT_WORKSPACE_CLAIM: &str = "workspace_id";
 
+const ASYMMETRIC: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
 /// What a valid token must look like.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rules {
@@ -67,7 +79,10 @@ impl Rules {
 #[derive(Debug)]
 pub struct Validator {
     rules: Rules,
+    /// The template (its algorithm list is never matched: see `validations`).
     validation: Validation,
+    /// One prepared validation per asymmetric algorithm, so validating allocates no rule sets.
+    validations: Vec<Validation>,
     keys: Arc<KeyCache>,
 }
 
@@ -88,9 +103,20 @@ impl Validator {
         validation.set_issuer(&[&rules.issuer]);
         validation.set_audience(&rules.audiences);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let validations = ASYMMETRIC
+            .iter()
+            .map(|alg| {
+                let mut v = validation.clone();
+                v.algorithms = vec![*alg];
+                v
+            })
+            .collect();
+        // The template itself must never accept anything: an empty algorithm list is rejected by jsonwebtoken.
+        validation.algorithms = Vec::new();
         Self {
             rules,
             validation,
+            validations,
             keys,
         }
     }
@@ -146,9 +172,12 @@ impl Validator {
                 kid: kid.unwrap_or_default().into(),
             });
         }
-        let mut validation = self.validation.clone();
-        validation.algorithms = vec![alg];
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &validation)
+        let validation = self
+            .validations
+            .iter()
+            .find(|v| v.algorithms.first() == Some(&alg))
+            .unwrap_or(&self.validation);
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, validation)
             .map_err(map_jwt_error)?;
         self.principal(data.claims)
     }
