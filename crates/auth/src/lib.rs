@@ -8,7 +8,7 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `oidc` | the OIDC backend and [`oidc::ClientCredentials`](crate) (outgoing calls), over `reqwest` |
+//! | `oidc` | the OIDC backend (`oidc::Oidc`) and `oidc::ClientCredentials` (outgoing calls), over `reqwest` with rustls on aws-lc-rs |
 //! | `axum` | `axum_glue`: `Principal` extractor, auth layer, 401 + `WWW-Authenticate` / 403 |
 //! | `conformance` | `conformance`: the shared suite every backend passes |
 //!
