@@ -315,6 +315,31 @@ mod oidc {
     }
 
     #[tokio::test]
+    async fn dropped_key_stops_validating_after_max_age_without_any_new_kid() {
+        let Some(issuer) = realm("max-age") else {
+            return;
+        };
+        let max_age = Duration::from_millis(500);
+        let auth = OidcBuilder::new(&issuer)
+            .with_audience(AUDIENCE)
+            .with_min_refresh_interval(Duration::from_secs(60))
+            .with_jwks_max_age(max_age)
+            .build()
+            .await
+            .unwrap();
+        let old = sign(&issuer, json!({}), "rsa", None).await;
+        auth.authenticate(&old).await.unwrap();
+        rotate(&issuer, false).await;
+        // Still inside max_age: the cached key validates (no fetch).
+        auth.authenticate(&old).await.unwrap();
+        tokio::time::sleep(max_age + Duration::from_millis(100)).await;
+        let before = jwks_fetches(&issuer).await;
+        let err = auth.authenticate(&old).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::KeyRotatedOut, "{err}");
+        assert_eq!(jwks_fetches(&issuer).await - before, 1);
+    }
+
+    #[tokio::test]
     async fn flood_of_random_kids_fetches_the_jwks_at_most_once_per_interval() {
         let Some(issuer) = realm("flood") else { return };
         let interval = Duration::from_secs(2);

@@ -45,6 +45,7 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
             workspace_claim,
             leeway_seconds,
             jwks_min_refresh_seconds,
+            jwks_max_age_seconds,
             ..
         } => {
             let mut builder = avb_auth::oidc::OidcBuilder::new(issuer.expose().as_str())
@@ -53,7 +54,8 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
                 .with_leeway(std::time::Duration::from_secs(*leeway_seconds))
                 .with_min_refresh_interval(std::time::Duration::from_secs(
                     *jwks_min_refresh_seconds,
-                ));
+                ))
+                .with_jwks_max_age(std::time::Duration::from_secs(*jwks_max_age_seconds));
             if let Some(client_id) = client_id {
                 builder = builder.with_client_id(client_id.clone());
             }

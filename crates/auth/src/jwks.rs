@@ -240,6 +240,7 @@ pub struct KeyCache {
     /// Held while fetching; holds the time of the last fetch.
     refresh: tokio::sync::Mutex<Option<Instant>>,
     min_refresh_interval: Duration,
+    max_age: Option<Duration>,
     fetches: AtomicU64,
 }
 
@@ -251,8 +252,17 @@ impl KeyCache {
             current: RwLock::new(Arc::new(KeySet::default())),
             refresh: tokio::sync::Mutex::new(None),
             min_refresh_interval,
+            max_age: None,
             fetches: AtomicU64::new(0),
         }
+    }
+
+    /// Refetch the key set when a validation finds it older than `max_age` (so keys the issuer removed
+    /// stop validating even when no new `kid` shows up). One caller refreshes, the others keep using the
+    /// cached keys meanwhile; when the issuer cannot be reached the cached keys stay in use.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
     }
 
     /// A cache already holding `set` (counts as never fetched; the rate limit starts at the first fetch).
@@ -312,6 +322,12 @@ impl KeyCache {
     /// issuer used to publish that `kid`, else [`Error::UnknownKey`].
     pub async fn key(&self, kid: Option<&str>) -> Result<Arc<VerifyKey>> {
         if let Some(key) = self.cached(kid) {
+            if let (Some(max_age), Ok(mut last)) = (self.max_age, self.refresh.try_lock())
+                && last.is_some_and(|t| t.elapsed() >= max_age)
+                && let Ok(set) = self.fetch_locked(&mut last).await
+            {
+                return set.get(kid).ok_or_else(|| set.missing(kid));
+            }
             return Ok(key);
         }
         let mut last = self.refresh.lock().await;
@@ -375,6 +391,24 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let err = cache.key(Some("a")).await.unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::KeyRotatedOut);
+    }
+
+    #[tokio::test]
+    async fn keys_older_than_max_age_are_refetched_and_removed_keys_stop_validating() {
+        let source = Scripted(Mutex::new(vec![
+            KeySet::new([key("a")]),
+            KeySet::new([key("b")]),
+        ]));
+        let cache = KeyCache::new(Arc::new(source), Duration::from_secs(60))
+            .with_max_age(Duration::from_millis(200));
+        cache.refresh().await.unwrap();
+        assert!(cache.key(Some("a")).await.is_ok());
+        assert_eq!(cache.fetches(), 1, "fresh keys are not refetched");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let err = cache.key(Some("a")).await.unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::KeyRotatedOut);
+        assert_eq!(cache.fetches(), 2);
+        assert!(cache.key(Some("b")).await.is_ok());
     }
 
     #[test]

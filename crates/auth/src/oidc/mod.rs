@@ -121,6 +121,7 @@ pub struct OidcBuilder {
     default_workspace: Option<WorkspaceId>,
     leeway: Duration,
     min_refresh_interval: Duration,
+    max_age: Duration,
     timeout: Duration,
 }
 
@@ -135,6 +136,7 @@ impl OidcBuilder {
             default_workspace: None,
             leeway: Duration::from_secs(30),
             min_refresh_interval: Duration::from_secs(10),
+            max_age: Duration::from_secs(300),
             timeout: Duration::from_secs(10),
         }
     }
@@ -175,6 +177,13 @@ impl OidcBuilder {
         self
     }
 
+    /// Refetch the JWKS when it is older than this at a validation (default 5 min), so keys the issuer
+    /// removed stop validating.
+    pub fn with_jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
     /// HTTP timeout for discovery and JWKS (default 10 s).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -200,7 +209,9 @@ impl OidcBuilder {
             issuer: discovery.issuer.clone(),
             jwks_uri: discovery.jwks_uri.clone(),
         };
-        let keys = Arc::new(KeyCache::new(Arc::new(source), self.min_refresh_interval));
+        let keys = Arc::new(
+            KeyCache::new(Arc::new(source), self.min_refresh_interval).with_max_age(self.max_age),
+        );
         keys.refresh().await?;
         let mut rules = Rules::new(discovery.issuer.clone(), audience);
         rules.leeway = self.leeway;

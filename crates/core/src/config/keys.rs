@@ -204,6 +204,13 @@ pub const KEYS: &[Key] = &[
         "Least time between two JWKS fetches triggered by unknown `kid`s (rate limit against `kid` floods).",
     ),
     key(
+        "OIDC_JWKS_MAX_AGE_SECONDS",
+        "auth",
+        "integer 10-86400",
+        "`300`",
+        "Cached JWKS older than this is refetched at the next validation, so keys the issuer removed stop validating.",
+    ),
+    key(
         "AVB_AUTH_DEV_KEY_FILE",
         "auth",
         "path",

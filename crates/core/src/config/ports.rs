@@ -70,6 +70,8 @@ pub enum AuthConfig {
         leeway_seconds: u64,
         /// `OIDC_JWKS_MIN_REFRESH_SECONDS`.
         jwks_min_refresh_seconds: u64,
+        /// `OIDC_JWKS_MAX_AGE_SECONDS`.
+        jwks_max_age_seconds: u64,
     },
 }
 
@@ -472,6 +474,8 @@ impl<'a> Reader<'a> {
                 let leeway_seconds = self.integer("AUTH_LEEWAY_SECONDS", 30, 0..=300);
                 let jwks_min_refresh_seconds =
                     self.integer("OIDC_JWKS_MIN_REFRESH_SECONDS", 10, 1..=3600);
+                let jwks_max_age_seconds =
+                    self.integer("OIDC_JWKS_MAX_AGE_SECONDS", 300, 10..=86_400);
                 let (client_id, client_secret) = (client_id?, client_secret?);
                 if client_secret.is_some() && client_id.is_none() {
                     self.problems.push(Problem::Conflict {
@@ -488,6 +492,7 @@ impl<'a> Reader<'a> {
                     workspace_claim: workspace_claim?,
                     leeway_seconds: leeway_seconds?,
                     jwks_min_refresh_seconds: jwks_min_refresh_seconds?,
+                    jwks_max_age_seconds: jwks_max_age_seconds?,
                 }
             }
         };
@@ -650,6 +655,7 @@ mod auth_tests {
             workspace_claim,
             leeway_seconds,
             jwks_min_refresh_seconds,
+            jwks_max_age_seconds,
             ..
         } = auth
         else {
@@ -662,7 +668,14 @@ mod auth_tests {
             Some("s3cret")
         );
         assert_eq!(workspace_claim, "tenant");
-        assert_eq!((leeway_seconds, jwks_min_refresh_seconds), (5, 10));
+        assert_eq!(
+            (
+                leeway_seconds,
+                jwks_min_refresh_seconds,
+                jwks_max_age_seconds
+            ),
+            (5, 10, 300)
+        );
     }
 
     #[test]
