@@ -186,6 +186,93 @@ mod tests {
         assert!(!authz.allows(&principal(&[]), Action::Read));
     }
 
+    /// Records counter increments as "name{label=value,...}" → total.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<std::collections::BTreeMap<String, u64>>);
+
+    struct Handle(std::sync::Arc<Recorded>, String);
+
+    impl metrics::CounterFn for Handle {
+        fn increment(&self, value: u64) {
+            *self.0.0.lock().unwrap().entry(self.1.clone()).or_default() += value;
+        }
+        fn absolute(&self, value: u64) {
+            self.0.0.lock().unwrap().insert(self.1.clone(), value);
+        }
+    }
+
+    struct TestRecorder(std::sync::Arc<Recorded>);
+
+    impl metrics::Recorder for TestRecorder {
+        fn describe_counter(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn register_counter(
+            &self,
+            key: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Counter {
+            let labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            let name = format!("{}{{{}}}", key.name(), labels.join(","));
+            metrics::Counter::from_arc(std::sync::Arc::new(Handle(self.0.clone(), name)))
+        }
+        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+            metrics::Gauge::noop()
+        }
+        fn register_histogram(
+            &self,
+            _: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Histogram {
+            metrics::Histogram::noop()
+        }
+    }
+
+    #[test]
+    fn decisions_reach_the_metrics_facade_as_auth_decisions_total() {
+        let recorded = std::sync::Arc::new(Recorded::default());
+        let recorder = TestRecorder(recorded.clone());
+        let authz = Authorizer::new();
+        metrics::with_local_recorder(&recorder, || {
+            authz.allows(&principal(&["viewer"]), Action::Read);
+            authz.allows(&principal(&["viewer"]), Action::Read);
+            authz.allows(&principal(&["viewer"]), Action::Write);
+        });
+        let recorded = recorded.0.lock().unwrap();
+        assert_eq!(
+            recorded.get("auth_decisions_total{action=read,result=allow}"),
+            Some(&2),
+            "{recorded:?}"
+        );
+        assert_eq!(
+            recorded.get("auth_decisions_total{action=write,result=deny}"),
+            Some(&1),
+            "{recorded:?}"
+        );
+        assert_eq!(recorded.len(), 2, "{recorded:?}");
+    }
+
     #[test]
     fn every_decision_is_counted_and_denial_names_the_roles() {
         let authz = Authorizer::new();
