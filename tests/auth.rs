@@ -25,6 +25,50 @@ async fn local_issuer_conformance() {
     conformance::run_all(&LocalHarness(LocalIssuer::ephemeral().unwrap())).await;
 }
 
+#[tokio::test]
+async fn token_printed_by_the_cli_validates_with_the_shared_dev_key() {
+    let dir = std::env::temp_dir().join(format!(
+        "avb-cli-token-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_avb"))
+        .args(["token", "--subject", "cli-user", "--workspace", "ws-cli"])
+        .args(["--roles", "analyst,project-member", "--ttl", "10m"])
+        .env_clear()
+        .env("AUTH_MODE", "local")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).unwrap();
+    // A "service" in the same directory: the facade's local issuer reads the key the CLI created.
+    let issuer = LocalIssuer::from_key_file(dir.join(avb::auth::local::DEFAULT_KEY_FILE)).unwrap();
+    let p = issuer.authenticate(token.trim()).await.unwrap();
+    assert_eq!(
+        (p.subject.as_str(), p.workspace_id.as_str()),
+        ("cli-user", "ws-cli")
+    );
+    assert!(p.has_role("analyst") && p.has_role("project-member"));
+    let left = p
+        .expires_at
+        .unwrap()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap();
+    assert!(
+        left > std::time::Duration::from_secs(500) && left <= std::time::Duration::from_secs(600)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// One runtime for all property-test cases (reqwest clients stay tied to the runtime that made them).
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();

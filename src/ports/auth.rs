@@ -116,6 +116,18 @@ mod tests {
         assert!(p.has_role(TRUST_ALL_ROLE));
     }
 
+    #[test]
+    fn sandbox_auth_backends_are_refused_outside_development() {
+        for mode in ["none", "local"] {
+            for env in ["staging", "production"] {
+                let err = Config::from_iter([("AVB_ENV", env), ("AUTH_MODE", mode)]).unwrap_err();
+                let err = err.to_string();
+                assert!(err.contains("AUTH_MODE"), "{err}");
+                assert!(err.contains(env), "{err}");
+            }
+        }
+    }
+
     #[tokio::test]
     async fn invalid_sandbox_workspace_names_the_variable() {
         let config = Config::from_iter([("AVB_SANDBOX_WORKSPACE", "Not Valid")]).unwrap();
