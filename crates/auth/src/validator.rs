@@ -6,7 +6,7 @@
 //! 2. `alg: none` → [`Error::DisallowedAlgorithm`]; HMAC (`HS*`) → [`Error::AlgorithmMismatch`] when the
 //!    `kid` names one of the issuer's (asymmetric) keys — the classic key-confusion attack — else
 //!    [`Error::DisallowedAlgorithm`];
-//! 3. key by `kid` from the [`KeyCache`](crate::jwks::KeyCache) (refreshing on a miss) →
+//! 3. key by `kid` from the [`KeyCache`] (refreshing on a miss) →
 //!    [`Error::UnknownKey`] / [`Error::KeyRotatedOut`];
 //! 4. the header's `alg` must be one the *key* allows → [`Error::AlgorithmMismatch`];
 //! 5. signature (`jsonwebtoken::crypto::verify` on aws-lc-rs) → [`Error::BadSignature`];
