@@ -34,7 +34,9 @@ fn validator(key: VerifyKey) -> Validator {
         Arc::new(StaticKeys(set.clone())),
         set,
         Duration::from_secs(10),
-    );
+    )
+    // As the OIDC backend: the JWKS staleness check is on the hot path.
+    .with_max_age(Duration::from_secs(300));
     let mut rules = Rules::new(avb_auth::local::ISSUER, avb_auth::local::AUDIENCE);
     rules.client_id = Some(avb_auth::local::CLIENT_ID.into());
     Validator::new(rules, Arc::new(cache))
