@@ -1,8 +1,126 @@
-//! The avb **Auth** port.
+//! The avb **Auth** port: a bearer token in, a typed [`Principal`] out.
 //!
-//! A bearer token in, a typed principal out. Backends: trust-all, local issuer (sandbox); Keycloak/OIDC (live).
+//! | backend | module | `AUTH_MODE` | cargo feature | what it does |
+//! |---|---|---|---|---|
+//! | trust-all | [`none`] | `none` | always | every token (even an empty one) is the configured workspace and subject; sandbox only |
+//! | local issuer | [`local`] | `local` | always | mints Keycloak-shaped RS256 tokens with a development key and validates them with the same [`validator`] as OIDC; sandbox only |
+//! | Keycloak / OIDC | `oidc` | `keycloak` | `oidc` | discovery, JWKS cached by `kid` (single-flight, rate-limited refresh), `iss`/`aud`/`exp`/`nbf` checks |
 //!
-//! This crate is the port's home. Its trait, backends and conformance suite are not written yet;
-//! they arrive with the port's own issue. The backend is already *selected* at startup by
-//! [`avb_core::config`](../avb_core/config/index.html) through `AUTH_MODE`, so a service can resolve and
-//! print its configuration today.
+//! | feature | adds |
+//! |---|---|
+//! | `oidc` | the OIDC backend (`oidc::Oidc`) and `oidc::ClientCredentials` (outgoing calls), over `reqwest` with rustls on aws-lc-rs |
+//! | `axum` | `axum_glue`: `Principal` extractor, auth layer, 401 + `WWW-Authenticate` / 403 |
+//! | `conformance` | `conformance`: the shared suite every backend passes |
+//!
+//! Authorization (role → permission, counted in `auth_decisions_total{action,result}`) is [`authz`]. The port
+//! knows nothing about HTTP: the axum glue is a separate optional module.
+//!
+//! ```
+//! # tokio_test_block_on(async {
+//! use avb_auth::{Authenticator, local::LocalIssuer};
+//! let issuer = LocalIssuer::ephemeral()?;              // a fresh in-memory dev key
+//! let token = issuer.mint("alice", "ws-1", &["analyst"], std::time::Duration::from_secs(60))?;
+//! let principal = issuer.authenticate(&token).await?;
+//! assert_eq!(principal.subject, "alice");
+//! assert!(principal.has_role("analyst"));
+//! # Ok::<(), avb_auth::Error>(()) }).unwrap();
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f) }
+//! ```
+
+use async_trait::async_trait;
+use avb_core::{Health, WorkspaceId};
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::time::SystemTime;
+
+pub mod authz;
+mod error;
+pub mod jwks;
+pub mod local;
+pub mod none;
+pub mod validator;
+
+#[cfg(feature = "oidc")]
+pub mod oidc;
+
+#[cfg(feature = "axum")]
+pub mod axum_glue;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+
+pub use error::{Error, ErrorKind, Result};
+
+/// Who made a request: the typed result of authentication, the same in every mode.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Principal {
+    /// `sub`: the user or service account.
+    pub subject: String,
+    /// The tenant, from the configured workspace claim.
+    pub workspace_id: WorkspaceId,
+    /// Realm roles (`realm_access.roles`) and this client's roles (`resource_access.<client>.roles`).
+    pub roles: BTreeSet<String>,
+    /// `scope`, split on spaces.
+    pub scopes: BTreeSet<String>,
+    /// `exp`; `None` for trust-all, whose principal never expires.
+    pub expires_at: Option<SystemTime>,
+}
+
+impl Principal {
+    /// Whether the principal holds `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.contains(role)
+    }
+
+    /// Whether the principal was granted `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.contains(scope)
+    }
+}
+
+/// What a backend can do; code and tests branch on these, never on backend names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// It rejects invalid tokens (false for trust-all, which accepts anything).
+    pub rejects_invalid_tokens: bool,
+    /// It verifies signatures against keys it fetches from an issuer and refreshes them on rotation.
+    pub key_rotation: bool,
+    /// It can mint tokens itself (the local issuer).
+    pub mints_tokens: bool,
+}
+
+/// The Auth port: turns a bearer token into a [`Principal`], or says precisely why not.
+#[async_trait]
+pub trait Authenticator: Send + Sync + Debug {
+    /// Validates `bearer_token` (the token alone, without the `Bearer ` prefix).
+    async fn authenticate(&self, bearer_token: &str) -> Result<Principal>;
+
+    /// What this backend can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The backend's scheme (`none`, `local`, `keycloak`), for summaries and metrics labels.
+    fn backend(&self) -> &'static str;
+
+    /// Whether the backend can serve requests (for OIDC: the issuer's keys are loaded).
+    async fn health(&self) -> Health {
+        Health::up(self.backend())
+    }
+}
+
+#[async_trait]
+impl<T: Authenticator + ?Sized> Authenticator for std::sync::Arc<T> {
+    async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
+        (**self).authenticate(bearer_token).await
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    fn backend(&self) -> &'static str {
+        (**self).backend()
+    }
+    async fn health(&self) -> Health {
+        (**self).health().await
+    }
+}

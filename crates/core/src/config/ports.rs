@@ -50,11 +50,28 @@ pub enum AuthConfig {
         subject: String,
     },
     /// Local issuer signing real JWTs with a development key (sandbox only).
-    Local,
+    Local {
+        /// `AVB_AUTH_DEV_KEY_FILE`.
+        key_file: PathBuf,
+    },
     /// Keycloak or any OIDC provider.
     Keycloak {
         /// The issuer (`OIDC_ISSUER_URL`, or `KEYCLOAK_URL/realms/KEYCLOAK_REALM`).
         issuer: ServiceUrl,
+        /// `OIDC_AUDIENCE`.
+        audience: String,
+        /// `OIDC_CLIENT_ID`.
+        client_id: Option<String>,
+        /// `OIDC_CLIENT_SECRET`.
+        client_secret: Option<Secret>,
+        /// `AUTH_WORKSPACE_CLAIM`.
+        workspace_claim: String,
+        /// `AUTH_LEEWAY_SECONDS`.
+        leeway_seconds: u64,
+        /// `OIDC_JWKS_MIN_REFRESH_SECONDS`.
+        jwks_min_refresh_seconds: u64,
+        /// `OIDC_JWKS_MAX_AGE_SECONDS`.
+        jwks_max_age_seconds: u64,
     },
 }
 
@@ -324,6 +341,30 @@ impl<'a> Reader<'a> {
         self.value(key).map(str::to_string)
     }
 
+    /// An integer setting within `range`, `default` when unset.
+    fn integer(
+        &mut self,
+        key: &str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Option<u64> {
+        if !self.vars.contains_key(key) {
+            return Some(default);
+        }
+        let value = self.value(key)?;
+        match value.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Some(n),
+            _ => {
+                self.problems.push(Problem::Invalid {
+                    key: key.into(),
+                    value: value.into(),
+                    expected: format!("an integer from {} to {}", range.start(), range.end()),
+                });
+                None
+            }
+        }
+    }
+
     pub(crate) fn event_bus(&mut self) -> Option<Port<EventBusConfig>> {
         let (kind, chosen_by, needed_by) = self.kind::<EventBusKind>()?;
         let backend = match kind {
@@ -380,7 +421,11 @@ impl<'a> Reader<'a> {
                     subject: subject?,
                 }
             }
-            AuthKind::Local => AuthConfig::Local,
+            AuthKind::Local => AuthConfig::Local {
+                key_file: self
+                    .with_default("AVB_AUTH_DEV_KEY_FILE", ".avb/auth/dev-key.pem")?
+                    .into(),
+            },
             AuthKind::Keycloak => {
                 let has_issuer = self.vars.contains_key("OIDC_ISSUER_URL");
                 let has_keycloak = self.vars.contains_key("KEYCLOAK_URL")
@@ -417,7 +462,38 @@ impl<'a> Reader<'a> {
                         "http://127.0.0.1:8080/realms/avb, or KEYCLOAK_URL + KEYCLOAK_REALM",
                     )?,
                 };
-                AuthConfig::Keycloak { issuer }
+                let audience = self
+                    .required("OIDC_AUDIENCE", &needed_by, "avb-api")
+                    .map(str::to_string);
+                let client_id = match self.vars.contains_key("OIDC_CLIENT_ID") {
+                    false => Some(None),
+                    true => self.value("OIDC_CLIENT_ID").map(|v| Some(v.to_string())),
+                };
+                let client_secret = self.optional_secret("OIDC_CLIENT_SECRET");
+                let workspace_claim = self.with_default("AUTH_WORKSPACE_CLAIM", "workspace_id");
+                let leeway_seconds = self.integer("AUTH_LEEWAY_SECONDS", 30, 0..=300);
+                let jwks_min_refresh_seconds =
+                    self.integer("OIDC_JWKS_MIN_REFRESH_SECONDS", 10, 1..=3600);
+                let jwks_max_age_seconds =
+                    self.integer("OIDC_JWKS_MAX_AGE_SECONDS", 300, 10..=86_400);
+                let (client_id, client_secret) = (client_id?, client_secret?);
+                if client_secret.is_some() && client_id.is_none() {
+                    self.problems.push(Problem::Conflict {
+                        keys: vec!["OIDC_CLIENT_ID".into(), "OIDC_CLIENT_SECRET".into()],
+                        reason: "OIDC_CLIENT_SECRET is set but OIDC_CLIENT_ID is not: the secret belongs to a client".into(),
+                    });
+                    return None;
+                }
+                AuthConfig::Keycloak {
+                    issuer,
+                    audience: audience?,
+                    client_id,
+                    client_secret,
+                    workspace_claim: workspace_claim?,
+                    leeway_seconds: leeway_seconds?,
+                    jwks_min_refresh_seconds: jwks_min_refresh_seconds?,
+                    jwks_max_age_seconds: jwks_max_age_seconds?,
+                }
             }
         };
         Some(Port { backend, chosen_by })
@@ -543,5 +619,112 @@ fn is_host_port(s: &str) -> bool {
             !host.is_empty() && !host.contains("://") && port.parse::<u16>().is_ok_and(|p| p > 0)
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn keycloak(extra: &[(&str, &str)]) -> Result<AuthConfig, String> {
+        let mut pairs = vec![
+            ("AUTH_MODE", "keycloak"),
+            ("OIDC_ISSUER_URL", "http://127.0.0.1:18080/realms/avb"),
+        ];
+        pairs.extend_from_slice(extra);
+        Config::from_iter(pairs)
+            .map(|c| c.auth.backend)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn keycloak_reads_audience_client_claim_and_limits() {
+        let auth = keycloak(&[
+            ("OIDC_AUDIENCE", "urn:avb:api"),
+            ("OIDC_CLIENT_ID", "avb-service"),
+            ("OIDC_CLIENT_SECRET", "s3cret"),
+            ("AUTH_WORKSPACE_CLAIM", "tenant"),
+            ("AUTH_LEEWAY_SECONDS", "5"),
+        ])
+        .unwrap();
+        let AuthConfig::Keycloak {
+            audience,
+            client_id,
+            client_secret,
+            workspace_claim,
+            leeway_seconds,
+            jwks_min_refresh_seconds,
+            jwks_max_age_seconds,
+            ..
+        } = auth
+        else {
+            panic!("not keycloak: {auth:?}");
+        };
+        assert_eq!(audience, "urn:avb:api");
+        assert_eq!(client_id.as_deref(), Some("avb-service"));
+        assert_eq!(
+            client_secret.map(|s| s.expose().to_string()).as_deref(),
+            Some("s3cret")
+        );
+        assert_eq!(workspace_claim, "tenant");
+        assert_eq!(
+            (
+                leeway_seconds,
+                jwks_min_refresh_seconds,
+                jwks_max_age_seconds
+            ),
+            (5, 10, 300)
+        );
+    }
+
+    #[test]
+    fn missing_audience_names_the_variable() {
+        let err = keycloak(&[]).unwrap_err();
+        assert!(err.contains("OIDC_AUDIENCE"), "{err}");
+        assert!(err.contains("AUTH_MODE=keycloak"), "{err}");
+    }
+
+    #[test]
+    fn bad_numbers_name_variable_value_and_range() {
+        let err = keycloak(&[("OIDC_AUDIENCE", "a"), ("AUTH_LEEWAY_SECONDS", "301")]).unwrap_err();
+        assert!(err.contains("AUTH_LEEWAY_SECONDS"), "{err}");
+        assert!(err.contains("301"), "{err}");
+        assert!(err.contains("0 to 300"), "{err}");
+        let err = keycloak(&[
+            ("OIDC_AUDIENCE", "a"),
+            ("OIDC_JWKS_MIN_REFRESH_SECONDS", "soon"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.contains("OIDC_JWKS_MIN_REFRESH_SECONDS") && err.contains("soon"),
+            "{err}"
+        );
+        assert!(err.contains("1 to 3600"), "{err}");
+    }
+
+    #[test]
+    fn secret_without_client_is_a_conflict_and_never_shows_the_secret() {
+        let err =
+            keycloak(&[("OIDC_AUDIENCE", "a"), ("OIDC_CLIENT_SECRET", "hunter2")]).unwrap_err();
+        assert!(err.contains("OIDC_CLIENT_ID"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn local_key_file_defaults_under_dot_avb() {
+        let config = Config::from_iter([("AUTH_MODE", "local")]).unwrap();
+        assert_eq!(
+            config.auth.backend,
+            AuthConfig::Local {
+                key_file: ".avb/auth/dev-key.pem".into()
+            }
+        );
+        let config = Config::from_iter([
+            ("AUTH_MODE", "local"),
+            ("AVB_AUTH_DEV_KEY_FILE", "/tmp/k.pem"),
+        ])
+        .unwrap();
+        assert!(config.to_string().contains("/tmp/k.pem"), "{config}");
     }
 }

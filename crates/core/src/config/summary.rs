@@ -43,8 +43,20 @@ impl fmt::Display for AuthConfig {
                     "none (trust-all: workspace {workspace_id:?}, subject {subject:?})"
                 )
             }
-            AuthConfig::Local => f.write_str("local (tokens signed with the development key)"),
-            AuthConfig::Keycloak { issuer } => write!(f, "keycloak issuer {issuer}"),
+            AuthConfig::Local { key_file } => write!(
+                f,
+                "local (tokens signed with the development key {})",
+                key_file.display()
+            ),
+            AuthConfig::Keycloak {
+                issuer,
+                audience,
+                workspace_claim,
+                ..
+            } => write!(
+                f,
+                "keycloak issuer {issuer}, audience {audience}, workspace claim {workspace_claim}"
+            ),
         }
     }
 }

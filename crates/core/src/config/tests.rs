@@ -24,6 +24,7 @@ fn messages(pairs: &[(&str, &str)]) -> Vec<String> {
 const LIVE_SETTINGS: &[(&str, &str)] = &[
     ("PULSAR_URL", "pulsar://127.0.0.1:6650"),
     ("OIDC_ISSUER_URL", "http://127.0.0.1:18080/realms/avb"),
+    ("OIDC_AUDIENCE", "avb-api"),
     ("OBJECT_STORE_BUCKET", "avb"),
     ("OPENMETADATA_URL", "http://127.0.0.1:18585/api"),
     ("LLM_API_URL", "http://127.0.0.1:11434"),
@@ -228,6 +229,7 @@ fn per_port_overrides() {
             &[
                 ("AUTH_MODE", "keycloak"),
                 ("OIDC_ISSUER_URL", "https://kc/realms/a"),
+                ("OIDC_AUDIENCE", "avb-api"),
             ],
             1,
             "keycloak",
@@ -236,6 +238,7 @@ fn per_port_overrides() {
             &[
                 ("AUTH_MODE", "oidc"),
                 ("OIDC_ISSUER_URL", "https://kc/realms/a"),
+                ("OIDC_AUDIENCE", "avb-api"),
             ],
             1,
             "keycloak",
@@ -330,8 +333,9 @@ fn keycloak_url_and_realm_make_the_issuer() {
         ("AUTH_MODE", "keycloak"),
         ("KEYCLOAK_URL", "http://kc:8080/auth/"),
         ("KEYCLOAK_REALM", "avb"),
+        ("OIDC_AUDIENCE", "avb-api"),
     ]);
-    let AuthConfig::Keycloak { issuer } = &c.auth.backend else {
+    let AuthConfig::Keycloak { issuer, .. } = &c.auth.backend else {
         panic!("not keycloak")
     };
     assert_eq!(issuer.expose().as_str(), "http://kc:8080/auth/realms/avb");
@@ -658,6 +662,7 @@ fn secrets_never_appear_in_summary_json_debug_or_errors() {
         ("REDIS_URL", "rediss://user1:redispw@cache:6380/0"),
         ("PULSAR_TOKEN", "pulsartok"),
         ("OIDC_ISSUER_URL", "https://kc/realms/a"),
+        ("OIDC_AUDIENCE", "avb-api"),
         ("OBJECT_STORE_BUCKET", "b"),
         ("AWS_ACCESS_KEY_ID", "AKIASECRETID"),
         ("AWS_SECRET_ACCESS_KEY", "awssecret"),

@@ -1,0 +1,228 @@
+//! The port's one portable error: a distinct variant per rejection reason, so callers, tests and the
+//! `WWW-Authenticate` glue can tell *why* a token was refused without string matching.
+
+use std::fmt;
+
+/// A result of the Auth port.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why authentication or authorization failed. Never carries a token or a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `exp` is in the past (beyond the leeway).
+    #[error("token expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("token not yet valid (nbf is in the future)")]
+    NotYetValid,
+    /// `iss` is not the configured issuer.
+    #[error("token issuer is not the expected issuer")]
+    WrongIssuer,
+    /// `aud` does not name this service.
+    #[error("token audience does not include the expected audience")]
+    WrongAudience,
+    /// An algorithm that is never accepted (`none`, or HMAC with no key of that family).
+    #[error("token algorithm {alg:?} is not allowed")]
+    DisallowedAlgorithm {
+        /// The header's `alg`.
+        alg: String,
+    },
+    /// The header's `alg` does not fit the key named by `kid` (e.g. HS256 signed with an RSA public key).
+    #[error("token algorithm {alg:?} does not match the algorithm of key {kid:?}")]
+    AlgorithmMismatch {
+        /// The header's `alg`.
+        alg: String,
+        /// The key it named.
+        kid: String,
+    },
+    /// No key with this `kid`, even after refreshing the key set (or the refresh was rate-limited).
+    #[error("unknown signing key {kid:?}")]
+    UnknownKey {
+        /// The header's `kid` (`None` when the header has none and several keys exist).
+        kid: Option<String>,
+    },
+    /// The key was in the issuer's key set earlier and has been removed since (rotated out).
+    #[error("signing key {kid:?} was rotated out by the issuer")]
+    KeyRotatedOut {
+        /// The retired `kid`.
+        kid: String,
+    },
+    /// The signature does not verify with the named key.
+    #[error("token signature is invalid")]
+    BadSignature,
+    /// Not a JWS compact token, bad base64, bad JSON, or a claim of the wrong type.
+    #[error("malformed token: {reason}")]
+    Malformed {
+        /// What is wrong (never the token itself).
+        reason: String,
+    },
+    /// A claim the port needs (`sub`, `exp`) is absent.
+    #[error("token lacks the {claim:?} claim")]
+    MissingClaim {
+        /// The claim.
+        claim: String,
+    },
+    /// The configured workspace claim is absent.
+    #[error("token lacks the workspace claim {claim:?}")]
+    MissingWorkspace {
+        /// The configured claim name.
+        claim: String,
+    },
+    /// The workspace claim is present but not a valid workspace id.
+    #[error("token's workspace claim is invalid: {0}")]
+    InvalidWorkspace(#[from] avb_core::InvalidWorkspaceId),
+    /// The issuer (discovery, JWKS or token endpoint) cannot be reached or answered badly. Retryable.
+    #[error("issuer {issuer} unavailable: {reason}")]
+    IssuerUnavailable {
+        /// The issuer URL.
+        issuer: String,
+        /// What failed.
+        reason: String,
+    },
+    /// An authorization check failed.
+    #[error("permission denied: {action} needs one of the roles {required}")]
+    PermissionDenied {
+        /// The action asked for.
+        action: String,
+        /// Roles that would allow it.
+        required: String,
+    },
+    /// A setting of the backend is invalid.
+    #[error("{key}={value:?} is invalid: expected {expected}")]
+    InvalidConfig {
+        /// The variable or builder setting.
+        key: String,
+        /// The rejected value (never a secret).
+        value: String,
+        /// What is allowed.
+        expected: String,
+    },
+    /// The backend is known but was not compiled in.
+    #[error("auth backend {backend:?} is not compiled in: enable the cargo feature {feature:?}")]
+    NotCompiled {
+        /// The backend.
+        backend: &'static str,
+        /// The cargo feature that enables it.
+        feature: &'static str,
+    },
+    /// The operation is not available on this backend.
+    #[error("{operation} is not supported by the {backend} auth backend")]
+    NotSupported {
+        /// The operation.
+        operation: &'static str,
+        /// The backend.
+        backend: &'static str,
+    },
+    /// The development key of the local issuer cannot be read or written.
+    #[error("local issuer key {path}: {reason}")]
+    DevKey {
+        /// The key file.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// The variant of an [`Error`] without its data: for matching in tests, metrics and conformance cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[allow(missing_docs)] // one-to-one with Error's documented variants
+pub enum ErrorKind {
+    Expired,
+    NotYetValid,
+    WrongIssuer,
+    WrongAudience,
+    DisallowedAlgorithm,
+    AlgorithmMismatch,
+    UnknownKey,
+    KeyRotatedOut,
+    BadSignature,
+    Malformed,
+    MissingClaim,
+    MissingWorkspace,
+    InvalidWorkspace,
+    IssuerUnavailable,
+    PermissionDenied,
+    InvalidConfig,
+    NotCompiled,
+    NotSupported,
+    DevKey,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl Error {
+    /// The variant, without data.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Expired => ErrorKind::Expired,
+            Error::NotYetValid => ErrorKind::NotYetValid,
+            Error::WrongIssuer => ErrorKind::WrongIssuer,
+            Error::WrongAudience => ErrorKind::WrongAudience,
+            Error::DisallowedAlgorithm { .. } => ErrorKind::DisallowedAlgorithm,
+            Error::AlgorithmMismatch { .. } => ErrorKind::AlgorithmMismatch,
+            Error::UnknownKey { .. } => ErrorKind::UnknownKey,
+            Error::KeyRotatedOut { .. } => ErrorKind::KeyRotatedOut,
+            Error::BadSignature => ErrorKind::BadSignature,
+            Error::Malformed { .. } => ErrorKind::Malformed,
+            Error::MissingClaim { .. } => ErrorKind::MissingClaim,
+            Error::MissingWorkspace { .. } => ErrorKind::MissingWorkspace,
+            Error::InvalidWorkspace(_) => ErrorKind::InvalidWorkspace,
+            Error::IssuerUnavailable { .. } => ErrorKind::IssuerUnavailable,
+            Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
+            Error::InvalidConfig { .. } => ErrorKind::InvalidConfig,
+            Error::NotCompiled { .. } => ErrorKind::NotCompiled,
+            Error::NotSupported { .. } => ErrorKind::NotSupported,
+            Error::DevKey { .. } => ErrorKind::DevKey,
+        }
+    }
+
+    /// Whether retrying the same call later may succeed. Only an unreachable issuer is; a rejected token
+    /// stays rejected.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::IssuerUnavailable { .. })
+    }
+
+    /// Whether the token itself was rejected (HTTP glue answers 401), as opposed to a refused permission
+    /// (403) or a server-side problem (503/500).
+    pub fn is_unauthenticated(&self) -> bool {
+        !matches!(
+            self,
+            Error::IssuerUnavailable { .. }
+                | Error::PermissionDenied { .. }
+                | Error::InvalidConfig { .. }
+                | Error::NotCompiled { .. }
+                | Error::NotSupported { .. }
+                | Error::DevKey { .. }
+        )
+    }
+
+    pub(crate) fn malformed(reason: impl Into<String>) -> Self {
+        Error::Malformed {
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unavailable_issuer_is_retryable() {
+        let unavailable = Error::IssuerUnavailable {
+            issuer: "http://x".into(),
+            reason: "refused".into(),
+        };
+        assert!(unavailable.is_retryable());
+        assert!(!unavailable.is_unauthenticated());
+        assert!(!Error::Expired.is_retryable());
+        assert!(Error::Expired.is_unauthenticated());
+        assert_eq!(Error::BadSignature.kind(), ErrorKind::BadSignature);
+    }
+}

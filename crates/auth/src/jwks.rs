@@ -1,0 +1,432 @@
+//! Verification keys: a [`KeySet`] parsed from a JWKS document (or built from the local dev key), and the
+//! [`KeyCache`] that holds it, looks keys up by `kid`, and refreshes it when an unknown `kid` arrives —
+//! single-flight (concurrent misses wait for one fetch) and rate-limited (at most one fetch per
+//! `min_refresh_interval`, so a flood of random `kid`s cannot hammer the issuer).
+
+use crate::{Error, Result};
+use async_trait::async_trait;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// One verification key and the algorithms it may verify. The algorithms come from the key (its `alg`,
+/// or its type and curve), never from a token header.
+#[derive(Clone)]
+pub struct VerifyKey {
+    /// The key's `kid` (`None` when the issuer published it without one).
+    pub kid: Option<String>,
+    /// Algorithms this key verifies.
+    pub algorithms: Vec<Algorithm>,
+    pub(crate) decoding: DecodingKey,
+}
+
+impl fmt::Debug for VerifyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyKey")
+            .field("kid", &self.kid)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifyKey {
+    /// An RS256 key from a DER-encoded RSA public key (PKCS#1 `RSAPublicKey`).
+    pub fn rsa_der(kid: impl Into<String>, der: &[u8]) -> Self {
+        Self {
+            kid: Some(kid.into()),
+            algorithms: vec![Algorithm::RS256],
+            decoding: DecodingKey::from_rsa_der(der),
+        }
+    }
+
+    /// An ES256 key from an uncompressed P-256 public point (`04 || x || y`).
+    pub fn ec_p256_point(kid: impl Into<String>, point: &[u8]) -> Self {
+        Self {
+            kid: Some(kid.into()),
+            algorithms: vec![Algorithm::ES256],
+            decoding: DecodingKey::from_ec_der(point),
+        }
+    }
+}
+
+/// The keys of one issuer, by `kid`, plus the `kid`s it has retired since this cache first saw them.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: HashMap<String, Arc<VerifyKey>>,
+    unnamed: Vec<Arc<VerifyKey>>,
+    retired: HashSet<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawJwks {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawJwk {
+    kty: String,
+    kid: Option<String>,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    crv: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+}
+
+impl KeySet {
+    /// A key set of the given keys.
+    pub fn new(keys: impl IntoIterator<Item = VerifyKey>) -> Self {
+        let mut set = Self::default();
+        for key in keys {
+            set.insert(key);
+        }
+        set
+    }
+
+    fn insert(&mut self, key: VerifyKey) {
+        match key.kid.clone() {
+            Some(kid) => {
+                self.keys.insert(kid, Arc::new(key));
+            }
+            None => self.unnamed.push(Arc::new(key)),
+        }
+    }
+
+    /// Parses a JWKS document. Signing keys it cannot use (encryption keys, unknown types or curves, HMAC)
+    /// are skipped, as Keycloak publishes encryption keys beside its signing keys; a document that is not
+    /// a JWKS at all is an error.
+    pub fn from_jwks_json(body: &[u8]) -> Result<Self> {
+        let raw: RawJwks = serde_json::from_slice(body)
+            .map_err(|e| Error::malformed(format!("JWKS document: {e}")))?;
+        let mut set = Self::default();
+        for value in raw.keys {
+            let Ok(jwk) = serde_json::from_value::<RawJwk>(value) else {
+                continue;
+            };
+            if let Some(key) = jwk_to_key(jwk) {
+                set.insert(key);
+            }
+        }
+        Ok(set)
+    }
+
+    /// The key named `kid`; without a `kid`, the only key when there is exactly one.
+    pub fn get(&self, kid: Option<&str>) -> Option<Arc<VerifyKey>> {
+        match kid {
+            Some(kid) => self.keys.get(kid).cloned(),
+            None => match (self.keys.len(), self.unnamed.as_slice()) {
+                (0, [only]) => Some(only.clone()),
+                (1, []) => self.keys.values().next().cloned(),
+                _ => None,
+            },
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len() + self.unnamed.len()
+    }
+
+    /// Whether the set has no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether `kid` was in an earlier version of this issuer's key set and has been removed.
+    pub fn is_retired(&self, kid: &str) -> bool {
+        self.retired.contains(kid)
+    }
+
+    /// This set's successor after a fetch: `kid`s that disappeared are remembered as retired.
+    fn succeeded_by(&self, mut next: KeySet) -> KeySet {
+        next.retired = self
+            .retired
+            .iter()
+            .chain(self.keys.keys())
+            .filter(|kid| !next.keys.contains_key(*kid))
+            .cloned()
+            .collect();
+        next
+    }
+
+    fn missing(&self, kid: Option<&str>) -> Error {
+        match kid {
+            Some(kid) if self.is_retired(kid) => Error::KeyRotatedOut { kid: kid.into() },
+            _ => Error::UnknownKey {
+                kid: kid.map(str::to_string),
+            },
+        }
+    }
+}
+
+fn jwk_to_key(jwk: RawJwk) -> Option<VerifyKey> {
+    if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
+        return None;
+    }
+    let (decoding, family): (DecodingKey, &[Algorithm]) =
+        match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+            ("RSA", _) => (
+                DecodingKey::from_rsa_components(jwk.n.as_deref()?, jwk.e.as_deref()?).ok()?,
+                &[
+                    Algorithm::RS256,
+                    Algorithm::RS384,
+                    Algorithm::RS512,
+                    Algorithm::PS256,
+                    Algorithm::PS384,
+                    Algorithm::PS512,
+                ],
+            ),
+            ("EC", Some("P-256")) => (
+                DecodingKey::from_ec_components(jwk.x.as_deref()?, jwk.y.as_deref()?).ok()?,
+                &[Algorithm::ES256],
+            ),
+            ("EC", Some("P-384")) => (
+                DecodingKey::from_ec_components(jwk.x.as_deref()?, jwk.y.as_deref()?).ok()?,
+                &[Algorithm::ES384],
+            ),
+            ("OKP", Some("Ed25519")) => (
+                DecodingKey::from_ed_components(jwk.x.as_deref()?).ok()?,
+                &[Algorithm::EdDSA],
+            ),
+            _ => return None,
+        };
+    let algorithms = match jwk.alg.as_deref() {
+        // A key that names its algorithm verifies that one only — if it fits the key type at all.
+        Some(alg) => {
+            let alg: Algorithm = alg.parse().ok()?;
+            if !family.contains(&alg) {
+                return None;
+            }
+            vec![alg]
+        }
+        None => family.to_vec(),
+    };
+    Some(VerifyKey {
+        kid: jwk.kid,
+        algorithms,
+        decoding,
+    })
+}
+
+/// Where a [`KeyCache`] gets its keys: the issuer's JWKS endpoint, or a fixed set.
+#[async_trait]
+pub trait KeySource: Send + Sync + fmt::Debug {
+    /// Fetches the current key set.
+    async fn fetch(&self) -> Result<KeySet>;
+}
+
+/// A fixed key set (the local issuer's dev key): fetching always returns it.
+#[derive(Debug, Clone)]
+pub struct StaticKeys(pub KeySet);
+
+#[async_trait]
+impl KeySource for StaticKeys {
+    async fn fetch(&self) -> Result<KeySet> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Cached keys of one issuer with single-flight, rate-limited refresh on an unknown `kid`.
+#[derive(Debug)]
+pub struct KeyCache {
+    source: Arc<dyn KeySource>,
+    current: RwLock<Arc<KeySet>>,
+    /// Held while fetching; holds the time of the last fetch.
+    refresh: tokio::sync::Mutex<Option<Instant>>,
+    min_refresh_interval: Duration,
+    max_age: Option<Duration>,
+    fetches: AtomicU64,
+}
+
+impl KeyCache {
+    /// An empty cache; call [`KeyCache::refresh`] to load it (the OIDC backend does so at build time).
+    pub fn new(source: Arc<dyn KeySource>, min_refresh_interval: Duration) -> Self {
+        Self {
+            source,
+            current: RwLock::new(Arc::new(KeySet::default())),
+            refresh: tokio::sync::Mutex::new(None),
+            min_refresh_interval,
+            max_age: None,
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// Refetch the key set when a validation finds it older than `max_age` (so keys the issuer removed
+    /// stop validating even when no new `kid` shows up). One caller refreshes, the others keep using the
+    /// cached keys meanwhile; when the issuer cannot be reached the cached keys stay in use.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// A cache already holding `set` (counts as never fetched; the rate limit starts at the first fetch).
+    pub fn preloaded(
+        source: Arc<dyn KeySource>,
+        set: KeySet,
+        min_refresh_interval: Duration,
+    ) -> Self {
+        let cache = Self::new(source, min_refresh_interval);
+        cache.store(set);
+        cache
+    }
+
+    /// How many times the source was fetched.
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The keys now cached.
+    pub fn snapshot(&self) -> Arc<KeySet> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn store(&self, set: KeySet) -> Arc<KeySet> {
+        let set = Arc::new(set);
+        match self.current.write() {
+            Ok(mut guard) => *guard = set.clone(),
+            Err(poisoned) => *poisoned.into_inner() = set.clone(),
+        }
+        set
+    }
+
+    /// Fetches the key set now, regardless of the rate limit.
+    pub async fn refresh(&self) -> Result<Arc<KeySet>> {
+        let mut last = self.refresh.lock().await;
+        self.fetch_locked(&mut last).await
+    }
+
+    async fn fetch_locked(&self, last: &mut Option<Instant>) -> Result<Arc<KeySet>> {
+        *last = Some(Instant::now());
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let next = self.source.fetch().await?;
+        let set = self.snapshot().succeeded_by(next);
+        Ok(self.store(set))
+    }
+
+    /// The key for `kid`, from the cache without any I/O.
+    pub fn cached(&self, kid: Option<&str>) -> Option<Arc<VerifyKey>> {
+        self.snapshot().get(kid)
+    }
+
+    /// The key for `kid`. On a miss, refreshes once (single-flight; skipped when the last fetch was less
+    /// than `min_refresh_interval` ago) and looks again. Still missing: [`Error::KeyRotatedOut`] when the
+    /// issuer used to publish that `kid`, else [`Error::UnknownKey`].
+    pub async fn key(&self, kid: Option<&str>) -> Result<Arc<VerifyKey>> {
+        if let Some(key) = self.cached(kid) {
+            if let (Some(max_age), Ok(mut last)) = (self.max_age, self.refresh.try_lock())
+                && last.is_some_and(|t| t.elapsed() >= max_age)
+                && let Ok(set) = self.fetch_locked(&mut last).await
+            {
+                return set.get(kid).ok_or_else(|| set.missing(kid));
+            }
+            return Ok(key);
+        }
+        let mut last = self.refresh.lock().await;
+        // Another task may have refreshed while this one waited for the lock.
+        let set = self.snapshot();
+        if let Some(key) = set.get(kid) {
+            return Ok(key);
+        }
+        if last.is_some_and(|t| t.elapsed() < self.min_refresh_interval) {
+            return Err(set.missing(kid));
+        }
+        let set = self.fetch_locked(&mut last).await?;
+        set.get(kid).ok_or_else(|| set.missing(kid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Debug)]
+    struct Scripted(Mutex<Vec<KeySet>>);
+
+    #[async_trait]
+    impl KeySource for Scripted {
+        async fn fetch(&self) -> Result<KeySet> {
+            let mut sets = self.0.lock().unwrap();
+            Ok(if sets.len() > 1 {
+                sets.remove(0)
+            } else {
+                sets[0].clone()
+            })
+        }
+    }
+
+    fn key(kid: &str) -> VerifyKey {
+        VerifyKey {
+            kid: Some(kid.into()),
+            algorithms: vec![Algorithm::RS256],
+            decoding: DecodingKey::from_rsa_raw_components(&[1, 0, 1], &[1, 0, 1]),
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_kid_refreshes_once_then_rate_limits_and_remembers_retired_kids() {
+        let source = Scripted(Mutex::new(vec![
+            KeySet::new([key("a")]),
+            KeySet::new([key("b")]),
+        ]));
+        let cache = KeyCache::new(Arc::new(source), Duration::from_millis(200));
+        cache.refresh().await.unwrap();
+        assert!(cache.key(Some("a")).await.is_ok());
+        // Rate-limited: no fetch, so "b" is unknown for now.
+        let err = cache.key(Some("b")).await.unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::UnknownKey);
+        assert_eq!(cache.fetches(), 1);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(cache.key(Some("b")).await.is_ok());
+        assert_eq!(cache.fetches(), 2);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let err = cache.key(Some("a")).await.unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::KeyRotatedOut);
+    }
+
+    #[tokio::test]
+    async fn keys_older_than_max_age_are_refetched_and_removed_keys_stop_validating() {
+        let source = Scripted(Mutex::new(vec![
+            KeySet::new([key("a")]),
+            KeySet::new([key("b")]),
+        ]));
+        let cache = KeyCache::new(Arc::new(source), Duration::from_secs(60))
+            .with_max_age(Duration::from_millis(200));
+        cache.refresh().await.unwrap();
+        assert!(cache.key(Some("a")).await.is_ok());
+        assert_eq!(cache.fetches(), 1, "fresh keys are not refetched");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let err = cache.key(Some("a")).await.unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::KeyRotatedOut);
+        assert_eq!(cache.fetches(), 2);
+        assert!(cache.key(Some("b")).await.is_ok());
+    }
+
+    #[test]
+    fn jwks_parsing_skips_encryption_and_unknown_keys_and_takes_alg_from_the_key() {
+        let body = br#"{"keys":[
+            {"kty":"RSA","kid":"enc","use":"enc","alg":"RSA-OAEP","n":"AQAB","e":"AQAB"},
+            {"kty":"oct","kid":"hmac","k":"c2VjcmV0"},
+            {"kty":"RSA","kid":"sig","alg":"RS256","use":"sig","n":"AQAB","e":"AQAB"},
+            {"kty":"EC","kid":"ec","crv":"P-256","x":"AQAB","y":"AQAB"},
+            "not an object"
+        ]}"#;
+        let set = KeySet::from_jwks_json(body).unwrap();
+        assert!(set.get(Some("enc")).is_none());
+        assert!(set.get(Some("hmac")).is_none());
+        assert_eq!(
+            set.get(Some("sig")).unwrap().algorithms,
+            vec![Algorithm::RS256]
+        );
+        assert!(KeySet::from_jwks_json(b"[]").is_err());
+    }
+}

@@ -1,0 +1,235 @@
+//! A token source for outgoing calls: the OAuth2 client-credentials grant, cached and refreshed before
+//! expiry (single-flight: concurrent callers share one token request).
+
+use super::{discover, unavailable};
+use crate::{Error, Result};
+use avb_core::config::Secret;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Fetches and caches client-credentials access tokens.
+pub struct ClientCredentials {
+    http: reqwest::Client,
+    issuer: String,
+    token_endpoint: String,
+    client_id: String,
+    client_secret: Secret,
+    resource: Option<String>,
+    refresh_before: Duration,
+    cached: tokio::sync::Mutex<Option<Cached>>,
+    requests: std::sync::atomic::AtomicU64,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("token_endpoint", &self.token_endpoint)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Cached {
+    token: String,
+    refresh_at: Instant,
+    expires_at: Instant,
+}
+
+fn http_client(issuer: &str) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| unavailable(issuer, format!("HTTP client: {e}")))
+}
+
+#[derive(serde::Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: Option<u64>,
+}
+
+impl ClientCredentials {
+    /// Discovers `issuer`'s token endpoint. Tokens are refreshed 30 s before they expire (or at half their
+    /// lifetime, when that is shorter).
+    pub async fn discover(
+        issuer: &str,
+        client_id: impl Into<String>,
+        client_secret: Secret,
+    ) -> Result<Self> {
+        let http = http_client(issuer)?;
+        let discovery = discover(&http, issuer).await?;
+        let Some(token_endpoint) = discovery.token_endpoint else {
+            return Err(unavailable(
+                issuer,
+                "discovery document has no token_endpoint",
+            ));
+        };
+        Ok(Self::with_http(
+            http,
+            discovery.issuer,
+            token_endpoint,
+            client_id.into(),
+            client_secret,
+        ))
+    }
+
+    /// A token source for a known token endpoint (no discovery).
+    pub fn new(
+        issuer: &str,
+        token_endpoint: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: Secret,
+    ) -> Result<Self> {
+        Ok(Self::with_http(
+            http_client(issuer)?,
+            issuer.into(),
+            token_endpoint.into(),
+            client_id.into(),
+            client_secret,
+        ))
+    }
+
+    fn with_http(
+        http: reqwest::Client,
+        issuer: String,
+        token_endpoint: String,
+        client_id: String,
+        client_secret: Secret,
+    ) -> Self {
+        Self {
+            http,
+            issuer,
+            token_endpoint,
+            client_id,
+            client_secret,
+            resource: None,
+            refresh_before: Duration::from_secs(30),
+            cached: tokio::sync::Mutex::new(None),
+            requests: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Asks for tokens for this resource (RFC 8707 `resource`).
+    pub fn with_resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// How long before expiry a cached token is replaced (default 30 s).
+    pub fn with_refresh_before(mut self, margin: Duration) -> Self {
+        self.refresh_before = margin;
+        self
+    }
+
+    /// How many token requests were sent.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A valid access token: the cached one, or a new one when it is missing or about to expire.
+    ///
+    /// When the refresh fails while the cached token has not expired yet, the cached token is returned
+    /// (the next call tries again); once it has expired, the error is.
+    pub async fn token(&self) -> Result<String> {
+        let mut cached = self.cached.lock().await;
+        let now = Instant::now();
+        if let Some(c) = cached.as_ref()
+            && now < c.refresh_at
+        {
+            return Ok(c.token.clone());
+        }
+        match self.request().await {
+            Ok((token, lifetime)) => {
+                let margin = self.refresh_before.min(lifetime / 2);
+                *cached = Some(Cached {
+                    token: token.clone(),
+                    refresh_at: now + lifetime - margin,
+                    expires_at: now + lifetime,
+                });
+                Ok(token)
+            }
+            Err(e) => match cached.as_ref() {
+                Some(c) if e.is_retryable() && Instant::now() < c.expires_at => Ok(c.token.clone()),
+                _ => Err(e),
+            },
+        }
+    }
+
+    async fn request(&self) -> Result<(String, Duration)> {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(resource) = &self.resource {
+            form.push(("resource", resource));
+        }
+        let response = self
+            .http
+            .post(&self.token_endpoint)
+            .basic_auth(&self.client_id, Some(self.client_secret.expose()))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| unavailable(&self.issuer, format!("token endpoint: {e}")))?;
+        let status = response.status();
+        if status.is_client_error() {
+            return Err(Error::InvalidConfig {
+                key: "OIDC_CLIENT_ID".into(),
+                value: self.client_id.clone(),
+                expected: format!(
+                    "a client the issuer accepts with OIDC_CLIENT_SECRET (token endpoint answered {status})"
+                ),
+            });
+        }
+        if !status.is_success() {
+            return Err(unavailable(
+                &self.issuer,
+                format!("token endpoint answered {status}"),
+            ));
+        }
+        let body: TokenResponse = response
+            .json()
+            .await
+            .map_err(|e| unavailable(&self.issuer, format!("token response: {e}")))?;
+        Ok((
+            body.access_token,
+            Duration::from_secs(body.expires_in.unwrap_or(60)),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The cache's fallback when the issuer goes away: the still-valid token is served, then the error.
+    /// (The happy path runs against the real provider in tests/auth.rs; this needs an issuer that dies.)
+    #[tokio::test]
+    async fn a_failed_refresh_serves_the_cached_token_until_it_expires() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}/token", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0; 4096];
+            let _ = socket.read(&mut buf).await.unwrap();
+            let body = r#"{"access_token":"t1","expires_in":2,"token_type":"Bearer"}"#;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(response.as_bytes()).await.unwrap();
+            // Dropping the listener: the issuer is gone for every later request.
+        });
+        let source =
+            ClientCredentials::new("http://issuer.test", endpoint, "c", Secret::new("s")).unwrap();
+        assert_eq!(source.token().await.unwrap(), "t1");
+        server.await.unwrap();
+        // Refresh is due after 1 s (half of the 2 s lifetime) but fails: the cached token still serves.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(source.token().await.unwrap(), "t1");
+        assert_eq!(source.requests(), 2);
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let err = source.token().await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+    }
+}

@@ -1,0 +1,274 @@
+//! Keycloak / any OIDC provider (`AUTH_MODE=keycloak`, feature `oidc`).
+//!
+//! At [`OidcBuilder::build`]: discovery (`<issuer>/.well-known/openid-configuration`, whose `issuer` must
+//! equal the configured one) and a first JWKS fetch — an unreachable issuer fails startup, not the first
+//! request. Then every token goes through the shared [`Validator`]: keys cached by `kid`, an unknown `kid`
+//! refreshes the JWKS once (single-flight) and at most once per `min_refresh_interval`, the algorithm comes
+//! from the key, `iss`/`aud`/`exp`/`nbf` with leeway, roles from `realm_access.roles` and
+//! `resource_access.<client_id>.roles`, workspace from the configured claim.
+//!
+//! Discovery is a plain `reqwest` GET rather than the `openidconnect` crate: we need three fields of the
+//! document (`issuer`, `jwks_uri`, `token_endpoint`), and `openidconnect` would bring its own typed
+//! metadata, `oauth2` and an HTTP-client adapter layer for no gain here; the token validation itself is
+//! `jsonwebtoken` either way.
+
+mod client_credentials;
+
+pub use client_credentials::ClientCredentials;
+
+use crate::jwks::{KeyCache, KeySet, KeySource};
+use crate::validator::{Rules, Validator};
+use crate::{Authenticator, Capabilities, Error, Principal, Result};
+use async_trait::async_trait;
+use avb_core::{Health, WorkspaceId};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The scheme of this backend.
+pub const SCHEME: &str = "keycloak";
+
+/// The parts of the discovery document avb uses.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Discovery {
+    /// `issuer`.
+    pub issuer: String,
+    /// `jwks_uri`.
+    pub jwks_uri: String,
+    /// `token_endpoint` (client credentials).
+    pub token_endpoint: Option<String>,
+}
+
+fn unavailable(issuer: &str, reason: impl Into<String>) -> Error {
+    Error::IssuerUnavailable {
+        issuer: issuer.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads `<issuer>/.well-known/openid-configuration` and checks its `issuer`.
+pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let response = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| unavailable(issuer, format!("discovery: {e}")))?;
+    if !response.status().is_success() {
+        return Err(unavailable(
+            issuer,
+            format!("discovery {url} answered {}", response.status()),
+        ));
+    }
+    let discovery: Discovery = response
+        .json()
+        .await
+        .map_err(|e| unavailable(issuer, format!("discovery document: {e}")))?;
+    if discovery.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        return Err(Error::InvalidConfig {
+            key: "OIDC_ISSUER_URL".into(),
+            value: issuer.into(),
+            expected: format!(
+                "the issuer named by its discovery document ({})",
+                discovery.issuer
+            ),
+        });
+    }
+    Ok(discovery)
+}
+
+/// The issuer's JWKS endpoint as a [`KeySource`].
+#[derive(Debug, Clone)]
+pub struct HttpJwks {
+    http: reqwest::Client,
+    issuer: String,
+    jwks_uri: String,
+}
+
+#[async_trait]
+impl KeySource for HttpJwks {
+    async fn fetch(&self) -> Result<KeySet> {
+        let response = self
+            .http
+            .get(&self.jwks_uri)
+            .send()
+            .await
+            .map_err(|e| unavailable(&self.issuer, format!("JWKS: {e}")))?;
+        if !response.status().is_success() {
+            return Err(unavailable(
+                &self.issuer,
+                format!("JWKS {} answered {}", self.jwks_uri, response.status()),
+            ));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| unavailable(&self.issuer, format!("JWKS body: {e}")))?;
+        KeySet::from_jwks_json(&body)
+            .map_err(|e| unavailable(&self.issuer, format!("JWKS document: {e}")))
+    }
+}
+
+/// Builds an [`Oidc`] authenticator. Setters cannot fail; [`OidcBuilder::build`] validates and connects.
+#[derive(Debug, Clone)]
+pub struct OidcBuilder {
+    issuer: String,
+    audience: Option<String>,
+    client_id: Option<String>,
+    workspace_claim: Option<String>,
+    default_workspace: Option<WorkspaceId>,
+    leeway: Duration,
+    min_refresh_interval: Duration,
+    max_age: Duration,
+    timeout: Duration,
+}
+
+impl OidcBuilder {
+    /// A builder for `issuer` (e.g. `https://keycloak.example/realms/avb`).
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: None,
+            client_id: None,
+            workspace_claim: None,
+            default_workspace: None,
+            leeway: Duration::from_secs(30),
+            min_refresh_interval: Duration::from_secs(10),
+            max_age: Duration::from_secs(300),
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The `aud` value tokens must carry (required).
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// The client whose `resource_access.<client>.roles` count as roles.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// The claim holding the workspace id (default `workspace_id`).
+    pub fn with_workspace_claim(mut self, claim: impl Into<String>) -> Self {
+        self.workspace_claim = Some(claim.into());
+        self
+    }
+
+    /// Accept tokens without the workspace claim, as this workspace (default: reject them).
+    pub fn with_default_workspace(mut self, workspace: WorkspaceId) -> Self {
+        self.default_workspace = Some(workspace);
+        self
+    }
+
+    /// Clock-skew allowance for `exp`/`nbf` (default 30 s).
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Least time between two JWKS fetches triggered by unknown `kid`s (default 10 s).
+    pub fn with_min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.min_refresh_interval = interval;
+        self
+    }
+
+    /// Refetch the JWKS when it is older than this at a validation (default 5 min), so keys the issuer
+    /// removed stop validating.
+    pub fn with_jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// HTTP timeout for discovery and JWKS (default 10 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Discovers the issuer, loads its keys and returns the authenticator.
+    pub async fn build(self) -> Result<Oidc> {
+        let Some(audience) = self.audience.filter(|a| !a.is_empty()) else {
+            return Err(Error::InvalidConfig {
+                key: "OIDC_AUDIENCE".into(),
+                value: String::new(),
+                expected: "the audience (aud) this service's tokens carry".into(),
+            });
+        };
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| unavailable(&self.issuer, format!("HTTP client: {e}")))?;
+        let discovery = discover(&http, &self.issuer).await?;
+        let source = HttpJwks {
+            http: http.clone(),
+            issuer: discovery.issuer.clone(),
+            jwks_uri: discovery.jwks_uri.clone(),
+        };
+        let keys = Arc::new(
+            KeyCache::new(Arc::new(source), self.min_refresh_interval).with_max_age(self.max_age),
+        );
+        keys.refresh().await?;
+        let mut rules = Rules::new(discovery.issuer.clone(), audience);
+        rules.leeway = self.leeway;
+        rules.client_id = self.client_id;
+        rules.default_workspace = self.default_workspace;
+        if let Some(claim) = self.workspace_claim {
+            rules.workspace_claim = claim;
+        }
+        Ok(Oidc {
+            validator: Validator::new(rules, keys),
+            discovery,
+        })
+    }
+}
+
+/// Validates access tokens of an OIDC issuer (Keycloak).
+#[derive(Debug)]
+pub struct Oidc {
+    validator: Validator,
+    discovery: Discovery,
+}
+
+impl Oidc {
+    /// The discovery document's fields.
+    pub fn discovery(&self) -> &Discovery {
+        &self.discovery
+    }
+
+    /// The JWKS cache (its fetch count shows that warm validations do no I/O).
+    pub fn keys(&self) -> &Arc<KeyCache> {
+        self.validator.keys()
+    }
+}
+
+#[async_trait]
+impl Authenticator for Oidc {
+    async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
+        self.validator.validate(bearer_token).await
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            rejects_invalid_tokens: true,
+            key_rotation: true,
+            ..Capabilities::default()
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        SCHEME
+    }
+
+    async fn health(&self) -> Health {
+        if self.keys().snapshot().is_empty() {
+            Health::down(SCHEME, "no signing keys loaded from the issuer")
+        } else {
+            Health::up(SCHEME)
+        }
+    }
+}

@@ -1,0 +1,475 @@
+//! The one access-token validator, shared by the local issuer and the OIDC backend, so sandbox exercises
+//! the production path.
+//!
+//! Order of checks (each failure has its own [`Error`] variant):
+//! 1. shape: three base64url segments, a JSON header with a string `alg` → [`Error::Malformed`];
+//! 2. `alg: none` → [`Error::DisallowedAlgorithm`]; HMAC (`HS*`) → [`Error::AlgorithmMismatch`] when the
+//!    `kid` names one of the issuer's (asymmetric) keys — the classic key-confusion attack — else
+//!    [`Error::DisallowedAlgorithm`];
+//! 3. key by `kid` from the [`KeyCache`] (refreshing on a miss) →
+//!    [`Error::UnknownKey`] / [`Error::KeyRotatedOut`];
+//! 4. the header's `alg` must be one the *key* allows → [`Error::AlgorithmMismatch`];
+//! 5. signature (`jsonwebtoken::crypto::verify` on aws-lc-rs) → [`Error::BadSignature`];
+//! 6. claims, parsed in one pass (unread claims are skipped): `exp` (required) → [`Error::Expired`], `nbf`
+//!    → [`Error::NotYetValid`] (both with leeway), `iss` → [`Error::WrongIssuer`], `aud` (string or array)
+//!    → [`Error::WrongAudience`], `sub` → [`Error::MissingClaim`], the workspace claim →
+//!    [`Error::MissingWorkspace`]; roles from `realm_access.roles` and `resource_access.<client>.roles`,
+//!    `scope`. A claim of the wrong JSON type is [`Error::Malformed`].
+//!
+//! The claim checks are ours rather than `jsonwebtoken::decode`'s: that function parses the header and the
+//! claims twice each, which cost about a quarter of an RS256 validation; the rules are the same
+//! (`exp < now - leeway` is expired, `nbf > now + leeway` is not yet valid).
+
+use crate::jwks::KeyCache;
+use crate::{Error, Principal, Result};
+use avb_core::WorkspaceId;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Longest token accepted, in bytes; longer input is [`Error::Malformed`] before any decoding.
+pub const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// Default claim carrying the workspace id.
+pub const DEFAULT_WORKSPACE_CLAIM: &str = "workspace_id";
+
+/// What a valid token must look like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    /// Expected `iss`, exactly.
+    pub issuer: String,
+    /// Accepted `aud` values (the token's `aud` must contain one).
+    pub audiences: Vec<String>,
+    /// Clock-skew allowance for `exp` and `nbf`.
+    pub leeway: Duration,
+    /// The claim holding the workspace id.
+    pub workspace_claim: String,
+    /// Workspace used when the claim is absent; `None` (the default) rejects such tokens.
+    pub default_workspace: Option<WorkspaceId>,
+    /// The client whose `resource_access.<client>.roles` count as roles (besides realm roles).
+    pub client_id: Option<String>,
+}
+
+impl Rules {
+    /// Rules for `issuer` and `audience` with the defaults: 30 s leeway, claim `workspace_id`, no default
+    /// workspace, realm roles only.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audiences: vec![audience.into()],
+            leeway: Duration::from_secs(30),
+            workspace_claim: DEFAULT_WORKSPACE_CLAIM.into(),
+            default_workspace: None,
+            client_id: None,
+        }
+    }
+}
+
+/// Validates access tokens against [`Rules`] with keys from a [`KeyCache`].
+#[derive(Debug)]
+pub struct Validator {
+    rules: Rules,
+    keys: Arc<KeyCache>,
+}
+
+#[derive(serde::Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+impl Validator {
+    /// A validator for `rules` with keys from `keys`.
+    pub fn new(rules: Rules, keys: Arc<KeyCache>) -> Self {
+        Self { rules, keys }
+    }
+
+    /// The rules applied.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The key cache.
+    pub fn keys(&self) -> &Arc<KeyCache> {
+        &self.keys
+    }
+
+    /// Validates `token` and maps its claims to a [`Principal`].
+    pub async fn validate(&self, token: &str) -> Result<Principal> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(Error::malformed(format!(
+                "token longer than {MAX_TOKEN_LEN} bytes"
+            )));
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::malformed("expected three dot-separated segments"));
+        };
+        let message = &token[..header.len() + 1 + payload.len()];
+        let header = URL_SAFE_NO_PAD
+            .decode(header)
+            .map_err(|e| Error::malformed(format!("header is not base64url: {e}")))?;
+        let header: Header = serde_json::from_slice(&header)
+            .map_err(|e| Error::malformed(format!("header is not a JWS header: {e}")))?;
+        let kid = header.kid.as_deref();
+        if header.alg.eq_ignore_ascii_case("none") {
+            return Err(Error::DisallowedAlgorithm { alg: header.alg });
+        }
+        let Ok(alg) = header.alg.parse::<Algorithm>() else {
+            return Err(Error::DisallowedAlgorithm { alg: header.alg });
+        };
+        if alg.family() == AlgorithmFamily::Hmac {
+            return Err(match (kid, self.keys.cached(kid)) {
+                (Some(kid), Some(_)) => Error::AlgorithmMismatch {
+                    alg: header.alg,
+                    kid: kid.into(),
+                },
+                _ => Error::DisallowedAlgorithm { alg: header.alg },
+            });
+        }
+        let key = self.keys.key(kid).await?;
+        if !key.algorithms.contains(&alg) {
+            return Err(Error::AlgorithmMismatch {
+                alg: header.alg,
+                kid: kid.unwrap_or_default().into(),
+            });
+        }
+        // The signature first (jsonwebtoken's verifier on aws-lc-rs), then the claims, parsed once.
+        let verified =
+            jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, alg)
+                .map_err(map_jwt_error)?;
+        if !verified {
+            return Err(Error::BadSignature);
+        }
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|e| Error::malformed(format!("payload is not base64url: {e}")))?;
+        let claims = ClaimsSeed {
+            workspace_claim: &self.rules.workspace_claim,
+            client_id: self.rules.client_id.as_deref(),
+        }
+        .deserialize(&mut serde_json::Deserializer::from_slice(&payload))
+        .map_err(|e| Error::malformed(format!("claims: {e}")))?;
+        self.check(claims)
+    }
+
+    fn check(&self, claims: Claims) -> Result<Principal> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let leeway = self.rules.leeway.as_secs_f64();
+        let Some(exp) = claims.exp else {
+            return Err(Error::MissingClaim {
+                claim: "exp".into(),
+            });
+        };
+        if exp < now - leeway {
+            return Err(Error::Expired);
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(Error::NotYetValid);
+        }
+        if claims.iss.as_deref() != Some(self.rules.issuer.as_str()) {
+            return Err(Error::WrongIssuer);
+        }
+        if !claims
+            .aud
+            .iter()
+            .any(|aud| self.rules.audiences.iter().any(|a| a == aud))
+        {
+            return Err(Error::WrongAudience);
+        }
+        let subject = match claims.sub {
+            Some(s) if !s.is_empty() => s,
+            _ => {
+                return Err(Error::MissingClaim {
+                    claim: "sub".into(),
+                });
+            }
+        };
+        let workspace_id = match claims.workspace {
+            Some(Value::String(ws)) => WorkspaceId::new(ws)?,
+            Some(_) => {
+                return Err(Error::malformed(format!(
+                    "claim {:?} is not a string",
+                    self.rules.workspace_claim
+                )));
+            }
+            None => match &self.rules.default_workspace {
+                Some(ws) => ws.clone(),
+                None => {
+                    return Err(Error::MissingWorkspace {
+                        claim: self.rules.workspace_claim.clone(),
+                    });
+                }
+            },
+        };
+        let scopes = claims
+            .scope
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        Ok(Principal {
+            subject,
+            workspace_id,
+            roles: claims.roles,
+            scopes,
+            expires_at: UNIX_EPOCH.checked_add(Duration::from_secs_f64(exp.clamp(0.0, 1e12))),
+        })
+    }
+}
+
+/// The claims the port reads, parsed in one pass; every other claim is skipped unparsed.
+#[derive(Default)]
+struct Claims {
+    sub: Option<String>,
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    iss: Option<String>,
+    aud: Vec<String>,
+    scope: Option<String>,
+    workspace: Option<Value>,
+    roles: BTreeSet<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Access {
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A map key, borrowed from the input when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a claim name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+struct ClaimsSeed<'r> {
+    workspace_claim: &'r str,
+    client_id: Option<&'r str>,
+}
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
+    type Value = Claims;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Claims, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimsSeed<'_> {
+    type Value = Claims;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Claims, A::Error> {
+        let mut c = Claims::default();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            match key.as_ref() {
+                k if k == self.workspace_claim => c.workspace = Some(map.next_value()?),
+                "sub" => c.sub = map.next_value()?,
+                "exp" => c.exp = map.next_value()?,
+                "nbf" => c.nbf = map.next_value()?,
+                "iss" => c.iss = map.next_value()?,
+                "aud" => {
+                    c.aud = match map.next_value::<Option<Audience>>()? {
+                        Some(Audience::One(a)) => vec![a],
+                        Some(Audience::Many(a)) => a,
+                        None => Vec::new(),
+                    }
+                }
+                "scope" => c.scope = map.next_value()?,
+                "realm_access" => {
+                    if let Some(access) = map.next_value::<Option<Access>>()? {
+                        c.roles.extend(access.roles);
+                    }
+                }
+                "resource_access" => {
+                    let mut clients = map
+                        .next_value::<Option<HashMap<String, Access>>>()?
+                        .unwrap_or_default();
+                    if let Some(access) = self.client_id.and_then(|id| clients.remove(id)) {
+                        c.roles.extend(access.roles);
+                    }
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+fn map_jwt_error(e: jsonwebtoken::errors::Error) -> Error {
+    match e.kind() {
+        JwtErrorKind::InvalidSignature => Error::BadSignature,
+        JwtErrorKind::ExpiredSignature => Error::Expired,
+        JwtErrorKind::ImmatureSignature => Error::NotYetValid,
+        JwtErrorKind::InvalidIssuer => Error::WrongIssuer,
+        JwtErrorKind::InvalidAudience => Error::WrongAudience,
+        JwtErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
+            "iss" => Error::WrongIssuer,
+            "aud" => Error::WrongAudience,
+            other => Error::MissingClaim {
+                claim: other.into(),
+            },
+        },
+        JwtErrorKind::InvalidAlgorithm => Error::AlgorithmMismatch {
+            alg: String::new(),
+            kid: String::new(),
+        },
+        other => Error::malformed(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::local::{LocalIssuer, Signing};
+    use crate::{Authenticator, ErrorKind};
+    use serde_json::json;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    fn now() -> f64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    }
+
+    async fn check(issuer: &LocalIssuer, changes: serde_json::Value) -> Result<(), ErrorKind> {
+        let mut claims = issuer.claims("u", "ws", Duration::from_secs(300));
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                claims.remove(k);
+            } else {
+                claims.insert(k.clone(), v.clone());
+            }
+        }
+        let token = issuer.sign(&claims, &Signing::Valid).unwrap();
+        issuer
+            .authenticate(&token)
+            .await
+            .map(drop)
+            .map_err(|e| e.kind())
+    }
+
+    #[tokio::test]
+    async fn claim_rules_edge_cases() {
+        let i = LocalIssuer::ephemeral().unwrap();
+        let t = now();
+        // aud as an array containing ours; float dates; expiry within the 30 s leeway.
+        assert_eq!(
+            check(&i, json!({"aud": ["x", crate::local::AUDIENCE]})).await,
+            Ok(())
+        );
+        assert_eq!(
+            check(&i, json!({"exp": t + 60.5, "nbf": t - 0.5})).await,
+            Ok(())
+        );
+        assert_eq!(check(&i, json!({"exp": t - 10.0})).await, Ok(()));
+        assert_eq!(check(&i, json!({"nbf": t + 10.0})).await, Ok(()));
+        // Just beyond the leeway.
+        assert_eq!(
+            check(&i, json!({"exp": t - 40.0})).await,
+            Err(ErrorKind::Expired)
+        );
+        assert_eq!(
+            check(&i, json!({"nbf": t + 40.0})).await,
+            Err(ErrorKind::NotYetValid)
+        );
+        // Missing or mistyped required claims.
+        assert_eq!(
+            check(&i, json!({"exp": null})).await,
+            Err(ErrorKind::MissingClaim)
+        );
+        assert_eq!(
+            check(&i, json!({"sub": null})).await,
+            Err(ErrorKind::MissingClaim)
+        );
+        assert_eq!(
+            check(&i, json!({"iss": null})).await,
+            Err(ErrorKind::WrongIssuer)
+        );
+        assert_eq!(
+            check(&i, json!({"aud": null})).await,
+            Err(ErrorKind::WrongAudience)
+        );
+        assert_eq!(
+            check(&i, json!({"aud": []})).await,
+            Err(ErrorKind::WrongAudience)
+        );
+        assert_eq!(
+            check(&i, json!({"exp": "tomorrow"})).await,
+            Err(ErrorKind::Malformed)
+        );
+        assert_eq!(
+            check(&i, json!({"sub": 42})).await,
+            Err(ErrorKind::Malformed)
+        );
+        assert_eq!(
+            check(&i, json!({"workspace_id": 7})).await,
+            Err(ErrorKind::Malformed)
+        );
+        assert_eq!(
+            check(&i, json!({"workspace_id": "Bad Space"})).await,
+            Err(ErrorKind::InvalidWorkspace)
+        );
+        assert_eq!(
+            check(&i, json!({"realm_access": {"roles": "admin"}})).await,
+            Err(ErrorKind::Malformed)
+        );
+    }
+
+    #[tokio::test]
+    async fn client_roles_count_only_for_the_configured_client() {
+        let i = LocalIssuer::ephemeral().unwrap();
+        let mut claims = i.claims("u", "ws", Duration::from_secs(300));
+        claims.insert(
+            "resource_access".into(),
+            json!({"avb": {"roles": ["workspace-admin"]}, "other": {"roles": ["owner"]}}),
+        );
+        let token = i.sign(&claims, &Signing::Valid).unwrap();
+        let p = i.authenticate(&token).await.unwrap();
+        assert!(p.has_role("workspace-admin") && p.has_role("viewer"));
+        assert!(!p.has_role("owner"));
+    }
+}

@@ -1,0 +1,577 @@
+//! The Auth port's conformance suite against every backend: trust-all and the local issuer (offline), and
+//! the OIDC backend against the real OIDC provider of `scripts/services` (oidc-provider 9, Keycloak-shaped),
+//! plus the attack, rotation and JWKS-flood tests that need that provider.
+//!
+//! Live tests find the provider through `AVB_TEST_OIDC_URL` (`eval "$(scripts/services env)"`); each test
+//! uses its own realm (`/realms/<unique>`, own keys and counters) so tests run in parallel and reruns never
+//! see another's state.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a failed setup fails the test
+
+use avb::auth::Authenticator;
+use avb::auth::conformance::{self, LocalHarness, TrustAllHarness};
+use avb::auth::local::LocalIssuer;
+use avb::auth::none::TrustAll;
+use avb_core::WorkspaceId;
+use proptest::prelude::*;
+
+#[tokio::test]
+async fn trust_all_conformance() {
+    let ws = WorkspaceId::new("sandbox").unwrap();
+    conformance::run_all(&TrustAllHarness(TrustAll::new(ws, "dev", ["owner"]))).await;
+}
+
+#[tokio::test]
+async fn local_issuer_conformance() {
+    conformance::run_all(&LocalHarness(LocalIssuer::ephemeral().unwrap())).await;
+}
+
+#[tokio::test]
+async fn token_printed_by_the_cli_validates_with_the_shared_dev_key() {
+    let dir = std::env::temp_dir().join(format!(
+        "avb-cli-token-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_avb"))
+        .args(["token", "--subject", "cli-user", "--workspace", "ws-cli"])
+        .args(["--roles", "analyst,project-member", "--ttl", "10m"])
+        .env_clear()
+        .env("AUTH_MODE", "local")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).unwrap();
+    // A "service" in the same directory: the facade's local issuer reads the key the CLI created.
+    let issuer = LocalIssuer::from_key_file(dir.join(avb::auth::local::DEFAULT_KEY_FILE)).unwrap();
+    let p = issuer.authenticate(token.trim()).await.unwrap();
+    assert_eq!(
+        (p.subject.as_str(), p.workspace_id.as_str()),
+        ("cli-user", "ws-cli")
+    );
+    assert!(p.has_role("analyst") && p.has_role("project-member"));
+    let left = p
+        .expires_at
+        .unwrap()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap();
+    assert!(
+        left > std::time::Duration::from_secs(500) && left <= std::time::Duration::from_secs(600)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// One runtime for all property-test cases (reqwest clients stay tied to the runtime that made them).
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// One issuer for all property-test cases: RSA key generation per case would dominate the run.
+fn shared_issuer() -> &'static LocalIssuer {
+    static ISSUER: std::sync::OnceLock<LocalIssuer> = std::sync::OnceLock::new();
+    ISSUER.get_or_init(|| LocalIssuer::ephemeral().unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Any string is an error from the local issuer (never a panic, never a principal).
+    #[test]
+    fn local_issuer_rejects_arbitrary_strings(input in ".{0,300}") {
+        let result = runtime().block_on(shared_issuer().authenticate(&input));
+        prop_assert!(result.is_err());
+    }
+
+    /// Dot-separated base64url-ish segments (the shape that gets furthest into the validator) too.
+    #[test]
+    fn local_issuer_rejects_arbitrary_jws_shapes(
+        a in "[A-Za-z0-9_=-]{0,80}", b in "[A-Za-z0-9_=-]{0,80}", c in "[A-Za-z0-9_=-]{0,80}"
+    ) {
+        let result = runtime().block_on(shared_issuer().authenticate(&format!("{a}.{b}.{c}")));
+        prop_assert!(result.is_err());
+    }
+}
+
+#[cfg(feature = "auth-oidc")]
+mod oidc {
+    use super::*;
+    use avb::auth::ErrorKind;
+    use avb::auth::conformance::{Forge, Harness};
+    use avb::auth::oidc::{ClientCredentials, Oidc, OidcBuilder};
+    use avb_core::config::Secret;
+    use serde_json::{Value, json};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    const AUDIENCE: &str = "urn:avb:api";
+
+    /// A fresh realm of the provider: `(issuer, server root)`; `None` = skip (printed by live_server).
+    fn realm(name: &str) -> Option<String> {
+        let url = avb::testing::live_server("AVB_TEST_OIDC_URL")?;
+        let root = match url.find("/realms/") {
+            Some(i) => url[..i].to_string(),
+            None => panic!("AVB_TEST_OIDC_URL={url} is not a /realms/<realm> issuer"),
+        };
+        static N: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        Some(format!(
+            "{root}/realms/{name}-{}-{nanos}-{n}",
+            std::process::id()
+        ))
+    }
+
+    async fn oidc(issuer: &str, min_refresh: Duration) -> Oidc {
+        OidcBuilder::new(issuer)
+            .with_audience(AUDIENCE)
+            .with_client_id("avb-service")
+            .with_leeway(Duration::from_secs(5))
+            .with_min_refresh_interval(min_refresh)
+            .build()
+            .await
+            .unwrap()
+    }
+
+    async fn post(url: String, body: Value) -> Value {
+        let response = reqwest::Client::new()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        response.json().await.unwrap()
+    }
+
+    async fn sign(issuer: &str, claims: Value, key: &str, kid: Option<&str>) -> String {
+        let mut body = json!({"claims": claims, "key": key});
+        if let Some(kid) = kid {
+            body["kid"] = json!(kid);
+        }
+        let answer = post(format!("{issuer}/test/sign"), body).await;
+        answer["token"].as_str().unwrap().to_string()
+    }
+
+    async fn stats(issuer: &str) -> Value {
+        reqwest::get(format!("{issuer}/test/stats"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn jwks_fetches(issuer: &str) -> u64 {
+        stats(issuer).await["jwks_fetches"].as_u64().unwrap()
+    }
+
+    async fn rotate(issuer: &str, keep_old: bool) -> String {
+        let answer = post(
+            format!("{issuer}/test/rotate"),
+            json!({"keep_old": keep_old}),
+        )
+        .await;
+        answer["rsa_kid"].as_str().unwrap().to_string()
+    }
+
+    struct OidcHarness {
+        issuer: String,
+        auth: Oidc,
+    }
+
+    #[async_trait::async_trait]
+    impl Harness for OidcHarness {
+        fn authenticator(&self) -> &dyn Authenticator {
+            &self.auth
+        }
+        async fn token(&self, claims: Value, forge: Forge) -> Option<String> {
+            let (key, kid) = match forge {
+                Forge::Valid => ("rsa", None),
+                Forge::RogueKey => ("rogue-rsa", None),
+                Forge::Hs256WithPublicKey => ("hs256-rsa-public", None),
+                Forge::AlgNone => ("none", None),
+                Forge::UnknownKid => ("rsa", Some("never-published-kid")),
+                _ => return None,
+            };
+            Some(sign(&self.issuer, claims, key, kid).await)
+        }
+    }
+
+    #[tokio::test]
+    async fn oidc_conformance_against_the_real_provider() {
+        let Some(issuer) = realm("conformance") else {
+            return;
+        };
+        let auth = oidc(&issuer, Duration::from_secs(1)).await;
+        conformance::run_all(&OidcHarness { issuer, auth }).await;
+    }
+
+    #[tokio::test]
+    async fn provider_issued_rs256_and_es256_tokens_map_keycloak_claims() {
+        let Some(issuer) = realm("issued") else {
+            return;
+        };
+        let auth = oidc(&issuer, Duration::from_secs(1)).await;
+        for client in ["avb-service", "avb-es"] {
+            let source = ClientCredentials::discover(&issuer, client, Secret::new("avb-secret"))
+                .await
+                .unwrap();
+            let token = source.token().await.unwrap();
+            let header: Value = {
+                use base64::Engine;
+                let h = token.split('.').next().unwrap();
+                serde_json::from_slice(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(h)
+                        .unwrap(),
+                )
+                .unwrap()
+            };
+            let expected_alg = if client == "avb-es" { "ES256" } else { "RS256" };
+            assert_eq!(header["alg"], expected_alg);
+            assert_eq!(header["typ"], "JWT");
+            let p = auth.authenticate(&token).await.unwrap();
+            assert_eq!(p.subject, client);
+            assert_eq!(p.workspace_id.as_str(), "ws-test");
+            assert!(
+                p.has_role("analyst") && p.has_role("viewer"),
+                "{:?}",
+                p.roles
+            );
+            // resource_access.<client>.roles counts only for the configured client (avb-service).
+            assert_eq!(
+                p.has_role("project-member"),
+                client == "avb-service",
+                "{:?}",
+                p.roles
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn es256_token_signed_by_the_provider_key_validates_and_alg_comes_from_the_key() {
+        let Some(issuer) = realm("es256") else { return };
+        let auth = oidc(&issuer, Duration::from_secs(1)).await;
+        let token = sign(&issuer, json!({}), "ec", None).await;
+        assert_eq!(auth.authenticate(&token).await.unwrap().subject, "user-1");
+        // The EC key's kid under an RS256 header: the key decides, so this is a mismatch.
+        let ec_kid = stats(&issuer).await["ec_kids"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let token = sign(&issuer, json!({}), "rsa", Some(&ec_kid)).await;
+        let err = auth.authenticate(&token).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlgorithmMismatch, "{err}");
+    }
+
+    #[tokio::test]
+    async fn missing_workspace_is_accepted_only_when_configured_otherwise() {
+        let Some(issuer) = realm("default-ws") else {
+            return;
+        };
+        let token = sign(&issuer, json!({"workspace_id": null}), "rsa", None).await;
+        let strict = oidc(&issuer, Duration::from_secs(1)).await;
+        let err = strict.authenticate(&token).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MissingWorkspace);
+        let lenient = OidcBuilder::new(&issuer)
+            .with_audience(AUDIENCE)
+            .with_default_workspace(WorkspaceId::new("fallback").unwrap())
+            .build()
+            .await
+            .unwrap();
+        let p = lenient.authenticate(&token).await.unwrap();
+        assert_eq!(p.workspace_id.as_str(), "fallback");
+        // A configurable claim name.
+        let token = sign(
+            &issuer,
+            json!({"tenant": "ws-t", "workspace_id": null}),
+            "rsa",
+            None,
+        )
+        .await;
+        let by_tenant = OidcBuilder::new(&issuer)
+            .with_audience(AUDIENCE)
+            .with_workspace_claim("tenant")
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(
+            by_tenant
+                .authenticate(&token)
+                .await
+                .unwrap()
+                .workspace_id
+                .as_str(),
+            "ws-t"
+        );
+    }
+
+    #[tokio::test]
+    async fn rotation_keeps_or_drops_old_keys_and_rotated_out_is_its_own_error() {
+        let Some(issuer) = realm("rotation") else {
+            return;
+        };
+        let interval = Duration::from_millis(300);
+        let auth = oidc(&issuer, interval).await;
+        let old = sign(&issuer, json!({}), "rsa", None).await;
+        auth.authenticate(&old).await.unwrap();
+
+        // Rotation keeping the old key: the new kid is fetched once, both validate.
+        rotate(&issuer, true).await;
+        tokio::time::sleep(interval + Duration::from_millis(50)).await;
+        let new = sign(&issuer, json!({}), "rsa", None).await;
+        let before = jwks_fetches(&issuer).await;
+        auth.authenticate(&new).await.unwrap();
+        auth.authenticate(&old).await.unwrap();
+        assert_eq!(jwks_fetches(&issuer).await - before, 1);
+
+        // Rotation dropping old keys: once the cache learns the new set, old tokens are "rotated out".
+        rotate(&issuer, false).await;
+        tokio::time::sleep(interval + Duration::from_millis(50)).await;
+        let newest = sign(&issuer, json!({}), "rsa", None).await;
+        auth.authenticate(&newest).await.unwrap();
+        for token in [&old, &new] {
+            let err = auth.authenticate(token).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::KeyRotatedOut, "{err}");
+        }
+        // A kid it never published stays "unknown", not "rotated out".
+        let unknown = sign(&issuer, json!({}), "rsa", Some("never-seen")).await;
+        let err = auth.authenticate(&unknown).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownKey, "{err}");
+    }
+
+    #[tokio::test]
+    async fn dropped_key_stops_validating_after_max_age_without_any_new_kid() {
+        let Some(issuer) = realm("max-age") else {
+            return;
+        };
+        let max_age = Duration::from_millis(500);
+        let auth = OidcBuilder::new(&issuer)
+            .with_audience(AUDIENCE)
+            .with_min_refresh_interval(Duration::from_secs(60))
+            .with_jwks_max_age(max_age)
+            .build()
+            .await
+            .unwrap();
+        let old = sign(&issuer, json!({}), "rsa", None).await;
+        auth.authenticate(&old).await.unwrap();
+        rotate(&issuer, false).await;
+        // Still inside max_age: the cached key validates (no fetch).
+        auth.authenticate(&old).await.unwrap();
+        tokio::time::sleep(max_age + Duration::from_millis(100)).await;
+        let before = jwks_fetches(&issuer).await;
+        let err = auth.authenticate(&old).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::KeyRotatedOut, "{err}");
+        assert_eq!(jwks_fetches(&issuer).await - before, 1);
+    }
+
+    #[tokio::test]
+    async fn flood_of_random_kids_fetches_the_jwks_at_most_once_per_interval() {
+        let Some(issuer) = realm("flood") else { return };
+        let interval = Duration::from_secs(2);
+        let auth = Arc::new(oidc(&issuer, interval).await);
+        let valid = sign(&issuer, json!({}), "rsa", None).await;
+        let (_, rest) = valid.split_once('.').unwrap();
+        tokio::time::sleep(interval + Duration::from_millis(100)).await;
+        let before = jwks_fetches(&issuer).await;
+        let started = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..1000 {
+            let auth = auth.clone();
+            let header = {
+                use base64::Engine;
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+                    r#"{{"alg":"RS256","typ":"JWT","kid":"flood-{i}"}}"#
+                ))
+            };
+            let token = format!("{header}.{rest}");
+            tasks.push(tokio::spawn(async move { auth.authenticate(&token).await }));
+        }
+        for task in tasks {
+            let err = task.await.unwrap().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::UnknownKey, "{err}");
+        }
+        let elapsed = started.elapsed();
+        let fetched = jwks_fetches(&issuer).await - before;
+        let allowed = 1 + (elapsed.as_millis() / interval.as_millis()) as u64;
+        eprintln!(
+            "flood: 1000 random kids in {elapsed:?} caused {fetched} JWKS fetch(es) (limit {allowed})"
+        );
+        assert!(
+            fetched >= 1,
+            "the first unknown kid after the interval must refresh"
+        );
+        assert!(fetched <= allowed, "{fetched} fetches > {allowed}");
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_with_one_new_kid_fetch_the_jwks_once() {
+        let Some(issuer) = realm("single-flight") else {
+            return;
+        };
+        let interval = Duration::from_millis(300);
+        let auth = Arc::new(oidc(&issuer, interval).await);
+        rotate(&issuer, true).await;
+        tokio::time::sleep(interval + Duration::from_millis(50)).await;
+        let token = sign(&issuer, json!({}), "rsa", None).await;
+        let before = jwks_fetches(&issuer).await;
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let (auth, token) = (auth.clone(), token.clone());
+            tasks.push(tokio::spawn(async move { auth.authenticate(&token).await }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(jwks_fetches(&issuer).await - before, 1);
+    }
+
+    #[tokio::test]
+    async fn warm_validations_fetch_nothing() {
+        let Some(issuer) = realm("warm") else { return };
+        let auth = oidc(&issuer, Duration::from_secs(1)).await;
+        let token = sign(&issuer, json!({}), "rsa", None).await;
+        let before = jwks_fetches(&issuer).await;
+        for _ in 0..500 {
+            auth.authenticate(&token).await.unwrap();
+        }
+        assert_eq!(jwks_fetches(&issuer).await - before, 0);
+        assert_eq!(auth.keys().fetches(), 1, "only the startup fetch");
+    }
+
+    #[tokio::test]
+    async fn client_credentials_cache_and_refresh_before_expiry() {
+        let Some(issuer) = realm("client-credentials") else {
+            return;
+        };
+        // avb-short's tokens live 4 s: refreshed at half-life (2 s), before they expire.
+        let source = ClientCredentials::discover(&issuer, "avb-short", Secret::new("avb-secret"))
+            .await
+            .unwrap();
+        let first = source.token().await.unwrap();
+        assert_eq!(source.token().await.unwrap(), first, "cached");
+        assert_eq!(source.requests(), 1);
+        tokio::time::sleep(Duration::from_millis(2200)).await;
+        let second = source.token().await.unwrap();
+        assert_ne!(second, first, "refreshed before expiry");
+        assert_eq!(source.requests(), 2);
+        let auth = oidc(&issuer, Duration::from_secs(1)).await;
+        assert_eq!(
+            auth.authenticate(&second).await.unwrap().subject,
+            "avb-short"
+        );
+        assert_eq!(
+            stats(&issuer).await["token_requests"],
+            2,
+            "provider saw exactly 2 token requests"
+        );
+
+        let wrong = ClientCredentials::discover(&issuer, "avb-short", Secret::new("wrong"))
+            .await
+            .unwrap();
+        let err = wrong.token().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{err}");
+        assert!(
+            !err.to_string().contains("wrong\""),
+            "secret must not leak: {err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn facade_builds_keycloak_from_config() {
+        let Some(issuer) = realm("facade") else {
+            return;
+        };
+        let config = avb::config::Config::from_iter([
+            ("AUTH_MODE", "keycloak"),
+            ("OIDC_ISSUER_URL", issuer.as_str()),
+            ("OIDC_AUDIENCE", AUDIENCE),
+            ("OIDC_CLIENT_ID", "avb-service"),
+            ("OIDC_CLIENT_SECRET", "avb-secret"),
+        ])
+        .unwrap();
+        assert!(
+            !serde_json::to_string(&config)
+                .unwrap()
+                .contains("avb-secret")
+        );
+        assert!(!config.to_string().contains("avb-secret"));
+        let auth = avb::ports::auth::authenticator(&config).await.unwrap();
+        assert_eq!(auth.backend(), "keycloak");
+        assert!(auth.health().await.is_up());
+        let token = sign(&issuer, json!({"sub": "via-facade"}), "rsa", None).await;
+        assert_eq!(
+            auth.authenticate(&token).await.unwrap().subject,
+            "via-facade"
+        );
+        // Outgoing calls: the service's own client-credentials token validates with its own authenticator.
+        let source = avb::ports::auth::token_source(&config)
+            .await
+            .unwrap()
+            .unwrap();
+        let p = auth
+            .authenticate(&source.token().await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(p.subject, "avb-service");
+        assert!(p.has_role("project-member"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// A real provider token with any byte replaced or the token cut anywhere is an error.
+        #[test]
+        fn mutated_provider_tokens_are_errors(pos in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<bool>()) {
+            let rt = runtime();
+            let Some((auth, token)) = rt.block_on(shared_token()) else { return Ok(()) };
+            let mut bytes = token.into_bytes();
+            let i = pos.index(bytes.len());
+            if cut {
+                bytes.truncate(i);
+            } else {
+                prop_assume!(bytes[i] != byte);
+                bytes[i] = byte;
+            }
+            let mutated = String::from_utf8_lossy(&bytes).into_owned();
+            let result = rt.block_on(auth.authenticate(&mutated));
+            prop_assert!(result.is_err(), "mutated token accepted");
+        }
+    }
+
+    /// One realm, validator and token shared by every proptest case (building them per case would make
+    /// the property test mostly measure discovery). `None` = no provider (skip, reason printed).
+    async fn shared_token() -> Option<(Arc<Oidc>, String)> {
+        static SHARED: tokio::sync::OnceCell<Option<(Arc<Oidc>, String)>> =
+            tokio::sync::OnceCell::const_new();
+        SHARED
+            .get_or_init(|| async {
+                let issuer = realm("proptest")?;
+                let token = sign(&issuer, json!({}), "rsa", None).await;
+                Some((
+                    Arc::new(oidc(&issuer, Duration::from_secs(60)).await),
+                    token,
+                ))
+            })
+            .await
+            .clone()
+    }
+}
