@@ -17,6 +17,8 @@
 mod builder;
 mod error;
 
+/// The AWS SDK this backend is built on (for raw access through [`S3Store::client`]).
+pub use aws_sdk_s3 as sdk;
 pub use builder::{DEFAULT_PART_SIZE, MIN_PART_SIZE, S3Builder};
 
 use crate::types::check_part_number;
@@ -225,6 +227,22 @@ impl ObjectStore for S3Store {
             .await;
         let out = match out {
             Ok(out) => out,
+            // A suffix longer than the object means the whole object (RFC 9110 §14.1.2); some servers
+            // (s3s-fs 0.14.1) answer it with 500 instead. Only on that error path: look the size up and
+            // read the whole object when the suffix covers it.
+            Err(e)
+                if matches!(options.range, Some(GetRange::Suffix(_)))
+                    && e.raw_response()
+                        .is_some_and(|r| r.status().is_server_error()) =>
+            {
+                let size = self.head(key).await?.size;
+                match options.range {
+                    Some(GetRange::Suffix(n)) if n >= size && size > 0 => {
+                        return self.get(key, GetOptions::default()).await;
+                    }
+                    _ => return Err(map(e, &self.ctx(key, false))),
+                }
+            }
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
                 let size = self.head(key).await?.size;
                 let range = options.range.unwrap_or(GetRange::Offset(0));
