@@ -154,9 +154,14 @@ impl ObjectStore for MemoryStore {
     ) -> Result<PutResult> {
         validate_key(key)?;
         options.validate()?;
-        let chunks: Vec<Bytes> = body.try_collect().await?;
-        let data = chunks.concat();
-        self.store(key, data.into(), options)
+        // The object lives in memory by design; collect it once, without a second copy.
+        let data = body
+            .try_fold(bytes::BytesMut::new(), |mut acc, chunk| async move {
+                acc.extend_from_slice(&chunk);
+                Ok(acc)
+            })
+            .await?;
+        self.store(key, data.freeze(), options)
     }
 
     async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult> {

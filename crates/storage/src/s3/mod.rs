@@ -135,13 +135,14 @@ fn encode_copy_source(bucket: &str, key: &str) -> String {
 }
 
 fn body_stream(body: SdkBody, key: String, endpoint: String) -> ByteStream {
-    Box::pin(futures::stream::unfold(Some(body), move |state| {
-        let (key, endpoint) = (key.clone(), endpoint.clone());
-        async move {
-            let mut body = state?;
+    // The key and endpoint ride along in the state (moved, never cloned per chunk) for the error path.
+    Box::pin(futures::stream::unfold(
+        Some((body, key, endpoint)),
+        |state| async move {
+            let (mut body, key, endpoint) = state?;
             match body.next().await {
                 None => None,
-                Some(Ok(chunk)) => Some((Ok(chunk), Some(body))),
+                Some(Ok(chunk)) => Some((Ok(chunk), Some((body, key, endpoint)))),
                 Some(Err(e)) => Some((
                     Err(Error::Unavailable {
                         backend: SCHEME,
@@ -152,8 +153,8 @@ fn body_stream(body: SdkBody, key: String, endpoint: String) -> ByteStream {
                     None,
                 )),
             }
-        }
-    }))
+        },
+    ))
 }
 
 #[async_trait]
