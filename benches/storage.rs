@@ -3,6 +3,8 @@
 //! multipart parts by both (the adapter's default part size). The ratio, not the absolute time, is the result.
 //!
 //! Run with: `eval "$(scripts/services env)"; cargo bench --features storage-s3 --bench storage`
+// Test code: an unwrap that fails is the test (or benchmark) failing, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 

@@ -4,6 +4,8 @@
 //! wrong key pair is `PermissionDenied` naming the endpoint.
 //!
 //! Run with: `eval "$(scripts/services env)"; cargo test --all-features --test storage`
+// Test code: an unwrap that fails is the test (or benchmark) failing, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use avb::config::Config;
 use avb::storage::conformance::{self, Harness};

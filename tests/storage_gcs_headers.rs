@@ -4,6 +4,8 @@
 //! (`when_supported` checksums) shows those headers, proving the recorder would catch them.
 //!
 //! Run with: `eval "$(scripts/services env)"; cargo test --all-features --test storage_gcs_headers -- --nocapture`
+// Test code: an unwrap that fails is the test (or benchmark) failing, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use avb::config::{S3Checksums, S3Profile};
 use avb::storage::s3::{S3Builder, S3Store};

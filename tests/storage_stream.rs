@@ -3,6 +3,8 @@
 //! binary with a single test, so nothing else runs in the process while it is measured.
 //!
 //! Run with: `eval "$(scripts/services env)"; cargo test --all-features --test storage_stream -- --nocapture`
+// Test code: an unwrap that fails is the test (or benchmark) failing, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use avb::storage::ObjectStore;
 use avb::storage::conformance::{self, Outcome};
