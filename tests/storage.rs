@@ -100,6 +100,27 @@ mod s3 {
         run_with(harness).await;
     }
 
+    /// The same suite against a second S3 implementation (moto), to catch assumptions that only hold for
+    /// s3s-fs. moto does not verify signatures, so any key pair works.
+    #[tokio::test]
+    async fn s3_on_moto_passes_conformance() {
+        let Some(url) = live_server("AVB_TEST_MOTO_URL") else {
+            return;
+        };
+        let Some(bucket) = harness_value("AVB_TEST_MOTO_BUCKET") else {
+            return;
+        };
+        let store = avb::storage::s3::S3Builder::new()
+            .with_endpoint(url)
+            .with_bucket(bucket)
+            .with_credentials("moto-any-key", "moto-any-secret")
+            .build()
+            .await
+            .unwrap();
+        assert!(store.health().await.is_up());
+        run(Arc::new(store)).await;
+    }
+
     #[tokio::test]
     async fn object_store_s3_switches_with_zero_code_changes() {
         let Some((url, key, secret, bucket)) = server() else {

@@ -333,6 +333,20 @@ pub const KEYS: &[Key] = &[
         "unset",
         "Tests only: the bucket the harness's S3 server creates for tests.",
     ),
+    key(
+        "AVB_TEST_MOTO_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's second S3 server, moto (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_MOTO_BUCKET",
+        "tests",
+        "bucket name",
+        "unset",
+        "Tests only: the bucket the harness's moto server creates for tests.",
+    ),
 ];
 
 /// Looks a variable up by name.
