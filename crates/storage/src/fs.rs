@@ -188,14 +188,14 @@ impl FsStore {
 
     fn conflict(&self, key: &str, e: std::io::Error) -> Error {
         match e.kind() {
-            ErrorKind::IsADirectory | ErrorKind::NotADirectory | ErrorKind::DirectoryNotEmpty => {
-                Error::InvalidKey {
-                    key: key.into(),
-                    reason:
-                        "the fs backend cannot hold both `a` and `a/…` keys (file vs directory)"
-                            .into(),
-                }
-            }
+            ErrorKind::IsADirectory
+            | ErrorKind::NotADirectory
+            | ErrorKind::DirectoryNotEmpty
+            | ErrorKind::AlreadyExists => Error::InvalidKey {
+                key: key.into(),
+                reason: "the fs backend cannot hold both `a` and `a/…` keys (file vs directory)"
+                    .into(),
+            },
             _ => self.err(key)(e),
         }
     }
@@ -676,6 +676,32 @@ mod tests {
             .map(|m| m.key)
             .collect();
         assert_eq!(keys, ["visible"]);
+    }
+
+    #[tokio::test]
+    async fn object_and_prefix_of_one_name_is_a_clear_error() {
+        let root = tempfile::tempdir().unwrap();
+        let store = FsStore::new(root.path()).unwrap();
+        store
+            .put("a/b", Bytes::from_static(b"x"), PutOptions::default())
+            .await
+            .unwrap();
+        let err = store
+            .put("a", Bytes::from_static(b"y"), PutOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
+        store
+            .put("f", Bytes::from_static(b"x"), PutOptions::default())
+            .await
+            .unwrap();
+        let err = store
+            .put("f/g", Bytes::from_static(b"y"), PutOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
+        assert!(store.get_bytes("a").await.unwrap_err().is_not_found());
+        assert_eq!(store.get_bytes("f").await.unwrap(), "x");
     }
 
     #[tokio::test]

@@ -38,6 +38,8 @@ pub struct S3Builder {
     path_style: Option<bool>,
     checksums: Option<S3Checksums>,
     part_size: Option<usize>,
+    /// Problems found by [`S3Builder::with_config`], reported by `build`.
+    problems: Vec<(String, String, String)>,
 }
 
 impl S3Builder {
@@ -77,6 +79,59 @@ impl S3Builder {
             }
             _ => None,
         }
+    }
+
+    /// Sets one setting by its variable name (the table above); an unknown name or a bad value is reported
+    /// by [`build`](Self::build), naming the variable, the value and what is allowed.
+    pub fn with_config(mut self, key: &str, value: impl Into<String>) -> Self {
+        let value = value.into();
+        let mut bad = |expected: &str, shown: &str| {
+            self.problems
+                .push((key.to_string(), shown.to_string(), expected.to_string()));
+        };
+        match key {
+            "OBJECT_STORE_BUCKET" => self.bucket = Some(value),
+            "AWS_ENDPOINT_URL" => self.endpoint = Some(value),
+            "AWS_REGION" => self.region = Some(value),
+            "AWS_ACCESS_KEY_ID" => {
+                let secret = self.credentials.take().map(|c| c.1).unwrap_or_default();
+                self.credentials = Some((value, secret));
+            }
+            "AWS_SECRET_ACCESS_KEY" => {
+                let id = self.credentials.take().map(|c| c.0).unwrap_or_default();
+                self.credentials = Some((id, value));
+            }
+            "OBJECT_STORE_S3_PROFILE" => match value.as_str() {
+                "aws" => self.profile = Some(S3Profile::Aws),
+                "gcs" => self.profile = Some(S3Profile::Gcs),
+                "generic" => self.profile = Some(S3Profile::Generic),
+                _ => bad("one of aws, gcs, generic", &value),
+            },
+            "OBJECT_STORE_S3_PATH_STYLE" => match value.as_str() {
+                "true" => self.path_style = Some(true),
+                "false" => self.path_style = Some(false),
+                _ => bad("one of true, false", &value),
+            },
+            "OBJECT_STORE_S3_CHECKSUMS" => match value.as_str() {
+                "when_required" => self.checksums = Some(S3Checksums::WhenRequired),
+                "when_supported" => self.checksums = Some(S3Checksums::WhenSupported),
+                _ => bad("one of when_required, when_supported", &value),
+            },
+            _ => bad(
+                "one of OBJECT_STORE_BUCKET, AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, OBJECT_STORE_S3_PROFILE, OBJECT_STORE_S3_PATH_STYLE, OBJECT_STORE_S3_CHECKSUMS (an unknown setting)",
+                "(not shown)",
+            ),
+        }
+        self
+    }
+
+    /// [`with_config`](Self::with_config) for each pair.
+    pub fn from_iter<K: AsRef<str>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        pairs
+            .into_iter()
+            .fold(Self::new(), |b, (k, v)| b.with_config(k.as_ref(), v))
     }
 
     /// The bucket.
@@ -134,6 +189,23 @@ impl S3Builder {
 
     /// Validates the settings and creates the client (no request is sent).
     pub async fn build(self) -> Result<S3Store> {
+        if let Some((key, value, expected)) = self.problems.first() {
+            return Err(Self::invalid(key, value, expected));
+        }
+        if let Some((id, secret)) = &self.credentials
+            && (id.is_empty() || secret.is_empty())
+        {
+            let (set, unset) = if id.is_empty() {
+                ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID")
+            } else {
+                ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+            };
+            return Err(Self::invalid(
+                unset,
+                "",
+                &format!("set together with {set} (or neither, for the AWS SDK's chain)"),
+            ));
+        }
         let bucket = match self.bucket {
             Some(b) if !b.is_empty() && !b.contains('/') => b,
             other => {
@@ -282,5 +354,94 @@ impl std::fmt::Debug for S3Builder {
             .field("checksums", &self.checksums)
             .field("part_size", &self.part_size)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn with_config_errors_name_variable_value_and_allowed_values() {
+        for (key, value, allowed) in [
+            (
+                "OBJECT_STORE_S3_PROFILE",
+                "minio",
+                "one of aws, gcs, generic",
+            ),
+            ("OBJECT_STORE_S3_PATH_STYLE", "yes", "one of true, false"),
+            ("OBJECT_STORE_S3_CHECKSUMS", "never", "when_required"),
+        ] {
+            let err = S3Builder::from_iter([("OBJECT_STORE_BUCKET", "b"), (key, value)])
+                .build()
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(key) && err.contains(value) && err.contains(allowed),
+                "{err}"
+            );
+        }
+        let err = S3Builder::from_iter([("OBJECT_STORE_BUKET", "b")])
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("OBJECT_STORE_BUKET") && err.contains("OBJECT_STORE_BUCKET"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn build_checks_bucket_endpoint_part_size_and_key_pair() {
+        let ok = || {
+            S3Builder::from_iter([
+                ("OBJECT_STORE_BUCKET", "b"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+                ("AWS_ACCESS_KEY_ID", "id"),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ])
+        };
+        let store = ok().build().await.unwrap();
+        assert_eq!(store.profile(), S3Profile::Generic);
+        let err = ok()
+            .with_bucket("a/b")
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OBJECT_STORE_BUCKET"), "{err}");
+        let err = ok()
+            .with_endpoint("ftp://x")
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("AWS_ENDPOINT_URL"), "{err}");
+        let err = ok()
+            .with_part_size(1024)
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("5 MiB"), "{err}");
+        let err = ok()
+            .with_config("AWS_SECRET_ACCESS_KEY", "")
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("AWS_SECRET_ACCESS_KEY"), "{err}");
+        let err = ok()
+            .with_endpoint("https://storage.googleapis.com")
+            .with_checksums(S3Checksums::WhenSupported)
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OBJECT_STORE_S3_CHECKSUMS"), "{err}");
+        let debug = format!("{:?}", ok());
+        assert!(!debug.contains("secret\""), "credentials leaked: {debug}");
     }
 }
