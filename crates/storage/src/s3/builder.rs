@@ -126,6 +126,7 @@ impl S3Builder {
     }
 
     /// [`with_config`](Self::with_config) for each pair.
+    #[allow(clippy::should_implement_trait)] // the envy/figment convention, as `Config::from_iter`
     pub fn from_iter<K: AsRef<str>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
