@@ -118,7 +118,13 @@ mod s3 {
             .await
             .unwrap();
         assert!(store.health().await.is_up());
-        run(Arc::new(store)).await;
+        // moto's server intermittently answers 500 to concurrent overwrites of one key (its log: "ValueError:
+        // I/O operation on closed file" in the PUT handler): a server bug, seen under the parallel test run.
+        let harness = Harness::new(Arc::new(store)).with_known_server_gap(
+            "concurrent_writers",
+            "moto 5.2.5 server intermittently answers HTTP 500 to concurrent overwrites of one key",
+        );
+        run_with(harness).await;
     }
 
     #[tokio::test]

@@ -453,6 +453,10 @@ impl ObjectStore for FsStore {
 
     async fn list(&self, options: &ListOptions) -> Result<ListPage> {
         validate_prefix(&options.prefix)?;
+        if options.prefix.starts_with(".avb/") {
+            // The store's own files are not objects (no key can start with `.avb/`).
+            return Ok(ListPage::default());
+        }
         let store = self.clone();
         let opts = options.clone();
         let all = tokio::task::spawn_blocking(move || store.list_sync(&opts))
@@ -668,6 +672,18 @@ mod tests {
             .put("visible", Bytes::from_static(b"x"), PutOptions::default())
             .await
             .unwrap();
+        store
+            .put(
+                "meta",
+                Bytes::from_static(b"x"),
+                PutOptions::default().with_content_type("a/b"),
+            )
+            .await
+            .unwrap();
+        for prefix in [".avb/", ".avb/meta/", ".a"] {
+            let page = store.list(&ListOptions::prefix(prefix)).await.unwrap();
+            assert!(page.objects.is_empty(), "{prefix}: {page:?}");
+        }
         let keys: Vec<_> = store
             .list_all("")
             .await
@@ -675,7 +691,7 @@ mod tests {
             .into_iter()
             .map(|m| m.key)
             .collect();
-        assert_eq!(keys, ["visible"]);
+        assert_eq!(keys, ["meta", "visible"]);
     }
 
     #[tokio::test]
