@@ -5,6 +5,9 @@
 //! reads the process environment; everything else resolves from `(key, value)` pairs
 //! ([`config::Config::from_iter`]).
 //!
+//! [`ports`] turns the configuration into backends, e.g. `ports::storage::object_store(&config)` for the
+//! ObjectStore chosen by `OBJECT_STORE` (memory, fs, or S3 at `AWS_ENDPOINT_URL`: MinIO, GCS, AWS).
+//!
 //! ```no_run
 //! let config = avb::from_env()?;   // AVB_ENV / AVB_DEV_MODE / EVENT_BUS=… and .env.<mode>
 //! println!("{config}");            // the startup summary; secrets redacted

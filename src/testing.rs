@@ -46,6 +46,25 @@ pub fn live_server(var: &str) -> Option<String> {
     None
 }
 
+/// Another harness value a live test needs beside its server's URL (a key pair, a bucket), e.g.
+/// `AVB_TEST_S3_ACCESS_KEY`. `None` means "skip": the reason is printed to stderr.
+///
+/// # Panics
+/// When the value is missing and [`require_live`] is true.
+pub fn harness_value(var: &str) -> Option<String> {
+    if let Some(value) = test_var(var) {
+        return Some(value);
+    }
+    let problem = format!(
+        "{var} is not set (run `eval \"$(scripts/services env)\"` after `scripts/services up`)"
+    );
+    if require_live() {
+        panic!("live server required (AVB_TEST_REQUIRE_LIVE=1) but {problem}");
+    }
+    eprintln!("SKIPPED (no live server): {problem}");
+    None
+}
+
 fn probe(url: &str) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
     let host = parsed.host_str().ok_or("the URL has no host")?;

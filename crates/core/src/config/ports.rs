@@ -84,6 +84,52 @@ pub struct S3Credentials {
     pub secret_access_key: Secret,
 }
 
+/// Which S3 implementation the endpoint is (`OBJECT_STORE_S3_PROFILE`): decides defaults and workarounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum S3Profile {
+    /// AWS S3 itself (no `AWS_ENDPOINT_URL`).
+    Aws,
+    /// Google Cloud Storage through its S3 interoperability (HMAC keys): checksums only when required,
+    /// `Content-Length: 0` on multipart initiation, no conditional create.
+    Gcs,
+    /// Any other S3-compatible server (MinIO, s3s, Ceph…).
+    Generic,
+}
+
+impl S3Profile {
+    /// The variable's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            S3Profile::Aws => "aws",
+            S3Profile::Gcs => "gcs",
+            S3Profile::Generic => "generic",
+        }
+    }
+}
+
+/// When the S3 client computes request checksums and validates response checksums
+/// (`OBJECT_STORE_S3_CHECKSUMS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum S3Checksums {
+    /// Only for operations whose API requires one: no flexible-checksum headers, no aws-chunked bodies
+    /// (what GCS and older S3-compatible servers accept).
+    WhenRequired,
+    /// Whenever the operation supports one (the AWS SDK's default).
+    WhenSupported,
+}
+
+impl S3Checksums {
+    /// The variable's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            S3Checksums::WhenRequired => "when_required",
+            S3Checksums::WhenSupported => "when_supported",
+        }
+    }
+}
+
 /// ObjectStore backend and its settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -106,6 +152,14 @@ pub enum ObjectStoreConfig {
         region: Option<String>,
         /// Static credentials; `None` uses the AWS SDK's chain.
         credentials: Option<S3Credentials>,
+        /// `OBJECT_STORE_S3_PROFILE`, or inferred from the endpoint.
+        profile: S3Profile,
+        /// `OBJECT_STORE_S3_PATH_STYLE`: `bucket` in the path instead of the host name.
+        path_style: bool,
+        /// `OBJECT_STORE_S3_CHECKSUMS`.
+        checksums: S3Checksums,
+        /// `OBJECT_STORE_S3_PREFIX`: every key lives under this prefix (without a trailing `/`).
+        prefix: Option<String>,
     },
 }
 
@@ -543,15 +597,114 @@ impl<'a> Reader<'a> {
                         None
                     }
                 };
+                let endpoint = endpoint?;
+                let profile = self.s3_profile(endpoint.as_ref());
+                let (path_style, checksums, prefix) = match profile {
+                    Some(p) => (
+                        self.bool_with_default("OBJECT_STORE_S3_PATH_STYLE", p != S3Profile::Aws),
+                        self.s3_checksums(p),
+                        self.s3_prefix(),
+                    ),
+                    None => (None, None, None),
+                };
                 ObjectStoreConfig::S3 {
                     bucket: bucket?,
-                    endpoint: endpoint?,
+                    endpoint,
                     region: region?,
                     credentials: credentials?,
+                    profile: profile?,
+                    path_style: path_style?,
+                    checksums: checksums?,
+                    prefix: prefix?,
                 }
             }
         };
         Some(Port { backend, chosen_by })
+    }
+
+    fn choice<T: Copy>(&mut self, key: &str, options: &[(&str, T)], default: T) -> Option<T> {
+        if !self.vars.contains_key(key) {
+            return Some(default);
+        }
+        let value = self.value(key)?;
+        match options.iter().find(|(name, _)| *name == value) {
+            Some((_, v)) => Some(*v),
+            None => {
+                let allowed: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+                self.problems.push(Problem::Invalid {
+                    key: key.into(),
+                    value: Self::shown(key, value),
+                    expected: format!("one of {}", allowed.join(", ")),
+                });
+                None
+            }
+        }
+    }
+
+    fn bool_with_default(&mut self, key: &str, default: bool) -> Option<bool> {
+        self.choice(key, &[("true", true), ("false", false)], default)
+    }
+
+    fn s3_profile(&mut self, endpoint: Option<&ServiceUrl>) -> Option<S3Profile> {
+        let inferred = match endpoint.and_then(|e| e.expose().host_str().map(str::to_string)) {
+            None => S3Profile::Aws,
+            Some(host) if host == "storage.googleapis.com" => S3Profile::Gcs,
+            Some(host) if host == "amazonaws.com" || host.ends_with(".amazonaws.com") => {
+                S3Profile::Aws
+            }
+            Some(_) => S3Profile::Generic,
+        };
+        let options = [
+            ("aws", S3Profile::Aws),
+            ("gcs", S3Profile::Gcs),
+            ("generic", S3Profile::Generic),
+        ];
+        self.choice("OBJECT_STORE_S3_PROFILE", &options, inferred)
+    }
+
+    fn s3_checksums(&mut self, profile: S3Profile) -> Option<S3Checksums> {
+        let default = match profile {
+            S3Profile::Aws => S3Checksums::WhenSupported,
+            S3Profile::Gcs | S3Profile::Generic => S3Checksums::WhenRequired,
+        };
+        let options = [
+            ("when_required", S3Checksums::WhenRequired),
+            ("when_supported", S3Checksums::WhenSupported),
+        ];
+        let chosen = self.choice("OBJECT_STORE_S3_CHECKSUMS", &options, default)?;
+        if profile == S3Profile::Gcs && chosen == S3Checksums::WhenSupported {
+            self.problems.push(Problem::Invalid {
+                key: "OBJECT_STORE_S3_CHECKSUMS".into(),
+                value: chosen.as_str().into(),
+                expected: "when_required with OBJECT_STORE_S3_PROFILE=gcs (GCS rejects the flexible-checksum headers)".into(),
+            });
+            return None;
+        }
+        Some(chosen)
+    }
+
+    fn s3_prefix(&mut self) -> Option<Option<String>> {
+        const KEY: &str = "OBJECT_STORE_S3_PREFIX";
+        if !self.vars.contains_key(KEY) {
+            return Some(None);
+        }
+        let value = self.value(KEY)?;
+        let trimmed = value.trim_end_matches('/');
+        let bad = trimmed.is_empty()
+            || trimmed.starts_with('/')
+            || trimmed.chars().any(char::is_control)
+            || trimmed
+                .split('/')
+                .any(|s| s.is_empty() || s == "." || s == "..");
+        if bad {
+            self.problems.push(Problem::Invalid {
+                key: KEY.into(),
+                value: value.into(),
+                expected: "key segments separated by '/' (no leading '/', no empty, '.' or '..' segment), e.g. `avb/prod`".into(),
+            });
+            return None;
+        }
+        Some(Some(trimmed.to_string()))
     }
 
     pub(crate) fn catalog(&mut self) -> Option<Port<CatalogConfig>> {
@@ -728,3 +881,7 @@ mod auth_tests {
         assert!(config.to_string().contains("/tmp/k.pem"), "{config}");
     }
 }
+
+#[cfg(test)]
+#[path = "object_store_tests.rs"]
+mod object_store_tests;

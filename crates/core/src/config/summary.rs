@@ -71,8 +71,16 @@ impl fmt::Display for ObjectStoreConfig {
                 endpoint,
                 region,
                 credentials,
+                profile,
+                path_style,
+                checksums,
+                prefix,
             } => {
-                write!(f, "s3 bucket {bucket:?} at ")?;
+                write!(f, "s3 bucket {bucket:?}")?;
+                if let Some(prefix) = prefix {
+                    write!(f, " prefix {prefix:?}")?;
+                }
+                f.write_str(" at ")?;
                 match endpoint {
                     Some(e) => write!(f, "{e}")?,
                     None => f.write_str("AWS")?,
@@ -81,6 +89,13 @@ impl fmt::Display for ObjectStoreConfig {
                     f,
                     ", region {}",
                     region.as_deref().unwrap_or("from the AWS SDK chain")
+                )?;
+                write!(
+                    f,
+                    ", profile {}, {}-style, checksums {}",
+                    profile.as_str(),
+                    if *path_style { "path" } else { "virtual-host" },
+                    checksums.as_str()
                 )?;
                 f.write_str(if credentials.is_some() {
                     ", static credentials ***"

@@ -1,0 +1,743 @@
+//! Local-directory store: one file per object under a root directory.
+//!
+//! - Writes are atomic: the body goes to a temporary file under `<root>/.avb/tmp/`, is synced, then renamed
+//!   over the key (or hard-linked, for a conditional create, which fails atomically when the key exists).
+//! - Keys map to paths segment by segment; [`validate_key`] already refuses `..`, `.`, absolute and empty
+//!   segments, and every component is checked not to be a symbolic link, so no key reaches outside the root.
+//!   The first segment `.avb` is reserved for the store's own files.
+//! - Content type and user metadata live in a JSON sidecar under `<root>/.avb/meta/`.
+//! - A key cannot be both an object and a prefix of other keys (`a` and `a/b`): the file system cannot hold
+//!   a file and a directory under one name. Such a put fails with [`Error::InvalidKey`].
+
+use crate::types::check_part_number;
+use crate::{
+    ByteStream, Capabilities, Error, GetOptions, GetResult, Health, ListOptions, ListPage,
+    MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions, PutResult, Result,
+    validate_key, validate_prefix,
+};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use std::collections::BTreeMap;
+use std::io::{ErrorKind, SeekFrom};
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+/// The scheme and backend name.
+pub const SCHEME: &str = "fs";
+const RESERVED: &str = ".avb";
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The local-directory store.
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    root: PathBuf,
+}
+
+impl FsStore {
+    /// Opens (creating if needed) the store rooted at `root`.
+    pub fn new(root: impl AsRef<Path>) -> Result<Self> {
+        let root = root.as_ref();
+        let io = |e: std::io::Error| io_error(e, &root.display().to_string(), root);
+        std::fs::create_dir_all(root.join(RESERVED).join("tmp")).map_err(io)?;
+        let root = std::fs::canonicalize(root).map_err(io)?;
+        Ok(Self { root })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn check_key(key: &str) -> Result<()> {
+        validate_key(key)?;
+        if key == RESERVED || key.starts_with(".avb/") {
+            return Err(Error::InvalidKey {
+                key: key.into(),
+                reason: "the first segment `.avb` is reserved by the fs backend".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf> {
+        Self::check_key(key)?;
+        Ok(key.split('/').fold(self.root.clone(), |p, s| p.join(s)))
+    }
+
+    fn meta_path(&self, key: &str) -> PathBuf {
+        let mut p = key
+            .split('/')
+            .fold(self.root.join(RESERVED).join("meta"), |p, s| p.join(s))
+            .into_os_string();
+        p.push(".json");
+        PathBuf::from(p)
+    }
+
+    fn tmp_path(&self) -> PathBuf {
+        self.root
+            .join(RESERVED)
+            .join("tmp")
+            .join(format!("{:032x}", crate::memory::rand_id()))
+    }
+
+    fn upload_dir(&self, upload_id: &str) -> Result<PathBuf> {
+        if upload_id.is_empty() || !upload_id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::invalid_argument(format!(
+                "upload id {upload_id:?} is not one of this store's"
+            )));
+        }
+        Ok(self.root.join(RESERVED).join("multipart").join(upload_id))
+    }
+
+    fn err(&self, key: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+        let key = key.to_string();
+        move |e| io_error(e, &key, &self.root)
+    }
+
+    /// Refuses a path whose components below the root include a symbolic link.
+    async fn no_symlinks(&self, key: &str, path: &Path) -> Result<()> {
+        let mut current = self.root.clone();
+        let rel = path
+            .strip_prefix(&self.root)
+            .map_err(|_| Error::InvalidKey {
+                key: key.into(),
+                reason: "resolves outside the store's root".into(),
+            })?;
+        for component in rel.components() {
+            current.push(component);
+            match tokio::fs::symlink_metadata(&current).await {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Error::InvalidKey {
+                        key: key.into(),
+                        reason: format!(
+                            "{} is a symbolic link; the fs backend does not follow links",
+                            current.display()
+                        ),
+                    });
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(self.err(key)(e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_sidecar(&self, key: &str) -> Result<(Option<String>, BTreeMap<String, String>)> {
+        match tokio::fs::read(self.meta_path(key)).await {
+            Ok(bytes) => {
+                let v: serde_json::Value =
+                    serde_json::from_slice(&bytes).map_err(|e| Error::Backend {
+                        backend: SCHEME,
+                        detail: format!("metadata of {key:?} is corrupt: {e}"),
+                        source: Some(Box::new(e)),
+                    })?;
+                Ok(options_from_json(&v))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok((None, BTreeMap::new())),
+            Err(e) => Err(self.err(key)(e)),
+        }
+    }
+
+    async fn write_sidecar(&self, key: &str, options: &PutOptions) -> Result<()> {
+        let path = self.meta_path(key);
+        if options.content_type.is_none() && options.metadata.is_empty() {
+            return match tokio::fs::remove_file(&path).await {
+                Err(e) if e.kind() != ErrorKind::NotFound => Err(self.err(key)(e)),
+                _ => Ok(()),
+            };
+        }
+        let json = options_to_json(key, options).to_string();
+        let tmp = self.tmp_path();
+        tokio::fs::write(&tmp, json).await.map_err(self.err(key))?;
+        self.commit(key, &tmp, &path, PutMode::Overwrite).await
+    }
+
+    /// Moves the finished temporary file `tmp` to `target`; removes `tmp` on failure.
+    async fn commit(&self, key: &str, tmp: &Path, target: &Path, mode: PutMode) -> Result<()> {
+        let result = async {
+            if let Some(parent) = target.parent() {
+                tokio::fs::create_dir_all(parent)
+                    .await
+                    .map_err(|e| self.conflict(key, e))?;
+            }
+            self.no_symlinks(key, target).await?;
+            match mode {
+                PutMode::Overwrite => tokio::fs::rename(tmp, target)
+                    .await
+                    .map_err(|e| self.conflict(key, e)),
+                PutMode::Create => match tokio::fs::hard_link(tmp, target).await {
+                    Ok(()) => {
+                        let _ = tokio::fs::remove_file(tmp).await;
+                        Ok(())
+                    }
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Error::AlreadyExists {
+                        key: key.to_string(),
+                    }),
+                    Err(e) => Err(self.conflict(key, e)),
+                },
+            }
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(tmp).await;
+        }
+        result
+    }
+
+    fn conflict(&self, key: &str, e: std::io::Error) -> Error {
+        match e.kind() {
+            ErrorKind::IsADirectory
+            | ErrorKind::NotADirectory
+            | ErrorKind::DirectoryNotEmpty
+            | ErrorKind::AlreadyExists => Error::InvalidKey {
+                key: key.into(),
+                reason: "the fs backend cannot hold both `a` and `a/…` keys (file vs directory)"
+                    .into(),
+            },
+            _ => self.err(key)(e),
+        }
+    }
+
+    /// Writes `body` to a fresh temporary file and syncs it.
+    async fn write_tmp(&self, key: &str, mut body: ByteStream) -> Result<PathBuf> {
+        let tmp = self.tmp_path();
+        let result = async {
+            let mut file = tokio::fs::File::create(&tmp).await.map_err(self.err(key))?;
+            while let Some(chunk) = body.try_next().await? {
+                file.write_all(&chunk).await.map_err(self.err(key))?;
+            }
+            file.sync_all().await.map_err(self.err(key))
+        }
+        .await;
+        match result {
+            Ok(()) => Ok(tmp),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn finish_put(&self, key: &str, tmp: PathBuf, options: PutOptions) -> Result<PutResult> {
+        let target = self.path(key)?;
+        match options.mode {
+            PutMode::Overwrite => {
+                // Metadata first: a reader never sees the new body with the old metadata.
+                if let Err(e) = self.write_sidecar(key, &options).await {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    return Err(e);
+                }
+                self.commit(key, &tmp, &target, PutMode::Overwrite).await?;
+            }
+            PutMode::Create => {
+                self.commit(key, &tmp, &target, PutMode::Create).await?;
+                self.write_sidecar(key, &options).await?;
+            }
+        }
+        let meta = tokio::fs::metadata(&target).await.map_err(self.err(key))?;
+        Ok(PutResult {
+            e_tag: Some(e_tag(&meta)),
+        })
+    }
+
+    async fn stat(&self, key: &str) -> Result<(PathBuf, std::fs::Metadata)> {
+        let path = self.path(key)?;
+        self.no_symlinks(key, &path).await?;
+        match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => Ok((path, m)),
+            Ok(_) => Err(Error::NotFound { key: key.into() }),
+            Err(e) => Err(self.err(key)(e)),
+        }
+    }
+
+    fn list_sync(&self, options: &ListOptions) -> std::io::Result<Vec<(String, ObjectMeta)>> {
+        // Start from the deepest directory the prefix names, so listing a small prefix stays cheap.
+        let dir_part = match options.prefix.rfind('/') {
+            Some(i) => &options.prefix[..i],
+            None => "",
+        };
+        let mut start = self.root.clone();
+        let mut base = String::new();
+        for segment in dir_part.split('/').filter(|s| !s.is_empty()) {
+            start.push(segment);
+            base.push_str(segment);
+            base.push('/');
+        }
+        let mut out = Vec::new();
+        let mut stack = vec![(start, base)];
+        while let Some((dir, key_prefix)) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let entry = entry?;
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue; // not a key this store wrote
+                };
+                if key_prefix.is_empty() && name == RESERVED {
+                    continue;
+                }
+                let key = format!("{key_prefix}{name}");
+                let kind = entry.file_type()?;
+                if kind.is_dir() {
+                    let as_prefix = format!("{key}/");
+                    if as_prefix.starts_with(&options.prefix)
+                        || options.prefix.starts_with(&as_prefix)
+                    {
+                        stack.push((entry.path(), as_prefix));
+                    }
+                } else if kind.is_file() && key.starts_with(&options.prefix) {
+                    let meta = entry.metadata()?;
+                    out.push((key.clone(), object_meta(key, &meta)));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+}
+
+fn e_tag(meta: &std::fs::Metadata) -> String {
+    let nanos = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("\"{:x}-{:x}\"", meta.len(), nanos)
+}
+
+fn object_meta(key: String, meta: &std::fs::Metadata) -> ObjectMeta {
+    ObjectMeta {
+        key,
+        size: meta.len(),
+        last_modified: meta.modified().ok(),
+        e_tag: Some(e_tag(meta)),
+        content_type: None,
+        metadata: BTreeMap::new(),
+    }
+}
+
+fn options_to_json(key: &str, options: &PutOptions) -> serde_json::Value {
+    serde_json::json!({
+        "key": key,
+        "create": options.mode == PutMode::Create,
+        "content_type": options.content_type,
+        "metadata": options.metadata,
+    })
+}
+
+fn options_from_json(v: &serde_json::Value) -> (Option<String>, BTreeMap<String, String>) {
+    let content_type = v["content_type"].as_str().map(str::to_string);
+    let metadata = v["metadata"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    (content_type, metadata)
+}
+
+fn io_error(e: std::io::Error, key: &str, root: &Path) -> Error {
+    match e.kind() {
+        ErrorKind::NotFound => Error::NotFound { key: key.into() },
+        ErrorKind::PermissionDenied => Error::PermissionDenied {
+            backend: SCHEME,
+            endpoint: root.display().to_string(),
+            detail: format!("{key:?}: {e}"),
+        },
+        _ => Error::Backend {
+            backend: SCHEME,
+            detail: format!("{key:?} under {}: {e}", root.display()),
+            source: Some(Box::new(e)),
+        },
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FsStore {
+    fn backend(&self) -> &'static str {
+        SCHEME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            conditional_create: true,
+            multipart: true,
+            min_part_size: 0,
+            metadata: true,
+            persistent: true,
+            streaming: true,
+        }
+    }
+
+    async fn put(&self, key: &str, data: Bytes, options: PutOptions) -> Result<PutResult> {
+        self.put_stream(
+            key,
+            Box::pin(futures::stream::once(async { Ok(data) })),
+            options,
+        )
+        .await
+    }
+
+    async fn put_stream(
+        &self,
+        key: &str,
+        body: ByteStream,
+        options: PutOptions,
+    ) -> Result<PutResult> {
+        Self::check_key(key)?;
+        options.validate()?;
+        let tmp = self.write_tmp(key, body).await?;
+        self.finish_put(key, tmp, options).await
+    }
+
+    async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult> {
+        let (path, fs_meta) = self.stat(key).await?;
+        let size = fs_meta.len();
+        let range = match &options.range {
+            Some(r) => {
+                r.check()?;
+                r.resolve(key, size)?
+            }
+            None => 0..size,
+        };
+        let mut file = tokio::fs::File::open(&path).await.map_err(self.err(key))?;
+        file.seek(SeekFrom::Start(range.start))
+            .await
+            .map_err(self.err(key))?;
+        let (content_type, metadata) = self.read_sidecar(key).await?;
+        let mut meta = object_meta(key.to_string(), &fs_meta);
+        meta.content_type = content_type;
+        meta.metadata = metadata;
+        let (owned_key, root) = (key.to_string(), self.root.clone());
+        let reader = file.take(range.end - range.start);
+        let body = tokio_util::io::ReaderStream::with_capacity(reader, READ_CHUNK)
+            .map(move |r| r.map_err(|e| io_error(e, &owned_key, &root)));
+        Ok(GetResult {
+            meta,
+            range,
+            body: Box::pin(body),
+        })
+    }
+
+    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+        let (_, fs_meta) = self.stat(key).await?;
+        let (content_type, metadata) = self.read_sidecar(key).await?;
+        let mut meta = object_meta(key.to_string(), &fs_meta);
+        meta.content_type = content_type;
+        meta.metadata = metadata;
+        Ok(meta)
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        let path = self.path(key)?;
+        self.no_symlinks(key, &path).await?;
+        for p in [path, self.meta_path(key)] {
+            match tokio::fs::remove_file(&p).await {
+                Err(e) if !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::IsADirectory) => {
+                    return Err(self.err(key)(e));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn list(&self, options: &ListOptions) -> Result<ListPage> {
+        validate_prefix(&options.prefix)?;
+        if options.prefix.starts_with(".avb/") {
+            // The store's own files are not objects (no key can start with `.avb/`).
+            return Ok(ListPage::default());
+        }
+        let store = self.clone();
+        let opts = options.clone();
+        let all = tokio::task::spawn_blocking(move || store.list_sync(&opts))
+            .await
+            .map_err(|e| Error::Backend {
+                backend: SCHEME,
+                detail: format!("listing task failed: {e}"),
+                source: None,
+            })?
+            .map_err(self.err(&options.prefix))?;
+        let (objects, common_prefixes, next_token) =
+            crate::memory::paginate(all.iter().map(|(k, m)| (k.as_str(), m.clone())), options);
+        Ok(ListPage {
+            objects,
+            common_prefixes,
+            next_token,
+        })
+    }
+
+    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+        Self::check_key(to)?;
+        let source = self.get(from, GetOptions::default()).await?;
+        let options = PutOptions {
+            mode: PutMode::Overwrite,
+            content_type: source.meta.content_type,
+            metadata: source.meta.metadata,
+        };
+        let tmp = self.write_tmp(to, source.body).await?;
+        self.finish_put(to, tmp, options).await.map(drop)
+    }
+
+    async fn create_multipart(&self, key: &str, options: PutOptions) -> Result<MultipartUpload> {
+        Self::check_key(key)?;
+        options.validate()?;
+        let upload_id = format!("{:032x}", crate::memory::rand_id());
+        let dir = self.upload_dir(&upload_id)?;
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(self.err(key))?;
+        let json = options_to_json(key, &options).to_string();
+        tokio::fs::write(dir.join("upload.json"), json)
+            .await
+            .map_err(self.err(key))?;
+        Ok(MultipartUpload {
+            key: key.to_string(),
+            upload_id,
+        })
+    }
+
+    async fn put_part(
+        &self,
+        upload: &MultipartUpload,
+        part_number: u32,
+        data: Bytes,
+    ) -> Result<PartId> {
+        check_part_number(part_number)?;
+        let dir = self.check_upload(upload).await?;
+        let tmp = self.tmp_path();
+        tokio::fs::write(&tmp, &data)
+            .await
+            .map_err(self.err(&upload.key))?;
+        let target = dir.join(format!("part-{part_number:05}"));
+        if let Err(e) = tokio::fs::rename(&tmp, &target).await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(self.err(&upload.key)(e));
+        }
+        Ok(PartId {
+            part_number,
+            e_tag: format!("\"{:x}\"", data.len()),
+        })
+    }
+
+    async fn complete_multipart(
+        &self,
+        upload: &MultipartUpload,
+        parts: Vec<PartId>,
+    ) -> Result<PutResult> {
+        let dir = self.check_upload(upload).await?;
+        let text = tokio::fs::read(dir.join("upload.json"))
+            .await
+            .map_err(self.err(&upload.key))?;
+        let v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| Error::Backend {
+            backend: SCHEME,
+            detail: format!("upload record of {:?} is corrupt: {e}", upload.key),
+            source: None,
+        })?;
+        let (content_type, metadata) = options_from_json(&v);
+        let mode = if v["create"].as_bool() == Some(true) {
+            PutMode::Create
+        } else {
+            PutMode::Overwrite
+        };
+        let mut previous = 0;
+        let mut paths = Vec::new();
+        for part in &parts {
+            if part.part_number <= previous {
+                return Err(Error::invalid_argument("parts must be in ascending order"));
+            }
+            previous = part.part_number;
+            paths.push(dir.join(format!("part-{:05}", part.part_number)));
+        }
+        let key = upload.key.clone();
+        let tmp = self.tmp_path();
+        let result = async {
+            let mut out = tokio::fs::File::create(&tmp)
+                .await
+                .map_err(self.err(&key))?;
+            for (path, part) in paths.iter().zip(&parts) {
+                let mut input = tokio::fs::File::open(path).await.map_err(|e| {
+                    if e.kind() == ErrorKind::NotFound {
+                        Error::invalid_argument(format!(
+                            "part {} was not uploaded",
+                            part.part_number
+                        ))
+                    } else {
+                        self.err(&key)(e)
+                    }
+                })?;
+                tokio::io::copy(&mut input, &mut out)
+                    .await
+                    .map_err(self.err(&key))?;
+            }
+            out.sync_all().await.map_err(self.err(&key))
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
+        let options = PutOptions {
+            mode,
+            content_type,
+            metadata,
+        };
+        let put = self.finish_put(&key, tmp, options).await?;
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        Ok(put)
+    }
+
+    async fn abort_multipart(&self, upload: &MultipartUpload) -> Result<()> {
+        let dir = self.upload_dir(&upload.upload_id)?;
+        match tokio::fs::remove_dir_all(&dir).await {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(self.err(&upload.key)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn health(&self) -> Health {
+        match tokio::fs::metadata(self.root.join(RESERVED).join("tmp")).await {
+            Ok(m) if m.is_dir() => Health::up(SCHEME),
+            Ok(_) => Health::down(SCHEME, "the store's .avb/tmp is not a directory"),
+            Err(e) => Health::down(SCHEME, format!("{}: {e}", self.root.display())),
+        }
+    }
+}
+
+impl FsStore {
+    async fn check_upload(&self, upload: &MultipartUpload) -> Result<PathBuf> {
+        let dir = self.upload_dir(&upload.upload_id)?;
+        let text = match tokio::fs::read(dir.join("upload.json")).await {
+            Ok(text) => text,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(Error::NotFound {
+                    key: upload.key.clone(),
+                });
+            }
+            Err(e) => return Err(self.err(&upload.key)(e)),
+        };
+        let v: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
+        if v["key"].as_str() != Some(upload.key.as_str()) {
+            return Err(Error::NotFound {
+                key: upload.key.clone(),
+            });
+        }
+        Ok(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn symlinks_are_not_followed() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), b"outside").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let store = FsStore::new(root.path()).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
+        let err = store.get_bytes("link/secret").await.unwrap_err();
+        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
+        let err = store
+            .put("link/new", Bytes::from_static(b"x"), PutOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
+        assert!(!outside.path().join("new").exists());
+    }
+
+    #[tokio::test]
+    async fn reserved_and_escaping_keys_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let store = FsStore::new(root.path()).unwrap();
+        for key in [".avb/tmp/x", "../x", "/etc/passwd", "a/../../x"] {
+            let err = store
+                .put(key, Bytes::from_static(b"x"), PutOptions::default())
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::InvalidKey { .. }), "{key}: {err:?}");
+        }
+        // Listing never shows the store's own files.
+        store
+            .put("visible", Bytes::from_static(b"x"), PutOptions::default())
+            .await
+            .unwrap();
+        store
+            .put(
+                "meta",
+                Bytes::from_static(b"x"),
+                PutOptions::default().with_content_type("a/b"),
+            )
+            .await
+            .unwrap();
+        for prefix in [".avb/", ".avb/meta/", ".a"] {
+            let page = store.list(&ListOptions::prefix(prefix)).await.unwrap();
+            assert!(page.objects.is_empty(), "{prefix}: {page:?}");
+        }
+        let keys: Vec<_> = store
+            .list_all("")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
+        assert_eq!(keys, ["meta", "visible"]);
+    }
+
+    #[tokio::test]
+    async fn object_and_prefix_of_one_name_is_a_clear_error() {
+        let root = tempfile::tempdir().unwrap();
+        let store = FsStore::new(root.path()).unwrap();
+        store
+            .put("a/b", Bytes::from_static(b"x"), PutOptions::default())
+            .await
+            .unwrap();
+        let err = store
+            .put("a", Bytes::from_static(b"y"), PutOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
+        store
+            .put("f", Bytes::from_static(b"x"), PutOptions::default())
+            .await
+            .unwrap();
+        let err = store
+            .put("f/g", Bytes::from_static(b"y"), PutOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
+        assert!(store.get_bytes("a").await.unwrap_err().is_not_found());
+        assert_eq!(store.get_bytes("f").await.unwrap(), "x");
+    }
+
+    #[tokio::test]
+    async fn failed_stream_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let store = FsStore::new(root.path()).unwrap();
+        let body: ByteStream = Box::pin(futures::stream::iter(vec![
+            Ok(Bytes::from_static(b"partial")),
+            Err(Error::invalid_argument("client went away")),
+        ]));
+        assert!(
+            store
+                .put_stream("k", body, PutOptions::default())
+                .await
+                .is_err()
+        );
+        assert!(store.head("k").await.unwrap_err().is_not_found());
+        let tmp = std::fs::read_dir(root.path().join(".avb/tmp"))
+            .unwrap()
+            .count();
+        assert_eq!(tmp, 0, "temporary file left behind");
+    }
+}

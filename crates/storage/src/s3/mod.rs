@@ -1,0 +1,539 @@
+//! S3 API store (feature `s3`, `aws-sdk-s3`): AWS S3, MinIO and other S3-compatible servers, and Google Cloud
+//! Storage through its S3 interoperability (HMAC keys).
+//!
+//! The endpoint, region, credentials, path style and checksum mode come from [`S3Builder`]; the facade fills
+//! it from `AWS_ENDPOINT_URL` & co., so switching MinIO → GCS → AWS needs no code change.
+//!
+//! **GCS** (profile `gcs`, inferred from `storage.googleapis.com`):
+//! - checksums are computed and validated only when an operation requires them, so no flexible-checksum
+//!   headers (`x-amz-checksum-*`, `x-amz-sdk-checksum-algorithm`, `x-amz-trailer`) and no `aws-chunked` bodies
+//!   are sent, and CompleteMultipartUpload carries no composite CRC32 (which GCS answers with 412);
+//! - CreateMultipartUpload is a `POST` without a body, which the SDK sends without `Content-Length`; GCS's
+//!   front end answers that with **HTTP 411 Length Required** (arrow-rs-object-store#495, aws-sdk-rust#715).
+//!   This backend always adds `Content-Length: 0` to that request (valid HTTP for every server);
+//! - conditional create is not declared (GCS's S3 layer has its own `x-goog-if-generation-match` instead of
+//!   `If-None-Match`, untested here), so [`PutMode::Create`] is [`Error::NotSupported`].
+
+mod builder;
+mod error;
+
+/// The AWS SDK this backend is built on (for raw access through [`S3Store::client`]).
+pub use aws_sdk_s3 as sdk;
+pub use builder::{DEFAULT_PART_SIZE, MIN_PART_SIZE, S3Builder};
+
+use crate::types::check_part_number;
+use crate::{
+    ByteStream, Capabilities, Error, GetOptions, GetRange, GetResult, Health, ListOptions,
+    ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions, PutResult,
+    Result, validate_key, validate_prefix,
+};
+use async_trait::async_trait;
+use avb_core::config::S3Profile;
+use aws_sdk_s3::primitives::ByteStream as SdkBody;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+use error::{Ctx, map};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+/// The scheme and backend name.
+pub const SCHEME: &str = "s3";
+
+/// The S3 store. Build it with [`S3Builder`].
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    endpoint: String,
+    profile: S3Profile,
+    part_size: usize,
+    /// Multipart uploads started with [`PutMode::Create`]: completed with `If-None-Match: *`.
+    create_uploads: Arc<Mutex<HashSet<String>>>,
+}
+
+impl S3Store {
+    /// The underlying SDK client (for operations the port does not cover).
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The profile in effect.
+    pub fn profile(&self) -> S3Profile {
+        self.profile
+    }
+
+    fn ctx<'a>(&'a self, key: &'a str, create: bool) -> Ctx<'a> {
+        Ctx {
+            key,
+            bucket: &self.bucket,
+            endpoint: &self.endpoint,
+            create,
+        }
+    }
+
+    fn check_create(&self, options: &PutOptions) -> Result<bool> {
+        let create = options.mode == PutMode::Create;
+        if create && !self.capabilities().conditional_create {
+            return Err(Error::NotSupported {
+                operation: "conditional create (PutMode::Create)",
+                backend: SCHEME,
+            });
+        }
+        Ok(create)
+    }
+
+    fn create_uploads(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        // Every update is one insert or remove: a poisoned set is still consistent.
+        self.create_uploads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn metadata_map(m: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
+    (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+fn to_system_time(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<SystemTime> {
+    t.and_then(|t| SystemTime::try_from(*t).ok())
+}
+
+fn size_of(n: Option<i64>) -> u64 {
+    n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
+}
+
+/// `bytes start-end/total` → (start..end+1, total).
+fn parse_content_range(value: &str) -> Option<(std::ops::Range<u64>, u64)> {
+    let rest = value.strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let (start, end, total) = (
+        start.parse::<u64>().ok()?,
+        end.parse::<u64>().ok()?,
+        total.parse().ok()?,
+    );
+    Some((start..end.checked_add(1)?, total))
+}
+
+/// Percent-encodes a key for `x-amz-copy-source` (everything but unreserved characters and `/`).
+fn encode_copy_source(bucket: &str, key: &str) -> String {
+    let mut out = format!("{bucket}/");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn body_stream(body: SdkBody, key: String, endpoint: String) -> ByteStream {
+    // The key and endpoint ride along in the state (moved, never cloned per chunk) for the error path.
+    Box::pin(futures::stream::unfold(
+        Some((body, key, endpoint)),
+        |state| async move {
+            let (mut body, key, endpoint) = state?;
+            match body.next().await {
+                None => None,
+                Some(Ok(chunk)) => Some((Ok(chunk), Some((body, key, endpoint)))),
+                Some(Err(e)) => Some((
+                    Err(Error::Unavailable {
+                        backend: SCHEME,
+                        endpoint,
+                        detail: format!("reading the body of {key:?}: {e}"),
+                        source: Some(Box::new(e)),
+                    }),
+                    None,
+                )),
+            }
+        },
+    ))
+}
+
+#[async_trait]
+impl ObjectStore for S3Store {
+    fn backend(&self) -> &'static str {
+        SCHEME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            conditional_create: self.profile != S3Profile::Gcs,
+            multipart: true,
+            min_part_size: MIN_PART_SIZE,
+            metadata: true,
+            persistent: true,
+            streaming: true,
+        }
+    }
+
+    async fn put(&self, key: &str, data: Bytes, options: PutOptions) -> Result<PutResult> {
+        validate_key(key)?;
+        options.validate()?;
+        let create = self.check_create(&options)?;
+        let len =
+            i64::try_from(data.len()).map_err(|_| Error::invalid_argument("body too large"))?;
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_length(len)
+            .body(SdkBody::from(data))
+            .set_content_type(options.content_type.clone())
+            .set_metadata(metadata_map(&options.metadata));
+        if create {
+            request = request.if_none_match("*");
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| map(e, &self.ctx(key, create)))?;
+        Ok(PutResult {
+            e_tag: out.e_tag().map(str::to_string),
+        })
+    }
+
+    async fn put_stream(
+        &self,
+        key: &str,
+        body: ByteStream,
+        options: PutOptions,
+    ) -> Result<PutResult> {
+        validate_key(key)?;
+        options.validate()?;
+        self.check_create(&options)?;
+        crate::put_stream_in_parts(self, key, body, options, self.part_size).await
+    }
+
+    async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult> {
+        validate_key(key)?;
+        if let Some(r) = &options.range {
+            r.check()?;
+        }
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_range(options.range.as_ref().map(GetRange::to_header))
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            // A suffix longer than the object means the whole object (RFC 9110 §14.1.2); some servers
+            // (s3s-fs 0.14.1) answer it with 500 instead. Only on that error path: look the size up and
+            // read the whole object when the suffix covers it.
+            Err(e)
+                if matches!(options.range, Some(GetRange::Suffix(_)))
+                    && e.raw_response()
+                        .is_some_and(|r| r.status().is_server_error()) =>
+            {
+                let size = self.head(key).await?.size;
+                match options.range {
+                    Some(GetRange::Suffix(n)) if n >= size && size > 0 => {
+                        return self.get(key, GetOptions::default()).await;
+                    }
+                    _ => return Err(map(e, &self.ctx(key, false))),
+                }
+            }
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+                let size = self.head(key).await?.size;
+                let range = options.range.unwrap_or(GetRange::Offset(0));
+                return Err(Error::InvalidRange {
+                    key: key.into(),
+                    range: range.to_string(),
+                    size,
+                });
+            }
+            Err(e) => return Err(map(e, &self.ctx(key, false))),
+        };
+        let length = size_of(out.content_length());
+        let (range, size) = match out.content_range().and_then(parse_content_range) {
+            Some((range, total)) => (range, total),
+            None => (0..length, length),
+        };
+        if range.end - range.start != length {
+            return Err(Error::Backend {
+                backend: SCHEME,
+                detail: format!(
+                    "{key:?}: Content-Range {:?} disagrees with Content-Length {length}",
+                    out.content_range()
+                ),
+                source: None,
+            });
+        }
+        let meta = ObjectMeta {
+            key: key.to_string(),
+            size,
+            last_modified: to_system_time(out.last_modified()),
+            e_tag: out.e_tag().map(str::to_string),
+            content_type: out.content_type().map(str::to_string),
+            metadata: out
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        };
+        Ok(GetResult {
+            meta,
+            range,
+            body: body_stream(out.body, key.to_string(), self.endpoint.clone()),
+        })
+    }
+
+    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+        validate_key(key)?;
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| map(e, &self.ctx(key, false)))?;
+        Ok(ObjectMeta {
+            key: key.to_string(),
+            size: size_of(out.content_length()),
+            last_modified: to_system_time(out.last_modified()),
+            e_tag: out.e_tag().map(str::to_string),
+            content_type: out.content_type().map(str::to_string),
+            metadata: out
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        validate_key(key)?;
+        let r = self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        match r.map_err(|e| map(e, &self.ctx(key, false))) {
+            Ok(_) | Err(Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list(&self, options: &ListOptions) -> Result<ListPage> {
+        validate_prefix(&options.prefix)?;
+        let max = i32::try_from(options.page_size()).unwrap_or(1000);
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .set_prefix((!options.prefix.is_empty()).then(|| options.prefix.clone()))
+            .set_delimiter(options.delimiter.then(|| "/".to_string()))
+            .max_keys(max)
+            .set_continuation_token(options.page_token.clone())
+            .send()
+            .await
+            .map_err(|e| map(e, &self.ctx(&options.prefix, false)))?;
+        let objects = out
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(ObjectMeta {
+                    key: o.key()?.to_string(),
+                    size: size_of(o.size()),
+                    last_modified: to_system_time(o.last_modified()),
+                    e_tag: o.e_tag().map(str::to_string),
+                    content_type: None,
+                    metadata: BTreeMap::new(),
+                })
+            })
+            .collect();
+        let common_prefixes = out
+            .common_prefixes()
+            .iter()
+            .filter_map(|p| p.prefix().map(str::to_string))
+            .collect();
+        let next_token = if out.is_truncated() == Some(true) {
+            out.next_continuation_token().map(str::to_string)
+        } else {
+            None
+        };
+        Ok(ListPage {
+            objects,
+            common_prefixes,
+            next_token,
+        })
+    }
+
+    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+        validate_key(from)?;
+        validate_key(to)?;
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(to)
+            .copy_source(encode_copy_source(&self.bucket, from))
+            .send()
+            .await
+            .map_err(|e| map(e, &self.ctx(from, false)))?;
+        Ok(())
+    }
+
+    async fn create_multipart(&self, key: &str, options: PutOptions) -> Result<MultipartUpload> {
+        validate_key(key)?;
+        options.validate()?;
+        let create = self.check_create(&options)?;
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_content_type(options.content_type.clone())
+            .set_metadata(metadata_map(&options.metadata))
+            .customize()
+            // GCS's front end refuses a body-less POST without Content-Length (HTTP 411).
+            .mutate_request(|request| {
+                if request.headers().get("content-length").is_none() {
+                    request.headers_mut().insert("content-length", "0");
+                }
+            })
+            .send()
+            .await
+            .map_err(|e| map(e, &self.ctx(key, false)))?;
+        let upload_id = out
+            .upload_id()
+            .map(str::to_string)
+            .ok_or_else(|| Error::Backend {
+                backend: SCHEME,
+                detail: format!("CreateMultipartUpload for {key:?} returned no upload id"),
+                source: None,
+            })?;
+        if create {
+            self.create_uploads().insert(upload_id.clone());
+        }
+        Ok(MultipartUpload {
+            key: key.to_string(),
+            upload_id,
+        })
+    }
+
+    async fn put_part(
+        &self,
+        upload: &MultipartUpload,
+        part_number: u32,
+        data: Bytes,
+    ) -> Result<PartId> {
+        check_part_number(part_number)?;
+        let len =
+            i64::try_from(data.len()).map_err(|_| Error::invalid_argument("part too large"))?;
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&upload.key)
+            .upload_id(&upload.upload_id)
+            .part_number(i32::try_from(part_number).unwrap_or(i32::MAX))
+            .content_length(len)
+            .body(SdkBody::from(data))
+            .send()
+            .await
+            .map_err(|e| map(e, &self.ctx(&upload.key, false)))?;
+        let e_tag = out
+            .e_tag()
+            .map(str::to_string)
+            .ok_or_else(|| Error::Backend {
+                backend: SCHEME,
+                detail: format!(
+                    "UploadPart {part_number} of {:?} returned no ETag",
+                    upload.key
+                ),
+                source: None,
+            })?;
+        Ok(PartId { part_number, e_tag })
+    }
+
+    async fn complete_multipart(
+        &self,
+        upload: &MultipartUpload,
+        parts: Vec<PartId>,
+    ) -> Result<PutResult> {
+        let create = self.create_uploads().contains(&upload.upload_id);
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|p| {
+                        CompletedPart::builder()
+                            .part_number(i32::try_from(p.part_number).unwrap_or(i32::MAX))
+                            .e_tag(&p.e_tag)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        let mut request = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&upload.key)
+            .upload_id(&upload.upload_id)
+            .multipart_upload(completed);
+        if create {
+            request = request.if_none_match("*");
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| map(e, &self.ctx(&upload.key, create)))?;
+        self.create_uploads().remove(&upload.upload_id);
+        Ok(PutResult {
+            e_tag: out.e_tag().map(str::to_string),
+        })
+    }
+
+    async fn abort_multipart(&self, upload: &MultipartUpload) -> Result<()> {
+        self.create_uploads().remove(&upload.upload_id);
+        let r = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&upload.key)
+            .upload_id(&upload.upload_id)
+            .send()
+            .await;
+        match r.map_err(|e| map(e, &self.ctx(&upload.key, false))) {
+            Ok(_) | Err(Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn health(&self) -> Health {
+        match self.client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Health::up(SCHEME),
+            Err(e) => Health::down(SCHEME, map(e, &self.ctx("", false)).to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range_parses() {
+        assert_eq!(parse_content_range("bytes 0-9/100"), Some((0..10, 100)));
+        assert_eq!(parse_content_range("bytes */100"), None);
+        assert_eq!(parse_content_range("garbage"), None);
+    }
+
+    #[test]
+    fn copy_source_is_percent_encoded() {
+        assert_eq!(encode_copy_source("b", "a b/ü%+"), "b/a%20b/%C3%BC%25%2B");
+    }
+}
