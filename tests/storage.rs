@@ -145,6 +145,7 @@ mod s3 {
             ("REDIS_URL", "redis://127.0.0.1:16379"),
             ("AUTH_MODE", "keycloak"),
             ("OIDC_ISSUER_URL", "http://127.0.0.1:18080/realms/avb"),
+            ("OIDC_AUDIENCE", "avb-api"),
             ("DATA_CATALOG", "json"),
             ("DATA_CATALOG_FILE", "stub-catalog.json"),
             ("LLM_PROVIDER", "ollama"),
