@@ -20,6 +20,7 @@ pub use avb_llm as llm;
 pub use avb_storage as storage;
 
 mod env;
+pub mod ports;
 pub mod testing;
 
 pub use env::from_env;

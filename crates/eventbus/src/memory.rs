@@ -591,7 +591,9 @@ mod tests {
         }
         async fn new_bus(&self) -> Result<Arc<dyn EventBus>> {
             Ok(Arc::new(
-                MemoryBus::builder().with_settings(self.settings()).build()?,
+                MemoryBus::builder()
+                    .with_settings(self.settings())
+                    .build()?,
             ))
         }
     }

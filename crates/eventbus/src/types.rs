@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-const NAME_SHAPE: &str = "1-200 characters of A-Z, a-z, 0-9, '.', '_', '-', starting with a letter or digit";
+const NAME_SHAPE: &str =
+    "1-200 characters of A-Z, a-z, 0-9, '.', '_', '-', starting with a letter or digit";
 const MAX_NAME: usize = 200;
 
 /// Suffix of a topic's dead-letter topic (`orders` → `orders.dlq`).
@@ -324,8 +325,9 @@ impl Settings {
                 return Err(Error::InvalidConfig {
                     key: key.to_string(),
                     value: value.to_string(),
-                    expected: "a known key: ack_timeout_ms, max_attempts, max_len, max_message_bytes"
-                        .into(),
+                    expected:
+                        "a known key: ack_timeout_ms, max_attempts, max_len, max_message_bytes"
+                            .into(),
                 });
             }
         }
@@ -386,7 +388,12 @@ mod tests {
             max_attempts: 0,
             ..Settings::default()
         };
-        assert!(s.validate().unwrap_err().to_string().contains("max_attempts"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("max_attempts")
+        );
         assert!(Settings::default().validate().is_ok());
     }
 }

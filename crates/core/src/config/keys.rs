@@ -277,6 +277,13 @@ pub const KEYS: &[Key] = &[
         "unset",
         "Tests only: the harness's Redis (`scripts/services env`).",
     ),
+    key(
+        "AVB_TEST_REDIS_SERVER_BIN",
+        "tests",
+        "path",
+        "unset",
+        "Tests only: the `redis-server` binary for fault tests that run and restart a private server (`scripts/services env`).",
+    ),
 ];
 
 /// Looks a variable up by name.

@@ -139,7 +139,9 @@ impl RedisBusBuilder {
             }
         }
         b.settings.validate()?;
-        let url = b.url.ok_or_else(|| invalid("url", "", "a redis:// URL (required)"))?;
+        let url = b
+            .url
+            .ok_or_else(|| invalid("url", "", "a redis:// URL (required)"))?;
         let client = redis::Client::open(url.as_str())
             .map_err(|e| invalid("url", &url, &format!("a valid redis:// URL ({e})")))?;
         if tokio::runtime::Handle::try_current().is_err() {

@@ -145,8 +145,12 @@ impl RedisSource {
             .await
             .map_err(|e| map_err(e, "XREADGROUP"))?;
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
-            self.buffer
-                .extend(stream.ids.into_iter().map(|entry| Pending { entry, attempt: 1 }));
+            self.buffer.extend(
+                stream
+                    .ids
+                    .into_iter()
+                    .map(|entry| Pending { entry, attempt: 1 }),
+            );
         }
         Ok(())
     }
@@ -201,9 +205,9 @@ impl Source for RedisSource {
                 }
             }
             let interval = self.shared.claim_interval;
-            let due = self.last_claim.map_or(Duration::ZERO, |t| {
-                interval.saturating_sub(t.elapsed())
-            });
+            let due = self
+                .last_claim
+                .map_or(Duration::ZERO, |t| interval.saturating_sub(t.elapsed()));
             if due.is_zero() {
                 self.last_claim = Some(Instant::now());
                 if let Err(e) = self.claim().await {
@@ -232,9 +236,12 @@ impl Drop for RedisSource {
             let settle = self.settle(String::new(), 1);
             rt.spawn(async move {
                 for id in ids {
-                    let _ = RedisSettle { entry_id: id, ..settle.clone() }
-                        .give_back(Duration::ZERO, None)
-                        .await;
+                    let _ = RedisSettle {
+                        entry_id: id,
+                        ..settle.clone()
+                    }
+                    .give_back(Duration::ZERO, None)
+                    .await;
                 }
             });
         }
@@ -329,7 +336,12 @@ impl Settle for RedisSettle {
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| map_err(e, "XRANGE"))?;
-            let fields = range.ids.into_iter().next().map(|e| e.map).unwrap_or_default();
+            let fields = range
+                .ids
+                .into_iter()
+                .next()
+                .map(|e| e.map)
+                .unwrap_or_default();
             return self
                 .shared
                 .dead_letter(
