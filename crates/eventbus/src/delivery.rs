@@ -8,16 +8,33 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-/// How a backend acks and nacks one delivery. Implemented by backends, called only through [`Delivery`].
+/// A backend's handle on one delivery: a numeric tag and/or a string id, and the attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// A backend-chosen number (e.g. the in-memory delivery tag).
+    pub tag: u64,
+    /// A backend-chosen id (e.g. the Redis stream entry id); empty when unused.
+    pub id: String,
+    /// Which delivery this is (1 = first).
+    pub attempt: u32,
+}
+
+/// How a backend acks and nacks deliveries. Implemented by backends (usually once per subscription, shared
+/// by its deliveries), called only through [`Delivery`], which guarantees at most one successful
+/// `ack`/`nack` per receipt.
 #[async_trait::async_trait]
 pub trait Settle: Send + Sync {
     /// Acknowledges the delivery: it will not be delivered to this group again.
-    async fn ack(&self) -> Result<()>;
+    async fn ack(&self, receipt: &Receipt) -> Result<()>;
     /// Gives the delivery back: redelivered after `delay`, or dead-lettered after `max_attempts`.
-    async fn nack(&self, delay: Duration, reason: &str) -> Result<()>;
+    async fn nack(&self, receipt: &Receipt, delay: Duration, reason: &str) -> Result<()>;
+    /// A synchronous `ack` for backends that need no I/O; `None` (the default) uses [`Settle::ack`].
+    fn try_ack(&self, _receipt: &Receipt) -> Option<Result<()>> {
+        None
+    }
     /// The delivery was dropped without `ack` or `nack` (a consumer went away). The default does nothing:
     /// the ack timeout redelivers it.
-    fn dropped(&self) {}
+    fn dropped(&self, _receipt: &Receipt) {}
 }
 
 /// How a backend produces deliveries for one subscription.
@@ -25,6 +42,10 @@ pub trait Settle: Send + Sync {
 pub trait Source: Send {
     /// The next delivery; `None` once the bus is closed.
     async fn next(&mut self) -> Option<Result<Delivery>>;
+    /// A delivery that is ready without waiting, if any (a fast path; the default has none).
+    fn try_next(&mut self) -> Option<Result<Delivery>> {
+        None
+    }
 }
 
 const OPEN: u8 = 0;
@@ -37,11 +58,11 @@ const NACKED: u8 = 3;
 /// [`crate::Capabilities::redeliver_on_drop`], else after the ack timeout).
 pub struct Delivery {
     message: Arc<Message>,
-    topic: Topic,
-    group: String,
-    attempt: u32,
+    topic: Arc<Topic>,
+    group: Arc<str>,
+    receipt: Receipt,
     state: AtomicU8,
-    settle: Box<dyn Settle>,
+    settle: Arc<dyn Settle>,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -49,7 +70,7 @@ impl std::fmt::Debug for Delivery {
         f.debug_struct("Delivery")
             .field("topic", &self.topic)
             .field("group", &self.group)
-            .field("attempt", &self.attempt)
+            .field("attempt", &self.receipt.attempt)
             .field("message", &self.message)
             .finish()
     }
@@ -59,16 +80,16 @@ impl Delivery {
     /// Builds a delivery (for backends).
     pub fn new(
         message: Arc<Message>,
-        topic: Topic,
-        group: String,
-        attempt: u32,
-        settle: Box<dyn Settle>,
+        topic: Arc<Topic>,
+        group: Arc<str>,
+        receipt: Receipt,
+        settle: Arc<dyn Settle>,
     ) -> Self {
         Self {
             message,
             topic,
             group,
-            attempt,
+            receipt,
             state: AtomicU8::new(OPEN),
             settle,
         }
@@ -87,7 +108,7 @@ impl Delivery {
     }
     /// Which delivery of this message to this group this is: 1 the first time, 2 after one redelivery …
     pub fn attempt(&self) -> u32 {
-        self.attempt
+        self.receipt.attempt
     }
 
     fn begin(&self, attempted: &'static str) -> Result<()> {
@@ -118,7 +139,10 @@ impl Delivery {
     /// a second `ack` or an `ack` after `nack` is [`Error::AlreadySettled`].
     pub async fn ack(&self) -> Result<()> {
         self.begin("ack")?;
-        let result = self.settle.ack().await;
+        let result = match self.settle.try_ack(&self.receipt) {
+            Some(result) => result,
+            None => self.settle.ack(&self.receipt).await,
+        };
         self.finish(&result, ACKED);
         result
     }
@@ -128,7 +152,7 @@ impl Delivery {
     /// dead-letter topic's [`crate::HEADER_LAST_ERROR`] shows after `max_attempts`.
     pub async fn nack(&self, delay: Duration, reason: &str) -> Result<()> {
         self.begin("nack")?;
-        let result = self.settle.nack(delay, reason).await;
+        let result = self.settle.nack(&self.receipt, delay, reason).await;
         self.finish(&result, NACKED);
         result
     }
@@ -137,7 +161,7 @@ impl Delivery {
 impl Drop for Delivery {
     fn drop(&mut self) {
         if *self.state.get_mut() == OPEN {
-            self.settle.dropped();
+            self.settle.dropped(&self.receipt);
         }
     }
 }
@@ -162,6 +186,9 @@ impl Subscription {
     /// Waits for the next delivery. `None` once the bus is closed. An `Err` that
     /// [`Error::is_retryable`] means the broker is unreachable for now; calling `next` again retries.
     pub async fn next(&mut self) -> Option<Result<Delivery>> {
-        self.source.next().await
+        match self.source.try_next() {
+            Some(ready) => Some(ready),
+            None => self.source.next().await,
+        }
     }
 }

@@ -9,8 +9,8 @@
 
 use crate::{
     Capabilities, Delivery, Error, EventBus, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR,
-    HEADER_ORIGINAL_TOPIC, Message, MessageId, Result, Settings, Settle, Source, StartPosition,
-    Subscription, Topic, check_group,
+    HEADER_ORIGINAL_TOPIC, Message, MessageId, Receipt, Result, Settings, Settle, Source,
+    StartPosition, Subscription, Topic, check_group,
 };
 use avb_core::Health;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -179,8 +179,8 @@ struct GroupInner {
 }
 
 struct Group {
-    topic: Topic,
-    name: String,
+    topic: Arc<Topic>,
+    name: Arc<str>,
     shared: Weak<Shared>,
     settings: Settings,
     inner: Mutex<GroupInner>,
@@ -336,7 +336,7 @@ impl Group {
                 let mut m = (*e.message).clone();
                 m.headers
                     .insert(HEADER_ORIGINAL_TOPIC.into(), self.topic.name().into());
-                m.headers.insert(HEADER_GROUP.into(), self.name.clone());
+                m.headers.insert(HEADER_GROUP.into(), self.name.to_string());
                 m.headers.insert(
                     HEADER_LAST_ERROR.into(),
                     e.last_error.unwrap_or_else(|| "unknown".into()),
@@ -358,22 +358,17 @@ impl Shared {
     /// Appends to the topic's log and every group's queue; no size or closed checks.
     fn append(&self, topic: &Topic, messages: Vec<Arc<Message>>) {
         let state = self.topic(topic);
-        let groups: Vec<Arc<Group>> = {
-            let mut t = lock(&state.inner);
-            for group in t.groups.values() {
-                lock(&group.inner)
-                    .ready
-                    .extend(messages.iter().cloned().map(Entry::new));
-            }
-            t.log.extend(messages);
-            if let Some(max) = self.settings.max_len {
-                let excess = t.log.len().saturating_sub(max);
-                t.log.drain(..excess);
-            }
-            t.groups.values().cloned().collect()
-        };
-        for group in groups {
+        let mut t = lock(&state.inner);
+        for group in t.groups.values() {
+            lock(&group.inner)
+                .ready
+                .extend(messages.iter().cloned().map(Entry::new));
             group.wake();
+        }
+        t.log.extend(messages);
+        if let Some(max) = self.settings.max_len {
+            let excess = t.log.len().saturating_sub(max);
+            t.log.drain(..excess);
         }
     }
 
@@ -385,18 +380,13 @@ impl Shared {
     }
 }
 
-struct MemorySettle {
-    group: Arc<Group>,
-    tag: u64,
-}
-
 #[async_trait::async_trait]
-impl Settle for MemorySettle {
-    async fn ack(&self) -> Result<()> {
-        self.group.ack(self.tag);
+impl Settle for Group {
+    async fn ack(&self, receipt: &Receipt) -> Result<()> {
+        Group::ack(self, receipt.tag);
         Ok(())
     }
-    async fn nack(&self, delay: Duration, reason: &str) -> Result<()> {
+    async fn nack(&self, receipt: &Receipt, delay: Duration, reason: &str) -> Result<()> {
         if delay > MAX_NACK_DELAY {
             return Err(Error::DelayTooLong {
                 delay,
@@ -404,12 +394,17 @@ impl Settle for MemorySettle {
                 backend: SCHEME,
             });
         }
-        self.group.nack(self.tag, delay, reason);
+        Group::nack(self, receipt.tag, delay, reason);
         Ok(())
     }
-    fn dropped(&self) {
-        self.group.nack(
-            self.tag,
+    fn try_ack(&self, receipt: &Receipt) -> Option<Result<()>> {
+        Group::ack(self, receipt.tag);
+        Some(Ok(()))
+    }
+    fn dropped(&self, receipt: &Receipt) {
+        Group::nack(
+            self,
+            receipt.tag,
             Duration::ZERO,
             "delivery dropped without ack or nack",
         );
@@ -422,7 +417,7 @@ struct MemorySource {
 }
 
 impl MemorySource {
-    fn try_next(&self) -> std::result::Result<Delivery, Option<Instant>> {
+    fn poll_once(&self) -> std::result::Result<Delivery, Option<Instant>> {
         let mut dead = Vec::new();
         let poll = self.group.poll(Instant::now(), &mut dead);
         self.group.dead_letter(dead);
@@ -431,11 +426,12 @@ impl MemorySource {
                 entry.message,
                 self.group.topic.clone(),
                 self.group.name.clone(),
-                entry.attempts,
-                Box::new(MemorySettle {
-                    group: self.group.clone(),
+                Receipt {
                     tag,
-                }),
+                    id: String::new(),
+                    attempt: entry.attempts,
+                },
+                self.group.clone(),
             )),
             Poll::Wait(until) => Err(until),
         }
@@ -444,19 +440,26 @@ impl MemorySource {
 
 #[async_trait::async_trait]
 impl Source for MemorySource {
+    fn try_next(&mut self) -> Option<Result<Delivery>> {
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.poll_once().ok().map(Ok)
+    }
+
     async fn next(&mut self) -> Option<Result<Delivery>> {
         loop {
             if self.shared.closed.load(Ordering::SeqCst) {
                 return None;
             }
-            if let Ok(d) = self.try_next() {
+            if let Ok(d) = self.poll_once() {
                 return Some(Ok(d));
             }
             self.group.waiting.fetch_add(1, Ordering::SeqCst);
             let notified = self.group.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let until = match self.try_next() {
+            let until = match self.poll_once() {
                 Ok(d) => {
                     self.group.waiting.fetch_sub(1, Ordering::SeqCst);
                     return Some(Ok(d));
@@ -534,8 +537,8 @@ impl EventBus for MemoryBus {
                     inner.ready = t.log.iter().cloned().map(Entry::new).collect();
                 }
                 let g = Arc::new(Group {
-                    topic: topic.clone(),
-                    name: group.to_string(),
+                    topic: Arc::new(topic.clone()),
+                    name: Arc::from(group),
                     shared: Arc::downgrade(&self.shared),
                     settings: self.shared.settings.clone(),
                     inner: Mutex::new(inner),

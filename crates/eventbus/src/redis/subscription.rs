@@ -2,7 +2,7 @@
 //! acks or nacks them.
 
 use super::{SCHEME, Shared, decode, errors_key, map_err, stream_key};
-use crate::{Delivery, Error, Result, Settle, Source, Topic};
+use crate::{Delivery, Error, Receipt, Result, Settle, Source, Topic};
 use redis::aio::ConnectionManager;
 use redis::streams::{
     StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamRangeReply, StreamReadReply,
@@ -24,8 +24,9 @@ pub(crate) struct RedisSource {
     shared: Arc<Shared>,
     /// Its own connection: a blocking XREADGROUP must not hold up the shared one.
     conn: ConnectionManager,
-    topic: Topic,
-    group: String,
+    topic: Arc<Topic>,
+    group: Arc<str>,
+    settle: Arc<RedisSettle>,
     key: String,
     consumer: String,
     buffer: VecDeque<Pending>,
@@ -40,27 +41,24 @@ impl RedisSource {
         topic: Topic,
         group: String,
     ) -> Self {
+        let consumer = uuid::Uuid::new_v4().simple().to_string();
+        let settle = Arc::new(RedisSettle {
+            shared: shared.clone(),
+            topic: topic.clone(),
+            group: group.clone(),
+            consumer: consumer.clone(),
+        });
         Self {
             key: stream_key(&topic),
             shared,
             conn,
-            topic,
-            group,
-            consumer: uuid::Uuid::new_v4().simple().to_string(),
+            topic: Arc::new(topic),
+            group: Arc::from(group),
+            settle,
+            consumer,
             buffer: VecDeque::new(),
             last_claim: None,
             cursor: "0-0".into(),
-        }
-    }
-
-    fn settle(&self, entry_id: String, attempt: u32) -> RedisSettle {
-        RedisSettle {
-            shared: self.shared.clone(),
-            topic: self.topic.clone(),
-            group: self.group.clone(),
-            consumer: self.consumer.clone(),
-            entry_id,
-            attempt,
         }
     }
 
@@ -70,7 +68,7 @@ impl RedisSource {
         let settings = &self.shared.settings;
         let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
             .arg(&self.key)
-            .arg(&self.group)
+            .arg(&*self.group)
             .arg(&self.consumer)
             .arg(settings.ack_timeout.as_millis() as u64)
             .arg(&self.cursor)
@@ -87,7 +85,7 @@ impl RedisSource {
         for e in &reply.claimed {
             pipe.cmd("XPENDING")
                 .arg(&self.key)
-                .arg(&self.group)
+                .arg(&*self.group)
                 .arg(&e.id)
                 .arg(&e.id)
                 .arg(1);
@@ -132,7 +130,7 @@ impl RedisSource {
     async fn read(&mut self, block: Duration) -> Result<()> {
         let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
             .arg("GROUP")
-            .arg(&self.group)
+            .arg(&*self.group)
             .arg(&self.consumer)
             .arg("COUNT")
             .arg(self.shared.read_count)
@@ -174,13 +172,17 @@ impl Source for RedisSource {
             if let Some(p) = self.buffer.pop_front() {
                 match decode(&p.entry.map) {
                     Ok(message) => {
-                        let settle = self.settle(p.entry.id, p.attempt);
+                        let receipt = Receipt {
+                            tag: 0,
+                            id: p.entry.id,
+                            attempt: p.attempt,
+                        };
                         return Some(Ok(Delivery::new(
                             Arc::new(message),
                             self.topic.clone(),
                             self.group.clone(),
-                            p.attempt,
-                            Box::new(settle),
+                            receipt,
+                            self.settle.clone(),
                         )));
                     }
                     Err(reason) => {
@@ -233,51 +235,44 @@ impl Drop for RedisSource {
             return;
         }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let settle = self.settle(String::new(), 1);
+            let settle = self.settle.clone();
             rt.spawn(async move {
                 for id in ids {
-                    let _ = RedisSettle {
-                        entry_id: id,
-                        ..settle.clone()
-                    }
-                    .give_back(Duration::ZERO, None)
-                    .await;
+                    let _ = settle.give_back(&id, Duration::ZERO, None).await;
                 }
             });
         }
     }
 }
 
-#[derive(Clone)]
+/// Acks and nacks for one consumer; a delivery's [`Receipt`] carries its entry id and attempt.
 struct RedisSettle {
     shared: Arc<Shared>,
     topic: Topic,
     group: String,
     consumer: String,
-    entry_id: String,
-    attempt: u32,
 }
 
 impl RedisSettle {
     /// Makes the entry due for redelivery after `delay` (its idle time is set so XAUTOCLAIM picks it
     /// then) and records `reason` as its last error.
-    async fn give_back(&self, delay: Duration, reason: Option<&str>) -> Result<()> {
+    async fn give_back(&self, entry_id: &str, delay: Duration, reason: Option<&str>) -> Result<()> {
         let ack_timeout = self.shared.settings.ack_timeout;
         let idle = ack_timeout.saturating_sub(delay);
         let mut pipe = redis::pipe();
         if let Some(reason) = reason {
             pipe.cmd("HSET")
                 .arg(errors_key(&self.topic, &self.group))
-                .arg(&self.entry_id)
+                .arg(entry_id)
                 .arg(reason)
                 .ignore();
         }
         pipe.cmd("XCLAIM")
             .arg(stream_key(&self.topic))
-            .arg(&self.group)
+            .arg(&*self.group)
             .arg(&self.consumer)
             .arg(0)
-            .arg(&self.entry_id)
+            .arg(entry_id)
             .arg("IDLE")
             .arg(idle.as_millis() as u64)
             .arg("JUSTID")
@@ -291,26 +286,26 @@ impl RedisSettle {
 
 #[async_trait::async_trait]
 impl Settle for RedisSettle {
-    async fn ack(&self) -> Result<()> {
+    async fn ack(&self, r: &Receipt) -> Result<()> {
         let mut conn = self.shared.conn.clone();
         let key = stream_key(&self.topic);
-        let result = if self.attempt == 1 {
+        let result = if r.attempt == 1 {
             redis::cmd("XACK")
                 .arg(&key)
-                .arg(&self.group)
-                .arg(&self.entry_id)
+                .arg(&*self.group)
+                .arg(&r.id)
                 .query_async::<()>(&mut conn)
                 .await
         } else {
             redis::pipe()
                 .cmd("XACK")
                 .arg(&key)
-                .arg(&self.group)
-                .arg(&self.entry_id)
+                .arg(&*self.group)
+                .arg(&r.id)
                 .ignore()
                 .cmd("HDEL")
                 .arg(errors_key(&self.topic, &self.group))
-                .arg(&self.entry_id)
+                .arg(&r.id)
                 .ignore()
                 .query_async::<()>(&mut conn)
                 .await
@@ -318,7 +313,7 @@ impl Settle for RedisSettle {
         result.map_err(|e| map_err(e, "XACK"))
     }
 
-    async fn nack(&self, delay: Duration, reason: &str) -> Result<()> {
+    async fn nack(&self, r: &Receipt, delay: Duration, reason: &str) -> Result<()> {
         let max = self.shared.settings.ack_timeout;
         if delay > max {
             return Err(Error::DelayTooLong {
@@ -327,12 +322,12 @@ impl Settle for RedisSettle {
                 backend: SCHEME,
             });
         }
-        if self.attempt >= self.shared.settings.max_attempts {
+        if r.attempt >= self.shared.settings.max_attempts {
             let mut conn = self.shared.conn.clone();
             let range: StreamRangeReply = redis::cmd("XRANGE")
                 .arg(stream_key(&self.topic))
-                .arg(&self.entry_id)
-                .arg(&self.entry_id)
+                .arg(&r.id)
+                .arg(&r.id)
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| map_err(e, "XRANGE"))?;
@@ -344,25 +339,24 @@ impl Settle for RedisSettle {
                 .unwrap_or_default();
             return self
                 .shared
-                .dead_letter(
-                    &self.topic,
-                    &self.group,
-                    &self.entry_id,
-                    &fields,
-                    self.attempt,
-                    reason,
-                )
+                .dead_letter(&self.topic, &self.group, &r.id, &fields, r.attempt, reason)
                 .await;
         }
-        self.give_back(delay, Some(reason)).await
+        self.give_back(&r.id, delay, Some(reason)).await
     }
 
-    fn dropped(&self) {
+    fn dropped(&self, r: &Receipt) {
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let me = self.clone();
+            let me = RedisSettle {
+                shared: self.shared.clone(),
+                topic: self.topic.clone(),
+                group: self.group.clone(),
+                consumer: self.consumer.clone(),
+            };
+            let r = r.clone();
             rt.spawn(async move {
                 // On failure the ack timeout redelivers it all the same.
-                let _ = me.nack(Duration::ZERO, DROPPED).await;
+                let _ = me.nack(&r, Duration::ZERO, DROPPED).await;
             });
         }
     }
