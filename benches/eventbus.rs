@@ -170,6 +170,7 @@ mod live {
         let mut conn = rt.block_on(raw_conn(&url));
 
         let mut g = c.benchmark_group("redis/publish");
+        g.sample_size(10);
         g.throughput(Throughput::Elements(RN as u64));
         g.bench_function("avb", |b| {
             b.iter_custom(|iters| {
@@ -208,6 +209,7 @@ mod live {
         g.finish();
 
         let mut g = c.benchmark_group("redis/consume_ack");
+        g.sample_size(10);
         g.throughput(Throughput::Elements(RN as u64));
         g.bench_function("avb", |b| {
             b.iter_custom(|iters| {

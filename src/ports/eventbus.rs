@@ -6,9 +6,22 @@
 //! | `redis` | `avb_eventbus::redis::RedisBus` at `REDIS_URL` | `eventbus-redis` |
 //! | `kafka`, `pulsar` | not implemented yet: an error says so | — |
 
-use avb_core::config::{Config, EventBusConfig};
-use avb_eventbus::{Error, EventBus};
+use avb_core::config::{Config, EventBusConfig, EventBusDelivery};
+use avb_eventbus::{Error, EventBus, Settings};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// The port's [`Settings`] from the resolved `EVENT_BUS_*` variables.
+pub fn settings(delivery: &EventBusDelivery) -> Settings {
+    Settings {
+        ack_timeout: Duration::from_millis(delivery.ack_timeout_ms),
+        max_attempts: delivery.max_attempts,
+        max_len: delivery
+            .max_len
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        ..Settings::default()
+    }
+}
 
 #[cfg_attr(
     all(feature = "eventbus-memory", feature = "eventbus-redis"),
@@ -31,7 +44,8 @@ fn not_implemented(backend: &'static str) -> Error {
     }
 }
 
-/// Builds the event bus the configuration selects, with default delivery settings. Call it inside a Tokio
+/// Builds the event bus the configuration selects, with the delivery settings of `EVENT_BUS_ACK_TIMEOUT_MS`,
+/// `EVENT_BUS_MAX_ATTEMPTS` and `EVENT_BUS_MAX_LEN`. Call it inside a Tokio
 /// runtime (the Redis backend needs one). Connection problems are not errors here: the Redis bus connects
 /// lazily and reports them through `health()` and retryable errors.
 ///
@@ -45,15 +59,18 @@ fn not_implemented(backend: &'static str) -> Error {
 pub async fn event_bus(config: &Config) -> Result<Arc<dyn EventBus>, Error> {
     match &config.event_bus.backend {
         #[cfg(feature = "eventbus-memory")]
-        EventBusConfig::Memory => Ok(Arc::new(
-            avb_eventbus::memory::MemoryBus::builder().build()?,
+        EventBusConfig::Memory { delivery } => Ok(Arc::new(
+            avb_eventbus::memory::MemoryBus::builder()
+                .with_settings(settings(delivery))
+                .build()?,
         )),
         #[cfg(not(feature = "eventbus-memory"))]
-        EventBusConfig::Memory => Err(not_compiled("memory", "eventbus-memory")),
+        EventBusConfig::Memory { .. } => Err(not_compiled("memory", "eventbus-memory")),
         #[cfg(feature = "eventbus-redis")]
-        EventBusConfig::Redis { url } => Ok(Arc::new(
+        EventBusConfig::Redis { url, delivery } => Ok(Arc::new(
             avb_eventbus::redis::RedisBus::builder()
                 .with_url(url.expose().as_str())
+                .with_settings(settings(delivery))
                 .build()?,
         )),
         #[cfg(not(feature = "eventbus-redis"))]
@@ -71,6 +88,33 @@ mod tests {
 
     fn config(pairs: &[(&str, &str)]) -> Config {
         Config::from_iter(pairs.iter().copied()).unwrap()
+    }
+
+    #[cfg(feature = "eventbus-memory")]
+    #[tokio::test]
+    async fn delivery_variables_reach_the_bus() {
+        use avb_eventbus::{Message, StartPosition, Topic, WorkspaceId};
+        let bus = event_bus(&config(&[("EVENT_BUS_MAX_ATTEMPTS", "1")]))
+            .await
+            .unwrap();
+        let topic = Topic::new(&WorkspaceId::new("w").unwrap(), "t").unwrap();
+        let mut sub = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let mut dlq = bus
+            .subscribe(&topic.dead_letter(), "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        bus.publish(&topic, Message::new(&b"x"[..])).await.unwrap();
+        let d = sub.next().await.unwrap().unwrap();
+        d.nack(std::time::Duration::ZERO, "no").await.unwrap();
+        let dead = dlq.next().await.unwrap().unwrap();
+        assert_eq!(
+            dead.message().payload.as_ref(),
+            b"x",
+            "one attempt, then the DLQ"
+        );
     }
 
     #[tokio::test]

@@ -46,7 +46,8 @@ pub use choice::{
 };
 pub use error::{ConfigError, Problem};
 pub use ports::{
-    AuthConfig, CatalogConfig, EventBusConfig, LlmConfig, ObjectStoreConfig, S3Credentials,
+    AuthConfig, CatalogConfig, EventBusConfig, EventBusDelivery, LlmConfig, ObjectStoreConfig,
+    S3Credentials,
 };
 pub use secret::{REDACTED, Secret, ServiceUrl, redact_raw};
 
