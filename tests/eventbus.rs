@@ -72,6 +72,60 @@ mod redis {
         assert_eq!(report.passed.len(), CASES.len() - 1);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_foreign_stream_entry_goes_to_the_dead_letter_stream_not_to_consumers() {
+        use avb::eventbus::redis::stream_key;
+        use avb::eventbus::{HEADER_LAST_ERROR, Message, StartPosition, Topic, WorkspaceId};
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder().with_url(&url).build().unwrap();
+        let topic = Topic::new(
+            &WorkspaceId::new("tests").unwrap(),
+            format!("foreign-{}", uuid::Uuid::new_v4().simple()),
+        )
+        .unwrap();
+        let mut sub = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let mut raw = ::redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        ::redis::cmd("XADD")
+            .arg(stream_key(&topic))
+            .arg("*")
+            .arg("foo")
+            .arg("bar")
+            .query_async::<String>(&mut raw)
+            .await
+            .unwrap();
+        let good = Message::new(&b"good"[..]);
+        bus.publish(&topic, good.clone()).await.unwrap();
+        let d = sub.next().await.unwrap().unwrap();
+        assert_eq!(
+            d.message().id,
+            good.id,
+            "the foreign entry is not delivered"
+        );
+        d.ack().await.unwrap();
+        let dead: ::redis::streams::StreamRangeReply = ::redis::cmd("XRANGE")
+            .arg(stream_key(&topic.dead_letter()))
+            .arg("-")
+            .arg("+")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(dead.ids.len(), 1);
+        let fields = &dead.ids[0].map;
+        assert!(fields.contains_key("foo"), "the original fields are kept");
+        let reason: String =
+            ::redis::from_redis_value(fields[&format!("h:{HEADER_LAST_ERROR}")].clone()).unwrap();
+        assert!(reason.contains("not an avb message"), "{reason}");
+    }
+
     #[tokio::test]
     async fn a_bad_url_is_a_config_error_naming_the_setting() {
         let err = RedisBus::builder()

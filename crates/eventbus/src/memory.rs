@@ -95,7 +95,7 @@ impl MemoryBusBuilder {
         Ok(MemoryBus {
             shared: Arc::new(Shared {
                 settings,
-                topics: Mutex::new(HashMap::new()),
+                topics: Mutex::new(FastMap::default()),
                 closed: AtomicBool::new(false),
             }),
         })
@@ -123,9 +123,48 @@ impl MemoryBus {
     }
 }
 
+/// A fast non-cryptographic hasher for the topic table (multiply-rotate per 8 bytes). The in-memory bus is
+/// sandbox-only, so hash flooding by hostile topic names is not a concern here.
+#[derive(Default, Clone, Copy)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
 struct Shared {
     settings: Settings,
-    topics: Mutex<HashMap<Topic, Arc<TopicState>>>,
+    topics: Mutex<FastMap<Topic, Arc<TopicState>>>,
     closed: AtomicBool,
 }
 
@@ -352,7 +391,11 @@ impl Group {
 
 impl Shared {
     fn topic(&self, topic: &Topic) -> Arc<TopicState> {
-        lock(&self.topics).entry(topic.clone()).or_default().clone()
+        let mut topics = lock(&self.topics);
+        if let Some(state) = topics.get(topic) {
+            return state.clone();
+        }
+        topics.entry(topic.clone()).or_default().clone()
     }
 
     /// Appends to the topic's log and every group's queue; no size or closed checks.

@@ -152,31 +152,52 @@ fn bytes_of(v: &redis::Value) -> Option<Vec<u8>> {
     }
 }
 
-fn text_of(v: &redis::Value) -> Option<String> {
-    bytes_of(v).and_then(|b| String::from_utf8(b).ok())
+fn into_bytes(v: redis::Value) -> Option<Vec<u8>> {
+    match v {
+        redis::Value::BulkString(b) => Some(b),
+        redis::Value::SimpleString(s) => Some(s.into_bytes()),
+        _ => None,
+    }
 }
 
-/// Decodes an entry written by [`encode`]; `Err` names what is missing.
-fn decode(map: &HashMap<String, redis::Value>) -> std::result::Result<Message, String> {
-    let id = map
-        .get(FIELD_ID)
-        .and_then(text_of)
-        .ok_or("not an avb message: no text field \"i\" (id)")?;
-    let payload = map
-        .get(FIELD_PAYLOAD)
-        .and_then(bytes_of)
-        .ok_or("not an avb message: no field \"p\" (payload)")?;
-    let key = match map.get(FIELD_KEY) {
-        None => None,
-        Some(v) => Some(text_of(v).ok_or("the key field \"k\" is not UTF-8")?),
-    };
-    let mut headers = std::collections::BTreeMap::new();
-    for (field, v) in map {
-        if let Some(name) = field.strip_prefix(HEADER_PREFIX) {
-            let value = text_of(v).ok_or_else(|| format!("header {name:?} is not UTF-8"))?;
-            headers.insert(name.to_string(), value);
-        }
+fn into_text(v: redis::Value) -> Option<String> {
+    into_bytes(v).and_then(|b| String::from_utf8(b).ok())
+}
+
+/// Decodes an entry written by [`encode`], taking its fields; on `Err` (what is missing or malformed)
+/// the fields are given back untouched for the dead-letter stream.
+fn decode(
+    mut map: HashMap<String, redis::Value>,
+) -> std::result::Result<Message, (String, HashMap<String, redis::Value>)> {
+    let ok_shape = matches!(map.get(FIELD_ID), Some(redis::Value::BulkString(b)) if std::str::from_utf8(b).is_ok())
+        && matches!(map.get(FIELD_PAYLOAD), Some(redis::Value::BulkString(_)))
+        && map.get(FIELD_KEY).is_none_or(
+            |v| matches!(v, redis::Value::BulkString(b) if std::str::from_utf8(b).is_ok()),
+        )
+        && map.iter().all(|(f, v)| {
+            !f.starts_with(HEADER_PREFIX)
+                || matches!(v, redis::Value::BulkString(b) if std::str::from_utf8(b).is_ok())
+        });
+    if !ok_shape {
+        return Err((
+            "not an avb message: fields i (id) and p (payload) are required; i, k and h:* must be UTF-8"
+                .to_string(),
+            map,
+        ));
     }
+    let id = map.remove(FIELD_ID).and_then(into_text).unwrap_or_default();
+    let payload = map
+        .remove(FIELD_PAYLOAD)
+        .and_then(into_bytes)
+        .unwrap_or_default();
+    let key = map.remove(FIELD_KEY).and_then(into_text);
+    let headers = map
+        .into_iter()
+        .filter_map(|(f, v)| {
+            let name = f.strip_prefix(HEADER_PREFIX)?.to_string();
+            Some((name, into_text(v)?))
+        })
+        .collect();
     Ok(Message {
         id: MessageId::new(id),
         key,

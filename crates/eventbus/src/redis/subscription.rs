@@ -169,8 +169,8 @@ impl Source for RedisSource {
             if self.shared.closed.load(Ordering::SeqCst) {
                 return None;
             }
-            if let Some(p) = self.buffer.pop_front() {
-                match decode(&p.entry.map) {
+            if let Some(mut p) = self.buffer.pop_front() {
+                match decode(std::mem::take(&mut p.entry.map)) {
                     Ok(message) => {
                         let receipt = Receipt {
                             tag: 0,
@@ -185,7 +185,8 @@ impl Source for RedisSource {
                             self.settle.clone(),
                         )));
                     }
-                    Err(reason) => {
+                    Err((reason, fields)) => {
+                        p.entry.map = fields;
                         // Not something avb wrote: it goes to the dead-letter stream, never vanishes.
                         let moved = self
                             .shared
