@@ -7,7 +7,7 @@
 //! | Redis Streams | `redis` | `redis` | XADD / XREADGROUP / XACK / XAUTOCLAIM, key prefix per workspace |
 //! | Pulsar, Kafka | — | — | not implemented yet |
 //!
-//! The feature `conformance` adds [`conformance`](crate::conformance): the behaviour every backend must show, as one
+//! The feature `conformance` adds `conformance`: the behaviour every backend must show, as one
 //! `pub async fn` per case, to run against any [`EventBus`] (also your own).
 //!
 //! ```
@@ -47,7 +47,7 @@ pub use types::{
     HEADER_ORIGINAL_TOPIC, Message, MessageId, Settings, StartPosition, Topic, check_group,
 };
 
-/// The EventBus port. Every backend shows the behaviour of DESIGN §3 (checked by [`conformance`](crate::conformance)):
+/// The EventBus port. Every backend shows the behaviour of DESIGN §3 (checked by `conformance`):
 ///
 /// - `publish` returns once the backend has accepted the message (durably, for persistent backends).
 /// - Within one group each message goes to one member; every group gets every message.

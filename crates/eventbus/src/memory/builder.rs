@@ -38,7 +38,7 @@ impl MemoryBusBuilder {
         self.settings.max_len = max_len;
         self
     }
-    /// Largest accepted [`Message::size`].
+    /// Largest accepted [`crate::Message::size`].
     pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
         self.settings.max_message_bytes = bytes;
         self
