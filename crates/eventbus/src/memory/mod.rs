@@ -307,4 +307,62 @@ mod tests {
         let first = sub.next().await.unwrap().unwrap();
         assert_eq!(first.message().payload.as_ref(), &[3u8]);
     }
+
+    #[tokio::test]
+    async fn a_dead_lettered_keyed_message_releases_its_key() {
+        let bus = MemoryBus::builder().with_max_attempts(2).build().unwrap();
+        let topic = conformance::unique_topic("key_release");
+        let mut sub = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        for i in 1..=2u8 {
+            bus.publish(&topic, Message::new(vec![i]).with_key("k"))
+                .await
+                .unwrap();
+        }
+        for attempt in 1..=2 {
+            let d = sub.next().await.unwrap().unwrap();
+            assert_eq!((d.message().payload[0], d.attempt()), (1, attempt));
+            d.nack(Duration::ZERO, "bad").await.unwrap();
+        }
+        let d = sub.next().await.unwrap().unwrap();
+        assert_eq!((d.message().payload[0], d.attempt()), (2, 1));
+    }
+
+    #[tokio::test]
+    async fn ack_timeouts_count_as_attempts_and_dead_letter_with_that_reason() {
+        let bus = MemoryBus::builder()
+            .with_max_attempts(1)
+            .with_ack_timeout(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let topic = conformance::unique_topic("timeout_dlq");
+        let mut sub = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let mut dlq = bus
+            .subscribe(&topic.dead_letter(), "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        bus.publish(&topic, Message::new(&b"slow"[..]))
+            .await
+            .unwrap();
+        let held = sub.next().await.unwrap().unwrap();
+        let none = tokio::time::timeout(Duration::from_millis(300), sub.next()).await;
+        assert!(none.is_err(), "not redelivered after its last attempt");
+        let dead = dlq.next().await.unwrap().unwrap();
+        assert_eq!(
+            dead.message()
+                .headers
+                .get(crate::HEADER_LAST_ERROR)
+                .map(String::as_str),
+            Some("ack timeout")
+        );
+        held.ack().await.unwrap();
+        assert!(bus.health().await.is_up());
+        bus.close().await.unwrap();
+        assert_eq!(bus.health().await.reason.as_deref(), Some("closed"));
+    }
 }
