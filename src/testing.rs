@@ -80,3 +80,27 @@ fn probe(url: &str) -> Result<(), String> {
         .map(drop)
         .map_err(|e| e.to_string())
 }
+
+/// The path of a server binary named by the harness variable `var` (e.g. `AVB_TEST_REDIS_SERVER_BIN`,
+/// exported by `scripts/services env`), for tests that run a private server they may kill and restart.
+/// `None` means "skip": the reason is printed to stderr.
+///
+/// # Panics
+/// When the binary is missing and [`require_live`] is true — that is the test failing, as it must.
+pub fn live_binary(var: &str) -> Option<std::path::PathBuf> {
+    let problem = match test_var(var) {
+        None => format!("{var} is not set (run `eval \"$(scripts/services env)\"`)"),
+        Some(path) => {
+            let path = std::path::PathBuf::from(path);
+            if path.is_file() {
+                return Some(path);
+            }
+            format!("{var}={} is not a file", path.display())
+        }
+    };
+    if require_live() {
+        panic!("live server binary required (AVB_TEST_REQUIRE_LIVE=1) but {problem}");
+    }
+    eprintln!("SKIPPED (no server binary): {problem}");
+    None
+}

@@ -101,6 +101,27 @@ pub const KEYS: &[Key] = &[
         "Redis server for the Streams backend. Userinfo is redacted everywhere.",
     ),
     key(
+        "EVENT_BUS_ACK_TIMEOUT_MS",
+        "event bus",
+        "milliseconds, an integer >= 10",
+        "`30000`",
+        "A delivery neither acked nor nacked within this time is delivered again (`memory`, `redis`).",
+    ),
+    key(
+        "EVENT_BUS_MAX_ATTEMPTS",
+        "event bus",
+        "an integer >= 1",
+        "`5`",
+        "Deliveries of a message to a consumer group before it moves to the dead-letter topic `<topic>.dlq` (`memory`, `redis`).",
+    ),
+    key(
+        "EVENT_BUS_MAX_LEN",
+        "event bus",
+        "an integer >= 1, or `none`",
+        "`100000`",
+        "Messages retained per topic: Redis trims each stream with `XADD MAXLEN ~` (a group lagging further loses the oldest); memory keeps this many for new `earliest` groups. `none` keeps everything.",
+    ),
+    key(
         "KAFKA_BOOTSTRAP_SERVERS",
         "event bus",
         "`host:port[,host:port…]`",
@@ -408,6 +429,13 @@ pub const KEYS: &[Key] = &[
         "bucket name",
         "unset",
         "Tests only: the bucket the harness's moto server creates for tests.",
+    ),
+    key(
+        "AVB_TEST_REDIS_SERVER_BIN",
+        "tests",
+        "path",
+        "unset",
+        "Tests only: the `redis-server` binary for fault tests that run and restart a private server (`scripts/services env`).",
     ),
 ];
 

@@ -46,8 +46,8 @@ pub use choice::{
 };
 pub use error::{ConfigError, Problem};
 pub use ports::{
-    AuthConfig, CatalogConfig, EventBusConfig, LlmConfig, ObjectStoreConfig, S3Checksums,
-    S3Credentials, S3Profile,
+    AuthConfig, CatalogConfig, EventBusConfig, EventBusDelivery, LlmConfig, ObjectStoreConfig,
+    S3Checksums, S3Credentials, S3Profile,
 };
 pub use secret::{REDACTED, Secret, ServiceUrl, redact_raw};
 

@@ -11,18 +11,52 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use url::Url;
 
+/// Delivery settings of the event bus backends that honour them (`memory`, `redis`).
+///
+/// | variable | default | allowed |
+/// |---|---|---|
+/// | `EVENT_BUS_ACK_TIMEOUT_MS` | 30000 | an integer >= 10 |
+/// | `EVENT_BUS_MAX_ATTEMPTS` | 5 | an integer >= 1 |
+/// | `EVENT_BUS_MAX_LEN` | 100000 | an integer >= 1, or `none` |
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct EventBusDelivery {
+    /// `EVENT_BUS_ACK_TIMEOUT_MS`: redelivery after this long without ack or nack.
+    pub ack_timeout_ms: u64,
+    /// `EVENT_BUS_MAX_ATTEMPTS`: deliveries before dead-lettering.
+    pub max_attempts: u32,
+    /// `EVENT_BUS_MAX_LEN`: messages retained per topic; `None` keeps everything.
+    pub max_len: Option<u64>,
+}
+
+impl Default for EventBusDelivery {
+    fn default() -> Self {
+        Self {
+            ack_timeout_ms: 30_000,
+            max_attempts: 5,
+            max_len: Some(100_000),
+        }
+    }
+}
+
 /// EventBus backend and its connection settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum EventBusConfig {
     /// In-process bus (sandbox only).
-    Memory,
+    Memory {
+        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`.
+        delivery: EventBusDelivery,
+    },
     /// Redis Streams at `REDIS_URL`.
     Redis {
         /// `REDIS_URL`.
         url: ServiceUrl,
+        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`.
+        delivery: EventBusDelivery,
     },
+
     /// Kafka at `KAFKA_BOOTSTRAP_SERVERS`.
     Kafka {
         /// `host:port` entries.
@@ -402,35 +436,81 @@ impl<'a> Reader<'a> {
         default: u64,
         range: std::ops::RangeInclusive<u64>,
     ) -> Option<u64> {
+        let expected = format!("an integer from {} to {}", range.start(), range.end());
+        self.number(key, &expected, |v| {
+            v.trim().parse::<u64>().ok().filter(|n| range.contains(n))
+        })
+        .map(|n| n.unwrap_or(default))
+    }
+
+    /// A number from `key` when set: `None` after reporting a value that `parse` rejects.
+    fn number<T>(
+        &mut self,
+        key: &str,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<Option<T>> {
         if !self.vars.contains_key(key) {
-            return Some(default);
+            return Some(None);
         }
         let value = self.value(key)?;
-        match value.trim().parse::<u64>() {
-            Ok(n) if range.contains(&n) => Some(n),
-            _ => {
+        match parse(value) {
+            Some(n) => Some(Some(n)),
+            None => {
                 self.problems.push(Problem::Invalid {
                     key: key.into(),
                     value: value.into(),
-                    expected: format!("an integer from {} to {}", range.start(), range.end()),
+                    expected: expected.into(),
                 });
                 None
             }
         }
     }
 
+    fn event_bus_delivery(&mut self) -> Option<EventBusDelivery> {
+        let defaults = EventBusDelivery::default();
+        let ack = self.number(
+            "EVENT_BUS_ACK_TIMEOUT_MS",
+            "milliseconds, an integer >= 10",
+            |v| v.parse::<u64>().ok().filter(|ms| *ms >= 10),
+        );
+        let attempts = self.number("EVENT_BUS_MAX_ATTEMPTS", "an integer >= 1", |v| {
+            v.parse::<u32>().ok().filter(|n| *n >= 1)
+        });
+        let max_len = self.number(
+            "EVENT_BUS_MAX_LEN",
+            "an integer >= 1, or none",
+            |v| match v {
+                "none" => Some(None),
+                n => n.parse::<u64>().ok().filter(|n| *n >= 1).map(Some),
+            },
+        );
+        Some(EventBusDelivery {
+            ack_timeout_ms: ack?.unwrap_or(defaults.ack_timeout_ms),
+            max_attempts: attempts?.unwrap_or(defaults.max_attempts),
+            max_len: max_len?.unwrap_or(defaults.max_len),
+        })
+    }
+
     pub(crate) fn event_bus(&mut self) -> Option<Port<EventBusConfig>> {
+        let delivery = self.event_bus_delivery();
         let (kind, chosen_by, needed_by) = self.kind::<EventBusKind>()?;
         let backend = match kind {
-            EventBusKind::Memory => EventBusConfig::Memory,
-            EventBusKind::Redis => EventBusConfig::Redis {
-                url: self.url(
+            EventBusKind::Memory => EventBusConfig::Memory {
+                delivery: delivery?,
+            },
+            EventBusKind::Redis => {
+                let url = self.url(
                     "REDIS_URL",
                     &needed_by,
                     &["redis", "rediss", "redis+unix", "unix"],
                     "redis://127.0.0.1:6379",
-                )?,
-            },
+                );
+                EventBusConfig::Redis {
+                    url: url?,
+                    delivery: delivery?,
+                }
+            }
             EventBusKind::Kafka => {
                 let value =
                     self.required("KAFKA_BOOTSTRAP_SERVERS", &needed_by, "127.0.0.1:9092")?;
@@ -885,3 +965,68 @@ mod auth_tests {
 #[cfg(test)]
 #[path = "object_store_tests.rs"]
 mod object_store_tests;
+
+#[cfg(test)]
+mod event_bus_tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn event_bus(pairs: &[(&str, &str)]) -> Result<EventBusConfig, String> {
+        Config::from_iter(pairs.iter().copied())
+            .map(|c| c.event_bus.backend)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn delivery_settings_default_and_override() {
+        assert_eq!(
+            event_bus(&[]).unwrap(),
+            EventBusConfig::Memory {
+                delivery: EventBusDelivery::default()
+            }
+        );
+        let got = event_bus(&[
+            ("EVENT_BUS", "redis"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("EVENT_BUS_ACK_TIMEOUT_MS", "1500"),
+            ("EVENT_BUS_MAX_ATTEMPTS", "9"),
+            ("EVENT_BUS_MAX_LEN", "none"),
+        ])
+        .unwrap();
+        let EventBusConfig::Redis { delivery, .. } = got else {
+            panic!("{got:?}")
+        };
+        assert_eq!(
+            delivery,
+            EventBusDelivery {
+                ack_timeout_ms: 1500,
+                max_attempts: 9,
+                max_len: None
+            }
+        );
+    }
+
+    #[test]
+    fn bad_delivery_settings_name_variable_value_and_allowed_values() {
+        for (key, value, expected) in [
+            (
+                "EVENT_BUS_ACK_TIMEOUT_MS",
+                "5",
+                "milliseconds, an integer >= 10",
+            ),
+            (
+                "EVENT_BUS_ACK_TIMEOUT_MS",
+                "soon",
+                "milliseconds, an integer >= 10",
+            ),
+            ("EVENT_BUS_MAX_ATTEMPTS", "0", "an integer >= 1"),
+            ("EVENT_BUS_MAX_ATTEMPTS", "-1", "an integer >= 1"),
+            ("EVENT_BUS_MAX_LEN", "0", "an integer >= 1, or none"),
+            ("EVENT_BUS_MAX_LEN", "all", "an integer >= 1, or none"),
+        ] {
+            let err = event_bus(&[(key, value)]).unwrap_err();
+            let want = format!("{key}={value:?} is invalid: expected {expected}");
+            assert!(err.contains(&want), "{err}\nshould contain: {want}");
+        }
+    }
+}

@@ -15,8 +15,8 @@ fn source(s: &Source, default: &str) -> String {
 impl fmt::Display for EventBusConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EventBusConfig::Memory => f.write_str("memory (in-process)"),
-            EventBusConfig::Redis { url } => write!(f, "redis {url}"),
+            EventBusConfig::Memory { .. } => f.write_str("memory (in-process)"),
+            EventBusConfig::Redis { url, .. } => write!(f, "redis {url}"),
             EventBusConfig::Kafka { bootstrap_servers } => {
                 write!(f, "kafka {}", bootstrap_servers.join(","))
             }

@@ -681,7 +681,7 @@ fn secrets_never_appear_in_summary_json_debug_or_errors() {
     }
     assert!(shown.contains("rediss://***@cache:6380/0"), "{shown}");
     // ... while the clients can still reach them.
-    let EventBusConfig::Redis { url } = &c.event_bus.backend else {
+    let EventBusConfig::Redis { url, .. } = &c.event_bus.backend else {
         panic!("not redis")
     };
     assert_eq!(url.expose().password(), Some("redispw"));
@@ -720,7 +720,7 @@ fn env_file_layers_under_the_process_environment() {
         )
         .build()
         .unwrap();
-    let EventBusConfig::Redis { url } = &c.event_bus.backend else {
+    let EventBusConfig::Redis { url, .. } = &c.event_bus.backend else {
         panic!("not redis")
     };
     assert_eq!(

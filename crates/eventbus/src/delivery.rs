@@ -1,0 +1,194 @@
+//! [`Delivery`] (one message handed to one consumer, to `ack` or `nack`) and [`Subscription`] (their stream).
+//!
+//! Backends implement [`Settle`] and [`Source`]; the portable types here own the "settled once" rule, so
+//! every backend reports `nack` after `ack` the same way.
+
+use crate::{Error, Message, Result, Topic};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+/// A backend's handle on one delivery: a numeric tag and/or a string id, and the attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// A backend-chosen number (e.g. the in-memory delivery tag).
+    pub tag: u64,
+    /// A backend-chosen id (e.g. the Redis stream entry id); empty when unused.
+    pub id: String,
+    /// Which delivery this is (1 = first).
+    pub attempt: u32,
+}
+
+/// How a backend acks and nacks deliveries. Implemented by backends (usually once per subscription, shared
+/// by its deliveries), called only through [`Delivery`], which guarantees at most one successful
+/// `ack`/`nack` per receipt.
+#[async_trait::async_trait]
+pub trait Settle: Send + Sync {
+    /// Acknowledges the delivery: it will not be delivered to this group again.
+    async fn ack(&self, receipt: &Receipt) -> Result<()>;
+    /// Gives the delivery back: redelivered after `delay`, or dead-lettered after `max_attempts`.
+    async fn nack(&self, receipt: &Receipt, delay: Duration, reason: &str) -> Result<()>;
+    /// A synchronous `ack` for backends that need no I/O; `None` (the default) uses [`Settle::ack`].
+    fn try_ack(&self, _receipt: &Receipt) -> Option<Result<()>> {
+        None
+    }
+    /// The delivery was dropped without `ack` or `nack` (a consumer went away). The default does nothing:
+    /// the ack timeout redelivers it.
+    fn dropped(&self, _receipt: &Receipt) {}
+}
+
+/// How a backend produces deliveries for one subscription.
+#[async_trait::async_trait]
+pub trait Source: Send {
+    /// The next delivery; `None` once the bus is closed.
+    async fn next(&mut self) -> Option<Result<Delivery>>;
+    /// A delivery that is ready without waiting, if any (a fast path; the default has none).
+    fn try_next(&mut self) -> Option<Result<Delivery>> {
+        None
+    }
+}
+
+const OPEN: u8 = 0;
+const BUSY: u8 = 1;
+const ACKED: u8 = 2;
+const NACKED: u8 = 3;
+
+/// One message delivered to one consumer of a group. `ack` it when done, or `nack` it to have it
+/// redelivered; a delivery that is dropped without either is redelivered too (at once where
+/// [`crate::Capabilities::redeliver_on_drop`], else after the ack timeout).
+pub struct Delivery {
+    message: Arc<Message>,
+    topic: Arc<Topic>,
+    group: Arc<str>,
+    receipt: Receipt,
+    state: AtomicU8,
+    settle: Arc<dyn Settle>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("topic", &self.topic)
+            .field("group", &self.group)
+            .field("attempt", &self.receipt.attempt)
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+impl Delivery {
+    /// Builds a delivery (for backends).
+    pub fn new(
+        message: Arc<Message>,
+        topic: Arc<Topic>,
+        group: Arc<str>,
+        receipt: Receipt,
+        settle: Arc<dyn Settle>,
+    ) -> Self {
+        Self {
+            message,
+            topic,
+            group,
+            receipt,
+            state: AtomicU8::new(OPEN),
+            settle,
+        }
+    }
+    /// The message.
+    pub fn message(&self) -> &Message {
+        &self.message
+    }
+    /// The topic it was published to.
+    pub fn topic(&self) -> &Topic {
+        &self.topic
+    }
+    /// The consumer group it was delivered to.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+    /// Which delivery of this message to this group this is: 1 the first time, 2 after one redelivery …
+    pub fn attempt(&self) -> u32 {
+        self.receipt.attempt
+    }
+
+    fn begin(&self, attempted: &'static str) -> Result<()> {
+        match self
+            .state
+            .compare_exchange(OPEN, BUSY, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => Ok(()),
+            Err(state) => Err(Error::AlreadySettled {
+                message_id: self.message.id.to_string(),
+                attempted,
+                settled: match state {
+                    ACKED => "acked",
+                    NACKED => "nacked",
+                    _ => "being acked or nacked",
+                },
+            }),
+        }
+    }
+
+    fn finish(&self, result: &Result<()>, done: u8) {
+        // A failed ack/nack (broker down) leaves the delivery open, so the caller may try again.
+        let state = if result.is_ok() { done } else { OPEN };
+        self.state.store(state, Ordering::Release);
+    }
+
+    /// Acknowledges the message. An error that [`Error::is_retryable`] leaves the delivery open to retry;
+    /// a second `ack` or an `ack` after `nack` is [`Error::AlreadySettled`].
+    pub async fn ack(&self) -> Result<()> {
+        self.begin("ack")?;
+        let result = match self.settle.try_ack(&self.receipt) {
+            Some(result) => result,
+            None => self.settle.ack(&self.receipt).await,
+        };
+        self.finish(&result, ACKED);
+        result
+    }
+
+    /// Gives the message back for redelivery after `delay` (at most
+    /// [`crate::Capabilities::max_nack_delay`]); `reason` is kept as the last error, which the
+    /// dead-letter topic's [`crate::HEADER_LAST_ERROR`] shows after `max_attempts`.
+    pub async fn nack(&self, delay: Duration, reason: &str) -> Result<()> {
+        self.begin("nack")?;
+        let result = self.settle.nack(&self.receipt, delay, reason).await;
+        self.finish(&result, NACKED);
+        result
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if *self.state.get_mut() == OPEN {
+            self.settle.dropped(&self.receipt);
+        }
+    }
+}
+
+/// A stream of [`Delivery`] for one member of one consumer group. Dropping it leaves the group; its
+/// un-acked deliveries go to the other members.
+pub struct Subscription {
+    source: Box<dyn Source>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Subscription")
+    }
+}
+
+impl Subscription {
+    /// Wraps a backend's source.
+    pub fn new(source: Box<dyn Source>) -> Self {
+        Self { source }
+    }
+    /// Waits for the next delivery. `None` once the bus is closed. An `Err` that
+    /// [`Error::is_retryable`] means the broker is unreachable for now; calling `next` again retries.
+    pub async fn next(&mut self) -> Option<Result<Delivery>> {
+        match self.source.try_next() {
+            Some(ready) => Some(ready),
+            None => self.source.next().await,
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! A consumer group of the in-memory bus: its queue, in-flight deliveries, per-key holds, redelivery and
+//! dead-lettering, and the [`Source`]/[`Settle`] its subscriptions use.
+
+use super::{MAX_NACK_DELAY, SCHEME, Shared, lock};
+use crate::{
+    Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
+    Message, Receipt, Result, Settings, Settle, Source, Topic,
+};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+#[derive(Clone)]
+pub(super) struct Entry {
+    pub(super) message: Arc<Message>,
+    /// Deliveries so far.
+    pub(super) attempts: u32,
+    pub(super) last_error: Option<String>,
+    /// This entry holds its key: later same-key entries wait behind it.
+    pub(super) owns_key: bool,
+}
+
+impl Entry {
+    pub(super) fn new(message: Arc<Message>) -> Self {
+        Self {
+            message,
+            attempts: 0,
+            last_error: None,
+            owns_key: false,
+        }
+    }
+}
+
+pub(super) struct InFlight {
+    pub(super) entry: Entry,
+    pub(super) deadline: Instant,
+}
+
+#[derive(Default)]
+pub(super) struct GroupInner {
+    pub(super) ready: VecDeque<Entry>,
+    pub(super) delayed: Vec<(Instant, Entry)>,
+    /// By delivery tag; tags grow with time and the ack timeout is fixed, so the first entry has the
+    /// earliest deadline.
+    pub(super) in_flight: BTreeMap<u64, InFlight>,
+    /// Keys with an entry in flight (or waiting for redelivery), and the later entries held behind it.
+    pub(super) busy_keys: HashMap<String, VecDeque<Entry>>,
+    pub(super) next_tag: u64,
+}
+
+pub(super) struct Group {
+    pub(super) topic: Arc<Topic>,
+    pub(super) name: Arc<str>,
+    pub(super) shared: Weak<Shared>,
+    pub(super) settings: Settings,
+    pub(super) inner: Mutex<GroupInner>,
+    pub(super) notify: Notify,
+    pub(super) waiting: AtomicUsize,
+}
+
+pub(super) enum Poll {
+    Ready(Entry, u64),
+    Wait(Option<Instant>),
+}
+
+impl Group {
+    pub(super) fn wake(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Expired deliveries are failed, due delays released, and the next deliverable entry taken.
+    pub(super) fn poll(&self, now: Instant, dead: &mut Vec<Entry>) -> Poll {
+        let mut g = lock(&self.inner);
+        while let Some(entry) = g.in_flight.first_entry() {
+            if entry.get().deadline > now {
+                break;
+            }
+            let f = entry.remove();
+            Self::fail(&mut g, &self.settings, f.entry, "ack timeout", dead);
+        }
+        if !g.delayed.is_empty() {
+            let (mut due, later): (Vec<_>, Vec<_>) =
+                g.delayed.drain(..).partition(|(at, _)| *at <= now);
+            g.delayed = later;
+            due.sort_by_key(|(at, _)| *at);
+            for (_, e) in due.into_iter().rev() {
+                g.ready.push_front(e);
+            }
+        }
+        while let Some(mut e) = g.ready.pop_front() {
+            if let (Some(key), false) = (&e.message.key, e.owns_key) {
+                if let Some(held) = g.busy_keys.get_mut(key) {
+                    held.push_back(e);
+                    continue;
+                }
+                g.busy_keys.insert(key.clone(), VecDeque::new());
+                e.owns_key = true;
+            }
+            e.attempts += 1;
+            let tag = g.next_tag;
+            g.next_tag += 1;
+            g.in_flight.insert(
+                tag,
+                InFlight {
+                    entry: e.clone(),
+                    deadline: now + self.settings.ack_timeout,
+                },
+            );
+            return Poll::Ready(e, tag);
+        }
+        let next_deadline = g.in_flight.first_key_value().map(|(_, f)| f.deadline);
+        let next_delay = g.delayed.iter().map(|(at, _)| *at).min();
+        Poll::Wait(match (next_deadline, next_delay) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
+    /// A delivery failed: redeliver it (after `delay`), or dead-letter it after `max_attempts`.
+    pub(super) fn fail(
+        g: &mut GroupInner,
+        settings: &Settings,
+        mut entry: Entry,
+        reason: &str,
+        dead: &mut Vec<Entry>,
+    ) {
+        entry.last_error = Some(reason.to_string());
+        if entry.attempts >= settings.max_attempts {
+            Self::release_key(g, &entry);
+            dead.push(entry);
+        } else {
+            g.ready.push_front(entry);
+        }
+    }
+
+    pub(super) fn release_key(g: &mut GroupInner, entry: &Entry) {
+        if !entry.owns_key {
+            return;
+        }
+        if let Some(key) = &entry.message.key {
+            match g.busy_keys.get_mut(key).and_then(VecDeque::pop_front) {
+                Some(mut next) => {
+                    next.owns_key = true;
+                    g.ready.push_front(next);
+                }
+                None => {
+                    g.busy_keys.remove(key);
+                }
+            }
+        }
+    }
+
+    pub(super) fn ack(&self, tag: u64) {
+        let released = {
+            let mut g = lock(&self.inner);
+            match g.in_flight.remove(&tag) {
+                Some(f) if f.entry.owns_key => {
+                    Self::release_key(&mut g, &f.entry);
+                    true
+                }
+                // Not in flight any more: the ack timeout already gave it back (at-least-once allows the
+                // duplicate that follows).
+                _ => false,
+            }
+        };
+        if released {
+            self.wake();
+        }
+    }
+
+    pub(super) fn nack(&self, tag: u64, delay: Duration, reason: &str) {
+        let mut dead = Vec::new();
+        {
+            let mut g = lock(&self.inner);
+            let Some(f) = g.in_flight.remove(&tag) else {
+                return;
+            };
+            let mut entry = f.entry;
+            entry.last_error = Some(reason.to_string());
+            if entry.attempts >= self.settings.max_attempts {
+                Self::release_key(&mut g, &entry);
+                dead.push(entry);
+            } else if delay.is_zero() {
+                g.ready.push_front(entry);
+            } else {
+                g.delayed.push((Instant::now() + delay, entry));
+            }
+        }
+        self.dead_letter(dead);
+        self.wake();
+    }
+
+    pub(super) fn dead_letter(&self, dead: Vec<Entry>) {
+        if dead.is_empty() {
+            return;
+        }
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let dlq = self.topic.dead_letter();
+        let messages = dead
+            .into_iter()
+            .map(|e| {
+                let mut m = (*e.message).clone();
+                m.headers
+                    .insert(HEADER_ORIGINAL_TOPIC.into(), self.topic.name().into());
+                m.headers.insert(HEADER_GROUP.into(), self.name.to_string());
+                m.headers.insert(
+                    HEADER_LAST_ERROR.into(),
+                    e.last_error.unwrap_or_else(|| "unknown".into()),
+                );
+                m.headers
+                    .insert(HEADER_ATTEMPTS.into(), e.attempts.to_string());
+                Arc::new(m)
+            })
+            .collect();
+        shared.append(&dlq, messages);
+    }
+}
+
+#[async_trait::async_trait]
+impl Settle for Group {
+    async fn ack(&self, receipt: &Receipt) -> Result<()> {
+        Group::ack(self, receipt.tag);
+        Ok(())
+    }
+    async fn nack(&self, receipt: &Receipt, delay: Duration, reason: &str) -> Result<()> {
+        if delay > MAX_NACK_DELAY {
+            return Err(Error::DelayTooLong {
+                delay,
+                max: MAX_NACK_DELAY,
+                backend: SCHEME,
+            });
+        }
+        Group::nack(self, receipt.tag, delay, reason);
+        Ok(())
+    }
+    fn try_ack(&self, receipt: &Receipt) -> Option<Result<()>> {
+        Group::ack(self, receipt.tag);
+        Some(Ok(()))
+    }
+    fn dropped(&self, receipt: &Receipt) {
+        Group::nack(
+            self,
+            receipt.tag,
+            Duration::ZERO,
+            "delivery dropped without ack or nack",
+        );
+    }
+}
+
+pub(super) struct MemorySource {
+    pub(super) group: Arc<Group>,
+    pub(super) shared: Arc<Shared>,
+}
+
+impl MemorySource {
+    pub(super) fn poll_once(&self) -> std::result::Result<Delivery, Option<Instant>> {
+        let mut dead = Vec::new();
+        let poll = self.group.poll(Instant::now(), &mut dead);
+        self.group.dead_letter(dead);
+        match poll {
+            Poll::Ready(entry, tag) => Ok(Delivery::new(
+                entry.message,
+                self.group.topic.clone(),
+                self.group.name.clone(),
+                Receipt {
+                    tag,
+                    id: String::new(),
+                    attempt: entry.attempts,
+                },
+                self.group.clone(),
+            )),
+            Poll::Wait(until) => Err(until),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for MemorySource {
+    fn try_next(&mut self) -> Option<Result<Delivery>> {
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.poll_once().ok().map(Ok)
+    }
+
+    async fn next(&mut self) -> Option<Result<Delivery>> {
+        loop {
+            if self.shared.closed.load(Ordering::SeqCst) {
+                return None;
+            }
+            if let Ok(d) = self.poll_once() {
+                return Some(Ok(d));
+            }
+            self.group.waiting.fetch_add(1, Ordering::SeqCst);
+            let notified = self.group.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let until = match self.poll_once() {
+                Ok(d) => {
+                    self.group.waiting.fetch_sub(1, Ordering::SeqCst);
+                    return Some(Ok(d));
+                }
+                Err(until) => until,
+            };
+            if !self.shared.closed.load(Ordering::SeqCst) {
+                match until {
+                    Some(at) => {
+                        tokio::select! {
+                            _ = &mut notified => {}
+                            _ = tokio::time::sleep_until(at) => {}
+                        }
+                    }
+                    None => notified.await,
+                }
+            }
+            self.group.waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
