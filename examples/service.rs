@@ -1,14 +1,22 @@
-//! Run with: `cargo run --example service` (sandbox default) or `EVENT_BUS=kafak cargo run --example service`
-//! to see a bad configuration refused before the service starts.
+//! Run with: `cargo run --example service` (sandbox default: in-memory bus and store), or
+//! `EVENT_BUS=kafak cargo run --example service` to see a bad configuration refused before anything starts.
+//! With `--features eventbus-redis,storage-s3` and `EVENT_BUS=redis REDIS_URL=… OBJECT_STORE=s3 …` the same
+//! program runs against Redis Streams and S3, unchanged.
 // readme-example:start
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // One resolved mode for the whole service: AVB_ENV / AVB_DEV_MODE / EVENT_BUS=… / .env.<mode>.
-    // Fails closed: sandbox-only backends in production, missing settings and typos are errors here.
-    let config = avb::from_env()?;
+use avb::eventbus::{Message, Topic};
+use avb::ports::{eventbus::event_bus, storage::object_store};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let config = avb::from_env()?; // one resolved mode; unsafe or bad settings fail here
     println!("{config}"); // the startup summary; secrets are redacted
-    if config.mode == avb::config::Mode::Sandbox {
-        println!("running offline on the sandbox backends");
-    }
+    let acme: avb::WorkspaceId = "acme".parse()?;
+    let store = avb::storage::for_workspace(object_store(&config).await?, &acme);
+    let bus = event_bus(&config).await?;
+    let key = "orders/1.json";
+    store.put(key, "{}".into(), Default::default()).await?;
+    let orders = Topic::new(&acme, "orders")?;
+    bus.publish(&orders, Message::new(key)).await?;
     Ok(())
 }
 // readme-example:end

@@ -26,4 +26,5 @@ mod env;
 pub mod ports;
 pub mod testing;
 
+pub use avb_core::{Health, Status, WorkspaceId};
 pub use env::from_env;
