@@ -1,6 +1,8 @@
 //! The startup summary: `Display` for [`Config`]. Secrets are redacted by their types.
 
-use super::ports::{AuthConfig, CatalogConfig, EventBusConfig, LlmConfig, ObjectStoreConfig};
+use super::ports::{
+    AuthConfig, CatalogConfig, EventBusConfig, EventBusDelivery, LlmConfig, ObjectStoreConfig,
+};
 use super::{Config, Mode, Source};
 use std::fmt;
 
@@ -15,8 +17,8 @@ fn source(s: &Source, default: &str) -> String {
 impl fmt::Display for EventBusConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EventBusConfig::Memory { .. } => f.write_str("memory (in-process)"),
-            EventBusConfig::Redis { url, .. } => write!(f, "redis {url}"),
+            EventBusConfig::Memory { delivery } => write!(f, "memory (in-process), {delivery}"),
+            EventBusConfig::Redis { url, delivery } => write!(f, "redis {url}, {delivery}"),
             EventBusConfig::Kafka { bootstrap_servers } => {
                 write!(f, "kafka {}", bootstrap_servers.join(","))
             }
@@ -27,6 +29,20 @@ impl fmt::Display for EventBusConfig {
                     if token.is_some() { " (token ***)" } else { "" }
                 )
             }
+        }
+    }
+}
+
+impl fmt::Display for EventBusDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ack timeout {} ms, max attempts {}, ",
+            self.ack_timeout_ms, self.max_attempts
+        )?;
+        match self.max_len {
+            Some(n) => write!(f, "max len {n}"),
+            None => f.write_str("no trimming"),
         }
     }
 }

@@ -817,3 +817,16 @@ fn trust_all_identity_is_configurable() {
         }
     );
 }
+
+#[test]
+fn summary_shows_event_bus_delivery_settings() {
+    let c = ok(&[
+        ("EVENT_BUS_MAX_ATTEMPTS", "7"),
+        ("EVENT_BUS_MAX_LEN", "none"),
+    ]);
+    let summary = c.to_string();
+    assert!(
+        summary.contains("memory (in-process), ack timeout 30000 ms, max attempts 7, no trimming"),
+        "{summary}"
+    );
+}
