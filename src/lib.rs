@@ -23,6 +23,7 @@ pub use avb_llm as llm;
 pub use avb_storage as storage;
 
 mod env;
+pub mod health;
 pub mod ports;
 pub mod testing;
 

@@ -24,6 +24,16 @@ enum Command {
     },
     /// Print every environment variable avb reads, as a Markdown table.
     Vars,
+    /// Build each configured port and report its health; non-zero unless all are up. With `--wait`, retry
+    /// until healthy or the time is up (health-gated startup, e.g. an init container).
+    Health {
+        /// Print JSON (the `/health` body) instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Keep checking until healthy, at most this long (`60s`, `2m`, `500ms`).
+        #[arg(long, value_parser = parse_duration)]
+        wait: Option<std::time::Duration>,
+    },
     /// Print an access token signed by the local issuer's development key (`AUTH_MODE=local`), for curl
     /// and tests against a running sandbox service: `-H "Authorization: Bearer $(avb token ...)"`.
     Token {
@@ -37,33 +47,83 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "viewer")]
         roles: Vec<String>,
         /// Lifetime: `90s`, `30m`, `1h`, `2d` or plain seconds.
-        #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+        #[arg(long, default_value = "1h", value_parser = parse_duration)]
         ttl: std::time::Duration,
     },
 }
 
-fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
+/// A positive duration: a number with unit `ms`, `s`, `m`, `h` or `d` (`1h`, `500ms`), or plain seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
+    let bad = || {
+        format!("{text:?}: expected a positive number with unit ms, s, m, h or d (e.g. 1h, 60s)")
+    };
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => text.split_at(i),
         None => (text, "s"),
     };
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => {
-            return Err(format!(
-                "{text:?}: expected a number with unit s, m, h or d (e.g. 1h)"
-            ));
-        }
+    let millis_per_unit: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(bad()),
     };
     match number.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(std::time::Duration::from_secs(n.saturating_mul(scale))),
-        _ => Err(format!(
-            "{text:?}: expected a positive number with unit s, m, h or d (e.g. 1h)"
+        Ok(n) if n > 0 => Ok(std::time::Duration::from_millis(
+            n.saturating_mul(millis_per_unit),
         )),
+        _ => Err(bad()),
+    }
+}
+
+fn health(json: bool, wait: Option<std::time::Duration>) -> ExitCode {
+    let config = match avb::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("avb: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("avb: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let deadline = wait.map(|w| std::time::Instant::now() + w);
+    let report = runtime.block_on(async {
+        loop {
+            let report = avb::health::check(&config).await;
+            let healthy = report.status == avb::health::Overall::Healthy;
+            match deadline {
+                Some(d) if !healthy && std::time::Instant::now() < d => {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await
+                }
+                _ => break report,
+            }
+        }
+    });
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("avb: cannot serialise the report: {e}"),
+        }
+    } else {
+        print!("{report}");
+    }
+    if report.status == avb::health::Overall::Healthy {
+        ExitCode::SUCCESS
+    } else {
+        if let Some(w) = wait {
+            eprintln!("avb: not healthy after waiting {} ms", w.as_millis());
+        }
+        ExitCode::FAILURE
     }
 }
 
@@ -129,6 +189,7 @@ fn main() -> ExitCode {
             print!("{}", avb::config::keys::markdown_table());
             ExitCode::SUCCESS
         }
+        Command::Health { json, wait } => health(json, wait),
         Command::Token {
             subject,
             workspace,

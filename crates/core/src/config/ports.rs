@@ -243,6 +243,25 @@ pub enum LlmConfig {
     },
 }
 
+macro_rules! backend_names {
+    ($($t:ident { $($v:ident => $n:literal),+ $(,)? })+) => {$(
+        impl $t {
+            /// The backend's name, as its variable spells it (`redis`, `keycloak`, …).
+            pub fn backend_name(&self) -> &'static str {
+                match self { $($t::$v { .. } => $n),+ }
+            }
+        }
+    )+};
+}
+
+backend_names! {
+    EventBusConfig { Memory => "memory", Redis => "redis", Kafka => "kafka", Pulsar => "pulsar" }
+    AuthConfig { None => "none", Local => "local", Keycloak => "keycloak" }
+    ObjectStoreConfig { Memory => "memory", Fs => "fs", S3 => "s3" }
+    CatalogConfig { Json => "json", OpenMetadata => "openmetadata" }
+    LlmConfig { Mock => "mock", OpenAi => "openai", Ollama => "ollama" }
+}
+
 const HTTP: &[&str] = &["http", "https"];
 
 pub(crate) struct Reader<'a> {

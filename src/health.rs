@@ -1,0 +1,169 @@
+//! Health of every configured port: what `avb health` prints, and the body a service's `/health` serves.
+//!
+//! [`check`] builds each implemented port from the resolved [`Config`] and asks it for its health, each
+//! with a time limit, so one unreachable server cannot hang the report. A port that cannot even be built
+//! (a backend not compiled in, not implemented yet, or a server refusing at construction) is reported down
+//! with that error. Overall: `healthy` when every component is up, `unhealthy` when none is, else `degraded`.
+
+use crate::config::Config;
+use avb_core::{Health, Status};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+/// How long one component's health check may take before it counts as down.
+pub const COMPONENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Overall status, as DESIGN §4's `/health` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Overall {
+    /// Every component is up.
+    Healthy,
+    /// Some components are down.
+    Degraded,
+    /// No component is up.
+    Unhealthy,
+}
+
+impl Overall {
+    /// `healthy`, `degraded` or `unhealthy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overall::Healthy => "healthy",
+            Overall::Degraded => "degraded",
+            Overall::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// The health report: overall status, mode, environment and one entry per port.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Overall status.
+    pub status: Overall,
+    /// `sandbox` or `live`.
+    pub mode: String,
+    /// `development`, `staging` or `production`.
+    pub environment: String,
+    /// Each port's health, by port name (`event_bus`, `auth`, `object_store`).
+    pub components: BTreeMap<&'static str, Health>,
+}
+
+async fn component<T, E, B, H, F>(backend: &'static str, build: B, health: H) -> Health
+where
+    E: std::fmt::Display,
+    B: Future<Output = Result<T, E>>,
+    H: FnOnce(T) -> F,
+    F: Future<Output = Health>,
+{
+    let work = async {
+        match build.await {
+            Ok(port) => health(port).await,
+            Err(e) => Health::down(backend, e.to_string()),
+        }
+    };
+    match tokio::time::timeout(COMPONENT_TIMEOUT, work).await {
+        Ok(h) => h,
+        Err(_) => Health::down(
+            backend,
+            format!("no answer within {} s", COMPONENT_TIMEOUT.as_secs()),
+        ),
+    }
+}
+
+/// Builds every implemented port from `config` and collects its health (Catalog and LLM are not
+/// implemented yet and are not listed).
+pub async fn check(config: &Config) -> Report {
+    let (event_bus, auth, object_store) = tokio::join!(
+        component(
+            config.event_bus.backend.backend_name(),
+            crate::ports::eventbus::event_bus(config),
+            |bus| async move { bus.health().await },
+        ),
+        component(
+            config.auth.backend.backend_name(),
+            crate::ports::auth::authenticator(config),
+            |auth| async move { auth.health().await },
+        ),
+        component(
+            config.object_store.backend.backend_name(),
+            crate::ports::storage::object_store(config),
+            |store| async move { store.health().await },
+        ),
+    );
+    let components = BTreeMap::from([
+        ("event_bus", event_bus),
+        ("auth", auth),
+        ("object_store", object_store),
+    ]);
+    let up = components
+        .values()
+        .filter(|h| h.status == Status::Up)
+        .count();
+    let status = match up {
+        n if n == components.len() => Overall::Healthy,
+        0 => Overall::Unhealthy,
+        _ => Overall::Degraded,
+    };
+    Report {
+        status,
+        mode: config.mode.to_string(),
+        environment: config.environment.to_string(),
+        components,
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = serde_json::to_value(self.status).unwrap_or_default();
+        writeln!(
+            f,
+            "avb health: {} ({} mode, {})",
+            status.as_str().unwrap_or("?"),
+            self.mode,
+            self.environment
+        )?;
+        for (name, h) in &self.components {
+            let state = if h.is_up() { "up" } else { "DOWN" };
+            write!(f, "  {name:<13} {:<9} {state}", h.backend)?;
+            if let Some(reason) = &h.reason {
+                write!(f, ": {reason}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sandbox_default_is_healthy() {
+        let config = Config::from_iter(Vec::<(String, String)>::new()).unwrap();
+        let report = check(&config).await;
+        assert_eq!(report.status, Overall::Healthy, "{report}");
+        assert_eq!(report.components.len(), 3);
+        assert_eq!(report.components["event_bus"].backend, "memory");
+    }
+
+    #[tokio::test]
+    async fn an_unimplemented_backend_is_down_with_the_reason() {
+        let config = Config::from_iter([
+            ("EVENT_BUS", "kafka"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
+        ])
+        .unwrap();
+        let report = check(&config).await;
+        assert_eq!(report.status, Overall::Degraded, "{report}");
+        let bus = &report.components["event_bus"];
+        assert_eq!((bus.backend, bus.status), ("kafka", Status::Down));
+        assert!(
+            bus.reason.as_deref().unwrap_or_default().contains("kafka"),
+            "{report}"
+        );
+    }
+}
