@@ -6,7 +6,7 @@ use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
     Message, Receipt, Result, Settings, Settle, Source, Topic,
 };
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -39,16 +39,74 @@ pub(super) struct InFlight {
     pub(super) deadline: Instant,
 }
 
+/// The deliveries in flight, by delivery tag: a ring indexed by `tag - base`, where a settled delivery
+/// leaves a hole until everything older is settled too. Tags are handed out in order and deadlines never
+/// go down (see [`InFlightRing::push`]), so the front holds the earliest deadline; the ring never starts
+/// with a hole.
+#[derive(Default)]
+pub(super) struct InFlightRing {
+    slots: VecDeque<Option<InFlight>>,
+    /// The tag of `slots[0]`.
+    base: u64,
+}
+
+impl InFlightRing {
+    /// Adds a delivery; its tag, and the deadline actually used (never earlier than the previous one's, so
+    /// the front stays the earliest).
+    fn push(&mut self, entry: Entry, deadline: Instant) -> u64 {
+        let deadline = match self.slots.back() {
+            Some(Some(last)) if last.deadline > deadline => last.deadline,
+            _ => deadline,
+        };
+        let tag = self.base + self.slots.len() as u64;
+        self.slots.push_back(Some(InFlight { entry, deadline }));
+        tag
+    }
+
+    /// Takes the delivery with this tag out, if it is still in flight.
+    pub(super) fn remove(&mut self, tag: u64) -> Option<InFlight> {
+        let index = usize::try_from(tag.checked_sub(self.base)?).ok()?;
+        let taken = self.slots.get_mut(index)?.take();
+        if index == 0 {
+            self.trim();
+        }
+        taken
+    }
+
+    /// Takes the earliest delivery out if its deadline is at or before `now`.
+    fn pop_expired(&mut self, now: Instant) -> Option<InFlight> {
+        match self.slots.front() {
+            Some(Some(f)) if f.deadline <= now => {}
+            _ => return None,
+        }
+        let taken = self.slots.pop_front().flatten();
+        self.base += 1;
+        self.trim();
+        taken
+    }
+
+    fn first_deadline(&self) -> Option<Instant> {
+        self.slots
+            .front()
+            .and_then(|f| f.as_ref().map(|f| f.deadline))
+    }
+
+    /// Drops the holes at the front.
+    fn trim(&mut self) {
+        while let Some(None) = self.slots.front() {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+    }
+}
+
 #[derive(Default)]
 pub(super) struct GroupInner {
     pub(super) ready: VecDeque<Entry>,
     pub(super) delayed: Vec<(Instant, Entry)>,
-    /// By delivery tag; tags grow with time and the ack timeout is fixed, so the first entry has the
-    /// earliest deadline.
-    pub(super) in_flight: BTreeMap<u64, InFlight>,
+    pub(super) in_flight: InFlightRing,
     /// Keys with an entry in flight (or waiting for redelivery), and the later entries held behind it.
     pub(super) busy_keys: HashMap<String, VecDeque<Entry>>,
-    pub(super) next_tag: u64,
 }
 
 pub(super) struct Group {
@@ -76,11 +134,7 @@ impl Group {
     /// Expired deliveries are failed, due delays released, and the next deliverable entry taken.
     pub(super) fn poll(&self, now: Instant, dead: &mut Vec<Entry>) -> Poll {
         let mut g = lock(&self.inner);
-        while let Some(entry) = g.in_flight.first_entry() {
-            if entry.get().deadline > now {
-                break;
-            }
-            let f = entry.remove();
+        while let Some(f) = g.in_flight.pop_expired(now) {
             Self::fail(&mut g, &self.settings, f.entry, "ack timeout", dead);
         }
         if !g.delayed.is_empty() {
@@ -102,18 +156,10 @@ impl Group {
                 e.owns_key = true;
             }
             e.attempts += 1;
-            let tag = g.next_tag;
-            g.next_tag += 1;
-            g.in_flight.insert(
-                tag,
-                InFlight {
-                    entry: e.clone(),
-                    deadline: now + self.settings.ack_timeout,
-                },
-            );
+            let tag = g.in_flight.push(e.clone(), now + self.settings.ack_timeout);
             return Poll::Ready(e, tag);
         }
-        let next_deadline = g.in_flight.first_key_value().map(|(_, f)| f.deadline);
+        let next_deadline = g.in_flight.first_deadline();
         let next_delay = g.delayed.iter().map(|(at, _)| *at).min();
         Poll::Wait(match (next_deadline, next_delay) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -158,7 +204,7 @@ impl Group {
     pub(super) fn ack(&self, tag: u64) {
         let released = {
             let mut g = lock(&self.inner);
-            match g.in_flight.remove(&tag) {
+            match g.in_flight.remove(tag) {
                 Some(f) if f.entry.owns_key => {
                     Self::release_key(&mut g, &f.entry);
                     true
@@ -177,7 +223,7 @@ impl Group {
         let mut dead = Vec::new();
         {
             let mut g = lock(&self.inner);
-            let Some(f) = g.in_flight.remove(&tag) else {
+            let Some(f) = g.in_flight.remove(tag) else {
                 return;
             };
             let mut entry = f.entry;
@@ -322,5 +368,42 @@ impl Source for MemorySource {
             }
             self.group.waiting.fetch_sub(1, Ordering::SeqCst);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Entry {
+        Entry::new(Arc::new(Message::new(&b"x"[..])))
+    }
+
+    #[test]
+    fn in_flight_ring_settles_out_of_order_and_expires_in_deadline_order() {
+        let now = Instant::now();
+        let mut ring = InFlightRing::default();
+        let tags: Vec<u64> = (0..4u64)
+            .map(|i| ring.push(entry(), now + Duration::from_secs(i)))
+            .collect();
+        assert_eq!(tags, vec![0, 1, 2, 3]);
+        assert!(ring.remove(2).is_some());
+        assert!(ring.remove(2).is_none(), "settled once");
+        assert!(ring.remove(0).is_some());
+        assert_eq!(ring.first_deadline(), Some(now + Duration::from_secs(1)));
+        assert!(ring.pop_expired(now).is_none());
+        let f = ring
+            .pop_expired(now + Duration::from_secs(1))
+            .map(|f| f.deadline);
+        assert_eq!(f, Some(now + Duration::from_secs(1)));
+        // Tag 2 was settled, so tag 3 is next; a later push never gets an earlier deadline.
+        assert_eq!(ring.first_deadline(), Some(now + Duration::from_secs(3)));
+        let tag = ring.push(entry(), now);
+        assert_eq!(tag, 4);
+        assert!(ring.remove(3).is_some());
+        assert_eq!(ring.first_deadline(), Some(now + Duration::from_secs(3)));
+        assert!(ring.remove(4).is_some());
+        assert!(ring.remove(0).is_none() && ring.remove(99).is_none());
+        assert_eq!(ring.first_deadline(), None);
     }
 }

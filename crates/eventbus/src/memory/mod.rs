@@ -138,6 +138,24 @@ impl Shared {
         }
     }
 
+    /// [`Shared::append`] for one message, without the batch's allocations.
+    fn append_one(&self, topic: &Topic, message: Arc<Message>) {
+        let state = self.topic(topic);
+        let mut t = lock(&state.inner);
+        for group in t.groups.values() {
+            lock(&group.inner)
+                .ready
+                .push_back(Entry::new(message.clone()));
+            group.wake();
+        }
+        t.log.push_back(message);
+        if let Some(max) = self.settings.max_len {
+            if t.log.len() > max {
+                t.log.pop_front();
+            }
+        }
+    }
+
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(Error::Closed { backend: SCHEME });
@@ -167,7 +185,7 @@ impl EventBus for MemoryBus {
         self.shared.check_open()?;
         self.shared.settings.check_size(&message, SCHEME)?;
         let id = message.id.clone();
-        self.shared.append(topic, vec![Arc::new(message)]);
+        self.shared.append_one(topic, Arc::new(message));
         Ok(id)
     }
 
