@@ -149,10 +149,10 @@ impl Shared {
             group.wake();
         }
         t.log.push_back(message);
-        if let Some(max) = self.settings.max_len {
-            if t.log.len() > max {
-                t.log.pop_front();
-            }
+        if let Some(max) = self.settings.max_len
+            && t.log.len() > max
+        {
+            t.log.pop_front();
         }
     }
 
