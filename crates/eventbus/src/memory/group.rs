@@ -13,12 +13,14 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-#[derive(Clone)]
+/// A message waiting in (or delivered from) one group's queue. Kept small (24 bytes): a group's queue holds
+/// one per published message, so its size is what the hot path moves and caches.
 pub(super) struct Entry {
     pub(super) message: Arc<Message>,
     /// Deliveries so far.
     pub(super) attempts: u32,
-    pub(super) last_error: Option<String>,
+    /// Boxed: only failed deliveries have one.
+    pub(super) last_error: Option<Box<String>>,
     /// This entry holds its key: later same-key entries wait behind it.
     pub(super) owns_key: bool,
 }
@@ -120,7 +122,8 @@ pub(super) struct Group {
 }
 
 pub(super) enum Poll {
-    Ready(Entry, u64),
+    /// The message, its attempt, its delivery tag.
+    Ready(Arc<Message>, u32, u64),
     Wait(Option<Instant>),
 }
 
@@ -156,8 +159,9 @@ impl Group {
                 e.owns_key = true;
             }
             e.attempts += 1;
-            let tag = g.in_flight.push(e.clone(), now + self.settings.ack_timeout);
-            return Poll::Ready(e, tag);
+            let (message, attempt) = (e.message.clone(), e.attempts);
+            let tag = g.in_flight.push(e, now + self.settings.ack_timeout);
+            return Poll::Ready(message, attempt, tag);
         }
         let next_deadline = g.in_flight.first_deadline();
         let next_delay = g.delayed.iter().map(|(at, _)| *at).min();
@@ -175,7 +179,7 @@ impl Group {
         reason: &str,
         dead: &mut Vec<Entry>,
     ) {
-        entry.last_error = Some(reason.to_string());
+        entry.last_error = Some(Box::new(reason.to_string()));
         if entry.attempts >= settings.max_attempts {
             Self::release_key(g, &entry);
             dead.push(entry);
@@ -227,7 +231,7 @@ impl Group {
                 return;
             };
             let mut entry = f.entry;
-            entry.last_error = Some(reason.to_string());
+            entry.last_error = Some(Box::new(reason.to_string()));
             if entry.attempts >= self.settings.max_attempts {
                 Self::release_key(&mut g, &entry);
                 dead.push(entry);
@@ -258,7 +262,8 @@ impl Group {
                 m.headers.insert(HEADER_GROUP.into(), self.name.to_string());
                 m.headers.insert(
                     HEADER_LAST_ERROR.into(),
-                    e.last_error.unwrap_or_else(|| "unknown".into()),
+                    e.last_error
+                        .map_or_else(|| "unknown".into(), |reason| *reason),
                 );
                 m.headers
                     .insert(HEADER_ATTEMPTS.into(), e.attempts.to_string());
@@ -311,14 +316,14 @@ impl MemorySource {
         let poll = self.group.poll(Instant::now(), &mut dead);
         self.group.dead_letter(dead);
         match poll {
-            Poll::Ready(entry, tag) => Ok(Delivery::new(
-                entry.message,
+            Poll::Ready(message, attempt, tag) => Ok(Delivery::new(
+                message,
                 self.group.topic.clone(),
                 self.group.name.clone(),
                 Receipt {
                     tag,
                     id: String::new(),
-                    attempt: entry.attempts,
+                    attempt,
                 },
                 self.group.clone(),
             )),
@@ -405,5 +410,13 @@ mod tests {
         assert!(ring.remove(4).is_some());
         assert!(ring.remove(0).is_none() && ring.remove(99).is_none());
         assert_eq!(ring.first_deadline(), None);
+    }
+}
+
+#[cfg(test)]
+mod size {
+    #[test]
+    fn a_queue_entry_stays_small() {
+        assert_eq!(std::mem::size_of::<super::Entry>(), 24);
     }
 }
