@@ -20,10 +20,13 @@ pub(super) struct Entry {
     /// Deliveries so far.
     pub(super) attempts: u32,
     /// Boxed: only failed deliveries have one.
-    pub(super) last_error: Option<Box<String>>,
+    pub(super) last_error: Option<Box<LastError>>,
     /// This entry holds its key: later same-key entries wait behind it.
     pub(super) owns_key: bool,
 }
+
+/// Why the last delivery of an [`Entry`] failed.
+pub(super) struct LastError(String);
 
 impl Entry {
     pub(super) fn new(message: Arc<Message>) -> Self {
@@ -179,7 +182,7 @@ impl Group {
         reason: &str,
         dead: &mut Vec<Entry>,
     ) {
-        entry.last_error = Some(Box::new(reason.to_string()));
+        entry.last_error = Some(Box::new(LastError(reason.to_string())));
         if entry.attempts >= settings.max_attempts {
             Self::release_key(g, &entry);
             dead.push(entry);
@@ -231,7 +234,7 @@ impl Group {
                 return;
             };
             let mut entry = f.entry;
-            entry.last_error = Some(Box::new(reason.to_string()));
+            entry.last_error = Some(Box::new(LastError(reason.to_string())));
             if entry.attempts >= self.settings.max_attempts {
                 Self::release_key(&mut g, &entry);
                 dead.push(entry);
@@ -263,7 +266,7 @@ impl Group {
                 m.headers.insert(
                     HEADER_LAST_ERROR.into(),
                     e.last_error
-                        .map_or_else(|| "unknown".into(), |reason| *reason),
+                        .map_or_else(|| "unknown".into(), |reason| reason.0),
                 );
                 m.headers
                     .insert(HEADER_ATTEMPTS.into(), e.attempts.to_string());
