@@ -317,7 +317,9 @@ impl MemorySource {
     pub(super) fn poll_once(&self) -> std::result::Result<Delivery, Option<Instant>> {
         let mut dead = Vec::new();
         let poll = self.group.poll(Instant::now(), &mut dead);
-        self.group.dead_letter(dead);
+        if !dead.is_empty() {
+            self.group.dead_letter(dead);
+        }
         match poll {
             Poll::Ready(message, attempt, tag) => Ok(Delivery::new(
                 message,
