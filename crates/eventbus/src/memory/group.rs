@@ -4,7 +4,7 @@
 use super::{MAX_NACK_DELAY, SCHEME, Shared, lock};
 use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
-    Message, Receipt, Result, Settings, Settle, Source, Topic,
+    Message, Origin, Receipt, Result, Settings, Settle, Source, Topic,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -277,6 +277,15 @@ impl Group {
     }
 }
 
+impl Origin for Group {
+    fn topic(&self) -> &Topic {
+        &self.topic
+    }
+    fn group(&self) -> &str {
+        &self.name
+    }
+}
+
 #[async_trait::async_trait]
 impl Settle for Group {
     async fn ack(&self, receipt: &Receipt) -> Result<()> {
@@ -321,10 +330,8 @@ impl MemorySource {
             self.group.dead_letter(dead);
         }
         match poll {
-            Poll::Ready(message, attempt, tag) => Ok(Delivery::new(
+            Poll::Ready(message, attempt, tag) => Ok(Delivery::from_origin(
                 message,
-                self.group.topic.clone(),
-                self.group.name.clone(),
                 Receipt {
                     tag,
                     id: String::new(),
