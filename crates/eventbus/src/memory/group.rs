@@ -1,6 +1,7 @@
 //! A consumer group of the in-memory bus: its queue, in-flight deliveries, per-key holds, redelivery and
 //! dead-lettering, and the [`Source`]/[`Settle`] its subscriptions use.
 
+use super::clock::Now;
 use super::{MAX_NACK_DELAY, SCHEME, Shared, lock};
 use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
@@ -138,14 +139,14 @@ impl Group {
     }
 
     /// Expired deliveries are failed, due delays released, and the next deliverable entry taken.
-    pub(super) fn poll(&self, now: Instant, dead: &mut Vec<Entry>) -> Poll {
+    pub(super) fn poll(&self, now: Now, dead: &mut Vec<Entry>) -> Poll {
         let mut g = lock(&self.inner);
-        while let Some(f) = g.in_flight.pop_expired(now) {
+        while let Some(f) = g.in_flight.pop_expired(now.early) {
             Self::fail(&mut g, &self.settings, f.entry, "ack timeout", dead);
         }
         if !g.delayed.is_empty() {
             let (mut due, later): (Vec<_>, Vec<_>) =
-                g.delayed.drain(..).partition(|(at, _)| *at <= now);
+                g.delayed.drain(..).partition(|(at, _)| *at <= now.early);
             g.delayed = later;
             due.sort_by_key(|(at, _)| *at);
             for (_, e) in due.into_iter().rev() {
@@ -163,7 +164,7 @@ impl Group {
             }
             e.attempts += 1;
             let (message, attempt) = (e.message.clone(), e.attempts);
-            let tag = g.in_flight.push(e, now + self.settings.ack_timeout);
+            let tag = g.in_flight.push(e, now.late + self.settings.ack_timeout);
             return Poll::Ready(message, attempt, tag);
         }
         let next_deadline = g.in_flight.first_deadline();
@@ -323,9 +324,11 @@ pub(super) struct MemorySource {
 }
 
 impl MemorySource {
-    pub(super) fn poll_once(&self) -> std::result::Result<Delivery, Option<Instant>> {
+    /// One poll of the group: `now` from [`Now::coarse`] on the fast path, [`Now::precise`] when about to
+    /// wait (so a consumer woken at a deadline sees it expired).
+    pub(super) fn poll_once(&self, now: Now) -> std::result::Result<Delivery, Option<Instant>> {
         let mut dead = Vec::new();
-        let poll = self.group.poll(Instant::now(), &mut dead);
+        let poll = self.group.poll(now, &mut dead);
         if !dead.is_empty() {
             self.group.dead_letter(dead);
         }
@@ -350,7 +353,7 @@ impl Source for MemorySource {
         if self.shared.closed.load(Ordering::SeqCst) {
             return None;
         }
-        self.poll_once().ok().map(Ok)
+        self.poll_once(Now::coarse()).ok().map(Ok)
     }
 
     async fn next(&mut self) -> Option<Result<Delivery>> {
@@ -358,14 +361,14 @@ impl Source for MemorySource {
             if self.shared.closed.load(Ordering::SeqCst) {
                 return None;
             }
-            if let Ok(d) = self.poll_once() {
+            if let Ok(d) = self.poll_once(Now::precise()) {
                 return Some(Ok(d));
             }
             self.group.waiting.fetch_add(1, Ordering::SeqCst);
             let notified = self.group.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let until = match self.poll_once() {
+            let until = match self.poll_once(Now::precise()) {
                 Ok(d) => {
                     self.group.waiting.fetch_sub(1, Ordering::SeqCst);
                     return Some(Ok(d));

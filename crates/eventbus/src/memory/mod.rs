@@ -8,6 +8,7 @@
 //! trimmed: a group whose consumers went away keeps its messages until the bus is dropped.
 
 mod builder;
+mod clock;
 mod group;
 
 pub use builder::MemoryBusBuilder;
