@@ -5,7 +5,8 @@
 //! [`StartPosition::Earliest`]); publishing appends to it and to the queue of every group of the topic. A
 //! keyed message is held back while an earlier message with the same key is in flight in that group, so
 //! same-key messages reach the group's consumers one at a time, in publish order. A group's queue is not
-//! trimmed: a group whose consumers went away keeps its messages until the bus is dropped.
+//! trimmed: a group whose consumers went away keeps its messages until the bus is dropped. Ack deadlines
+//! come from a coarse clock on the fast path: never early, at most a few milliseconds late (see `clock`).
 
 mod builder;
 mod clock;
