@@ -7,7 +7,7 @@ use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
     Message, Origin, Receipt, Result, Settings, Settle, Source, Topic,
 };
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -48,31 +48,65 @@ pub(super) struct InFlight {
 /// The deliveries in flight, by delivery tag: a ring indexed by `tag - base`, where a settled delivery
 /// leaves a hole until everything older is settled too. Tags are handed out in order and deadlines never
 /// go down (see [`InFlightRing::push`]), so the front holds the earliest deadline; the ring never starts
-/// with a hole.
+/// with a hole. A delivery held long at the front while later ones are settled would keep all their holes
+/// alive, so once the ring is mostly holes its front moves to `stragglers` (older tags and deadlines than
+/// anything in the ring): memory stays proportional to the deliveries actually in flight.
 #[derive(Default)]
 pub(super) struct InFlightRing {
     slots: VecDeque<Option<InFlight>>,
     /// The tag of `slots[0]`.
     base: u64,
+    /// Deliveries in `slots` (not holes).
+    live: usize,
+    /// Long-held deliveries moved out of the ring's front, by tag (all below `base`).
+    stragglers: BTreeMap<u64, InFlight>,
+    /// The deadline of the last push.
+    last_deadline: Option<Instant>,
 }
+
+/// Below this many slots the ring is never compacted.
+const RING_COMPACT_MIN: usize = 1024;
 
 impl InFlightRing {
     /// Adds a delivery; its tag, and the deadline actually used (never earlier than the previous one's, so
     /// the front stays the earliest).
     fn push(&mut self, entry: Entry, deadline: Instant) -> u64 {
-        let deadline = match self.slots.back() {
-            Some(Some(last)) if last.deadline > deadline => last.deadline,
-            _ => deadline,
-        };
+        let deadline = self
+            .last_deadline
+            .map_or(deadline, |last| last.max(deadline));
+        self.last_deadline = Some(deadline);
         let tag = self.base + self.slots.len() as u64;
         self.slots.push_back(Some(InFlight { entry, deadline }));
+        self.live += 1;
+        if self.slots.len() >= RING_COMPACT_MIN && self.live * 2 < self.slots.len() {
+            self.compact();
+        }
         tag
+    }
+
+    /// Moves front deliveries to `stragglers` until the ring is at least half full.
+    fn compact(&mut self) {
+        while self.live * 2 < self.slots.len() {
+            let Some(Some(front)) = self.slots.pop_front() else {
+                break; // unreachable: the front is never a hole
+            };
+            self.stragglers.insert(self.base, front);
+            self.base += 1;
+            self.live -= 1;
+            self.trim();
+        }
     }
 
     /// Takes the delivery with this tag out, if it is still in flight.
     pub(super) fn remove(&mut self, tag: u64) -> Option<InFlight> {
-        let index = usize::try_from(tag.checked_sub(self.base)?).ok()?;
+        let Some(offset) = tag.checked_sub(self.base) else {
+            return self.stragglers.remove(&tag);
+        };
+        let index = usize::try_from(offset).ok()?;
         let taken = self.slots.get_mut(index)?.take();
+        if taken.is_some() {
+            self.live -= 1;
+        }
         if index == 0 {
             self.trim();
         }
@@ -81,17 +115,24 @@ impl InFlightRing {
 
     /// Takes the earliest delivery out if its deadline is at or before `now`.
     fn pop_expired(&mut self, now: Instant) -> Option<InFlight> {
+        if let Some(entry) = self.stragglers.first_entry() {
+            return (entry.get().deadline <= now).then(|| entry.remove());
+        }
         match self.slots.front() {
             Some(Some(f)) if f.deadline <= now => {}
             _ => return None,
         }
         let taken = self.slots.pop_front().flatten();
         self.base += 1;
+        self.live -= 1;
         self.trim();
         taken
     }
 
     fn first_deadline(&self) -> Option<Instant> {
+        if let Some((_, f)) = self.stragglers.first_key_value() {
+            return Some(f.deadline);
+        }
         self.slots
             .front()
             .and_then(|f| f.as_ref().map(|f| f.deadline))
@@ -425,6 +466,57 @@ mod tests {
         assert!(ring.remove(4).is_some());
         assert!(ring.remove(0).is_none() && ring.remove(99).is_none());
         assert_eq!(ring.first_deadline(), None);
+    }
+
+    #[test]
+    fn a_long_held_delivery_does_not_keep_the_holes_behind_it() {
+        let now = Instant::now();
+        let mut ring = InFlightRing::default();
+        let held = ring.push(entry(), now);
+        for i in 1..100_000u64 {
+            let tag = ring.push(entry(), now + Duration::from_millis(i));
+            assert!(ring.remove(tag).is_some());
+        }
+        assert!(ring.slots.len() < RING_COMPACT_MIN, "{}", ring.slots.len());
+        assert_eq!(
+            ring.first_deadline(),
+            Some(now),
+            "the straggler is still the earliest"
+        );
+        let later = ring.push(entry(), now);
+        assert!(
+            ring.remove(held).is_some(),
+            "a straggler can still be acked"
+        );
+        assert!(ring.remove(held).is_none());
+        let f = ring
+            .pop_expired(now + Duration::from_secs(1000))
+            .map(|f| f.deadline);
+        let never_earlier = now + Duration::from_millis(99_999);
+        assert_eq!(
+            f,
+            Some(never_earlier),
+            "the ring's front expires, its deadline kept monotonic"
+        );
+        assert!(ring.remove(later).is_none(), "it expired");
+        assert_eq!(ring.first_deadline(), None);
+    }
+
+    #[test]
+    fn an_expired_straggler_goes_first() {
+        let now = Instant::now();
+        let mut ring = InFlightRing::default();
+        let held = ring.push(entry(), now);
+        for _ in 1..RING_COMPACT_MIN * 2 {
+            let tag = ring.push(entry(), now + Duration::from_secs(5));
+            assert!(ring.remove(tag).is_some());
+        }
+        let kept = ring.push(entry(), now + Duration::from_secs(5));
+        assert!(!ring.stragglers.is_empty());
+        assert!(ring.pop_expired(now).is_some());
+        assert!(ring.remove(held).is_none(), "expired already");
+        assert!(ring.pop_expired(now).is_none());
+        assert!(ring.remove(kept).is_some());
     }
 }
 
