@@ -40,7 +40,7 @@ pub mod redis;
 pub mod conformance;
 
 pub use avb_core::{Health, WorkspaceId};
-pub use delivery::{Delivery, Receipt, Settle, Source, Subscription};
+pub use delivery::{Delivery, Origin, Receipt, Settle, Source, Subscription};
 pub use error::{BoxError, Error, Result};
 pub use types::{
     Capabilities, DEAD_LETTER_SUFFIX, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR,

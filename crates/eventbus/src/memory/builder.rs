@@ -3,7 +3,7 @@
 use super::{FastMap, MemoryBus, Shared};
 use crate::{Result, Settings};
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// Builds a [`MemoryBus`]: `with_*` setters, `with_config(key, value)`, then `build()` validates.
@@ -70,7 +70,7 @@ impl MemoryBusBuilder {
         Ok(MemoryBus {
             shared: Arc::new(Shared {
                 settings,
-                topics: Mutex::new(FastMap::default()),
+                topics: RwLock::new(FastMap::default()),
                 closed: AtomicBool::new(false),
             }),
         })

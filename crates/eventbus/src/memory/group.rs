@@ -1,10 +1,11 @@
 //! A consumer group of the in-memory bus: its queue, in-flight deliveries, per-key holds, redelivery and
 //! dead-lettering, and the [`Source`]/[`Settle`] its subscriptions use.
 
+use super::clock::Now;
 use super::{MAX_NACK_DELAY, SCHEME, Shared, lock};
 use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
-    Message, Receipt, Result, Settings, Settle, Source, Topic,
+    Message, Origin, Receipt, Result, Settings, Settle, Source, Topic,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,15 +14,20 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-#[derive(Clone)]
+/// A message waiting in (or delivered from) one group's queue. Kept small (24 bytes): a group's queue holds
+/// one per published message, so its size is what the hot path moves and caches.
 pub(super) struct Entry {
     pub(super) message: Arc<Message>,
     /// Deliveries so far.
     pub(super) attempts: u32,
-    pub(super) last_error: Option<String>,
+    /// Boxed: only failed deliveries have one.
+    pub(super) last_error: Option<Box<LastError>>,
     /// This entry holds its key: later same-key entries wait behind it.
     pub(super) owns_key: bool,
 }
+
+/// Why the last delivery of an [`Entry`] failed.
+pub(super) struct LastError(String);
 
 impl Entry {
     pub(super) fn new(message: Arc<Message>) -> Self {
@@ -39,16 +45,115 @@ pub(super) struct InFlight {
     pub(super) deadline: Instant,
 }
 
+/// The deliveries in flight, by delivery tag: a ring indexed by `tag - base`, where a settled delivery
+/// leaves a hole until everything older is settled too. Tags are handed out in order and deadlines never
+/// go down (see [`InFlightRing::push`]), so the front holds the earliest deadline; the ring never starts
+/// with a hole. A delivery held long at the front while later ones are settled would keep all their holes
+/// alive, so once the ring is mostly holes its front moves to `stragglers` (older tags and deadlines than
+/// anything in the ring): memory stays proportional to the deliveries actually in flight.
+#[derive(Default)]
+pub(super) struct InFlightRing {
+    slots: VecDeque<Option<InFlight>>,
+    /// The tag of `slots[0]`.
+    base: u64,
+    /// Deliveries in `slots` (not holes).
+    live: usize,
+    /// Long-held deliveries moved out of the ring's front, by tag (all below `base`).
+    stragglers: BTreeMap<u64, InFlight>,
+    /// The deadline of the last push.
+    last_deadline: Option<Instant>,
+}
+
+/// Below this many slots the ring is never compacted.
+const RING_COMPACT_MIN: usize = 1024;
+
+impl InFlightRing {
+    /// Adds a delivery; its tag, and the deadline actually used (never earlier than the previous one's, so
+    /// the front stays the earliest).
+    fn push(&mut self, entry: Entry, deadline: Instant) -> u64 {
+        let deadline = self
+            .last_deadline
+            .map_or(deadline, |last| last.max(deadline));
+        self.last_deadline = Some(deadline);
+        let tag = self.base + self.slots.len() as u64;
+        self.slots.push_back(Some(InFlight { entry, deadline }));
+        self.live += 1;
+        if self.slots.len() >= RING_COMPACT_MIN && self.live * 2 < self.slots.len() {
+            self.compact();
+        }
+        tag
+    }
+
+    /// Moves front deliveries to `stragglers` until the ring is at least half full.
+    fn compact(&mut self) {
+        while self.live * 2 < self.slots.len() {
+            let Some(Some(front)) = self.slots.pop_front() else {
+                break; // unreachable: the front is never a hole
+            };
+            self.stragglers.insert(self.base, front);
+            self.base += 1;
+            self.live -= 1;
+            self.trim();
+        }
+    }
+
+    /// Takes the delivery with this tag out, if it is still in flight.
+    pub(super) fn remove(&mut self, tag: u64) -> Option<InFlight> {
+        let Some(offset) = tag.checked_sub(self.base) else {
+            return self.stragglers.remove(&tag);
+        };
+        let index = usize::try_from(offset).ok()?;
+        let taken = self.slots.get_mut(index)?.take();
+        if taken.is_some() {
+            self.live -= 1;
+        }
+        if index == 0 {
+            self.trim();
+        }
+        taken
+    }
+
+    /// Takes the earliest delivery out if its deadline is at or before `now`.
+    fn pop_expired(&mut self, now: Instant) -> Option<InFlight> {
+        if let Some(entry) = self.stragglers.first_entry() {
+            return (entry.get().deadline <= now).then(|| entry.remove());
+        }
+        match self.slots.front() {
+            Some(Some(f)) if f.deadline <= now => {}
+            _ => return None,
+        }
+        let taken = self.slots.pop_front().flatten();
+        self.base += 1;
+        self.live -= 1;
+        self.trim();
+        taken
+    }
+
+    fn first_deadline(&self) -> Option<Instant> {
+        if let Some((_, f)) = self.stragglers.first_key_value() {
+            return Some(f.deadline);
+        }
+        self.slots
+            .front()
+            .and_then(|f| f.as_ref().map(|f| f.deadline))
+    }
+
+    /// Drops the holes at the front.
+    fn trim(&mut self) {
+        while let Some(None) = self.slots.front() {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+    }
+}
+
 #[derive(Default)]
 pub(super) struct GroupInner {
     pub(super) ready: VecDeque<Entry>,
     pub(super) delayed: Vec<(Instant, Entry)>,
-    /// By delivery tag; tags grow with time and the ack timeout is fixed, so the first entry has the
-    /// earliest deadline.
-    pub(super) in_flight: BTreeMap<u64, InFlight>,
+    pub(super) in_flight: InFlightRing,
     /// Keys with an entry in flight (or waiting for redelivery), and the later entries held behind it.
     pub(super) busy_keys: HashMap<String, VecDeque<Entry>>,
-    pub(super) next_tag: u64,
 }
 
 pub(super) struct Group {
@@ -62,7 +167,8 @@ pub(super) struct Group {
 }
 
 pub(super) enum Poll {
-    Ready(Entry, u64),
+    /// The message, its attempt, its delivery tag.
+    Ready(Arc<Message>, u32, u64),
     Wait(Option<Instant>),
 }
 
@@ -74,18 +180,14 @@ impl Group {
     }
 
     /// Expired deliveries are failed, due delays released, and the next deliverable entry taken.
-    pub(super) fn poll(&self, now: Instant, dead: &mut Vec<Entry>) -> Poll {
+    pub(super) fn poll(&self, now: Now, dead: &mut Vec<Entry>) -> Poll {
         let mut g = lock(&self.inner);
-        while let Some(entry) = g.in_flight.first_entry() {
-            if entry.get().deadline > now {
-                break;
-            }
-            let f = entry.remove();
+        while let Some(f) = g.in_flight.pop_expired(now.early) {
             Self::fail(&mut g, &self.settings, f.entry, "ack timeout", dead);
         }
         if !g.delayed.is_empty() {
             let (mut due, later): (Vec<_>, Vec<_>) =
-                g.delayed.drain(..).partition(|(at, _)| *at <= now);
+                g.delayed.drain(..).partition(|(at, _)| *at <= now.early);
             g.delayed = later;
             due.sort_by_key(|(at, _)| *at);
             for (_, e) in due.into_iter().rev() {
@@ -102,18 +204,11 @@ impl Group {
                 e.owns_key = true;
             }
             e.attempts += 1;
-            let tag = g.next_tag;
-            g.next_tag += 1;
-            g.in_flight.insert(
-                tag,
-                InFlight {
-                    entry: e.clone(),
-                    deadline: now + self.settings.ack_timeout,
-                },
-            );
-            return Poll::Ready(e, tag);
+            let (message, attempt) = (e.message.clone(), e.attempts);
+            let tag = g.in_flight.push(e, now.late + self.settings.ack_timeout);
+            return Poll::Ready(message, attempt, tag);
         }
-        let next_deadline = g.in_flight.first_key_value().map(|(_, f)| f.deadline);
+        let next_deadline = g.in_flight.first_deadline();
         let next_delay = g.delayed.iter().map(|(at, _)| *at).min();
         Poll::Wait(match (next_deadline, next_delay) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -129,7 +224,7 @@ impl Group {
         reason: &str,
         dead: &mut Vec<Entry>,
     ) {
-        entry.last_error = Some(reason.to_string());
+        entry.last_error = Some(Box::new(LastError(reason.to_string())));
         if entry.attempts >= settings.max_attempts {
             Self::release_key(g, &entry);
             dead.push(entry);
@@ -158,7 +253,7 @@ impl Group {
     pub(super) fn ack(&self, tag: u64) {
         let released = {
             let mut g = lock(&self.inner);
-            match g.in_flight.remove(&tag) {
+            match g.in_flight.remove(tag) {
                 Some(f) if f.entry.owns_key => {
                     Self::release_key(&mut g, &f.entry);
                     true
@@ -177,11 +272,11 @@ impl Group {
         let mut dead = Vec::new();
         {
             let mut g = lock(&self.inner);
-            let Some(f) = g.in_flight.remove(&tag) else {
+            let Some(f) = g.in_flight.remove(tag) else {
                 return;
             };
             let mut entry = f.entry;
-            entry.last_error = Some(reason.to_string());
+            entry.last_error = Some(Box::new(LastError(reason.to_string())));
             if entry.attempts >= self.settings.max_attempts {
                 Self::release_key(&mut g, &entry);
                 dead.push(entry);
@@ -212,7 +307,8 @@ impl Group {
                 m.headers.insert(HEADER_GROUP.into(), self.name.to_string());
                 m.headers.insert(
                     HEADER_LAST_ERROR.into(),
-                    e.last_error.unwrap_or_else(|| "unknown".into()),
+                    e.last_error
+                        .map_or_else(|| "unknown".into(), |reason| reason.0),
                 );
                 m.headers
                     .insert(HEADER_ATTEMPTS.into(), e.attempts.to_string());
@@ -220,6 +316,15 @@ impl Group {
             })
             .collect();
         shared.append(&dlq, messages);
+    }
+}
+
+impl Origin for Group {
+    fn topic(&self) -> &Topic {
+        &self.topic
+    }
+    fn group(&self) -> &str {
+        &self.name
     }
 }
 
@@ -260,19 +365,21 @@ pub(super) struct MemorySource {
 }
 
 impl MemorySource {
-    pub(super) fn poll_once(&self) -> std::result::Result<Delivery, Option<Instant>> {
+    /// One poll of the group: `now` from [`Now::coarse`] on the fast path, [`Now::precise`] when about to
+    /// wait (so a consumer woken at a deadline sees it expired).
+    pub(super) fn poll_once(&self, now: Now) -> std::result::Result<Delivery, Option<Instant>> {
         let mut dead = Vec::new();
-        let poll = self.group.poll(Instant::now(), &mut dead);
-        self.group.dead_letter(dead);
+        let poll = self.group.poll(now, &mut dead);
+        if !dead.is_empty() {
+            self.group.dead_letter(dead);
+        }
         match poll {
-            Poll::Ready(entry, tag) => Ok(Delivery::new(
-                entry.message,
-                self.group.topic.clone(),
-                self.group.name.clone(),
+            Poll::Ready(message, attempt, tag) => Ok(Delivery::from_origin(
+                message,
                 Receipt {
                     tag,
                     id: String::new(),
-                    attempt: entry.attempts,
+                    attempt,
                 },
                 self.group.clone(),
             )),
@@ -287,7 +394,7 @@ impl Source for MemorySource {
         if self.shared.closed.load(Ordering::SeqCst) {
             return None;
         }
-        self.poll_once().ok().map(Ok)
+        self.poll_once(Now::coarse()).ok().map(Ok)
     }
 
     async fn next(&mut self) -> Option<Result<Delivery>> {
@@ -295,14 +402,14 @@ impl Source for MemorySource {
             if self.shared.closed.load(Ordering::SeqCst) {
                 return None;
             }
-            if let Ok(d) = self.poll_once() {
+            if let Ok(d) = self.poll_once(Now::precise()) {
                 return Some(Ok(d));
             }
             self.group.waiting.fetch_add(1, Ordering::SeqCst);
             let notified = self.group.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let until = match self.poll_once() {
+            let until = match self.poll_once(Now::precise()) {
                 Ok(d) => {
                     self.group.waiting.fetch_sub(1, Ordering::SeqCst);
                     return Some(Ok(d));
@@ -322,5 +429,101 @@ impl Source for MemorySource {
             }
             self.group.waiting.fetch_sub(1, Ordering::SeqCst);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Entry {
+        Entry::new(Arc::new(Message::new(&b"x"[..])))
+    }
+
+    #[test]
+    fn in_flight_ring_settles_out_of_order_and_expires_in_deadline_order() {
+        let now = Instant::now();
+        let mut ring = InFlightRing::default();
+        let tags: Vec<u64> = (0..4u64)
+            .map(|i| ring.push(entry(), now + Duration::from_secs(i)))
+            .collect();
+        assert_eq!(tags, vec![0, 1, 2, 3]);
+        assert!(ring.remove(2).is_some());
+        assert!(ring.remove(2).is_none(), "settled once");
+        assert!(ring.remove(0).is_some());
+        assert_eq!(ring.first_deadline(), Some(now + Duration::from_secs(1)));
+        assert!(ring.pop_expired(now).is_none());
+        let f = ring
+            .pop_expired(now + Duration::from_secs(1))
+            .map(|f| f.deadline);
+        assert_eq!(f, Some(now + Duration::from_secs(1)));
+        // Tag 2 was settled, so tag 3 is next; a later push never gets an earlier deadline.
+        assert_eq!(ring.first_deadline(), Some(now + Duration::from_secs(3)));
+        let tag = ring.push(entry(), now);
+        assert_eq!(tag, 4);
+        assert!(ring.remove(3).is_some());
+        assert_eq!(ring.first_deadline(), Some(now + Duration::from_secs(3)));
+        assert!(ring.remove(4).is_some());
+        assert!(ring.remove(0).is_none() && ring.remove(99).is_none());
+        assert_eq!(ring.first_deadline(), None);
+    }
+
+    #[test]
+    fn a_long_held_delivery_does_not_keep_the_holes_behind_it() {
+        let now = Instant::now();
+        let mut ring = InFlightRing::default();
+        let held = ring.push(entry(), now);
+        for i in 1..100_000u64 {
+            let tag = ring.push(entry(), now + Duration::from_millis(i));
+            assert!(ring.remove(tag).is_some());
+        }
+        assert!(ring.slots.len() < RING_COMPACT_MIN, "{}", ring.slots.len());
+        assert_eq!(
+            ring.first_deadline(),
+            Some(now),
+            "the straggler is still the earliest"
+        );
+        let later = ring.push(entry(), now);
+        assert!(
+            ring.remove(held).is_some(),
+            "a straggler can still be acked"
+        );
+        assert!(ring.remove(held).is_none());
+        let f = ring
+            .pop_expired(now + Duration::from_secs(1000))
+            .map(|f| f.deadline);
+        let never_earlier = now + Duration::from_millis(99_999);
+        assert_eq!(
+            f,
+            Some(never_earlier),
+            "the ring's front expires, its deadline kept monotonic"
+        );
+        assert!(ring.remove(later).is_none(), "it expired");
+        assert_eq!(ring.first_deadline(), None);
+    }
+
+    #[test]
+    fn an_expired_straggler_goes_first() {
+        let now = Instant::now();
+        let mut ring = InFlightRing::default();
+        let held = ring.push(entry(), now);
+        for _ in 1..RING_COMPACT_MIN * 2 {
+            let tag = ring.push(entry(), now + Duration::from_secs(5));
+            assert!(ring.remove(tag).is_some());
+        }
+        let kept = ring.push(entry(), now + Duration::from_secs(5));
+        assert!(!ring.stragglers.is_empty());
+        assert!(ring.pop_expired(now).is_some());
+        assert!(ring.remove(held).is_none(), "expired already");
+        assert!(ring.pop_expired(now).is_none());
+        assert!(ring.remove(kept).is_some());
+    }
+}
+
+#[cfg(test)]
+mod size {
+    #[test]
+    fn a_queue_entry_stays_small() {
+        assert_eq!(std::mem::size_of::<super::Entry>(), 24);
     }
 }

@@ -5,9 +5,11 @@
 //! [`StartPosition::Earliest`]); publishing appends to it and to the queue of every group of the topic. A
 //! keyed message is held back while an earlier message with the same key is in flight in that group, so
 //! same-key messages reach the group's consumers one at a time, in publish order. A group's queue is not
-//! trimmed: a group whose consumers went away keeps its messages until the bus is dropped.
+//! trimmed: a group whose consumers went away keeps its messages until the bus is dropped. Ack deadlines
+//! come from a coarse clock on the fast path: never early, at most a few milliseconds late (see `clock`).
 
 mod builder;
+mod clock;
 mod group;
 
 pub use builder::MemoryBusBuilder;
@@ -20,7 +22,7 @@ use avb_core::Health;
 use group::{Entry, Group, GroupInner, MemorySource};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -33,6 +35,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves consistent data here (every critical section is panic-free
     // plain bookkeeping), so a poisoned lock is used as is.
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The in-memory bus. Cheap to clone; clones share the topics.
@@ -76,11 +86,21 @@ impl std::hash::Hasher for FastHasher {
             self.add(u64::from_le_bytes(word));
         }
         let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
+        if rest.is_empty() {
+            return;
         }
+        // The tail as one word: the last 8 bytes (overlapping the previous word) when there are that many,
+        // else the bytes one by one — no variable-length copy (a `memcpy` call) on this hot path.
+        let word = if bytes.len() >= 8 {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&bytes[bytes.len() - 8..]);
+            u64::from_le_bytes(word)
+        } else {
+            rest.iter()
+                .rev()
+                .fold(0u64, |word, &b| (word << 8) | u64::from(b))
+        };
+        self.add(word);
     }
     fn write_u8(&mut self, i: u8) {
         self.add(u64::from(i));
@@ -97,7 +117,8 @@ type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 
 struct Shared {
     settings: Settings,
-    topics: Mutex<FastMap<Topic, Arc<TopicState>>>,
+    /// Read-locked by publishers (no `Arc` clone per publish), write-locked to add a topic.
+    topics: RwLock<FastMap<Topic, Arc<TopicState>>>,
     closed: AtomicBool,
 }
 
@@ -114,11 +135,21 @@ struct TopicInner {
 
 impl Shared {
     fn topic(&self, topic: &Topic) -> Arc<TopicState> {
-        let mut topics = lock(&self.topics);
-        if let Some(state) = topics.get(topic) {
+        if let Some(state) = read(&self.topics).get(topic) {
             return state.clone();
         }
-        topics.entry(topic.clone()).or_default().clone()
+        write(&self.topics)
+            .entry(topic.clone())
+            .or_default()
+            .clone()
+    }
+
+    /// Runs `f` on the topic's state (created if new), under the topic table's read lock.
+    fn with_topic<R>(&self, topic: &Topic, f: impl FnOnce(&TopicState) -> R) -> R {
+        if let Some(state) = read(&self.topics).get(topic) {
+            return f(state);
+        }
+        f(&self.topic(topic))
     }
 
     /// Appends to the topic's log and every group's queue; no size or closed checks.
@@ -136,6 +167,25 @@ impl Shared {
             let excess = t.log.len().saturating_sub(max);
             t.log.drain(..excess);
         }
+    }
+
+    /// [`Shared::append`] for one message, without the batch's allocations.
+    fn append_one(&self, topic: &Topic, message: Arc<Message>) {
+        self.with_topic(topic, |state| {
+            let mut t = lock(&state.inner);
+            for group in t.groups.values() {
+                lock(&group.inner)
+                    .ready
+                    .push_back(Entry::new(message.clone()));
+                group.wake();
+            }
+            t.log.push_back(message);
+            if let Some(max) = self.settings.max_len
+                && t.log.len() > max
+            {
+                t.log.pop_front();
+            }
+        });
     }
 
     fn check_open(&self) -> Result<()> {
@@ -167,7 +217,7 @@ impl EventBus for MemoryBus {
         self.shared.check_open()?;
         self.shared.settings.check_size(&message, SCHEME)?;
         let id = message.id.clone();
-        self.shared.append(topic, vec![Arc::new(message)]);
+        self.shared.append_one(topic, Arc::new(message));
         Ok(id)
     }
 
@@ -221,7 +271,7 @@ impl EventBus for MemoryBus {
 
     async fn close(&self) -> Result<()> {
         self.shared.closed.store(true, Ordering::SeqCst);
-        let topics: Vec<Arc<TopicState>> = lock(&self.shared.topics).values().cloned().collect();
+        let topics: Vec<Arc<TopicState>> = read(&self.shared.topics).values().cloned().collect();
         for t in topics {
             let groups: Vec<Arc<Group>> = lock(&t.inner).groups.values().cloned().collect();
             for g in groups {
