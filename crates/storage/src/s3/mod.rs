@@ -100,6 +100,27 @@ fn metadata_map(m: &BTreeMap<String, String>) -> Option<HashMap<String, String>>
     (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
+/// One object's metadata from the fields GetObject and HeadObject both answer with.
+fn object_meta(
+    key: &str,
+    size: u64,
+    last_modified: Option<&aws_sdk_s3::primitives::DateTime>,
+    e_tag: Option<&str>,
+    content_type: Option<&str>,
+    metadata: Option<&std::collections::HashMap<String, String>>,
+) -> ObjectMeta {
+    ObjectMeta {
+        key: key.to_string(),
+        size,
+        last_modified: to_system_time(last_modified),
+        e_tag: e_tag.map(str::to_string),
+        content_type: content_type.map(str::to_string),
+        metadata: metadata
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+    }
+}
+
 fn to_system_time(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<SystemTime> {
     t.and_then(|t| SystemTime::try_from(*t).ok())
 }
@@ -270,17 +291,14 @@ impl ObjectStore for S3Store {
                 source: None,
             });
         }
-        let meta = ObjectMeta {
-            key: key.to_string(),
+        let meta = object_meta(
+            key,
             size,
-            last_modified: to_system_time(out.last_modified()),
-            e_tag: out.e_tag().map(str::to_string),
-            content_type: out.content_type().map(str::to_string),
-            metadata: out
-                .metadata()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
-        };
+            out.last_modified(),
+            out.e_tag(),
+            out.content_type(),
+            out.metadata(),
+        );
         Ok(GetResult {
             meta,
             range,
@@ -298,17 +316,14 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| map(e, &self.ctx(key, false)))?;
-        Ok(ObjectMeta {
-            key: key.to_string(),
-            size: size_of(out.content_length()),
-            last_modified: to_system_time(out.last_modified()),
-            e_tag: out.e_tag().map(str::to_string),
-            content_type: out.content_type().map(str::to_string),
-            metadata: out
-                .metadata()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
-        })
+        Ok(object_meta(
+            key,
+            size_of(out.content_length()),
+            out.last_modified(),
+            out.e_tag(),
+            out.content_type(),
+            out.metadata(),
+        ))
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
