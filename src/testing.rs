@@ -39,11 +39,7 @@ pub fn live_server(var: &str) -> Option<String> {
             ),
         },
     };
-    if require_live() {
-        panic!("live server required (AVB_TEST_REQUIRE_LIVE=1) but {problem}");
-    }
-    eprintln!("SKIPPED (no live server): {problem}");
-    None
+    missing("live server", &problem)
 }
 
 /// Another harness value a live test needs beside its server's URL (a key pair, a bucket), e.g.
@@ -58,10 +54,15 @@ pub fn harness_value(var: &str) -> Option<String> {
     let problem = format!(
         "{var} is not set (run `eval \"$(scripts/services env)\"` after `scripts/services up`)"
     );
+    missing("live server", &problem)
+}
+
+/// The one rule for a missing live dependency: fail under `AVB_TEST_REQUIRE_LIVE=1`, else skip visibly.
+fn missing<T>(what: &str, problem: &str) -> Option<T> {
     if require_live() {
-        panic!("live server required (AVB_TEST_REQUIRE_LIVE=1) but {problem}");
+        panic!("{what} required (AVB_TEST_REQUIRE_LIVE=1) but {problem}");
     }
-    eprintln!("SKIPPED (no live server): {problem}");
+    eprintln!("SKIPPED (no {what}): {problem}");
     None
 }
 
@@ -98,9 +99,5 @@ pub fn live_binary(var: &str) -> Option<std::path::PathBuf> {
             format!("{var}={} is not a file", path.display())
         }
     };
-    if require_live() {
-        panic!("live server binary required (AVB_TEST_REQUIRE_LIVE=1) but {problem}");
-    }
-    eprintln!("SKIPPED (no server binary): {problem}");
-    None
+    missing("server binary", &problem)
 }
