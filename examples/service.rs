@@ -10,7 +10,7 @@ use avb::eventbus::{Message, Topic};
 use avb::ports::{eventbus::event_bus, storage::object_store};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), avb::MainError> {
     let config = avb::from_env()?; // one resolved mode; unsafe or bad settings fail here
     println!("{config}"); // the startup summary; secrets are redacted
     let acme: avb::WorkspaceId = "acme".parse()?;
