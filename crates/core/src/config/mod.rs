@@ -52,7 +52,7 @@ pub use ports::{
     AuthConfig, CatalogConfig, EventBusConfig, EventBusDelivery, LlmConfig, ObjectStoreConfig,
     S3_DEFAULT_REGION, S3Checksums, S3Credentials, S3Profile,
 };
-pub use secret::{REDACTED, Secret, ServiceUrl, redact_raw};
+pub use secret::{REDACTED, Secret, ServiceUrl, redact_raw, redact_url};
 
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -4,7 +4,7 @@ use super::choice::{
     AuthKind, BackendKind, CatalogKind, Environment, EventBusKind, LlmKind, Mode, ObjectStoreKind,
 };
 use super::error::Problem;
-use super::secret::{Secret, ServiceUrl, at_after_host, has_authority, redact_raw};
+use super::secret::{Secret, ServiceUrl, at_after_host, has_authority, redact_raw, redact_url};
 use super::{Entry, Port, Source, keys};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -270,18 +270,16 @@ backend_names! {
 
 const HTTP: &[&str] = &["http", "https"];
 
-/// A value as an error or the summary may show it: a secret never, a URL or address only as [`redact_raw`]
-/// shows it, and any other value that looks like it carries credentials (`@`, `://`) the same way.
+/// A value as an error may show it: a secret never; a URL variable's only as [`redact_url`] shows it
+/// (nothing but its scheme when it does not parse); any other value as [`redact_raw`] shows it (as is,
+/// unless it carries an `@` or a `://`).
 pub(crate) fn shown(key: &str, value: &str) -> String {
     if keys::is_secret(key) {
         super::REDACTED.to_string()
-    } else if keys::find(key).is_some_and(keys::Key::is_url)
-        || value.contains('@')
-        || value.contains("://")
-    {
-        redact_raw(value)
+    } else if keys::find(key).is_some_and(keys::Key::is_url) {
+        redact_url(value)
     } else {
-        value.to_string()
+        redact_raw(value)
     }
 }
 
@@ -422,7 +420,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A URL with one of `schemes`, written `<scheme>://…`, with a host (unless a `unix` scheme) and no `@`
-    /// after the host. Errors show the value only as [`redact_raw`] does.
+    /// after the host. Errors show the value only as [`redact_url`] does.
     fn parse_url(&mut self, key: &str, value: &str, schemes: &[&str]) -> Option<ServiceUrl> {
         let with_scheme = format!("with scheme {}", schemes.join(" or "));
         let problem = match Url::parse(value) {

@@ -117,11 +117,12 @@ pub(crate) fn at_after_host(url: &Url) -> bool {
         || url.fragment().is_some_and(|f| f.contains('@'))
 }
 
-/// Redacts a raw URL-ish value for a message, never guessing where a secret ends:
+/// Redacts a value known to be a URL for a message, never guessing where a secret ends:
 /// - a well-formed URL (`<scheme>://…`, no `@` after the host) is shown as [`ServiceUrl`] shows it
 ///   (userinfo, query values and fragment hidden; unchanged when it has none of them);
-/// - anything else shows only its scheme, `redis://***`, or nothing, `***`.
-pub fn redact_raw(value: &str) -> String {
+/// - anything else shows only its scheme, `redis://***`, or nothing, `***` (it may be a token pasted into
+///   the wrong variable, or a password with an unencoded `/`, `#`, `?`).
+pub fn redact_url(value: &str) -> String {
     match Url::parse(value) {
         Ok(url) if has_authority(value, &url) && !at_after_host(&url) => {
             let has_secret_parts = !url.username().is_empty()
@@ -135,6 +136,17 @@ pub fn redact_raw(value: &str) -> String {
             }
         }
         _ => scheme_only(value),
+    }
+}
+
+/// Redacts a raw value that may or may not be a URL (any setting of a builder): one with an `@` or a `://`
+/// as [`redact_url`] shows it, any other (`0`, `kafak`, `host:9092`) as is. For a value known to be a URL
+/// use [`redact_url`], which shows nothing of one it cannot parse.
+pub fn redact_raw(value: &str) -> String {
+    if value.contains('@') || value.contains("://") {
+        redact_url(value)
+    } else {
+        value.to_string()
     }
 }
 
@@ -190,7 +202,22 @@ mod tests {
     }
 
     #[test]
-    fn raw_redaction_shows_nothing_of_an_unparseable_value_but_its_scheme() {
+    fn raw_redaction_shows_plain_values_and_redacts_url_shapes() {
+        for (raw, shown) in [
+            ("0", "0"),
+            ("kafak", "kafak"),
+            ("a b/c", "a b/c"),
+            ("h:9092,nohost", "h:9092,nohost"),
+            ("user:pw@host", "***"),
+            ("redis://:pw@h:bad", "redis://***"),
+            ("http://u:pw@h", "http://***@h/"),
+        ] {
+            assert_eq!(redact_raw(raw), shown, "{raw}");
+        }
+    }
+
+    #[test]
+    fn url_redaction_shows_nothing_of_an_unparseable_value_but_its_scheme() {
         for (raw, shown) in [
             ("redis://:pw@host:bad/0", "redis://***"),
             ("redis://user:p/w@host:6379", "redis://***"),
@@ -211,7 +238,7 @@ mod tests {
                 "http://host/?api_key=***#***",
             ),
         ] {
-            assert_eq!(redact_raw(raw), shown, "{raw}");
+            assert_eq!(redact_url(raw), shown, "{raw}");
         }
     }
 
