@@ -3,7 +3,8 @@
 //! [`check`] builds each implemented port from the resolved [`Config`] and asks it for its health, each
 //! with a time limit, so one unreachable server cannot hang the report. A port that cannot even be built
 //! (a backend not compiled in, not implemented yet, or a server refusing at construction) is reported down
-//! with that error. Overall: `healthy` when every component is up, `unhealthy` when none is, else `degraded`.
+//! with that error; every reason has the configuration's secrets scrubbed ([`Config::scrub`]). Overall:
+//! `healthy` when every component is up, `unhealthy` when none is, else `degraded`.
 
 use crate::config::Config;
 use avb_core::{Health, Status};
@@ -93,11 +94,19 @@ pub async fn check(config: &Config) -> Report {
             |store| async move { store.health().await },
         ),
     );
+    // A backend's reason is a client library's text, which may quote a URL or key it was given: the
+    // configuration's own secrets are scrubbed from it before it is reported.
     let components = BTreeMap::from([
         ("event_bus", event_bus),
         ("auth", auth),
         ("object_store", object_store),
-    ]);
+    ])
+    .into_iter()
+    .map(|(name, mut health)| {
+        health.reason = health.reason.map(|r| config.scrub(&r));
+        (name, health)
+    })
+    .collect::<BTreeMap<_, _>>();
     let up = components
         .values()
         .filter(|h| h.status == Status::Up)

@@ -24,8 +24,10 @@ pub use avb_storage as storage;
 
 mod env;
 pub mod health;
+mod main_error;
 pub mod ports;
 pub mod testing;
 
 pub use avb_core::{Health, Status, WorkspaceId};
 pub use env::from_env;
+pub use main_error::MainError;

@@ -105,7 +105,7 @@ fn env_file_is_chosen_by_mode_and_the_process_environment_wins() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains(".env.live:1: expected KEY=value"),
+        text(&out.stderr).contains(".env.live:1:1: expected KEY=value"),
         "{}",
         text(&out.stderr)
     );

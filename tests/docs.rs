@@ -57,3 +57,33 @@ fn readme_example_is_the_compiled_example() {
         "the README example should stay short: two imports and about ten statements"
     );
 }
+
+/// A service written from the README builds with the backends it configures: the Cargo lines show the
+/// features per backend and the tokio features the example needs.
+#[test]
+fn readme_cargo_lines_show_every_backend_feature_and_tokio() {
+    let readme = read("README.md");
+    let cargo = between(
+        &readme,
+        "<!-- readme-cargo:start -->\n```toml\n",
+        "```\n<!-- readme-cargo:end -->",
+    );
+    assert!(
+        cargo.contains(r#"tokio = { version = "1", features = ["macros", "rt-multi-thread"] }"#),
+        "{cargo}"
+    );
+    let manifest = read("Cargo.toml");
+    let features = between(&manifest, "[features]\n", "\n[");
+    let backend_features: Vec<&str> = features
+        .lines()
+        .filter_map(|l| l.split_once(" = [").map(|(name, _)| name.trim()))
+        .filter(|name| *name != "default" && !name.ends_with("-conformance"))
+        .collect();
+    assert!(backend_features.len() >= 6, "{backend_features:?}");
+    for feature in backend_features {
+        assert!(
+            cargo.contains(&format!("\"{feature}\"")),
+            "README's Cargo lines do not show the feature {feature}:\n{cargo}"
+        );
+    }
+}

@@ -3,11 +3,15 @@
 //! Accepted lines: blank, `# comment`, `KEY=value`, `export KEY=value`. Values may be bare (a ` #` starts a
 //! trailing comment; surrounding spaces are trimmed), `'single quoted'` (literal) or `"double quoted"` (with
 //! `\n`, `\t`, `\"`, `\\` escapes). No variable expansion: a `$` is a plain character. Anything else is an
-//! error naming the file and line.
+//! error naming the file, line and column — and never the value, nor a name that is not valid (it may be a
+//! value pasted in the wrong place).
 
 use super::error::Problem;
 
-/// Parses a file's text into `(key, value)` pairs, or the problems found (file and line named).
+/// A rejected line: where (byte offset into the raw line) and why.
+type LineError = (usize, String);
+
+/// Parses a file's text into `(key, value)` pairs, or the problems found (file, line and column named).
 pub fn parse(file: &str, text: &str) -> Result<Vec<(String, String)>, Vec<Problem>> {
     let mut pairs = Vec::new();
     let mut problems = Vec::new();
@@ -15,9 +19,10 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<(String, String)>, Vec<Proble
         match parse_line(raw) {
             Ok(Some(pair)) => pairs.push(pair),
             Ok(None) => {}
-            Err(reason) => problems.push(Problem::EnvFile {
+            Err((offset, reason)) => problems.push(Problem::EnvFile {
                 file: file.to_string(),
                 line: i + 1,
+                column: raw.get(..offset).map_or(1, |s| s.chars().count() + 1),
                 reason,
             }),
         }
@@ -29,7 +34,12 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<(String, String)>, Vec<Proble
     }
 }
 
-fn parse_line(raw: &str) -> Result<Option<(String, String)>, String> {
+/// Byte offset of `part` (a subslice of `raw`) in `raw`.
+fn offset(raw: &str, part: &str) -> usize {
+    (part.as_ptr() as usize).saturating_sub(raw.as_ptr() as usize)
+}
+
+fn parse_line(raw: &str) -> Result<Option<(String, String)>, LineError> {
     let line = raw.trim();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
@@ -39,32 +49,44 @@ fn parse_line(raw: &str) -> Result<Option<(String, String)>, String> {
         .map(str::trim_start)
         .unwrap_or(line);
     let Some((key, value)) = line.split_once('=') else {
-        return Err("expected KEY=value".to_string());
+        return Err((offset(raw, line), "expected KEY=value".to_string()));
     };
     let key = key.trim_end();
-    let valid_key = key
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid_key {
-        return Err(format!("{key:?} is not a valid variable name"));
+    let bad = key
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_alphabetic() || c == '_' || (i > 0 && c.is_ascii_digit())));
+    if let Some((i, _)) = bad.or(key.is_empty().then_some((0, ' '))) {
+        return Err((
+            offset(raw, key) + i,
+            "the variable name is not valid (letters, digits and '_', not starting with a digit)"
+                .to_string(),
+        ));
     }
-    Ok(Some((key.to_string(), parse_value(value.trim_start())?)))
+    let value = value.trim_start();
+    parse_value(value)
+        .map(|v| Some((key.to_string(), v)))
+        .map_err(|(at, reason)| (offset(raw, value) + at, format!("{key}: {reason}")))
 }
 
-fn parse_value(v: &str) -> Result<String, String> {
-    let rest_ok = |rest: &str| {
-        let rest = rest.trim();
-        if rest.is_empty() || rest.starts_with('#') {
+/// The value, or the byte offset into `v` where it goes wrong and why (never quoting `v`).
+fn parse_value(v: &str) -> Result<String, LineError> {
+    let rest_ok = |at: usize| {
+        let rest = &v[at..];
+        let trimmed = rest.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
             Ok(())
         } else {
-            Err(format!("unexpected text after the closing quote: {rest:?}"))
+            Err((
+                at + rest.len() - trimmed.len(),
+                "unexpected text after the closing quote (the value is not shown)".to_string(),
+            ))
         }
     };
     if let Some(body) = v.strip_prefix('\'') {
-        let end = body.find('\'').ok_or("unterminated single quote")?;
-        rest_ok(&body[end + 1..])?;
+        let end = body
+            .find('\'')
+            .ok_or((0, "unterminated single quote".to_string()))?;
+        rest_ok(1 + end + 1)?;
         return Ok(body[..end].to_string());
     }
     if let Some(body) = v.strip_prefix('"') {
@@ -73,7 +95,7 @@ fn parse_value(v: &str) -> Result<String, String> {
         while let Some((i, c)) = chars.next() {
             match c {
                 '"' => {
-                    rest_ok(&body[i + 1..])?;
+                    rest_ok(1 + i + 1)?;
                     return Ok(out);
                 }
                 '\\' => match chars.next().map(|(_, e)| e) {
@@ -81,13 +103,19 @@ fn parse_value(v: &str) -> Result<String, String> {
                     Some('t') => out.push('\t'),
                     Some('"') => out.push('"'),
                     Some('\\') => out.push('\\'),
-                    Some(other) => return Err(format!("unknown escape \\{other}")),
+                    Some(_) => {
+                        return Err((
+                            1 + i,
+                            "unknown escape in a double-quoted value (allowed: \\n \\t \\\" \\\\)"
+                                .to_string(),
+                        ));
+                    }
                     None => break,
                 },
                 c => out.push(c),
             }
         }
-        return Err("unterminated double quote".to_string());
+        return Err((0, "unterminated double quote".to_string()));
     }
     let bare = match v.find(" #") {
         Some(i) => &v[..i],
@@ -116,16 +144,41 @@ mod tests {
     }
 
     #[test]
-    fn reports_file_and_line_for_each_bad_line() {
-        let err = parse(".env.live", "OK=1\nno equals\n1BAD=x\nQ=\"open\nR='x' y\n").unwrap_err();
+    fn reports_file_line_and_column_for_each_bad_line() {
+        let err = parse(
+            ".env.live",
+            "OK=1\nno equals\n1BAD=x\nQ=\"open\n  R='x' y\nS=\"a\\qb\"\n",
+        )
+        .unwrap_err();
         let shown: Vec<String> = err.iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,
             [
-                ".env.live:2: expected KEY=value",
-                ".env.live:3: \"1BAD\" is not a valid variable name",
-                ".env.live:4: unterminated double quote",
-                ".env.live:5: unexpected text after the closing quote: \"y\"",
+                ".env.live:2:1: expected KEY=value",
+                ".env.live:3:1: the variable name is not valid (letters, digits and '_', not starting with a digit)",
+                ".env.live:4:3: Q: unterminated double quote",
+                ".env.live:5:9: R: unexpected text after the closing quote (the value is not shown)",
+                ".env.live:6:5: S: unknown escape in a double-quoted value (allowed: \\n \\t \\\" \\\\)",
+            ]
+        );
+    }
+
+    /// The issue's lines: a value glued to a closing quote and a name with a space in it.
+    #[test]
+    fn errors_never_show_the_value_or_a_bad_name() {
+        let err = parse(
+            ".env",
+            "AWS_SECRET_ACCESS_KEY=\"abc\"SECRET\nPULSAR_TOKEN SECRET=x\nX='SECRET\nSECRET\n",
+        )
+        .unwrap_err();
+        let shown: Vec<String> = err.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                ".env:1:28: AWS_SECRET_ACCESS_KEY: unexpected text after the closing quote (the value is not shown)",
+                ".env:2:13: the variable name is not valid (letters, digits and '_', not starting with a digit)",
+                ".env:3:3: X: unterminated single quote",
+                ".env:4:1: expected KEY=value",
             ]
         );
     }

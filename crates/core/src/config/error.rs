@@ -56,12 +56,14 @@ pub enum Problem {
         /// The I/O error.
         reason: String,
     },
-    /// A malformed line in a `.env.sandbox` / `.env.live` file.
+    /// A malformed line in a `.env.sandbox` / `.env.live` file. Never holds the line's value.
     EnvFile {
         /// The file.
         file: String,
         /// 1-based line number.
         line: usize,
+        /// 1-based column (in characters) where the line goes wrong.
+        column: usize,
         /// What is wrong.
         reason: String,
     },
@@ -116,7 +118,12 @@ impl fmt::Display for Problem {
                 }
             }
             Problem::Conflict { reason, .. } => f.write_str(reason),
-            Problem::EnvFile { file, line, reason } => write!(f, "{file}:{line}: {reason}"),
+            Problem::EnvFile {
+                file,
+                line,
+                column,
+                reason,
+            } => write!(f, "{file}:{line}:{column}: {reason}"),
             Problem::Unreadable { file, reason } => {
                 write!(f, "{file} exists but cannot be read: {reason}")
             }
@@ -125,7 +132,10 @@ impl fmt::Display for Problem {
 }
 
 /// The configuration could not be resolved. Holds every [`Problem`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` prints the same readable text as `Display`, so `fn main() -> Result<(), Box<dyn Error>>` (which
+/// prints `Error: {:?}`) shows `Error: invalid avb configuration: …`, not a struct dump.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConfigError {
     problems: Vec<Problem>,
 }
@@ -149,6 +159,12 @@ impl fmt::Display for ConfigError {
                 many.iter().try_for_each(|p| write!(f, "\n  - {p}"))
             }
         }
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

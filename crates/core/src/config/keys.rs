@@ -53,6 +53,21 @@ const fn secret(
     }
 }
 
+impl Key {
+    /// Whether the value is a URL, as the `values` column says ("URL"): errors and the summary show such a
+    /// value only with its userinfo, query values and fragment hidden, and nothing of it but its scheme
+    /// when it cannot be parsed. A variable added later with "URL" in its `values` is covered.
+    pub fn is_url(&self) -> bool {
+        self.values.contains("URL")
+    }
+
+    /// Whether the value is a URL or a network address (`host:port` list). An address is shown as written
+    /// unless it carries `@` or `://` (then as a URL).
+    pub fn is_address(&self) -> bool {
+        self.is_url() || self.values.contains("host:port")
+    }
+}
+
 /// Prefix of variables owned by the test harness (`scripts/services env`); the resolver ignores them.
 pub const TEST_PREFIX: &str = "AVB_TEST_";
 
@@ -206,7 +221,7 @@ pub const KEYS: &[Key] = &[
     key(
         "AUTH_WORKSPACE_CLAIM",
         "auth",
-        "claim name",
+        "claim name, not a reserved one (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `typ`, `azp`, `scope`, `realm_access`, `resource_access`)",
         "`workspace_id`",
         "Access-token claim holding the workspace id; a token without it is rejected.",
     ),
@@ -270,8 +285,8 @@ pub const KEYS: &[Key] = &[
         "AWS_REGION",
         "object store",
         "region",
-        "unset (the AWS SDK's chain)",
-        "S3 region.",
+        "unset: with `AWS_ENDPOINT_URL` and static credentials `us-east-1`; else the AWS SDK's chain (with an endpoint, falling back to `us-east-1`)",
+        "S3 region (`avb mode` states the one used).",
     ),
     secret(
         "AWS_ACCESS_KEY_ID",

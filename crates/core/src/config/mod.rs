@@ -33,10 +33,12 @@
 //! ```
 
 mod choice;
+mod claims;
 mod env_file;
 mod error;
 pub mod keys;
 mod ports;
+mod scrub;
 mod secret;
 mod summary;
 
@@ -44,12 +46,13 @@ pub use choice::{
     AuthKind, BackendKind, CatalogKind, Choice, Environment, EventBusKind, LlmKind, Mode,
     ObjectStoreKind,
 };
+pub use claims::{RESERVED_CLAIMS, reserved_claim};
 pub use error::{ConfigError, Problem};
 pub use ports::{
     AuthConfig, CatalogConfig, EventBusConfig, EventBusDelivery, LlmConfig, ObjectStoreConfig,
-    S3Checksums, S3Credentials, S3Profile,
+    S3_DEFAULT_REGION, S3Checksums, S3Credentials, S3Profile,
 };
-pub use secret::{REDACTED, Secret, ServiceUrl, redact_raw};
+pub use secret::{REDACTED, Secret, ServiceUrl, redact_raw, redact_url};
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -325,7 +328,7 @@ fn resolve_mode(vars: &BTreeMap<String, Entry>, problems: &mut Vec<Problem>) -> 
         (Some(avb), Some(django)) => {
             ignored.push(Ignored {
                 key: "DJANGO_ENV".into(),
-                value: django.value.clone(),
+                value: ports::shown("DJANGO_ENV", &django.value),
                 reason: "AVB_ENV is set and wins over DJANGO_ENV".into(),
             });
             Some(("AVB_ENV", avb))
@@ -341,7 +344,7 @@ fn resolve_mode(vars: &BTreeMap<String, Entry>, problems: &mut Vec<Problem>) -> 
             None => {
                 problems.push(Problem::Invalid {
                     key: key.into(),
-                    value: entry.value.clone(),
+                    value: ports::shown(key, &entry.value),
                     expected: format!("one of {}", Environment::allowed()),
                 });
                 (Environment::Development, entry.source.clone())
@@ -356,7 +359,7 @@ fn resolve_mode(vars: &BTreeMap<String, Entry>, problems: &mut Vec<Problem>) -> 
             None => {
                 problems.push(Problem::Invalid {
                     key: "AVB_DEV_MODE".into(),
-                    value: entry.value.clone(),
+                    value: ports::shown("AVB_DEV_MODE", &entry.value),
                     expected: format!("one of {}", Mode::allowed()),
                 });
                 (Mode::Sandbox, entry.source.clone())
@@ -366,7 +369,7 @@ fn resolve_mode(vars: &BTreeMap<String, Entry>, problems: &mut Vec<Problem>) -> 
             if let Some(entry) = dev_mode {
                 ignored.push(Ignored {
                     key: "AVB_DEV_MODE".into(),
-                    value: entry.value.clone(),
+                    value: ports::shown("AVB_DEV_MODE", &entry.value),
                     reason: format!(
                         "read only in development; the environment is {env}, which is always live"
                     ),

@@ -4,7 +4,7 @@ use super::choice::{
     AuthKind, BackendKind, CatalogKind, Environment, EventBusKind, LlmKind, Mode, ObjectStoreKind,
 };
 use super::error::Problem;
-use super::secret::{Secret, ServiceUrl, redact_raw};
+use super::secret::{Secret, ServiceUrl, at_after_host, has_authority, redact_raw, redact_url};
 use super::{Entry, Port, Source, keys};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -142,6 +142,10 @@ impl S3Profile {
     }
 }
 
+/// The region the S3 backend signs with when `AWS_REGION` is unset and an endpoint is set (static
+/// credentials; or the AWS SDK's chain has none): S3-compatible servers ignore it, SigV4 needs one.
+pub const S3_DEFAULT_REGION: &str = "us-east-1";
+
 /// When the S3 client computes request checksums and validates response checksums
 /// (`OBJECT_STORE_S3_CHECKSUMS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -182,7 +186,9 @@ pub enum ObjectStoreConfig {
         bucket: String,
         /// `AWS_ENDPOINT_URL`; `None` is AWS itself.
         endpoint: Option<ServiceUrl>,
-        /// `AWS_REGION`; `None` leaves it to the AWS SDK's chain.
+        /// `AWS_REGION`. `None`: with an endpoint and static credentials, [`S3_DEFAULT_REGION`]; with an
+        /// endpoint only, the AWS SDK's chain, else [`S3_DEFAULT_REGION`]; without an endpoint, the chain
+        /// (which must have one). The summary states which.
         region: Option<String>,
         /// Static credentials; `None` uses the AWS SDK's chain.
         credentials: Option<S3Credentials>,
@@ -264,6 +270,19 @@ backend_names! {
 
 const HTTP: &[&str] = &["http", "https"];
 
+/// A value as an error may show it: a secret never; a URL variable's only as [`redact_url`] shows it
+/// (nothing but its scheme when it does not parse); any other value as [`redact_raw`] shows it (as is,
+/// unless it carries an `@` or a `://`).
+pub(crate) fn shown(key: &str, value: &str) -> String {
+    if keys::is_secret(key) {
+        super::REDACTED.to_string()
+    } else if keys::find(key).is_some_and(keys::Key::is_url) {
+        redact_url(value)
+    } else {
+        redact_raw(value)
+    }
+}
+
 pub(crate) struct Reader<'a> {
     vars: &'a BTreeMap<String, Entry>,
     environment: Environment,
@@ -307,12 +326,33 @@ impl<'a> Reader<'a> {
         Some(&entry.value)
     }
 
-    fn shown(key: &str, value: &str) -> String {
-        if keys::is_secret(key) {
-            super::REDACTED.to_string()
-        } else {
-            redact_raw(value)
+    /// `AUTH_WORKSPACE_CLAIM`, refusing a claim tokens carry for another purpose.
+    fn workspace_claim(&mut self) -> Option<String> {
+        const KEY: &str = "AUTH_WORKSPACE_CLAIM";
+        let claim = self.with_default(KEY, "workspace_id")?;
+        match super::claims::reserved_claim(&claim) {
+            None => Some(claim),
+            Some(why) => {
+                self.invalid(
+                    KEY,
+                    &claim,
+                    format!(
+                        "a claim that is not reserved: {claim:?} is {why}, so every token would be refused or mis-read (reserved: {})",
+                        super::claims::reserved_claim_names()
+                    ),
+                );
+                None
+            }
         }
+    }
+
+    /// Reports `key`'s value as invalid; the value is shown only as [`shown`] allows.
+    fn invalid(&mut self, key: &str, value: &str, expected: impl Into<String>) {
+        self.problems.push(Problem::Invalid {
+            key: key.into(),
+            value: shown(key, value),
+            expected: expected.into(),
+        });
     }
 
     fn kind<K: BackendKind>(&mut self) -> Option<(K, Source, String)> {
@@ -323,11 +363,7 @@ impl<'a> Reader<'a> {
                 match K::parse(value) {
                     Some(kind) => (kind, entry.source.clone()),
                     None => {
-                        self.problems.push(Problem::Invalid {
-                            key: K::VARIABLE.into(),
-                            value: value.into(),
-                            expected: format!("one of {}", K::allowed()),
-                        });
+                        self.invalid(K::VARIABLE, value, format!("one of {}", K::allowed()));
                         return None;
                     }
                 }
@@ -383,36 +419,28 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A URL with one of `schemes`, written `<scheme>://…`, with a host (unless a `unix` scheme) and no `@`
+    /// after the host. Errors show the value only as [`redact_url`] does.
     fn parse_url(&mut self, key: &str, value: &str, schemes: &[&str]) -> Option<ServiceUrl> {
-        let invalid = |expected: String| Problem::Invalid {
-            key: key.into(),
-            value: Self::shown(key, value),
-            expected,
-        };
-        match Url::parse(value) {
-            Err(e) => {
-                self.problems.push(invalid(format!(
-                    "a URL ({e}) with scheme {}",
-                    schemes.join(" or ")
-                )));
-                None
+        let with_scheme = format!("with scheme {}", schemes.join(" or "));
+        let problem = match Url::parse(value) {
+            Err(e) => format!("a URL ({e}) {with_scheme}"),
+            Ok(url) if !has_authority(value, &url) => {
+                format!("a URL of the form <scheme>://host {with_scheme}")
             }
             Ok(url) if !schemes.contains(&url.scheme()) => {
-                self.problems.push(invalid(format!(
-                    "a URL with scheme {} (got {:?})",
-                    schemes.join(" or "),
-                    url.scheme()
-                )));
-                None
+                format!("a URL {with_scheme} (got {:?})", url.scheme())
             }
+            Ok(url) if at_after_host(&url) => "a URL with '@' only before the host (percent-encode '/', '?', '#' and '@' in a user name or password: %2F, %3F, %23, %40)".to_string(),
             Ok(url)
                 if !url.scheme().ends_with("unix") && url.host_str().is_none_or(str::is_empty) =>
             {
-                self.problems.push(invalid("a URL with a host".to_string()));
-                None
+                "a URL with a host".to_string()
             }
-            Ok(url) => Some(ServiceUrl::new(url)),
-        }
+            Ok(url) => return Some(ServiceUrl::new(url)),
+        };
+        self.invalid(key, value, problem);
+        None
     }
 
     fn url(
@@ -476,11 +504,7 @@ impl<'a> Reader<'a> {
         match parse(value) {
             Some(n) => Some(Some(n)),
             None => {
-                self.problems.push(Problem::Invalid {
-                    key: key.into(),
-                    value: value.into(),
-                    expected: expected.into(),
-                });
+                self.invalid(key, value, expected);
                 None
             }
         }
@@ -534,12 +558,15 @@ impl<'a> Reader<'a> {
                 let value =
                     self.required("KAFKA_BOOTSTRAP_SERVERS", &needed_by, "127.0.0.1:9092")?;
                 let servers: Vec<String> = value.split(',').map(|s| s.trim().to_string()).collect();
-                if let Some(bad) = servers.iter().find(|s| !is_host_port(s)) {
-                    self.problems.push(Problem::Invalid {
-                        key: "KAFKA_BOOTSTRAP_SERVERS".into(),
-                        value: value.into(),
-                        expected: format!("host:port[,host:port…] ({bad:?} is not host:port)"),
-                    });
+                if let Some(bad) = servers.iter().position(|s| !is_host_port(s)) {
+                    self.invalid(
+                        "KAFKA_BOOTSTRAP_SERVERS",
+                        value,
+                        format!(
+                            "host:port[,host:port…] (entry {} is not host:port)",
+                            bad + 1
+                        ),
+                    );
                     return None;
                 }
                 EventBusConfig::Kafka {
@@ -597,11 +624,11 @@ impl<'a> Reader<'a> {
                         let realm = self.required("KEYCLOAK_REALM", "KEYCLOAK_URL is set", "avb");
                         let (mut base, realm) = (base?.expose().clone(), realm?);
                         if realm.contains(['/', '?', '#']) {
-                            self.problems.push(Problem::Invalid {
-                                key: "KEYCLOAK_REALM".into(),
-                                value: realm.into(),
-                                expected: "a realm name without '/', '?' or '#'".into(),
-                            });
+                            self.invalid(
+                                "KEYCLOAK_REALM",
+                                realm,
+                                "a realm name without '/', '?' or '#'",
+                            );
                             return None;
                         }
                         let path = format!("{}/realms/{realm}", base.path().trim_end_matches('/'));
@@ -623,7 +650,7 @@ impl<'a> Reader<'a> {
                     true => self.value("OIDC_CLIENT_ID").map(|v| Some(v.to_string())),
                 };
                 let client_secret = self.optional_secret("OIDC_CLIENT_SECRET");
-                let workspace_claim = self.with_default("AUTH_WORKSPACE_CLAIM", "workspace_id");
+                let workspace_claim = self.workspace_claim();
                 let leeway_seconds = self.integer("AUTH_LEEWAY_SECONDS", 30, 0..=300);
                 let jwks_min_refresh_seconds =
                     self.integer("OIDC_JWKS_MIN_REFRESH_SECONDS", 10, 1..=3600);
@@ -730,11 +757,7 @@ impl<'a> Reader<'a> {
             Some((_, v)) => Some(*v),
             None => {
                 let allowed: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-                self.problems.push(Problem::Invalid {
-                    key: key.into(),
-                    value: Self::shown(key, value),
-                    expected: format!("one of {}", allowed.join(", ")),
-                });
+                self.invalid(key, value, format!("one of {}", allowed.join(", ")));
                 None
             }
         }
@@ -796,11 +819,7 @@ impl<'a> Reader<'a> {
                 .split('/')
                 .any(|s| s.is_empty() || s == "." || s == "..");
         if bad {
-            self.problems.push(Problem::Invalid {
-                key: KEY.into(),
-                value: value.into(),
-                expected: "key segments separated by '/' (no leading '/', no empty, '.' or '..' segment), e.g. `avb/prod`".into(),
-            });
+            self.invalid(KEY, value, "key segments separated by '/' (no leading '/', no empty, '.' or '..' segment), e.g. `avb/prod`");
             return None;
         }
         Some(Some(trimmed.to_string()))
@@ -865,13 +884,27 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// `host:port`: a DNS name or IPv4 address (letters, digits, `.`, `-`, `_`) or a bracketed IPv6 address,
+/// and a port 1-65535. Nothing else — in particular no `user:password@` and no `scheme://`.
 fn is_host_port(s: &str) -> bool {
-    match s.rsplit_once(':') {
-        Some((host, port)) => {
-            !host.is_empty() && !host.contains("://") && port.parse::<u16>().is_ok_and(|p| p > 0)
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return false;
+    };
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => {
+            !v6.is_empty()
+                && v6
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
         }
-        None => false,
-    }
+        None => {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        }
+    };
+    host_ok && port.parse::<u16>().is_ok_and(|p| p > 0)
 }
 
 #[cfg(test)]

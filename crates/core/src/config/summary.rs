@@ -2,6 +2,7 @@
 
 use super::ports::{
     AuthConfig, CatalogConfig, EventBusConfig, EventBusDelivery, LlmConfig, ObjectStoreConfig,
+    S3_DEFAULT_REGION,
 };
 use super::{Config, Mode, Source};
 use std::fmt;
@@ -101,11 +102,21 @@ impl fmt::Display for ObjectStoreConfig {
                     Some(e) => write!(f, "{e}")?,
                     None => f.write_str("AWS")?,
                 }
-                write!(
-                    f,
-                    ", region {}",
-                    region.as_deref().unwrap_or("from the AWS SDK chain")
-                )?;
+                f.write_str(", region ")?;
+                match (region, endpoint, credentials) {
+                    (Some(region), _, _) => f.write_str(region)?,
+                    // The rules of crates/storage/src/s3/builder.rs: static credentials with an endpoint need
+                    // nothing from the SDK's chain; the chain is read otherwise, and a non-AWS endpoint falls
+                    // back to us-east-1 (SigV4 needs a region; such servers ignore it).
+                    (None, Some(_), Some(_)) => write!(
+                        f,
+                        "{S3_DEFAULT_REGION} (AWS_REGION unset: the default for an endpoint with static credentials)"
+                    )?,
+                    (None, Some(_), None) => {
+                        write!(f, "from the AWS SDK chain, else {S3_DEFAULT_REGION}")?
+                    }
+                    (None, None, _) => f.write_str("from the AWS SDK chain (required)")?,
+                }
                 write!(
                     f,
                     ", profile {}, {}-style, checksums {}",

@@ -538,7 +538,7 @@ fn malformed_urls_name_their_variable_and_hide_credentials() {
                 ("EVENT_BUS", "redis"),
                 ("REDIS_URL", "redis://:hunter2@host:notaport"),
             ],
-            "REDIS_URL=\"redis://***@host:notaport\" is invalid: expected a URL (invalid port number) with scheme redis or rediss or redis+unix or unix",
+            "REDIS_URL=\"redis://***\" is invalid: expected a URL (invalid port number) with scheme redis or rediss or redis+unix or unix",
         ),
         (
             &[("EVENT_BUS", "redis"), ("REDIS_URL", "http://host:6379")],
@@ -546,7 +546,7 @@ fn malformed_urls_name_their_variable_and_hide_credentials() {
         ),
         (
             &[("EVENT_BUS", "redis"), ("REDIS_URL", "127.0.0.1:6379")],
-            "REDIS_URL=\"127.0.0.1:6379\" is invalid: expected a URL (relative URL without a base) with scheme redis or rediss or redis+unix or unix",
+            "REDIS_URL=\"***\" is invalid: expected a URL (relative URL without a base) with scheme redis or rediss or redis+unix or unix",
         ),
         (
             &[("EVENT_BUS", "pulsar"), ("PULSAR_URL", "pulsar://")],
@@ -557,14 +557,14 @@ fn malformed_urls_name_their_variable_and_hide_credentials() {
                 ("EVENT_BUS", "kafka"),
                 ("KAFKA_BOOTSTRAP_SERVERS", "h:9092,nohost"),
             ],
-            "KAFKA_BOOTSTRAP_SERVERS=\"h:9092,nohost\" is invalid: expected host:port[,host:port…] (\"nohost\" is not host:port)",
+            "KAFKA_BOOTSTRAP_SERVERS=\"h:9092,nohost\" is invalid: expected host:port[,host:port…] (entry 2 is not host:port)",
         ),
         (
             &[
                 ("AUTH_MODE", "oidc"),
                 ("OIDC_ISSUER_URL", "keycloak/realms/x"),
             ],
-            "OIDC_ISSUER_URL=\"keycloak/realms/x\" is invalid: expected a URL (relative URL without a base) with scheme http or https",
+            "OIDC_ISSUER_URL=\"***\" is invalid: expected a URL (relative URL without a base) with scheme http or https",
         ),
         (
             &[
@@ -579,7 +579,7 @@ fn malformed_urls_name_their_variable_and_hide_credentials() {
                 ("DATA_CATALOG", "openmetadata"),
                 ("OPENMETADATA_URL", "http://[::1"),
             ],
-            "OPENMETADATA_URL=\"http://[::1\" is invalid: expected a URL (invalid IPv6 address) with scheme http or https",
+            "OPENMETADATA_URL=\"http://***\" is invalid: expected a URL (invalid IPv6 address) with scheme http or https",
         ),
         (
             &[
@@ -588,6 +588,34 @@ fn malformed_urls_name_their_variable_and_hide_credentials() {
                 ("LLM_API_URL", "ftp://x"),
             ],
             "LLM_API_URL=\"ftp://x\" is invalid: expected a URL with scheme http or https (got \"ftp\")",
+        ),
+        // A password with an unencoded '/', '#' or '?' that still parses: '@' after the host.
+        (
+            &[
+                ("EVENT_BUS", "redis"),
+                ("REDIS_URL", "redis://user:12/pw@host"),
+            ],
+            "REDIS_URL=\"redis://***\" is invalid: expected a URL with '@' only before the host (percent-encode '/', '?', '#' and '@' in a user name or password: %2F, %3F, %23, %40)",
+        ),
+        (
+            &[("EVENT_BUS", "redis"), ("REDIS_URL", "redis://h:1#pw@x")],
+            "REDIS_URL=\"redis://***\" is invalid: expected a URL with '@' only before the host (percent-encode '/', '?', '#' and '@' in a user name or password: %2F, %3F, %23, %40)",
+        ),
+        // No "scheme://": the first word may be a user name, so nothing is shown.
+        (
+            &[("EVENT_BUS", "redis"), ("REDIS_URL", "user:pw@host:6379")],
+            "REDIS_URL=\"***\" is invalid: expected a URL of the form <scheme>://host with scheme redis or rediss or redis+unix or unix",
+        ),
+        (
+            &[("EVENT_BUS", "redis"), ("REDIS_URL", "redis:/user:pw@host")],
+            "REDIS_URL=\"***\" is invalid: expected a URL of the form <scheme>://host with scheme redis or rediss or redis+unix or unix",
+        ),
+        (
+            &[
+                ("EVENT_BUS", "kafka"),
+                ("KAFKA_BOOTSTRAP_SERVERS", "h:9092,user:pw@h:9093"),
+            ],
+            "KAFKA_BOOTSTRAP_SERVERS=\"***\" is invalid: expected host:port[,host:port…] (entry 2 is not host:port)",
         ),
     ];
     for (pairs, want) in rows {
@@ -770,7 +798,7 @@ fn env_file_cannot_choose_the_mode_and_bad_lines_name_file_and_line() {
         .iter()
         .map(ToString::to_string)
         .collect();
-    assert_eq!(got, [".env.sandbox:2: expected KEY=value"]);
+    assert_eq!(got, [".env.sandbox:2:1: expected KEY=value"]);
     let got = ConfigBuilder::new()
         .with_env_file(".env.live", "AVB_ENV=staging\n")
         .build()
@@ -829,4 +857,26 @@ fn summary_shows_event_bus_delivery_settings() {
         summary.contains("memory (in-process), ack timeout 30000 ms, max attempts 7, no trimming"),
         "{summary}"
     );
+}
+
+#[test]
+fn config_error_debug_is_the_readable_message() {
+    // `fn main() -> Result<(), Box<dyn Error>>` prints the error's Debug: it must read like the Display.
+    let err = resolve(&[("EVENT_BUS", "kafak"), ("AUTH_MODE", "nope")]).unwrap_err();
+    let boxed: Box<dyn std::error::Error> = Box::new(err.clone());
+    assert_eq!(format!("{boxed:?}"), err.to_string());
+    assert!(!format!("{boxed:?}").contains("problems: ["), "{boxed:?}");
+}
+
+#[test]
+fn the_registry_lists_every_reserved_workspace_claim() {
+    let values = keys::find("AUTH_WORKSPACE_CLAIM")
+        .map(|k| k.values)
+        .unwrap_or_default();
+    for (name, _) in RESERVED_CLAIMS {
+        assert!(
+            values.contains(&format!("`{name}`")),
+            "{name} missing from {values}"
+        );
+    }
 }
