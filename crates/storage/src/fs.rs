@@ -5,15 +5,18 @@
 //! - Keys map to paths segment by segment; [`validate_key`] already refuses `..`, `.`, absolute and empty
 //!   segments, and every component is checked not to be a symbolic link, so no key reaches outside the root.
 //!   The first segment `.avb` is reserved for the store's own files.
-//! - Content type and user metadata live in a JSON sidecar under `<root>/.avb/meta/`.
+//! - Content type and user metadata live in a JSON sidecar at the key's own path under
+//!   `<root>/.avb/sidecar/` (the same tree shape as the objects, so no key's sidecar can collide with another
+//!   key's; stores written before this layout, with `<root>/.avb/meta/<key>.json`, lose their content types).
+//! - Deleting a key removes the directories it leaves empty.
 //! - A key cannot be both an object and a prefix of other keys (`a` and `a/b`): the file system cannot hold
 //!   a file and a directory under one name. Such a put fails with [`Error::InvalidKey`].
 
 use crate::types::check_part_number;
 use crate::{
-    ByteStream, Capabilities, Error, GetOptions, GetResult, Health, ListOptions, ListPage,
-    MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions, PutResult, Result,
-    validate_key, validate_prefix,
+    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetResult, Health,
+    ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions,
+    PutResult, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -27,6 +30,10 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 pub const SCHEME: &str = "fs";
 const RESERVED: &str = ".avb";
 const READ_CHUNK: usize = 64 * 1024;
+/// The sidecar tree under `.avb/` (see [`FsStore::meta_path`]).
+const SIDECARS: &str = "sidecar";
+/// Attempts at moving a finished file into place when a concurrent delete pruned its new directory.
+const COMMIT_ATTEMPTS: usize = 3;
 
 /// The local-directory store.
 #[derive(Debug, Clone)]
@@ -65,20 +72,23 @@ impl FsStore {
         Ok(key.split('/').fold(self.root.clone(), |p, s| p.join(s)))
     }
 
+    /// Where `key`'s sidecar lives: the key's own path, mirrored under `<root>/.avb/sidecar/`. The sidecar
+    /// tree has exactly the shape of the object tree (no suffix is added to any name), so two keys' sidecars
+    /// collide exactly when the keys themselves cannot coexist (`a` and `a/b`), which the object tree already
+    /// refuses. (A suffix such as `a.json` made key `a`'s sidecar the directory of key `a.json/b`'s.)
     fn meta_path(&self, key: &str) -> PathBuf {
-        let mut p = key
-            .split('/')
-            .fold(self.root.join(RESERVED).join("meta"), |p, s| p.join(s))
-            .into_os_string();
-        p.push(".json");
-        PathBuf::from(p)
+        key.split('/').fold(self.meta_root(), |p, s| p.join(s))
+    }
+
+    fn meta_root(&self) -> PathBuf {
+        self.root.join(RESERVED).join(SIDECARS)
     }
 
     fn tmp_path(&self) -> PathBuf {
         self.root
             .join(RESERVED)
             .join("tmp")
-            .join(format!("{:032x}", crate::memory::rand_id()))
+            .join(format!("{:032x}", crate::util::rand_id()))
     }
 
     fn upload_dir(&self, upload_id: &str) -> Result<PathBuf> {
@@ -117,7 +127,11 @@ impl FsStore {
                     });
                 }
                 Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+                // Nothing further down exists (or a file is in the way: the caller reports that
+                // conflict): no link either.
+                Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                    return Ok(());
+                }
                 Err(e) => return Err(self.err(key)(e)),
             }
         }
@@ -133,9 +147,15 @@ impl FsStore {
                         detail: format!("metadata of {key:?} is corrupt: {e}"),
                         source: Some(Box::new(e)),
                     })?;
+                if v["key"].as_str() != Some(key) {
+                    // Not this key's record (left by an older layout): the object has no metadata.
+                    return Ok((None, BTreeMap::new()));
+                }
                 Ok(options_from_json(&v))
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok((None, BTreeMap::new())),
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                Ok((None, BTreeMap::new()))
+            }
             Err(e) => Err(self.err(key)(e)),
         }
     }
@@ -144,7 +164,9 @@ impl FsStore {
         let path = self.meta_path(key);
         if options.content_type.is_none() && options.metadata.is_empty() {
             return match tokio::fs::remove_file(&path).await {
-                Err(e) if e.kind() != ErrorKind::NotFound => Err(self.err(key)(e)),
+                Err(e) if !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                    Err(self.conflict(key, e))
+                }
                 _ => Ok(()),
             };
         }
@@ -157,26 +179,33 @@ impl FsStore {
     /// Moves the finished temporary file `tmp` to `target`; removes `tmp` on failure.
     async fn commit(&self, key: &str, tmp: &Path, target: &Path, mode: PutMode) -> Result<()> {
         let result = async {
-            if let Some(parent) = target.parent() {
-                tokio::fs::create_dir_all(parent)
-                    .await
-                    .map_err(|e| self.conflict(key, e))?;
-            }
-            self.no_symlinks(key, target).await?;
-            match mode {
-                PutMode::Overwrite => tokio::fs::rename(tmp, target)
-                    .await
-                    .map_err(|e| self.conflict(key, e)),
-                PutMode::Create => match tokio::fs::hard_link(tmp, target).await {
+            let mut attempt = 1;
+            loop {
+                // Links first: no directory is made through a link (perhaps outside the root).
+                self.no_symlinks(key, target).await?;
+                self.make_parent(key, target).await?;
+                let moved = match mode {
+                    PutMode::Overwrite => tokio::fs::rename(tmp, target).await,
+                    PutMode::Create => tokio::fs::hard_link(tmp, target).await,
+                };
+                match moved {
                     Ok(()) => {
-                        let _ = tokio::fs::remove_file(tmp).await;
-                        Ok(())
+                        if mode == PutMode::Create {
+                            let _ = tokio::fs::remove_file(tmp).await;
+                        }
+                        return Ok(());
                     }
-                    Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Error::AlreadyExists {
-                        key: key.to_string(),
-                    }),
-                    Err(e) => Err(self.conflict(key, e)),
-                },
+                    Err(e) if mode == PutMode::Create && e.kind() == ErrorKind::AlreadyExists => {
+                        return Err(Error::AlreadyExists {
+                            key: key.to_string(),
+                        });
+                    }
+                    // A concurrent delete pruned the directory just made: make it again.
+                    Err(e) if e.kind() == ErrorKind::NotFound && attempt < COMMIT_ATTEMPTS => {
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(self.conflict(key, e)),
+                }
             }
         }
         .await;
@@ -184,6 +213,28 @@ impl FsStore {
             let _ = tokio::fs::remove_file(tmp).await;
         }
         result
+    }
+
+    /// Creates `target`'s directory; a file where a directory must go is the `a` vs `a/…` conflict.
+    async fn make_parent(&self, key: &str, target: &Path) -> Result<()> {
+        match target.parent() {
+            Some(parent) => tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| self.conflict(key, e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes the directories above `path` that became empty, up to (not including) `top`, so a deleted
+    /// `a/b` leaves no directory `a` in the way of a later key `a`. A directory still in use stays.
+    async fn prune_empty_parents(path: &Path, top: &Path) {
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if d == top || !d.starts_with(top) || tokio::fs::remove_dir(d).await.is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
     }
 
     fn conflict(&self, key: &str, e: std::io::Error) -> Error {
@@ -224,6 +275,25 @@ impl FsStore {
         let target = self.path(key)?;
         match options.mode {
             PutMode::Overwrite => {
+                // Refuse a link or an `a` vs `a/…` conflict before touching the metadata, so a refused put
+                // leaves no sidecar behind.
+                if let Err(e) = self.no_symlinks(key, &target).await {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    return Err(e);
+                }
+                let in_the_way = match self.make_parent(key, &target).await {
+                    Err(e) => Some(e),
+                    Ok(()) => match tokio::fs::symlink_metadata(&target).await {
+                        Ok(m) if m.is_dir() => {
+                            Some(self.conflict(key, std::io::Error::from(ErrorKind::IsADirectory)))
+                        }
+                        _ => None,
+                    },
+                };
+                if let Some(e) = in_the_way {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    return Err(e);
+                }
                 // Metadata first: a reader never sees the new body with the old metadata.
                 if let Err(e) = self.write_sidecar(key, &options).await {
                     let _ = tokio::fs::remove_file(&tmp).await;
@@ -258,10 +328,20 @@ impl FsStore {
             Some(i) => &options.prefix[..i],
             None => "",
         };
+        // The prefix was validated like a key (no `.`/`..`/empty segment); still, every directory on the way
+        // down must be a real directory, not a symbolic link: listing follows no link.
         let mut start = self.root.clone();
         let mut base = String::new();
         for segment in dir_part.split('/').filter(|s| !s.is_empty()) {
             start.push(segment);
+            match std::fs::symlink_metadata(&start) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Ok(Vec::new()),
+                Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                    return Ok(Vec::new());
+                }
+                Err(e) => return Err(e),
+            }
             base.push_str(segment);
             base.push('/');
         }
@@ -284,6 +364,8 @@ impl FsStore {
                     continue;
                 }
                 let key = format!("{key_prefix}{name}");
+                // `DirEntry::file_type` does not follow links: a link is neither a directory to descend
+                // into nor an object to show.
                 let kind = entry.file_type()?;
                 if kind.is_dir() {
                     let as_prefix = format!("{key}/");
@@ -415,7 +497,7 @@ impl ObjectStore for FsStore {
             .map_err(self.err(key))?;
         let (content_type, metadata) = self.read_sidecar(key).await?;
         let mut meta = object_meta(key.to_string(), &fs_meta);
-        meta.content_type = content_type;
+        meta.content_type = content_type.or_else(|| Some(DEFAULT_CONTENT_TYPE.to_string()));
         meta.metadata = metadata;
         let (owned_key, root) = (key.to_string(), self.root.clone());
         let reader = file.take(range.end - range.start);
@@ -432,7 +514,7 @@ impl ObjectStore for FsStore {
         let (_, fs_meta) = self.stat(key).await?;
         let (content_type, metadata) = self.read_sidecar(key).await?;
         let mut meta = object_meta(key.to_string(), &fs_meta);
-        meta.content_type = content_type;
+        meta.content_type = content_type.or_else(|| Some(DEFAULT_CONTENT_TYPE.to_string()));
         meta.metadata = metadata;
         Ok(meta)
     }
@@ -440,12 +522,18 @@ impl ObjectStore for FsStore {
     async fn delete(&self, key: &str) -> Result<()> {
         let path = self.path(key)?;
         self.no_symlinks(key, &path).await?;
-        for p in [path, self.meta_path(key)] {
+        for (p, top) in [
+            (path, self.root.clone()),
+            (self.meta_path(key), self.meta_root()),
+        ] {
             match tokio::fs::remove_file(&p).await {
-                Err(e) if !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::IsADirectory) => {
-                    return Err(self.err(key)(e));
-                }
-                _ => {}
+                Ok(()) => Self::prune_empty_parents(&p, &top).await,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::NotFound | ErrorKind::IsADirectory | ErrorKind::NotADirectory
+                    ) => {}
+                Err(e) => return Err(self.err(key)(e)),
             }
         }
         Ok(())
@@ -468,7 +556,7 @@ impl ObjectStore for FsStore {
             })?
             .map_err(self.err(&options.prefix))?;
         let (objects, common_prefixes, next_token) =
-            crate::memory::paginate(all.iter().map(|(k, m)| (k.as_str(), m.clone())), options);
+            crate::util::paginate(all.iter().map(|(k, m)| (k.as_str(), m.clone())), options);
         Ok(ListPage {
             objects,
             common_prefixes,
@@ -489,9 +577,10 @@ impl ObjectStore for FsStore {
     }
 
     async fn create_multipart(&self, key: &str, options: PutOptions) -> Result<MultipartUpload> {
-        Self::check_key(key)?;
+        let path = self.path(key)?;
+        self.no_symlinks(key, &path).await?;
         options.validate()?;
-        let upload_id = format!("{:032x}", crate::memory::rand_id());
+        let upload_id = format!("{:032x}", crate::util::rand_id());
         let dir = self.upload_dir(&upload_id)?;
         tokio::fs::create_dir_all(&dir)
             .await
@@ -597,7 +686,12 @@ impl ObjectStore for FsStore {
     }
 
     async fn abort_multipart(&self, upload: &MultipartUpload) -> Result<()> {
-        let dir = self.upload_dir(&upload.upload_id)?;
+        // Only the upload of this key: another key's (another workspace's) upload id aborts nothing.
+        let dir = match self.check_upload(upload).await {
+            Ok(dir) => dir,
+            Err(Error::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(self.err(&upload.key)(e)),
             _ => Ok(()),
@@ -615,6 +709,7 @@ impl ObjectStore for FsStore {
 
 impl FsStore {
     async fn check_upload(&self, upload: &MultipartUpload) -> Result<PathBuf> {
+        Self::check_key(&upload.key)?;
         let dir = self.upload_dir(&upload.upload_id)?;
         let text = match tokio::fs::read(dir.join("upload.json")).await {
             Ok(text) => text,
