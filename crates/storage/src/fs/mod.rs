@@ -7,10 +7,15 @@
 //!   The first segment `.avb` is reserved for the store's own files.
 //! - Content type and user metadata live in a JSON sidecar at the key's own path under
 //!   `<root>/.avb/sidecar/` (the same tree shape as the objects, so no key's sidecar can collide with another
-//!   key's; stores written before this layout, with `<root>/.avb/meta/<key>.json`, lose their content types).
+//!   key's; objects of a store written with the earlier `<root>/.avb/meta/<key>.json` layout report the
+//!   default content type and no metadata).
 //! - Deleting a key removes the directories it leaves empty.
 //! - A key cannot be both an object and a prefix of other keys (`a` and `a/b`): the file system cannot hold
 //!   a file and a directory under one name. Such a put fails with [`Error::InvalidKey`].
+
+mod sidecar;
+#[cfg(test)]
+mod tests;
 
 use crate::types::check_part_number;
 use crate::{
@@ -21,6 +26,7 @@ use crate::{
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
+use sidecar::{options_from_json, options_to_json};
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -70,18 +76,6 @@ impl FsStore {
     fn path(&self, key: &str) -> Result<PathBuf> {
         Self::check_key(key)?;
         Ok(key.split('/').fold(self.root.clone(), |p, s| p.join(s)))
-    }
-
-    /// Where `key`'s sidecar lives: the key's own path, mirrored under `<root>/.avb/sidecar/`. The sidecar
-    /// tree has exactly the shape of the object tree (no suffix is added to any name), so two keys' sidecars
-    /// collide exactly when the keys themselves cannot coexist (`a` and `a/b`), which the object tree already
-    /// refuses. (A suffix such as `a.json` made key `a`'s sidecar the directory of key `a.json/b`'s.)
-    fn meta_path(&self, key: &str) -> PathBuf {
-        key.split('/').fold(self.meta_root(), |p, s| p.join(s))
-    }
-
-    fn meta_root(&self) -> PathBuf {
-        self.root.join(RESERVED).join(SIDECARS)
     }
 
     fn tmp_path(&self) -> PathBuf {
@@ -136,44 +130,6 @@ impl FsStore {
             }
         }
         Ok(())
-    }
-
-    async fn read_sidecar(&self, key: &str) -> Result<(Option<String>, BTreeMap<String, String>)> {
-        match tokio::fs::read(self.meta_path(key)).await {
-            Ok(bytes) => {
-                let v: serde_json::Value =
-                    serde_json::from_slice(&bytes).map_err(|e| Error::Backend {
-                        backend: SCHEME,
-                        detail: format!("metadata of {key:?} is corrupt: {e}"),
-                        source: Some(Box::new(e)),
-                    })?;
-                if v["key"].as_str() != Some(key) {
-                    // Not this key's record (left by an older layout): the object has no metadata.
-                    return Ok((None, BTreeMap::new()));
-                }
-                Ok(options_from_json(&v))
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
-                Ok((None, BTreeMap::new()))
-            }
-            Err(e) => Err(self.err(key)(e)),
-        }
-    }
-
-    async fn write_sidecar(&self, key: &str, options: &PutOptions) -> Result<()> {
-        let path = self.meta_path(key);
-        if options.content_type.is_none() && options.metadata.is_empty() {
-            return match tokio::fs::remove_file(&path).await {
-                Err(e) if !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
-                    Err(self.conflict(key, e))
-                }
-                _ => Ok(()),
-            };
-        }
-        let json = options_to_json(key, options).to_string();
-        let tmp = self.tmp_path();
-        tokio::fs::write(&tmp, json).await.map_err(self.err(key))?;
-        self.commit(key, &tmp, &path, PutMode::Overwrite).await
     }
 
     /// Moves the finished temporary file `tmp` to `target`; removes `tmp` on failure.
@@ -403,28 +359,6 @@ fn object_meta(key: String, meta: &std::fs::Metadata) -> ObjectMeta {
         content_type: None,
         metadata: BTreeMap::new(),
     }
-}
-
-fn options_to_json(key: &str, options: &PutOptions) -> serde_json::Value {
-    serde_json::json!({
-        "key": key,
-        "create": options.mode == PutMode::Create,
-        "content_type": options.content_type,
-        "metadata": options.metadata,
-    })
-}
-
-fn options_from_json(v: &serde_json::Value) -> (Option<String>, BTreeMap<String, String>) {
-    let content_type = v["content_type"].as_str().map(str::to_string);
-    let metadata = v["metadata"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    (content_type, metadata)
 }
 
 fn io_error(e: std::io::Error, key: &str, root: &Path) -> Error {
@@ -727,112 +661,5 @@ impl FsStore {
             });
         }
         Ok(dir)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn symlinks_are_not_followed() {
-        let outside = tempfile::tempdir().unwrap();
-        std::fs::write(outside.path().join("secret"), b"outside").unwrap();
-        let root = tempfile::tempdir().unwrap();
-        let store = FsStore::new(root.path()).unwrap();
-        std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
-        let err = store.get_bytes("link/secret").await.unwrap_err();
-        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
-        let err = store
-            .put("link/new", Bytes::from_static(b"x"), PutOptions::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
-        assert!(!outside.path().join("new").exists());
-    }
-
-    #[tokio::test]
-    async fn reserved_and_escaping_keys_are_refused() {
-        let root = tempfile::tempdir().unwrap();
-        let store = FsStore::new(root.path()).unwrap();
-        for key in [".avb/tmp/x", "../x", "/etc/passwd", "a/../../x"] {
-            let err = store
-                .put(key, Bytes::from_static(b"x"), PutOptions::default())
-                .await
-                .unwrap_err();
-            assert!(matches!(err, Error::InvalidKey { .. }), "{key}: {err:?}");
-        }
-        // Listing never shows the store's own files.
-        store
-            .put("visible", Bytes::from_static(b"x"), PutOptions::default())
-            .await
-            .unwrap();
-        store
-            .put(
-                "meta",
-                Bytes::from_static(b"x"),
-                PutOptions::default().with_content_type("a/b"),
-            )
-            .await
-            .unwrap();
-        for prefix in [".avb/", ".avb/meta/", ".a"] {
-            let page = store.list(&ListOptions::prefix(prefix)).await.unwrap();
-            assert!(page.objects.is_empty(), "{prefix}: {page:?}");
-        }
-        let keys: Vec<_> = store
-            .list_all("")
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| m.key)
-            .collect();
-        assert_eq!(keys, ["meta", "visible"]);
-    }
-
-    #[tokio::test]
-    async fn object_and_prefix_of_one_name_is_a_clear_error() {
-        let root = tempfile::tempdir().unwrap();
-        let store = FsStore::new(root.path()).unwrap();
-        store
-            .put("a/b", Bytes::from_static(b"x"), PutOptions::default())
-            .await
-            .unwrap();
-        let err = store
-            .put("a", Bytes::from_static(b"y"), PutOptions::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
-        store
-            .put("f", Bytes::from_static(b"x"), PutOptions::default())
-            .await
-            .unwrap();
-        let err = store
-            .put("f/g", Bytes::from_static(b"y"), PutOptions::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
-        assert!(store.get_bytes("a").await.unwrap_err().is_not_found());
-        assert_eq!(store.get_bytes("f").await.unwrap(), "x");
-    }
-
-    #[tokio::test]
-    async fn failed_stream_leaves_nothing() {
-        let root = tempfile::tempdir().unwrap();
-        let store = FsStore::new(root.path()).unwrap();
-        let body: ByteStream = Box::pin(futures::stream::iter(vec![
-            Ok(Bytes::from_static(b"partial")),
-            Err(Error::invalid_argument("client went away")),
-        ]));
-        assert!(
-            store
-                .put_stream("k", body, PutOptions::default())
-                .await
-                .is_err()
-        );
-        assert!(store.head("k").await.unwrap_err().is_not_found());
-        let tmp = std::fs::read_dir(root.path().join(".avb/tmp"))
-            .unwrap()
-            .count();
-        assert_eq!(tmp, 0, "temporary file left behind");
     }
 }
