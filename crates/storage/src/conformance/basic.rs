@@ -52,7 +52,8 @@ pub async fn put_get_delete(store: &dyn ObjectStore) -> CaseResult {
     Ok(Outcome::Passed)
 }
 
-/// A missing object is `NotFound` for get (whole or ranged), head and copy — never an empty body.
+/// A missing object is `NotFound` for get (whole or ranged), head and copy — never an empty body — also
+/// below another object's name (`file/below`).
 pub async fn missing_is_not_found(store: &dyn ObjectStore) -> CaseResult {
     expect_not_found(
         store
@@ -70,6 +71,17 @@ pub async fn missing_is_not_found(store: &dyn ObjectStore) -> CaseResult {
     )?;
     expect_not_found(store.head("dir/nope").await, "head")?;
     expect_not_found(store.copy("nope", "target").await, "copy from missing")?;
+    // Below an object's name, as if it were a directory: nothing there either (not an I/O error).
+    store
+        .put("file", Bytes::from_static(b"x"), PutOptions::default())
+        .await
+        .ctx("put file")?;
+    expect_not_found(store.get_bytes("file/below").await, "get below an object")?;
+    expect_not_found(store.head("file/below").await, "head below an object")?;
+    store
+        .delete("file/below")
+        .await
+        .ctx("delete below an object")?;
     expect_not_found(store.head("target").await, "copy target")?;
     Ok(Outcome::Passed)
 }

@@ -363,7 +363,8 @@ fn object_meta(key: String, meta: &std::fs::Metadata) -> ObjectMeta {
 
 fn io_error(e: std::io::Error, key: &str, root: &Path) -> Error {
     match e.kind() {
-        ErrorKind::NotFound => Error::NotFound { key: key.into() },
+        // `a/b` when `a` is a file: no such object either.
+        ErrorKind::NotFound | ErrorKind::NotADirectory => Error::NotFound { key: key.into() },
         ErrorKind::PermissionDenied => Error::PermissionDenied {
             backend: SCHEME,
             endpoint: root.display().to_string(),
