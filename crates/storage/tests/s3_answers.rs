@@ -342,8 +342,9 @@ proptest! {
     }
 }
 
-/// Answers from the report: a reversed `Content-Range` made `get` subtract past zero; a 500 carrying an
-/// error code was mapped by the code instead of being retryable.
+/// Answers that broke the backend before (found by the property above): a reversed or overflowing
+/// `Content-Range` made `get` subtract past zero or add past `u64::MAX`; a 500 carrying an error code was
+/// mapped by the code instead of being retryable.
 #[test]
 fn known_bad_answers() {
     let f = fixture();

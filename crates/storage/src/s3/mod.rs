@@ -605,6 +605,19 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_range_the_server_ignored_is_applied_here() {
+        use futures::TryStreamExt;
+        let chunks = ["abc", "def", "gh"].map(|c| Ok(Bytes::from_static(c.as_bytes())));
+        let body: ByteStream = Box::pin(futures::stream::iter(chunks));
+        let parts: Vec<Bytes> = slice_stream(body, 2, 4).try_collect().await.unwrap();
+        assert_eq!(parts.concat(), b"cdef");
+        let chunks = ["abc", "def"].map(|c| Ok(Bytes::from_static(c.as_bytes())));
+        let body: ByteStream = Box::pin(futures::stream::iter(chunks));
+        let parts: Vec<Bytes> = slice_stream(body, 0, 6).try_collect().await.unwrap();
+        assert_eq!(parts.concat(), b"abcdef");
+    }
+
     #[test]
     fn copy_source_is_percent_encoded() {
         assert_eq!(encode_copy_source("b", "a b/ü%+"), "b/a%20b/%C3%BC%25%2B");
