@@ -276,7 +276,8 @@ async fn gcs_profile_sends_no_unsupported_headers() {
         "GCS profile sent unsupported headers: {offending:#?}"
     );
 
-    // Multipart initiation (POST ?uploads) carries Content-Length: 0 — GCS answers 411 without it.
+    // GCS answers a PUT or POST without Content-Length with 411 Length Required. Every PUT and POST the
+    // backend sent carries one — the body-less ones (multipart initiation, CopyObject) `Content-Length: 0`.
     let initiations: Vec<&Recorded> = requests
         .iter()
         .filter(|r| r.method == "POST" && r.target.contains("uploads"))
@@ -285,6 +286,24 @@ async fn gcs_profile_sends_no_unsupported_headers() {
     for r in &initiations {
         assert_eq!(r.header("content-length"), Some("0"), "{r:?}");
     }
+    let copies: Vec<&Recorded> = requests
+        .iter()
+        .filter(|r| r.method == "PUT" && r.header("x-amz-copy-source").is_some())
+        .collect();
+    assert_eq!(copies.len(), 1, "{methods:?}");
+    for r in &copies {
+        assert_eq!(r.header("content-length"), Some("0"), "CopyObject: {r:?}");
+    }
+    let without_length: Vec<String> = requests
+        .iter()
+        .filter(|r| matches!(r.method.as_str(), "PUT" | "POST"))
+        .filter(|r| r.header("content-length").is_none())
+        .map(|r| format!("{} {}", r.method, r.target))
+        .collect();
+    assert!(
+        without_length.is_empty(),
+        "PUT/POST without Content-Length (GCS: 411): {without_length:?}"
+    );
     // The completion lists the parts with their ETags only.
     let complete = requests
         .iter()
@@ -293,9 +312,11 @@ async fn gcs_profile_sends_no_unsupported_headers() {
     let xml = String::from_utf8_lossy(&complete.body);
     assert!(xml.contains("<ETag>") && !xml.contains("Checksum"), "{xml}");
     println!(
-        "GCS profile: {} requests, 0 unsupported headers, Content-Length: 0 on {} initiations",
+        "GCS profile: {} requests, 0 unsupported headers, Content-Length on every PUT/POST \
+         (0 on {} initiations and {} copies)",
         requests.len(),
-        initiations.len()
+        initiations.len(),
+        copies.len()
     );
 }
 

@@ -71,6 +71,7 @@ pub async fn object_store(config: &Config) -> Result<Arc<dyn ObjectStore>, Error
 mod tests {
     use super::*;
 
+    #[cfg(feature = "storage-fs")]
     #[tokio::test]
     async fn fs_is_wired() {
         let dir = tempfile::tempdir().unwrap();

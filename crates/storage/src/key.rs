@@ -38,24 +38,29 @@ pub fn validate_key(key: &str) -> Result<()> {
     }
 }
 
-/// Checks a list prefix: any string a key could start with (so it may end with `/`), or empty.
+/// Checks a list prefix: the rules of a key (see [`validate_key`]), except that it may be empty and may end
+/// with `/`. So no `.` or `..` segment (not even the last, unfinished one), no empty segment, nothing
+/// absolute: a prefix names the same part of the key space on every backend and never reaches outside the
+/// store or the workspace it is given to. (Keys starting with `..`, such as `..a`, are listed with the prefix
+/// `..a` or any longer one.)
 pub fn validate_prefix(prefix: &str) -> Result<()> {
-    let reason = if prefix.len() > MAX_KEY_LEN {
-        Some("it is longer than 1024 bytes")
-    } else if prefix.chars().any(char::is_control) {
-        Some("it contains a control character")
-    } else if prefix.starts_with('/') {
-        Some("it starts with '/'")
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(Error::InvalidKey {
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    if prefix.len() > MAX_KEY_LEN {
+        return Err(Error::InvalidKey {
+            key: prefix.to_string(),
+            reason: "as a list prefix, it is longer than 1024 bytes".into(),
+        });
+    }
+    let as_key = prefix.strip_suffix('/').unwrap_or(prefix);
+    validate_key(as_key).map_err(|e| match e {
+        Error::InvalidKey { reason, .. } => Error::InvalidKey {
             key: prefix.to_string(),
             reason: format!("as a list prefix, {reason}"),
-        }),
-        None => Ok(()),
-    }
+        },
+        other => other,
+    })
 }
 
 #[cfg(test)]
@@ -91,8 +96,40 @@ mod tests {
 
     #[test]
     fn prefixes_may_end_with_slash() {
-        assert!(validate_prefix("").is_ok());
-        assert!(validate_prefix("a/").is_ok());
-        assert!(validate_prefix("/a").is_err());
+        for prefix in ["", "a/", "a", "a/b", "a/b/", "..a", "a/.b/", "ünï/"] {
+            assert!(validate_prefix(prefix).is_ok(), "{prefix:?}");
+        }
+    }
+
+    /// A prefix obeys the rules of a key: nothing that could name a path outside the store or workspace.
+    #[test]
+    fn prefixes_refuse_what_keys_refuse() {
+        for prefix in [
+            "/a",
+            "/",
+            "..",
+            "../",
+            "../other/",
+            "../../../",
+            "a/..",
+            "a/../",
+            "a/../b",
+            ".",
+            "./",
+            "a/.",
+            "a/./",
+            "a//",
+            "//",
+            "a//b",
+            "nul\0/",
+        ] {
+            let err = validate_prefix(prefix).err();
+            assert!(
+                matches!(err, Some(Error::InvalidKey { .. })),
+                "{prefix:?} gave {err:?}"
+            );
+        }
+        assert!(validate_prefix(&"k".repeat(1025)).is_err());
+        assert!(validate_prefix(&format!("{}/", "k".repeat(1024))).is_err());
     }
 }

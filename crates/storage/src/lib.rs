@@ -29,6 +29,8 @@ mod error;
 mod key;
 mod prefix;
 mod types;
+#[cfg(any(feature = "memory", feature = "fs"))]
+mod util;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -44,8 +46,8 @@ pub use error::{BoxError, Error, Result};
 pub use key::{MAX_KEY_LEN, validate_key, validate_prefix};
 pub use prefix::{PrefixStore, for_workspace};
 pub use types::{
-    ByteStream, Capabilities, GetOptions, GetRange, GetResult, ListOptions, ListPage,
-    MultipartUpload, ObjectMeta, PartId, PutMode, PutOptions, PutResult,
+    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, GetOptions, GetRange, GetResult, ListOptions,
+    ListPage, MultipartUpload, ObjectMeta, PartId, PutMode, PutOptions, PutResult,
 };
 
 use async_trait::async_trait;

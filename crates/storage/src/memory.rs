@@ -1,10 +1,11 @@
 //! In-process store (the sandbox default): objects live in a map and vanish with the process.
 
 use crate::types::check_part_number;
+use crate::util::{paginate, rand_id};
 use crate::{
-    ByteStream, Capabilities, Error, GetOptions, GetResult, Health, ListOptions, ListPage,
-    MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions, PutResult, Result,
-    validate_key, validate_prefix,
+    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetResult, Health,
+    ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions,
+    PutResult, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -68,7 +69,11 @@ impl MemoryStore {
             size: data.len() as u64,
             last_modified: Some(SystemTime::now()),
             e_tag: Some(e_tag.clone()),
-            content_type: options.content_type,
+            content_type: Some(
+                options
+                    .content_type
+                    .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()),
+            ),
             metadata: options.metadata,
         };
         state.objects.insert(key.to_string(), Object { data, meta });
@@ -85,42 +90,6 @@ impl MemoryStore {
                 key: key.to_string(),
             })
     }
-}
-
-/// One page of `keys` (sorted) under `options`: shared by the memory and fs backends. The page token is the
-/// last key or common prefix returned.
-pub(crate) fn paginate<'a, T: 'a>(
-    entries: impl Iterator<Item = (&'a str, T)>,
-    options: &ListOptions,
-) -> (Vec<T>, Vec<String>, Option<String>) {
-    let limit = options.page_size();
-    let after = options.page_token.as_deref();
-    let (mut objects, mut prefixes) = (Vec::new(), Vec::<String>::new());
-    let mut last: Option<String> = None;
-    let mut more = false;
-    for (key, value) in entries {
-        let Some(rest) = key.strip_prefix(options.prefix.as_str()) else {
-            continue;
-        };
-        let group = match rest.find('/') {
-            Some(i) if options.delimiter => Some(&key[..options.prefix.len() + i + 1]),
-            _ => None,
-        };
-        let name = group.unwrap_or(key);
-        if after.is_some_and(|a| name <= a) || prefixes.last().is_some_and(|p| p == name) {
-            continue;
-        }
-        if objects.len() + prefixes.len() == limit {
-            more = true;
-            break;
-        }
-        match group {
-            Some(g) => prefixes.push(g.to_string()),
-            None => objects.push(value),
-        }
-        last = Some(name.to_string());
-    }
-    (objects, prefixes, if more { last } else { None })
 }
 
 #[async_trait]
@@ -254,6 +223,7 @@ impl ObjectStore for MemoryStore {
         part_number: u32,
         data: Bytes,
     ) -> Result<PartId> {
+        validate_key(&upload.key)?;
         check_part_number(part_number)?;
         let mut state = self.state();
         let entry = state
@@ -275,6 +245,7 @@ impl ObjectStore for MemoryStore {
         upload: &MultipartUpload,
         parts: Vec<PartId>,
     ) -> Result<PutResult> {
+        validate_key(&upload.key)?;
         let entry = {
             let mut state = self.state();
             match state.uploads.get(&upload.upload_id) {
@@ -301,49 +272,20 @@ impl ObjectStore for MemoryStore {
     }
 
     async fn abort_multipart(&self, upload: &MultipartUpload) -> Result<()> {
-        self.state().uploads.remove(&upload.upload_id);
+        validate_key(&upload.key)?;
+        let mut state = self.state();
+        // Only the upload of this key: another key's (another workspace's) upload id aborts nothing.
+        if state
+            .uploads
+            .get(&upload.upload_id)
+            .is_some_and(|u| u.key == upload.key)
+        {
+            state.uploads.remove(&upload.upload_id);
+        }
         Ok(())
     }
 
     async fn health(&self) -> Health {
         Health::up(SCHEME)
-    }
-}
-
-/// A process-unique id: time and a counter (no randomness needed; ids only name uploads in this process).
-pub(crate) fn rand_id() -> u128 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    (nanos << 32)
-        ^ u128::from(COUNTER.fetch_add(1, Ordering::Relaxed))
-        ^ u128::from(std::process::id())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pagination_groups_and_resumes() {
-        let keys = ["a/1", "a/2", "b", "c/x/y", "d"];
-        let opts = ListOptions::prefix("").with_delimiter().with_max_keys(2);
-        let (objs, prefixes, token) = paginate(keys.iter().map(|k| (*k, *k)), &opts);
-        assert_eq!(
-            (objs, prefixes.clone()),
-            (vec!["b"], vec!["a/".to_string()])
-        );
-        assert_eq!(token.as_deref(), Some("b"));
-        let opts = ListOptions {
-            page_token: token,
-            ..opts
-        };
-        let (objs, prefixes, token) = paginate(keys.iter().map(|k| (*k, *k)), &opts);
-        assert_eq!(
-            (objs, prefixes, token),
-            (vec!["d"], vec!["c/".to_string()], None)
-        );
     }
 }

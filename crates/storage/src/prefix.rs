@@ -10,7 +10,9 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 /// Every key of `inner` seen through `prefix`: `put("a")` writes `<prefix>a`, and listings strip the prefix,
-/// so nothing outside the prefix is visible or reachable (keys cannot contain `..` segments).
+/// so nothing outside the prefix is visible or reachable: keys and list prefixes are validated by
+/// [`validate_key`](crate::validate_key) / [`validate_prefix`](crate::validate_prefix) here, before the inner
+/// store sees them (no `.` or `..` segment, nothing absolute), and listings keep only keys under the prefix.
 #[derive(Debug, Clone)]
 pub struct PrefixStore {
     inner: Arc<dyn ObjectStore>,
@@ -143,14 +145,17 @@ impl ObjectStore for PrefixStore {
         inner.prefix = format!("{}{}", self.prefix, options.prefix);
         let page = self.inner.list(&inner).await?;
         Ok(ListPage {
+            // Only what lies under the prefix, whatever the inner store answered: nothing outside is visible.
             objects: page
                 .objects
                 .into_iter()
+                .filter(|m| m.key.starts_with(&self.prefix))
                 .map(|m| self.strip_meta(m))
                 .collect(),
             common_prefixes: page
                 .common_prefixes
                 .into_iter()
+                .filter(|p| p.starts_with(&self.prefix))
                 .map(|p| self.strip(p))
                 .collect(),
             next_token: page.next_token,

@@ -39,12 +39,17 @@ pub enum PutMode {
     Create,
 }
 
+/// The content type of an object stored without one, on every backend (RFC 9110 §8.3: an unknown type is
+/// treated as `application/octet-stream`). S3 servers differ when none is sent, so the S3 backend always
+/// sends one.
+pub const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+
 /// Options of a put.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PutOptions {
     /// Overwrite or create-only.
     pub mode: PutMode,
-    /// `Content-Type` stored with the object.
+    /// `Content-Type` stored with the object; `None` stores [`DEFAULT_CONTENT_TYPE`].
     pub content_type: Option<String>,
     /// User metadata: names of `a-z`, `0-9`, `-`; values of printable ASCII.
     pub metadata: BTreeMap<String, String>,
@@ -118,7 +123,8 @@ pub struct ObjectMeta {
     pub last_modified: Option<SystemTime>,
     /// Entity tag, when known.
     pub e_tag: Option<String>,
-    /// Content type, when stored.
+    /// Content type: what the put gave, else [`DEFAULT_CONTENT_TYPE`] (always set by `head` and `get`; `None`
+    /// in listings, and for objects written by other tools without one).
     pub content_type: Option<String>,
     /// User metadata.
     pub metadata: BTreeMap<String, String>,
@@ -127,11 +133,14 @@ pub struct ObjectMeta {
 /// A byte range of an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GetRange {
-    /// `start..end`; an `end` past the object is clamped to its size.
+    /// `start..end`; an `end` past the object is clamped to its size. A `start` at or past the end (so any
+    /// start on an empty object) is [`Error::InvalidRange`].
     Bounded(Range<u64>),
-    /// From this offset to the end.
+    /// From this offset to the end. An offset at or past the end (so any offset on an empty object) is
+    /// [`Error::InvalidRange`].
     Offset(u64),
-    /// The last `n` bytes (the whole object when it is shorter).
+    /// The last `n` bytes: the whole object when it is shorter, so an empty object gives an empty body
+    /// (RFC 9110 §14.1.1: a suffix range is the one range satisfiable on an empty representation).
     Suffix(u64),
 }
 
@@ -150,7 +159,7 @@ impl GetRange {
         let range = match self {
             GetRange::Bounded(r) if r.start < r.end && r.start < size => r.start..r.end.min(size),
             GetRange::Offset(o) if *o < size => *o..size,
-            GetRange::Suffix(n) if *n > 0 && size > 0 => size.saturating_sub(*n)..size,
+            GetRange::Suffix(n) if *n > 0 => size.saturating_sub(*n)..size,
             _ => {
                 return Err(Error::InvalidRange {
                     key: key.to_string(),
@@ -162,6 +171,10 @@ impl GetRange {
         Ok(range)
     }
 
+    #[cfg_attr(
+        not(any(feature = "memory", feature = "fs", feature = "s3")),
+        allow(dead_code)
+    )] // used by the backends only
     pub(crate) fn check(&self) -> Result<()> {
         match self {
             GetRange::Bounded(r) if r.start >= r.end => Err(Error::invalid_argument(format!(
@@ -243,7 +256,8 @@ impl GetResult {
 /// Options of a list.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListOptions {
-    /// Only keys starting with this (any string; it may end with `/`).
+    /// Only keys starting with this: empty, or the rules of a key, optionally ending with `/` (see
+    /// [`validate_prefix`](crate::validate_prefix); `..` and `.` segments are [`Error::InvalidKey`]).
     pub prefix: String,
     /// Group keys by the first `/` after the prefix into [`ListPage::common_prefixes`].
     pub delimiter: bool,
@@ -312,8 +326,16 @@ pub struct PartId {
 }
 
 /// Largest part number (S3's limit).
+#[cfg_attr(
+    not(any(feature = "memory", feature = "fs", feature = "s3")),
+    allow(dead_code)
+)]
 pub const MAX_PART_NUMBER: u32 = 10_000;
 
+#[cfg_attr(
+    not(any(feature = "memory", feature = "fs", feature = "s3")),
+    allow(dead_code)
+)] // used by the backends only
 pub(crate) fn check_part_number(n: u32) -> Result<()> {
     if (1..=MAX_PART_NUMBER).contains(&n) {
         Ok(())

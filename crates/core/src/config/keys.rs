@@ -305,7 +305,7 @@ pub const KEYS: &[Key] = &[
         "object store",
         "`aws`, `gcs`, `generic`",
         "from `AWS_ENDPOINT_URL`: unset or `*.amazonaws.com` → `aws`, `storage.googleapis.com` → `gcs`, else `generic`",
-        "Which S3 implementation the endpoint is; decides the defaults below and the GCS workarounds (checksums only when required, `Content-Length: 0` on multipart initiation, no conditional create).",
+        "Which S3 implementation the endpoint is; decides the defaults below and the GCS workarounds (checksums only when required, no conditional create; every profile sends `Content-Length: 0` on body-less PUT/POST, which GCS requires).",
     ),
     key(
         "OBJECT_STORE_S3_PATH_STYLE",

@@ -124,8 +124,8 @@ pub struct S3Credentials {
 pub enum S3Profile {
     /// AWS S3 itself (no `AWS_ENDPOINT_URL`).
     Aws,
-    /// Google Cloud Storage through its S3 interoperability (HMAC keys): checksums only when required,
-    /// `Content-Length: 0` on multipart initiation, no conditional create.
+    /// Google Cloud Storage through its S3 interoperability (HMAC keys): checksums only when required, no
+    /// conditional create (the `Content-Length: 0` GCS needs on body-less PUT/POST is sent on every profile).
     Gcs,
     /// Any other S3-compatible server (MinIO, s3s, Ceph…).
     Generic,

@@ -306,6 +306,7 @@ impl S3Builder {
             .request_checksum_calculation(request)
             .response_checksum_validation(response)
             .retry_config(RetryConfig::disabled())
+            .interceptor(super::length::BodylessContentLength)
             .build();
         if config.region().is_none() {
             return Err(Self::invalid(

@@ -59,6 +59,14 @@ where
         d
     };
     match (status, code_str) {
+        // A server error is retryable whatever code its body claims (a body is only as reliable as the
+        // server that just failed).
+        (Some(429 | 500..=599), _) => Error::Unavailable {
+            backend: SCHEME,
+            endpoint: ctx.endpoint.to_string(),
+            detail: described(),
+            source: Some(Box::new(err)),
+        },
         (_, "NoSuchBucket") => Error::BucketNotFound {
             bucket: ctx.bucket.to_string(),
             endpoint: ctx.endpoint.to_string(),
@@ -85,8 +93,7 @@ where
             key: ctx.key.to_string(),
             detail: described(),
         },
-        (Some(429 | 500..=599), _)
-        | (_, "SlowDown" | "ServiceUnavailable" | "InternalError" | "RequestTimeout") => {
+        (_, "SlowDown" | "ServiceUnavailable" | "InternalError" | "RequestTimeout") => {
             Error::Unavailable {
                 backend: SCHEME,
                 endpoint: ctx.endpoint.to_string(),

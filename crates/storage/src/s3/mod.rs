@@ -8,14 +8,17 @@
 //! - checksums are computed and validated only when an operation requires them, so no flexible-checksum
 //!   headers (`x-amz-checksum-*`, `x-amz-sdk-checksum-algorithm`, `x-amz-trailer`) and no `aws-chunked` bodies
 //!   are sent, and CompleteMultipartUpload carries no composite CRC32 (which GCS answers with 412);
-//! - CreateMultipartUpload is a `POST` without a body, which the SDK sends without `Content-Length`; GCS's
-//!   front end answers that with **HTTP 411 Length Required** (arrow-rs-object-store#495, aws-sdk-rust#715).
-//!   This backend always adds `Content-Length: 0` to that request (valid HTTP for every server);
+//! - CreateMultipartUpload (`POST`) and CopyObject (`PUT`) have no body, and the SDK sends them without
+//!   `Content-Length`; GCS's front end answers that with **HTTP 411 Length Required**
+//!   (arrow-rs-object-store#210 and #495, aws-sdk-rust#715). A client-wide interceptor adds
+//!   `Content-Length: 0` to every body-less `PUT` and `POST` (valid HTTP for every server, so on every
+//!   profile);
 //! - conditional create is not declared (GCS's S3 layer has its own `x-goog-if-generation-match` instead of
 //!   `If-None-Match`, untested here), so [`PutMode::Create`] is [`Error::NotSupported`].
 
 mod builder;
 mod error;
+mod length;
 
 /// The AWS SDK this backend is built on (for raw access through [`S3Store::client`]).
 pub use aws_sdk_s3 as sdk;
@@ -23,9 +26,9 @@ pub use builder::{DEFAULT_PART_SIZE, MIN_PART_SIZE, S3Builder};
 
 use crate::types::check_part_number;
 use crate::{
-    ByteStream, Capabilities, Error, GetOptions, GetRange, GetResult, Health, ListOptions,
-    ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions, PutResult,
-    Result, validate_key, validate_prefix,
+    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetRange, GetResult, Health,
+    ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions,
+    PutResult, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use avb_core::config::S3Profile;
@@ -96,6 +99,15 @@ impl S3Store {
     }
 }
 
+/// The content type to send: the caller's, else [`DEFAULT_CONTENT_TYPE`] — servers differ on what they store
+/// when none is sent (s3s-fs and moto vs AWS's `binary/octet-stream`).
+fn content_type(options: &PutOptions) -> &str {
+    options
+        .content_type
+        .as_deref()
+        .unwrap_or(DEFAULT_CONTENT_TYPE)
+}
+
 fn metadata_map(m: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
     (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
@@ -129,7 +141,7 @@ fn size_of(n: Option<i64>) -> u64 {
     n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
 }
 
-/// `bytes start-end/total` → (start..end+1, total).
+/// `bytes start-end/total` → (start..end+1, total); `None` unless `start <= end < total`.
 fn parse_content_range(value: &str) -> Option<(std::ops::Range<u64>, u64)> {
     let rest = value.strip_prefix("bytes ")?;
     let (range, total) = rest.split_once('/')?;
@@ -137,9 +149,39 @@ fn parse_content_range(value: &str) -> Option<(std::ops::Range<u64>, u64)> {
     let (start, end, total) = (
         start.parse::<u64>().ok()?,
         end.parse::<u64>().ok()?,
-        total.parse().ok()?,
+        total.parse::<u64>().ok()?,
     );
-    Some((start..end.checked_add(1)?, total))
+    (start <= end && end < total).then(|| (start..end + 1, total))
+}
+
+/// The `len` bytes of `body` from offset `start` (for a server that ignored `Range`).
+fn slice_stream(body: ByteStream, start: u64, len: u64) -> ByteStream {
+    Box::pin(futures::stream::unfold(
+        (body, start, len),
+        |(mut body, mut skip, mut left)| async move {
+            use futures::TryStreamExt;
+            loop {
+                if left == 0 {
+                    return None;
+                }
+                let mut chunk = match body.try_next().await {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => return None,
+                    Err(e) => return Some((Err(e), (body, 0, 0))),
+                };
+                let drop = usize::try_from(skip).unwrap_or(usize::MAX).min(chunk.len());
+                skip -= drop as u64;
+                let _ = chunk.split_to(drop);
+                if chunk.is_empty() {
+                    continue;
+                }
+                let keep = usize::try_from(left).unwrap_or(usize::MAX).min(chunk.len());
+                left -= keep as u64;
+                chunk.truncate(keep);
+                return Some((Ok(chunk), (body, skip, left)));
+            }
+        },
+    ))
 }
 
 /// Percent-encodes a key for `x-amz-copy-source` (everything but unreserved characters and `/`).
@@ -208,7 +250,7 @@ impl ObjectStore for S3Store {
             .key(key)
             .content_length(len)
             .body(SdkBody::from(data))
-            .set_content_type(options.content_type.clone())
+            .content_type(content_type(&options))
             .set_metadata(metadata_map(&options.metadata));
         if create {
             request = request.if_none_match("*");
@@ -249,17 +291,18 @@ impl ObjectStore for S3Store {
             .await;
         let out = match out {
             Ok(out) => out,
-            // A suffix longer than the object means the whole object (RFC 9110 §14.1.2); some servers
-            // (s3s-fs 0.14.1) answer it with 500 instead. Only on that error path: look the size up and
-            // read the whole object when the suffix covers it.
+            // A suffix longer than the object means the whole object (RFC 9110 §14.1.1), an empty one
+            // included; some servers answer it with 500 (s3s-fs 0.14.1) or 416 instead. Only on that error
+            // path: look the size up and read the whole object when the suffix covers it.
             Err(e)
                 if matches!(options.range, Some(GetRange::Suffix(_)))
-                    && e.raw_response()
-                        .is_some_and(|r| r.status().is_server_error()) =>
+                    && e.raw_response().is_some_and(|r| {
+                        r.status().is_server_error() || r.status().as_u16() == 416
+                    }) =>
             {
                 let size = self.head(key).await?.size;
                 match options.range {
-                    Some(GetRange::Suffix(n)) if n >= size && size > 0 => {
+                    Some(GetRange::Suffix(n)) if n >= size => {
                         return self.get(key, GetOptions::default()).await;
                     }
                     _ => return Err(map(e, &self.ctx(key, false))),
@@ -277,19 +320,21 @@ impl ObjectStore for S3Store {
             Err(e) => return Err(map(e, &self.ctx(key, false))),
         };
         let length = size_of(out.content_length());
-        let (range, size) = match out.content_range().and_then(parse_content_range) {
-            Some((range, total)) => (range, total),
+        let malformed = |what: String| Error::Backend {
+            backend: SCHEME,
+            detail: format!("{key:?}: the server answered {what}"),
+            source: None,
+        };
+        let (range, size) = match out.content_range() {
+            Some(value) => parse_content_range(value)
+                .ok_or_else(|| malformed(format!("a malformed Content-Range {value:?}")))?,
             None => (0..length, length),
         };
         if range.end - range.start != length {
-            return Err(Error::Backend {
-                backend: SCHEME,
-                detail: format!(
-                    "{key:?}: Content-Range {:?} disagrees with Content-Length {length}",
-                    out.content_range()
-                ),
-                source: None,
-            });
+            return Err(malformed(format!(
+                "Content-Range {:?} that disagrees with Content-Length {length}",
+                out.content_range()
+            )));
         }
         let meta = object_meta(
             key,
@@ -299,11 +344,21 @@ impl ObjectStore for S3Store {
             out.content_type(),
             out.metadata(),
         );
-        Ok(GetResult {
-            meta,
-            range,
-            body: body_stream(out.body, key.to_string(), self.endpoint.clone()),
-        })
+        let ranged_answer = out.content_range().is_some();
+        let mut body = body_stream(out.body, key.to_string(), self.endpoint.clone());
+        // A server may ignore `Range` and send the whole object (HTTP allows it; some do for empty
+        // objects): apply the range here, with the same answer as every other backend.
+        let range = match &options.range {
+            Some(requested) if !ranged_answer => {
+                let wanted = requested.resolve(key, size)?;
+                if wanted != range {
+                    body = slice_stream(body, wanted.start, wanted.end - wanted.start);
+                }
+                wanted
+            }
+            _ => range,
+        };
+        Ok(GetResult { meta, range, body })
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta> {
@@ -409,15 +464,8 @@ impl ObjectStore for S3Store {
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
-            .set_content_type(options.content_type.clone())
+            .content_type(content_type(&options))
             .set_metadata(metadata_map(&options.metadata))
-            .customize()
-            // GCS's front end refuses a body-less POST without Content-Length (HTTP 411).
-            .mutate_request(|request| {
-                if request.headers().get("content-length").is_none() {
-                    request.headers_mut().insert("content-length", "0");
-                }
-            })
             .send()
             .await
             .map_err(|e| map(e, &self.ctx(key, false)))?;
@@ -444,6 +492,7 @@ impl ObjectStore for S3Store {
         part_number: u32,
         data: Bytes,
     ) -> Result<PartId> {
+        validate_key(&upload.key)?;
         check_part_number(part_number)?;
         let len =
             i64::try_from(data.len()).map_err(|_| Error::invalid_argument("part too large"))?;
@@ -478,6 +527,7 @@ impl ObjectStore for S3Store {
         upload: &MultipartUpload,
         parts: Vec<PartId>,
     ) -> Result<PutResult> {
+        validate_key(&upload.key)?;
         let create = self.create_uploads().contains(&upload.upload_id);
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(
@@ -513,6 +563,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn abort_multipart(&self, upload: &MultipartUpload) -> Result<()> {
+        validate_key(&upload.key)?;
         self.create_uploads().remove(&upload.upload_id);
         let r = self
             .client
@@ -545,6 +596,26 @@ mod tests {
         assert_eq!(parse_content_range("bytes 0-9/100"), Some((0..10, 100)));
         assert_eq!(parse_content_range("bytes */100"), None);
         assert_eq!(parse_content_range("garbage"), None);
+        // Reversed, past the total, or at u64::MAX: refused (a reversed range made `get` underflow).
+        assert_eq!(parse_content_range("bytes 5-2/10"), None);
+        assert_eq!(parse_content_range("bytes 0-10/10"), None);
+        assert_eq!(
+            parse_content_range(&format!("bytes 0-{}/{}", u64::MAX, u64::MAX)),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_range_the_server_ignored_is_applied_here() {
+        use futures::TryStreamExt;
+        let chunks = ["abc", "def", "gh"].map(|c| Ok(Bytes::from_static(c.as_bytes())));
+        let body: ByteStream = Box::pin(futures::stream::iter(chunks));
+        let parts: Vec<Bytes> = slice_stream(body, 2, 4).try_collect().await.unwrap();
+        assert_eq!(parts.concat(), b"cdef");
+        let chunks = ["abc", "def"].map(|c| Ok(Bytes::from_static(c.as_bytes())));
+        let body: ByteStream = Box::pin(futures::stream::iter(chunks));
+        let parts: Vec<Bytes> = slice_stream(body, 0, 6).try_collect().await.unwrap();
+        assert_eq!(parts.concat(), b"abcdef");
     }
 
     #[test]

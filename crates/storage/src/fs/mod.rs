@@ -5,19 +5,28 @@
 //! - Keys map to paths segment by segment; [`validate_key`] already refuses `..`, `.`, absolute and empty
 //!   segments, and every component is checked not to be a symbolic link, so no key reaches outside the root.
 //!   The first segment `.avb` is reserved for the store's own files.
-//! - Content type and user metadata live in a JSON sidecar under `<root>/.avb/meta/`.
+//! - Content type and user metadata live in a JSON sidecar at the key's own path under
+//!   `<root>/.avb/sidecar/` (the same tree shape as the objects, so no key's sidecar can collide with another
+//!   key's; objects of a store written with the earlier `<root>/.avb/meta/<key>.json` layout report the
+//!   default content type and no metadata).
+//! - Deleting a key removes the directories it leaves empty.
 //! - A key cannot be both an object and a prefix of other keys (`a` and `a/b`): the file system cannot hold
 //!   a file and a directory under one name. Such a put fails with [`Error::InvalidKey`].
 
+mod sidecar;
+#[cfg(test)]
+mod tests;
+
 use crate::types::check_part_number;
 use crate::{
-    ByteStream, Capabilities, Error, GetOptions, GetResult, Health, ListOptions, ListPage,
-    MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions, PutResult, Result,
-    validate_key, validate_prefix,
+    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetResult, Health,
+    ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions,
+    PutResult, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
+use sidecar::{options_from_json, options_to_json};
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -27,6 +36,10 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 pub const SCHEME: &str = "fs";
 const RESERVED: &str = ".avb";
 const READ_CHUNK: usize = 64 * 1024;
+/// The sidecar tree under `.avb/` (see [`FsStore::meta_path`]).
+const SIDECARS: &str = "sidecar";
+/// Attempts at moving a finished file into place when a concurrent delete pruned its new directory.
+const COMMIT_ATTEMPTS: usize = 3;
 
 /// The local-directory store.
 #[derive(Debug, Clone)]
@@ -65,20 +78,11 @@ impl FsStore {
         Ok(key.split('/').fold(self.root.clone(), |p, s| p.join(s)))
     }
 
-    fn meta_path(&self, key: &str) -> PathBuf {
-        let mut p = key
-            .split('/')
-            .fold(self.root.join(RESERVED).join("meta"), |p, s| p.join(s))
-            .into_os_string();
-        p.push(".json");
-        PathBuf::from(p)
-    }
-
     fn tmp_path(&self) -> PathBuf {
         self.root
             .join(RESERVED)
             .join("tmp")
-            .join(format!("{:032x}", crate::memory::rand_id()))
+            .join(format!("{:032x}", crate::util::rand_id()))
     }
 
     fn upload_dir(&self, upload_id: &str) -> Result<PathBuf> {
@@ -117,66 +121,47 @@ impl FsStore {
                     });
                 }
                 Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+                // Nothing further down exists (or a file is in the way: the caller reports that
+                // conflict): no link either.
+                Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                    return Ok(());
+                }
                 Err(e) => return Err(self.err(key)(e)),
             }
         }
         Ok(())
     }
 
-    async fn read_sidecar(&self, key: &str) -> Result<(Option<String>, BTreeMap<String, String>)> {
-        match tokio::fs::read(self.meta_path(key)).await {
-            Ok(bytes) => {
-                let v: serde_json::Value =
-                    serde_json::from_slice(&bytes).map_err(|e| Error::Backend {
-                        backend: SCHEME,
-                        detail: format!("metadata of {key:?} is corrupt: {e}"),
-                        source: Some(Box::new(e)),
-                    })?;
-                Ok(options_from_json(&v))
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok((None, BTreeMap::new())),
-            Err(e) => Err(self.err(key)(e)),
-        }
-    }
-
-    async fn write_sidecar(&self, key: &str, options: &PutOptions) -> Result<()> {
-        let path = self.meta_path(key);
-        if options.content_type.is_none() && options.metadata.is_empty() {
-            return match tokio::fs::remove_file(&path).await {
-                Err(e) if e.kind() != ErrorKind::NotFound => Err(self.err(key)(e)),
-                _ => Ok(()),
-            };
-        }
-        let json = options_to_json(key, options).to_string();
-        let tmp = self.tmp_path();
-        tokio::fs::write(&tmp, json).await.map_err(self.err(key))?;
-        self.commit(key, &tmp, &path, PutMode::Overwrite).await
-    }
-
     /// Moves the finished temporary file `tmp` to `target`; removes `tmp` on failure.
     async fn commit(&self, key: &str, tmp: &Path, target: &Path, mode: PutMode) -> Result<()> {
         let result = async {
-            if let Some(parent) = target.parent() {
-                tokio::fs::create_dir_all(parent)
-                    .await
-                    .map_err(|e| self.conflict(key, e))?;
-            }
-            self.no_symlinks(key, target).await?;
-            match mode {
-                PutMode::Overwrite => tokio::fs::rename(tmp, target)
-                    .await
-                    .map_err(|e| self.conflict(key, e)),
-                PutMode::Create => match tokio::fs::hard_link(tmp, target).await {
+            let mut attempt = 1;
+            loop {
+                // Links first: no directory is made through a link (perhaps outside the root).
+                self.no_symlinks(key, target).await?;
+                self.make_parent(key, target).await?;
+                let moved = match mode {
+                    PutMode::Overwrite => tokio::fs::rename(tmp, target).await,
+                    PutMode::Create => tokio::fs::hard_link(tmp, target).await,
+                };
+                match moved {
                     Ok(()) => {
-                        let _ = tokio::fs::remove_file(tmp).await;
-                        Ok(())
+                        if mode == PutMode::Create {
+                            let _ = tokio::fs::remove_file(tmp).await;
+                        }
+                        return Ok(());
                     }
-                    Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Error::AlreadyExists {
-                        key: key.to_string(),
-                    }),
-                    Err(e) => Err(self.conflict(key, e)),
-                },
+                    Err(e) if mode == PutMode::Create && e.kind() == ErrorKind::AlreadyExists => {
+                        return Err(Error::AlreadyExists {
+                            key: key.to_string(),
+                        });
+                    }
+                    // A concurrent delete pruned the directory just made: make it again.
+                    Err(e) if e.kind() == ErrorKind::NotFound && attempt < COMMIT_ATTEMPTS => {
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(self.conflict(key, e)),
+                }
             }
         }
         .await;
@@ -184,6 +169,28 @@ impl FsStore {
             let _ = tokio::fs::remove_file(tmp).await;
         }
         result
+    }
+
+    /// Creates `target`'s directory; a file where a directory must go is the `a` vs `a/…` conflict.
+    async fn make_parent(&self, key: &str, target: &Path) -> Result<()> {
+        match target.parent() {
+            Some(parent) => tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| self.conflict(key, e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes the directories above `path` that became empty, up to (not including) `top`, so a deleted
+    /// `a/b` leaves no directory `a` in the way of a later key `a`. A directory still in use stays.
+    async fn prune_empty_parents(path: &Path, top: &Path) {
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if d == top || !d.starts_with(top) || tokio::fs::remove_dir(d).await.is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
     }
 
     fn conflict(&self, key: &str, e: std::io::Error) -> Error {
@@ -224,6 +231,25 @@ impl FsStore {
         let target = self.path(key)?;
         match options.mode {
             PutMode::Overwrite => {
+                // Refuse a link or an `a` vs `a/…` conflict before touching the metadata, so a refused put
+                // leaves no sidecar behind.
+                if let Err(e) = self.no_symlinks(key, &target).await {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    return Err(e);
+                }
+                let in_the_way = match self.make_parent(key, &target).await {
+                    Err(e) => Some(e),
+                    Ok(()) => match tokio::fs::symlink_metadata(&target).await {
+                        Ok(m) if m.is_dir() => {
+                            Some(self.conflict(key, std::io::Error::from(ErrorKind::IsADirectory)))
+                        }
+                        _ => None,
+                    },
+                };
+                if let Some(e) = in_the_way {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    return Err(e);
+                }
                 // Metadata first: a reader never sees the new body with the old metadata.
                 if let Err(e) = self.write_sidecar(key, &options).await {
                     let _ = tokio::fs::remove_file(&tmp).await;
@@ -258,10 +284,20 @@ impl FsStore {
             Some(i) => &options.prefix[..i],
             None => "",
         };
+        // The prefix was validated like a key (no `.`/`..`/empty segment); still, every directory on the way
+        // down must be a real directory, not a symbolic link: listing follows no link.
         let mut start = self.root.clone();
         let mut base = String::new();
         for segment in dir_part.split('/').filter(|s| !s.is_empty()) {
             start.push(segment);
+            match std::fs::symlink_metadata(&start) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Ok(Vec::new()),
+                Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                    return Ok(Vec::new());
+                }
+                Err(e) => return Err(e),
+            }
             base.push_str(segment);
             base.push('/');
         }
@@ -284,6 +320,8 @@ impl FsStore {
                     continue;
                 }
                 let key = format!("{key_prefix}{name}");
+                // `DirEntry::file_type` does not follow links: a link is neither a directory to descend
+                // into nor an object to show.
                 let kind = entry.file_type()?;
                 if kind.is_dir() {
                     let as_prefix = format!("{key}/");
@@ -323,31 +361,10 @@ fn object_meta(key: String, meta: &std::fs::Metadata) -> ObjectMeta {
     }
 }
 
-fn options_to_json(key: &str, options: &PutOptions) -> serde_json::Value {
-    serde_json::json!({
-        "key": key,
-        "create": options.mode == PutMode::Create,
-        "content_type": options.content_type,
-        "metadata": options.metadata,
-    })
-}
-
-fn options_from_json(v: &serde_json::Value) -> (Option<String>, BTreeMap<String, String>) {
-    let content_type = v["content_type"].as_str().map(str::to_string);
-    let metadata = v["metadata"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    (content_type, metadata)
-}
-
 fn io_error(e: std::io::Error, key: &str, root: &Path) -> Error {
     match e.kind() {
-        ErrorKind::NotFound => Error::NotFound { key: key.into() },
+        // `a/b` when `a` is a file: no such object either.
+        ErrorKind::NotFound | ErrorKind::NotADirectory => Error::NotFound { key: key.into() },
         ErrorKind::PermissionDenied => Error::PermissionDenied {
             backend: SCHEME,
             endpoint: root.display().to_string(),
@@ -415,7 +432,7 @@ impl ObjectStore for FsStore {
             .map_err(self.err(key))?;
         let (content_type, metadata) = self.read_sidecar(key).await?;
         let mut meta = object_meta(key.to_string(), &fs_meta);
-        meta.content_type = content_type;
+        meta.content_type = content_type.or_else(|| Some(DEFAULT_CONTENT_TYPE.to_string()));
         meta.metadata = metadata;
         let (owned_key, root) = (key.to_string(), self.root.clone());
         let reader = file.take(range.end - range.start);
@@ -432,7 +449,7 @@ impl ObjectStore for FsStore {
         let (_, fs_meta) = self.stat(key).await?;
         let (content_type, metadata) = self.read_sidecar(key).await?;
         let mut meta = object_meta(key.to_string(), &fs_meta);
-        meta.content_type = content_type;
+        meta.content_type = content_type.or_else(|| Some(DEFAULT_CONTENT_TYPE.to_string()));
         meta.metadata = metadata;
         Ok(meta)
     }
@@ -440,12 +457,18 @@ impl ObjectStore for FsStore {
     async fn delete(&self, key: &str) -> Result<()> {
         let path = self.path(key)?;
         self.no_symlinks(key, &path).await?;
-        for p in [path, self.meta_path(key)] {
+        for (p, top) in [
+            (path, self.root.clone()),
+            (self.meta_path(key), self.meta_root()),
+        ] {
             match tokio::fs::remove_file(&p).await {
-                Err(e) if !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::IsADirectory) => {
-                    return Err(self.err(key)(e));
-                }
-                _ => {}
+                Ok(()) => Self::prune_empty_parents(&p, &top).await,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::NotFound | ErrorKind::IsADirectory | ErrorKind::NotADirectory
+                    ) => {}
+                Err(e) => return Err(self.err(key)(e)),
             }
         }
         Ok(())
@@ -468,7 +491,7 @@ impl ObjectStore for FsStore {
             })?
             .map_err(self.err(&options.prefix))?;
         let (objects, common_prefixes, next_token) =
-            crate::memory::paginate(all.iter().map(|(k, m)| (k.as_str(), m.clone())), options);
+            crate::util::paginate(all.iter().map(|(k, m)| (k.as_str(), m.clone())), options);
         Ok(ListPage {
             objects,
             common_prefixes,
@@ -489,9 +512,10 @@ impl ObjectStore for FsStore {
     }
 
     async fn create_multipart(&self, key: &str, options: PutOptions) -> Result<MultipartUpload> {
-        Self::check_key(key)?;
+        let path = self.path(key)?;
+        self.no_symlinks(key, &path).await?;
         options.validate()?;
-        let upload_id = format!("{:032x}", crate::memory::rand_id());
+        let upload_id = format!("{:032x}", crate::util::rand_id());
         let dir = self.upload_dir(&upload_id)?;
         tokio::fs::create_dir_all(&dir)
             .await
@@ -597,7 +621,12 @@ impl ObjectStore for FsStore {
     }
 
     async fn abort_multipart(&self, upload: &MultipartUpload) -> Result<()> {
-        let dir = self.upload_dir(&upload.upload_id)?;
+        // Only the upload of this key: another key's (another workspace's) upload id aborts nothing.
+        let dir = match self.check_upload(upload).await {
+            Ok(dir) => dir,
+            Err(Error::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(self.err(&upload.key)(e)),
             _ => Ok(()),
@@ -615,6 +644,7 @@ impl ObjectStore for FsStore {
 
 impl FsStore {
     async fn check_upload(&self, upload: &MultipartUpload) -> Result<PathBuf> {
+        Self::check_key(&upload.key)?;
         let dir = self.upload_dir(&upload.upload_id)?;
         let text = match tokio::fs::read(dir.join("upload.json")).await {
             Ok(text) => text,
@@ -632,112 +662,5 @@ impl FsStore {
             });
         }
         Ok(dir)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn symlinks_are_not_followed() {
-        let outside = tempfile::tempdir().unwrap();
-        std::fs::write(outside.path().join("secret"), b"outside").unwrap();
-        let root = tempfile::tempdir().unwrap();
-        let store = FsStore::new(root.path()).unwrap();
-        std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
-        let err = store.get_bytes("link/secret").await.unwrap_err();
-        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
-        let err = store
-            .put("link/new", Bytes::from_static(b"x"), PutOptions::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
-        assert!(!outside.path().join("new").exists());
-    }
-
-    #[tokio::test]
-    async fn reserved_and_escaping_keys_are_refused() {
-        let root = tempfile::tempdir().unwrap();
-        let store = FsStore::new(root.path()).unwrap();
-        for key in [".avb/tmp/x", "../x", "/etc/passwd", "a/../../x"] {
-            let err = store
-                .put(key, Bytes::from_static(b"x"), PutOptions::default())
-                .await
-                .unwrap_err();
-            assert!(matches!(err, Error::InvalidKey { .. }), "{key}: {err:?}");
-        }
-        // Listing never shows the store's own files.
-        store
-            .put("visible", Bytes::from_static(b"x"), PutOptions::default())
-            .await
-            .unwrap();
-        store
-            .put(
-                "meta",
-                Bytes::from_static(b"x"),
-                PutOptions::default().with_content_type("a/b"),
-            )
-            .await
-            .unwrap();
-        for prefix in [".avb/", ".avb/meta/", ".a"] {
-            let page = store.list(&ListOptions::prefix(prefix)).await.unwrap();
-            assert!(page.objects.is_empty(), "{prefix}: {page:?}");
-        }
-        let keys: Vec<_> = store
-            .list_all("")
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| m.key)
-            .collect();
-        assert_eq!(keys, ["meta", "visible"]);
-    }
-
-    #[tokio::test]
-    async fn object_and_prefix_of_one_name_is_a_clear_error() {
-        let root = tempfile::tempdir().unwrap();
-        let store = FsStore::new(root.path()).unwrap();
-        store
-            .put("a/b", Bytes::from_static(b"x"), PutOptions::default())
-            .await
-            .unwrap();
-        let err = store
-            .put("a", Bytes::from_static(b"y"), PutOptions::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
-        store
-            .put("f", Bytes::from_static(b"x"), PutOptions::default())
-            .await
-            .unwrap();
-        let err = store
-            .put("f/g", Bytes::from_static(b"y"), PutOptions::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
-        assert!(store.get_bytes("a").await.unwrap_err().is_not_found());
-        assert_eq!(store.get_bytes("f").await.unwrap(), "x");
-    }
-
-    #[tokio::test]
-    async fn failed_stream_leaves_nothing() {
-        let root = tempfile::tempdir().unwrap();
-        let store = FsStore::new(root.path()).unwrap();
-        let body: ByteStream = Box::pin(futures::stream::iter(vec![
-            Ok(Bytes::from_static(b"partial")),
-            Err(Error::invalid_argument("client went away")),
-        ]));
-        assert!(
-            store
-                .put_stream("k", body, PutOptions::default())
-                .await
-                .is_err()
-        );
-        assert!(store.head("k").await.unwrap_err().is_not_found());
-        let tmp = std::fs::read_dir(root.path().join(".avb/tmp"))
-            .unwrap()
-            .count();
-        assert_eq!(tmp, 0, "temporary file left behind");
     }
 }

@@ -1,0 +1,186 @@
+//! Content type and user metadata: round-trips, the default, and keys whose metadata could collide.
+
+use super::{CaseResult, Context, Outcome, ensure, lacks};
+use crate::{DEFAULT_CONTENT_TYPE, Error, GetOptions, ObjectStore, PutOptions};
+use bytes::Bytes;
+
+/// Content type and user metadata round-trip through head, get and copy.
+pub async fn metadata_and_content_type(store: &dyn ObjectStore) -> CaseResult {
+    if !store.capabilities().metadata {
+        return lacks("metadata_and_content_type", "metadata");
+    }
+    let options = PutOptions::default()
+        .with_content_type("text/csv; charset=utf-8")
+        .with_metadata("owner", "ana")
+        .with_metadata("purpose", "conformance test 1");
+    store
+        .put("meta.csv", Bytes::from_static(b"a,b\n"), options.clone())
+        .await
+        .ctx("put")?;
+    let head = store.head("meta.csv").await.ctx("head")?;
+    ensure!(
+        head.content_type == options.content_type,
+        "content type {:?}",
+        head.content_type
+    );
+    ensure!(
+        head.metadata == options.metadata,
+        "metadata {:?}",
+        head.metadata
+    );
+    let got = store
+        .get("meta.csv", GetOptions::default())
+        .await
+        .ctx("get")?;
+    ensure!(
+        got.meta.metadata == options.metadata,
+        "get metadata {:?}",
+        got.meta.metadata
+    );
+    ensure!(
+        got.meta.content_type == options.content_type,
+        "get content type"
+    );
+    let bad = PutOptions::default().with_metadata("Bad Name", "x");
+    let r = store.put("bad", Bytes::new(), bad).await;
+    ensure!(
+        matches!(r, Err(Error::InvalidArgument { .. })),
+        "bad metadata name gave {r:?}"
+    );
+    Ok(Outcome::Passed)
+}
+
+/// An object stored without a content type reports [`DEFAULT_CONTENT_TYPE`] from `head` and `get` on every
+/// backend — whole, streamed, multipart, copied, and after an overwrite that drops an earlier content type.
+pub async fn default_content_type(store: &dyn ObjectStore) -> CaseResult {
+    if !store.capabilities().metadata {
+        return lacks("default_content_type", "metadata");
+    }
+    let default = Some(DEFAULT_CONTENT_TYPE.to_string());
+    store
+        .put("plain", Bytes::from_static(b"x"), PutOptions::default())
+        .await
+        .ctx("put")?;
+    let body: crate::ByteStream = Box::pin(futures::stream::iter([Ok(Bytes::from_static(b"s"))]));
+    store
+        .put_stream("streamed", body, PutOptions::default())
+        .await
+        .ctx("put_stream")?;
+    store
+        .put("empty", Bytes::new(), PutOptions::default())
+        .await
+        .ctx("put empty")?;
+    store
+        .put(
+            "was-typed",
+            Bytes::from_static(b"x"),
+            PutOptions::default().with_content_type("text/plain"),
+        )
+        .await
+        .ctx("put typed")?;
+    store
+        .put("was-typed", Bytes::from_static(b"y"), PutOptions::default())
+        .await
+        .ctx("overwrite untyped")?;
+    store.copy("plain", "copied").await.ctx("copy")?;
+    let mut keys = vec!["plain", "streamed", "empty", "was-typed", "copied"];
+    if store.capabilities().multipart {
+        let upload = store
+            .create_multipart("multipart", PutOptions::default())
+            .await
+            .ctx("create_multipart")?;
+        let part = store
+            .put_part(&upload, 1, Bytes::from_static(b"m"))
+            .await
+            .ctx("put_part")?;
+        store
+            .complete_multipart(&upload, vec![part])
+            .await
+            .ctx("complete")?;
+        keys.push("multipart");
+    }
+    for key in keys {
+        let head = store.head(key).await.ctx(&format!("head {key}"))?;
+        ensure!(
+            head.content_type == default,
+            "head {key}: content type {:?}, expected {default:?}",
+            head.content_type
+        );
+        let got = store
+            .get(key, GetOptions::default())
+            .await
+            .ctx(&format!("get {key}"))?;
+        ensure!(
+            got.meta.content_type == default,
+            "get {key}: content type {:?}, expected {default:?}",
+            got.meta.content_type
+        );
+    }
+    Ok(Outcome::Passed)
+}
+
+/// Keys that a backend storing metadata beside the object (a file-name suffix, a side directory) could
+/// confuse — `a` and `a.json/b`, `b` and `b.json`, `.json` — each keep their own content type and metadata.
+pub async fn metadata_keys_do_not_collide(store: &dyn ObjectStore) -> CaseResult {
+    if !store.capabilities().metadata {
+        return lacks("metadata_keys_do_not_collide", "metadata");
+    }
+    let keys = [
+        "a",
+        "a.json/b",
+        "a.json.json",
+        "b.json",
+        "b",
+        ".json",
+        "c/d",
+        "c/d.json/e",
+        "c/d.meta",
+        "x.meta/y",
+        "x",
+    ];
+    let options = |i: usize| {
+        PutOptions::default()
+            .with_content_type(format!("text/x-{i}"))
+            .with_metadata("n", i.to_string())
+    };
+    for (i, key) in keys.iter().enumerate() {
+        store
+            .put(key, Bytes::from(key.to_string()), options(i))
+            .await
+            .ctx(&format!("put {key:?}"))?;
+    }
+    for (i, key) in keys.iter().enumerate() {
+        let head = store.head(key).await.ctx(&format!("head {key:?}"))?;
+        let want = options(i);
+        ensure!(
+            head.content_type == want.content_type && head.metadata == want.metadata,
+            "{key:?} reports {:?} {:?}, expected {:?} {:?}",
+            head.content_type,
+            head.metadata,
+            want.content_type,
+            want.metadata
+        );
+        ensure!(
+            store.get_bytes(key).await.ctx(&format!("get {key:?}"))? == key.as_bytes(),
+            "{key:?} holds other bytes"
+        );
+    }
+    // Deleting one leaves the others' metadata alone.
+    store.delete("a").await.ctx("delete a")?;
+    let head = store.head("a.json/b").await.ctx("head a.json/b")?;
+    ensure!(
+        head.content_type.as_deref() == Some("text/x-1"),
+        "deleting \"a\" changed \"a.json/b\": {:?}",
+        head.content_type
+    );
+    let r = store.put(
+        "bad",
+        Bytes::new(),
+        PutOptions::default().with_content_type(""),
+    );
+    ensure!(
+        matches!(r.await, Err(Error::InvalidArgument { .. })),
+        "an empty content type was accepted"
+    );
+    Ok(Outcome::Passed)
+}
