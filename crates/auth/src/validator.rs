@@ -2,7 +2,9 @@
 //! the production path.
 //!
 //! Order of checks (each failure has its own [`Error`] variant):
-//! 1. shape: three base64url segments, a JSON header with a string `alg` → [`Error::Malformed`];
+//! 1. shape: three base64url segments, a JSON header with a string `alg` (no parameter twice) →
+//!    [`Error::Malformed`]; a `crit` parameter (RFC 7515 §4.1.11: avb understands no extension) or `b64`
+//!    other than `true` (RFC 7797) → [`Error::UnsupportedHeader`];
 //! 2. `alg: none` → [`Error::DisallowedAlgorithm`]; HMAC (`HS*`) → [`Error::AlgorithmMismatch`] when the
 //!    `kid` names one of the issuer's (asymmetric) keys — the classic key-confusion attack — else
 //!    [`Error::DisallowedAlgorithm`];
@@ -10,15 +12,23 @@
 //!    [`Error::UnknownKey`] / [`Error::KeyRotatedOut`];
 //! 4. the header's `alg` must be one the *key* allows → [`Error::AlgorithmMismatch`];
 //! 5. signature (`jsonwebtoken::crypto::verify` on aws-lc-rs) → [`Error::BadSignature`];
-//! 6. claims, parsed in one pass (unread claims are skipped): `exp` (required) → [`Error::Expired`], `nbf`
-//!    → [`Error::NotYetValid`] (both with leeway), `iss` → [`Error::WrongIssuer`], `aud` (string or array)
+//! 6. claims, parsed in one pass (unread claims are skipped, but every name is checked): one JSON object and
+//!    nothing after it but whitespace → else [`Error::Malformed`]; a name twice → [`Error::DuplicateClaim`];
+//! 7. token type: access tokens only. It must carry a marker — RFC 9068's header `typ: at+jwt` (or
+//!    `application/at+jwt`) or Keycloak's claim `typ: "Bearer"` — and no marker may say otherwise (claim
+//!    `typ` `ID`, `Refresh`, `Offline`…, header `typ` other than `JWT`/`at+jwt`) → [`Error::WrongTokenType`].
+//!    A token with neither marker is refused too: a provider's ID token may look exactly like it (and
+//!    carries the client id as `aud`), so "unmarked" cannot be told apart from "ID token";
+//! 8. claim rules: `exp` (required) → [`Error::Expired`], `nbf` → [`Error::NotYetValid`], `iat` →
+//!    [`Error::IssuedInFuture`] (all with leeway), `iss` → [`Error::WrongIssuer`], `aud` (string or array)
 //!    → [`Error::WrongAudience`], `sub` → [`Error::MissingClaim`], the workspace claim →
 //!    [`Error::MissingWorkspace`]; roles from `realm_access.roles` and `resource_access.<client>.roles`,
 //!    `scope`. A claim of the wrong JSON type is [`Error::Malformed`].
 //!
 //! The claim checks are ours rather than `jsonwebtoken::decode`'s: that function parses the header and the
 //! claims twice each, which cost about a quarter of an RS256 validation; the rules are the same
-//! (`exp < now - leeway` is expired, `nbf > now + leeway` is not yet valid).
+//! (`exp < now - leeway` is expired, `nbf > now + leeway` is not yet valid; `iat > now + leeway`, which
+//! `jsonwebtoken` does not check, is issued in the future).
 
 use crate::jwks::KeyCache;
 use crate::{Error, Principal, Result};
@@ -81,10 +91,73 @@ pub struct Validator {
     keys: Arc<KeyCache>,
 }
 
+/// The JWS header parameters the validator reads. A repeated one is an error (serde's duplicate check).
 #[derive(serde::Deserialize)]
 struct Header {
     alg: String,
     kid: Option<String>,
+    typ: Option<String>,
+    /// Present at all (even `null` or `[]`): refused, avb implements no critical extension.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+    /// RFC 7797: anything but `true` changes what was signed; refused.
+    #[serde(default, deserialize_with = "some_value")]
+    b64: Option<Value>,
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    IgnoredAny::deserialize(d).map(|_| true)
+}
+
+fn some_value<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Keycloak's `typ` claim of an access token.
+pub const ACCESS_TOKEN_CLAIM_TYP: &str = "Bearer";
+/// RFC 9068's header `typ` of a JWT access token (also accepted as `application/at+jwt`).
+pub const ACCESS_TOKEN_HEADER_TYP: &str = "at+jwt";
+
+/// The header `typ` without the optional `application/` prefix, lowercased (RFC 7515 §4.1.9).
+fn media_type(typ: &str) -> String {
+    let typ = typ.to_ascii_lowercase();
+    match typ.strip_prefix("application/") {
+        Some(rest) => rest.to_string(),
+        None => typ,
+    }
+}
+
+/// Only access tokens pass: a marker must say so (header `typ: at+jwt`, or Keycloak's claim
+/// `typ: "Bearer"`), and no marker may say otherwise.
+fn check_token_type(header_typ: Option<&str>, claim_typ: Option<&str>) -> Result<()> {
+    let header = header_typ.map(media_type);
+    let header_ok = match header.as_deref() {
+        None | Some("jwt") => false,
+        Some(ACCESS_TOKEN_HEADER_TYP) => true,
+        Some(_) => {
+            return Err(Error::WrongTokenType {
+                reason: format!("header typ {:?}", header_typ.unwrap_or_default()),
+            });
+        }
+    };
+    let claim_ok = match claim_typ {
+        None => false,
+        Some(typ) if typ.eq_ignore_ascii_case(ACCESS_TOKEN_CLAIM_TYP) => true,
+        Some(typ) => {
+            return Err(Error::WrongTokenType {
+                reason: format!("typ claim {typ:?}"),
+            });
+        }
+    };
+    if header_ok || claim_ok {
+        Ok(())
+    } else {
+        Err(Error::WrongTokenType {
+            reason: format!(
+                "neither the header typ {ACCESS_TOKEN_HEADER_TYP:?} nor the claim typ {ACCESS_TOKEN_CLAIM_TYP:?}"
+            ),
+        })
+    }
 }
 
 impl Validator {
@@ -123,6 +196,16 @@ impl Validator {
         let header: Header = serde_json::from_slice(&header)
             .map_err(|e| Error::malformed(format!("header is not a JWS header: {e}")))?;
         let kid = header.kid.as_deref();
+        if header.crit {
+            return Err(Error::UnsupportedHeader {
+                parameter: "crit".into(),
+            });
+        }
+        if header.b64.as_ref().is_some_and(|b| *b != Value::Bool(true)) {
+            return Err(Error::UnsupportedHeader {
+                parameter: "b64".into(),
+            });
+        }
         if header.alg.eq_ignore_ascii_case("none") {
             return Err(Error::DisallowedAlgorithm { alg: header.alg });
         }
@@ -155,12 +238,18 @@ impl Validator {
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|e| Error::malformed(format!("payload is not base64url: {e}")))?;
+        let mut json = serde_json::Deserializer::from_slice(&payload);
         let claims = ClaimsSeed {
             workspace_claim: &self.rules.workspace_claim,
             client_id: self.rules.client_id.as_deref(),
         }
-        .deserialize(&mut serde_json::Deserializer::from_slice(&payload))
+        .deserialize(&mut json)
+        .and_then(|claims| json.end().map(|()| claims))
         .map_err(|e| Error::malformed(format!("claims: {e}")))?;
+        if let Some(claim) = claims.duplicate {
+            return Err(Error::DuplicateClaim { claim });
+        }
+        check_token_type(header.typ.as_deref(), claims.typ.as_deref())?;
         self.check(claims)
     }
 
@@ -179,6 +268,9 @@ impl Validator {
         }
         if claims.nbf.is_some_and(|nbf| nbf > now + leeway) {
             return Err(Error::NotYetValid);
+        }
+        if claims.iat.is_some_and(|iat| iat > now + leeway) {
+            return Err(Error::IssuedInFuture);
         }
         if claims.iss.as_deref() != Some(self.rules.issuer.as_str()) {
             return Err(Error::WrongIssuer);
@@ -238,11 +330,15 @@ struct Claims {
     sub: Option<String>,
     exp: Option<f64>,
     nbf: Option<f64>,
+    iat: Option<f64>,
+    typ: Option<String>,
     iss: Option<String>,
     aud: Vec<String>,
     scope: Option<String>,
     workspace: Option<Value>,
     roles: BTreeSet<String>,
+    /// The first claim name seen twice (the whole object is still parsed, so its syntax is checked).
+    duplicate: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -302,12 +398,23 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Claims, A::Error> {
         let mut c = Claims::default();
+        // Names seen so far: a token has a dozen or two claims, so a linear scan beats hashing.
+        let mut seen: Vec<Cow<'de, str>> = Vec::with_capacity(16);
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if seen.contains(&key) {
+                if c.duplicate.is_none() {
+                    c.duplicate = Some(key.into_owned());
+                }
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
             match key.as_ref() {
                 k if k == self.workspace_claim => c.workspace = Some(map.next_value()?),
                 "sub" => c.sub = map.next_value()?,
                 "exp" => c.exp = map.next_value()?,
                 "nbf" => c.nbf = map.next_value()?,
+                "iat" => c.iat = map.next_value()?,
+                "typ" => c.typ = map.next_value()?,
                 "iss" => c.iss = map.next_value()?,
                 "aud" => {
                     c.aud = match map.next_value::<Option<Audience>>()? {
@@ -334,6 +441,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
+            seen.push(key);
         }
         Ok(c)
     }
@@ -455,6 +563,42 @@ mod tests {
         );
         assert_eq!(
             check(&i, json!({"realm_access": {"roles": "admin"}})).await,
+            Err(ErrorKind::Malformed)
+        );
+    }
+
+    #[test]
+    fn only_access_token_markers_pass_and_no_marker_may_contradict() {
+        use super::check_token_type as t;
+        let ok = |h, c| t(h, c).is_ok();
+        assert!(ok(Some("at+jwt"), None));
+        assert!(ok(Some("application/AT+JWT"), None));
+        assert!(ok(Some("JWT"), Some("Bearer")));
+        assert!(ok(None, Some("bearer")));
+        assert!(ok(Some("at+jwt"), Some("Bearer")));
+        assert!(!ok(Some("JWT"), None), "unmarked");
+        assert!(!ok(None, None), "unmarked");
+        assert!(!ok(Some("JWT"), Some("ID")));
+        assert!(!ok(Some("at+jwt"), Some("Refresh")));
+        assert!(!ok(Some("logout+jwt"), Some("Bearer")));
+        assert!(!ok(Some(""), Some("Bearer")));
+        let err = t(Some("JWT"), Some("ID")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WrongTokenType);
+        assert!(err.to_string().contains("\"ID\""), "{err}");
+    }
+
+    #[tokio::test]
+    async fn iat_within_the_leeway_passes_beyond_it_is_refused() {
+        let i = LocalIssuer::ephemeral().unwrap();
+        let t = now();
+        assert_eq!(check(&i, json!({"iat": t + 10.0})).await, Ok(()));
+        assert_eq!(check(&i, json!({"iat": null})).await, Ok(()));
+        assert_eq!(
+            check(&i, json!({"iat": t + 40.0})).await,
+            Err(ErrorKind::IssuedInFuture)
+        );
+        assert_eq!(
+            check(&i, json!({"iat": "now"})).await,
             Err(ErrorKind::Malformed)
         );
     }
