@@ -204,7 +204,12 @@ mod oidc {
 
     /// The provider's `/test/sign` with extra header parameters and/or a verbatim payload: the answer
     /// (`token`, and the default `claims` it would have signed).
-    async fn sign_with(issuer: &str, claims: Value, header: Value, payload: Option<String>) -> Value {
+    async fn sign_with(
+        issuer: &str,
+        claims: Value,
+        header: Value,
+        payload: Option<String>,
+    ) -> Value {
         let mut body = json!({"claims": claims, "key": "rsa", "header": header});
         if let Some(payload) = payload {
             body["payload"] = json!(payload);

@@ -21,7 +21,10 @@ enum Reply {
     Status(u16),
     Redirect(String),
     /// `bytes` of JSON-ish filler, with or without a (true) `Content-Length`.
-    Huge { bytes: usize, content_length: bool },
+    Huge {
+        bytes: usize,
+        content_length: bool,
+    },
 }
 
 /// A loopback HTTP/1.1 server answering by path (`/` + the rest, query included); it records the paths
@@ -106,7 +109,9 @@ async fn write_reply(
     written: &AtomicUsize,
 ) -> std::io::Result<()> {
     let head = |status: &str, extra: &str| {
-        format!("HTTP/1.1 {status}\r\nconnection: close\r\ncontent-type: application/json\r\n{extra}\r\n")
+        format!(
+            "HTTP/1.1 {status}\r\nconnection: close\r\ncontent-type: application/json\r\n{extra}\r\n"
+        )
     };
     match reply {
         Reply::Json(body) => {
@@ -161,7 +166,10 @@ const MARKERS: [&str; 3] = ["MARKERPW", "MARKERQ", "MARKERFRAG"];
 fn assert_no_marker(context: &str, err: &avb::auth::Error) {
     let shown = format!("{err} {err:?}");
     for marker in MARKERS {
-        assert!(!shown.contains(marker), "{context}: {marker} leaked: {shown}");
+        assert!(
+            !shown.contains(marker),
+            "{context}: {marker} leaked: {shown}"
+        );
     }
 }
 
@@ -209,7 +217,11 @@ async fn issuer_url_secrets_never_reach_error_text() {
         if path.contains(WELL_KNOWN) {
             let issuer = secret_issuer(base);
             let issuer = issuer.split('?').next().unwrap();
-            discovery(issuer, &format!("{base}/jwks?key=MARKERQ"), &format!("{base}/t"))
+            discovery(
+                issuer,
+                &format!("{base}/jwks?key=MARKERQ"),
+                &format!("{base}/t"),
+            )
         } else {
             Reply::Status(500)
         }
@@ -235,7 +247,11 @@ async fn issuer_secrets_never_reach_the_facade_error() {
         ),
         ("KEYCLOAK_URL", "http://user:MARKERPW@127.0.0.1:9/"),
     ] {
-        let mut vars = vec![("AUTH_MODE", "keycloak"), ("OIDC_AUDIENCE", "a"), (key, value)];
+        let mut vars = vec![
+            ("AUTH_MODE", "keycloak"),
+            ("OIDC_AUDIENCE", "a"),
+            (key, value),
+        ];
         if key == "KEYCLOAK_URL" {
             vars.push(("KEYCLOAK_REALM", "x"));
         }
@@ -258,13 +274,18 @@ async fn endpoints_off_the_issuer_origin_are_refused_unless_allowed() {
         "https://127.0.0.1:1/jwks".to_string(),
     ] {
         let uri = jwks_uri.clone();
-        let issuer = Hostile::start(move |base, _| discovery(base, &uri, &format!("{base}/t"))).await;
+        let issuer =
+            Hostile::start(move |base, _| discovery(base, &uri, &format!("{base}/t"))).await;
         let err = OidcBuilder::new(&issuer.base)
             .with_audience("a")
             .build()
             .await
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::UntrustedEndpoint, "{jwks_uri}: {err}");
+        assert_eq!(
+            err.kind(),
+            ErrorKind::UntrustedEndpoint,
+            "{jwks_uri}: {err}"
+        );
         assert!(err.to_string().contains("jwks_uri"), "{err}");
     }
     // The token endpoint: the client secret must not be posted to another origin.
@@ -274,7 +295,11 @@ async fn endpoints_off_the_issuer_origin_are_refused_unless_allowed() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UntrustedEndpoint, "{err}");
-    assert!(elsewhere.requests().is_empty(), "{:?}", elsewhere.requests());
+    assert!(
+        elsewhere.requests().is_empty(),
+        "{:?}",
+        elsewhere.requests()
+    );
 
     // Explicitly allowed: the key set on the other origin is fetched.
     let j = format!("{other}/jwks");
@@ -325,7 +350,11 @@ async fn redirects_are_followed_on_the_same_origin_only() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UntrustedEndpoint, "{err}");
-    assert!(elsewhere.requests().is_empty(), "{:?}", elsewhere.requests());
+    assert!(
+        elsewhere.requests().is_empty(),
+        "{:?}",
+        elsewhere.requests()
+    );
     // Same-origin redirects are followed (a relative Location, as proxies send).
     let issuer = Hostile::start(|base, path| match path {
         WELL_KNOWN => Reply::Redirect("/moved/config".into()),
@@ -407,7 +436,8 @@ async fn absurd_token_lifetimes_never_panic() {
         ("1e999", false),
         ("[]", false),
     ] {
-        let body = format!(r#"{{"access_token":"t","token_type":"Bearer","expires_in":{expires_in}}}"#);
+        let body =
+            format!(r#"{{"access_token":"t","token_type":"Bearer","expires_in":{expires_in}}}"#);
         let server = Hostile::start(move |_, _| Reply::Json(body.clone())).await;
         let source = ClientCredentials::new(
             "http://issuer.test",

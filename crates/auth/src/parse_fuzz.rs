@@ -41,7 +41,8 @@ fn number() -> impl Strategy<Value = Value> {
     prop_oneof![
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
+        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
+            .map(Value::Number)),
         Just(json!(u64::MAX)),
         Just(json!(i64::MIN)),
         Just(json!(1e308)),
@@ -71,7 +72,8 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn b64() -> impl Strategy<Value = Value> {
     prop_oneof![
         prop::collection::vec(any::<u8>(), 0..80).prop_map(|b| json!(URL_SAFE_NO_PAD.encode(b))),
-        prop::collection::vec(any::<u8>(), 255..=257).prop_map(|b| json!(URL_SAFE_NO_PAD.encode(b))),
+        prop::collection::vec(any::<u8>(), 255..=257)
+            .prop_map(|b| json!(URL_SAFE_NO_PAD.encode(b))),
         prop::collection::vec(any::<u8>(), 31..=33).prop_map(|b| json!(URL_SAFE_NO_PAD.encode(b))),
         ".{0,12}".prop_map(Value::String),
         Just(json!("AQAB")),
@@ -166,7 +168,8 @@ mod oidc {
     use std::time::{Duration, Instant};
 
     const DISCOVERY: &str = r#"{"issuer":"https://kc/realms/a","jwks_uri":"https://kc/realms/a/certs","token_endpoint":"https://kc/realms/a/token","grant_types_supported":["client_credentials"]}"#;
-    const TOKEN: &str = r#"{"access_token":"eyJ.eyJ.sig","token_type":"Bearer","expires_in":300,"scope":"read"}"#;
+    const TOKEN: &str =
+        r#"{"access_token":"eyJ.eyJ.sig","token_type":"Bearer","expires_in":300,"scope":"read"}"#;
 
     fn token_ok(body: &[u8]) {
         if let Ok((token, lifetime)) = parse_token_response(body) {
@@ -230,7 +233,10 @@ mod oidc {
         for (expires_in, expected) in [
             (json!(u64::MAX), Some(MAX_TOKEN_LIFETIME)),
             (json!(1e308), Some(MAX_TOKEN_LIFETIME)),
-            (json!("99999999999999999999999999"), Some(MAX_TOKEN_LIFETIME)),
+            (
+                json!("99999999999999999999999999"),
+                Some(MAX_TOKEN_LIFETIME),
+            ),
             (json!(300), Some(Duration::from_secs(300))),
             (json!(-1), None),
             (json!(-1e308), None),

@@ -250,7 +250,9 @@ fn parse_origin(origin: &str) -> Result<Url> {
         || url.fragment().is_some()
         || !matches!(url.path(), "" | "/")
     {
-        return Err(invalid("an origin has no userinfo, path, query or fragment"));
+        return Err(invalid(
+            "an origin has no userinfo, path, query or fragment",
+        ));
     }
     Ok(url)
 }

@@ -994,8 +994,8 @@ mod auth_tests {
             "not a url",
             "https://h?x=1",
         ] {
-            let err = keycloak(&[("OIDC_AUDIENCE", "a"), ("OIDC_ALLOWED_ORIGINS", bad)])
-                .unwrap_err();
+            let err =
+                keycloak(&[("OIDC_AUDIENCE", "a"), ("OIDC_ALLOWED_ORIGINS", bad)]).unwrap_err();
             assert!(err.contains("OIDC_ALLOWED_ORIGINS"), "{err}");
             assert!(!err.contains("MARKER"), "{err}");
         }
