@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `none` | [`TrustAll`](avb_auth::none::TrustAll): `AVB_SANDBOX_SUBJECT` in `AVB_SANDBOX_WORKSPACE`, role `owner` | always |
 //! | `local` | [`LocalIssuer`](avb_auth::local::LocalIssuer) with the key in `AVB_AUTH_DEV_KEY_FILE` | always |
-//! | `keycloak` | `Oidc`: discovery + JWKS of the issuer | `auth-oidc` |
+//! | `keycloak` | `Oidc`: discovery + JWKS of the issuer (endpoints on its origin, or on one listed in `OIDC_ALLOWED_ORIGINS`) | `auth-oidc` |
 
 use avb_auth::{Authenticator, Error};
 use avb_core::WorkspaceId;

@@ -105,8 +105,8 @@ pub enum Error {
         reason: String,
     },
     /// The issuer pointed avb at an endpoint it does not trust: a `jwks_uri` or `token_endpoint` off the
-    /// issuer's origin (and not allowed by `OIDC_ALLOWED_ORIGINS`), or a redirect to another origin. Not
-    /// retryable: the issuer's configuration must change.
+    /// issuer's origin (and not allowed by `OIDC_ALLOWED_ORIGINS`), a redirect to another origin, or more
+    /// redirects than allowed. Not retryable: the issuer's configuration must change.
     #[error("issuer {issuer} named an untrusted endpoint: {reason}")]
     UntrustedEndpoint {
         /// The issuer URL (redacted).

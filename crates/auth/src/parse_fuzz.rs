@@ -228,6 +228,32 @@ mod oidc {
         }
     }
 
+    proptest! {
+        /// Whatever a discovery document names as an endpoint: refused, or an http(s) URL on the
+        /// issuer's origin — never a panic, never another origin.
+        #[test]
+        fn endpoint_origin_check_never_panics_and_never_lets_another_origin_through(
+            endpoint in prop_oneof![
+                ".{0,40}",
+                "(https?|file|ftp)://[a-z0-9.@:_-]{0,20}(/[a-z?#=]{0,10})?",
+                Just("https://kc.example:443/x".to_string()),
+                Just("https://KC.example/realms/a/certs".to_string()),
+                Just("https://kc.example.evil/x".to_string()),
+                Just("https://kc.example@evil/x".to_string()),
+                Just("http://kc.example/x".to_string()),
+            ]
+        ) {
+            let issuer = "https://kc.example/realms/a";
+            let origins = crate::oidc::http::Origins::new(issuer, &[]).unwrap();
+            if let Ok(url) = origins.check(issuer, "jwks_uri", &endpoint) {
+                let url = reqwest::Url::parse(&url).unwrap();
+                prop_assert_eq!(url.scheme(), "https");
+                prop_assert_eq!(url.host_str(), Some("kc.example"));
+                prop_assert_eq!(url.port_or_known_default(), Some(443));
+            }
+        }
+    }
+
     #[test]
     fn extreme_lifetimes_are_capped() {
         for (expires_in, expected) in [

@@ -78,7 +78,8 @@ impl ClientCredentials {
         ))
     }
 
-    /// A token source for a known token endpoint (no discovery).
+    /// A token source for a known token endpoint (no discovery; the endpoint is the caller's choice, so
+    /// no origin check applies to it).
     pub fn new(
         issuer: &str,
         token_endpoint: impl Into<String>,

@@ -1,7 +1,7 @@
 //! The OIDC backend's HTTP rules, shared by discovery, the JWKS and the token endpoint:
 //!
 //! - **Error text never carries a secret.** URLs in errors are [`redact_url`]ed (no userinfo, query or
-//!   fragment), and `reqwest` errors are described without their URL ([`describe`]).
+//!   fragment), and `reqwest` errors are described without their URL.
 //! - **Endpoints stay on the issuer's origin.** The `jwks_uri` and `token_endpoint` a discovery document
 //!   names must share the issuer's scheme, host and port, unless the origin is listed explicitly
 //!   (`OIDC_ALLOWED_ORIGINS`, [`OidcBuilder::with_allowed_origin`](super::OidcBuilder::with_allowed_origin));

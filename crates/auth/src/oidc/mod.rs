@@ -9,6 +9,11 @@
 //! from the key, access tokens only (not ID or refresh tokens), `iss`/`aud`/`exp`/`nbf`/`iat` with leeway, roles from `realm_access.roles` and
 //! `resource_access.<client_id>.roles`, workspace from the configured claim.
 //!
+//! Token type: only access tokens pass — RFC 9068's header `typ: at+jwt` (what oidc-provider issues) or
+//! Keycloak's claim `typ: "Bearer"`. A provider whose JWT access tokens carry neither marker is refused
+//! ([`Error::WrongTokenType`]); there is deliberately no switch for it, as an unmarked token cannot be
+//! told apart from that provider's ID token (see [`crate::validator`]).
+//!
 //! Discovery is a plain `reqwest` GET rather than the `openidconnect` crate: we need three fields of the
 //! document (`issuer`, `jwks_uri`, `token_endpoint`), and `openidconnect` would bring its own typed
 //! metadata, `oauth2` and an HTTP-client adapter layer for no gain here; the token validation itself is
