@@ -424,7 +424,9 @@ mod oidc {
         let Some(issuer) = realm("max-age") else {
             return;
         };
-        let max_age = Duration::from_millis(500);
+        // Long enough that a loaded machine still does build + sign + rotate + validate inside it (500 ms
+        // failed under load: the "still inside max_age" step then saw the refetched key set).
+        let max_age = Duration::from_secs(3);
         let auth = OidcBuilder::new(&issuer)
             .with_audience(AUDIENCE)
             .with_min_refresh_interval(Duration::from_secs(60))

@@ -137,6 +137,17 @@ pub async fn rejects_duplicate_claims(h: &dyn Harness) {
         let case = format!("{case} ({name})");
         expect_token_rejected(h, &case, token, ErrorKind::DuplicateClaim).await;
     }
+    // A client named twice inside resource_access (the roles of the last one used to win).
+    if let Some(claims) = h.claims(json!({"resource_access": null})).await {
+        let text = Value::Object(claims).to_string();
+        let body = text.strip_suffix('}').unwrap_or(&text);
+        let payload = format!(
+            r#"{body},"resource_access":{{"c":{{"roles":[]}},"c":{{"roles":["owner"]}}}}}}"#
+        );
+        let token = h.sign_raw(json!({}), payload).await;
+        let case = format!("{case} (resource_access.c)");
+        expect_token_rejected(h, &case, token, ErrorKind::DuplicateClaim).await;
+    }
     // A claim the validator never reads, twice.
     let payload = format!(r#"{body},"x-unread":1,"x-unread":2}}"#);
     let token = h.sign_raw(json!({}), payload).await;

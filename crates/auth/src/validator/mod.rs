@@ -41,7 +41,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -430,11 +430,12 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                     }
                 }
                 "resource_access" => {
-                    let mut clients = map
-                        .next_value::<Option<HashMap<String, Access>>>()?
-                        .unwrap_or_default();
-                    if let Some(access) = self.client_id.and_then(|id| clients.remove(id)) {
-                        c.roles.extend(access.roles);
+                    let clients = map.next_value_seed(ClientsSeed(self.client_id))?;
+                    c.roles.extend(clients.roles);
+                    if let Some(client) = clients.duplicate
+                        && c.duplicate.is_none()
+                    {
+                        c.duplicate = Some(format!("resource_access.{client}"));
                     }
                 }
                 _ => {
@@ -444,6 +445,55 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
             seen.push(key);
         }
         Ok(c)
+    }
+}
+
+/// `resource_access`: the configured client's roles, and the first client named twice (a repeated client
+/// would otherwise let the last entry win).
+#[derive(Default)]
+struct Clients {
+    roles: Vec<String>,
+    duplicate: Option<String>,
+}
+
+struct ClientsSeed<'r>(Option<&'r str>);
+
+impl<'de> DeserializeSeed<'de> for ClientsSeed<'_> {
+    type Value = Clients;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Clients, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClientsSeed<'_> {
+    type Value = Clients;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of clients' roles")
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Clients, E> {
+        Ok(Clients::default())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Clients, A::Error> {
+        let mut out = Clients::default();
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(Key(client)) = map.next_key::<Key<'de>>()? {
+            let access: Access = map.next_value()?;
+            if seen.contains(&client) {
+                if out.duplicate.is_none() {
+                    out.duplicate = Some(client.into_owned());
+                }
+                continue;
+            }
+            if self.0 == Some(client.as_ref()) {
+                out.roles = access.roles;
+            }
+            seen.push(client);
+        }
+        Ok(out)
     }
 }
 
