@@ -1,7 +1,7 @@
 //! Property tests: nothing an issuer sends may panic. Every parser of server answers — the JWKS (and
-//! verification with whatever keys it yields), the discovery document, the token endpoint's answer and
-//! the token cache's instant arithmetic — gets arbitrary JSON, mutated valid documents and extreme
-//! numbers, and must return a value or an error.
+//! verification with whatever keys it yields), the discovery document, the token endpoint's answer, the
+//! token cache's instant arithmetic — and the validator on validly signed tokens with arbitrary claims get
+//! arbitrary JSON, mutated valid documents and extreme numbers, and must return a value or an error.
 
 use crate::jwks::KeySet;
 use base64::Engine;
@@ -121,6 +121,19 @@ fn mutated(text: String) -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// A JWKS of the shapes Keycloak publishes (an RSA signing key, an EC key, an encryption key), with key
+/// material of the right sizes.
+fn valid_jwks() -> String {
+    let n = URL_SAFE_NO_PAD.encode([0xC5u8; 256]);
+    let c = URL_SAFE_NO_PAD.encode([0x6Bu8; 32]);
+    json!({"keys": [
+        {"kty": "RSA", "kid": "k", "alg": "RS256", "use": "sig", "n": n, "e": "AQAB"},
+        {"kty": "EC", "kid": "e", "crv": "P-256", "x": c, "y": c},
+        {"kty": "RSA", "kid": "enc", "use": "enc", "alg": "RSA-OAEP", "n": n, "e": "AQAB"},
+    ]})
+    .to_string()
+}
+
 /// Parses a JWKS and verifies a dummy signature with every key it yields, under every algorithm.
 fn jwks_never_panics(body: &[u8]) {
     let Ok(set) = KeySet::from_jwks_json(body) else {
@@ -155,9 +168,89 @@ proptest! {
     }
 
     #[test]
+    fn mutated_jwks_never_panics(bytes in mutated(valid_jwks())) {
+        jwks_never_panics(&bytes);
+    }
+
+    #[test]
     fn jwks_of_arbitrary_bytes_is_an_error(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         // Valid JSON of the right shape from random bytes is astronomically unlikely; no panic either way.
         jwks_never_panics(&bytes);
+    }
+}
+
+/// Validly signed tokens with arbitrary claims and header parameters: an error or a principal, never a
+/// panic (the payload is attacker-chosen wherever a signing key leaks or an issuer signs what it is given).
+mod signed {
+    use super::*;
+    use crate::Authenticator;
+    use crate::local::LocalIssuer;
+    use std::sync::OnceLock;
+
+    fn issuer() -> &'static LocalIssuer {
+        static ISSUER: OnceLock<LocalIssuer> = OnceLock::new();
+        ISSUER.get_or_init(|| LocalIssuer::ephemeral().unwrap())
+    }
+
+    fn runtime() -> &'static tokio::runtime::Runtime {
+        static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+        RT.get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+        })
+    }
+
+    const CLAIM_NAMES: &[&str] = &[
+        "sub",
+        "exp",
+        "nbf",
+        "iat",
+        "iss",
+        "aud",
+        "typ",
+        "scope",
+        "workspace_id",
+        "realm_access",
+        "resource_access",
+        "roles",
+        "avb",
+    ];
+
+    fn claims() -> impl Strategy<Value = Value> {
+        let name = prop_oneof![
+            3 => prop::sample::select(CLAIM_NAMES).prop_map(str::to_string),
+            1 => "[a-z_]{0,6}",
+        ];
+        prop::collection::vec((name, json_value()), 0..10)
+            .prop_map(|members| Value::Object(members.into_iter().collect::<Map<_, _>>()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn signed_arbitrary_claims_never_panic(
+            claims in prop_oneof![claims(), json_value()],
+            header in prop::collection::vec(
+                (prop::sample::select(&["typ", "crit", "b64", "kid", "cty", "x5u"][..]), json_value()),
+                0..3,
+            ),
+        ) {
+            let header: Map<String, Value> =
+                header.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            let token = issuer().sign_raw(&header, claims.to_string().as_bytes()).unwrap();
+            let _ = runtime().block_on(issuer().authenticate(&token));
+        }
+
+        #[test]
+        fn signed_mutated_claims_never_panic(bytes in mutated({
+            let claims = issuer().claims("u", "ws", std::time::Duration::from_secs(60));
+            Value::Object(claims).to_string()
+        })) {
+            let token = issuer().sign_raw(&Map::new(), &bytes).unwrap();
+            let _ = runtime().block_on(issuer().authenticate(&token));
+        }
     }
 }
 
