@@ -118,25 +118,32 @@ pub const ACCESS_TOKEN_CLAIM_TYP: &str = "Bearer";
 /// RFC 9068's header `typ` of a JWT access token (also accepted as `application/at+jwt`).
 pub const ACCESS_TOKEN_HEADER_TYP: &str = "at+jwt";
 
-/// The header `typ` without the optional `application/` prefix, lowercased (RFC 7515 §4.1.9).
-fn media_type(typ: &str) -> String {
-    let typ = typ.to_ascii_lowercase();
-    match typ.strip_prefix("application/") {
-        Some(rest) => rest.to_string(),
-        None => typ,
-    }
+/// Whether the header `typ` names the media type `name`, case-insensitively, with or without the
+/// `application/` prefix (RFC 7515 §4.1.9).
+fn is_media_type(typ: &str, name: &str) -> bool {
+    const PREFIX: &str = "application/";
+    let bare = match typ.get(..PREFIX.len()) {
+        Some(head) if head.eq_ignore_ascii_case(PREFIX) => typ.get(PREFIX.len()..).unwrap_or(""),
+        _ => typ,
+    };
+    bare.eq_ignore_ascii_case(name)
+}
+
+/// A `typ` value from a token, for an error message: quoted, at most 40 characters.
+fn shown_typ(typ: &str) -> String {
+    format!("{:?}", typ.chars().take(40).collect::<String>())
 }
 
 /// Only access tokens pass: a marker must say so (header `typ: at+jwt`, or Keycloak's claim
 /// `typ: "Bearer"`), and no marker may say otherwise.
 fn check_token_type(header_typ: Option<&str>, claim_typ: Option<&str>) -> Result<()> {
-    let header = header_typ.map(media_type);
-    let header_ok = match header.as_deref() {
-        None | Some("jwt") => false,
-        Some(ACCESS_TOKEN_HEADER_TYP) => true,
-        Some(_) => {
+    let header_ok = match header_typ {
+        None => false,
+        Some(typ) if is_media_type(typ, "JWT") => false,
+        Some(typ) if is_media_type(typ, ACCESS_TOKEN_HEADER_TYP) => true,
+        Some(typ) => {
             return Err(Error::WrongTokenType {
-                reason: format!("header typ {:?}", header_typ.unwrap_or_default()),
+                reason: format!("header typ {}", shown_typ(typ)),
             });
         }
     };
@@ -145,7 +152,7 @@ fn check_token_type(header_typ: Option<&str>, claim_typ: Option<&str>) -> Result
         Some(typ) if typ.eq_ignore_ascii_case(ACCESS_TOKEN_CLAIM_TYP) => true,
         Some(typ) => {
             return Err(Error::WrongTokenType {
-                reason: format!("typ claim {typ:?}"),
+                reason: format!("typ claim {}", shown_typ(typ)),
             });
         }
     };

@@ -111,6 +111,15 @@ fn only_access_token_markers_pass_and_no_marker_may_contradict() {
     assert!(!ok(Some("at+jwt"), Some("Refresh")));
     assert!(!ok(Some("logout+jwt"), Some("Bearer")));
     assert!(!ok(Some(""), Some("Bearer")));
+    assert!(!ok(Some("application/"), Some("Bearer")));
+    assert!(
+        !ok(Some("applicatio\u{e9}/at+jwt"), None),
+        "multi-byte text at the prefix boundary"
+    );
+    assert!(ok(Some("Application/JWT"), Some("Bearer")));
+    let long = "x".repeat(1000);
+    let err = t(None, Some(&long)).unwrap_err().to_string();
+    assert!(err.len() < 100, "{err}");
     let err = t(Some("JWT"), Some("ID")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::WrongTokenType);
     assert!(err.to_string().contains("\"ID\""), "{err}");
