@@ -120,13 +120,45 @@ mod oidc {
 
     const AUDIENCE: &str = "urn:avb:api";
 
+    /// The version of `tests/fixtures/oidc/server.mjs` these tests need (its `FIXTURE_VERSION`).
+    const FIXTURE_VERSION: u64 = 2;
+
     /// A fresh realm of the provider: `(issuer, server root)`; `None` = skip (printed by live_server).
+    /// A provider started from an older fixture fails the test with the fix, instead of failing
+    /// assertions later for no visible reason.
     fn realm(name: &str) -> Option<String> {
         let url = avb::testing::live_server("AVB_TEST_OIDC_URL")?;
         let root = match url.find("/realms/") {
             Some(i) => url[..i].to_string(),
             None => panic!("AVB_TEST_OIDC_URL={url} is not a /realms/<realm> issuer"),
         };
+        let health = std::thread::spawn({
+            let root = root.clone();
+            move || -> Option<Value> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async {
+                    reqwest::get(format!("{root}/health"))
+                        .await
+                        .ok()?
+                        .json()
+                        .await
+                        .ok()
+                })
+            }
+        })
+        .join()
+        .ok()
+        .flatten();
+        let version = health.as_ref().and_then(|h| h["fixture"].as_u64());
+        assert_eq!(
+            version,
+            Some(FIXTURE_VERSION),
+            "the OIDC provider at {root} runs an older tests/fixtures/oidc/server.mjs (health: {health:?}); \
+             restart it from this checkout: scripts/services down oidc && scripts/services up oidc"
+        );
         static N: AtomicU64 = AtomicU64::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -168,6 +200,21 @@ mod oidc {
         }
         let answer = post(format!("{issuer}/test/sign"), body).await;
         answer["token"].as_str().unwrap().to_string()
+    }
+
+    /// The provider's `/test/sign` with extra header parameters and/or a verbatim payload: the answer
+    /// (`token`, and the default `claims` it would have signed).
+    async fn sign_with(
+        issuer: &str,
+        claims: Value,
+        header: Value,
+        payload: Option<String>,
+    ) -> Value {
+        let mut body = json!({"claims": claims, "key": "rsa", "header": header});
+        if let Some(payload) = payload {
+            body["payload"] = json!(payload);
+        }
+        post(format!("{issuer}/test/sign"), body).await
     }
 
     async fn stats(issuer: &str) -> Value {
@@ -213,6 +260,14 @@ mod oidc {
             };
             Some(sign(&self.issuer, claims, key, kid).await)
         }
+        async fn claims(&self, claims: Value) -> Option<serde_json::Map<String, Value>> {
+            let answer = sign_with(&self.issuer, claims, json!({}), None).await;
+            answer["claims"].as_object().cloned()
+        }
+        async fn sign_raw(&self, header: Value, payload: String) -> Option<String> {
+            let answer = sign_with(&self.issuer, json!({}), header, Some(payload)).await;
+            answer["token"].as_str().map(str::to_string)
+        }
     }
 
     #[tokio::test]
@@ -245,9 +300,15 @@ mod oidc {
                 )
                 .unwrap()
             };
-            let expected_alg = if client == "avb-es" { "ES256" } else { "RS256" };
+            // avb-service: Keycloak's shape (header typ JWT, claim typ Bearer); avb-es: oidc-provider's
+            // own RFC 9068 access token (header typ at+jwt, no typ claim). Both are access tokens.
+            let (expected_alg, expected_typ) = if client == "avb-es" {
+                ("ES256", "at+jwt")
+            } else {
+                ("RS256", "JWT")
+            };
             assert_eq!(header["alg"], expected_alg);
-            assert_eq!(header["typ"], "JWT");
+            assert_eq!(header["typ"], expected_typ);
             let p = auth.authenticate(&token).await.unwrap();
             assert_eq!(p.subject, client);
             assert_eq!(p.workspace_id.as_str(), "ws-test");
@@ -363,7 +424,9 @@ mod oidc {
         let Some(issuer) = realm("max-age") else {
             return;
         };
-        let max_age = Duration::from_millis(500);
+        // Long enough that a loaded machine still does build + sign + rotate + validate inside it (500 ms
+        // failed under load: the "still inside max_age" step then saw the refetched key set).
+        let max_age = Duration::from_secs(3);
         let auth = OidcBuilder::new(&issuer)
             .with_audience(AUDIENCE)
             .with_min_refresh_interval(Duration::from_secs(60))

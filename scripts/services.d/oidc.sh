@@ -3,6 +3,8 @@
 # Sourced by scripts/services. A service file defines <name>_{install,start,stop,pidfile,addr,port,env};
 # it may use STATE, CACHE, TIMEOUT, say, die, wait_until and apt_install from the driver.
 # The node modules are installed once per package-lock into $CACHE/oidc-provider-<hash> (about 4 s here).
+# A running provider keeps the server.mjs it started with: after changing that file (and bumping its
+# FIXTURE_VERSION, which tests/auth.rs checks at /health) restart it: scripts/services down oidc && up oidc.
 OIDC_PORT=18080
 oidc_fixture() { echo "$ROOT/tests/fixtures/oidc"; }
 oidc_modules() {

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `none` | [`TrustAll`](avb_auth::none::TrustAll): `AVB_SANDBOX_SUBJECT` in `AVB_SANDBOX_WORKSPACE`, role `owner` | always |
 //! | `local` | [`LocalIssuer`](avb_auth::local::LocalIssuer) with the key in `AVB_AUTH_DEV_KEY_FILE` | always |
-//! | `keycloak` | `Oidc`: discovery + JWKS of the issuer | `auth-oidc` |
+//! | `keycloak` | `Oidc`: discovery + JWKS of the issuer (endpoints on its origin, or on one listed in `OIDC_ALLOWED_ORIGINS`) | `auth-oidc` |
 
 use avb_auth::{Authenticator, Error};
 use avb_core::WorkspaceId;
@@ -46,6 +46,7 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
             leeway_seconds,
             jwks_min_refresh_seconds,
             jwks_max_age_seconds,
+            allowed_origins,
             ..
         } => {
             let mut builder = avb_auth::oidc::OidcBuilder::new(issuer.expose().as_str())
@@ -58,6 +59,9 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
                 .with_jwks_max_age(std::time::Duration::from_secs(*jwks_max_age_seconds));
             if let Some(client_id) = client_id {
                 builder = builder.with_client_id(client_id.clone());
+            }
+            for origin in allowed_origins {
+                builder = builder.with_allowed_origin(origin.clone());
             }
             Ok(Arc::new(builder.build().await?))
         }
@@ -86,10 +90,12 @@ pub async fn token_source(
             issuer,
             client_id: Some(client_id),
             client_secret: Some(secret),
+            allowed_origins,
             ..
         } => Ok(Some(
-            avb_auth::oidc::ClientCredentials::discover(
+            avb_auth::oidc::ClientCredentials::discover_allowing(
                 issuer.expose().as_str(),
+                allowed_origins,
                 client_id.clone(),
                 secret.clone(),
             )

@@ -51,6 +51,29 @@ pub enum Error {
     /// The signature does not verify with the named key.
     #[error("token signature is invalid")]
     BadSignature,
+    /// Not an access token: an ID, refresh or other token (Keycloak's `typ` claim other than `Bearer`, a
+    /// header `typ` other than `JWT`/`at+jwt`), or a token carrying neither access-token marker.
+    #[error("not an access token: {reason}")]
+    WrongTokenType {
+        /// Which marker is wrong or missing (the token's `typ` values, never the token).
+        reason: String,
+    },
+    /// A JWS header parameter avb does not implement and must not ignore: `crit` (RFC 7515 §4.1.11) or
+    /// `b64` other than `true` (RFC 7797).
+    #[error("token header parameter {parameter:?} is not supported")]
+    UnsupportedHeader {
+        /// The parameter.
+        parameter: String,
+    },
+    /// A claim name appears twice in the claims object (parsers disagree on which one counts).
+    #[error("token has the claim {claim:?} more than once")]
+    DuplicateClaim {
+        /// The repeated claim name.
+        claim: String,
+    },
+    /// `iat` is in the future (beyond the leeway).
+    #[error("token issued in the future (iat is ahead of the clock)")]
+    IssuedInFuture,
     /// Not a JWS compact token, bad base64, bad JSON, or a claim of the wrong type.
     #[error("malformed token: {reason}")]
     Malformed {
@@ -72,12 +95,23 @@ pub enum Error {
     /// The workspace claim is present but not a valid workspace id.
     #[error("token's workspace claim is invalid: {0}")]
     InvalidWorkspace(#[from] avb_core::InvalidWorkspaceId),
-    /// The issuer (discovery, JWKS or token endpoint) cannot be reached or answered badly. Retryable.
+    /// The issuer (discovery, JWKS or token endpoint) cannot be reached or answered badly (also: an answer
+    /// larger than the body cap). Retryable.
     #[error("issuer {issuer} unavailable: {reason}")]
     IssuerUnavailable {
-        /// The issuer URL.
+        /// The issuer URL, redacted (no userinfo, query or fragment).
         issuer: String,
         /// What failed.
+        reason: String,
+    },
+    /// The issuer pointed avb at an endpoint it does not trust: a `jwks_uri` or `token_endpoint` off the
+    /// issuer's origin (and not allowed by `OIDC_ALLOWED_ORIGINS`), a redirect to another origin, or more
+    /// redirects than allowed. Not retryable: the issuer's configuration must change.
+    #[error("issuer {issuer} named an untrusted endpoint: {reason}")]
+    UntrustedEndpoint {
+        /// The issuer URL (redacted).
+        issuer: String,
+        /// Which endpoint and why (URLs redacted).
         reason: String,
     },
     /// An authorization check failed.
@@ -138,11 +172,16 @@ pub enum ErrorKind {
     UnknownKey,
     KeyRotatedOut,
     BadSignature,
+    WrongTokenType,
+    UnsupportedHeader,
+    DuplicateClaim,
+    IssuedInFuture,
     Malformed,
     MissingClaim,
     MissingWorkspace,
     InvalidWorkspace,
     IssuerUnavailable,
+    UntrustedEndpoint,
     PermissionDenied,
     InvalidConfig,
     NotCompiled,
@@ -169,11 +208,16 @@ impl Error {
             Error::UnknownKey { .. } => ErrorKind::UnknownKey,
             Error::KeyRotatedOut { .. } => ErrorKind::KeyRotatedOut,
             Error::BadSignature => ErrorKind::BadSignature,
+            Error::WrongTokenType { .. } => ErrorKind::WrongTokenType,
+            Error::UnsupportedHeader { .. } => ErrorKind::UnsupportedHeader,
+            Error::DuplicateClaim { .. } => ErrorKind::DuplicateClaim,
+            Error::IssuedInFuture => ErrorKind::IssuedInFuture,
             Error::Malformed { .. } => ErrorKind::Malformed,
             Error::MissingClaim { .. } => ErrorKind::MissingClaim,
             Error::MissingWorkspace { .. } => ErrorKind::MissingWorkspace,
             Error::InvalidWorkspace(_) => ErrorKind::InvalidWorkspace,
             Error::IssuerUnavailable { .. } => ErrorKind::IssuerUnavailable,
+            Error::UntrustedEndpoint { .. } => ErrorKind::UntrustedEndpoint,
             Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
             Error::InvalidConfig { .. } => ErrorKind::InvalidConfig,
             Error::NotCompiled { .. } => ErrorKind::NotCompiled,
@@ -194,6 +238,7 @@ impl Error {
         !matches!(
             self,
             Error::IssuerUnavailable { .. }
+                | Error::UntrustedEndpoint { .. }
                 | Error::PermissionDenied { .. }
                 | Error::InvalidConfig { .. }
                 | Error::NotCompiled { .. }

@@ -4,7 +4,13 @@
 //! |---|---|---|---|---|
 //! | trust-all | [`none`] | `none` | always | every token (even an empty one) is the configured workspace and subject; sandbox only |
 //! | local issuer | [`local`] | `local` | always | mints Keycloak-shaped RS256 tokens with a development key and validates them with the same [`validator`] as OIDC; sandbox only |
-//! | Keycloak / OIDC | `oidc` | `keycloak` | `oidc` | discovery, JWKS cached by `kid` (single-flight, rate-limited refresh), `iss`/`aud`/`exp`/`nbf` checks |
+//! | Keycloak / OIDC | `oidc` | `keycloak` | `oidc` | discovery, JWKS cached by `kid` (single-flight, rate-limited refresh) on the issuer's origin, `iss`/`aud`/`exp`/`nbf`/`iat` and token-type checks |
+//!
+//! Both validating backends accept **access tokens only** (header `typ: at+jwt` or Keycloak's claim
+//! `typ: "Bearer"`; ID and refresh tokens are [`Error::WrongTokenType`]), refuse `crit`/`b64` headers,
+//! repeated claim names and text after the claims; see [`validator`] for the full order of checks. No
+//! answer of an issuer can panic the OIDC backend, and its errors never show an issuer URL's userinfo or
+//! query (`oidc::http`).
 //!
 //! | feature | adds |
 //! |---|---|
@@ -49,6 +55,9 @@ pub mod axum_glue;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+
+#[cfg(test)]
+mod parse_fuzz;
 
 pub use error::{Error, ErrorKind, Result};
 

@@ -188,6 +188,7 @@ impl LocalIssuer {
             ("iss", json!(ISSUER)),
             ("aud", json!(AUDIENCE)),
             ("sub", json!(subject)),
+            ("typ", json!("Bearer")),
             ("iat", json!(now)),
             ("nbf", json!(now)),
             ("exp", json!(now.saturating_add(ttl.as_secs()))),
@@ -231,6 +232,30 @@ impl LocalIssuer {
             }
             Signing::None => Vec::new(),
         };
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+
+    /// Signs `payload` bytes verbatim (not re-serialised: duplicate names or trailing text survive) with the
+    /// dev key, under the header `{"alg":"RS256","typ":"JWT","kid":<dev kid>}` with `header` merged in (a
+    /// `null` value removes a parameter). For tests of the validator's refusals.
+    pub fn sign_raw(&self, header: &Map<String, Value>, payload: &[u8]) -> Result<String> {
+        let mut full = Map::new();
+        full.insert("alg".into(), json!("RS256"));
+        full.insert("typ".into(), json!("JWT"));
+        full.insert("kid".into(), json!(self.kid));
+        for (k, v) in header {
+            if v.is_null() {
+                full.remove(k);
+            } else {
+                full.insert(k.clone(), v.clone());
+            }
+        }
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(Value::Object(full).to_string()),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature = rs256(&self.key, input.as_bytes())?;
         Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 }

@@ -1,7 +1,10 @@
 //! A token source for outgoing calls: the OAuth2 client-credentials grant, cached and refreshed before
-//! expiry (single-flight: concurrent callers share one token request).
+//! expiry (single-flight: concurrent callers share one token request). The token endpoint's answer is
+//! read under the [`http`] rules (capped, parsed without panics; `expires_in` capped at
+//! [`http::MAX_TOKEN_LIFETIME`]).
 
-use super::{discover, unavailable};
+use super::discover;
+use super::http::{self, unavailable};
 use crate::{Error, Result};
 use avb_core::config::Secret;
 use std::fmt;
@@ -23,7 +26,7 @@ pub struct ClientCredentials {
 impl fmt::Debug for ClientCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientCredentials")
-            .field("token_endpoint", &self.token_endpoint)
+            .field("token_endpoint", &http::redact_url(&self.token_endpoint))
             .field("client_id", &self.client_id)
             .finish_non_exhaustive()
     }
@@ -36,16 +39,7 @@ struct Cached {
 }
 
 fn http_client(issuer: &str) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| unavailable(issuer, format!("HTTP client: {e}")))
-}
-
-#[derive(serde::Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: Option<u64>,
+    http::client(issuer, Duration::from_secs(10))
 }
 
 impl ClientCredentials {
@@ -56,8 +50,19 @@ impl ClientCredentials {
         client_id: impl Into<String>,
         client_secret: Secret,
     ) -> Result<Self> {
+        Self::discover_allowing(issuer, &[], client_id, client_secret).await
+    }
+
+    /// [`ClientCredentials::discover`], trusting the discovery document's `token_endpoint` also on the
+    /// `allowed_origins` (`OIDC_ALLOWED_ORIGINS`), not only on the issuer's origin.
+    pub async fn discover_allowing(
+        issuer: &str,
+        allowed_origins: &[String],
+        client_id: impl Into<String>,
+        client_secret: Secret,
+    ) -> Result<Self> {
         let http = http_client(issuer)?;
-        let discovery = discover(&http, issuer).await?;
+        let discovery = discover(&http, issuer, allowed_origins).await?;
         let Some(token_endpoint) = discovery.token_endpoint else {
             return Err(unavailable(
                 issuer,
@@ -73,7 +78,8 @@ impl ClientCredentials {
         ))
     }
 
-    /// A token source for a known token endpoint (no discovery).
+    /// A token source for a known token endpoint (no discovery; the endpoint is the caller's choice, so
+    /// no origin check applies to it).
     pub fn new(
         issuer: &str,
         token_endpoint: impl Into<String>,
@@ -140,11 +146,14 @@ impl ClientCredentials {
         }
         match self.request().await {
             Ok((token, lifetime)) => {
+                // parse_token_response caps the lifetime; checked arithmetic all the same, so no
+                // answer can make an instant overflow (an unrepresentable one counts as "now").
                 let margin = self.refresh_before.min(lifetime / 2);
+                let expires_at = now.checked_add(lifetime).unwrap_or(now);
                 *cached = Some(Cached {
                     token: token.clone(),
-                    refresh_at: now + lifetime - margin,
-                    expires_at: now + lifetime,
+                    refresh_at: expires_at.checked_sub(margin).unwrap_or(now),
+                    expires_at,
                 });
                 Ok(token)
             }
@@ -169,7 +178,7 @@ impl ClientCredentials {
             .form(&form)
             .send()
             .await
-            .map_err(|e| unavailable(&self.issuer, format!("token endpoint: {e}")))?;
+            .map_err(|e| http::send_error(&self.issuer, "token endpoint", e))?;
         let status = response.status();
         if status.is_client_error() {
             return Err(Error::InvalidConfig {
@@ -186,14 +195,8 @@ impl ClientCredentials {
                 format!("token endpoint answered {status}"),
             ));
         }
-        let body: TokenResponse = response
-            .json()
-            .await
-            .map_err(|e| unavailable(&self.issuer, format!("token response: {e}")))?;
-        Ok((
-            body.access_token,
-            Duration::from_secs(body.expires_in.unwrap_or(60)),
-        ))
+        let body = http::read_capped(&self.issuer, "token endpoint", response).await?;
+        http::parse_token_response(&body).map_err(|e| unavailable(&self.issuer, e))
     }
 }
 

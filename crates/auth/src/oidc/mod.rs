@@ -1,11 +1,18 @@
 //! Keycloak / any OIDC provider (`AUTH_MODE=keycloak`, feature `oidc`).
 //!
 //! At [`OidcBuilder::build`]: discovery (`<issuer>/.well-known/openid-configuration`, whose `issuer` must
-//! equal the configured one) and a first JWKS fetch — an unreachable issuer fails startup, not the first
+//! equal the configured one and whose `jwks_uri`/`token_endpoint` must be on the issuer's origin — see
+//! [`http`] for that and the other HTTP rules: redacted errors, same-origin redirects, capped bodies) and
+//! a first JWKS fetch — an unreachable issuer fails startup, not the first
 //! request. Then every token goes through the shared [`Validator`]: keys cached by `kid`, an unknown `kid`
 //! refreshes the JWKS once (single-flight) and at most once per `min_refresh_interval`, the algorithm comes
-//! from the key, `iss`/`aud`/`exp`/`nbf` with leeway, roles from `realm_access.roles` and
+//! from the key, access tokens only (not ID or refresh tokens), `iss`/`aud`/`exp`/`nbf`/`iat` with leeway, roles from `realm_access.roles` and
 //! `resource_access.<client_id>.roles`, workspace from the configured claim.
+//!
+//! Token type: only access tokens pass — RFC 9068's header `typ: at+jwt` (what oidc-provider issues) or
+//! Keycloak's claim `typ: "Bearer"`. A provider whose JWT access tokens carry neither marker is refused
+//! ([`Error::WrongTokenType`]); there is deliberately no switch for it, as an unmarked token cannot be
+//! told apart from that provider's ID token (see [`crate::validator`]).
 //!
 //! Discovery is a plain `reqwest` GET rather than the `openidconnect` crate: we need three fields of the
 //! document (`issuer`, `jwks_uri`, `token_endpoint`), and `openidconnect` would bring its own typed
@@ -13,8 +20,12 @@
 //! `jsonwebtoken` either way.
 
 mod client_credentials;
+pub mod http;
 
 pub use client_credentials::ClientCredentials;
+pub use http::Discovery;
+
+use http::unavailable;
 
 use crate::jwks::{KeyCache, KeySet, KeySource};
 use crate::validator::{Rules, Validator};
@@ -27,26 +38,14 @@ use std::time::Duration;
 /// The scheme of this backend.
 pub const SCHEME: &str = "keycloak";
 
-/// The parts of the discovery document avb uses.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Discovery {
-    /// `issuer`.
-    pub issuer: String,
-    /// `jwks_uri`.
-    pub jwks_uri: String,
-    /// `token_endpoint` (client credentials).
-    pub token_endpoint: Option<String>,
-}
-
-fn unavailable(issuer: &str, reason: impl Into<String>) -> Error {
-    Error::IssuerUnavailable {
-        issuer: issuer.into(),
-        reason: reason.into(),
-    }
-}
-
-/// Reads `<issuer>/.well-known/openid-configuration` and checks its `issuer`.
-pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery> {
+/// Reads `<issuer>/.well-known/openid-configuration`, checks its `issuer` and that its `jwks_uri` and
+/// `token_endpoint` are on the issuer's origin or an `allowed` one (see [`http`]).
+pub async fn discover(
+    http: &reqwest::Client,
+    issuer: &str,
+    allowed_origins: &[String],
+) -> Result<Discovery> {
+    let origins = http::Origins::new(issuer, allowed_origins)?;
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
@@ -55,26 +54,28 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery>
         .get(&url)
         .send()
         .await
-        .map_err(|e| unavailable(issuer, format!("discovery: {e}")))?;
+        .map_err(|e| http::send_error(issuer, "discovery", e))?;
     if !response.status().is_success() {
         return Err(unavailable(
             issuer,
-            format!("discovery {url} answered {}", response.status()),
+            format!("discovery answered {}", response.status()),
         ));
     }
-    let discovery: Discovery = response
-        .json()
-        .await
-        .map_err(|e| unavailable(issuer, format!("discovery document: {e}")))?;
+    let body = http::read_capped(issuer, "discovery", response).await?;
+    let mut discovery = http::parse_discovery(&body).map_err(|e| unavailable(issuer, e))?;
     if discovery.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
         return Err(Error::InvalidConfig {
             key: "OIDC_ISSUER_URL".into(),
-            value: issuer.into(),
+            value: http::redact_url(issuer),
             expected: format!(
                 "the issuer named by its discovery document ({})",
-                discovery.issuer
+                http::redact_url(&http::shorten(&discovery.issuer))
             ),
         });
+    }
+    discovery.jwks_uri = origins.check(issuer, "jwks_uri", &discovery.jwks_uri)?;
+    if let Some(endpoint) = &discovery.token_endpoint {
+        discovery.token_endpoint = Some(origins.check(issuer, "token_endpoint", endpoint)?);
     }
     Ok(discovery)
 }
@@ -95,24 +96,25 @@ impl KeySource for HttpJwks {
             .get(&self.jwks_uri)
             .send()
             .await
-            .map_err(|e| unavailable(&self.issuer, format!("JWKS: {e}")))?;
+            .map_err(|e| http::send_error(&self.issuer, "JWKS", e))?;
         if !response.status().is_success() {
             return Err(unavailable(
                 &self.issuer,
-                format!("JWKS {} answered {}", self.jwks_uri, response.status()),
+                format!(
+                    "JWKS {} answered {}",
+                    http::redact_url(&self.jwks_uri),
+                    response.status()
+                ),
             ));
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| unavailable(&self.issuer, format!("JWKS body: {e}")))?;
+        let body = http::read_capped(&self.issuer, "JWKS", response).await?;
         KeySet::from_jwks_json(&body)
             .map_err(|e| unavailable(&self.issuer, format!("JWKS document: {e}")))
     }
 }
 
 /// Builds an [`Oidc`] authenticator. Setters cannot fail; [`OidcBuilder::build`] validates and connects.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OidcBuilder {
     issuer: String,
     audience: Option<String>,
@@ -123,6 +125,18 @@ pub struct OidcBuilder {
     min_refresh_interval: Duration,
     max_age: Duration,
     timeout: Duration,
+    allowed_origins: Vec<String>,
+}
+
+impl std::fmt::Debug for OidcBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcBuilder")
+            .field("issuer", &http::redact_url(&self.issuer))
+            .field("audience", &self.audience)
+            .field("client_id", &self.client_id)
+            .field("allowed_origins", &self.allowed_origins)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OidcBuilder {
@@ -138,6 +152,7 @@ impl OidcBuilder {
             min_refresh_interval: Duration::from_secs(10),
             max_age: Duration::from_secs(300),
             timeout: Duration::from_secs(10),
+            allowed_origins: Vec::new(),
         }
     }
 
@@ -190,6 +205,15 @@ impl OidcBuilder {
         self
     }
 
+    /// Trust `origin` (`scheme://host[:port]`) for the discovery document's `jwks_uri` and
+    /// `token_endpoint` besides the issuer's own origin (`OIDC_ALLOWED_ORIGINS`; e.g. Keycloak with a
+    /// separate back-channel host name). Without it an endpoint off the issuer's origin is
+    /// [`Error::UntrustedEndpoint`].
+    pub fn with_allowed_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_origins.push(origin.into());
+        self
+    }
+
     /// Discovers the issuer, loads its keys and returns the authenticator.
     pub async fn build(self) -> Result<Oidc> {
         let Some(audience) = self.audience.filter(|a| !a.is_empty()) else {
@@ -199,11 +223,8 @@ impl OidcBuilder {
                 expected: "the audience (aud) this service's tokens carry".into(),
             });
         };
-        let http = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .build()
-            .map_err(|e| unavailable(&self.issuer, format!("HTTP client: {e}")))?;
-        let discovery = discover(&http, &self.issuer).await?;
+        let http = http::client(&self.issuer, self.timeout)?;
+        let discovery = discover(&http, &self.issuer, &self.allowed_origins).await?;
         let source = HttpJwks {
             http: http.clone(),
             issuer: discovery.issuer.clone(),

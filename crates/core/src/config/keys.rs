@@ -230,7 +230,7 @@ pub const KEYS: &[Key] = &[
         "auth",
         "integer 0-300",
         "`30`",
-        "Clock-skew allowance for `exp` and `nbf`.",
+        "Clock-skew allowance for `exp`, `nbf` and `iat`.",
     ),
     key(
         "OIDC_JWKS_MIN_REFRESH_SECONDS",
@@ -245,6 +245,13 @@ pub const KEYS: &[Key] = &[
         "integer 10-86400",
         "`300`",
         "Cached JWKS older than this is refetched at the next validation, so keys the issuer removed stop validating.",
+    ),
+    key(
+        "OIDC_ALLOWED_ORIGINS",
+        "auth",
+        "comma-separated `http(s)://host[:port]` origins",
+        "unset (the issuer's origin only)",
+        "Origins besides the issuer's on which its discovery document may place `jwks_uri` and `token_endpoint` (e.g. a Keycloak back-channel host). Unset: an endpoint elsewhere fails startup.",
     ),
     key(
         "AVB_AUTH_DEV_KEY_FILE",

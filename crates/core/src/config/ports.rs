@@ -106,6 +106,9 @@ pub enum AuthConfig {
         jwks_min_refresh_seconds: u64,
         /// `OIDC_JWKS_MAX_AGE_SECONDS`.
         jwks_max_age_seconds: u64,
+        /// `OIDC_ALLOWED_ORIGINS`: origins (`scheme://host[:port]`) besides the issuer's trusted for
+        /// `jwks_uri` and `token_endpoint`.
+        allowed_origins: Vec<String>,
     },
 }
 
@@ -476,6 +479,38 @@ impl<'a> Reader<'a> {
         self.value(key).map(str::to_string)
     }
 
+    /// A comma-separated list of http(s) origins (`scheme://host[:port]`, nothing else); empty when unset.
+    fn origins(&mut self, key: &str) -> Option<Vec<String>> {
+        if !self.vars.contains_key(key) {
+            return Some(Vec::new());
+        }
+        let value = self.value(key)?;
+        let mut origins = Vec::new();
+        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let origin = Url::parse(item).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+                    && u.username().is_empty()
+                    && u.password().is_none()
+                    && matches!(u.path(), "" | "/")
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            });
+            match origin {
+                Some(url) => origins.push(url.origin().ascii_serialization()),
+                None => {
+                    self.problems.push(Problem::Invalid {
+                        key: key.into(),
+                        value: Self::shown(key, value),
+                        expected: "http(s) origins scheme://host[:port], comma-separated (no path, userinfo, query or fragment)".into(),
+                    });
+                    return None;
+                }
+            }
+        }
+        Some(origins)
+    }
+
     /// An integer setting within `range`, `default` when unset.
     fn integer(
         &mut self,
@@ -656,6 +691,7 @@ impl<'a> Reader<'a> {
                     self.integer("OIDC_JWKS_MIN_REFRESH_SECONDS", 10, 1..=3600);
                 let jwks_max_age_seconds =
                     self.integer("OIDC_JWKS_MAX_AGE_SECONDS", 300, 10..=86_400);
+                let allowed_origins = self.origins("OIDC_ALLOWED_ORIGINS");
                 let (client_id, client_secret) = (client_id?, client_secret?);
                 if client_secret.is_some() && client_id.is_none() {
                     self.problems.push(Problem::Conflict {
@@ -673,6 +709,7 @@ impl<'a> Reader<'a> {
                     leeway_seconds: leeway_seconds?,
                     jwks_min_refresh_seconds: jwks_min_refresh_seconds?,
                     jwks_max_age_seconds: jwks_max_age_seconds?,
+                    allowed_origins: allowed_origins?,
                 }
             }
         };
@@ -961,6 +998,40 @@ mod auth_tests {
             ),
             (5, 10, 300)
         );
+    }
+
+    #[test]
+    fn allowed_origins_are_parsed_to_origins_and_anything_else_is_refused() {
+        let auth = keycloak(&[
+            ("OIDC_AUDIENCE", "a"),
+            (
+                "OIDC_ALLOWED_ORIGINS",
+                "https://kc-internal:8443, http://Keys.Example/",
+            ),
+        ])
+        .unwrap();
+        let AuthConfig::Keycloak {
+            allowed_origins, ..
+        } = auth
+        else {
+            panic!("not keycloak: {auth:?}");
+        };
+        assert_eq!(
+            allowed_origins,
+            ["https://kc-internal:8443", "http://keys.example"]
+        );
+        for bad in [
+            "https://h/path",
+            "ftp://h",
+            "https://u:MARKER@h",
+            "not a url",
+            "https://h?x=1",
+        ] {
+            let err =
+                keycloak(&[("OIDC_AUDIENCE", "a"), ("OIDC_ALLOWED_ORIGINS", bad)]).unwrap_err();
+            assert!(err.contains("OIDC_ALLOWED_ORIGINS"), "{err}");
+            assert!(!err.contains("MARKER"), "{err}");
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! the production path.
 //!
 //! Order of checks (each failure has its own [`Error`] variant):
-//! 1. shape: three base64url segments, a JSON header with a string `alg` → [`Error::Malformed`];
+//! 1. shape: three base64url segments, a JSON header with a string `alg` (no parameter twice) →
+//!    [`Error::Malformed`]; a `crit` parameter (RFC 7515 §4.1.11: avb understands no extension) or `b64`
+//!    other than `true` (RFC 7797) → [`Error::UnsupportedHeader`];
 //! 2. `alg: none` → [`Error::DisallowedAlgorithm`]; HMAC (`HS*`) → [`Error::AlgorithmMismatch`] when the
 //!    `kid` names one of the issuer's (asymmetric) keys — the classic key-confusion attack — else
 //!    [`Error::DisallowedAlgorithm`];
@@ -10,15 +12,23 @@
 //!    [`Error::UnknownKey`] / [`Error::KeyRotatedOut`];
 //! 4. the header's `alg` must be one the *key* allows → [`Error::AlgorithmMismatch`];
 //! 5. signature (`jsonwebtoken::crypto::verify` on aws-lc-rs) → [`Error::BadSignature`];
-//! 6. claims, parsed in one pass (unread claims are skipped): `exp` (required) → [`Error::Expired`], `nbf`
-//!    → [`Error::NotYetValid`] (both with leeway), `iss` → [`Error::WrongIssuer`], `aud` (string or array)
+//! 6. claims, parsed in one pass (unread claims are skipped, but every name is checked): one JSON object and
+//!    nothing after it but whitespace → else [`Error::Malformed`]; a name twice → [`Error::DuplicateClaim`];
+//! 7. token type: access tokens only. It must carry a marker — RFC 9068's header `typ: at+jwt` (or
+//!    `application/at+jwt`) or Keycloak's claim `typ: "Bearer"` — and no marker may say otherwise (claim
+//!    `typ` `ID`, `Refresh`, `Offline`…, header `typ` other than `JWT`/`at+jwt`) → [`Error::WrongTokenType`].
+//!    A token with neither marker is refused too: a provider's ID token may look exactly like it (and
+//!    carries the client id as `aud`), so "unmarked" cannot be told apart from "ID token";
+//! 8. claim rules: `exp` (required) → [`Error::Expired`], `nbf` → [`Error::NotYetValid`], `iat` →
+//!    [`Error::IssuedInFuture`] (all with leeway), `iss` → [`Error::WrongIssuer`], `aud` (string or array)
 //!    → [`Error::WrongAudience`], `sub` → [`Error::MissingClaim`], the workspace claim →
 //!    [`Error::MissingWorkspace`]; roles from `realm_access.roles` and `resource_access.<client>.roles`,
 //!    `scope`. A claim of the wrong JSON type is [`Error::Malformed`].
 //!
 //! The claim checks are ours rather than `jsonwebtoken::decode`'s: that function parses the header and the
 //! claims twice each, which cost about a quarter of an RS256 validation; the rules are the same
-//! (`exp < now - leeway` is expired, `nbf > now + leeway` is not yet valid).
+//! (`exp < now - leeway` is expired, `nbf > now + leeway` is not yet valid; `iat > now + leeway`, which
+//! `jsonwebtoken` does not check, is issued in the future).
 
 use crate::jwks::KeyCache;
 use crate::{Error, Principal, Result};
@@ -31,7 +41,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -81,10 +91,80 @@ pub struct Validator {
     keys: Arc<KeyCache>,
 }
 
+/// The JWS header parameters the validator reads. A repeated one is an error (serde's duplicate check).
 #[derive(serde::Deserialize)]
 struct Header {
     alg: String,
     kid: Option<String>,
+    typ: Option<String>,
+    /// Present at all (even `null` or `[]`): refused, avb implements no critical extension.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+    /// RFC 7797: anything but `true` changes what was signed; refused.
+    #[serde(default, deserialize_with = "some_value")]
+    b64: Option<Value>,
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    IgnoredAny::deserialize(d).map(|_| true)
+}
+
+fn some_value<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Keycloak's `typ` claim of an access token.
+pub const ACCESS_TOKEN_CLAIM_TYP: &str = "Bearer";
+/// RFC 9068's header `typ` of a JWT access token (also accepted as `application/at+jwt`).
+pub const ACCESS_TOKEN_HEADER_TYP: &str = "at+jwt";
+
+/// Whether the header `typ` names the media type `name`, case-insensitively, with or without the
+/// `application/` prefix (RFC 7515 §4.1.9).
+fn is_media_type(typ: &str, name: &str) -> bool {
+    const PREFIX: &str = "application/";
+    let bare = match typ.get(..PREFIX.len()) {
+        Some(head) if head.eq_ignore_ascii_case(PREFIX) => typ.get(PREFIX.len()..).unwrap_or(""),
+        _ => typ,
+    };
+    bare.eq_ignore_ascii_case(name)
+}
+
+/// A `typ` value from a token, for an error message: quoted, at most 40 characters.
+fn shown_typ(typ: &str) -> String {
+    format!("{:?}", typ.chars().take(40).collect::<String>())
+}
+
+/// Only access tokens pass: a marker must say so (header `typ: at+jwt`, or Keycloak's claim
+/// `typ: "Bearer"`), and no marker may say otherwise.
+fn check_token_type(header_typ: Option<&str>, claim_typ: Option<&str>) -> Result<()> {
+    let header_ok = match header_typ {
+        None => false,
+        Some(typ) if is_media_type(typ, "JWT") => false,
+        Some(typ) if is_media_type(typ, ACCESS_TOKEN_HEADER_TYP) => true,
+        Some(typ) => {
+            return Err(Error::WrongTokenType {
+                reason: format!("header typ {}", shown_typ(typ)),
+            });
+        }
+    };
+    let claim_ok = match claim_typ {
+        None => false,
+        Some(typ) if typ.eq_ignore_ascii_case(ACCESS_TOKEN_CLAIM_TYP) => true,
+        Some(typ) => {
+            return Err(Error::WrongTokenType {
+                reason: format!("typ claim {}", shown_typ(typ)),
+            });
+        }
+    };
+    if header_ok || claim_ok {
+        Ok(())
+    } else {
+        Err(Error::WrongTokenType {
+            reason: format!(
+                "neither the header typ {ACCESS_TOKEN_HEADER_TYP:?} nor the claim typ {ACCESS_TOKEN_CLAIM_TYP:?}"
+            ),
+        })
+    }
 }
 
 impl Validator {
@@ -123,6 +203,16 @@ impl Validator {
         let header: Header = serde_json::from_slice(&header)
             .map_err(|e| Error::malformed(format!("header is not a JWS header: {e}")))?;
         let kid = header.kid.as_deref();
+        if header.crit {
+            return Err(Error::UnsupportedHeader {
+                parameter: "crit".into(),
+            });
+        }
+        if header.b64.as_ref().is_some_and(|b| *b != Value::Bool(true)) {
+            return Err(Error::UnsupportedHeader {
+                parameter: "b64".into(),
+            });
+        }
         if header.alg.eq_ignore_ascii_case("none") {
             return Err(Error::DisallowedAlgorithm { alg: header.alg });
         }
@@ -155,12 +245,18 @@ impl Validator {
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|e| Error::malformed(format!("payload is not base64url: {e}")))?;
+        let mut json = serde_json::Deserializer::from_slice(&payload);
         let claims = ClaimsSeed {
             workspace_claim: &self.rules.workspace_claim,
             client_id: self.rules.client_id.as_deref(),
         }
-        .deserialize(&mut serde_json::Deserializer::from_slice(&payload))
+        .deserialize(&mut json)
+        .and_then(|claims| json.end().map(|()| claims))
         .map_err(|e| Error::malformed(format!("claims: {e}")))?;
+        if let Some(claim) = claims.duplicate {
+            return Err(Error::DuplicateClaim { claim });
+        }
+        check_token_type(header.typ.as_deref(), claims.typ.as_deref())?;
         self.check(claims)
     }
 
@@ -179,6 +275,9 @@ impl Validator {
         }
         if claims.nbf.is_some_and(|nbf| nbf > now + leeway) {
             return Err(Error::NotYetValid);
+        }
+        if claims.iat.is_some_and(|iat| iat > now + leeway) {
+            return Err(Error::IssuedInFuture);
         }
         if claims.iss.as_deref() != Some(self.rules.issuer.as_str()) {
             return Err(Error::WrongIssuer);
@@ -238,11 +337,15 @@ struct Claims {
     sub: Option<String>,
     exp: Option<f64>,
     nbf: Option<f64>,
+    iat: Option<f64>,
+    typ: Option<String>,
     iss: Option<String>,
     aud: Vec<String>,
     scope: Option<String>,
     workspace: Option<Value>,
     roles: BTreeSet<String>,
+    /// The first claim name seen twice (the whole object is still parsed, so its syntax is checked).
+    duplicate: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -302,12 +405,23 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Claims, A::Error> {
         let mut c = Claims::default();
+        // Names seen so far: a token has a dozen or two claims, so a linear scan beats hashing.
+        let mut seen: Vec<Cow<'de, str>> = Vec::with_capacity(16);
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if seen.contains(&key) {
+                if c.duplicate.is_none() {
+                    c.duplicate = Some(key.into_owned());
+                }
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
             match key.as_ref() {
                 k if k == self.workspace_claim => c.workspace = Some(map.next_value()?),
                 "sub" => c.sub = map.next_value()?,
                 "exp" => c.exp = map.next_value()?,
                 "nbf" => c.nbf = map.next_value()?,
+                "iat" => c.iat = map.next_value()?,
+                "typ" => c.typ = map.next_value()?,
                 "iss" => c.iss = map.next_value()?,
                 "aud" => {
                     c.aud = match map.next_value::<Option<Audience>>()? {
@@ -323,19 +437,70 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                     }
                 }
                 "resource_access" => {
-                    let mut clients = map
-                        .next_value::<Option<HashMap<String, Access>>>()?
-                        .unwrap_or_default();
-                    if let Some(access) = self.client_id.and_then(|id| clients.remove(id)) {
-                        c.roles.extend(access.roles);
+                    let clients = map.next_value_seed(ClientsSeed(self.client_id))?;
+                    c.roles.extend(clients.roles);
+                    if let Some(client) = clients.duplicate
+                        && c.duplicate.is_none()
+                    {
+                        c.duplicate = Some(format!("resource_access.{client}"));
                     }
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
+            seen.push(key);
         }
         Ok(c)
+    }
+}
+
+/// `resource_access`: the configured client's roles, and the first client named twice (a repeated client
+/// would otherwise let the last entry win).
+#[derive(Default)]
+struct Clients {
+    roles: Vec<String>,
+    duplicate: Option<String>,
+}
+
+struct ClientsSeed<'r>(Option<&'r str>);
+
+impl<'de> DeserializeSeed<'de> for ClientsSeed<'_> {
+    type Value = Clients;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Clients, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClientsSeed<'_> {
+    type Value = Clients;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of clients' roles")
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Clients, E> {
+        Ok(Clients::default())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Clients, A::Error> {
+        let mut out = Clients::default();
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(Key(client)) = map.next_key::<Key<'de>>()? {
+            let access: Access = map.next_value()?;
+            if seen.contains(&client) {
+                if out.duplicate.is_none() {
+                    out.duplicate = Some(client.into_owned());
+                }
+                continue;
+            }
+            if self.0 == Some(client.as_ref()) {
+                out.roles = access.roles;
+            }
+            seen.push(client);
+        }
+        Ok(out)
     }
 }
 
@@ -362,114 +527,4 @@ fn map_jwt_error(e: jsonwebtoken::errors::Error) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::local::{LocalIssuer, Signing};
-    use crate::{Authenticator, ErrorKind};
-    use serde_json::json;
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-    fn now() -> f64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64()
-    }
-
-    async fn check(issuer: &LocalIssuer, changes: serde_json::Value) -> Result<(), ErrorKind> {
-        let mut claims = issuer.claims("u", "ws", Duration::from_secs(300));
-        for (k, v) in changes.as_object().unwrap() {
-            if v.is_null() {
-                claims.remove(k);
-            } else {
-                claims.insert(k.clone(), v.clone());
-            }
-        }
-        let token = issuer.sign(&claims, &Signing::Valid).unwrap();
-        issuer
-            .authenticate(&token)
-            .await
-            .map(drop)
-            .map_err(|e| e.kind())
-    }
-
-    #[tokio::test]
-    async fn claim_rules_edge_cases() {
-        let i = LocalIssuer::ephemeral().unwrap();
-        let t = now();
-        // aud as an array containing ours; float dates; expiry within the 30 s leeway.
-        assert_eq!(
-            check(&i, json!({"aud": ["x", crate::local::AUDIENCE]})).await,
-            Ok(())
-        );
-        assert_eq!(
-            check(&i, json!({"exp": t + 60.5, "nbf": t - 0.5})).await,
-            Ok(())
-        );
-        assert_eq!(check(&i, json!({"exp": t - 10.0})).await, Ok(()));
-        assert_eq!(check(&i, json!({"nbf": t + 10.0})).await, Ok(()));
-        // Just beyond the leeway.
-        assert_eq!(
-            check(&i, json!({"exp": t - 40.0})).await,
-            Err(ErrorKind::Expired)
-        );
-        assert_eq!(
-            check(&i, json!({"nbf": t + 40.0})).await,
-            Err(ErrorKind::NotYetValid)
-        );
-        // Missing or mistyped required claims.
-        assert_eq!(
-            check(&i, json!({"exp": null})).await,
-            Err(ErrorKind::MissingClaim)
-        );
-        assert_eq!(
-            check(&i, json!({"sub": null})).await,
-            Err(ErrorKind::MissingClaim)
-        );
-        assert_eq!(
-            check(&i, json!({"iss": null})).await,
-            Err(ErrorKind::WrongIssuer)
-        );
-        assert_eq!(
-            check(&i, json!({"aud": null})).await,
-            Err(ErrorKind::WrongAudience)
-        );
-        assert_eq!(
-            check(&i, json!({"aud": []})).await,
-            Err(ErrorKind::WrongAudience)
-        );
-        assert_eq!(
-            check(&i, json!({"exp": "tomorrow"})).await,
-            Err(ErrorKind::Malformed)
-        );
-        assert_eq!(
-            check(&i, json!({"sub": 42})).await,
-            Err(ErrorKind::Malformed)
-        );
-        assert_eq!(
-            check(&i, json!({"workspace_id": 7})).await,
-            Err(ErrorKind::Malformed)
-        );
-        assert_eq!(
-            check(&i, json!({"workspace_id": "Bad Space"})).await,
-            Err(ErrorKind::InvalidWorkspace)
-        );
-        assert_eq!(
-            check(&i, json!({"realm_access": {"roles": "admin"}})).await,
-            Err(ErrorKind::Malformed)
-        );
-    }
-
-    #[tokio::test]
-    async fn client_roles_count_only_for_the_configured_client() {
-        let i = LocalIssuer::ephemeral().unwrap();
-        let mut claims = i.claims("u", "ws", Duration::from_secs(300));
-        claims.insert(
-            "resource_access".into(),
-            json!({"avb": {"roles": ["workspace-admin"]}, "other": {"roles": ["owner"]}}),
-        );
-        let token = i.sign(&claims, &Signing::Valid).unwrap();
-        let p = i.authenticate(&token).await.unwrap();
-        assert!(p.has_role("workspace-admin") && p.has_role("viewer"));
-        assert!(!p.has_role("owner"));
-    }
-}
+mod tests;

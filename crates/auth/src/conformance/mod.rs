@@ -8,6 +8,14 @@
 //! # }
 //! ```
 
+mod shape;
+
+pub use shape::{
+    accepts_rfc9068_access_token, rejects_crit_header, rejects_duplicate_claims,
+    rejects_future_iat, rejects_id_token, rejects_refresh_token, rejects_trailing_data,
+    rejects_unencoded_payload, rejects_unmarked_token,
+};
+
 use crate::local::{LocalIssuer, Signing};
 use crate::{Authenticator, ErrorKind};
 use async_trait::async_trait;
@@ -37,18 +45,33 @@ pub trait Harness: Send + Sync {
     fn authenticator(&self) -> &dyn Authenticator;
 
     /// A token whose claims are the issuer's valid defaults (`iss`, `aud`, `exp` in 5 min, `sub`,
-    /// `workspace_id`) overridden by `claims` (a `null` value removes the claim), signed as `forge` says.
+    /// `workspace_id`, and an access-token marker: Keycloak's `typ: "Bearer"`) overridden by `claims` (a `null` value removes the claim), signed as `forge` says.
     /// `None` when this harness cannot make such a token (the case is then skipped).
     async fn token(&self, claims: Value, forge: Forge) -> Option<String>;
+
+    /// The valid default claims of [`Harness::token`] overridden by `claims`, as an object (for cases that
+    /// write the payload text themselves). `None` when the harness cannot tell (those cases are skipped).
+    async fn claims(&self, claims: Value) -> Option<Map<String, Value>> {
+        let _ = claims;
+        None
+    }
+
+    /// `payload` signed verbatim (not re-serialised) with the issuer's current key, under the issuer's usual
+    /// header with `header` merged in (a `null` value removes a parameter). `None` when the harness cannot
+    /// (those cases are skipped).
+    async fn sign_raw(&self, header: Value, payload: String) -> Option<String> {
+        let _ = (header, payload);
+        None
+    }
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn skip(case: &str, capability: &str) {
+pub(crate) fn skip(case: &str, capability: &str) {
     eprintln!("SKIPPED {case}: backend lacks {capability}");
 }
 
@@ -62,7 +85,18 @@ async fn expect_rejected(
     if !h.authenticator().capabilities().rejects_invalid_tokens {
         return skip(case, "rejects_invalid_tokens");
     }
-    let Some(token) = h.token(claims, forge).await else {
+    let token = h.token(claims, forge).await;
+    expect_token_rejected(h, case, token, kind).await;
+}
+
+/// `token` (`None`: the harness could not make it, the case is skipped) is refused with `kind`.
+pub(crate) async fn expect_token_rejected(
+    h: &dyn Harness,
+    case: &str,
+    token: Option<String>,
+    kind: ErrorKind,
+) {
+    let Some(token) = token else {
         return skip(case, "a harness that can forge this token");
     };
     match h.authenticator().authenticate(&token).await {
@@ -262,6 +296,15 @@ pub async fn run_all(h: &dyn Harness) {
     rejects_missing_workspace(h).await;
     rejects_tampered_payload(h).await;
     rejects_garbage(h).await;
+    rejects_id_token(h).await;
+    rejects_refresh_token(h).await;
+    rejects_unmarked_token(h).await;
+    accepts_rfc9068_access_token(h).await;
+    rejects_crit_header(h).await;
+    rejects_unencoded_payload(h).await;
+    rejects_duplicate_claims(h).await;
+    rejects_trailing_data(h).await;
+    rejects_future_iat(h).await;
 }
 
 /// The harness for the local issuer: forges with the dev key, a rogue key, or none.
@@ -275,16 +318,7 @@ impl Harness for LocalHarness {
     }
 
     async fn token(&self, overrides: Value, forge: Forge) -> Option<String> {
-        let mut claims = self.0.claims("user-1", "ws-test", Duration::from_secs(300));
-        if let Value::Object(overrides) = overrides {
-            for (k, v) in overrides {
-                if v.is_null() {
-                    claims.remove(&k);
-                } else {
-                    claims.insert(k, v);
-                }
-            }
-        }
+        let claims = self.claims(overrides).await?;
         let signing = match forge {
             Forge::Valid => Signing::Valid,
             Forge::RogueKey => Signing::Rogue,
@@ -293,6 +327,32 @@ impl Harness for LocalHarness {
             Forge::UnknownKid => Signing::Kid("never-published".into()),
         };
         self.0.sign(&claims, &signing).ok()
+    }
+
+    async fn claims(&self, overrides: Value) -> Option<Map<String, Value>> {
+        let mut claims = self.0.claims("user-1", "ws-test", Duration::from_secs(300));
+        merge(&mut claims, overrides);
+        Some(claims)
+    }
+
+    async fn sign_raw(&self, header: Value, payload: String) -> Option<String> {
+        let Value::Object(header) = header else {
+            return None;
+        };
+        self.0.sign_raw(&header, payload.as_bytes()).ok()
+    }
+}
+
+/// `overrides` merged into `claims`; a `null` value removes the claim.
+pub(crate) fn merge(claims: &mut Map<String, Value>, overrides: Value) {
+    if let Value::Object(overrides) = overrides {
+        for (k, v) in overrides {
+            if v.is_null() {
+                claims.remove(&k);
+            } else {
+                claims.insert(k, v);
+            }
+        }
     }
 }
 
