@@ -424,9 +424,11 @@ mod oidc {
         let Some(issuer) = realm("max-age") else {
             return;
         };
-        // Long enough that a loaded machine still does build + sign + rotate + validate inside it (500 ms
-        // failed under load: the "still inside max_age" step then saw the refetched key set).
-        let max_age = Duration::from_secs(3);
+        let max_age = Duration::from_secs(2);
+        // The key set is fetched inside build(), so its age at any later moment is at most the time since
+        // `started`: that bound decides whether the "still cached" step below is conclusive on a loaded
+        // machine (no timed assertion: an inconclusive step is said, not failed).
+        let started = std::time::Instant::now();
         let auth = OidcBuilder::new(&issuer)
             .with_audience(AUDIENCE)
             .with_min_refresh_interval(Duration::from_secs(60))
@@ -437,8 +439,16 @@ mod oidc {
         let old = sign(&issuer, json!({}), "rsa", None).await;
         auth.authenticate(&old).await.unwrap();
         rotate(&issuer, false).await;
-        // Still inside max_age: the cached key validates (no fetch).
-        auth.authenticate(&old).await.unwrap();
+        let cached = auth.authenticate(&old).await;
+        if started.elapsed() < max_age {
+            // Certainly inside max_age: the cached key validates (no fetch).
+            cached.unwrap();
+        } else {
+            eprintln!(
+                "note: the machine took {:?} (> max age {max_age:?}) to reach the cached-key step; that step is inconclusive and not checked",
+                started.elapsed()
+            );
+        }
         tokio::time::sleep(max_age + Duration::from_millis(100)).await;
         let before = jwks_fetches(&issuer).await;
         let err = auth.authenticate(&old).await.unwrap_err();

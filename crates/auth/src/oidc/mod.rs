@@ -168,7 +168,8 @@ impl OidcBuilder {
         self
     }
 
-    /// The claim holding the workspace id (default `workspace_id`).
+    /// The claim holding the workspace id (default `workspace_id`). A reserved claim (`sub`, `exp`, …:
+    /// [`avb_core::config::RESERVED_CLAIMS`]) makes [`build`](Self::build) fail.
     pub fn with_workspace_claim(mut self, claim: impl Into<String>) -> Self {
         self.workspace_claim = Some(claim.into());
         self
@@ -223,6 +224,19 @@ impl OidcBuilder {
                 expected: "the audience (aud) this service's tokens carry".into(),
             });
         };
+        // The same rule as the configuration's (`AUTH_WORKSPACE_CLAIM`), for code that builds directly.
+        if let Some(claim) = self.workspace_claim.as_deref()
+            && let Some(why) = avb_core::config::reserved_claim(claim)
+        {
+            return Err(Error::InvalidConfig {
+                key: "AUTH_WORKSPACE_CLAIM".into(),
+                value: claim.into(),
+                expected: format!(
+                    "a claim name that is not reserved ({claim} is {why}; reserved: {})",
+                    avb_core::config::reserved_claim_names()
+                ),
+            });
+        }
         let http = http::client(&self.issuer, self.timeout)?;
         let discovery = discover(&http, &self.issuer, &self.allowed_origins).await?;
         let source = HttpJwks {
@@ -290,6 +304,30 @@ impl Authenticator for Oidc {
             Health::down(SCHEME, "no signing keys loaded from the issuer")
         } else {
             Health::up(SCHEME)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reserved_workspace_claim_fails_the_build_before_any_request() {
+        for claim in ["sub", "exp", "iss", "aud", "realm_access"] {
+            // Port 9 (discard) answers nothing: reaching the network would be a different error.
+            let err = OidcBuilder::new("http://127.0.0.1:9/realms/x")
+                .with_audience("api")
+                .with_workspace_claim(claim)
+                .build()
+                .await
+                .err()
+                .map(|e| e.to_string());
+            let err = err.unwrap_or_default();
+            assert!(
+                err.contains("AUTH_WORKSPACE_CLAIM") && err.contains("reserved"),
+                "{claim}: {err}"
+            );
         }
     }
 }

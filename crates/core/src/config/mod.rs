@@ -46,7 +46,7 @@ pub use choice::{
     AuthKind, BackendKind, CatalogKind, Choice, Environment, EventBusKind, LlmKind, Mode,
     ObjectStoreKind,
 };
-pub use claims::{RESERVED_CLAIMS, reserved_claim};
+pub use claims::{RESERVED_CLAIMS, reserved_claim, reserved_claim_names};
 pub use error::{ConfigError, Problem};
 pub use ports::{
     AuthConfig, CatalogConfig, EventBusConfig, EventBusDelivery, LlmConfig, ObjectStoreConfig,

@@ -255,16 +255,6 @@ impl S3Builder {
             ));
         }
         let path_style = self.path_style.unwrap_or(profile != S3Profile::Aws);
-        let label = match &endpoint {
-            Some(u) => avb_core::config::redact_raw(u.as_str().trim_end_matches('/')),
-            None => format!(
-                "AWS S3 ({})",
-                self.region
-                    .as_deref()
-                    .unwrap_or("region from the SDK chain")
-            ),
-        };
-
         // Static settings need nothing from the environment; anything missing comes from the SDK's chain.
         let (mut config, chain_region) =
             if self.credentials.is_some() && (self.region.is_some() || endpoint.is_some()) {
@@ -284,8 +274,18 @@ impl S3Builder {
             (Some(r), _) => Some(Region::new(r.clone())),
             (None, _) if chain_region.is_some() => chain_region,
             // Non-AWS endpoints ignore the region but SigV4 needs one.
-            (None, Some(_)) => Some(Region::new("us-east-1")),
+            (None, Some(_)) => Some(Region::new(avb_core::config::S3_DEFAULT_REGION)),
             (None, None) => None,
+        };
+        // The label names the region actually used (the SDK chain's answer, when it was asked).
+        let label = match &endpoint {
+            Some(u) => avb_core::config::redact_raw(u.as_str().trim_end_matches('/')),
+            None => format!(
+                "AWS S3 ({})",
+                region
+                    .as_ref()
+                    .map_or("no region: the AWS SDK chain found none", |r| r.as_ref())
+            ),
         };
         config = config.region(region);
         if let Some(u) = &endpoint {
