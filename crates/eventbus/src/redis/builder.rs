@@ -167,6 +167,7 @@ impl RedisBusBuilder {
                 claim_interval: b.claim_interval,
                 read_count: b.read_count,
                 closed: AtomicBool::new(false),
+                closing: tokio::sync::Notify::new(),
             }),
         })
     }
