@@ -226,6 +226,97 @@ mod redis {
         dead.ack().await.unwrap();
     }
 
+    /// Issue 8's case: with `max_attempts = 1`, a member that takes one of three messages, acks it and
+    /// leaves must not send the two it only read ahead to the dead-letter topic: the next member gets them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn read_ahead_of_a_member_that_leaves_is_not_dead_lettered_with_one_attempt() {
+        use avb::eventbus::{Message, StartPosition};
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder()
+            .with_url(&url)
+            .with_max_attempts(1)
+            .with_ack_timeout(Duration::from_millis(500))
+            .with_claim_interval(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let topic = foreign_topic("leave");
+        let mut dlq = bus
+            .subscribe(&topic.dead_letter(), "ops", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let mut first = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let sent: Vec<Message> = (0..3u8).map(|i| Message::new(vec![i])).collect();
+        bus.publish_batch(&topic, sent.clone()).await.unwrap();
+        let d = next_within(&mut first, "the first message").await;
+        assert_eq!(d.message().id, sent[0].id);
+        d.ack().await.unwrap();
+        drop(first);
+        let mut second = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        for m in &sent[1..] {
+            let d = next_within(&mut second, "the read-ahead messages").await;
+            assert_eq!((&d.message().id, d.attempt()), (&m.id, 1));
+            d.ack().await.unwrap();
+        }
+        let none = tokio::time::timeout(Duration::from_millis(1500), dlq.next()).await;
+        assert!(none.is_err(), "nothing dead-lettered: {none:?}");
+    }
+
+    /// Entries a member read ahead but did not take for longer than half the ack timeout go back to the
+    /// group untouched (attempt 1 for the next taker), instead of waiting out the ack timeout and counting
+    /// an attempt nobody was handed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stale_read_ahead_goes_back_without_counting_an_attempt() {
+        use avb::eventbus::{Message, StartPosition};
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder()
+            .with_url(&url)
+            .with_max_attempts(1)
+            .with_ack_timeout(Duration::from_millis(400))
+            .with_claim_interval(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let topic = foreign_topic("stale");
+        let mut slow = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let sent: Vec<Message> = (0..3u8).map(|i| Message::new(vec![i])).collect();
+        bus.publish_batch(&topic, sent.clone()).await.unwrap();
+        let d = next_within(&mut slow, "the first message").await;
+        assert_eq!(d.message().id, sent[0].id);
+        d.ack().await.unwrap();
+        // `slow` holds the other two in its buffer and does not ask for them; another member does.
+        let mut other = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        for _ in 1..sent.len() {
+            let d = next_within(&mut other, "the buffered messages").await;
+            got.push((d.message().id.clone(), d.attempt()));
+            d.ack().await.unwrap();
+        }
+        got.sort();
+        let mut want: Vec<_> = sent[1..].iter().map(|m| (m.id.clone(), 1)).collect();
+        want.sort();
+        assert_eq!(got, want, "handed out once each, as attempt 1");
+        let none = tokio::time::timeout(Duration::from_millis(1000), slow.next()).await;
+        assert!(
+            none.is_err(),
+            "the slow member gets nothing stale: {none:?}"
+        );
+    }
+
     #[tokio::test]
     async fn a_bad_url_is_a_config_error_naming_the_setting() {
         let err = RedisBus::builder()
