@@ -2,6 +2,7 @@
 //! harness server (`AVB_TEST_REDIS_URL` from `scripts/services env`).
 
 #![allow(dead_code, unused_imports)] // with neither backend feature, nothing runs
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap; clippy misses that helpers are tests
 
 use avb::eventbus::conformance::{CASES, Harness, run_all};
 use avb::eventbus::{EventBus, Result, Settings};
