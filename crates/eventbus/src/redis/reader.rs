@@ -30,10 +30,9 @@ pub(super) struct Buffered {
     pub(super) message: Message,
     /// The attempt a hand-out would be (Redis's delivery counter for this read).
     pub(super) attempt: u32,
-    /// When the command that read it was sent: its server-side idle time is at most `sent.elapsed()`.
-    pub(super) sent: Instant,
-    /// When that command's reply arrived: its server-side idle time is at least `received.elapsed()`.
-    pub(super) received: Instant,
+    /// When the reply that read it arrived: its server-side idle time is at least `read_at.elapsed()` (and
+    /// more only by the reply's transit time).
+    pub(super) read_at: Instant,
 }
 
 /// What the subscription and its reader task share.
@@ -81,7 +80,7 @@ pub(super) struct Reader {
     pub(super) cursor: String,
 }
 
-/// A buffered entry older than this (since its read was sent) is given back instead of handed out.
+/// A buffered entry older than this (since its read) is given back instead of handed out.
 pub(super) fn max_age(ack_timeout: Duration) -> Duration {
     ack_timeout / 2
 }
@@ -135,7 +134,7 @@ impl Reader {
         while s
             .buffer
             .front()
-            .is_some_and(|b| b.sent.elapsed() >= max_age)
+            .is_some_and(|b| b.read_at.elapsed() >= max_age)
         {
             if let Some(b) = s.buffer.pop_front() {
                 s.give_back.push(b);
@@ -147,7 +146,7 @@ impl Reader {
         if s.wanted && s.buffer.is_empty() {
             return Step::Fetch;
         }
-        Step::Idle(s.buffer.front().map(|b| b.sent + max_age))
+        Step::Idle(s.buffer.front().map(|b| b.read_at + max_age))
     }
 
     /// The subscription went away or the bus closed: everything read goes back, and `next` ends.
@@ -229,9 +228,8 @@ impl Reader {
             .arg(&self.cursor)
             .arg("COUNT")
             .arg(self.shared.read_count);
-        let sent = Instant::now();
         let reply = self.query(&cmd, "XAUTOCLAIM").await?;
-        let received = Instant::now();
+        let read_at = Instant::now();
         let (cursor, claimed) = wire::autoclaim_reply(reply).map_err(backend)?;
         self.cursor = cursor;
         if claimed.is_empty() {
@@ -260,7 +258,7 @@ impl Reader {
             let handled = if delivered > max_attempts {
                 self.dead_letter_claimed(&entry, delivered - 1).await
             } else {
-                self.accept(entry, delivered, sent, received, batch).await
+                self.accept(entry, delivered, read_at, batch).await
             };
             first_error = first_error.and(handled);
         }
@@ -293,12 +291,11 @@ impl Reader {
             .arg("STREAMS")
             .arg(&self.key)
             .arg(">");
-        let sent = Instant::now();
         let reply = self.query(&cmd, "XREADGROUP").await?;
-        let received = Instant::now();
+        let read_at = Instant::now();
         let mut first_error = Ok(());
         for entry in wire::read_reply(reply).map_err(backend)? {
-            let accepted = self.accept(entry, 1, sent, received, batch).await;
+            let accepted = self.accept(entry, 1, read_at, batch).await;
             first_error = first_error.and(accepted);
         }
         first_error
@@ -309,8 +306,7 @@ impl Reader {
         &mut self,
         entry: RawEntry,
         attempt: u32,
-        sent: Instant,
-        received: Instant,
+        read_at: Instant,
         batch: &mut Vec<Buffered>,
     ) -> Result<()> {
         match wire::decode(entry) {
@@ -319,8 +315,7 @@ impl Reader {
                     entry_id,
                     message,
                     attempt,
-                    sent,
-                    received,
+                    read_at,
                 });
                 Ok(())
             }
@@ -352,7 +347,7 @@ impl Reader {
                 .arg(&self.key)
                 .arg(&*self.group)
                 .arg(&self.consumer)
-                .arg(b.received.elapsed().as_millis() as u64)
+                .arg(b.read_at.elapsed().as_millis() as u64)
                 .arg(&b.entry_id)
                 .arg("IDLE")
                 .arg(idle)

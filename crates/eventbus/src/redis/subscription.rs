@@ -84,7 +84,7 @@ impl RedisSource {
             let mut s = self.inbox.lock();
             let mut fresh = None;
             while let Some(b) = s.buffer.pop_front() {
-                if b.sent.elapsed() < max_age {
+                if b.read_at.elapsed() < max_age {
                     fresh = Some(b);
                     break;
                 }
