@@ -85,6 +85,16 @@ pub(super) fn max_age(ack_timeout: Duration) -> Duration {
     ack_timeout / 2
 }
 
+/// Marks the inbox stopped when the reader task ends, however it ends.
+struct Ended(Arc<Inbox>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.0.lock().stopped = true;
+        self.0.ready.notify_one();
+    }
+}
+
 enum Step {
     Stop,
     GiveBack(Vec<Buffered>),
@@ -95,6 +105,9 @@ enum Step {
 impl Reader {
     pub(super) async fn run(mut self) {
         let (shared, inbox) = (self.shared.clone(), self.inbox.clone());
+        // However the task ends (also dropped by a runtime shutting down), `next` returns `None` then
+        // instead of waiting for a reader that is gone.
+        let _ended = Ended(inbox.clone());
         loop {
             // Registered before `step` looks at the state, so a `close` in between is not missed.
             let closing = shared.closing.notified();
