@@ -9,7 +9,7 @@
 //! - `redis/consume_ack`: consume and ack 2,000 pre-published entries — against raw `XREADGROUP COUNT 32`
 //!   + one `XACK` per entry.
 //!
-//! The Redis pairs run as 12 interleaved rounds (see `live`) and print the median per-round ratio; they
+//! The Redis pairs run as 20 interleaved rounds (see `live`) and print the median per-round ratio; they
 //! never panic on a slow or missing server (a failed round is skipped and named).
 //!
 //! Run with: `cargo bench -p avb --features eventbus-redis --bench eventbus`
@@ -127,7 +127,7 @@ mod live {
 
     const RN: usize = 2_000;
     const DEPTH: usize = 100;
-    const ROUNDS: usize = 12;
+    const ROUNDS: usize = 20;
     /// Generous, as the adapter's own default (10 s + the claim interval): fsync-bound pipelines of 100
     /// `XADD`s can take longer than the client's 500 ms default, which made the raw side fail.
     const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
