@@ -2,6 +2,7 @@
 //! harness server (`AVB_TEST_REDIS_URL` from `scripts/services env`).
 
 #![allow(dead_code, unused_imports)] // with neither backend feature, nothing runs
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap; clippy misses that helpers are tests
 
 use avb::eventbus::conformance::{CASES, Harness, run_all};
 use avb::eventbus::{EventBus, Result, Settings};
@@ -78,58 +79,243 @@ mod redis {
         assert_eq!(report.passed.len(), CASES.len() - 1);
     }
 
+    fn foreign_topic(case: &str) -> avb::eventbus::Topic {
+        use avb::eventbus::{Topic, WorkspaceId};
+        Topic::new(
+            &WorkspaceId::new("tests").unwrap(),
+            format!("{case}-{}", uuid::Uuid::new_v4().simple()),
+        )
+        .unwrap()
+    }
+
+    async fn raw_connection(url: &str) -> ::redis::aio::MultiplexedConnection {
+        ::redis::Client::open(url)
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    /// `XADD <topic's stream> * <fields…>` by another program; the entry id.
+    async fn xadd_foreign(
+        raw: &mut ::redis::aio::MultiplexedConnection,
+        topic: &avb::eventbus::Topic,
+        fields: &[(&[u8], &[u8])],
+    ) -> String {
+        let mut cmd = ::redis::cmd("XADD");
+        cmd.arg(avb::eventbus::redis::stream_key(topic)).arg("*");
+        for (f, v) in fields {
+            cmd.arg(*f).arg(*v);
+        }
+        cmd.query_async(raw).await.unwrap()
+    }
+
+    /// The next delivery within a generous bound; a subscription error fails the test.
+    async fn next_within(
+        sub: &mut avb::eventbus::Subscription,
+        what: &str,
+    ) -> avb::eventbus::Delivery {
+        match tokio::time::timeout(Duration::from_secs(20), sub.next()).await {
+            Ok(Some(Ok(d))) => d,
+            Ok(Some(Err(e))) => panic!("{what}: the subscription failed: {e}"),
+            Ok(None) => panic!("{what}: the subscription ended"),
+            Err(_) => panic!("{what}: nothing delivered within 20 s"),
+        }
+    }
+
+    /// Entries other programs write are not delivered as messages: they go to the dead-letter topic, and
+    /// that topic is readable through avb (not dead-lettered again): the entry's fields are the payload, as
+    /// a RESP array, and the headers name the topic, group, reason and the original entry id.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_foreign_stream_entry_goes_to_the_dead_letter_stream_not_to_consumers() {
-        use avb::eventbus::redis::stream_key;
-        use avb::eventbus::{HEADER_LAST_ERROR, Message, StartPosition, Topic, WorkspaceId};
+    async fn a_foreign_entry_is_dead_lettered_readably_not_delivered() {
+        use avb::eventbus::{
+            HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC, Message, StartPosition,
+        };
         let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
             return;
         };
         let bus = RedisBus::builder().with_url(&url).build().unwrap();
-        let topic = Topic::new(
-            &WorkspaceId::new("tests").unwrap(),
-            format!("foreign-{}", uuid::Uuid::new_v4().simple()),
-        )
-        .unwrap();
+        let topic = foreign_topic("foreign");
         let mut sub = bus
             .subscribe(&topic, "g", StartPosition::Earliest)
             .await
             .unwrap();
-        let mut raw = ::redis::Client::open(url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
-        ::redis::cmd("XADD")
-            .arg(stream_key(&topic))
-            .arg("*")
-            .arg("foo")
-            .arg("bar")
-            .query_async::<String>(&mut raw)
-            .await
-            .unwrap();
+        let mut raw = raw_connection(&url).await;
+        let foreign_id = xadd_foreign(&mut raw, &topic, &[(b"foo", b"bar"), (b"n", b"\xff")]).await;
         let good = Message::new(&b"good"[..]);
         bus.publish(&topic, good.clone()).await.unwrap();
-        let d = sub.next().await.unwrap().unwrap();
+        let d = next_within(&mut sub, "the good message").await;
         assert_eq!(
             d.message().id,
             good.id,
             "the foreign entry is not delivered"
         );
         d.ack().await.unwrap();
-        let dead: ::redis::streams::StreamRangeReply = ::redis::cmd("XRANGE")
-            .arg(stream_key(&topic.dead_letter()))
-            .arg("-")
-            .arg("+")
+
+        let mut dlq = bus
+            .subscribe(&topic.dead_letter(), "ops", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let dead = next_within(&mut dlq, "the dead-lettered foreign entry").await;
+        let h = &dead.message().headers;
+        assert_eq!(
+            h.get(HEADER_ORIGINAL_TOPIC).map(String::as_str),
+            Some(topic.name())
+        );
+        assert_eq!(h.get(HEADER_GROUP).map(String::as_str), Some("g"));
+        let reason = h.get(HEADER_LAST_ERROR).cloned().unwrap_or_default();
+        assert!(reason.contains("not an avb message"), "{reason}");
+        assert_eq!(
+            h.get("avb-dlq-foreign-entry"),
+            Some(&foreign_id),
+            "the documented header names the original entry"
+        );
+        assert_eq!(
+            &dead.message().payload[..],
+            &b"*4\r\n$3\r\nfoo\r\n$3\r\nbar\r\n$1\r\nn\r\n$1\r\n\xff\r\n"[..],
+            "the payload is the original fields as a RESP array"
+        );
+        assert_eq!(dead.attempt(), 1);
+        dead.ack().await.unwrap();
+        let len: u64 = ::redis::cmd("XLEN")
+            .arg(avb::eventbus::redis::stream_key(
+                &topic.dead_letter().dead_letter(),
+            ))
             .query_async(&mut raw)
             .await
             .unwrap();
-        assert_eq!(dead.ids.len(), 1);
-        let fields = &dead.ids[0].map;
-        assert!(fields.contains_key("foo"), "the original fields are kept");
-        let reason: String =
-            ::redis::from_redis_value(fields[&format!("h:{HEADER_LAST_ERROR}")].clone()).unwrap();
-        assert!(reason.contains("not an avb message"), "{reason}");
+        assert_eq!(
+            len, 0,
+            "reading the dead-letter topic dead-letters nothing again"
+        );
+    }
+
+    /// A field name that is not UTF-8 (Redis allows any bytes) neither jams the consumer nor loses the
+    /// messages read with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_binary_field_name_does_not_jam_the_consumer() {
+        use avb::eventbus::{Message, StartPosition};
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder().with_url(&url).build().unwrap();
+        let topic = foreign_topic("binary-field");
+        let mut sub = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let before = Message::new(&b"before"[..]);
+        bus.publish(&topic, before.clone()).await.unwrap();
+        let mut raw = raw_connection(&url).await;
+        let foreign_id = xadd_foreign(&mut raw, &topic, &[(b"\xff\xfe", b"v")]).await;
+        let after = Message::new(&b"after"[..]);
+        bus.publish(&topic, after.clone()).await.unwrap();
+        for expected in [&before, &after] {
+            let d = next_within(&mut sub, "the messages around the binary entry").await;
+            assert_eq!((&d.message().id, d.attempt()), (&expected.id, 1));
+            d.ack().await.unwrap();
+        }
+        let mut dlq = bus
+            .subscribe(&topic.dead_letter(), "ops", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let dead = next_within(&mut dlq, "the dead-lettered binary entry").await;
+        assert_eq!(
+            dead.message().headers.get("avb-dlq-foreign-entry"),
+            Some(&foreign_id)
+        );
+        dead.ack().await.unwrap();
+    }
+
+    /// Issue 8's case: with `max_attempts = 1`, a member that takes one of three messages, acks it and
+    /// leaves must not send the two it only read ahead to the dead-letter topic: the next member gets them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn read_ahead_of_a_member_that_leaves_is_not_dead_lettered_with_one_attempt() {
+        use avb::eventbus::{Message, StartPosition};
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder()
+            .with_url(&url)
+            .with_max_attempts(1)
+            .with_ack_timeout(Duration::from_millis(500))
+            .with_claim_interval(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let topic = foreign_topic("leave");
+        let mut dlq = bus
+            .subscribe(&topic.dead_letter(), "ops", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let mut first = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let sent: Vec<Message> = (0..3u8).map(|i| Message::new(vec![i])).collect();
+        bus.publish_batch(&topic, sent.clone()).await.unwrap();
+        let d = next_within(&mut first, "the first message").await;
+        assert_eq!(d.message().id, sent[0].id);
+        d.ack().await.unwrap();
+        drop(first);
+        let mut second = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        for m in &sent[1..] {
+            let d = next_within(&mut second, "the read-ahead messages").await;
+            assert_eq!((&d.message().id, d.attempt()), (&m.id, 1));
+            d.ack().await.unwrap();
+        }
+        let none = tokio::time::timeout(Duration::from_millis(1500), dlq.next()).await;
+        assert!(none.is_err(), "nothing dead-lettered: {none:?}");
+    }
+
+    /// Entries a member read ahead but did not take for longer than half the ack timeout go back to the
+    /// group untouched (attempt 1 for the next taker), instead of waiting out the ack timeout and counting
+    /// an attempt nobody was handed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stale_read_ahead_goes_back_without_counting_an_attempt() {
+        use avb::eventbus::{Message, StartPosition};
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder()
+            .with_url(&url)
+            .with_max_attempts(1)
+            .with_ack_timeout(Duration::from_millis(400))
+            .with_claim_interval(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let topic = foreign_topic("stale");
+        let mut slow = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let sent: Vec<Message> = (0..3u8).map(|i| Message::new(vec![i])).collect();
+        bus.publish_batch(&topic, sent.clone()).await.unwrap();
+        let d = next_within(&mut slow, "the first message").await;
+        assert_eq!(d.message().id, sent[0].id);
+        d.ack().await.unwrap();
+        // `slow` holds the other two in its buffer and does not ask for them; another member does.
+        let mut other = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        for _ in 1..sent.len() {
+            let d = next_within(&mut other, "the buffered messages").await;
+            got.push((d.message().id.clone(), d.attempt()));
+            d.ack().await.unwrap();
+        }
+        got.sort();
+        let mut want: Vec<_> = sent[1..].iter().map(|m| (m.id.clone(), 1)).collect();
+        want.sort();
+        assert_eq!(got, want, "handed out once each, as attempt 1");
+        let none = tokio::time::timeout(Duration::from_millis(1000), slow.next()).await;
+        assert!(
+            none.is_err(),
+            "the slow member gets nothing stale: {none:?}"
+        );
     }
 
     #[tokio::test]

@@ -48,9 +48,14 @@ pub trait Origin: Settle {
 }
 
 /// How a backend produces deliveries for one subscription.
+///
+/// An implementation must keep [`Subscription::next`]'s promises: `next` is cancel-safe (no I/O whose
+/// result would be lost lives inside its future: keep it in the source's state or in a task, and hand out
+/// synchronously), an attempt counts a hand-out only, and dropping the source gives back what it read ahead
+/// without counting an attempt. The conformance suite checks all three.
 #[async_trait::async_trait]
 pub trait Source: Send {
-    /// The next delivery; `None` once the bus is closed.
+    /// The next delivery; `None` once the bus is closed. Must be cancel-safe (see the trait docs).
     async fn next(&mut self) -> Option<Result<Delivery>>;
     /// A delivery that is ready without waiting, if any (a fast path; the default has none).
     fn try_next(&mut self) -> Option<Result<Delivery>> {
@@ -208,8 +213,9 @@ impl Drop for Delivery {
     }
 }
 
-/// A stream of [`Delivery`] for one member of one consumer group. Dropping it leaves the group; its
-/// un-acked deliveries go to the other members.
+/// A stream of [`Delivery`] for one member of one consumer group. Dropping it leaves the group: its
+/// un-acked deliveries go to the other members, and what the backend read ahead but never handed out goes
+/// back untouched (its attempt count unchanged).
 pub struct Subscription {
     source: Box<dyn Source>,
 }
@@ -227,6 +233,35 @@ impl Subscription {
     }
     /// Waits for the next delivery. `None` once the bus is closed. An `Err` that
     /// [`Error::is_retryable`] means the broker is unreachable for now; calling `next` again retries.
+    ///
+    /// The [`Delivery::attempt`] counts hand-outs to the application: 1 the first time `next` returns a
+    /// message, one more for each redelivery. Messages a backend read ahead and never handed out do not count.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel-safe, on every backend: if the future it returns is dropped before it
+    /// completes (a [`tokio::time::timeout`] that fires, the losing branch of a `tokio::select!`), no
+    /// message is lost and no attempt count changes; the next call gets what this one would have.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> avb_eventbus::Result<()> {
+    /// use avb_eventbus::{EventBus, Message, StartPosition, Topic, memory::MemoryBus};
+    /// use std::time::Duration;
+    /// let bus = MemoryBus::builder().build()?;
+    /// let ws = avb_core::WorkspaceId::new("acme").expect("a valid id");
+    /// let (orders, refunds) = (Topic::new(&ws, "orders")?, Topic::new(&ws, "refunds")?);
+    /// let mut a = bus.subscribe(&orders, "billing", StartPosition::Earliest).await?;
+    /// let mut b = bus.subscribe(&refunds, "billing", StartPosition::Earliest).await?;
+    /// bus.publish(&refunds, Message::new(&b"refund 1"[..])).await?;
+    /// // Whichever branch loses is dropped mid-wait; nothing it was waiting for is lost.
+    /// let d = tokio::select! {
+    ///     Some(d) = a.next() => d?,
+    ///     Some(d) = b.next() => d?,
+    /// };
+    /// assert_eq!((d.attempt(), &d.message().payload[..]), (1, &b"refund 1"[..]));
+    /// d.ack().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn next(&mut self) -> Option<Result<Delivery>> {
         match self.source.try_next() {
             Some(ready) => Some(ready),

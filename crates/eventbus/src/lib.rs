@@ -54,6 +54,10 @@ pub use types::{
 /// - An un-acked delivery (nack, dropped, ack timeout) is delivered again with its attempt count; after
 ///   `max_attempts` it goes to [`Topic::dead_letter`] with the [`HEADER_ORIGINAL_TOPIC`] and
 ///   [`HEADER_LAST_ERROR`] headers. Nothing is dropped silently (retention: see each backend's trimming).
+/// - An attempt counts a hand-out to the application ([`Subscription::next`] returning it), never a
+///   read-ahead buffer; dropping a subscription gives back what it read ahead untouched.
+/// - [`Subscription::next`] is cancel-safe: dropping a pending `next()` (a timeout, a losing `select!`
+///   branch) loses nothing and changes no attempt count.
 /// - `close` stops publishing and subscriptions; acks of in-flight deliveries still work.
 #[async_trait::async_trait]
 pub trait EventBus: Send + Sync + std::fmt::Debug {

@@ -129,8 +129,10 @@ async fn subscribe(
     ok("subscribe", bus.subscribe(topic, group, start).await)
 }
 
+mod cancel;
 mod cases;
 
+pub use cancel::*;
 pub use cases::*;
 
 /// A case as [`CASES`] lists it.
@@ -154,6 +156,9 @@ cases!(
     nack_redelivery,
     ack_timeout_redelivery,
     dropped_consumer_redelivery,
+    cancelled_next_loses_nothing,
+    select_loses_nothing,
+    dropped_subscription_gives_back_read_ahead,
     dead_letter,
     per_key_order,
     workspace_isolation,

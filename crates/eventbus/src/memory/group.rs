@@ -388,6 +388,22 @@ impl MemorySource {
     }
 }
 
+/// One consumer waiting on a group, counted in [`Group::waiting`] until dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 #[async_trait::async_trait]
 impl Source for MemorySource {
     fn try_next(&mut self) -> Option<Result<Delivery>> {
@@ -397,6 +413,8 @@ impl Source for MemorySource {
         self.poll_once(Now::coarse()).ok().map(Ok)
     }
 
+    /// Cancel-safe: a delivery is taken and returned without waiting in between; only the waits can be
+    /// dropped.
     async fn next(&mut self) -> Option<Result<Delivery>> {
         loop {
             if self.shared.closed.load(Ordering::SeqCst) {
@@ -405,15 +423,13 @@ impl Source for MemorySource {
             if let Ok(d) = self.poll_once(Now::precise()) {
                 return Some(Ok(d));
             }
-            self.group.waiting.fetch_add(1, Ordering::SeqCst);
+            // Counted while waiting, also when this future is dropped mid-wait (cancel safety).
+            let _waiting = Waiting::new(&self.group.waiting);
             let notified = self.group.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let until = match self.poll_once(Now::precise()) {
-                Ok(d) => {
-                    self.group.waiting.fetch_sub(1, Ordering::SeqCst);
-                    return Some(Ok(d));
-                }
+                Ok(d) => return Some(Ok(d)),
                 Err(until) => until,
             };
             if !self.shared.closed.load(Ordering::SeqCst) {
@@ -427,7 +443,6 @@ impl Source for MemorySource {
                     None => notified.await,
                 }
             }
-            self.group.waiting.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }

@@ -359,6 +359,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_cancelled_next_does_not_stay_counted_as_waiting() {
+        let bus = MemoryBus::builder().build().unwrap();
+        let topic = conformance::unique_topic("cancelled_wait");
+        let mut sub = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        for _ in 0..5 {
+            let waited = tokio::time::timeout(Duration::from_millis(1), sub.next()).await;
+            assert!(waited.is_err(), "nothing was published");
+        }
+        let group = bus.shared.topic(&topic);
+        let waiting = lock(&group.inner).groups["g"]
+            .waiting
+            .load(Ordering::SeqCst);
+        assert_eq!(waiting, 0, "dropped waits are not counted as waiting");
+        bus.publish(&topic, Message::new(&b"x"[..])).await.unwrap();
+        let d = sub.next().await.unwrap().unwrap();
+        assert_eq!(d.attempt(), 1);
+    }
+
+    #[tokio::test]
     async fn a_dead_lettered_keyed_message_releases_its_key() {
         let bus = MemoryBus::builder().with_max_attempts(2).build().unwrap();
         let topic = conformance::unique_topic("key_release");

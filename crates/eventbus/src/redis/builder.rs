@@ -14,7 +14,7 @@ use std::time::Duration;
 /// | `url` | required | `redis://`, `rediss://`, `redis+unix://` or `unix://` URL |
 /// | `ack_timeout_ms`, `max_attempts`, `max_len`, `max_message_bytes` | see [`Settings`] | delivery settings; `max_len` is the `XADD MAXLEN ~` trim |
 /// | `claim_interval_ms` | 100 | how often a consumer looks for idle or nacked entries (XAUTOCLAIM); also its XREADGROUP BLOCK |
-/// | `read_count` | 32 | entries fetched per XREADGROUP / XAUTOCLAIM |
+/// | `read_count` | 32 | entries fetched per XREADGROUP / XAUTOCLAIM: a subscription's read-ahead (given back untouched when not taken; `docs/eventbus-redis.md`) |
 /// | `response_timeout_ms` | 10000 | a command without an answer after this long fails as unavailable |
 #[derive(Debug)]
 pub struct RedisBusBuilder {
@@ -167,6 +167,7 @@ impl RedisBusBuilder {
                 claim_interval: b.claim_interval,
                 read_count: b.read_count,
                 closed: AtomicBool::new(false),
+                closing: tokio::sync::Notify::new(),
             }),
         })
     }

@@ -3,11 +3,16 @@
 //! | operation | Redis |
 //! |---|---|
 //! | publish / batch | `XADD <stream> MAXLEN ~ <max_len> * i <id> p <payload> [k <key>] [h:<name> <value>]…` (a batch is one pipeline) |
-//! | subscribe | `XGROUP CREATE <stream> <group> 0\|$ MKSTREAM` (an existing group resumes), then `XREADGROUP … >` |
+//! | subscribe | `XGROUP CREATE <stream> <group> 0\|$ MKSTREAM` (an existing group resumes); a reader task per subscription then runs `XREADGROUP … >` when `next` finds its buffer empty |
 //! | ack | `XACK` |
 //! | nack(delay) | `XCLAIM … IDLE <ack_timeout - delay> JUSTID` (due again after `delay`), last error kept in a hash |
 //! | redelivery | `XAUTOCLAIM <min-idle = ack_timeout>` every `claim_interval`; the attempt is the entry's delivery counter (`XPENDING`) |
-//! | dead letter | after `max_attempts` deliveries: `MULTI; XADD <stream>.dlq …; XACK; HDEL; EXEC` |
+//! | give back (read, never handed out: subscription dropped, bus closed, buffered too long) | `XCLAIM … IDLE <ack_timeout> RETRYCOUNT <attempt - 1> JUSTID`: due at once, its counter restored |
+//! | dead letter | after `max_attempts` hand-outs: `MULTI; XADD <stream>.dlq …; XACK; HDEL; EXEC` |
+//!
+//! **Wire format** (fields `i`, `p`, `k`, `h:*`), what happens to entries other programs wrote, how attempts
+//! count hand-outs and why `next` is cancel-safe: `docs/eventbus-redis.md`, and the `wire` and `reader`
+//! modules.
 //!
 //! **Workspace scoping**: the stream of topic `t` in workspace `w` is the key `avb:{w}:t` (the `{w}` hash
 //! tag keeps a workspace on one cluster slot); a topic's failure reasons live in `avb:{w}:t:errors:<group>`.
@@ -26,29 +31,25 @@
 //! entries to whichever member reads next).
 
 mod builder;
+mod reader;
 mod subscription;
+mod wire;
 
 pub use builder::RedisBusBuilder;
+pub use wire::HEADER_FOREIGN_ENTRY;
 
 use crate::{
-    Capabilities, Error, EventBus, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR,
-    HEADER_ORIGINAL_TOPIC, Message, MessageId, Result, Settings, StartPosition, Subscription,
-    Topic, check_group,
+    Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
+    Subscription, Topic, check_group,
 };
 use avb_core::Health;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The backend's name and URL scheme.
 pub const SCHEME: &str = "redis";
-
-const FIELD_ID: &str = "i";
-const FIELD_PAYLOAD: &str = "p";
-const FIELD_KEY: &str = "k";
-const HEADER_PREFIX: &str = "h:";
 
 /// The Redis Streams bus. Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -80,6 +81,8 @@ pub(crate) struct Shared {
     claim_interval: Duration,
     read_count: usize,
     closed: AtomicBool,
+    /// Woken by `close`: readers stop and give back what they buffered.
+    closing: tokio::sync::Notify,
 }
 
 /// The stream key of a topic.
@@ -118,7 +121,7 @@ pub(crate) fn map_err(e: redis::RedisError, what: &str) -> Error {
     }
 }
 
-fn xadd(settings: &Settings, key: &str, fields: &[(String, Vec<u8>)]) -> redis::Cmd {
+fn xadd(settings: &Settings, key: &str, fields: &wire::Fields) -> redis::Cmd {
     let mut cmd = redis::cmd("XADD");
     cmd.arg(key);
     if let Some(max) = settings.max_len {
@@ -126,118 +129,33 @@ fn xadd(settings: &Settings, key: &str, fields: &[(String, Vec<u8>)]) -> redis::
     }
     cmd.arg("*");
     for (f, v) in fields {
-        cmd.arg(f).arg(v.as_slice());
+        cmd.arg(f.as_slice()).arg(v.as_slice());
     }
     cmd
 }
 
-fn encode(m: &Message) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut fields = Vec::with_capacity(3 + m.headers.len());
-    fields.push((FIELD_ID.to_string(), m.id.as_str().as_bytes().to_vec()));
-    fields.push((FIELD_PAYLOAD.to_string(), m.payload.to_vec()));
-    if let Some(k) = &m.key {
-        fields.push((FIELD_KEY.to_string(), k.as_bytes().to_vec()));
-    }
-    for (name, value) in &m.headers {
-        fields.push((format!("{HEADER_PREFIX}{name}"), value.as_bytes().to_vec()));
-    }
-    Ok(fields)
-}
-
-fn bytes_of(v: &redis::Value) -> Option<Vec<u8>> {
-    match v {
-        redis::Value::BulkString(b) => Some(b.clone()),
-        redis::Value::SimpleString(s) => Some(s.as_bytes().to_vec()),
-        _ => None,
-    }
-}
-
-fn into_bytes(v: redis::Value) -> Option<Vec<u8>> {
-    match v {
-        redis::Value::BulkString(b) => Some(b),
-        redis::Value::SimpleString(s) => Some(s.into_bytes()),
-        _ => None,
-    }
-}
-
-fn into_text(v: redis::Value) -> Option<String> {
-    into_bytes(v).and_then(|b| String::from_utf8(b).ok())
-}
-
-/// Decodes an entry written by [`encode`], taking its fields; on `Err` (what is missing or malformed)
-/// the fields are given back untouched for the dead-letter stream.
-fn decode(
-    mut map: HashMap<String, redis::Value>,
-) -> std::result::Result<Message, (String, HashMap<String, redis::Value>)> {
-    let ok_shape = matches!(map.get(FIELD_ID), Some(redis::Value::BulkString(b)) if std::str::from_utf8(b).is_ok())
-        && matches!(map.get(FIELD_PAYLOAD), Some(redis::Value::BulkString(_)))
-        && map.get(FIELD_KEY).is_none_or(
-            |v| matches!(v, redis::Value::BulkString(b) if std::str::from_utf8(b).is_ok()),
-        )
-        && map.iter().all(|(f, v)| {
-            !f.starts_with(HEADER_PREFIX)
-                || matches!(v, redis::Value::BulkString(b) if std::str::from_utf8(b).is_ok())
-        });
-    if !ok_shape {
-        return Err((
-            "not an avb message: fields i (id) and p (payload) are required; i, k and h:* must be UTF-8"
-                .to_string(),
-            map,
-        ));
-    }
-    let id = map.remove(FIELD_ID).and_then(into_text).unwrap_or_default();
-    let payload = map
-        .remove(FIELD_PAYLOAD)
-        .and_then(into_bytes)
-        .unwrap_or_default();
-    let key = map.remove(FIELD_KEY).and_then(into_text);
-    let headers = map
-        .into_iter()
-        .filter_map(|(f, v)| {
-            let name = f.strip_prefix(HEADER_PREFIX)?.to_string();
-            Some((name, into_text(v)?))
-        })
-        .collect();
-    Ok(Message {
-        id: MessageId::new(id),
-        key,
-        headers,
-        payload: payload.into(),
-    })
-}
-
 impl Shared {
     fn check_open(&self) -> Result<()> {
-        if self.closed.load(Ordering::SeqCst) {
+        if self.is_closed() {
             return Err(Error::Closed { backend: SCHEME });
         }
         Ok(())
     }
 
-    /// Moves one entry to the dead-letter stream and acks it, atomically.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Moves one entry to the dead-letter stream (as [`wire::dead_letter_fields`] shapes it) and acks it,
+    /// atomically.
     async fn dead_letter(
         &self,
         topic: &Topic,
         group: &str,
-        entry_id: &str,
-        fields: &HashMap<String, redis::Value>,
-        attempts: u32,
-        last_error: &str,
+        entry: &wire::RawEntry,
+        why: &wire::DeadLetter<'_>,
     ) -> Result<()> {
-        let mut out: Vec<(String, Vec<u8>)> = fields
-            .iter()
-            .filter(|(f, _)| !f.starts_with("h:avb-dlq-"))
-            .filter_map(|(f, v)| bytes_of(v).map(|b| (f.clone(), b)))
-            .collect();
-        for (name, value) in [
-            (HEADER_ORIGINAL_TOPIC, topic.name().to_string()),
-            (HEADER_GROUP, group.to_string()),
-            (HEADER_LAST_ERROR, last_error.to_string()),
-            (HEADER_ATTEMPTS, attempts.to_string()),
-        ] {
-            out.push((format!("{HEADER_PREFIX}{name}"), value.into_bytes()));
-        }
-        out.sort();
+        let out = wire::dead_letter_fields(entry, why);
         let key = stream_key(topic);
         let mut pipe = redis::pipe();
         pipe.atomic()
@@ -250,11 +168,11 @@ impl Shared {
             .cmd("XACK")
             .arg(&key)
             .arg(group)
-            .arg(entry_id)
+            .arg(&entry.id)
             .ignore()
             .cmd("HDEL")
             .arg(errors_key(topic, group))
-            .arg(entry_id)
+            .arg(&entry.id)
             .ignore();
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn)
@@ -283,7 +201,7 @@ impl EventBus for RedisBus {
     async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
         self.shared.check_open()?;
         self.shared.settings.check_size(&message, SCHEME)?;
-        let fields = encode(&message)?;
+        let fields = wire::encode(&message);
         let mut conn = self.shared.conn.clone();
         xadd(&self.shared.settings, &stream_key(topic), &fields)
             .query_async::<String>(&mut conn)
@@ -303,7 +221,7 @@ impl EventBus for RedisBus {
         let key = stream_key(topic);
         let mut pipe = redis::pipe();
         for m in &messages {
-            pipe.add_command(xadd(&self.shared.settings, &key, &encode(m)?))
+            pipe.add_command(xadd(&self.shared.settings, &key, &wire::encode(m)))
                 .ignore();
         }
         let mut conn = self.shared.conn.clone();
@@ -344,16 +262,19 @@ impl EventBus for RedisBus {
             self.shared.config.clone(),
         )
         .map_err(|e| map_err(e, "preparing the consumer's connection"))?;
-        Ok(Subscription::new(Box::new(subscription::RedisSource::new(
-            self.shared.clone(),
-            own,
-            topic.clone(),
-            group.to_string(),
-        ))))
+        Ok(Subscription::new(Box::new(
+            subscription::RedisSource::start(
+                self.shared.clone(),
+                own,
+                topic.clone(),
+                group.to_string(),
+            ),
+        )))
     }
 
     async fn close(&self) -> Result<()> {
         self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.closing.notify_waiters();
         Ok(())
     }
 

@@ -1,248 +1,138 @@
-//! One consumer of a group: reads new entries (XREADGROUP), claims idle and nacked ones (XAUTOCLAIM), and
-//! acks or nacks them.
+//! One consumer of a group: [`RedisSource`] hands out what its reader task (`reader`) fetched, and
+//! [`RedisSettle`] acks and nacks.
 
-use super::{SCHEME, Shared, decode, errors_key, map_err, stream_key};
+use super::reader::{self, Inbox, Reader};
+use super::wire::{self, DeadLetter, RawEntry};
+use super::{SCHEME, Shared, errors_key, map_err, stream_key};
 use crate::{Delivery, Error, Receipt, Result, Settle, Source, Topic};
 use redis::aio::ConnectionManager;
-use redis::streams::{
-    StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamRangeReply, StreamReadReply,
-};
-use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::time::Instant;
 
 const DROPPED: &str = "delivery dropped without ack or nack";
 
-struct Pending {
-    entry: StreamId,
-    attempt: u32,
-}
-
 pub(crate) struct RedisSource {
     shared: Arc<Shared>,
-    /// Its own connection: a blocking XREADGROUP must not hold up the shared one.
-    conn: ConnectionManager,
     topic: Arc<Topic>,
     group: Arc<str>,
     settle: Arc<RedisSettle>,
-    key: String,
-    consumer: String,
-    buffer: VecDeque<Pending>,
-    last_claim: Option<Instant>,
-    cursor: String,
+    inbox: Arc<Inbox>,
 }
 
 impl RedisSource {
-    pub(crate) fn new(
+    /// The subscription and its reader task (spawned here: call inside a Tokio runtime).
+    pub(crate) fn start(
         shared: Arc<Shared>,
         conn: ConnectionManager,
         topic: Topic,
         group: String,
     ) -> Self {
         let consumer = uuid::Uuid::new_v4().simple().to_string();
+        let topic = Arc::new(topic);
+        let group: Arc<str> = Arc::from(group);
         let settle = Arc::new(RedisSettle {
             shared: shared.clone(),
-            topic: topic.clone(),
-            group: group.clone(),
+            topic: (*topic).clone(),
+            group: group.to_string(),
             consumer: consumer.clone(),
         });
-        Self {
-            key: stream_key(&topic),
-            shared,
+        let inbox = Arc::new(Inbox::default());
+        let reader = Reader {
+            shared: shared.clone(),
             conn,
-            topic: Arc::new(topic),
-            group: Arc::from(group),
-            settle,
+            key: stream_key(&topic),
+            topic: topic.clone(),
+            group: group.clone(),
             consumer,
-            buffer: VecDeque::new(),
+            inbox: inbox.clone(),
             last_claim: None,
             cursor: "0-0".into(),
+        };
+        tokio::spawn(reader.run());
+        Self {
+            shared,
+            topic,
+            group,
+            settle,
+            inbox,
         }
     }
 
-    /// Claims entries idle for longer than the ack timeout (also nacked ones, whose idle time `nack` set);
-    /// dead-letters those delivered `max_attempts` times already.
-    async fn claim(&mut self) -> Result<()> {
-        let settings = &self.shared.settings;
-        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
-            .arg(&self.key)
-            .arg(&*self.group)
-            .arg(&self.consumer)
-            .arg(settings.ack_timeout.as_millis() as u64)
-            .arg(&self.cursor)
-            .arg("COUNT")
-            .arg(self.shared.read_count)
-            .query_async(&mut self.conn)
-            .await
-            .map_err(|e| map_err(e, "XAUTOCLAIM"))?;
-        self.cursor = reply.next_stream_id;
-        if reply.claimed.is_empty() {
-            return Ok(());
+    fn delivery(&self, b: reader::Buffered) -> Delivery {
+        let receipt = Receipt {
+            tag: 0,
+            id: b.entry_id,
+            attempt: b.attempt,
+        };
+        Delivery::new(
+            Arc::new(b.message),
+            self.topic.clone(),
+            self.group.clone(),
+            receipt,
+            self.settle.clone(),
+        )
+    }
+
+    /// A buffered delivery, an error or the end; `None`: nothing yet (and the reader was asked for more).
+    fn take(&self) -> Option<Option<Result<Delivery>>> {
+        if self.shared.is_closed() {
+            return Some(None);
         }
-        let mut pipe = redis::pipe();
-        for e in &reply.claimed {
-            pipe.cmd("XPENDING")
-                .arg(&self.key)
-                .arg(&*self.group)
-                .arg(&e.id)
-                .arg(&e.id)
-                .arg(1);
-        }
-        let counts: Vec<StreamPendingCountReply> = pipe
-            .query_async(&mut self.conn)
-            .await
-            .map_err(|e| map_err(e, "XPENDING"))?;
-        for (entry, count) in reply.claimed.into_iter().zip(counts) {
-            let delivered = count
-                .ids
-                .first()
-                .map_or(1, |p| u32::try_from(p.times_delivered).unwrap_or(u32::MAX));
-            if delivered > settings.max_attempts {
-                let last: Option<String> = redis::cmd("HGET")
-                    .arg(errors_key(&self.topic, &self.group))
-                    .arg(&entry.id)
-                    .query_async(&mut self.conn)
-                    .await
-                    .map_err(|e| map_err(e, "HGET"))?;
-                self.shared
-                    .dead_letter(
-                        &self.topic,
-                        &self.group,
-                        &entry.id,
-                        &entry.map,
-                        delivered - 1,
-                        last.as_deref().unwrap_or("ack timeout"),
-                    )
-                    .await?;
-            } else {
-                self.buffer.push_back(Pending {
-                    entry,
-                    attempt: delivered,
-                });
+        let max_age = reader::max_age(self.shared.settings.ack_timeout);
+        let mut wake_reader = false;
+        let taken = {
+            let mut s = self.inbox.lock();
+            let mut fresh = None;
+            while let Some(b) = s.buffer.pop_front() {
+                if b.read_at.elapsed() < max_age {
+                    fresh = Some(b);
+                    break;
+                }
+                s.give_back.push(b);
+                wake_reader = true;
             }
+            match (fresh, s.error.take()) {
+                (Some(b), error) => {
+                    s.error = error;
+                    Some(Some(Ok(b)))
+                }
+                (None, Some(e)) => Some(Some(Err(e))),
+                (None, None) if s.stopped => Some(None),
+                (None, None) => {
+                    s.wanted = true;
+                    wake_reader = true;
+                    None
+                }
+            }
+        };
+        if wake_reader {
+            self.inbox.wake.notify_one();
         }
-        Ok(())
-    }
-
-    /// Reads new entries, blocking up to `block`.
-    async fn read(&mut self, block: Duration) -> Result<()> {
-        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(&*self.group)
-            .arg(&self.consumer)
-            .arg("COUNT")
-            .arg(self.shared.read_count)
-            .arg("BLOCK")
-            .arg(block.as_millis().max(1) as u64)
-            .arg("STREAMS")
-            .arg(&self.key)
-            .arg(">")
-            .query_async(&mut self.conn)
-            .await
-            .map_err(|e| map_err(e, "XREADGROUP"))?;
-        for stream in reply.map(|r| r.keys).unwrap_or_default() {
-            self.buffer.extend(
-                stream
-                    .ids
-                    .into_iter()
-                    .map(|entry| Pending { entry, attempt: 1 }),
-            );
-        }
-        Ok(())
-    }
-
-    /// A retryable error is returned after a pause, so a caller that loops on `next` does not spin.
-    async fn fail(&self, e: Error) -> Option<Result<Delivery>> {
-        if e.is_retryable() {
-            tokio::time::sleep(self.shared.claim_interval).await;
-        }
-        Some(Err(e))
+        taken.map(|t| t.map(|r| r.map(|b| self.delivery(b))))
     }
 }
 
 #[async_trait::async_trait]
 impl Source for RedisSource {
+    /// Cancel-safe: it only takes from the inbox and waits on a notification; the reader task does the I/O.
     async fn next(&mut self) -> Option<Result<Delivery>> {
         loop {
-            if self.shared.closed.load(Ordering::SeqCst) {
-                return None;
+            let ready = self.inbox.ready.notified();
+            tokio::pin!(ready);
+            ready.as_mut().enable();
+            if let Some(outcome) = self.take() {
+                return outcome;
             }
-            if let Some(mut p) = self.buffer.pop_front() {
-                match decode(std::mem::take(&mut p.entry.map)) {
-                    Ok(message) => {
-                        let receipt = Receipt {
-                            tag: 0,
-                            id: p.entry.id,
-                            attempt: p.attempt,
-                        };
-                        return Some(Ok(Delivery::new(
-                            Arc::new(message),
-                            self.topic.clone(),
-                            self.group.clone(),
-                            receipt,
-                            self.settle.clone(),
-                        )));
-                    }
-                    Err((reason, fields)) => {
-                        p.entry.map = fields;
-                        // Not something avb wrote: it goes to the dead-letter stream, never vanishes.
-                        let moved = self
-                            .shared
-                            .dead_letter(
-                                &self.topic,
-                                &self.group,
-                                &p.entry.id,
-                                &p.entry.map,
-                                p.attempt,
-                                &reason,
-                            )
-                            .await;
-                        if let Err(e) = moved {
-                            self.buffer.push_front(p);
-                            return self.fail(e).await;
-                        }
-                        continue;
-                    }
-                }
-            }
-            let interval = self.shared.claim_interval;
-            let due = self
-                .last_claim
-                .map_or(Duration::ZERO, |t| interval.saturating_sub(t.elapsed()));
-            if due.is_zero() {
-                self.last_claim = Some(Instant::now());
-                if let Err(e) = self.claim().await {
-                    return self.fail(e).await;
-                }
-                if !self.buffer.is_empty() {
-                    continue;
-                }
-            }
-            let block = if due.is_zero() { interval } else { due };
-            if let Err(e) = self.read(block).await {
-                return self.fail(e).await;
-            }
+            ready.await;
         }
     }
 }
 
 impl Drop for RedisSource {
     fn drop(&mut self) {
-        // Entries read but never handed out go back at once (else the ack timeout returns them).
-        let ids: Vec<String> = self.buffer.drain(..).map(|p| p.entry.id).collect();
-        if ids.is_empty() {
-            return;
-        }
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let settle = self.settle.clone();
-            rt.spawn(async move {
-                for id in ids {
-                    let _ = settle.give_back(&id, Duration::ZERO, None).await;
-                }
-            });
-        }
+        // The reader gives back what it read and this subscription never handed out, then stops.
+        self.inbox.lock().gone = true;
+        self.inbox.wake.notify_one();
     }
 }
 
@@ -325,22 +215,35 @@ impl Settle for RedisSettle {
         }
         if r.attempt >= self.shared.settings.max_attempts {
             let mut conn = self.shared.conn.clone();
-            let range: StreamRangeReply = redis::cmd("XRANGE")
+            let range: redis::Value = redis::cmd("XRANGE")
                 .arg(stream_key(&self.topic))
                 .arg(&r.id)
                 .arg(&r.id)
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| map_err(e, "XRANGE"))?;
-            let fields = range
-                .ids
+            let entry = wire::entries("XRANGE", range)
+                .map_err(|reason| Error::Backend {
+                    backend: SCHEME,
+                    reason,
+                    source: None,
+                })?
                 .into_iter()
                 .next()
-                .map(|e| e.map)
-                .unwrap_or_default();
+                // Trimmed away meanwhile: dead-lettered as an empty entry, so the failure stays visible.
+                .unwrap_or_else(|| RawEntry {
+                    id: r.id.clone(),
+                    ..RawEntry::default()
+                });
+            let why = DeadLetter {
+                topic: self.topic.name(),
+                group: &self.group,
+                last_error: reason,
+                attempts: r.attempt,
+            };
             return self
                 .shared
-                .dead_letter(&self.topic, &self.group, &r.id, &fields, r.attempt, reason)
+                .dead_letter(&self.topic, &self.group, &entry, &why)
                 .await;
         }
         self.give_back(&r.id, delay, Some(reason)).await
