@@ -127,7 +127,7 @@ pub const KEYS: &[Key] = &[
         "event bus",
         "an integer >= 1",
         "`5`",
-        "Deliveries of a message to a consumer group before it moves to the dead-letter topic `<topic>.dlq` (`memory`, `redis`).",
+        "Hand-outs of a message to the application within a consumer group (read-ahead never counts) before it moves to the dead-letter topic `<topic>.dlq` (`memory`, `redis`).",
     ),
     key(
         "EVENT_BUS_MAX_LEN",
