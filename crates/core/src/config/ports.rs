@@ -501,7 +501,7 @@ impl<'a> Reader<'a> {
                 None => {
                     self.problems.push(Problem::Invalid {
                         key: key.into(),
-                        value: Self::shown(key, value),
+                        value: shown(key, value),
                         expected: "http(s) origins scheme://host[:port], comma-separated (no path, userinfo, query or fragment)".into(),
                     });
                     return None;
