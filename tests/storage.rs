@@ -137,10 +137,17 @@ mod s3 {
         assert!(store.health().await.is_up());
         // moto's server intermittently answers 500 to concurrent overwrites of one key (its log: "ValueError:
         // I/O operation on closed file" in the PUT handler): a server bug, seen under the parallel test run.
-        let harness = Harness::new(Arc::new(store)).with_known_server_gap(
-            "concurrent_writers",
-            "moto 5.2.5 server intermittently answers HTTP 500 to concurrent overwrites of one key",
-        );
+        // moto checks If-None-Match and then writes, like s3s-fs, not atomically: a clean-clone CI run here
+        // saw 2 of 8 racing creates win (most runs: exactly one).
+        let harness = Harness::new(Arc::new(store))
+            .with_known_server_gap(
+                "concurrent_writers",
+                "moto 5.2.5 server intermittently answers HTTP 500 to concurrent overwrites of one key",
+            )
+            .with_known_server_gap(
+                "conditional_create_race",
+                "moto 5.2.5 does not make If-None-Match atomic under concurrent puts",
+            );
         run_with(harness).await;
     }
 
