@@ -453,6 +453,20 @@ pub const KEYS: &[Key] = &[
         "Tests only: the bucket the harness's moto server creates for tests.",
     ),
     key(
+        "AVB_TEST_KEYCLOAK_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: issuer of the harness's Keycloak realm `avb` (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_KEYCLOAK_ADMIN",
+        "tests",
+        "user:password",
+        "unset",
+        "Tests only: the harness Keycloak's bootstrap admin, for admin REST calls (a loopback test credential).",
+    ),
+    key(
         "AVB_TEST_REDIS_SERVER_BIN",
         "tests",
         "path",
