@@ -8,14 +8,14 @@ use super::*;
 use std::time::Instant;
 
 /// An admin session on the Keycloak at `root` (bootstrap admin from `AVB_TEST_KEYCLOAK_ADMIN`).
-struct Admin {
+pub(crate) struct Admin {
     root: String,
     token: String,
     http: reqwest::Client,
 }
 
 impl Admin {
-    async fn login(root: &str) -> Option<Self> {
+    pub(crate) async fn login(root: &str) -> Option<Self> {
         let credential = avb::testing::harness_value("AVB_TEST_KEYCLOAK_ADMIN")?;
         let (user, password) = credential.split_once(':').unwrap();
         let http = reqwest::Client::new();
@@ -45,7 +45,12 @@ impl Admin {
         })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let mut request = self
             .http
             .request(method.clone(), format!("{}/admin/realms{path}", self.root))
@@ -93,7 +98,7 @@ impl Admin {
     }
 }
 
-fn unique(name: &str) -> String {
+pub(crate) fn unique(name: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -95,6 +95,10 @@ pub enum Error {
     /// The workspace claim is present but not a valid workspace id.
     #[error("token's workspace claim is invalid: {0}")]
     InvalidWorkspace(#[from] avb_core::InvalidWorkspaceId),
+    /// The token passed offline validation but the issuer's introspection endpoint (RFC 7662, opt-in) says
+    /// it is no longer active: the session ended, the user was disabled, the token was revoked.
+    #[error("token is no longer active at the issuer (introspection)")]
+    Inactive,
     /// The issuer (discovery, JWKS or token endpoint) cannot be reached or answered badly (also: an answer
     /// larger than the body cap). Retryable.
     #[error("issuer {issuer} unavailable: {reason}")]
@@ -180,6 +184,7 @@ pub enum ErrorKind {
     MissingClaim,
     MissingWorkspace,
     InvalidWorkspace,
+    Inactive,
     IssuerUnavailable,
     UntrustedEndpoint,
     PermissionDenied,
@@ -216,6 +221,7 @@ impl Error {
             Error::MissingClaim { .. } => ErrorKind::MissingClaim,
             Error::MissingWorkspace { .. } => ErrorKind::MissingWorkspace,
             Error::InvalidWorkspace(_) => ErrorKind::InvalidWorkspace,
+            Error::Inactive => ErrorKind::Inactive,
             Error::IssuerUnavailable { .. } => ErrorKind::IssuerUnavailable,
             Error::UntrustedEndpoint { .. } => ErrorKind::UntrustedEndpoint,
             Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,

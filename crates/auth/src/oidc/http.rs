@@ -266,6 +266,9 @@ pub struct Discovery {
     pub jwks_uri: String,
     /// `token_endpoint` (client credentials).
     pub token_endpoint: Option<String>,
+    /// `introspection_endpoint` (RFC 7662; used only when introspection is on).
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
 }
 
 /// Parses a discovery document (any JSON object with string `issuer` and `jwks_uri`; other members are

@@ -21,9 +21,11 @@
 
 mod client_credentials;
 pub mod http;
+pub mod introspection;
 
 pub use client_credentials::ClientCredentials;
 pub use http::Discovery;
+pub use introspection::Introspection;
 
 use http::unavailable;
 
@@ -31,6 +33,7 @@ use crate::jwks::{KeyCache, KeySet, KeySource};
 use crate::validator::{Rules, Validator};
 use crate::{Authenticator, Capabilities, Error, Principal, Result};
 use async_trait::async_trait;
+use avb_core::config::Secret;
 use avb_core::{Health, WorkspaceId};
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +79,10 @@ pub async fn discover(
     discovery.jwks_uri = origins.check(issuer, "jwks_uri", &discovery.jwks_uri)?;
     if let Some(endpoint) = &discovery.token_endpoint {
         discovery.token_endpoint = Some(origins.check(issuer, "token_endpoint", endpoint)?);
+    }
+    if let Some(endpoint) = &discovery.introspection_endpoint {
+        discovery.introspection_endpoint =
+            Some(origins.check(issuer, "introspection_endpoint", endpoint)?);
     }
     Ok(discovery)
 }
@@ -126,6 +133,18 @@ pub struct OidcBuilder {
     max_age: Duration,
     timeout: Duration,
     allowed_origins: Vec<String>,
+    introspection: Option<(String, Secret, Introspect)>,
+    introspection_ttl: Duration,
+}
+
+/// When an [`Oidc`] with introspection configured asks the issuer (see [`introspection`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Introspect {
+    /// For every token [`Authenticator::authenticate`] accepts (`OIDC_INTROSPECTION=all`).
+    EveryToken,
+    /// Only where the caller asks: [`Oidc::authenticate_introspected`] (e.g. on sensitive routes).
+    OnRequest,
 }
 
 impl std::fmt::Debug for OidcBuilder {
@@ -153,7 +172,28 @@ impl OidcBuilder {
             max_age: Duration::from_secs(300),
             timeout: Duration::from_secs(10),
             allowed_origins: Vec::new(),
+            introspection: None,
+            introspection_ttl: introspection::DEFAULT_CACHE_TTL,
         }
+    }
+
+    /// Ask the issuer's introspection endpoint (RFC 7662) whether tokens are still active, authenticating
+    /// as `client_id` with `secret`; `when` says for which tokens. The discovery document must name an
+    /// `introspection_endpoint`, else [`build`](Self::build) fails.
+    pub fn with_introspection(
+        mut self,
+        client_id: impl Into<String>,
+        secret: Secret,
+        when: Introspect,
+    ) -> Self {
+        self.introspection = Some((client_id.into(), secret, when));
+        self
+    }
+
+    /// How long an introspection answer is reused (default 5 s; never past the token's `exp`).
+    pub fn with_introspection_cache(mut self, ttl: Duration) -> Self {
+        self.introspection_ttl = ttl;
+        self
     }
 
     /// The `aud` value tokens must carry (required).
@@ -255,9 +295,33 @@ impl OidcBuilder {
         if let Some(claim) = self.workspace_claim {
             rules.workspace_claim = claim;
         }
+        let introspection = match self.introspection {
+            None => None,
+            Some((client_id, secret, when)) => {
+                let Some(endpoint) = discovery.introspection_endpoint.clone() else {
+                    return Err(Error::InvalidConfig {
+                        key: "OIDC_INTROSPECTION".into(),
+                        value: format!("{when:?}"),
+                        expected:
+                            "an issuer whose discovery document names an introspection_endpoint"
+                                .into(),
+                    });
+                };
+                let checker = Introspection::new(
+                    http.clone(),
+                    discovery.issuer.clone(),
+                    endpoint,
+                    client_id,
+                    secret,
+                    self.introspection_ttl,
+                );
+                Some((checker, when))
+            }
+        };
         Ok(Oidc {
             validator: Validator::new(rules, keys),
             discovery,
+            introspection,
         })
     }
 }
@@ -267,6 +331,7 @@ impl OidcBuilder {
 pub struct Oidc {
     validator: Validator,
     discovery: Discovery,
+    introspection: Option<(Introspection, Introspect)>,
 }
 
 impl Oidc {
@@ -279,12 +344,41 @@ impl Oidc {
     pub fn keys(&self) -> &Arc<KeyCache> {
         self.validator.keys()
     }
+
+    /// The introspection client, when configured (its request count shows the cache working).
+    pub fn introspection(&self) -> Option<&Introspection> {
+        self.introspection.as_ref().map(|(i, _)| i)
+    }
+
+    /// Offline validation, then introspection whatever the [`Introspect`] setting — for routes that must
+    /// see a logout or a disabled user at once. Without introspection configured this is
+    /// [`Error::InvalidConfig`], never a silent offline-only check.
+    pub async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {
+        let Some((introspection, _)) = &self.introspection else {
+            return Err(Error::InvalidConfig {
+                key: "OIDC_INTROSPECTION".into(),
+                value: "off".into(),
+                expected: "introspection configured (OidcBuilder::with_introspection) for a route that asks for it".into(),
+            });
+        };
+        let principal = self.validator.validate(bearer_token).await?;
+        introspection
+            .check(bearer_token, principal.expires_at)
+            .await?;
+        Ok(principal)
+    }
 }
 
 #[async_trait]
 impl Authenticator for Oidc {
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
-        self.validator.validate(bearer_token).await
+        let principal = self.validator.validate(bearer_token).await?;
+        if let Some((introspection, Introspect::EveryToken)) = &self.introspection {
+            introspection
+                .check(bearer_token, principal.expires_at)
+                .await?;
+        }
+        Ok(principal)
     }
 
     fn capabilities(&self) -> Capabilities {

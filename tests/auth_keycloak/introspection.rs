@@ -1,0 +1,157 @@
+//! Token introspection (RFC 7662, opt-in) against real Keycloak: offline validation keeps a token valid
+//! until `exp` after a logout or a disabled user; with introspection on, such a token is refused
+//! ([`ErrorKind::Inactive`]). Keycloak 26 answers `active: false` to a client that is not in the token's
+//! audience ("Client … is not in the token audience" in its log), so the API client `avb-api` introspects. Each test uses its own throwaway user of realm `avb`, so disabling it or
+//! ending its session disturbs no other test.
+
+use super::rotation::{Admin, unique};
+use super::*;
+use avb::auth::oidc::Introspect;
+
+/// The API client's secret (loopback test credential from the realm fixture).
+const API_SECRET: &str = "avb-api-secret";
+
+/// A new enabled user of realm `avb` (workspace `ws-intro`): `(user id, token endpoint answer)`.
+async fn throwaway_user(admin: &Admin, issuer: &str) -> (String, Value) {
+    let name = unique("intro");
+    let password = "intro-loopback-test";
+    let user = json!({
+        "username": name, "enabled": true, "email": format!("{name}@avb.test"), "emailVerified": true,
+        "firstName": "Intro", "lastName": "Spection", "attributes": {"workspace_id": ["ws-intro"]},
+        "credentials": [{"type": "password", "value": password, "temporary": false}]
+    });
+    admin
+        .call(reqwest::Method::POST, "/avb/users", Some(user))
+        .await;
+    let found = admin
+        .call(
+            reqwest::Method::GET,
+            &format!("/avb/users?exact=true&username={name}"),
+            None,
+        )
+        .await;
+    let id = found[0]["id"].as_str().unwrap().to_string();
+    let response = reqwest::Client::new()
+        .post(format!("{issuer}/protocol/openid-connect/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", SERVICE),
+            ("client_secret", SERVICE_SECRET),
+            ("username", name.as_str()),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    (id, response.json().await.unwrap())
+}
+
+async fn introspecting(issuer: &str, when: Introspect, ttl: Duration) -> Oidc {
+    OidcBuilder::new(issuer)
+        .with_audience(AUDIENCE)
+        .with_client_id(SERVICE)
+        .with_introspection(AUDIENCE, Secret::new(API_SECRET), when)
+        .with_introspection_cache(ttl)
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn introspection_refuses_a_disabled_users_token_that_offline_validation_still_accepts() {
+    let Some(issuer) = issuer() else { return };
+    let Some(admin) = Admin::login(&root(&issuer)).await else {
+        return;
+    };
+    let (id, answer) = throwaway_user(&admin, &issuer).await;
+    let token = answer["access_token"].as_str().unwrap();
+    let offline = oidc(&issuer, AUDIENCE).await;
+    // No cache: every check asks Keycloak, so the answer after the change is Keycloak's, not a cached one.
+    let always = introspecting(&issuer, Introspect::EveryToken, Duration::ZERO).await;
+    let per_route = introspecting(&issuer, Introspect::OnRequest, Duration::ZERO).await;
+    assert_eq!(
+        always
+            .authenticate(token)
+            .await
+            .unwrap()
+            .workspace_id
+            .as_str(),
+        "ws-intro"
+    );
+    per_route.authenticate_introspected(token).await.unwrap();
+    assert_eq!(always.introspection().unwrap().requests(), 1);
+
+    let path = format!("/avb/users/{id}");
+    let mut user = admin.call(reqwest::Method::GET, &path, None).await;
+    user["enabled"] = json!(false);
+    admin.call(reqwest::Method::PUT, &path, Some(user)).await;
+
+    offline.authenticate(token).await.unwrap(); // the gap introspection closes
+    let err = always.authenticate(token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Inactive, "{err}");
+    per_route.authenticate(token).await.unwrap(); // routes that do not ask stay offline
+    let err = per_route
+        .authenticate_introspected(token)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Inactive, "{err}");
+    assert_eq!(per_route.introspection().unwrap().requests(), 2);
+    admin.call(reqwest::Method::DELETE, &path, None).await;
+}
+
+#[tokio::test]
+async fn introspection_refuses_a_token_whose_session_ended_and_caches_answers() {
+    let Some(issuer) = issuer() else { return };
+    let Some(admin) = Admin::login(&root(&issuer)).await else {
+        return;
+    };
+    let (id, answer) = throwaway_user(&admin, &issuer).await;
+    let token = answer["access_token"].as_str().unwrap();
+    let cached = introspecting(&issuer, Introspect::EveryToken, Duration::from_secs(600)).await;
+    let fresh = introspecting(&issuer, Introspect::EveryToken, Duration::ZERO).await;
+    for _ in 0..3 {
+        cached.authenticate(token).await.unwrap();
+    }
+    assert_eq!(
+        cached.introspection().unwrap().requests(),
+        1,
+        "answers are cached"
+    );
+    fresh.authenticate(token).await.unwrap();
+
+    // Logout at the end-session endpoint ends the session the access token belongs to.
+    let response = reqwest::Client::new()
+        .post(format!("{issuer}/protocol/openid-connect/logout"))
+        .form(&[
+            ("client_id", SERVICE),
+            ("client_secret", SERVICE_SECRET),
+            ("refresh_token", answer["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let err = fresh.authenticate(token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Inactive, "{err}");
+    // Wrong client credentials for the endpoint are a configuration error, and the secret is not shown.
+    let wrong = OidcBuilder::new(&issuer)
+        .with_audience(AUDIENCE)
+        .with_introspection(
+            SERVICE,
+            Secret::new("wrong-introspection-secret"),
+            Introspect::EveryToken,
+        )
+        .build()
+        .await
+        .unwrap();
+    let err = wrong.authenticate(token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{err}");
+    assert!(
+        !err.to_string().contains("wrong-introspection-secret"),
+        "{err}"
+    );
+    admin
+        .call(reqwest::Method::DELETE, &format!("/avb/users/{id}"), None)
+        .await;
+}
