@@ -47,7 +47,9 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
             jwks_min_refresh_seconds,
             jwks_max_age_seconds,
             allowed_origins,
-            ..
+            client_secret,
+            introspection,
+            introspection_cache_seconds,
         } => {
             let mut builder = avb_auth::oidc::OidcBuilder::new(issuer.expose().as_str())
                 .with_audience(audience.clone())
@@ -62,6 +64,22 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
             }
             for origin in allowed_origins {
                 builder = builder.with_allowed_origin(origin.clone());
+            }
+            let when = match introspection {
+                avb_core::config::OidcIntrospection::Off => None,
+                avb_core::config::OidcIntrospection::All => {
+                    Some(avb_auth::oidc::Introspect::EveryToken)
+                }
+                avb_core::config::OidcIntrospection::PerRoute => {
+                    Some(avb_auth::oidc::Introspect::OnRequest)
+                }
+            };
+            if let (Some(when), Some(client_id), Some(secret)) = (when, client_id, client_secret) {
+                builder = builder
+                    .with_introspection(client_id.clone(), secret.clone(), when)
+                    .with_introspection_cache(std::time::Duration::from_secs(
+                        *introspection_cache_seconds,
+                    ));
             }
             Ok(Arc::new(builder.build().await?))
         }

@@ -155,3 +155,62 @@ async fn introspection_refuses_a_token_whose_session_ended_and_caches_answers() 
         .call(reqwest::Method::DELETE, &format!("/avb/users/{id}"), None)
         .await;
 }
+
+#[tokio::test]
+async fn facade_introspection_settings_reach_keycloak() {
+    let Some(issuer) = issuer() else { return };
+    let Some(admin) = Admin::login(&root(&issuer)).await else {
+        return;
+    };
+    let (id, answer) = throwaway_user(&admin, &issuer).await;
+    let token = answer["access_token"].as_str().unwrap();
+    let build = |mode: &'static str| {
+        let issuer = issuer.clone();
+        async move {
+            let config = avb::config::Config::from_iter([
+                ("AUTH_MODE", "keycloak"),
+                ("OIDC_ISSUER_URL", issuer.as_str()),
+                ("OIDC_AUDIENCE", AUDIENCE),
+                ("OIDC_CLIENT_ID", AUDIENCE),
+                ("OIDC_CLIENT_SECRET", API_SECRET),
+                ("OIDC_INTROSPECTION", mode),
+                ("OIDC_INTROSPECTION_CACHE_SECONDS", "0"),
+            ])
+            .unwrap();
+            assert!(
+                config
+                    .to_string()
+                    .contains(&format!("introspection {mode}"))
+            );
+            avb::ports::auth::authenticator(&config).await.unwrap()
+        }
+    };
+    let (all, per_route, off) = (
+        build("all").await,
+        build("per_route").await,
+        build("off").await,
+    );
+    all.authenticate(token).await.unwrap();
+    per_route.authenticate_introspected(token).await.unwrap();
+
+    let path = format!("/avb/users/{id}");
+    let mut user = admin.call(reqwest::Method::GET, &path, None).await;
+    user["enabled"] = json!(false);
+    admin.call(reqwest::Method::PUT, &path, Some(user)).await;
+
+    assert_eq!(
+        all.authenticate(token).await.unwrap_err().kind(),
+        ErrorKind::Inactive
+    );
+    per_route.authenticate(token).await.unwrap();
+    let err = per_route
+        .authenticate_introspected(token)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Inactive);
+    off.authenticate(token).await.unwrap();
+    // A route that asks for introspection on a service that has none configured is a loud error.
+    let err = off.authenticate_introspected(token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{err}");
+    admin.call(reqwest::Method::DELETE, &path, None).await;
+}

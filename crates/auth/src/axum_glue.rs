@@ -105,12 +105,24 @@ pub fn bearer(value: &HeaderValue) -> Option<&str> {
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     auth: Arc<dyn Authenticator>,
+    introspect: bool,
 }
 
 impl AuthLayer {
     /// Authenticates with `auth`.
     pub fn new(auth: Arc<dyn Authenticator>) -> Self {
-        Self { auth }
+        Self {
+            auth,
+            introspect: false,
+        }
+    }
+
+    /// The routes behind this layer also ask the issuer whether the token is still active
+    /// ([`Authenticator::authenticate_introspected`]): per-route introspection
+    /// (`OIDC_INTROSPECTION=per_route`) for routes that must see a logout or a disabled user at once.
+    pub fn introspected(mut self) -> Self {
+        self.introspect = true;
+        self
     }
 }
 
@@ -120,6 +132,7 @@ impl<S> tower::Layer<S> for AuthLayer {
         AuthService {
             inner,
             auth: self.auth.clone(),
+            introspect: self.introspect,
         }
     }
 }
@@ -129,6 +142,7 @@ impl<S> tower::Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     auth: Arc<dyn Authenticator>,
+    introspect: bool,
 }
 
 impl<S, B> tower::Service<Request<B>> for AuthService<S>
@@ -149,7 +163,7 @@ where
         // The clone is not ready; take the one that is and leave the clone behind (tower's usual dance).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let auth = self.auth.clone();
+        let (auth, introspect) = (self.auth.clone(), self.introspect);
         Box::pin(async move {
             let token = request
                 .headers()
@@ -159,7 +173,12 @@ where
             let Some(token) = token else {
                 return Ok(MissingToken.into_response());
             };
-            match auth.authenticate(&token).await {
+            let result = if introspect {
+                auth.authenticate_introspected(&token).await
+            } else {
+                auth.authenticate(&token).await
+            };
+            match result {
                 Ok(principal) => {
                     request.extensions_mut().insert(principal);
                     inner.call(request).await
@@ -252,6 +271,51 @@ mod tests {
         let challenge = challenge.unwrap();
         assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
         assert!(challenge.contains("Malformed"), "{challenge}");
+    }
+
+    /// Accepts every token offline; its issuer says every token has been revoked.
+    #[derive(Debug)]
+    struct RevokedEverywhere;
+
+    #[async_trait::async_trait]
+    impl Authenticator for RevokedEverywhere {
+        async fn authenticate(&self, _token: &str) -> crate::Result<Principal> {
+            Ok(Principal {
+                subject: "alice".into(),
+                workspace_id: avb_core::WorkspaceId::new("ws-1").unwrap(),
+                roles: Default::default(),
+                scopes: Default::default(),
+                expires_at: None,
+            })
+        }
+        async fn authenticate_introspected(&self, _token: &str) -> crate::Result<Principal> {
+            Err(Error::Inactive)
+        }
+        fn capabilities(&self) -> crate::Capabilities {
+            crate::Capabilities::default()
+        }
+        fn backend(&self) -> &'static str {
+            "test"
+        }
+    }
+
+    #[tokio::test]
+    async fn only_introspected_routes_ask_the_issuer() {
+        let auth: Arc<dyn Authenticator> = Arc::new(RevokedEverywhere);
+        let whoami = || get(|p: Principal| async move { p.subject });
+        let app = Router::new()
+            .route("/sensitive", whoami())
+            .layer(AuthLayer::new(auth.clone()).introspected())
+            .merge(
+                Router::new()
+                    .route("/plain", whoami())
+                    .layer(AuthLayer::new(auth)),
+            );
+        let (status, _, body) = call(app.clone(), "/plain", Some("Bearer t")).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "alice"));
+        let (status, challenge, _) = call(app, "/sensitive", Some("Bearer t")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(challenge.unwrap().contains("Inactive"));
     }
 
     #[tokio::test]

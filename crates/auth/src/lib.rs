@@ -106,6 +106,16 @@ pub trait Authenticator: Send + Sync + Debug {
     /// Validates `bearer_token` (the token alone, without the `Bearer ` prefix).
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal>;
 
+    /// [`authenticate`](Self::authenticate), and then, where tokens come from an issuer that can say so,
+    /// the issuer's word that the token is still active (OIDC token introspection, RFC 7662) — for routes
+    /// that must see a logout or a disabled user at once ([`AuthLayer::introspected`](crate::axum_glue::AuthLayer::introspected)).
+    /// The OIDC backend without introspection configured refuses with [`Error::InvalidConfig`] rather
+    /// than check offline only; backends without an issuer (trust-all, the local issuer) have nothing to
+    /// ask and validate as `authenticate` does (the default).
+    async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {
+        self.authenticate(bearer_token).await
+    }
+
     /// What this backend can do.
     fn capabilities(&self) -> Capabilities;
 
@@ -122,6 +132,9 @@ pub trait Authenticator: Send + Sync + Debug {
 impl<T: Authenticator + ?Sized> Authenticator for std::sync::Arc<T> {
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
         (**self).authenticate(bearer_token).await
+    }
+    async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {
+        (**self).authenticate_introspected(bearer_token).await
     }
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()

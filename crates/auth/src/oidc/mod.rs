@@ -143,7 +143,8 @@ pub struct OidcBuilder {
 pub enum Introspect {
     /// For every token [`Authenticator::authenticate`] accepts (`OIDC_INTROSPECTION=all`).
     EveryToken,
-    /// Only where the caller asks: [`Oidc::authenticate_introspected`] (e.g. on sensitive routes).
+    /// Only where the caller asks: [`Authenticator::authenticate_introspected`], e.g. the routes behind
+    /// [`AuthLayer::introspected`](crate::axum_glue::AuthLayer::introspected) (`OIDC_INTROSPECTION=per_route`).
     OnRequest,
 }
 
@@ -349,24 +350,6 @@ impl Oidc {
     pub fn introspection(&self) -> Option<&Introspection> {
         self.introspection.as_ref().map(|(i, _)| i)
     }
-
-    /// Offline validation, then introspection whatever the [`Introspect`] setting — for routes that must
-    /// see a logout or a disabled user at once. Without introspection configured this is
-    /// [`Error::InvalidConfig`], never a silent offline-only check.
-    pub async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {
-        let Some((introspection, _)) = &self.introspection else {
-            return Err(Error::InvalidConfig {
-                key: "OIDC_INTROSPECTION".into(),
-                value: "off".into(),
-                expected: "introspection configured (OidcBuilder::with_introspection) for a route that asks for it".into(),
-            });
-        };
-        let principal = self.validator.validate(bearer_token).await?;
-        introspection
-            .check(bearer_token, principal.expires_at)
-            .await?;
-        Ok(principal)
-    }
 }
 
 #[async_trait]
@@ -378,6 +361,23 @@ impl Authenticator for Oidc {
                 .check(bearer_token, principal.expires_at)
                 .await?;
         }
+        Ok(principal)
+    }
+
+    /// Offline validation, then introspection whatever the [`Introspect`] setting. Without introspection
+    /// configured this is [`Error::InvalidConfig`], never a silent offline-only check.
+    async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {
+        let Some((introspection, _)) = &self.introspection else {
+            return Err(Error::InvalidConfig {
+                key: "OIDC_INTROSPECTION".into(),
+                value: "off".into(),
+                expected: "introspection configured (OidcBuilder::with_introspection) for a route that asks for it".into(),
+            });
+        };
+        let principal = self.validator.validate(bearer_token).await?;
+        introspection
+            .check(bearer_token, principal.expires_at)
+            .await?;
         Ok(principal)
     }
 

@@ -254,6 +254,20 @@ pub const KEYS: &[Key] = &[
         "Origins besides the issuer's on which its discovery document may place `jwks_uri` and `token_endpoint` (e.g. a Keycloak back-channel host). Unset: an endpoint elsewhere fails startup.",
     ),
     key(
+        "OIDC_INTROSPECTION",
+        "auth",
+        "`off`, `all` or `per_route`",
+        "`off`",
+        "Token introspection (RFC 7662): besides offline validation, ask the issuer's `introspection_endpoint` whether a token is still active (a logout or a disabled user then counts at once) — for every token (`all`) or only on routes behind `AuthLayer::introspected` (`per_route`). Calls as `OIDC_CLIENT_ID`/`OIDC_CLIENT_SECRET` (required then); Keycloak 26 answers inactive to a client not in the token's audience, so use the audience's client.",
+    ),
+    key(
+        "OIDC_INTROSPECTION_CACHE_SECONDS",
+        "auth",
+        "integer 0-300",
+        "`5`",
+        "How long an introspection answer is reused (never past the token's `exp`; at most 10 000 answers cached).",
+    ),
+    key(
         "AVB_AUTH_DEV_KEY_FILE",
         "auth",
         "path",

@@ -50,7 +50,7 @@ pub use claims::{RESERVED_CLAIMS, reserved_claim, reserved_claim_names};
 pub use error::{ConfigError, Problem};
 pub use ports::{
     AuthConfig, CatalogConfig, EventBusConfig, EventBusDelivery, LlmConfig, ObjectStoreConfig,
-    S3_DEFAULT_REGION, S3Checksums, S3Credentials, S3Profile,
+    OidcIntrospection, S3_DEFAULT_REGION, S3Checksums, S3Credentials, S3Profile,
 };
 pub use secret::{REDACTED, Secret, ServiceUrl, redact_raw, redact_url};
 

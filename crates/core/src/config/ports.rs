@@ -109,7 +109,37 @@ pub enum AuthConfig {
         /// `OIDC_ALLOWED_ORIGINS`: origins (`scheme://host[:port]`) besides the issuer's trusted for
         /// `jwks_uri` and `token_endpoint`.
         allowed_origins: Vec<String>,
+        /// `OIDC_INTROSPECTION`: when tokens are checked at the issuer's introspection endpoint
+        /// (with `OIDC_CLIENT_ID`/`OIDC_CLIENT_SECRET`).
+        introspection: OidcIntrospection,
+        /// `OIDC_INTROSPECTION_CACHE_SECONDS`: how long an introspection answer is reused.
+        introspection_cache_seconds: u64,
     },
+}
+
+/// When the OIDC backend asks the issuer whether a validated token is still active (RFC 7662 token
+/// introspection; `OIDC_INTROSPECTION`). Offline validation alone keeps a token valid until its `exp`
+/// even after a logout or a disabled user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OidcIntrospection {
+    /// Never: offline validation only (the default).
+    Off,
+    /// For every token.
+    All,
+    /// Only on routes that ask for it (`AuthLayer::introspected`).
+    PerRoute,
+}
+
+impl OidcIntrospection {
+    /// The variable's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OidcIntrospection::Off => "off",
+            OidcIntrospection::All => "all",
+            OidcIntrospection::PerRoute => "per_route",
+        }
+    }
 }
 
 /// Static S3 credentials.
@@ -692,7 +722,35 @@ impl<'a> Reader<'a> {
                 let jwks_max_age_seconds =
                     self.integer("OIDC_JWKS_MAX_AGE_SECONDS", 300, 10..=86_400);
                 let allowed_origins = self.origins("OIDC_ALLOWED_ORIGINS");
+                let introspection = self.choice(
+                    "OIDC_INTROSPECTION",
+                    &[
+                        ("off", OidcIntrospection::Off),
+                        ("all", OidcIntrospection::All),
+                        ("per_route", OidcIntrospection::PerRoute),
+                    ],
+                    OidcIntrospection::Off,
+                );
+                let introspection_cache_seconds =
+                    self.integer("OIDC_INTROSPECTION_CACHE_SECONDS", 5, 0..=300);
                 let (client_id, client_secret) = (client_id?, client_secret?);
+                let introspection = introspection?;
+                if introspection != OidcIntrospection::Off
+                    && (client_id.is_none() || client_secret.is_none())
+                {
+                    self.problems.push(Problem::Conflict {
+                        keys: vec![
+                            "OIDC_INTROSPECTION".into(),
+                            "OIDC_CLIENT_ID".into(),
+                            "OIDC_CLIENT_SECRET".into(),
+                        ],
+                        reason: format!(
+                            "OIDC_INTROSPECTION={} needs the client that calls the introspection endpoint: set OIDC_CLIENT_ID and OIDC_CLIENT_SECRET",
+                            introspection.as_str()
+                        ),
+                    });
+                    return None;
+                }
                 if client_secret.is_some() && client_id.is_none() {
                     self.problems.push(Problem::Conflict {
                         keys: vec!["OIDC_CLIENT_ID".into(), "OIDC_CLIENT_SECRET".into()],
@@ -710,6 +768,8 @@ impl<'a> Reader<'a> {
                     jwks_min_refresh_seconds: jwks_min_refresh_seconds?,
                     jwks_max_age_seconds: jwks_max_age_seconds?,
                     allowed_origins: allowed_origins?,
+                    introspection,
+                    introspection_cache_seconds: introspection_cache_seconds?,
                 }
             }
         };
@@ -998,6 +1058,53 @@ mod auth_tests {
             ),
             (5, 10, 300)
         );
+    }
+
+    #[test]
+    fn introspection_is_off_by_default_and_needs_the_client_when_on() {
+        let AuthConfig::Keycloak {
+            introspection,
+            introspection_cache_seconds,
+            ..
+        } = keycloak(&[("OIDC_AUDIENCE", "a")]).unwrap()
+        else {
+            panic!("not keycloak");
+        };
+        assert_eq!(
+            (introspection, introspection_cache_seconds),
+            (OidcIntrospection::Off, 5)
+        );
+        let client = [("OIDC_CLIENT_ID", "api"), ("OIDC_CLIENT_SECRET", "s3cret")];
+        for (value, expected) in [
+            ("all", OidcIntrospection::All),
+            ("per_route", OidcIntrospection::PerRoute),
+        ] {
+            let mut vars = vec![("OIDC_AUDIENCE", "a"), ("OIDC_INTROSPECTION", value)];
+            vars.push(("OIDC_INTROSPECTION_CACHE_SECONDS", "0"));
+            vars.extend(client);
+            let AuthConfig::Keycloak {
+                introspection,
+                introspection_cache_seconds,
+                ..
+            } = keycloak(&vars).unwrap()
+            else {
+                panic!("not keycloak");
+            };
+            assert_eq!((introspection, introspection_cache_seconds), (expected, 0));
+            let err =
+                keycloak(&[("OIDC_AUDIENCE", "a"), ("OIDC_INTROSPECTION", value)]).unwrap_err();
+            assert!(
+                err.contains("OIDC_INTROSPECTION") && err.contains("OIDC_CLIENT_SECRET"),
+                "{err}"
+            );
+        }
+        for bad in [
+            ("OIDC_INTROSPECTION", "yes"),
+            ("OIDC_INTROSPECTION_CACHE_SECONDS", "301"),
+        ] {
+            let err = keycloak(&[("OIDC_AUDIENCE", "a"), bad, client[0], client[1]]).unwrap_err();
+            assert!(err.contains(bad.0) && !err.contains("s3cret"), "{err}");
+        }
     }
 
     #[test]

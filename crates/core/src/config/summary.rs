@@ -69,10 +69,12 @@ impl fmt::Display for AuthConfig {
                 issuer,
                 audience,
                 workspace_claim,
+                introspection,
                 ..
             } => write!(
                 f,
-                "keycloak issuer {issuer}, audience {audience}, workspace claim {workspace_claim}"
+                "keycloak issuer {issuer}, audience {audience}, workspace claim {workspace_claim}, introspection {}",
+                introspection.as_str()
             ),
         }
     }
