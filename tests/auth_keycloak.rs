@@ -308,6 +308,8 @@ async fn facade_builds_keycloak_from_config_against_real_keycloak() {
     assert!(p.has_role("project-member"));
 }
 
+#[path = "auth_keycloak/attacks.rs"]
+mod attacks;
 #[path = "auth_keycloak/introspection.rs"]
 mod introspection;
 #[path = "auth_keycloak/rotation.rs"]

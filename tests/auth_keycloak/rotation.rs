@@ -1,7 +1,8 @@
 //! Key rotation on real Keycloak through the admin REST API, in a throwaway realm (a copy of the fixture):
 //! a new `rsa-generated` key provider with a higher priority takes over signing (the authenticator fetches
-//! the key set exactly once for the new `kid`), the old key is made passive (still published, still
-//! validating), then deleted (it stops validating once the cached key set is older than the max age).
+//! the key set exactly once for the new `kid`, also for 100 concurrent requests), the old key is made
+//! passive (still published, still validating), then deleted (it stops validating once the cached key
+//! set is older than the max age).
 //! Keycloak cannot count JWKS requests, so the authenticator's own fetch counter is the measure.
 
 use super::*;
@@ -141,12 +142,14 @@ async fn keycloak_key_rotation_fetches_once_and_a_deleted_key_stops_validating_w
         .to_string();
 
     let interval = Duration::from_millis(300);
-    let auth = OidcBuilder::new(&issuer)
-        .with_audience(AUDIENCE)
-        .with_min_refresh_interval(interval)
-        .build()
-        .await
-        .unwrap();
+    let auth = std::sync::Arc::new(
+        OidcBuilder::new(&issuer)
+            .with_audience(AUDIENCE)
+            .with_min_refresh_interval(interval)
+            .build()
+            .await
+            .unwrap(),
+    );
     let old = service_token(&issuer).await;
     auth.authenticate(&old).await.unwrap();
     let (old_kid, old_component, _) = admin.rs256_key(&realm, None).await;
@@ -172,10 +175,18 @@ async fn keycloak_key_rotation_fetches_once_and_a_deleted_key_stops_validating_w
         old_kid,
         "Keycloak did not switch to the higher-priority key"
     );
+    // 100 concurrent requests carrying the new kid: one fetch between them (single flight).
     let before = auth.keys().fetches();
-    auth.authenticate(&new).await.unwrap();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (auth, new) = (auth.clone(), new.clone());
+            tokio::spawn(async move { auth.authenticate(&new).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
     auth.authenticate(&old).await.unwrap();
-    auth.authenticate(&new).await.unwrap();
     assert_eq!(
         auth.keys().fetches() - before,
         1,
