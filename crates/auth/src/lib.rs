@@ -108,7 +108,7 @@ pub trait Authenticator: Send + Sync + Debug {
 
     /// [`authenticate`](Self::authenticate), and then, where tokens come from an issuer that can say so,
     /// the issuer's word that the token is still active (OIDC token introspection, RFC 7662) — for routes
-    /// that must see a logout or a disabled user at once ([`AuthLayer::introspected`](crate::axum_glue::AuthLayer::introspected)).
+    /// that must see a logout or a disabled user at once (`axum_glue::AuthLayer::introspected`, feature `axum`).
     /// The OIDC backend without introspection configured refuses with [`Error::InvalidConfig`] rather
     /// than check offline only; backends without an issuer (trust-all, the local issuer) have nothing to
     /// ask and validate as `authenticate` does (the default).

@@ -144,7 +144,7 @@ pub enum Introspect {
     /// For every token [`Authenticator::authenticate`] accepts (`OIDC_INTROSPECTION=all`).
     EveryToken,
     /// Only where the caller asks: [`Authenticator::authenticate_introspected`], e.g. the routes behind
-    /// [`AuthLayer::introspected`](crate::axum_glue::AuthLayer::introspected) (`OIDC_INTROSPECTION=per_route`).
+    /// `axum_glue::AuthLayer::introspected` (feature `axum`) (`OIDC_INTROSPECTION=per_route`).
     OnRequest,
 }
 
