@@ -155,7 +155,7 @@ mod s3 {
         assert!(report.failed.is_empty(), "{report}");
         assert!(report.passed.len() >= 15, "too few cases ran: {report}");
         assert!(
-            report.passed.iter().any(|c| *c == "conditional_create_race"),
+            report.passed.contains(&"conditional_create_race"),
             "the race case must pass on MinIO, not be skipped or tolerated: {report}"
         );
     }

@@ -9,9 +9,9 @@
 
 use avb::config::{S3Checksums, S3Profile};
 use avb::storage::s3::S3Store;
-use s3_servers::S3Server;
 use avb::storage::{Error, GetOptions, GetRange, ObjectStore, PutOptions};
 use bytes::Bytes;
+use s3_servers::S3Server;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
