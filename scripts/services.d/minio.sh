@@ -3,8 +3,8 @@
 # $STATE/minio/data; the bucket `avb-test` is created at start with a SigV4-signed PUT (curl --aws-sigv4).
 # The root key pair below is a loopback-only test credential, not a secret.
 # Sourced by scripts/services; see the contract in the header of redis.sh.
-# MinIO's RELEASE.* tags are not semver and the module proxy answers 403 for them, so the version is the
-# proxy's pseudo-version of the commit (master of 2026-02-12, `go list -m github.com/minio/minio@latest`).
+# MinIO's RELEASE.* tags are not semver and the module proxy here answers 403 to such queries (and to
+# `@master`), so the version is the pseudo-version of the newest commit (master of 2026-02-12, `@latest`).
 # Go's build and module caches live under the services cache too: a CI cache restore reuses them, and an empty
 # cache measures the whole build honestly. GOTOOLCHAIN=local: build with the machine's Go, never download one.
 MINIO_PORT=19020
