@@ -6,7 +6,8 @@
 # MinIO's RELEASE.* tags are not semver and the module proxy here answers 403 to such queries (and to
 # `@master`), so the version is the pseudo-version of the newest commit (master of 2026-02-12, `@latest`).
 # Go's build and module caches live under the services cache too: a CI cache restore reuses them, and an empty
-# cache measures the whole build honestly. GOTOOLCHAIN=local: build with the machine's Go, never download one.
+# cache measures the whole build honestly. GOTOOLCHAIN=local: build with the machine's Go, never download one;
+# -modcacherw: the module cache stays deletable with rm -rf.
 MINIO_PORT=19020
 MINIO_CONSOLE_PORT=19021
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
@@ -21,7 +22,7 @@ minio_install() {
   command -v go >/dev/null || die "minio: go is needed to build github.com/minio/minio@$MINIO_VERSION"
   say "building minio $MINIO_VERSION with $(go version | cut -d' ' -f3) (slow, once per cache: $CACHE)"
   GOBIN="$CACHE/minio-$MINIO_VERSION/bin" GOCACHE="$CACHE/go/build" GOMODCACHE="$CACHE/go/mod" \
-    GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false -trimpath" \
+    GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false -trimpath -modcacherw" \
     go install "github.com/minio/minio@$MINIO_VERSION" >&2 ||
     die "go install github.com/minio/minio@$MINIO_VERSION failed"
 }
