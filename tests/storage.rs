@@ -1,7 +1,8 @@
 //! The ObjectStore conformance suite against every backend: memory, fs (a temporary directory) and s3
-//! (the s3s-fs server from `scripts/services`; skipped with a reason when it is not running, failed under
-//! `AVB_TEST_REQUIRE_LIVE=1`). Plus the acceptance checks: configuration alone switches the backend, and a
-//! wrong key pair is `PermissionDenied` naming the endpoint.
+//! (each S3 server from `scripts/services`: s3s-fs, moto and MinIO; skipped with a reason when it is not
+//! running, failed under `AVB_TEST_REQUIRE_LIVE=1`). Plus the acceptance checks, on each S3 server:
+//! configuration alone switches the backend, a missing bucket and a dead endpoint are distinct errors, and a
+//! wrong key pair is `PermissionDenied` naming the endpoint (on the servers that verify signatures).
 //!
 //! Run with: `eval "$(scripts/services env)"; cargo test --all-features --test storage`
 // Test code: an unwrap that fails is the test (or benchmark) failing, with the value in the message.
@@ -12,6 +13,10 @@ use avb::storage::conformance::{self, Harness};
 use avb::storage::{Error, ObjectStore, PutOptions};
 use bytes::Bytes;
 use std::sync::Arc;
+
+#[cfg(feature = "storage-s3")]
+#[path = "support/s3_servers.rs"]
+mod s3_servers;
 
 async fn run(store: Arc<dyn ObjectStore>) {
     run_with(Harness::new(store)).await;
@@ -77,17 +82,20 @@ async fn configuration_alone_switches_memory_and_fs() {
 #[cfg(feature = "storage-s3")]
 mod s3 {
     use super::*;
-    use avb::testing::{harness_value, live_server};
 
-    /// (endpoint, access key, secret key, bucket) of the harness's S3 server, or `None` (skip).
-    pub(crate) fn server() -> Option<(String, String, String, String)> {
-        let url = live_server("AVB_TEST_S3_URL")?;
-        Some((
-            url,
-            harness_value("AVB_TEST_S3_ACCESS_KEY")?,
-            harness_value("AVB_TEST_S3_SECRET_KEY")?,
-            harness_value("AVB_TEST_S3_BUCKET")?,
-        ))
+    /// (endpoint, access key, secret key, bucket) of each server, for the checks below.
+    fn servers(list: Vec<s3_servers::S3Server>) -> Vec<(String, String, String, String)> {
+        list.into_iter()
+            .map(|s| (s.url, s.key, s.secret, s.bucket))
+            .collect()
+    }
+
+    /// The harness servers that verify SigV4 signatures (moto accepts any key pair).
+    fn signature_checking() -> Vec<s3_servers::S3Server> {
+        [s3_servers::s3s_fs(), s3_servers::minio()]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     fn config(pairs: &[(&str, &str)]) -> Config {
@@ -96,20 +104,14 @@ mod s3 {
 
     #[tokio::test]
     async fn s3_passes_conformance() {
-        let Some((url, key, secret, bucket)) = server() else {
+        let Some(server) = s3_servers::s3s_fs() else {
             return;
         };
-        let store = avb::storage::s3::S3Builder::new()
-            .with_endpoint(url)
-            .with_bucket(bucket)
-            .with_credentials(key, secret)
-            .build()
-            .await
-            .unwrap();
+        let store = server.builder().build().await.unwrap();
         assert!(store.health().await.is_up());
         // s3s-fs 0.14.1 checks If-None-Match and then writes, not atomically: of 8 racing creates, all 8 won
         // in one run here and exactly one in the next (timing-dependent).
-        // AWS S3 and MinIO make the check atomic; the case stays in the suite for them.
+        // AWS S3 and MinIO make the check atomic; the case stays in the suite for them (MinIO: below, no gap).
         let harness = Harness::new(Arc::new(store)).with_known_server_gap(
             "conditional_create_race",
             "s3s-fs 0.14.1 does not make If-None-Match atomic under concurrent puts",
@@ -121,19 +123,10 @@ mod s3 {
     /// s3s-fs. moto does not verify signatures, so any key pair works.
     #[tokio::test]
     async fn s3_on_moto_passes_conformance() {
-        let Some(url) = live_server("AVB_TEST_MOTO_URL") else {
+        let Some(server) = s3_servers::moto() else {
             return;
         };
-        let Some(bucket) = harness_value("AVB_TEST_MOTO_BUCKET") else {
-            return;
-        };
-        let store = avb::storage::s3::S3Builder::new()
-            .with_endpoint(url)
-            .with_bucket(bucket)
-            .with_credentials("moto-any-key", "moto-any-secret")
-            .build()
-            .await
-            .unwrap();
+        let store = server.builder().build().await.unwrap();
         assert!(store.health().await.is_up());
         // moto's server intermittently answers 500 to concurrent overwrites of one key (its log: "ValueError:
         // I/O operation on closed file" in the PUT handler): a server bug, seen under the parallel test run.
@@ -151,95 +144,113 @@ mod s3 {
         run_with(harness).await;
     }
 
+    /// The same suite against MinIO, the server the requirements name, with NO known gap: MinIO makes
+    /// `If-None-Match: *` atomic, so exactly one of the racing creates in `conditional_create_race` must win.
     #[tokio::test]
-    async fn object_store_s3_switches_with_zero_code_changes() {
-        let Some((url, key, secret, bucket)) = server() else {
+    async fn s3_on_minio_passes_conformance() {
+        let Some(server) = s3_servers::minio() else {
             return;
         };
-        // Exactly what a deployment sets; the code below is the same for memory, fs, MinIO, GCS and AWS.
-        let config = config(&[
-            ("AVB_ENV", "production"),
-            ("OBJECT_STORE", "s3"),
-            ("AWS_ENDPOINT_URL", &url),
-            ("OBJECT_STORE_BUCKET", &bucket),
-            ("AWS_ACCESS_KEY_ID", &key),
-            ("AWS_SECRET_ACCESS_KEY", &secret),
-            ("OBJECT_STORE_S3_PREFIX", "zero-code-change"),
-            ("EVENT_BUS", "redis"),
-            ("REDIS_URL", "redis://127.0.0.1:16379"),
-            ("AUTH_MODE", "keycloak"),
-            ("OIDC_ISSUER_URL", "http://127.0.0.1:18080/realms/avb"),
-            ("OIDC_AUDIENCE", "avb-api"),
-            ("DATA_CATALOG", "json"),
-            ("DATA_CATALOG_FILE", "stub-catalog.json"),
-            ("LLM_PROVIDER", "ollama"),
-            ("LLM_API_URL", "http://127.0.0.1:11434"),
-            ("LLM_MODEL", "gemma3:270m"),
-        ]);
-        let store = avb::ports::storage::object_store(&config).await.unwrap();
-        assert_eq!(store.backend(), "s3");
-        let key_name = format!("switch-{}", std::process::id());
-        store
-            .put(
-                &key_name,
-                Bytes::from_static(b"live"),
-                PutOptions::default(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(store.get_bytes(&key_name).await.unwrap(), "live");
-        // The prefix from OBJECT_STORE_S3_PREFIX is where the object really lives.
-        let raw = avb::storage::s3::S3Builder::new()
-            .with_endpoint(url)
-            .with_bucket(bucket)
-            .with_credentials(key, secret)
-            .build()
-            .await
-            .unwrap();
-        let raw_key = format!("zero-code-change/{key_name}");
-        assert_eq!(raw.get_bytes(&raw_key).await.unwrap(), "live");
-        store.delete(&key_name).await.unwrap();
-        assert!(raw.head(&raw_key).await.unwrap_err().is_not_found());
+        let store = server.builder().build().await.unwrap();
+        assert!(store.health().await.is_up());
+        let harness = Harness::new(Arc::new(store));
+        let report = conformance::run_all(&harness).await;
+        println!("{report}");
+        assert!(report.failed.is_empty(), "{report}");
+        assert!(report.passed.len() >= 15, "too few cases ran: {report}");
+        assert!(
+            report.passed.contains(&"conditional_create_race"),
+            "the race case must pass on MinIO, not be skipped or tolerated: {report}"
+        );
+    }
+
+    #[tokio::test]
+    async fn object_store_s3_switches_with_zero_code_changes() {
+        for (url, key, secret, bucket) in servers(s3_servers::all()) {
+            // Exactly what a deployment sets; the code below is the same for memory, fs, MinIO, GCS and AWS.
+            let config = config(&[
+                ("AVB_ENV", "production"),
+                ("OBJECT_STORE", "s3"),
+                ("AWS_ENDPOINT_URL", &url),
+                ("OBJECT_STORE_BUCKET", &bucket),
+                ("AWS_ACCESS_KEY_ID", &key),
+                ("AWS_SECRET_ACCESS_KEY", &secret),
+                ("OBJECT_STORE_S3_PREFIX", "zero-code-change"),
+                ("EVENT_BUS", "redis"),
+                ("REDIS_URL", "redis://127.0.0.1:16379"),
+                ("AUTH_MODE", "keycloak"),
+                ("OIDC_ISSUER_URL", "http://127.0.0.1:18080/realms/avb"),
+                ("OIDC_AUDIENCE", "avb-api"),
+                ("DATA_CATALOG", "json"),
+                ("DATA_CATALOG_FILE", "stub-catalog.json"),
+                ("LLM_PROVIDER", "ollama"),
+                ("LLM_API_URL", "http://127.0.0.1:11434"),
+                ("LLM_MODEL", "gemma3:270m"),
+            ]);
+            let store = avb::ports::storage::object_store(&config).await.unwrap();
+            assert_eq!(store.backend(), "s3");
+            let key_name = format!("switch-{}", std::process::id());
+            store
+                .put(
+                    &key_name,
+                    Bytes::from_static(b"live"),
+                    PutOptions::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(store.get_bytes(&key_name).await.unwrap(), "live");
+            // The prefix from OBJECT_STORE_S3_PREFIX is where the object really lives.
+            let raw = avb::storage::s3::S3Builder::new()
+                .with_endpoint(url)
+                .with_bucket(bucket)
+                .with_credentials(key, secret)
+                .build()
+                .await
+                .unwrap();
+            let raw_key = format!("zero-code-change/{key_name}");
+            assert_eq!(raw.get_bytes(&raw_key).await.unwrap(), "live");
+            store.delete(&key_name).await.unwrap();
+            assert!(raw.head(&raw_key).await.unwrap_err().is_not_found());
+        }
     }
 
     #[tokio::test]
     async fn wrong_key_pair_is_permission_denied_naming_the_endpoint() {
-        let Some((url, key, _secret, bucket)) = server() else {
-            return;
-        };
-        let config = config(&[
-            ("OBJECT_STORE", "s3"),
-            ("AWS_ENDPOINT_URL", &url),
-            ("OBJECT_STORE_BUCKET", &bucket),
-            ("AWS_ACCESS_KEY_ID", &key),
-            ("AWS_SECRET_ACCESS_KEY", "definitely-not-the-secret"),
-        ]);
-        let store = avb::ports::storage::object_store(&config).await.unwrap();
-        for err in [
-            store
-                .put("x", Bytes::from_static(b"x"), PutOptions::default())
-                .await
-                .unwrap_err(),
-            store.get_bytes("x").await.unwrap_err(),
-            store.head("x").await.unwrap_err(),
-            store.list_all("").await.unwrap_err(),
-        ] {
+        for (url, key, _secret, bucket) in servers(signature_checking()) {
+            let config = config(&[
+                ("OBJECT_STORE", "s3"),
+                ("AWS_ENDPOINT_URL", &url),
+                ("OBJECT_STORE_BUCKET", &bucket),
+                ("AWS_ACCESS_KEY_ID", &key),
+                ("AWS_SECRET_ACCESS_KEY", "definitely-not-the-secret"),
+            ]);
+            let store = avb::ports::storage::object_store(&config).await.unwrap();
+            for err in [
+                store
+                    .put("x", Bytes::from_static(b"x"), PutOptions::default())
+                    .await
+                    .unwrap_err(),
+                store.get_bytes("x").await.unwrap_err(),
+                store.head("x").await.unwrap_err(),
+                store.list_all("").await.unwrap_err(),
+            ] {
+                assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+                let text = err.to_string();
+                assert!(text.contains(url.trim_end_matches('/')), "{text}");
+                assert!(
+                    !text.contains("definitely-not-the-secret"),
+                    "secret leaked: {text}"
+                );
+                assert!(!err.is_retryable());
+            }
+            let health = store.health().await;
+            assert!(!health.is_up(), "{health:?}");
+            // An unknown access key id too.
+            let config = config_with_key(&url, &bucket, "no-such-key-id");
+            let store = avb::ports::storage::object_store(&config).await.unwrap();
+            let err = store.get_bytes("x").await.unwrap_err();
             assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
-            let text = err.to_string();
-            assert!(text.contains(url.trim_end_matches('/')), "{text}");
-            assert!(
-                !text.contains("definitely-not-the-secret"),
-                "secret leaked: {text}"
-            );
-            assert!(!err.is_retryable());
         }
-        let health = store.health().await;
-        assert!(!health.is_up(), "{health:?}");
-        // An unknown access key id too.
-        let config = config_with_key(&url, &bucket, "no-such-key-id");
-        let store = avb::ports::storage::object_store(&config).await.unwrap();
-        let err = store.get_bytes("x").await.unwrap_err();
-        assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
     }
 
     fn config_with_key(url: &str, bucket: &str, key: &str) -> Config {
@@ -254,31 +265,30 @@ mod s3 {
 
     #[tokio::test]
     async fn missing_bucket_and_dead_endpoint_are_distinct_errors() {
-        let Some((url, key, secret, _bucket)) = server() else {
-            return;
-        };
-        let store = avb::storage::s3::S3Builder::new()
-            .with_endpoint(&url)
-            .with_bucket("no-such-bucket-avb")
-            .with_credentials(&key, &secret)
-            .build()
-            .await
-            .unwrap();
-        let err = store.get_bytes("x").await.unwrap_err();
-        assert!(
-            matches!(err, Error::BucketNotFound { .. } | Error::NotFound { .. }),
-            "{err:?}"
-        );
-        let dead = avb::storage::s3::S3Builder::new()
-            .with_endpoint("http://127.0.0.1:1")
-            .with_bucket("b")
-            .with_credentials(&key, &secret)
-            .build()
-            .await
-            .unwrap();
-        let err = dead.get_bytes("x").await.unwrap_err();
-        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
-        assert!(err.is_retryable());
-        assert!(err.to_string().contains("http://127.0.0.1:1"), "{err}");
+        for (url, key, secret, _bucket) in servers(s3_servers::all()) {
+            let store = avb::storage::s3::S3Builder::new()
+                .with_endpoint(&url)
+                .with_bucket("no-such-bucket-avb")
+                .with_credentials(&key, &secret)
+                .build()
+                .await
+                .unwrap();
+            let err = store.get_bytes("x").await.unwrap_err();
+            assert!(
+                matches!(err, Error::BucketNotFound { .. } | Error::NotFound { .. }),
+                "{err:?}"
+            );
+            let dead = avb::storage::s3::S3Builder::new()
+                .with_endpoint("http://127.0.0.1:1")
+                .with_bucket("b")
+                .with_credentials(&key, &secret)
+                .build()
+                .await
+                .unwrap();
+            let err = dead.get_bytes("x").await.unwrap_err();
+            assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+            assert!(err.is_retryable());
+            assert!(err.to_string().contains("http://127.0.0.1:1"), "{err}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The GCS profile sends none of the headers GCS's S3 interoperability rejects. Requests go through a
-//! loopback recording proxy (a small TCP/HTTP forwarder written here) in front of the real s3s-fs server, so
-//! the headers checked are exactly what went over the wire. The same traffic with the AWS profile
+//! loopback recording proxy (a small TCP/HTTP forwarder written here) in front of each real harness S3
+//! server (s3s-fs, moto, MinIO), so the headers checked are exactly what went over the wire. The same traffic with the AWS profile
 //! (`when_supported` checksums) shows those headers, proving the recorder would catch them.
 //!
 //! Run with: `eval "$(scripts/services env)"; cargo test --all-features --test storage_gcs_headers -- --nocapture`
@@ -8,12 +8,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use avb::config::{S3Checksums, S3Profile};
-use avb::storage::s3::{S3Builder, S3Store};
+use avb::storage::s3::S3Store;
 use avb::storage::{Error, GetOptions, GetRange, ObjectStore, PutOptions};
 use bytes::Bytes;
+use s3_servers::S3Server;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+#[path = "support/s3_servers.rs"]
+mod s3_servers;
 
 /// One request as it crossed the proxy.
 #[derive(Debug, Clone)]
@@ -131,39 +135,15 @@ async fn forward(mut client: TcpStream, upstream: &str, log: Log) -> std::io::Re
     Ok(())
 }
 
-struct Server {
-    host_port: String,
-    key: String,
-    secret: String,
-    bucket: String,
-}
-
-fn server() -> Option<Server> {
-    let url = avb::testing::live_server("AVB_TEST_S3_URL")?;
-    let value = avb::testing::harness_value;
-    let parsed = url::Url::parse(&url).unwrap();
-    Some(Server {
-        host_port: format!(
-            "{}:{}",
-            parsed.host_str().unwrap(),
-            parsed.port_or_known_default().unwrap()
-        ),
-        key: value("AVB_TEST_S3_ACCESS_KEY")?,
-        secret: value("AVB_TEST_S3_SECRET_KEY")?,
-        bucket: value("AVB_TEST_S3_BUCKET")?,
-    })
-}
-
 async fn store(
-    server: &Server,
+    server: &S3Server,
     proxy: &str,
     profile: S3Profile,
     checksums: S3Checksums,
 ) -> S3Store {
-    S3Builder::new()
+    server
+        .builder()
         .with_endpoint(proxy)
-        .with_bucket(&server.bucket)
-        .with_credentials(&server.key, &server.secret)
         .with_profile(profile)
         .with_path_style(true)
         .with_checksums(checksums)
@@ -245,9 +225,15 @@ async fn traffic(store: &S3Store, prefix: &str) {
 
 #[tokio::test]
 async fn gcs_profile_sends_no_unsupported_headers() {
-    let Some(server) = server() else { return };
-    let (proxy, log) = recording_proxy(server.host_port.clone()).await;
-    let gcs = store(&server, &proxy, S3Profile::Gcs, S3Checksums::WhenRequired).await;
+    let servers = s3_servers::all();
+    for server in &servers {
+        gcs_profile_on(server).await;
+    }
+}
+
+async fn gcs_profile_on(server: &S3Server) {
+    let (proxy, log) = recording_proxy(server.host_port()).await;
+    let gcs = store(server, &proxy, S3Profile::Gcs, S3Checksums::WhenRequired).await;
     assert!(!gcs.capabilities().conditional_create);
     let prefix = format!("gcs-headers/{}", std::process::id());
     traffic(&gcs, &prefix).await;
@@ -262,8 +248,9 @@ async fn gcs_profile_sends_no_unsupported_headers() {
         .map(|r| format!("{} {}", r.method, r.target))
         .collect();
     println!(
-        "RECORDED {} requests through the proxy:\n  {}",
+        "RECORDED {} requests through the proxy to {}:\n  {}",
         requests.len(),
+        server.name,
         methods.join("\n  ")
     );
     assert!(
@@ -312,8 +299,9 @@ async fn gcs_profile_sends_no_unsupported_headers() {
     let xml = String::from_utf8_lossy(&complete.body);
     assert!(xml.contains("<ETag>") && !xml.contains("Checksum"), "{xml}");
     println!(
-        "GCS profile: {} requests, 0 unsupported headers, Content-Length on every PUT/POST \
+        "GCS profile on {}: {} requests, 0 unsupported headers, Content-Length on every PUT/POST \
          (0 on {} initiations and {} copies)",
+        server.name,
         requests.len(),
         initiations.len(),
         copies.len()
@@ -322,23 +310,32 @@ async fn gcs_profile_sends_no_unsupported_headers() {
 
 #[tokio::test]
 async fn aws_profile_sends_flexible_checksums_so_the_recorder_would_notice() {
-    let Some(server) = server() else { return };
-    let (proxy, log) = recording_proxy(server.host_port.clone()).await;
+    let servers = s3_servers::all();
+    for server in &servers {
+        aws_profile_on(server).await;
+    }
+}
+
+async fn aws_profile_on(server: &S3Server) {
+    let (proxy, log) = recording_proxy(server.host_port()).await;
     let aws = store(
-        &server,
+        server,
         &proxy,
         S3Profile::Generic,
         S3Checksums::WhenSupported,
     )
     .await;
     let key = format!("gcs-headers/{}/aws-profile", std::process::id());
-    // Whether s3s-fs accepts these headers does not matter here: the request went over the wire.
+    // Whether the server accepts these headers does not matter here: the request went over the wire.
     let result = aws
         .put(&key, Bytes::from_static(b"hello"), PutOptions::default())
         .await;
     let requests = log.lock().unwrap().clone();
     let offending: Vec<String> = requests.iter().flat_map(unsupported).collect();
-    println!("when_supported put ({result:?}) sent: {offending:#?}");
+    println!(
+        "when_supported put to {} ({result:?}) sent: {offending:#?}",
+        server.name
+    );
     assert!(
         !offending.is_empty(),
         "the recorder saw no checksum headers: {requests:#?}"

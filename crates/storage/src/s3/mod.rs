@@ -154,6 +154,15 @@ fn parse_content_range(value: &str) -> Option<(std::ops::Range<u64>, u64)> {
     (start <= end && end < total).then(|| (start..end + 1, total))
 }
 
+/// A 206 answer for an empty object: total 0 and no body, whatever the range part says. MinIO (2026-02)
+/// answers a suffix range (`bytes=-N`) on an empty object with `206` and `Content-Range: bytes 0--1/0`,
+/// which RFC 9110 does not allow (a suffix range of an empty representation is unsatisfiable); the only
+/// reading of "total 0, Content-Length 0" is the whole empty object, as every other backend answers.
+fn empty_object_range(value: &str, length: u64) -> Option<(std::ops::Range<u64>, u64)> {
+    let (_, total) = value.strip_prefix("bytes ")?.rsplit_once('/')?;
+    (length == 0 && total == "0").then_some((0..0, 0))
+}
+
 /// The `len` bytes of `body` from offset `start` (for a server that ignored `Range`).
 fn slice_stream(body: ByteStream, start: u64, len: u64) -> ByteStream {
     Box::pin(futures::stream::unfold(
@@ -327,6 +336,7 @@ impl ObjectStore for S3Store {
         };
         let (range, size) = match out.content_range() {
             Some(value) => parse_content_range(value)
+                .or_else(|| empty_object_range(value, length))
                 .ok_or_else(|| malformed(format!("a malformed Content-Range {value:?}")))?,
             None => (0..length, length),
         };
@@ -603,6 +613,18 @@ mod tests {
             parse_content_range(&format!("bytes 0-{}/{}", u64::MAX, u64::MAX)),
             None
         );
+    }
+
+    #[test]
+    fn minio_empty_object_suffix_answer_is_the_empty_object() {
+        // MinIO's answer to `Range: bytes=-1` on an empty object (206, Content-Length 0).
+        assert_eq!(parse_content_range("bytes 0--1/0"), None);
+        assert_eq!(empty_object_range("bytes 0--1/0", 0), Some((0..0, 0)));
+        // Only with total 0 and no body: anything else stays a malformed answer.
+        assert_eq!(empty_object_range("bytes 0--1/0", 1), None);
+        assert_eq!(empty_object_range("bytes 0--1/10", 0), None);
+        assert_eq!(empty_object_range("bytes 0--1/00", 0), None);
+        assert_eq!(empty_object_range("garbage/0", 0), None);
     }
 
     #[tokio::test]
