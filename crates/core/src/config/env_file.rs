@@ -3,8 +3,8 @@
 //! Accepted lines: blank, `# comment`, `KEY=value`, `export KEY=value`. Values may be bare (a ` #` starts a
 //! trailing comment; surrounding spaces are trimmed), `'single quoted'` (literal) or `"double quoted"` (with
 //! `\n`, `\t`, `\"`, `\\` escapes). No variable expansion: a `$` is a plain character. Anything else is an
-//! error naming the file, line and column — and never the value, nor a name that is not valid (it may be a
-//! value pasted in the wrong place).
+//! error naming the file, line and column — and never the value, nor a name that is not valid or not a
+//! variable avb reads (either may be a value pasted in the wrong place).
 
 use super::error::Problem;
 
@@ -63,9 +63,15 @@ fn parse_line(raw: &str) -> Result<Option<(String, String)>, LineError> {
         ));
     }
     let value = value.trim_start();
+    // Only a variable avb reads is named: any other well-formed name may be a secret pasted before an `=`
+    // (`sk_live_abc123="…`), and is no help to show.
+    let named = |reason: String| match super::keys::find(key) {
+        Some(_) => format!("{key}: {reason}"),
+        None => format!("{reason} (a variable avb does not read: its name is not shown)"),
+    };
     parse_value(value)
         .map(|v| Some((key.to_string(), v)))
-        .map_err(|(at, reason)| (offset(raw, value) + at, format!("{key}: {reason}")))
+        .map_err(|(at, reason)| (offset(raw, value) + at, named(reason)))
 }
 
 /// The value, or the byte offset into `v` where it goes wrong and why (never quoting `v`).
@@ -156,9 +162,24 @@ mod tests {
             [
                 ".env.live:2:1: expected KEY=value",
                 ".env.live:3:1: the variable name is not valid (letters, digits and '_', not starting with a digit)",
-                ".env.live:4:3: Q: unterminated double quote",
-                ".env.live:5:9: R: unexpected text after the closing quote (the value is not shown)",
-                ".env.live:6:5: S: unknown escape in a double-quoted value (allowed: \\n \\t \\\" \\\\)",
+                ".env.live:4:3: unterminated double quote (a variable avb does not read: its name is not shown)",
+                ".env.live:5:9: unexpected text after the closing quote (the value is not shown) (a variable avb does not read: its name is not shown)",
+                ".env.live:6:5: unknown escape in a double-quoted value (allowed: \\n \\t \\\" \\\\) (a variable avb does not read: its name is not shown)",
+            ]
+        );
+    }
+
+    /// A well-formed name that is not a variable avb reads may be a secret pasted before an `=`: not shown;
+    /// a variable avb reads is named.
+    #[test]
+    fn only_a_variable_avb_reads_is_named() {
+        let err = parse(".env", "sk_live_SECRET=\"abc\nEVENT_BUS=\"memory\n").unwrap_err();
+        let shown: Vec<String> = err.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                ".env:1:16: unterminated double quote (a variable avb does not read: its name is not shown)",
+                ".env:2:11: EVENT_BUS: unterminated double quote",
             ]
         );
     }
@@ -177,7 +198,7 @@ mod tests {
             [
                 ".env:1:28: AWS_SECRET_ACCESS_KEY: unexpected text after the closing quote (the value is not shown)",
                 ".env:2:13: the variable name is not valid (letters, digits and '_', not starting with a digit)",
-                ".env:3:3: X: unterminated single quote",
+                ".env:3:3: unterminated single quote (a variable avb does not read: its name is not shown)",
                 ".env:4:1: expected KEY=value",
             ]
         );
