@@ -1,8 +1,11 @@
 //! The avb **ObjectStore** port: objects by key, with streamed bodies.
 //!
 //! [`ObjectStore`] puts (whole or streamed), gets (streamed, ranged), heads, deletes, lists (prefix, delimiter,
-//! pagination), copies, and uploads in parts; content type and user metadata round-trip; conditional create is
-//! declared in [`Capabilities`]. Every failure is one portable [`Error`].
+//! pagination), copies, and uploads in parts; content type and user metadata round-trip. Writes take
+//! preconditions, declared in [`Capabilities`]: create-only ([`PutMode::Create`], `If-None-Match: *`) and
+//! compare-and-swap ([`PutOptions::if_match`], `If-Match: <etag>`), on every write path — put, streamed put,
+//! multipart complete and [`ObjectStore::copy_with`]; a failed precondition changes neither content nor
+//! metadata. Every failure is one portable [`Error`].
 //!
 //! | backend | module | cargo feature | notes |
 //! |---|---|---|---|
@@ -46,8 +49,8 @@ pub use error::{BoxError, Error, Result};
 pub use key::{MAX_KEY_LEN, validate_key, validate_prefix};
 pub use prefix::{PrefixStore, for_workspace};
 pub use types::{
-    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, GetOptions, GetRange, GetResult, ListOptions,
-    ListPage, MultipartUpload, ObjectMeta, PartId, PutMode, PutOptions, PutResult,
+    ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, GetOptions, GetRange, GetResult,
+    ListOptions, ListPage, MultipartUpload, ObjectMeta, PartId, PutMode, PutOptions, PutResult,
 };
 
 use async_trait::async_trait;
@@ -70,7 +73,10 @@ pub trait ObjectStore: std::fmt::Debug + Send + Sync + 'static {
     fn capabilities(&self) -> Capabilities;
 
     /// Writes a whole object. With [`PutMode::Create`], fails with [`Error::AlreadyExists`] when the key exists
-    /// (or [`Error::NotSupported`] when `capabilities().conditional_create` is false).
+    /// (or [`Error::NotSupported`] when `capabilities().conditional_create` is false). With
+    /// [`PutOptions::if_match`], fails with [`Error::PreconditionFailed`] unless the object exists with that
+    /// entity tag (or [`Error::NotSupported`] without `capabilities().conditional_update`). A failed
+    /// precondition changes neither content nor metadata, on every write path.
     async fn put(&self, key: &str, data: Bytes, options: PutOptions) -> Result<PutResult>;
 
     /// Writes an object from a stream without holding it whole in memory (backends bound their buffering,
@@ -96,7 +102,13 @@ pub trait ObjectStore: std::fmt::Debug + Send + Sync + 'static {
     async fn list(&self, options: &ListOptions) -> Result<ListPage>;
 
     /// Copies an object with its content type and user metadata. A missing source is [`Error::NotFound`].
-    async fn copy(&self, from: &str, to: &str) -> Result<()>;
+    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+        self.copy_with(from, to, CopyOptions::default()).await
+    }
+
+    /// [`ObjectStore::copy`] with preconditions on the destination: create-only ([`Error::AlreadyExists`]) or
+    /// compare-and-swap ([`Error::PreconditionFailed`]); a failed precondition changes nothing.
+    async fn copy_with(&self, from: &str, to: &str, options: CopyOptions) -> Result<()>;
 
     /// Starts a multipart upload.
     async fn create_multipart(&self, key: &str, options: PutOptions) -> Result<MultipartUpload>;

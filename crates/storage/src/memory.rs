@@ -1,11 +1,11 @@
 //! In-process store (the sandbox default): objects live in a map and vanish with the process.
 
-use crate::types::check_part_number;
+use crate::types::{check_part_number, e_tag_matches};
 use crate::util::{paginate, rand_id};
 use crate::{
-    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetResult, Health,
-    ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions,
-    PutResult, Result, validate_key, validate_prefix,
+    ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetResult,
+    Health, ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode,
+    PutOptions, PutResult, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -62,6 +62,15 @@ impl MemoryStore {
                 key: key.to_string(),
             });
         }
+        if let Some(wanted) = &options.if_match {
+            let stored = state.objects.get(key).and_then(|o| o.meta.e_tag.as_deref());
+            if !e_tag_matches(stored, wanted) {
+                return Err(Error::PreconditionFailed {
+                    key: key.to_string(),
+                    detail: format!("If-Match {wanted}: the object's entity tag is {stored:?}"),
+                });
+            }
+        }
         state.next_etag += 1;
         let e_tag = format!("\"{:x}\"", state.next_etag);
         let meta = ObjectMeta {
@@ -101,6 +110,7 @@ impl ObjectStore for MemoryStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             conditional_create: true,
+            conditional_update: true,
             multipart: true,
             min_part_size: 0,
             metadata: true,
@@ -188,13 +198,15 @@ impl ObjectStore for MemoryStore {
         })
     }
 
-    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+    async fn copy_with(&self, from: &str, to: &str, options: CopyOptions) -> Result<()> {
         validate_key(to)?;
+        options.validate()?;
         let object = self.object(from)?;
         let options = PutOptions {
-            mode: PutMode::Overwrite,
+            mode: options.mode,
             content_type: object.meta.content_type,
             metadata: object.meta.metadata,
+            if_match: options.if_match,
         };
         self.store(to, object.data, options).map(drop)
     }

@@ -1,8 +1,8 @@
 //! [`PrefixStore`]: a view of a store under a key prefix — how workspaces (tenants) are isolated.
 
 use crate::{
-    ByteStream, Capabilities, Error, GetOptions, GetResult, Health, ListOptions, ListPage,
-    MultipartUpload, ObjectMeta, ObjectStore, PartId, PutOptions, PutResult, Result,
+    ByteStream, Capabilities, CopyOptions, Error, GetOptions, GetResult, Health, ListOptions,
+    ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutOptions, PutResult, Result,
 };
 use async_trait::async_trait;
 use avb_core::WorkspaceId;
@@ -80,6 +80,10 @@ impl PrefixStore {
             },
             Error::AlreadyExists { key } => Error::AlreadyExists {
                 key: self.strip(key),
+            },
+            Error::PreconditionFailed { key, detail } => Error::PreconditionFailed {
+                key: self.strip(key),
+                detail,
             },
             other => other,
         }
@@ -162,9 +166,9 @@ impl ObjectStore for PrefixStore {
         })
     }
 
-    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+    async fn copy_with(&self, from: &str, to: &str, options: CopyOptions) -> Result<()> {
         let (from, to) = (self.full(from)?, self.full(to)?);
-        let r = self.inner.copy(&from, &to).await;
+        let r = self.inner.copy_with(&from, &to, options).await;
         r.map_err(|e| self.not_found_inside(e))
     }
 

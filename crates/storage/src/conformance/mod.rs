@@ -36,6 +36,9 @@ pub enum Outcome {
 /// A case's result: `Err` carries what failed.
 pub type CaseResult = Result<Outcome, String>;
 
+/// Recognises a server's specific failure by the failure message (see [`Harness::known_server_gaps_when`]).
+pub type GapPredicate = fn(&str) -> bool;
+
 /// What [`run_all`] runs against.
 #[derive(Debug, Clone)]
 pub struct Harness {
@@ -49,6 +52,10 @@ pub struct Harness {
     /// the adapter), with the reason: a failure is reported under [`Report::expected_failures`] instead of
     /// [`Report::failed`]; a pass counts as a pass.
     pub known_server_gaps: Vec<(&'static str, &'static str)>,
+    /// Like [`Harness::known_server_gaps`], narrower: the failure counts as expected only when the predicate
+    /// holds on its message (the specific failure the server is known for); any other failure of the case
+    /// is a failure.
+    pub known_server_gaps_when: Vec<(&'static str, &'static str, GapPredicate)>,
     /// Plants symbolic links in the store, for a backend with a file system underneath (see [`Symlinks`]);
     /// `None` skips [`symlinks_not_followed`] visibly.
     pub symlinks: Option<Arc<dyn Symlinks>>,
@@ -62,6 +69,7 @@ impl Harness {
             large_object_size: 100 * 1024 * 1024,
             pagination_keys: 1_050,
             known_server_gaps: Vec::new(),
+            known_server_gaps_when: Vec::new(),
             symlinks: None,
         }
     }
@@ -75,6 +83,18 @@ impl Harness {
     /// Declares a case that fails because of the server (see [`Harness::known_server_gaps`]).
     pub fn with_known_server_gap(mut self, case: &'static str, reason: &'static str) -> Self {
         self.known_server_gaps.push((case, reason));
+        self
+    }
+
+    /// Declares the specific failure `predicate` recognises (on the failure message) of `case` as the
+    /// server's (see [`Harness::known_server_gaps_when`]).
+    pub fn with_known_server_gap_when(
+        mut self,
+        case: &'static str,
+        reason: &'static str,
+        predicate: GapPredicate,
+    ) -> Self {
+        self.known_server_gaps_when.push((case, reason, predicate));
         self
     }
 }
@@ -119,6 +139,7 @@ mod basic;
 mod isolation;
 mod keys;
 mod metadata;
+mod preconditions;
 mod ranges;
 #[cfg(all(feature = "fs", unix))]
 mod symlinks;
@@ -128,6 +149,7 @@ pub use basic::*;
 pub use isolation::*;
 pub use keys::*;
 pub use metadata::*;
+pub use preconditions::*;
 pub use ranges::*;
 #[cfg(all(feature = "fs", unix))]
 pub use symlinks::FsSymlinks;
@@ -208,6 +230,11 @@ pub async fn run_all(harness: &Harness) -> Report {
         "copy",
         "conditional_create",
         "conditional_create_race",
+        "compare_and_swap",
+        "preconditions_put",
+        "preconditions_put_stream",
+        "preconditions_multipart",
+        "preconditions_copy",
         "multipart",
         "multipart_aborted",
         "put_stream_in_parts",
@@ -231,11 +258,23 @@ pub async fn run_all(harness: &Harness) -> Report {
             }
         };
         let result = run_case(name, &scoped, harness, &prefix).await;
-        let gap = harness
-            .known_server_gaps
-            .iter()
-            .find(|(case, _)| *case == name)
-            .map(|(_, reason)| *reason);
+        let gap = |why: &str| {
+            let broad = harness
+                .known_server_gaps
+                .iter()
+                .find(|(case, _)| *case == name);
+            let narrow = harness
+                .known_server_gaps_when
+                .iter()
+                .find(|(case, _, holds)| *case == name && holds(why));
+            broad
+                .map(|(_, reason)| *reason)
+                .or(narrow.map(|(_, reason, _)| *reason))
+        };
+        let gap = match &result {
+            Err(why) => gap(why),
+            Ok(_) => None,
+        };
         match (result, gap) {
             (Ok(Outcome::Passed), _) => report.passed.push(name),
             (Ok(Outcome::Skipped(why)), _) => report.skipped.push((name, why)),
@@ -280,6 +319,15 @@ async fn run_case(
         "copy" => copy(s).await,
         "conditional_create" => conditional_create(s).await,
         "conditional_create_race" => conditional_create_race(s).await,
+        "compare_and_swap" => compare_and_swap(s).await,
+        "preconditions_put" => failed_preconditions_change_nothing(s, WritePath::Put).await,
+        "preconditions_put_stream" => {
+            failed_preconditions_change_nothing(s, WritePath::PutStream).await
+        }
+        "preconditions_multipart" => {
+            failed_preconditions_change_nothing(s, WritePath::Multipart).await
+        }
+        "preconditions_copy" => failed_preconditions_change_nothing(s, WritePath::Copy).await,
         "multipart" => multipart(s).await,
         "multipart_aborted" => multipart_aborted(s).await,
         "put_stream_in_parts" => put_stream_in_parts(s).await,

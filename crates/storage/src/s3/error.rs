@@ -13,6 +13,9 @@ pub(crate) struct Ctx<'a> {
     pub endpoint: &'a str,
     /// The call was a conditional create (`If-None-Match: *`): a 412/409 means "already exists".
     pub create: bool,
+    /// The call was a compare-and-swap (`If-Match`): a missing key (404 `NoSuchKey`) or a 409 means the
+    /// precondition failed.
+    pub if_match: bool,
 }
 
 pub(crate) fn map<E>(
@@ -67,6 +70,15 @@ where
             detail: described(),
             source: Some(Box::new(err)),
         },
+        (Some(404 | 409), "NoSuchKey" | "NotFound" | "" | "ConditionalRequestConflict")
+        | (_, "PreconditionFailed")
+            if ctx.if_match =>
+        {
+            Error::PreconditionFailed {
+                key: ctx.key.to_string(),
+                detail: described(),
+            }
+        }
         (_, "NoSuchBucket") => Error::BucketNotFound {
             bucket: ctx.bucket.to_string(),
             endpoint: ctx.endpoint.to_string(),

@@ -13,10 +13,17 @@
 //!   (arrow-rs-object-store#210 and #495, aws-sdk-rust#715). A client-wide interceptor adds
 //!   `Content-Length: 0` to every body-less `PUT` and `POST` (valid HTTP for every server, so on every
 //!   profile);
-//! - conditional create is not declared (GCS's S3 layer has its own `x-goog-if-generation-match` instead of
-//!   `If-None-Match`, untested here), so [`PutMode::Create`] is [`Error::NotSupported`].
+//! - conditional create and compare-and-swap are not declared (GCS's XML API has its own
+//!   `x-goog-if-generation-match` instead of `If-None-Match`/`If-Match`, untested here, and refuses
+//!   preconditions on multipart uploads with `400 NotImplemented`, opendal#8040), so [`PutMode::Create`] and
+//!   [`PutOptions::if_match`] are [`Error::NotSupported`].
+//!
+//! **Preconditions** go as `If-None-Match: *` / `If-Match` on PutObject and CompleteMultipartUpload (so a
+//! streamed put through multipart keeps them); a conditional copy is a server-side multipart copy completed
+//! under the precondition (`copy.rs`: the servers tested ignore CopyObject's own destination preconditions).
 
 mod builder;
+mod copy;
 mod error;
 mod length;
 
@@ -26,9 +33,9 @@ pub use builder::{DEFAULT_PART_SIZE, MIN_PART_SIZE, S3Builder};
 
 use crate::types::check_part_number;
 use crate::{
-    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetRange, GetResult, Health,
-    ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions,
-    PutResult, Result, validate_key, validate_prefix,
+    ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetRange,
+    GetResult, Health, ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId,
+    PutMode, PutOptions, PutResult, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use avb_core::config::S3Profile;
@@ -36,7 +43,7 @@ use aws_sdk_s3::primitives::ByteStream as SdkBody;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use error::{Ctx, map};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -51,8 +58,9 @@ pub struct S3Store {
     endpoint: String,
     profile: S3Profile,
     part_size: usize,
-    /// Multipart uploads started with [`PutMode::Create`]: completed with `If-None-Match: *`.
-    create_uploads: Arc<Mutex<HashSet<String>>>,
+    /// Multipart uploads started with a precondition ([`PutMode::Create`] or [`PutOptions::if_match`]):
+    /// completed with `If-None-Match: *` or `If-Match`.
+    create_uploads: Arc<Mutex<HashMap<String, Condition>>>,
 }
 
 impl S3Store {
@@ -77,25 +85,64 @@ impl S3Store {
             bucket: &self.bucket,
             endpoint: &self.endpoint,
             create,
+            if_match: false,
         }
     }
 
-    fn check_create(&self, options: &PutOptions) -> Result<bool> {
-        let create = options.mode == PutMode::Create;
-        if create && !self.capabilities().conditional_create {
-            return Err(Error::NotSupported {
+    fn ctx_for<'a>(&'a self, key: &'a str, condition: Option<&Condition>) -> Ctx<'a> {
+        Ctx {
+            create: matches!(condition, Some(Condition::Create)),
+            if_match: matches!(condition, Some(Condition::IfMatch(_))),
+            ..self.ctx(key, false)
+        }
+    }
+
+    /// The write's precondition, or [`Error::NotSupported`] when the profile does not declare it.
+    fn check_conditions(&self, mode: PutMode, if_match: Option<&str>) -> Result<Option<Condition>> {
+        crate::types::check_condition(mode, if_match)?;
+        let caps = self.capabilities();
+        match (mode, if_match) {
+            (PutMode::Create, _) if !caps.conditional_create => Err(Error::NotSupported {
                 operation: "conditional create (PutMode::Create)",
                 backend: SCHEME,
-            });
+            }),
+            (PutMode::Create, _) => Ok(Some(Condition::Create)),
+            (_, Some(_)) if !caps.conditional_update => Err(Error::NotSupported {
+                operation: "compare-and-swap (If-Match)",
+                backend: SCHEME,
+            }),
+            (_, Some(tag)) => Ok(Some(Condition::IfMatch(tag.to_string()))),
+            (_, None) => Ok(None),
         }
-        Ok(create)
     }
 
-    fn create_uploads(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    fn check_create(&self, options: &PutOptions) -> Result<Option<Condition>> {
+        self.check_conditions(options.mode, options.if_match.as_deref())
+    }
+
+    fn create_uploads(&self) -> std::sync::MutexGuard<'_, HashMap<String, Condition>> {
         // Every update is one insert or remove: a poisoned set is still consistent.
         self.create_uploads
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A write's precondition, sent as `If-None-Match: *` or `If-Match: <etag>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Condition {
+    Create,
+    IfMatch(String),
+}
+
+impl Condition {
+    /// `(If-None-Match, If-Match)` header values.
+    fn headers(c: Option<&Condition>) -> (Option<String>, Option<String>) {
+        match c {
+            Some(Condition::Create) => (Some("*".into()), None),
+            Some(Condition::IfMatch(tag)) => (None, Some(tag.clone())),
+            None => (None, None),
+        }
     }
 }
 
@@ -238,6 +285,9 @@ impl ObjectStore for S3Store {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             conditional_create: self.profile != S3Profile::Gcs,
+            // GCS's XML API takes `x-goog-if-generation-match`, not `If-Match`, and refuses preconditions on
+            // multipart uploads (`400 NotImplemented`, opendal#8040): not declared on that profile.
+            conditional_update: self.profile != S3Profile::Gcs,
             multipart: true,
             min_part_size: MIN_PART_SIZE,
             metadata: true,
@@ -249,10 +299,11 @@ impl ObjectStore for S3Store {
     async fn put(&self, key: &str, data: Bytes, options: PutOptions) -> Result<PutResult> {
         validate_key(key)?;
         options.validate()?;
-        let create = self.check_create(&options)?;
+        let condition = self.check_create(&options)?;
+        let (if_none_match, if_match) = Condition::headers(condition.as_ref());
         let len =
             i64::try_from(data.len()).map_err(|_| Error::invalid_argument("body too large"))?;
-        let mut request = self
+        let out = self
             .client
             .put_object()
             .bucket(&self.bucket)
@@ -260,14 +311,12 @@ impl ObjectStore for S3Store {
             .content_length(len)
             .body(SdkBody::from(data))
             .content_type(content_type(&options))
-            .set_metadata(metadata_map(&options.metadata));
-        if create {
-            request = request.if_none_match("*");
-        }
-        let out = request
+            .set_metadata(metadata_map(&options.metadata))
+            .set_if_none_match(if_none_match)
+            .set_if_match(if_match)
             .send()
             .await
-            .map_err(|e| map(e, &self.ctx(key, create)))?;
+            .map_err(|e| map(e, &self.ctx_for(key, condition.as_ref())))?;
         Ok(PutResult {
             e_tag: out.e_tag().map(str::to_string),
         })
@@ -451,9 +500,13 @@ impl ObjectStore for S3Store {
         })
     }
 
-    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+    async fn copy_with(&self, from: &str, to: &str, options: CopyOptions) -> Result<()> {
         validate_key(from)?;
         validate_key(to)?;
+        // With a precondition: a multipart copy completed under it (see `copy.rs`).
+        if let Some(condition) = self.check_conditions(options.mode, options.if_match.as_deref())? {
+            return self.conditional_copy(from, to, condition).await;
+        }
         self.client
             .copy_object()
             .bucket(&self.bucket)
@@ -468,7 +521,7 @@ impl ObjectStore for S3Store {
     async fn create_multipart(&self, key: &str, options: PutOptions) -> Result<MultipartUpload> {
         validate_key(key)?;
         options.validate()?;
-        let create = self.check_create(&options)?;
+        let condition = self.check_create(&options)?;
         let out = self
             .client
             .create_multipart_upload()
@@ -487,8 +540,8 @@ impl ObjectStore for S3Store {
                 detail: format!("CreateMultipartUpload for {key:?} returned no upload id"),
                 source: None,
             })?;
-        if create {
-            self.create_uploads().insert(upload_id.clone());
+        if let Some(condition) = condition {
+            self.create_uploads().insert(upload_id.clone(), condition);
         }
         Ok(MultipartUpload {
             key: key.to_string(),
@@ -538,7 +591,8 @@ impl ObjectStore for S3Store {
         parts: Vec<PartId>,
     ) -> Result<PutResult> {
         validate_key(&upload.key)?;
-        let create = self.create_uploads().contains(&upload.upload_id);
+        let condition = self.create_uploads().get(&upload.upload_id).cloned();
+        let (if_none_match, if_match) = Condition::headers(condition.as_ref());
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(
                 parts
@@ -552,20 +606,18 @@ impl ObjectStore for S3Store {
                     .collect(),
             ))
             .build();
-        let mut request = self
+        let out = self
             .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(&upload.key)
             .upload_id(&upload.upload_id)
-            .multipart_upload(completed);
-        if create {
-            request = request.if_none_match("*");
-        }
-        let out = request
+            .multipart_upload(completed)
+            .set_if_none_match(if_none_match)
+            .set_if_match(if_match)
             .send()
             .await
-            .map_err(|e| map(e, &self.ctx(&upload.key, create)))?;
+            .map_err(|e| map(e, &self.ctx_for(&upload.key, condition.as_ref())))?;
         self.create_uploads().remove(&upload.upload_id);
         Ok(PutResult {
             e_tag: out.e_tag().map(str::to_string),
