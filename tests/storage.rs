@@ -186,6 +186,7 @@ mod s3 {
         );
         for case in [
             "compare_and_swap",
+            "conditional_reads",
             "preconditions_put",
             "preconditions_put_stream",
             "preconditions_multipart",

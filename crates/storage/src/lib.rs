@@ -5,7 +5,8 @@
 //! preconditions, declared in [`Capabilities`]: create-only ([`PutMode::Create`], `If-None-Match: *`) and
 //! compare-and-swap ([`PutOptions::if_match`], `If-Match: <etag>`), on every write path — put, streamed put,
 //! multipart complete and [`ObjectStore::copy_with`]; a failed precondition changes neither content nor
-//! metadata. Every failure is one portable [`Error`].
+//! metadata. Reads take `If-Match` / `If-None-Match` ([`ReadConditions`]): [`Error::PreconditionFailed`] or
+//! [`Error::NotModified`]. Every failure is one portable [`Error`].
 //!
 //! | backend | module | cargo feature | notes |
 //! |---|---|---|---|
@@ -51,6 +52,7 @@ pub use prefix::{PrefixStore, for_workspace};
 pub use types::{
     ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, GetOptions, GetRange, GetResult,
     ListOptions, ListPage, MultipartUpload, ObjectMeta, PartId, PutMode, PutOptions, PutResult,
+    ReadConditions,
 };
 
 use async_trait::async_trait;
@@ -88,11 +90,18 @@ pub trait ObjectStore: std::fmt::Debug + Send + Sync + 'static {
         options: PutOptions,
     ) -> Result<PutResult>;
 
-    /// Reads an object (or a range of it) as a stream. A missing key is [`Error::NotFound`].
+    /// Reads an object (or a range of it) as a stream. A missing key is [`Error::NotFound`]; with
+    /// [`GetOptions::conditions`], a failed `If-Match` is [`Error::PreconditionFailed`] and a matching
+    /// `If-None-Match` is [`Error::NotModified`] (see [`Capabilities::conditional_read`]).
     async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult>;
 
     /// An object's metadata, including content type and user metadata.
-    async fn head(&self, key: &str) -> Result<ObjectMeta>;
+    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+        self.head_with(key, ReadConditions::default()).await
+    }
+
+    /// [`ObjectStore::head`] under read preconditions, answered as by [`ObjectStore::get`].
+    async fn head_with(&self, key: &str, conditions: ReadConditions) -> Result<ObjectMeta>;
 
     /// Deletes an object. Deleting a missing key succeeds (as on S3).
     async fn delete(&self, key: &str) -> Result<()>;

@@ -5,7 +5,7 @@ use crate::util::{paginate, rand_id};
 use crate::{
     ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetResult,
     Health, ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode,
-    PutOptions, PutResult, Result, validate_key, validate_prefix,
+    PutOptions, PutResult, ReadConditions, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -111,6 +111,7 @@ impl ObjectStore for MemoryStore {
         Capabilities {
             conditional_create: true,
             conditional_update: true,
+            conditional_read: true,
             multipart: true,
             min_part_size: 0,
             metadata: true,
@@ -144,7 +145,11 @@ impl ObjectStore for MemoryStore {
     }
 
     async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult> {
+        options.conditions.validate()?;
         let object = self.object(key)?;
+        options
+            .conditions
+            .evaluate(key, object.meta.e_tag.as_deref())?;
         let size = object.data.len() as u64;
         let range = match &options.range {
             Some(r) => {
@@ -164,8 +169,11 @@ impl ObjectStore for MemoryStore {
         })
     }
 
-    async fn head(&self, key: &str) -> Result<ObjectMeta> {
-        Ok(self.object(key)?.meta)
+    async fn head_with(&self, key: &str, conditions: ReadConditions) -> Result<ObjectMeta> {
+        conditions.validate()?;
+        let meta = self.object(key)?.meta;
+        conditions.evaluate(key, meta.e_tag.as_deref())?;
+        Ok(meta)
     }
 
     async fn delete(&self, key: &str) -> Result<()> {

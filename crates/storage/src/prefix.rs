@@ -2,7 +2,8 @@
 
 use crate::{
     ByteStream, Capabilities, CopyOptions, Error, GetOptions, GetResult, Health, ListOptions,
-    ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutOptions, PutResult, Result,
+    ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutOptions, PutResult,
+    ReadConditions, Result,
 };
 use async_trait::async_trait;
 use avb_core::WorkspaceId;
@@ -85,6 +86,10 @@ impl PrefixStore {
                 key: self.strip(key),
                 detail,
             },
+            Error::NotModified { key, e_tag } => Error::NotModified {
+                key: self.strip(key),
+                e_tag,
+            },
             other => other,
         }
     }
@@ -128,11 +133,11 @@ impl ObjectStore for PrefixStore {
         Ok(r)
     }
 
-    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+    async fn head_with(&self, key: &str, conditions: ReadConditions) -> Result<ObjectMeta> {
         let full = self.full(key)?;
         let meta = self
             .inner
-            .head(&full)
+            .head_with(&full, conditions)
             .await
             .map_err(|e| self.not_found_inside(e))?;
         Ok(self.strip_meta(meta))

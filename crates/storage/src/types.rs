@@ -25,6 +25,8 @@ pub struct Capabilities {
     pub multipart: bool,
     /// Smallest size of every multipart part but the last (S3: 5 MiB).
     pub min_part_size: usize,
+    /// [`ReadConditions`] (`If-Match` / `If-None-Match` on `get` and `head_with`) are honoured.
+    pub conditional_read: bool,
     /// Content type and user metadata round-trip.
     pub metadata: bool,
     /// Objects survive the process (not the in-memory store).
@@ -255,17 +257,100 @@ impl fmt::Display for GetRange {
     }
 }
 
+/// Preconditions of a read (`get`, [`head_with`](crate::ObjectStore::head_with)), as in RFC 9110 §13: checked
+/// against the object's entity tag ([`ObjectMeta::e_tag`]), `If-Match` first. See
+/// [`Capabilities::conditional_read`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReadConditions {
+    /// Read only when the entity tag is this (or `*`): otherwise [`Error::PreconditionFailed`].
+    pub if_match: Option<String>,
+    /// Read only when the entity tag is not this (`*`: any): otherwise [`Error::NotModified`] — the
+    /// caller's copy is current.
+    pub if_none_match: Option<String>,
+}
+
+impl ReadConditions {
+    /// `If-Match: e_tag`.
+    pub fn if_match(e_tag: impl Into<String>) -> Self {
+        Self {
+            if_match: Some(e_tag.into()),
+            if_none_match: None,
+        }
+    }
+
+    /// `If-None-Match: e_tag`.
+    pub fn if_none_match(e_tag: impl Into<String>) -> Self {
+        Self {
+            if_match: None,
+            if_none_match: Some(e_tag.into()),
+        }
+    }
+
+    /// Whether no condition is set.
+    pub fn is_empty(&self) -> bool {
+        self.if_match.is_none() && self.if_none_match.is_none()
+    }
+
+    /// Checks the entity tags are well-formed (non-empty printable ASCII).
+    pub fn validate(&self) -> Result<()> {
+        for tag in [&self.if_match, &self.if_none_match].into_iter().flatten() {
+            if tag.is_empty() || !tag.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(Error::invalid_argument(format!(
+                    "entity tag {tag:?} must be non-empty printable ASCII"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates the conditions against an existing object's entity tag (the backends that evaluate them
+    /// themselves).
+    #[cfg_attr(not(any(feature = "memory", feature = "fs")), allow(dead_code))]
+    pub(crate) fn evaluate(&self, key: &str, stored: Option<&str>) -> Result<()> {
+        if let Some(wanted) = &self.if_match
+            && !e_tag_matches(stored, wanted)
+        {
+            return Err(Error::PreconditionFailed {
+                key: key.to_string(),
+                detail: format!("If-Match {wanted}: the object's entity tag is {stored:?}"),
+            });
+        }
+        if let Some(unwanted) = &self.if_none_match
+            && e_tag_matches(stored, unwanted)
+        {
+            return Err(Error::NotModified {
+                key: key.to_string(),
+                e_tag: stored.map(str::to_string),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Options of a get.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetOptions {
     /// Only this range.
     pub range: Option<GetRange>,
+    /// `If-Match` / `If-None-Match`.
+    pub conditions: ReadConditions,
 }
 
 impl GetOptions {
     /// Only `range`.
     pub fn range(range: GetRange) -> Self {
-        Self { range: Some(range) }
+        Self {
+            range: Some(range),
+            ..Self::default()
+        }
+    }
+
+    /// Only with these conditions.
+    pub fn conditions(conditions: ReadConditions) -> Self {
+        Self {
+            range: None,
+            conditions,
+        }
     }
 }
 

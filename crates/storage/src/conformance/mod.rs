@@ -231,6 +231,7 @@ pub async fn run_all(harness: &Harness) -> Report {
         "conditional_create",
         "conditional_create_race",
         "compare_and_swap",
+        "conditional_reads",
         "preconditions_put",
         "preconditions_put_stream",
         "preconditions_multipart",
@@ -320,6 +321,7 @@ async fn run_case(
         "conditional_create" => conditional_create(s).await,
         "conditional_create_race" => conditional_create_race(s).await,
         "compare_and_swap" => compare_and_swap(s).await,
+        "conditional_reads" => conditional_reads(s).await,
         "preconditions_put" => failed_preconditions_change_nothing(s, WritePath::Put).await,
         "preconditions_put_stream" => {
             failed_preconditions_change_nothing(s, WritePath::PutStream).await

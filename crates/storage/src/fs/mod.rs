@@ -21,7 +21,7 @@ use crate::types::{check_part_number, e_tag_matches};
 use crate::{
     ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetResult,
     Health, ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode,
-    PutOptions, PutResult, Result, validate_key, validate_prefix,
+    PutOptions, PutResult, ReadConditions, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -415,6 +415,7 @@ impl ObjectStore for FsStore {
         Capabilities {
             conditional_create: true,
             conditional_update: true,
+            conditional_read: true,
             multipart: true,
             min_part_size: 0,
             metadata: true,
@@ -445,7 +446,9 @@ impl ObjectStore for FsStore {
     }
 
     async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult> {
+        options.conditions.validate()?;
         let (path, fs_meta) = self.stat(key).await?;
+        options.conditions.evaluate(key, Some(&e_tag(&fs_meta)))?;
         let size = fs_meta.len();
         let range = match &options.range {
             Some(r) => {
@@ -473,8 +476,10 @@ impl ObjectStore for FsStore {
         })
     }
 
-    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+    async fn head_with(&self, key: &str, conditions: ReadConditions) -> Result<ObjectMeta> {
+        conditions.validate()?;
         let (_, fs_meta) = self.stat(key).await?;
+        conditions.evaluate(key, Some(&e_tag(&fs_meta)))?;
         let (content_type, metadata) = self.read_sidecar(key).await?;
         let mut meta = object_meta(key.to_string(), &fs_meta);
         meta.content_type = content_type.or_else(|| Some(DEFAULT_CONTENT_TYPE.to_string()));

@@ -79,6 +79,10 @@ where
                 detail: described(),
             }
         }
+        (Some(304), _) | (_, "NotModified") => Error::NotModified {
+            key: ctx.key.to_string(),
+            e_tag: None,
+        },
         (_, "NoSuchBucket") => Error::BucketNotFound {
             bucket: ctx.bucket.to_string(),
             endpoint: ctx.endpoint.to_string(),
