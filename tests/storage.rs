@@ -45,10 +45,15 @@ async fn fs_passes_conformance() {
     let report = conformance::run_all(&harness).await;
     println!("{report}");
     assert!(report.failed.is_empty(), "{report}");
+    // fs declares every capability but presigned URLs (it has no HTTP endpoint to sign for).
     assert!(
-        report.skipped.is_empty(),
-        "fs declares every capability: {report}"
+        report
+            .skipped
+            .iter()
+            .all(|(case, _)| case.starts_with("presigned_")),
+        "fs declares every other capability: {report}"
     );
+    assert_eq!(report.skipped.len(), 2, "{report}");
     assert_eq!(
         std::fs::read(outside.path().join("secret")).unwrap(),
         b"OUTSIDE"
@@ -158,7 +163,23 @@ mod s3 {
                 moto_ignores_if_match_on_complete,
             )
         });
+        // moto does not verify signatures (any key pair works), so nothing in a presigned URL is enforced:
+        // it served an expired presigned GET and took a presigned PUT with another content type than the
+        // signed one (both HTTP 200). Only answers of that shape are tolerated.
+        let harness = harness.with_known_server_gap_when(
+            "presigned_refusals",
+            "moto 5.2.5 does not verify signatures, so it enforces neither expiry nor signed headers",
+            moto_enforces_no_signature,
+        );
         run_with(harness).await;
+    }
+
+    /// The failure of `presigned_refusals` when the server accepted (2xx) what the signature forbids.
+    fn moto_enforces_no_signature(failure: &str) -> bool {
+        failure.split("; ").all(|item| {
+            item.starts_with("an expired presigned GET answered HTTP 2")
+                || item.starts_with("a presigned PUT with another content type answered HTTP 2")
+        })
     }
 
     /// The failure of a multipart write with a wrong `If-Match` that succeeded anyway.
@@ -191,6 +212,8 @@ mod s3 {
             "preconditions_put_stream",
             "preconditions_multipart",
             "preconditions_copy",
+            "presigned_round_trip",
+            "presigned_refusals",
         ] {
             assert!(
                 report.passed.contains(&case),

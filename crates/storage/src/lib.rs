@@ -6,7 +6,9 @@
 //! compare-and-swap ([`PutOptions::if_match`], `If-Match: <etag>`), on every write path — put, streamed put,
 //! multipart complete and [`ObjectStore::copy_with`]; a failed precondition changes neither content nor
 //! metadata. Reads take `If-Match` / `If-None-Match` ([`ReadConditions`]): [`Error::PreconditionFailed`] or
-//! [`Error::NotModified`]. Every failure is one portable [`Error`].
+//! [`Error::NotModified`]. [`ObjectStore::presign`] gives a URL a plain HTTP client can `GET` or `PUT` until
+//! it expires (S3 only, SigV4 query signing, the content type of a PUT pinned; memory and fs answer
+//! [`Error::NotSupported`], declared by [`Capabilities::presign`]). Every failure is one portable [`Error`].
 //!
 //! | backend | module | cargo feature | notes |
 //! |---|---|---|---|
@@ -32,6 +34,7 @@
 mod error;
 mod key;
 mod prefix;
+mod presign;
 mod types;
 #[cfg(any(feature = "memory", feature = "fs"))]
 mod util;
@@ -49,6 +52,7 @@ pub use avb_core::Health;
 pub use error::{BoxError, Error, Result};
 pub use key::{MAX_KEY_LEN, validate_key, validate_prefix};
 pub use prefix::{PrefixStore, for_workspace};
+pub use presign::{MAX_PRESIGN_EXPIRY, PresignConstraints, PresignMethod, PresignedRequest};
 pub use types::{
     ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, GetOptions, GetRange, GetResult,
     ListOptions, ListPage, MultipartUpload, ObjectMeta, PartId, PutMode, PutOptions, PutResult,
@@ -140,6 +144,18 @@ pub trait ObjectStore: std::fmt::Debug + Send + Sync + 'static {
 
     /// Abandons the upload; its parts are discarded and no object appears.
     async fn abort_multipart(&self, upload: &MultipartUpload) -> Result<()>;
+
+    /// A URL a plain HTTP client can use to `GET` or `PUT` `key` until `expires_in` passes (at most
+    /// [`MAX_PRESIGN_EXPIRY`]), with `constraints` pinned for a PUT. Through [`for_workspace`] the key is the
+    /// workspace's, like every other key. Without `capabilities().presign` (memory, fs), or for a constraint
+    /// the backend cannot enforce, [`Error::NotSupported`].
+    async fn presign(
+        &self,
+        method: PresignMethod,
+        key: &str,
+        expires_in: std::time::Duration,
+        constraints: PresignConstraints,
+    ) -> Result<PresignedRequest>;
 
     /// Whether the backend answers.
     async fn health(&self) -> Health;

@@ -112,6 +112,7 @@ impl ObjectStore for MemoryStore {
             conditional_create: true,
             conditional_update: true,
             conditional_read: true,
+            presign: false,
             multipart: true,
             min_part_size: 0,
             metadata: true,
@@ -303,6 +304,20 @@ impl ObjectStore for MemoryStore {
             state.uploads.remove(&upload.upload_id);
         }
         Ok(())
+    }
+
+    async fn presign(
+        &self,
+        _method: crate::PresignMethod,
+        key: &str,
+        _expires_in: std::time::Duration,
+        _constraints: crate::PresignConstraints,
+    ) -> Result<crate::PresignedRequest> {
+        validate_key(key)?;
+        Err(Error::NotSupported {
+            operation: "presigned URLs (no HTTP endpoint to sign for)",
+            backend: SCHEME,
+        })
     }
 
     async fn health(&self) -> Health {

@@ -212,6 +212,20 @@ impl ObjectStore for PrefixStore {
         self.inner.abort_multipart(&inner).await
     }
 
+    async fn presign(
+        &self,
+        method: crate::PresignMethod,
+        key: &str,
+        expires_in: std::time::Duration,
+        constraints: crate::PresignConstraints,
+    ) -> Result<crate::PresignedRequest> {
+        // The URL names the full key: the holder reaches this object and no other.
+        let full = self.full(key)?;
+        self.inner
+            .presign(method, &full, expires_in, constraints)
+            .await
+    }
+
     async fn health(&self) -> Health {
         self.inner.health().await
     }

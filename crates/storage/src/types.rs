@@ -27,6 +27,9 @@ pub struct Capabilities {
     pub min_part_size: usize,
     /// [`ReadConditions`] (`If-Match` / `If-None-Match` on `get` and `head_with`) are honoured.
     pub conditional_read: bool,
+    /// [`ObjectStore::presign`](crate::ObjectStore::presign) gives URLs (S3 only: memory and fs have no HTTP
+    /// endpoint).
+    pub presign: bool,
     /// Content type and user metadata round-trip.
     pub metadata: bool,
     /// Objects survive the process (not the in-memory store).

@@ -140,6 +140,7 @@ mod isolation;
 mod keys;
 mod metadata;
 mod preconditions;
+mod presign;
 mod ranges;
 #[cfg(all(feature = "fs", unix))]
 mod symlinks;
@@ -150,6 +151,7 @@ pub use isolation::*;
 pub use keys::*;
 pub use metadata::*;
 pub use preconditions::*;
+pub use presign::*;
 pub use ranges::*;
 #[cfg(all(feature = "fs", unix))]
 pub use symlinks::FsSymlinks;
@@ -236,6 +238,8 @@ pub async fn run_all(harness: &Harness) -> Report {
         "preconditions_put_stream",
         "preconditions_multipart",
         "preconditions_copy",
+        "presigned_round_trip",
+        "presigned_refusals",
         "multipart",
         "multipart_aborted",
         "put_stream_in_parts",
@@ -330,6 +334,8 @@ async fn run_case(
             failed_preconditions_change_nothing(s, WritePath::Multipart).await
         }
         "preconditions_copy" => failed_preconditions_change_nothing(s, WritePath::Copy).await,
+        "presigned_round_trip" => presigned_round_trip(s).await,
+        "presigned_refusals" => presigned_refusals(s).await,
         "multipart" => multipart(s).await,
         "multipart_aborted" => multipart_aborted(s).await,
         "put_stream_in_parts" => put_stream_in_parts(s).await,

@@ -416,6 +416,7 @@ impl ObjectStore for FsStore {
             conditional_create: true,
             conditional_update: true,
             conditional_read: true,
+            presign: false,
             multipart: true,
             min_part_size: 0,
             metadata: true,
@@ -667,6 +668,20 @@ impl ObjectStore for FsStore {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(self.err(&upload.key)(e)),
             _ => Ok(()),
         }
+    }
+
+    async fn presign(
+        &self,
+        _method: crate::PresignMethod,
+        key: &str,
+        _expires_in: std::time::Duration,
+        _constraints: crate::PresignConstraints,
+    ) -> Result<crate::PresignedRequest> {
+        Self::check_key(key)?;
+        Err(Error::NotSupported {
+            operation: "presigned URLs (no HTTP endpoint to sign for)",
+            backend: SCHEME,
+        })
     }
 
     async fn health(&self) -> Health {

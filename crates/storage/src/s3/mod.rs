@@ -21,11 +21,19 @@
 //! **Preconditions** go as `If-None-Match: *` / `If-Match` on PutObject and CompleteMultipartUpload (so a
 //! streamed put through multipart keeps them); a conditional copy is a server-side multipart copy completed
 //! under the precondition (`copy.rs`: the servers tested ignore CopyObject's own destination preconditions).
+//! Read preconditions are sent and checked again against the answer's ETag (s3s-fs ignores them).
+//!
+//! **Presigned URLs** ([`ObjectStore::presign`]) use the SDK's SigV4 query presigning, from a client without
+//! the `Content-Length: 0` interceptor (it would be signed, allowing only empty bodies). A PUT's content type
+//! is a signed header: MinIO and s3s-fs refuse another one (HTTP 4xx), and refuse an expired URL; moto verifies no
+//! signature, so it enforces neither. A maximum length cannot be signed into a query URL:
+//! [`Error::NotSupported`].
 
 mod builder;
 mod copy;
 mod error;
 mod length;
+mod presign;
 
 /// The AWS SDK this backend is built on (for raw access through [`S3Store::client`]).
 pub use aws_sdk_s3 as sdk;
@@ -54,6 +62,8 @@ pub const SCHEME: &str = "s3";
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: aws_sdk_s3::Client,
+    /// The same configuration without the `Content-Length: 0` interceptor, for [`ObjectStore::presign`].
+    presign_client: aws_sdk_s3::Client,
     bucket: String,
     endpoint: String,
     profile: S3Profile,
@@ -296,6 +306,7 @@ impl ObjectStore for S3Store {
             conditional_update: self.profile != S3Profile::Gcs,
             // `If-Match` / `If-None-Match` on GET and HEAD: standard HTTP (untested here on GCS).
             conditional_read: true,
+            presign: true,
             multipart: true,
             min_part_size: MIN_PART_SIZE,
             metadata: true,
@@ -657,6 +668,17 @@ impl ObjectStore for S3Store {
             Ok(_) | Err(Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn presign(
+        &self,
+        method: crate::PresignMethod,
+        key: &str,
+        expires_in: std::time::Duration,
+        constraints: crate::PresignConstraints,
+    ) -> Result<crate::PresignedRequest> {
+        self.presign_request(method, key, expires_in, constraints)
+            .await
     }
 
     async fn health(&self) -> Health {
