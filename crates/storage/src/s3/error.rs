@@ -16,6 +16,9 @@ pub(crate) struct Ctx<'a> {
     /// The call was a compare-and-swap (`If-Match`): a missing key (404 `NoSuchKey`) or a 409 means the
     /// precondition failed.
     pub if_match: bool,
+    /// The call was a read with `If-None-Match`: a 304 means "not modified" (on any other call it is an
+    /// answer the backend cannot use).
+    pub if_none_match: bool,
 }
 
 pub(crate) fn map<E>(
@@ -79,7 +82,7 @@ where
                 detail: described(),
             }
         }
-        (Some(304), _) | (_, "NotModified") => Error::NotModified {
+        (Some(304), _) | (_, "NotModified") if ctx.if_none_match => Error::NotModified {
             key: ctx.key.to_string(),
             e_tag: None,
         },

@@ -96,6 +96,7 @@ impl S3Store {
             endpoint: &self.endpoint,
             create,
             if_match: false,
+            if_none_match: false,
         }
     }
 
@@ -356,6 +357,10 @@ impl ObjectStore for S3Store {
     async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult> {
         validate_key(key)?;
         options.conditions.validate()?;
+        let ctx = Ctx {
+            if_none_match: options.conditions.if_none_match.is_some(),
+            ..self.ctx(key, false)
+        };
         if let Some(r) = &options.range {
             r.check()?;
         }
@@ -385,7 +390,7 @@ impl ObjectStore for S3Store {
                     Some(GetRange::Suffix(n)) if n >= size => {
                         return self.get(key, GetOptions::default()).await;
                     }
-                    _ => return Err(map(e, &self.ctx(key, false))),
+                    _ => return Err(map(e, &ctx)),
                 }
             }
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
@@ -397,7 +402,7 @@ impl ObjectStore for S3Store {
                     size,
                 });
             }
-            Err(e) => return Err(map(e, &self.ctx(key, false))),
+            Err(e) => return Err(map(e, &ctx)),
         };
         // Checked again on the answer (its ETag describes the body that came with it, so this is exact):
         // s3s-fs 0.14.1 ignores both headers on GET and HEAD.
@@ -448,6 +453,10 @@ impl ObjectStore for S3Store {
     async fn head_with(&self, key: &str, conditions: ReadConditions) -> Result<ObjectMeta> {
         validate_key(key)?;
         conditions.validate()?;
+        let ctx = Ctx {
+            if_none_match: conditions.if_none_match.is_some(),
+            ..self.ctx(key, false)
+        };
         let out = self
             .client
             .head_object()
@@ -457,7 +466,7 @@ impl ObjectStore for S3Store {
             .set_if_none_match(sent(&conditions.if_none_match))
             .send()
             .await
-            .map_err(|e| map(e, &self.ctx(key, false)))?;
+            .map_err(|e| map(e, &ctx))?;
         conditions.evaluate(key, out.e_tag())?;
         Ok(object_meta(
             key,
