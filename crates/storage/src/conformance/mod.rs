@@ -8,8 +8,11 @@
 //!
 //! The cases live by concern: reads, writes, listings and copies (`basic.rs`), keys and
 //! prefixes that try to escape (`keys.rs`), content type and metadata (`metadata.rs`), ranges (`ranges.rs`),
-//! conditional, multipart, streamed and concurrent writes (`writes.rs`), workspaces (`isolation.rs`); all are
-//! re-exported here.
+//! conditional, multipart, streamed and concurrent writes (`writes.rs`), write and read preconditions on every
+//! write path (`preconditions.rs`), presigned URLs used by plain HTTP (`presign.rs`), workspaces
+//! (`isolation.rs`); all are re-exported here. A server's known failure is declared by case
+//! ([`Harness::with_known_server_gap`]) or, narrower, by a predicate on the failure message
+//! ([`Harness::with_known_server_gap_when`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
