@@ -15,8 +15,8 @@
 //!   profile);
 //! - conditional create and compare-and-swap are not declared (GCS's XML API has its own
 //!   `x-goog-if-generation-match` instead of `If-None-Match`/`If-Match`, untested here, and refuses
-//!   preconditions on multipart uploads with `400 NotImplemented`, opendal#8040), so [`PutMode::Create`] and
-//!   [`PutOptions::if_match`] are [`Error::NotSupported`].
+//!   preconditions on multipart uploads with `400 NotImplemented`, opendal#8040), so
+//!   [`PutMode::Create`](crate::PutMode::Create) and [`PutOptions::if_match`] are [`Error::NotSupported`].
 //!
 //! **Preconditions** go as `If-None-Match: *` / `If-Match` on PutObject and CompleteMultipartUpload (so a
 //! streamed put through multipart keeps them); a conditional copy is a server-side multipart copy completed
@@ -30,6 +30,7 @@
 //! [`Error::NotSupported`].
 
 mod builder;
+mod conditions;
 mod copy;
 mod error;
 mod length;
@@ -43,13 +44,14 @@ use crate::types::check_part_number;
 use crate::{
     ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetRange,
     GetResult, Health, ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId,
-    PutMode, PutOptions, PutResult, ReadConditions, Result, validate_key, validate_prefix,
+    PutOptions, PutResult, ReadConditions, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use avb_core::config::S3Profile;
 use aws_sdk_s3::primitives::ByteStream as SdkBody;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
+use conditions::{Condition, sent};
 use error::{Ctx, map};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -68,7 +70,8 @@ pub struct S3Store {
     endpoint: String,
     profile: S3Profile,
     part_size: usize,
-    /// Multipart uploads started with a precondition ([`PutMode::Create`] or [`PutOptions::if_match`]):
+    /// Multipart uploads started with a precondition ([`PutMode::Create`](crate::PutMode::Create) or
+    /// [`PutOptions::if_match`]):
     /// completed with `If-None-Match: *` or `If-Match`.
     create_uploads: Arc<Mutex<HashMap<String, Condition>>>,
 }
@@ -100,67 +103,12 @@ impl S3Store {
         }
     }
 
-    fn ctx_for<'a>(&'a self, key: &'a str, condition: Option<&Condition>) -> Ctx<'a> {
-        Ctx {
-            create: matches!(condition, Some(Condition::Create)),
-            if_match: matches!(condition, Some(Condition::IfMatch(_))),
-            ..self.ctx(key, false)
-        }
-    }
-
-    /// The write's precondition, or [`Error::NotSupported`] when the profile does not declare it.
-    fn check_conditions(&self, mode: PutMode, if_match: Option<&str>) -> Result<Option<Condition>> {
-        crate::types::check_condition(mode, if_match)?;
-        let caps = self.capabilities();
-        match (mode, if_match) {
-            (PutMode::Create, _) if !caps.conditional_create => Err(Error::NotSupported {
-                operation: "conditional create (PutMode::Create)",
-                backend: SCHEME,
-            }),
-            (PutMode::Create, _) => Ok(Some(Condition::Create)),
-            (_, Some(_)) if !caps.conditional_update => Err(Error::NotSupported {
-                operation: "compare-and-swap (If-Match)",
-                backend: SCHEME,
-            }),
-            (_, Some(tag)) => Ok(Some(Condition::IfMatch(tag.to_string()))),
-            (_, None) => Ok(None),
-        }
-    }
-
-    fn check_create(&self, options: &PutOptions) -> Result<Option<Condition>> {
-        self.check_conditions(options.mode, options.if_match.as_deref())
-    }
-
     fn create_uploads(&self) -> std::sync::MutexGuard<'_, HashMap<String, Condition>> {
         // Every update is one insert or remove: a poisoned set is still consistent.
         self.create_uploads
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// A write's precondition, sent as `If-None-Match: *` or `If-Match: <etag>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Condition {
-    Create,
-    IfMatch(String),
-}
-
-impl Condition {
-    /// `(If-None-Match, If-Match)` header values.
-    fn headers(c: Option<&Condition>) -> (Option<String>, Option<String>) {
-        match c {
-            Some(Condition::Create) => (Some("*".into()), None),
-            Some(Condition::IfMatch(tag)) => (None, Some(tag.clone())),
-            None => (None, None),
-        }
-    }
-}
-
-/// A read precondition as sent to the server: a concrete entity tag only. `*` is decided here, on the
-/// answer (moto 5.2.5 compares `If-Match: *` literally and answers 412; it ignores `If-None-Match: *`).
-fn sent(tag: &Option<String>) -> Option<String> {
-    tag.clone().filter(|t| t != "*")
 }
 
 /// The content type to send: the caller's, else [`DEFAULT_CONTENT_TYPE`] — servers differ on what they store
