@@ -45,10 +45,15 @@ async fn fs_passes_conformance() {
     let report = conformance::run_all(&harness).await;
     println!("{report}");
     assert!(report.failed.is_empty(), "{report}");
+    // fs declares every capability but presigned URLs (it has no HTTP endpoint to sign for).
     assert!(
-        report.skipped.is_empty(),
-        "fs declares every capability: {report}"
+        report
+            .skipped
+            .iter()
+            .all(|(case, _)| case.starts_with("presigned_")),
+        "fs declares every other capability: {report}"
     );
+    assert_eq!(report.skipped.len(), 2, "{report}");
     assert_eq!(
         std::fs::read(outside.path().join("secret")).unwrap(),
         b"OUTSIDE"
@@ -141,7 +146,45 @@ mod s3 {
                 "conditional_create_race",
                 "moto 5.2.5 does not make If-None-Match atomic under concurrent puts",
             );
+        // moto 5.2.5 honours If-Match on PutObject but ignores it on CompleteMultipartUpload (it completed
+        // the upload over an object with another entity tag): every write path through multipart — a
+        // streamed put past one part, multipart complete, and the conditional copy built on it — writes
+        // despite a wrong If-Match. Only that failure is tolerated; any other failure of these cases fails.
+        let harness = [
+            "preconditions_put_stream",
+            "preconditions_multipart",
+            "preconditions_copy",
+        ]
+        .into_iter()
+        .fold(harness, |h, case| {
+            h.with_known_server_gap_when(
+                case,
+                "moto 5.2.5 ignores If-Match on CompleteMultipartUpload",
+                moto_ignores_if_match_on_complete,
+            )
+        });
+        // moto does not verify signatures (any key pair works), so nothing in a presigned URL is enforced:
+        // it served an expired presigned GET and took a presigned PUT with another content type than the
+        // signed one (both HTTP 200). Only answers of that shape are tolerated.
+        let harness = harness.with_known_server_gap_when(
+            "presigned_refusals",
+            "moto 5.2.5 does not verify signatures, so it enforces neither expiry nor signed headers",
+            moto_enforces_no_signature,
+        );
         run_with(harness).await;
+    }
+
+    /// The failure of `presigned_refusals` when the server accepted (2xx) what the signature forbids.
+    fn moto_enforces_no_signature(failure: &str) -> bool {
+        failure.split("; ").all(|item| {
+            item.starts_with("an expired presigned GET answered HTTP 2")
+                || item.starts_with("a presigned PUT with another content type answered HTTP 2")
+        })
+    }
+
+    /// The failure of a multipart write with a wrong `If-Match` that succeeded anyway.
+    fn moto_ignores_if_match_on_complete(failure: &str) -> bool {
+        failure.contains("with a wrong If-Match: expected PreconditionFailed, got Ok(")
     }
 
     /// The same suite against MinIO, the server the requirements name, with NO known gap: MinIO makes
@@ -162,6 +205,21 @@ mod s3 {
             report.passed.contains(&"conditional_create_race"),
             "the race case must pass on MinIO, not be skipped or tolerated: {report}"
         );
+        for case in [
+            "compare_and_swap",
+            "conditional_reads",
+            "preconditions_put",
+            "preconditions_put_stream",
+            "preconditions_multipart",
+            "preconditions_copy",
+            "presigned_round_trip",
+            "presigned_refusals",
+        ] {
+            assert!(
+                report.passed.contains(&case),
+                "{case} must pass on MinIO: {report}"
+            );
+        }
     }
 
     #[tokio::test]

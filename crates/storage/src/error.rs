@@ -30,6 +30,14 @@ pub enum Error {
         /// What the backend said.
         detail: String,
     },
+    /// A read with `If-None-Match` found the object unchanged (HTTP 304): the caller's copy is current.
+    #[error("object {key:?} not modified")]
+    NotModified {
+        /// The key read.
+        key: String,
+        /// The object's entity tag, when known.
+        e_tag: Option<String>,
+    },
     /// The backend refused the credentials or the operation (HTTP 403, file permissions).
     #[error("permission denied by {backend} at {endpoint}: {detail}")]
     PermissionDenied {

@@ -1,8 +1,14 @@
 //! The avb **ObjectStore** port: objects by key, with streamed bodies.
 //!
 //! [`ObjectStore`] puts (whole or streamed), gets (streamed, ranged), heads, deletes, lists (prefix, delimiter,
-//! pagination), copies, and uploads in parts; content type and user metadata round-trip; conditional create is
-//! declared in [`Capabilities`]. Every failure is one portable [`Error`].
+//! pagination), copies, and uploads in parts; content type and user metadata round-trip. Writes take
+//! preconditions, declared in [`Capabilities`]: create-only ([`PutMode::Create`], `If-None-Match: *`) and
+//! compare-and-swap ([`PutOptions::if_match`], `If-Match: <etag>`), on every write path — put, streamed put,
+//! multipart complete and [`ObjectStore::copy_with`]; a failed precondition changes neither content nor
+//! metadata. Reads take `If-Match` / `If-None-Match` ([`ReadConditions`]): [`Error::PreconditionFailed`] or
+//! [`Error::NotModified`]. [`ObjectStore::presign`] gives a URL a plain HTTP client can `GET` or `PUT` until
+//! it expires (S3 only, SigV4 query signing, the content type of a PUT pinned; memory and fs answer
+//! [`Error::NotSupported`], declared by [`Capabilities::presign`]). Every failure is one portable [`Error`].
 //!
 //! | backend | module | cargo feature | notes |
 //! |---|---|---|---|
@@ -28,6 +34,7 @@
 mod error;
 mod key;
 mod prefix;
+mod presign;
 mod types;
 #[cfg(any(feature = "memory", feature = "fs"))]
 mod util;
@@ -45,9 +52,11 @@ pub use avb_core::Health;
 pub use error::{BoxError, Error, Result};
 pub use key::{MAX_KEY_LEN, validate_key, validate_prefix};
 pub use prefix::{PrefixStore, for_workspace};
+pub use presign::{MAX_PRESIGN_EXPIRY, PresignConstraints, PresignMethod, PresignedRequest};
 pub use types::{
-    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, GetOptions, GetRange, GetResult, ListOptions,
-    ListPage, MultipartUpload, ObjectMeta, PartId, PutMode, PutOptions, PutResult,
+    ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, GetOptions, GetRange, GetResult,
+    ListOptions, ListPage, MultipartUpload, ObjectMeta, PartId, PutMode, PutOptions, PutResult,
+    ReadConditions,
 };
 
 use async_trait::async_trait;
@@ -70,7 +79,10 @@ pub trait ObjectStore: std::fmt::Debug + Send + Sync + 'static {
     fn capabilities(&self) -> Capabilities;
 
     /// Writes a whole object. With [`PutMode::Create`], fails with [`Error::AlreadyExists`] when the key exists
-    /// (or [`Error::NotSupported`] when `capabilities().conditional_create` is false).
+    /// (or [`Error::NotSupported`] when `capabilities().conditional_create` is false). With
+    /// [`PutOptions::if_match`], fails with [`Error::PreconditionFailed`] unless the object exists with that
+    /// entity tag (or [`Error::NotSupported`] without `capabilities().conditional_update`). A failed
+    /// precondition changes neither content nor metadata, on every write path.
     async fn put(&self, key: &str, data: Bytes, options: PutOptions) -> Result<PutResult>;
 
     /// Writes an object from a stream without holding it whole in memory (backends bound their buffering,
@@ -82,11 +94,18 @@ pub trait ObjectStore: std::fmt::Debug + Send + Sync + 'static {
         options: PutOptions,
     ) -> Result<PutResult>;
 
-    /// Reads an object (or a range of it) as a stream. A missing key is [`Error::NotFound`].
+    /// Reads an object (or a range of it) as a stream. A missing key is [`Error::NotFound`]; with
+    /// [`GetOptions::conditions`], a failed `If-Match` is [`Error::PreconditionFailed`] and a matching
+    /// `If-None-Match` is [`Error::NotModified`] (see [`Capabilities::conditional_read`]).
     async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult>;
 
     /// An object's metadata, including content type and user metadata.
-    async fn head(&self, key: &str) -> Result<ObjectMeta>;
+    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+        self.head_with(key, ReadConditions::default()).await
+    }
+
+    /// [`ObjectStore::head`] under read preconditions, answered as by [`ObjectStore::get`].
+    async fn head_with(&self, key: &str, conditions: ReadConditions) -> Result<ObjectMeta>;
 
     /// Deletes an object. Deleting a missing key succeeds (as on S3).
     async fn delete(&self, key: &str) -> Result<()>;
@@ -96,7 +115,13 @@ pub trait ObjectStore: std::fmt::Debug + Send + Sync + 'static {
     async fn list(&self, options: &ListOptions) -> Result<ListPage>;
 
     /// Copies an object with its content type and user metadata. A missing source is [`Error::NotFound`].
-    async fn copy(&self, from: &str, to: &str) -> Result<()>;
+    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+        self.copy_with(from, to, CopyOptions::default()).await
+    }
+
+    /// [`ObjectStore::copy`] with preconditions on the destination: create-only ([`Error::AlreadyExists`]) or
+    /// compare-and-swap ([`Error::PreconditionFailed`]); a failed precondition changes nothing.
+    async fn copy_with(&self, from: &str, to: &str, options: CopyOptions) -> Result<()>;
 
     /// Starts a multipart upload.
     async fn create_multipart(&self, key: &str, options: PutOptions) -> Result<MultipartUpload>;
@@ -119,6 +144,18 @@ pub trait ObjectStore: std::fmt::Debug + Send + Sync + 'static {
 
     /// Abandons the upload; its parts are discarded and no object appears.
     async fn abort_multipart(&self, upload: &MultipartUpload) -> Result<()>;
+
+    /// A URL a plain HTTP client can use to `GET` or `PUT` `key` until `expires_in` passes (at most
+    /// [`MAX_PRESIGN_EXPIRY`]), with `constraints` pinned for a PUT. Through [`for_workspace`] the key is the
+    /// workspace's, like every other key. Without `capabilities().presign` (memory, fs), or for a constraint
+    /// the backend cannot enforce, [`Error::NotSupported`].
+    async fn presign(
+        &self,
+        method: PresignMethod,
+        key: &str,
+        expires_in: std::time::Duration,
+        constraints: PresignConstraints,
+    ) -> Result<PresignedRequest>;
 
     /// Whether the backend answers.
     async fn health(&self) -> Health;

@@ -1,11 +1,11 @@
 //! In-process store (the sandbox default): objects live in a map and vanish with the process.
 
-use crate::types::check_part_number;
+use crate::types::{check_part_number, e_tag_matches};
 use crate::util::{paginate, rand_id};
 use crate::{
-    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetResult, Health,
-    ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions,
-    PutResult, Result, validate_key, validate_prefix,
+    ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetResult,
+    Health, ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode,
+    PutOptions, PutResult, ReadConditions, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -62,6 +62,15 @@ impl MemoryStore {
                 key: key.to_string(),
             });
         }
+        if let Some(wanted) = &options.if_match {
+            let stored = state.objects.get(key).and_then(|o| o.meta.e_tag.as_deref());
+            if !e_tag_matches(stored, wanted) {
+                return Err(Error::PreconditionFailed {
+                    key: key.to_string(),
+                    detail: format!("If-Match {wanted}: the object's entity tag is {stored:?}"),
+                });
+            }
+        }
         state.next_etag += 1;
         let e_tag = format!("\"{:x}\"", state.next_etag);
         let meta = ObjectMeta {
@@ -101,6 +110,9 @@ impl ObjectStore for MemoryStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             conditional_create: true,
+            conditional_update: true,
+            conditional_read: true,
+            presign: false,
             multipart: true,
             min_part_size: 0,
             metadata: true,
@@ -134,7 +146,11 @@ impl ObjectStore for MemoryStore {
     }
 
     async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult> {
+        options.conditions.validate()?;
         let object = self.object(key)?;
+        options
+            .conditions
+            .evaluate(key, object.meta.e_tag.as_deref())?;
         let size = object.data.len() as u64;
         let range = match &options.range {
             Some(r) => {
@@ -154,8 +170,11 @@ impl ObjectStore for MemoryStore {
         })
     }
 
-    async fn head(&self, key: &str) -> Result<ObjectMeta> {
-        Ok(self.object(key)?.meta)
+    async fn head_with(&self, key: &str, conditions: ReadConditions) -> Result<ObjectMeta> {
+        conditions.validate()?;
+        let meta = self.object(key)?.meta;
+        conditions.evaluate(key, meta.e_tag.as_deref())?;
+        Ok(meta)
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
@@ -188,13 +207,15 @@ impl ObjectStore for MemoryStore {
         })
     }
 
-    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+    async fn copy_with(&self, from: &str, to: &str, options: CopyOptions) -> Result<()> {
         validate_key(to)?;
+        options.validate()?;
         let object = self.object(from)?;
         let options = PutOptions {
-            mode: PutMode::Overwrite,
+            mode: options.mode,
             content_type: object.meta.content_type,
             metadata: object.meta.metadata,
+            if_match: options.if_match,
         };
         self.store(to, object.data, options).map(drop)
     }
@@ -283,6 +304,20 @@ impl ObjectStore for MemoryStore {
             state.uploads.remove(&upload.upload_id);
         }
         Ok(())
+    }
+
+    async fn presign(
+        &self,
+        _method: crate::PresignMethod,
+        key: &str,
+        _expires_in: std::time::Duration,
+        _constraints: crate::PresignConstraints,
+    ) -> Result<crate::PresignedRequest> {
+        validate_key(key)?;
+        Err(Error::NotSupported {
+            operation: "presigned URLs (no HTTP endpoint to sign for)",
+            backend: SCHEME,
+        })
     }
 
     async fn health(&self) -> Health {

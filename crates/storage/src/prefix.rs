@@ -1,8 +1,9 @@
 //! [`PrefixStore`]: a view of a store under a key prefix — how workspaces (tenants) are isolated.
 
 use crate::{
-    ByteStream, Capabilities, Error, GetOptions, GetResult, Health, ListOptions, ListPage,
-    MultipartUpload, ObjectMeta, ObjectStore, PartId, PutOptions, PutResult, Result,
+    ByteStream, Capabilities, CopyOptions, Error, GetOptions, GetResult, Health, ListOptions,
+    ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutOptions, PutResult,
+    ReadConditions, Result,
 };
 use async_trait::async_trait;
 use avb_core::WorkspaceId;
@@ -81,6 +82,14 @@ impl PrefixStore {
             Error::AlreadyExists { key } => Error::AlreadyExists {
                 key: self.strip(key),
             },
+            Error::PreconditionFailed { key, detail } => Error::PreconditionFailed {
+                key: self.strip(key),
+                detail,
+            },
+            Error::NotModified { key, e_tag } => Error::NotModified {
+                key: self.strip(key),
+                e_tag,
+            },
             other => other,
         }
     }
@@ -124,11 +133,11 @@ impl ObjectStore for PrefixStore {
         Ok(r)
     }
 
-    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+    async fn head_with(&self, key: &str, conditions: ReadConditions) -> Result<ObjectMeta> {
         let full = self.full(key)?;
         let meta = self
             .inner
-            .head(&full)
+            .head_with(&full, conditions)
             .await
             .map_err(|e| self.not_found_inside(e))?;
         Ok(self.strip_meta(meta))
@@ -162,9 +171,9 @@ impl ObjectStore for PrefixStore {
         })
     }
 
-    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+    async fn copy_with(&self, from: &str, to: &str, options: CopyOptions) -> Result<()> {
         let (from, to) = (self.full(from)?, self.full(to)?);
-        let r = self.inner.copy(&from, &to).await;
+        let r = self.inner.copy_with(&from, &to, options).await;
         r.map_err(|e| self.not_found_inside(e))
     }
 
@@ -201,6 +210,20 @@ impl ObjectStore for PrefixStore {
     async fn abort_multipart(&self, upload: &MultipartUpload) -> Result<()> {
         let inner = self.inner_upload(upload)?;
         self.inner.abort_multipart(&inner).await
+    }
+
+    async fn presign(
+        &self,
+        method: crate::PresignMethod,
+        key: &str,
+        expires_in: std::time::Duration,
+        constraints: crate::PresignConstraints,
+    ) -> Result<crate::PresignedRequest> {
+        // The URL names the full key: the holder reaches this object and no other.
+        let full = self.full(key)?;
+        self.inner
+            .presign(method, &full, expires_in, constraints)
+            .await
     }
 
     async fn health(&self) -> Health {

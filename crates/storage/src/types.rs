@@ -17,10 +17,19 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send + 'static>
 pub struct Capabilities {
     /// [`PutMode::Create`] is honoured atomically (fail if the key exists).
     pub conditional_create: bool,
+    /// [`PutOptions::if_match`] (compare-and-swap on the entity tag) is honoured on every write path (put,
+    /// streamed put, multipart complete, [`CopyOptions`]); a mismatch, or a missing object, is
+    /// [`Error::PreconditionFailed`] and changes nothing.
+    pub conditional_update: bool,
     /// The multipart API works.
     pub multipart: bool,
     /// Smallest size of every multipart part but the last (S3: 5 MiB).
     pub min_part_size: usize,
+    /// [`ReadConditions`] (`If-Match` / `If-None-Match` on `get` and `head_with`) are honoured.
+    pub conditional_read: bool,
+    /// [`ObjectStore::presign`](crate::ObjectStore::presign) gives URLs (S3 only: memory and fs have no HTTP
+    /// endpoint).
+    pub presign: bool,
     /// Content type and user metadata round-trip.
     pub metadata: bool,
     /// Objects survive the process (not the in-memory store).
@@ -53,6 +62,11 @@ pub struct PutOptions {
     pub content_type: Option<String>,
     /// User metadata: names of `a-z`, `0-9`, `-`; values of printable ASCII.
     pub metadata: BTreeMap<String, String>,
+    /// Compare-and-swap (`If-Match`): write only when the object exists with this entity tag (as
+    /// [`ObjectMeta::e_tag`] / [`PutResult::e_tag`] gave it); otherwise [`Error::PreconditionFailed`] and
+    /// nothing changes, neither content nor metadata. Cannot be combined with [`PutMode::Create`]. See
+    /// [`Capabilities::conditional_update`].
+    pub if_match: Option<String>,
 }
 
 impl PutOptions {
@@ -60,6 +74,14 @@ impl PutOptions {
     pub fn create() -> Self {
         Self {
             mode: PutMode::Create,
+            ..Self::default()
+        }
+    }
+
+    /// Compare-and-swap: overwrite only the object whose entity tag is `e_tag` ([`PutOptions::if_match`]).
+    pub fn if_match(e_tag: impl Into<String>) -> Self {
+        Self {
+            if_match: Some(e_tag.into()),
             ..Self::default()
         }
     }
@@ -78,6 +100,7 @@ impl PutOptions {
 
     /// Checks the content type and metadata are portable (S3 sends them as HTTP headers).
     pub fn validate(&self) -> Result<()> {
+        check_condition(self.mode, self.if_match.as_deref())?;
         if let Some(ct) = &self.content_type
             && (ct.is_empty() || !ct.chars().all(|c| c.is_ascii_graphic() || c == ' '))
         {
@@ -102,6 +125,47 @@ impl PutOptions {
             }
         }
         Ok(())
+    }
+}
+
+/// Checks a write's preconditions: `If-Match` is a non-empty printable entity tag and not combined with
+/// create-only.
+pub(crate) fn check_condition(mode: PutMode, if_match: Option<&str>) -> Result<()> {
+    match if_match {
+        None => Ok(()),
+        Some(_) if mode == PutMode::Create => Err(Error::invalid_argument(
+            "If-Match and PutMode::Create cannot be combined (an object cannot both exist and not)",
+        )),
+        Some(tag) if tag.is_empty() || !tag.chars().all(|c| c.is_ascii_graphic()) => {
+            Err(Error::invalid_argument(format!(
+                "entity tag {tag:?} must be non-empty printable ASCII"
+            )))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Whether entity tag `stored` satisfies `If-Match: wanted` (strong comparison; `*` matches any object).
+/// Quotes are optional on `wanted`.
+#[cfg_attr(not(any(feature = "memory", feature = "fs")), allow(dead_code))] // used by the memory and fs backends
+pub(crate) fn e_tag_matches(stored: Option<&str>, wanted: &str) -> bool {
+    let Some(stored) = stored else { return false };
+    wanted == "*" || stored.trim_matches('"') == wanted.trim_matches('"')
+}
+
+/// Preconditions of a [`copy_with`](crate::ObjectStore::copy_with) on its destination.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CopyOptions {
+    /// Overwrite, or create-only (see [`Capabilities::conditional_create`]).
+    pub mode: PutMode,
+    /// Compare-and-swap on the destination (see [`PutOptions::if_match`]).
+    pub if_match: Option<String>,
+}
+
+impl CopyOptions {
+    /// Checks the preconditions are well-formed.
+    pub fn validate(&self) -> Result<()> {
+        check_condition(self.mode, self.if_match.as_deref())
     }
 }
 
@@ -196,17 +260,100 @@ impl fmt::Display for GetRange {
     }
 }
 
+/// Preconditions of a read (`get`, [`head_with`](crate::ObjectStore::head_with)), as in RFC 9110 §13: checked
+/// against the object's entity tag ([`ObjectMeta::e_tag`]), `If-Match` first. See
+/// [`Capabilities::conditional_read`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReadConditions {
+    /// Read only when the entity tag is this (or `*`): otherwise [`Error::PreconditionFailed`].
+    pub if_match: Option<String>,
+    /// Read only when the entity tag is not this (`*`: any): otherwise [`Error::NotModified`] — the
+    /// caller's copy is current.
+    pub if_none_match: Option<String>,
+}
+
+impl ReadConditions {
+    /// `If-Match: e_tag`.
+    pub fn if_match(e_tag: impl Into<String>) -> Self {
+        Self {
+            if_match: Some(e_tag.into()),
+            if_none_match: None,
+        }
+    }
+
+    /// `If-None-Match: e_tag`.
+    pub fn if_none_match(e_tag: impl Into<String>) -> Self {
+        Self {
+            if_match: None,
+            if_none_match: Some(e_tag.into()),
+        }
+    }
+
+    /// Whether no condition is set.
+    pub fn is_empty(&self) -> bool {
+        self.if_match.is_none() && self.if_none_match.is_none()
+    }
+
+    /// Checks the entity tags are well-formed (non-empty printable ASCII).
+    pub fn validate(&self) -> Result<()> {
+        for tag in [&self.if_match, &self.if_none_match].into_iter().flatten() {
+            if tag.is_empty() || !tag.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(Error::invalid_argument(format!(
+                    "entity tag {tag:?} must be non-empty printable ASCII"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates the conditions against an existing object's entity tag (the backends that evaluate them
+    /// themselves).
+    #[cfg_attr(not(any(feature = "memory", feature = "fs")), allow(dead_code))]
+    pub(crate) fn evaluate(&self, key: &str, stored: Option<&str>) -> Result<()> {
+        if let Some(wanted) = &self.if_match
+            && !e_tag_matches(stored, wanted)
+        {
+            return Err(Error::PreconditionFailed {
+                key: key.to_string(),
+                detail: format!("If-Match {wanted}: the object's entity tag is {stored:?}"),
+            });
+        }
+        if let Some(unwanted) = &self.if_none_match
+            && e_tag_matches(stored, unwanted)
+        {
+            return Err(Error::NotModified {
+                key: key.to_string(),
+                e_tag: stored.map(str::to_string),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Options of a get.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetOptions {
     /// Only this range.
     pub range: Option<GetRange>,
+    /// `If-Match` / `If-None-Match`.
+    pub conditions: ReadConditions,
 }
 
 impl GetOptions {
     /// Only `range`.
     pub fn range(range: GetRange) -> Self {
-        Self { range: Some(range) }
+        Self {
+            range: Some(range),
+            ..Self::default()
+        }
+    }
+
+    /// Only with these conditions.
+    pub fn conditions(conditions: ReadConditions) -> Self {
+        Self {
+            range: None,
+            conditions,
+        }
     }
 }
 

@@ -255,7 +255,15 @@ async fn exercise(store: &S3Store, reply: &Reply) -> Result<(), String> {
         Some(GetRange::Bounded(2..5)),
         Some(GetRange::Offset(1)),
     ] {
-        let r = store.get("k", GetOptions { range }).await;
+        let r = store
+            .get(
+                "k",
+                GetOptions {
+                    range,
+                    ..GetOptions::default()
+                },
+            )
+            .await;
         let r = match r {
             // Reading the body must not panic either; a short or long body is an error, not a panic.
             Ok(got) => got.bytes().await,

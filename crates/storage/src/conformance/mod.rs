@@ -8,8 +8,11 @@
 //!
 //! The cases live by concern: reads, writes, listings and copies (`basic.rs`), keys and
 //! prefixes that try to escape (`keys.rs`), content type and metadata (`metadata.rs`), ranges (`ranges.rs`),
-//! conditional, multipart, streamed and concurrent writes (`writes.rs`), workspaces (`isolation.rs`); all are
-//! re-exported here.
+//! conditional, multipart, streamed and concurrent writes (`writes.rs`), write and read preconditions on every
+//! write path (`preconditions.rs`), presigned URLs used by plain HTTP (`presign.rs`), workspaces
+//! (`isolation.rs`); all are re-exported here. A server's known failure is declared by case
+//! ([`Harness::with_known_server_gap`]) or, narrower, by a predicate on the failure message
+//! ([`Harness::with_known_server_gap_when`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -36,6 +39,9 @@ pub enum Outcome {
 /// A case's result: `Err` carries what failed.
 pub type CaseResult = Result<Outcome, String>;
 
+/// Recognises a server's specific failure by the failure message (see [`Harness::known_server_gaps_when`]).
+pub type GapPredicate = fn(&str) -> bool;
+
 /// What [`run_all`] runs against.
 #[derive(Debug, Clone)]
 pub struct Harness {
@@ -49,6 +55,10 @@ pub struct Harness {
     /// the adapter), with the reason: a failure is reported under [`Report::expected_failures`] instead of
     /// [`Report::failed`]; a pass counts as a pass.
     pub known_server_gaps: Vec<(&'static str, &'static str)>,
+    /// Like [`Harness::known_server_gaps`], narrower: the failure counts as expected only when the predicate
+    /// holds on its message (the specific failure the server is known for); any other failure of the case
+    /// is a failure.
+    pub known_server_gaps_when: Vec<(&'static str, &'static str, GapPredicate)>,
     /// Plants symbolic links in the store, for a backend with a file system underneath (see [`Symlinks`]);
     /// `None` skips [`symlinks_not_followed`] visibly.
     pub symlinks: Option<Arc<dyn Symlinks>>,
@@ -62,6 +72,7 @@ impl Harness {
             large_object_size: 100 * 1024 * 1024,
             pagination_keys: 1_050,
             known_server_gaps: Vec::new(),
+            known_server_gaps_when: Vec::new(),
             symlinks: None,
         }
     }
@@ -75,6 +86,18 @@ impl Harness {
     /// Declares a case that fails because of the server (see [`Harness::known_server_gaps`]).
     pub fn with_known_server_gap(mut self, case: &'static str, reason: &'static str) -> Self {
         self.known_server_gaps.push((case, reason));
+        self
+    }
+
+    /// Declares the specific failure `predicate` recognises (on the failure message) of `case` as the
+    /// server's (see [`Harness::known_server_gaps_when`]).
+    pub fn with_known_server_gap_when(
+        mut self,
+        case: &'static str,
+        reason: &'static str,
+        predicate: GapPredicate,
+    ) -> Self {
+        self.known_server_gaps_when.push((case, reason, predicate));
         self
     }
 }
@@ -119,6 +142,8 @@ mod basic;
 mod isolation;
 mod keys;
 mod metadata;
+mod preconditions;
+mod presign;
 mod ranges;
 #[cfg(all(feature = "fs", unix))]
 mod symlinks;
@@ -128,6 +153,8 @@ pub use basic::*;
 pub use isolation::*;
 pub use keys::*;
 pub use metadata::*;
+pub use preconditions::*;
+pub use presign::*;
 pub use ranges::*;
 #[cfg(all(feature = "fs", unix))]
 pub use symlinks::FsSymlinks;
@@ -208,6 +235,14 @@ pub async fn run_all(harness: &Harness) -> Report {
         "copy",
         "conditional_create",
         "conditional_create_race",
+        "compare_and_swap",
+        "conditional_reads",
+        "preconditions_put",
+        "preconditions_put_stream",
+        "preconditions_multipart",
+        "preconditions_copy",
+        "presigned_round_trip",
+        "presigned_refusals",
         "multipart",
         "multipart_aborted",
         "put_stream_in_parts",
@@ -231,11 +266,23 @@ pub async fn run_all(harness: &Harness) -> Report {
             }
         };
         let result = run_case(name, &scoped, harness, &prefix).await;
-        let gap = harness
-            .known_server_gaps
-            .iter()
-            .find(|(case, _)| *case == name)
-            .map(|(_, reason)| *reason);
+        let gap = |why: &str| {
+            let broad = harness
+                .known_server_gaps
+                .iter()
+                .find(|(case, _)| *case == name);
+            let narrow = harness
+                .known_server_gaps_when
+                .iter()
+                .find(|(case, _, holds)| *case == name && holds(why));
+            broad
+                .map(|(_, reason)| *reason)
+                .or(narrow.map(|(_, reason, _)| *reason))
+        };
+        let gap = match &result {
+            Err(why) => gap(why),
+            Ok(_) => None,
+        };
         match (result, gap) {
             (Ok(Outcome::Passed), _) => report.passed.push(name),
             (Ok(Outcome::Skipped(why)), _) => report.skipped.push((name, why)),
@@ -280,6 +327,18 @@ async fn run_case(
         "copy" => copy(s).await,
         "conditional_create" => conditional_create(s).await,
         "conditional_create_race" => conditional_create_race(s).await,
+        "compare_and_swap" => compare_and_swap(s).await,
+        "conditional_reads" => conditional_reads(s).await,
+        "preconditions_put" => failed_preconditions_change_nothing(s, WritePath::Put).await,
+        "preconditions_put_stream" => {
+            failed_preconditions_change_nothing(s, WritePath::PutStream).await
+        }
+        "preconditions_multipart" => {
+            failed_preconditions_change_nothing(s, WritePath::Multipart).await
+        }
+        "preconditions_copy" => failed_preconditions_change_nothing(s, WritePath::Copy).await,
+        "presigned_round_trip" => presigned_round_trip(s).await,
+        "presigned_refusals" => presigned_refusals(s).await,
         "multipart" => multipart(s).await,
         "multipart_aborted" => multipart_aborted(s).await,
         "put_stream_in_parts" => put_stream_in_parts(s).await,

@@ -68,6 +68,7 @@ pub async fn empty_object_ranges(store: &dyn ObjectStore) -> CaseResult {
     for range in whole {
         let options = GetOptions {
             range: range.clone(),
+            ..GetOptions::default()
         };
         let got = store
             .get("empty", options)

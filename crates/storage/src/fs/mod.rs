@@ -17,11 +17,11 @@ mod sidecar;
 #[cfg(test)]
 mod tests;
 
-use crate::types::check_part_number;
+use crate::types::{check_part_number, e_tag_matches};
 use crate::{
-    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetResult, Health,
-    ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions,
-    PutResult, Result, validate_key, validate_prefix,
+    ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetResult,
+    Health, ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode,
+    PutOptions, PutResult, ReadConditions, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -45,6 +45,9 @@ const COMMIT_ATTEMPTS: usize = 3;
 #[derive(Debug, Clone)]
 pub struct FsStore {
     root: PathBuf,
+    /// Held across the check and the write of a compare-and-swap ([`PutOptions::if_match`]), so two of them
+    /// in this process never both win (another process writing the same root is not serialised).
+    cas: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl FsStore {
@@ -54,7 +57,10 @@ impl FsStore {
         let io = |e: std::io::Error| io_error(e, &root.display().to_string(), root);
         std::fs::create_dir_all(root.join(RESERVED).join("tmp")).map_err(io)?;
         let root = std::fs::canonicalize(root).map_err(io)?;
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            cas: std::sync::Arc::default(),
+        })
     }
 
     /// The root directory.
@@ -250,6 +256,27 @@ impl FsStore {
                     let _ = tokio::fs::remove_file(&tmp).await;
                     return Err(e);
                 }
+                // Compare-and-swap: check and write under the lock, and before the sidecar, so a failed
+                // precondition changes neither the body nor the metadata.
+                let _guard = match &options.if_match {
+                    Some(_) => Some(self.cas.lock().await),
+                    None => None,
+                };
+                if let Some(wanted) = &options.if_match {
+                    let stored = match tokio::fs::symlink_metadata(&target).await {
+                        Ok(m) if m.is_file() => Some(e_tag(&m)),
+                        _ => None,
+                    };
+                    if !e_tag_matches(stored.as_deref(), wanted) {
+                        let _ = tokio::fs::remove_file(&tmp).await;
+                        return Err(Error::PreconditionFailed {
+                            key: key.to_string(),
+                            detail: format!(
+                                "If-Match {wanted}: the object's entity tag is {stored:?}"
+                            ),
+                        });
+                    }
+                }
                 // Metadata first: a reader never sees the new body with the old metadata.
                 if let Err(e) = self.write_sidecar(key, &options).await {
                     let _ = tokio::fs::remove_file(&tmp).await;
@@ -387,6 +414,9 @@ impl ObjectStore for FsStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             conditional_create: true,
+            conditional_update: true,
+            conditional_read: true,
+            presign: false,
             multipart: true,
             min_part_size: 0,
             metadata: true,
@@ -417,7 +447,9 @@ impl ObjectStore for FsStore {
     }
 
     async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult> {
+        options.conditions.validate()?;
         let (path, fs_meta) = self.stat(key).await?;
+        options.conditions.evaluate(key, Some(&e_tag(&fs_meta)))?;
         let size = fs_meta.len();
         let range = match &options.range {
             Some(r) => {
@@ -445,8 +477,10 @@ impl ObjectStore for FsStore {
         })
     }
 
-    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+    async fn head_with(&self, key: &str, conditions: ReadConditions) -> Result<ObjectMeta> {
+        conditions.validate()?;
         let (_, fs_meta) = self.stat(key).await?;
+        conditions.evaluate(key, Some(&e_tag(&fs_meta)))?;
         let (content_type, metadata) = self.read_sidecar(key).await?;
         let mut meta = object_meta(key.to_string(), &fs_meta);
         meta.content_type = content_type.or_else(|| Some(DEFAULT_CONTENT_TYPE.to_string()));
@@ -499,13 +533,15 @@ impl ObjectStore for FsStore {
         })
     }
 
-    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+    async fn copy_with(&self, from: &str, to: &str, options: CopyOptions) -> Result<()> {
         Self::check_key(to)?;
+        options.validate()?;
         let source = self.get(from, GetOptions::default()).await?;
         let options = PutOptions {
-            mode: PutMode::Overwrite,
+            mode: options.mode,
             content_type: source.meta.content_type,
             metadata: source.meta.metadata,
+            if_match: options.if_match,
         };
         let tmp = self.write_tmp(to, source.body).await?;
         self.finish_put(to, tmp, options).await.map(drop)
@@ -614,6 +650,7 @@ impl ObjectStore for FsStore {
             mode,
             content_type,
             metadata,
+            if_match: v["if_match"].as_str().map(str::to_string),
         };
         let put = self.finish_put(&key, tmp, options).await?;
         let _ = tokio::fs::remove_dir_all(&dir).await;
@@ -631,6 +668,20 @@ impl ObjectStore for FsStore {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(self.err(&upload.key)(e)),
             _ => Ok(()),
         }
+    }
+
+    async fn presign(
+        &self,
+        _method: crate::PresignMethod,
+        key: &str,
+        _expires_in: std::time::Duration,
+        _constraints: crate::PresignConstraints,
+    ) -> Result<crate::PresignedRequest> {
+        Self::check_key(key)?;
+        Err(Error::NotSupported {
+            operation: "presigned URLs (no HTTP endpoint to sign for)",
+            backend: SCHEME,
+        })
     }
 
     async fn health(&self) -> Health {

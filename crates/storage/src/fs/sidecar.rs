@@ -68,6 +68,7 @@ pub(super) fn options_to_json(key: &str, options: &PutOptions) -> serde_json::Va
         "create": options.mode == PutMode::Create,
         "content_type": options.content_type,
         "metadata": options.metadata,
+        "if_match": options.if_match,
     })
 }
 

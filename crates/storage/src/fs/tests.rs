@@ -103,3 +103,81 @@ async fn failed_stream_leaves_nothing() {
         .count();
     assert_eq!(tmp, 0, "temporary file left behind");
 }
+
+/// go-cloud#3725: a failed create-only write still rewrote fileblob's metadata sidecar. Here the sidecar
+/// file itself (bytes and modification time) and the object file stay as they were after a failed
+/// create-only put, a failed compare-and-swap, a failed multipart complete and a failed copy.
+#[tokio::test]
+async fn failed_preconditions_leave_the_sidecar_file_alone() {
+    let root = tempfile::tempdir().unwrap();
+    let store = FsStore::new(root.path()).unwrap();
+    let original = PutOptions::default()
+        .with_content_type("text/plain")
+        .with_metadata("who", "original");
+    store
+        .put("k", Bytes::from_static(b"original"), original.clone())
+        .await
+        .unwrap();
+    store
+        .put("src", Bytes::from_static(b"other"), original)
+        .await
+        .unwrap();
+    let sidecar = store.meta_path("k");
+    let snapshot = || {
+        let meta = std::fs::metadata(&sidecar).unwrap();
+        let object = std::fs::metadata(root.path().join("k")).unwrap();
+        (
+            std::fs::read(&sidecar).unwrap(),
+            meta.modified().unwrap(),
+            object.modified().unwrap(),
+        )
+    };
+    let before = snapshot();
+    let other = |o: PutOptions| o.with_content_type("a/b").with_metadata("who", "intruder");
+    let r = store
+        .put("k", Bytes::from_static(b"x"), other(PutOptions::create()))
+        .await;
+    assert!(matches!(r, Err(Error::AlreadyExists { .. })), "{r:?}");
+    let r = store
+        .put(
+            "k",
+            Bytes::from_static(b"x"),
+            other(PutOptions::if_match("\"no\"")),
+        )
+        .await;
+    assert!(matches!(r, Err(Error::PreconditionFailed { .. })), "{r:?}");
+    let upload = store
+        .create_multipart("k", other(PutOptions::if_match("\"no\"")))
+        .await
+        .unwrap();
+    let part = store
+        .put_part(&upload, 1, Bytes::from_static(b"x"))
+        .await
+        .unwrap();
+    let r = store.complete_multipart(&upload, vec![part]).await;
+    assert!(matches!(r, Err(Error::PreconditionFailed { .. })), "{r:?}");
+    for options in [
+        CopyOptions {
+            mode: PutMode::Create,
+            if_match: None,
+        },
+        CopyOptions {
+            mode: PutMode::Overwrite,
+            if_match: Some("\"no\"".into()),
+        },
+    ] {
+        let r = store.copy_with("src", "k", options).await;
+        assert!(r.is_err(), "{r:?}");
+    }
+    assert_eq!(
+        snapshot(),
+        before,
+        "a failed precondition touched the files"
+    );
+    assert_eq!(store.get_bytes("k").await.unwrap(), "original");
+    // Nothing left in the temporary directory either.
+    let tmp = std::fs::read_dir(root.path().join(".avb/tmp"))
+        .unwrap()
+        .count();
+    assert_eq!(tmp, 0, "temporary files left behind");
+}

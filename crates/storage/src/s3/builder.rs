@@ -305,7 +305,15 @@ impl S3Builder {
             .force_path_style(path_style)
             .request_checksum_calculation(request)
             .response_checksum_validation(response)
-            .retry_config(RetryConfig::disabled())
+            .retry_config(RetryConfig::disabled());
+        // Presigning signs what the request carries: without the `Content-Length: 0` interceptor, or a
+        // presigned PUT would only accept an empty body. Checksums only when required: a presigned URL
+        // carries no body to checksum.
+        let presign_config = config
+            .clone()
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .build();
+        let config = config
             .interceptor(super::length::BodylessContentLength)
             .build();
         if config.region().is_none() {
@@ -317,6 +325,7 @@ impl S3Builder {
         }
         Ok(S3Store {
             client: aws_sdk_s3::Client::from_conf(config),
+            presign_client: aws_sdk_s3::Client::from_conf(presign_config),
             bucket,
             endpoint: label,
             profile,

@@ -13,6 +13,12 @@ pub(crate) struct Ctx<'a> {
     pub endpoint: &'a str,
     /// The call was a conditional create (`If-None-Match: *`): a 412/409 means "already exists".
     pub create: bool,
+    /// The call was a compare-and-swap (`If-Match`): a missing key (404 `NoSuchKey`) or a 409 means the
+    /// precondition failed.
+    pub if_match: bool,
+    /// The call was a read with `If-None-Match`: a 304 means "not modified" (on any other call it is an
+    /// answer the backend cannot use).
+    pub if_none_match: bool,
 }
 
 pub(crate) fn map<E>(
@@ -66,6 +72,19 @@ where
             endpoint: ctx.endpoint.to_string(),
             detail: described(),
             source: Some(Box::new(err)),
+        },
+        (Some(404 | 409), "NoSuchKey" | "NotFound" | "" | "ConditionalRequestConflict")
+        | (_, "PreconditionFailed")
+            if ctx.if_match =>
+        {
+            Error::PreconditionFailed {
+                key: ctx.key.to_string(),
+                detail: described(),
+            }
+        }
+        (Some(304), _) | (_, "NotModified") if ctx.if_none_match => Error::NotModified {
+            key: ctx.key.to_string(),
+            e_tag: None,
         },
         (_, "NoSuchBucket") => Error::BucketNotFound {
             bucket: ctx.bucket.to_string(),

@@ -13,12 +13,28 @@
 //!   (arrow-rs-object-store#210 and #495, aws-sdk-rust#715). A client-wide interceptor adds
 //!   `Content-Length: 0` to every body-less `PUT` and `POST` (valid HTTP for every server, so on every
 //!   profile);
-//! - conditional create is not declared (GCS's S3 layer has its own `x-goog-if-generation-match` instead of
-//!   `If-None-Match`, untested here), so [`PutMode::Create`] is [`Error::NotSupported`].
+//! - conditional create and compare-and-swap are not declared (GCS's XML API has its own
+//!   `x-goog-if-generation-match` instead of `If-None-Match`/`If-Match`, untested here, and refuses
+//!   preconditions on multipart uploads with `400 NotImplemented`, opendal#8040), so
+//!   [`PutMode::Create`](crate::PutMode::Create) and [`PutOptions::if_match`] are [`Error::NotSupported`].
+//!
+//! **Preconditions** go as `If-None-Match: *` / `If-Match` on PutObject and CompleteMultipartUpload (so a
+//! streamed put through multipart keeps them); a conditional copy is a server-side multipart copy completed
+//! under the precondition (`copy.rs`: the servers tested ignore CopyObject's own destination preconditions).
+//! Read preconditions are sent and checked again against the answer's ETag (s3s-fs ignores them).
+//!
+//! **Presigned URLs** ([`ObjectStore::presign`]) use the SDK's SigV4 query presigning, from a client without
+//! the `Content-Length: 0` interceptor (it would be signed, allowing only empty bodies). A PUT's content type
+//! is a signed header: MinIO and s3s-fs refuse another one (HTTP 4xx), and refuse an expired URL; moto verifies no
+//! signature, so it enforces neither. A maximum length cannot be signed into a query URL:
+//! [`Error::NotSupported`].
 
 mod builder;
+mod conditions;
+mod copy;
 mod error;
 mod length;
+mod presign;
 
 /// The AWS SDK this backend is built on (for raw access through [`S3Store::client`]).
 pub use aws_sdk_s3 as sdk;
@@ -26,17 +42,18 @@ pub use builder::{DEFAULT_PART_SIZE, MIN_PART_SIZE, S3Builder};
 
 use crate::types::check_part_number;
 use crate::{
-    ByteStream, Capabilities, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetRange, GetResult, Health,
-    ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId, PutMode, PutOptions,
-    PutResult, Result, validate_key, validate_prefix,
+    ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetRange,
+    GetResult, Health, ListOptions, ListPage, MultipartUpload, ObjectMeta, ObjectStore, PartId,
+    PutOptions, PutResult, ReadConditions, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
 use avb_core::config::S3Profile;
 use aws_sdk_s3::primitives::ByteStream as SdkBody;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
+use conditions::{Condition, sent};
 use error::{Ctx, map};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -47,12 +64,16 @@ pub const SCHEME: &str = "s3";
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: aws_sdk_s3::Client,
+    /// The same configuration without the `Content-Length: 0` interceptor, for [`ObjectStore::presign`].
+    presign_client: aws_sdk_s3::Client,
     bucket: String,
     endpoint: String,
     profile: S3Profile,
     part_size: usize,
-    /// Multipart uploads started with [`PutMode::Create`]: completed with `If-None-Match: *`.
-    create_uploads: Arc<Mutex<HashSet<String>>>,
+    /// Multipart uploads started with a precondition ([`PutMode::Create`](crate::PutMode::Create) or
+    /// [`PutOptions::if_match`]):
+    /// completed with `If-None-Match: *` or `If-Match`.
+    create_uploads: Arc<Mutex<HashMap<String, Condition>>>,
 }
 
 impl S3Store {
@@ -77,21 +98,12 @@ impl S3Store {
             bucket: &self.bucket,
             endpoint: &self.endpoint,
             create,
+            if_match: false,
+            if_none_match: false,
         }
     }
 
-    fn check_create(&self, options: &PutOptions) -> Result<bool> {
-        let create = options.mode == PutMode::Create;
-        if create && !self.capabilities().conditional_create {
-            return Err(Error::NotSupported {
-                operation: "conditional create (PutMode::Create)",
-                backend: SCHEME,
-            });
-        }
-        Ok(create)
-    }
-
-    fn create_uploads(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    fn create_uploads(&self) -> std::sync::MutexGuard<'_, HashMap<String, Condition>> {
         // Every update is one insert or remove: a poisoned set is still consistent.
         self.create_uploads
             .lock()
@@ -238,6 +250,12 @@ impl ObjectStore for S3Store {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             conditional_create: self.profile != S3Profile::Gcs,
+            // GCS's XML API takes `x-goog-if-generation-match`, not `If-Match`, and refuses preconditions on
+            // multipart uploads (`400 NotImplemented`, opendal#8040): not declared on that profile.
+            conditional_update: self.profile != S3Profile::Gcs,
+            // `If-Match` / `If-None-Match` on GET and HEAD: standard HTTP (untested here on GCS).
+            conditional_read: true,
+            presign: true,
             multipart: true,
             min_part_size: MIN_PART_SIZE,
             metadata: true,
@@ -249,10 +267,11 @@ impl ObjectStore for S3Store {
     async fn put(&self, key: &str, data: Bytes, options: PutOptions) -> Result<PutResult> {
         validate_key(key)?;
         options.validate()?;
-        let create = self.check_create(&options)?;
+        let condition = self.check_create(&options)?;
+        let (if_none_match, if_match) = Condition::headers(condition.as_ref());
         let len =
             i64::try_from(data.len()).map_err(|_| Error::invalid_argument("body too large"))?;
-        let mut request = self
+        let out = self
             .client
             .put_object()
             .bucket(&self.bucket)
@@ -260,14 +279,12 @@ impl ObjectStore for S3Store {
             .content_length(len)
             .body(SdkBody::from(data))
             .content_type(content_type(&options))
-            .set_metadata(metadata_map(&options.metadata));
-        if create {
-            request = request.if_none_match("*");
-        }
-        let out = request
+            .set_metadata(metadata_map(&options.metadata))
+            .set_if_none_match(if_none_match)
+            .set_if_match(if_match)
             .send()
             .await
-            .map_err(|e| map(e, &self.ctx(key, create)))?;
+            .map_err(|e| map(e, &self.ctx_for(key, condition.as_ref())))?;
         Ok(PutResult {
             e_tag: out.e_tag().map(str::to_string),
         })
@@ -287,6 +304,11 @@ impl ObjectStore for S3Store {
 
     async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult> {
         validate_key(key)?;
+        options.conditions.validate()?;
+        let ctx = Ctx {
+            if_none_match: options.conditions.if_none_match.is_some(),
+            ..self.ctx(key, false)
+        };
         if let Some(r) = &options.range {
             r.check()?;
         }
@@ -296,6 +318,8 @@ impl ObjectStore for S3Store {
             .bucket(&self.bucket)
             .key(key)
             .set_range(options.range.as_ref().map(GetRange::to_header))
+            .set_if_match(sent(&options.conditions.if_match))
+            .set_if_none_match(sent(&options.conditions.if_none_match))
             .send()
             .await;
         let out = match out {
@@ -314,7 +338,7 @@ impl ObjectStore for S3Store {
                     Some(GetRange::Suffix(n)) if n >= size => {
                         return self.get(key, GetOptions::default()).await;
                     }
-                    _ => return Err(map(e, &self.ctx(key, false))),
+                    _ => return Err(map(e, &ctx)),
                 }
             }
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
@@ -326,8 +350,11 @@ impl ObjectStore for S3Store {
                     size,
                 });
             }
-            Err(e) => return Err(map(e, &self.ctx(key, false))),
+            Err(e) => return Err(map(e, &ctx)),
         };
+        // Checked again on the answer (its ETag describes the body that came with it, so this is exact):
+        // s3s-fs 0.14.1 ignores both headers on GET and HEAD.
+        options.conditions.evaluate(key, out.e_tag())?;
         let length = size_of(out.content_length());
         let malformed = |what: String| Error::Backend {
             backend: SCHEME,
@@ -371,16 +398,24 @@ impl ObjectStore for S3Store {
         Ok(GetResult { meta, range, body })
     }
 
-    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+    async fn head_with(&self, key: &str, conditions: ReadConditions) -> Result<ObjectMeta> {
         validate_key(key)?;
+        conditions.validate()?;
+        let ctx = Ctx {
+            if_none_match: conditions.if_none_match.is_some(),
+            ..self.ctx(key, false)
+        };
         let out = self
             .client
             .head_object()
             .bucket(&self.bucket)
             .key(key)
+            .set_if_match(sent(&conditions.if_match))
+            .set_if_none_match(sent(&conditions.if_none_match))
             .send()
             .await
-            .map_err(|e| map(e, &self.ctx(key, false)))?;
+            .map_err(|e| map(e, &ctx))?;
+        conditions.evaluate(key, out.e_tag())?;
         Ok(object_meta(
             key,
             size_of(out.content_length()),
@@ -451,9 +486,13 @@ impl ObjectStore for S3Store {
         })
     }
 
-    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+    async fn copy_with(&self, from: &str, to: &str, options: CopyOptions) -> Result<()> {
         validate_key(from)?;
         validate_key(to)?;
+        // With a precondition: a multipart copy completed under it (see `copy.rs`).
+        if let Some(condition) = self.check_conditions(options.mode, options.if_match.as_deref())? {
+            return self.conditional_copy(from, to, condition).await;
+        }
         self.client
             .copy_object()
             .bucket(&self.bucket)
@@ -468,7 +507,7 @@ impl ObjectStore for S3Store {
     async fn create_multipart(&self, key: &str, options: PutOptions) -> Result<MultipartUpload> {
         validate_key(key)?;
         options.validate()?;
-        let create = self.check_create(&options)?;
+        let condition = self.check_create(&options)?;
         let out = self
             .client
             .create_multipart_upload()
@@ -487,8 +526,8 @@ impl ObjectStore for S3Store {
                 detail: format!("CreateMultipartUpload for {key:?} returned no upload id"),
                 source: None,
             })?;
-        if create {
-            self.create_uploads().insert(upload_id.clone());
+        if let Some(condition) = condition {
+            self.create_uploads().insert(upload_id.clone(), condition);
         }
         Ok(MultipartUpload {
             key: key.to_string(),
@@ -538,7 +577,8 @@ impl ObjectStore for S3Store {
         parts: Vec<PartId>,
     ) -> Result<PutResult> {
         validate_key(&upload.key)?;
-        let create = self.create_uploads().contains(&upload.upload_id);
+        let condition = self.create_uploads().get(&upload.upload_id).cloned();
+        let (if_none_match, if_match) = Condition::headers(condition.as_ref());
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(
                 parts
@@ -552,20 +592,18 @@ impl ObjectStore for S3Store {
                     .collect(),
             ))
             .build();
-        let mut request = self
+        let out = self
             .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(&upload.key)
             .upload_id(&upload.upload_id)
-            .multipart_upload(completed);
-        if create {
-            request = request.if_none_match("*");
-        }
-        let out = request
+            .multipart_upload(completed)
+            .set_if_none_match(if_none_match)
+            .set_if_match(if_match)
             .send()
             .await
-            .map_err(|e| map(e, &self.ctx(&upload.key, create)))?;
+            .map_err(|e| map(e, &self.ctx_for(&upload.key, condition.as_ref())))?;
         self.create_uploads().remove(&upload.upload_id);
         Ok(PutResult {
             e_tag: out.e_tag().map(str::to_string),
@@ -587,6 +625,17 @@ impl ObjectStore for S3Store {
             Ok(_) | Err(Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn presign(
+        &self,
+        method: crate::PresignMethod,
+        key: &str,
+        expires_in: std::time::Duration,
+        constraints: crate::PresignConstraints,
+    ) -> Result<crate::PresignedRequest> {
+        self.presign_request(method, key, expires_in, constraints)
+            .await
     }
 
     async fn health(&self) -> Health {
