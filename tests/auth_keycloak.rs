@@ -312,5 +312,7 @@ async fn facade_builds_keycloak_from_config_against_real_keycloak() {
 mod attacks;
 #[path = "auth_keycloak/introspection.rs"]
 mod introspection;
+#[path = "support/kid_flood.rs"]
+mod kid_flood;
 #[path = "auth_keycloak/rotation.rs"]
 mod rotation;
