@@ -1,20 +1,20 @@
 //! Run with: `cargo run --example service` (sandbox default: in-memory bus and store), or
 //! `EVENT_BUS=kafak cargo run --example service` to see a bad configuration refused before anything starts
 //! (`Error: invalid avb configuration: EVENT_BUS="kafak" is invalid: …`, exit code 1).
-//! With `--features eventbus-redis,storage-s3` and `EVENT_BUS=redis REDIS_URL=… OBJECT_STORE=s3 …` the same
+//! With `--features event-bus-redis,object-store-s3` and `EVENT_BUS=redis REDIS_URL=… OBJECT_STORE=s3 …` the same
 //! program runs against Redis Streams and S3, unchanged. In a service of your own, `Cargo.toml` needs
 //! `avb` with those features and `tokio = { version = "1", features = ["macros", "rt-multi-thread"] }` (the
 //! README shows the lines).
 // readme-example:start
-use avb::eventbus::{Message, Topic};
-use avb::ports::{eventbus::event_bus, storage::object_store};
+use avb::event_bus::{Message, Topic};
+use avb::ports::{event_bus::event_bus, object_store::object_store};
 
 #[tokio::main]
 async fn main() -> Result<(), avb::MainError> {
     let config = avb::from_env()?; // one resolved mode; unsafe or bad settings fail here
     println!("{config}"); // the startup summary; secrets are redacted
     let acme: avb::WorkspaceId = "acme".parse()?;
-    let store = avb::storage::for_workspace(object_store(&config).await?, &acme);
+    let store = avb::object_store::for_workspace(object_store(&config).await?, &acme);
     let bus = event_bus(&config).await?;
     let key = "orders/1.json";
     store.put(key, "{}".into(), Default::default()).await?;

@@ -80,7 +80,7 @@ pub async fn check(config: &Config) -> Report {
     let (event_bus, auth, object_store) = tokio::join!(
         component(
             config.event_bus.backend.backend_name(),
-            crate::ports::eventbus::event_bus(config),
+            crate::ports::event_bus::event_bus(config),
             |bus| async move { bus.health().await },
         ),
         component(
@@ -90,7 +90,7 @@ pub async fn check(config: &Config) -> Report {
         ),
         component(
             config.object_store.backend.backend_name(),
-            crate::ports::storage::object_store(config),
+            crate::ports::object_store::object_store(config),
             |store| async move { store.health().await },
         ),
     );

@@ -5,7 +5,7 @@
 //! reads the process environment; everything else resolves from `(key, value)` pairs
 //! ([`config::Config::from_iter`]).
 //!
-//! [`ports`] turns the configuration into backends, e.g. `ports::storage::object_store(&config)` for the
+//! [`ports`] turns the configuration into backends, e.g. `ports::object_store::object_store(&config)` for the
 //! ObjectStore chosen by `OBJECT_STORE` (memory, fs, or S3 at `AWS_ENDPOINT_URL`: MinIO, GCS, AWS).
 //!
 //! ```no_run
@@ -18,9 +18,9 @@
 pub use avb_auth as auth;
 pub use avb_catalog as catalog;
 pub use avb_core::config;
-pub use avb_eventbus as eventbus;
+pub use avb_event_bus as event_bus;
 pub use avb_llm as llm;
-pub use avb_storage as storage;
+pub use avb_object_store as object_store;
 
 mod env;
 pub mod health;

@@ -8,7 +8,7 @@ use std::fmt;
 /// (`NotSupported { operation: … }`). `MainError` prints the error's message and its causes instead:
 ///
 /// ```text
-/// Error: EVENT_BUS=redis is not supported by the redis event bus: this build of avb lacks it: enable the cargo feature `eventbus-redis` of avb
+/// Error: EVENT_BUS=redis is not supported by the redis event bus: this build of avb lacks it: enable the cargo feature `event-bus-redis` of avb
 /// ```
 ///
 /// `?` converts every error type into it. It does not implement [`Error`] itself (that would clash with
@@ -52,16 +52,16 @@ mod tests {
 
     #[test]
     fn debug_is_the_message_not_a_struct_dump() {
-        let e: MainError = avb_eventbus::Error::NotSupported {
+        let e: MainError = avb_event_bus::Error::NotSupported {
             operation: "EVENT_BUS=redis".into(),
             backend: "redis",
-            hint: "enable the cargo feature `eventbus-redis` of avb".into(),
+            hint: "enable the cargo feature `event-bus-redis` of avb".into(),
         }
         .into();
         let shown = format!("{e:?}");
         assert_eq!(
             shown,
-            "EVENT_BUS=redis is not supported by the redis event bus: enable the cargo feature `eventbus-redis` of avb"
+            "EVENT_BUS=redis is not supported by the redis event bus: enable the cargo feature `event-bus-redis` of avb"
         );
         let config = crate::config::Config::from_iter([("EVENT_BUS", "kafak")]);
         let e: MainError = config.map(|_| ()).map_err(MainError::from).unwrap_err();

@@ -1,4 +1,4 @@
-//! The startup summary states the S3 region the backend really uses (`crates/storage/src/s3/builder.rs`):
+//! The startup summary states the S3 region the backend really uses (`crates/object-store/src/s3/builder.rs`):
 //! one case per rule, and for the cases that need no AWS SDK chain, the built client's own region.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
@@ -58,7 +58,7 @@ fn the_summary_states_the_region_used_in_each_case() {
 
 /// The cases that need no SDK chain: the client built from the configuration has the region the summary
 /// states.
-#[cfg(feature = "storage-s3")]
+#[cfg(feature = "object-store-s3")]
 #[tokio::test]
 async fn the_built_client_uses_the_region_the_summary_states() {
     for (pairs, region) in [
@@ -74,7 +74,7 @@ async fn the_built_client_uses_the_region_the_summary_states() {
             "{config}"
         );
         let builder =
-            avb::storage::s3::S3Builder::from_config(&config.object_store.backend).unwrap();
+            avb::object_store::s3::S3Builder::from_config(&config.object_store.backend).unwrap();
         let store = builder.build().await.unwrap();
         assert_eq!(
             store

@@ -70,7 +70,7 @@ fn an_unimplemented_backend_is_down_with_its_reason() {
     );
 }
 
-#[cfg(feature = "eventbus-redis")]
+#[cfg(feature = "event-bus-redis")]
 #[test]
 fn an_unreachable_server_is_down_and_wait_gives_up() {
     // Port 1 on loopback: nothing listens there.
@@ -92,7 +92,7 @@ fn an_unreachable_server_is_down_and_wait_gives_up() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not healthy after waiting 1000 ms"));
 }
 
-#[cfg(feature = "eventbus-redis")]
+#[cfg(feature = "event-bus-redis")]
 #[test]
 fn the_harness_redis_is_up() {
     let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {

@@ -3,5 +3,5 @@
 //! backend; a backend that was not compiled in is an error naming the cargo feature that enables it.
 
 pub mod auth;
-pub mod eventbus;
-pub mod storage;
+pub mod event_bus;
+pub mod object_store;

@@ -19,8 +19,8 @@ pub struct S3Server {
 
 impl S3Server {
     /// A builder for this server, the harness's bucket and key pair set.
-    pub fn builder(&self) -> avb::storage::s3::S3Builder {
-        avb::storage::s3::S3Builder::new()
+    pub fn builder(&self) -> avb::object_store::s3::S3Builder {
+        avb::object_store::s3::S3Builder::new()
             .with_endpoint(&self.url)
             .with_bucket(&self.bucket)
             .with_credentials(&self.key, &self.secret)

@@ -107,7 +107,7 @@ impl fmt::Display for ObjectStoreConfig {
                 f.write_str(", region ")?;
                 match (region, endpoint, credentials) {
                     (Some(region), _, _) => f.write_str(region)?,
-                    // The rules of crates/storage/src/s3/builder.rs: static credentials with an endpoint need
+                    // The rules of crates/object-store/src/s3/builder.rs: static credentials with an endpoint need
                     // nothing from the SDK's chain; the chain is read otherwise, and a non-AWS endpoint falls
                     // back to us-east-1 (SigV4 needs a region; such servers ignore it).
                     (None, Some(_), Some(_)) => write!(

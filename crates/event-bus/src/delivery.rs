@@ -1,0 +1,271 @@
+//! [`Delivery`] (one message handed to one consumer, to `ack` or `nack`) and [`Subscription`] (their stream).
+//!
+//! Backends implement [`Settle`] and [`Source`]; the portable types here own the "settled once" rule, so
+//! every backend reports `nack` after `ack` the same way.
+
+use crate::{Error, Message, Result, Topic};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+/// A backend's handle on one delivery: a numeric tag and/or a string id, and the attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// A backend-chosen number (e.g. the in-memory delivery tag).
+    pub tag: u64,
+    /// A backend-chosen id (e.g. the Redis stream entry id); empty when unused.
+    pub id: String,
+    /// Which delivery this is (1 = first).
+    pub attempt: u32,
+}
+
+/// How a backend acks and nacks deliveries. Implemented by backends (usually once per subscription, shared
+/// by its deliveries), called only through [`Delivery`], which guarantees at most one successful
+/// `ack`/`nack` per receipt.
+#[async_trait::async_trait]
+pub trait Settle: Send + Sync {
+    /// Acknowledges the delivery: it will not be delivered to this group again.
+    async fn ack(&self, receipt: &Receipt) -> Result<()>;
+    /// Gives the delivery back: redelivered after `delay`, or dead-lettered after `max_attempts`.
+    async fn nack(&self, receipt: &Receipt, delay: Duration, reason: &str) -> Result<()>;
+    /// A synchronous `ack` for backends that need no I/O; `None` (the default) uses [`Settle::ack`].
+    fn try_ack(&self, _receipt: &Receipt) -> Option<Result<()>> {
+        None
+    }
+    /// The delivery was dropped without `ack` or `nack` (a consumer went away). The default does nothing:
+    /// the ack timeout redelivers it.
+    fn dropped(&self, _receipt: &Receipt) {}
+}
+
+/// A [`Settle`] that also knows the topic and group its deliveries come from (e.g. one consumer group of
+/// the in-memory bus). A delivery built with [`Delivery::from_origin`] holds just this one shared handle
+/// instead of three (topic, group, settle): fewer reference-count updates per delivery on the hot path.
+pub trait Origin: Settle {
+    /// The topic the deliveries come from.
+    fn topic(&self) -> &Topic;
+    /// The consumer group they are delivered to.
+    fn group(&self) -> &str;
+}
+
+/// How a backend produces deliveries for one subscription.
+///
+/// An implementation must keep [`Subscription::next`]'s promises: `next` is cancel-safe (no I/O whose
+/// result would be lost lives inside its future: keep it in the source's state or in a task, and hand out
+/// synchronously), an attempt counts a hand-out only, and dropping the source gives back what it read ahead
+/// without counting an attempt. The conformance suite checks all three.
+#[async_trait::async_trait]
+pub trait Source: Send {
+    /// The next delivery; `None` once the bus is closed. Must be cancel-safe (see the trait docs).
+    async fn next(&mut self) -> Option<Result<Delivery>>;
+    /// A delivery that is ready without waiting, if any (a fast path; the default has none).
+    fn try_next(&mut self) -> Option<Result<Delivery>> {
+        None
+    }
+}
+
+const OPEN: u8 = 0;
+const BUSY: u8 = 1;
+const ACKED: u8 = 2;
+const NACKED: u8 = 3;
+
+/// One message delivered to one consumer of a group. `ack` it when done, or `nack` it to have it
+/// redelivered; a delivery that is dropped without either is redelivered too (at once where
+/// [`crate::Capabilities::redeliver_on_drop`], else after the ack timeout).
+pub struct Delivery {
+    message: Arc<Message>,
+    from: Handle,
+    receipt: Receipt,
+    state: AtomicU8,
+}
+
+/// Where a delivery comes from and how it is settled.
+enum Handle {
+    Parts {
+        topic: Arc<Topic>,
+        group: Arc<str>,
+        settle: Arc<dyn Settle>,
+    },
+    Origin(Arc<dyn Origin>),
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("topic", self.topic())
+            .field("group", &self.group())
+            .field("attempt", &self.receipt.attempt)
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+impl Delivery {
+    /// Builds a delivery (for backends).
+    pub fn new(
+        message: Arc<Message>,
+        topic: Arc<Topic>,
+        group: Arc<str>,
+        receipt: Receipt,
+        settle: Arc<dyn Settle>,
+    ) -> Self {
+        Self {
+            message,
+            from: Handle::Parts {
+                topic,
+                group,
+                settle,
+            },
+            receipt,
+            state: AtomicU8::new(OPEN),
+        }
+    }
+    /// Builds a delivery whose topic, group and settlement come from one [`Origin`] (for backends).
+    pub fn from_origin(message: Arc<Message>, receipt: Receipt, origin: Arc<dyn Origin>) -> Self {
+        Self {
+            message,
+            from: Handle::Origin(origin),
+            receipt,
+            state: AtomicU8::new(OPEN),
+        }
+    }
+    fn settle(&self) -> &dyn Settle {
+        match &self.from {
+            Handle::Parts { settle, .. } => settle.as_ref(),
+            Handle::Origin(origin) => origin.as_ref(),
+        }
+    }
+    /// The message.
+    pub fn message(&self) -> &Message {
+        &self.message
+    }
+    /// The topic it was published to.
+    pub fn topic(&self) -> &Topic {
+        match &self.from {
+            Handle::Parts { topic, .. } => topic,
+            Handle::Origin(origin) => origin.topic(),
+        }
+    }
+    /// The consumer group it was delivered to.
+    pub fn group(&self) -> &str {
+        match &self.from {
+            Handle::Parts { group, .. } => group,
+            Handle::Origin(origin) => origin.group(),
+        }
+    }
+    /// Which delivery of this message to this group this is: 1 the first time, 2 after one redelivery …
+    pub fn attempt(&self) -> u32 {
+        self.receipt.attempt
+    }
+
+    fn begin(&self, attempted: &'static str) -> Result<()> {
+        match self
+            .state
+            .compare_exchange(OPEN, BUSY, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => Ok(()),
+            Err(state) => Err(Error::AlreadySettled {
+                message_id: self.message.id.to_string(),
+                attempted,
+                settled: match state {
+                    ACKED => "acked",
+                    NACKED => "nacked",
+                    _ => "being acked or nacked",
+                },
+            }),
+        }
+    }
+
+    fn finish(&self, result: &Result<()>, done: u8) {
+        // A failed ack/nack (broker down) leaves the delivery open, so the caller may try again.
+        let state = if result.is_ok() { done } else { OPEN };
+        self.state.store(state, Ordering::Release);
+    }
+
+    /// Acknowledges the message. An error that [`Error::is_retryable`] leaves the delivery open to retry;
+    /// a second `ack` or an `ack` after `nack` is [`Error::AlreadySettled`].
+    pub async fn ack(&self) -> Result<()> {
+        self.begin("ack")?;
+        let settle = self.settle();
+        let result = match settle.try_ack(&self.receipt) {
+            Some(result) => result,
+            None => settle.ack(&self.receipt).await,
+        };
+        self.finish(&result, ACKED);
+        result
+    }
+
+    /// Gives the message back for redelivery after `delay` (at most
+    /// [`crate::Capabilities::max_nack_delay`]); `reason` is kept as the last error, which the
+    /// dead-letter topic's [`crate::HEADER_LAST_ERROR`] shows after `max_attempts`.
+    pub async fn nack(&self, delay: Duration, reason: &str) -> Result<()> {
+        self.begin("nack")?;
+        let result = self.settle().nack(&self.receipt, delay, reason).await;
+        self.finish(&result, NACKED);
+        result
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if *self.state.get_mut() == OPEN {
+            self.settle().dropped(&self.receipt);
+        }
+    }
+}
+
+/// A stream of [`Delivery`] for one member of one consumer group. Dropping it leaves the group: its
+/// un-acked deliveries go to the other members, and what the backend read ahead but never handed out goes
+/// back untouched (its attempt count unchanged).
+pub struct Subscription {
+    source: Box<dyn Source>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Subscription")
+    }
+}
+
+impl Subscription {
+    /// Wraps a backend's source.
+    pub fn new(source: Box<dyn Source>) -> Self {
+        Self { source }
+    }
+    /// Waits for the next delivery. `None` once the bus is closed. An `Err` that
+    /// [`Error::is_retryable`] means the broker is unreachable for now; calling `next` again retries.
+    ///
+    /// The [`Delivery::attempt`] counts hand-outs to the application: 1 the first time `next` returns a
+    /// message, one more for each redelivery. Messages a backend read ahead and never handed out do not count.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel-safe, on every backend: if the future it returns is dropped before it
+    /// completes (a [`tokio::time::timeout`] that fires, the losing branch of a `tokio::select!`), no
+    /// message is lost and no attempt count changes; the next call gets what this one would have.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> avb_event_bus::Result<()> {
+    /// use avb_event_bus::{EventBus, Message, StartPosition, Topic, memory::MemoryBus};
+    /// use std::time::Duration;
+    /// let bus = MemoryBus::builder().build()?;
+    /// let ws = avb_core::WorkspaceId::new("acme").expect("a valid id");
+    /// let (orders, refunds) = (Topic::new(&ws, "orders")?, Topic::new(&ws, "refunds")?);
+    /// let mut a = bus.subscribe(&orders, "billing", StartPosition::Earliest).await?;
+    /// let mut b = bus.subscribe(&refunds, "billing", StartPosition::Earliest).await?;
+    /// bus.publish(&refunds, Message::new(&b"refund 1"[..])).await?;
+    /// // Whichever branch loses is dropped mid-wait; nothing it was waiting for is lost.
+    /// let d = tokio::select! {
+    ///     Some(d) = a.next() => d?,
+    ///     Some(d) = b.next() => d?,
+    /// };
+    /// assert_eq!((d.attempt(), &d.message().payload[..]), (1, &b"refund 1"[..]));
+    /// d.ack().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn next(&mut self) -> Option<Result<Delivery>> {
+        match self.source.try_next() {
+            Some(ready) => Some(ready),
+            None => self.source.next().await,
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The avb **EventBus** port: at-least-once publish/subscribe with consumer groups, redelivery with attempt
+//! counts, dead-letter topics and per-key order, scoped by workspace (tenant).
+//!
+//! | backend | module | cargo feature | notes |
+//! |---|---|---|---|
+//! | in-memory | [`memory`] | `memory` (default) | sandbox only; same semantics as the durable backends |
+//! | Redis Streams | `redis` | `redis` | XADD / XREADGROUP / XACK / XAUTOCLAIM, key prefix per workspace |
+//! | Pulsar, Kafka | — | — | not implemented yet |
+//!
+//! The feature `conformance` adds `conformance`: the behaviour every backend must show, as one
+//! `pub async fn` per case, to run against any [`EventBus`] (also your own).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> avb_event_bus::Result<()> {
+//! use avb_event_bus::{EventBus, Message, StartPosition, Topic, memory::MemoryBus};
+//! use std::time::Duration;
+//! let bus = MemoryBus::builder().build()?;
+//! let ws = avb_core::WorkspaceId::new("acme").expect("a valid id");
+//! let topic = Topic::new(&ws, "orders")?;
+//! let mut sub = bus.subscribe(&topic, "billing", StartPosition::Earliest).await?;
+//! bus.publish(&topic, Message::new(&b"order 1"[..]).with_key("customer-7")).await?;
+//! let delivery = sub.next().await.expect("open")?;
+//! assert_eq!(&delivery.message().payload[..], b"order 1");
+//! delivery.ack().await?;
+//! bus.close().await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod delivery;
+mod error;
+mod types;
+
+#[cfg(feature = "memory")]
+pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+
+pub use avb_core::{Health, WorkspaceId};
+pub use delivery::{Delivery, Origin, Receipt, Settle, Source, Subscription};
+pub use error::{BoxError, Error, Result};
+pub use types::{
+    Capabilities, DEAD_LETTER_SUFFIX, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR,
+    HEADER_ORIGINAL_TOPIC, Message, MessageId, Settings, StartPosition, Topic, check_group,
+};
+
+/// The EventBus port. Every backend shows the behaviour of DESIGN §3 (checked by `conformance`):
+///
+/// - `publish` returns once the backend has accepted the message (durably, for persistent backends).
+/// - Within one group each message goes to one member; every group gets every message.
+/// - An un-acked delivery (nack, dropped, ack timeout) is delivered again with its attempt count; after
+///   `max_attempts` it goes to [`Topic::dead_letter`] with the [`HEADER_ORIGINAL_TOPIC`] and
+///   [`HEADER_LAST_ERROR`] headers. Nothing is dropped silently (retention: see each backend's trimming).
+/// - An attempt counts a hand-out to the application ([`Subscription::next`] returning it), never a
+///   read-ahead buffer; dropping a subscription gives back what it read ahead untouched.
+/// - [`Subscription::next`] is cancel-safe: dropping a pending `next()` (a timeout, a losing `select!`
+///   branch) loses nothing and changes no attempt count.
+/// - `close` stops publishing and subscriptions; acks of in-flight deliveries still work.
+#[async_trait::async_trait]
+pub trait EventBus: Send + Sync + std::fmt::Debug {
+    /// The backend's name (`memory`, `redis`, …), for health and logs — never for branching.
+    fn backend(&self) -> &'static str;
+
+    /// What this backend provides.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Publishes one message; returns its id once accepted.
+    async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId>;
+
+    /// Publishes messages in order; returns their ids. Every message is checked before any is sent.
+    async fn publish_batch(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>>;
+
+    /// Joins consumer group `group` of `topic`, creating the group at `start` when it does not exist.
+    async fn subscribe(
+        &self,
+        topic: &Topic,
+        group: &str,
+        start: StartPosition,
+    ) -> Result<Subscription>;
+
+    /// Stops publishing (later publishes fail with [`Error::Closed`]) and ends subscriptions.
+    async fn close(&self) -> Result<()>;
+
+    /// Up, or down with the reason.
+    async fn health(&self) -> Health;
+}

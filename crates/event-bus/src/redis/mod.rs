@@ -1,0 +1,294 @@
+//! Redis Streams backend (feature `redis`): one stream per topic, one consumer group per group.
+//!
+//! | operation | Redis |
+//! |---|---|
+//! | publish / batch | `XADD <stream> MAXLEN ~ <max_len> * i <id> p <payload> [k <key>] [h:<name> <value>]…` (a batch is one pipeline) |
+//! | subscribe | `XGROUP CREATE <stream> <group> 0\|$ MKSTREAM` (an existing group resumes); a reader task per subscription then runs `XREADGROUP … >` when `next` finds its buffer empty |
+//! | ack | `XACK` |
+//! | nack(delay) | `XCLAIM … IDLE <ack_timeout - delay> JUSTID` (due again after `delay`), last error kept in a hash |
+//! | redelivery | `XAUTOCLAIM <min-idle = ack_timeout>` every `claim_interval`; the attempt is the entry's delivery counter (`XPENDING`) |
+//! | give back (read, never handed out: subscription dropped, bus closed, buffered too long) | `XCLAIM … IDLE <ack_timeout> RETRYCOUNT <attempt - 1> JUSTID`: due at once, its counter restored |
+//! | dead letter | after `max_attempts` hand-outs: `MULTI; XADD <stream>.dlq …; XACK; HDEL; EXEC` |
+//!
+//! **Wire format** (fields `i`, `p`, `k`, `h:*`), what happens to entries other programs wrote, how attempts
+//! count hand-outs and why `next` is cancel-safe: `docs/event-bus-redis.md`, and the `wire` and `reader`
+//! modules.
+//!
+//! **Workspace scoping**: the stream of topic `t` in workspace `w` is the key `avb:{w}:t` (the `{w}` hash
+//! tag keeps a workspace on one cluster slot); a topic's failure reasons live in `avb:{w}:t:errors:<group>`.
+//! Topic names cannot contain `:`, so no two scopes share a key.
+//!
+//! **Durability**: `publish` returns when Redis answered `XADD`; it is durable across a server restart when
+//! the server runs with `appendonly yes` and `appendfsync always` (as `scripts/services` starts it).
+//!
+//! **Trimming policy**: every `XADD` trims the stream to about `max_len` entries (`MAXLEN ~`, default
+//! 100,000; `None` keeps everything). Trimming does not wait for consumer groups: a group that lags more
+//! than `max_len` entries behind loses the oldest ones, and a pending entry that was trimmed away is
+//! dropped from the pending list when a consumer next claims it. Size `max_len` above the worst lag you
+//! expect, or disable trimming and trim with your own policy.
+//!
+//! **Not provided**: per-key order ([`Capabilities::ordering_per_key`] is false: Redis consumer groups hand
+//! entries to whichever member reads next).
+
+mod builder;
+mod reader;
+mod subscription;
+mod wire;
+
+pub use builder::RedisBusBuilder;
+pub use wire::HEADER_FOREIGN_ENTRY;
+
+use crate::{
+    Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
+    Subscription, Topic, check_group,
+};
+use avb_core::Health;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The backend's name and URL scheme.
+pub const SCHEME: &str = "redis";
+
+/// The Redis Streams bus. Cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub struct RedisBus {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RedisBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBus")
+            .field("settings", &self.shared.settings)
+            .field("claim_interval", &self.shared.claim_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisBus {
+    /// A builder with default settings.
+    pub fn builder() -> RedisBusBuilder {
+        RedisBusBuilder::new()
+    }
+}
+
+pub(crate) struct Shared {
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+    conn: ConnectionManager,
+    settings: Settings,
+    claim_interval: Duration,
+    read_count: usize,
+    closed: AtomicBool,
+    /// Woken by `close`: readers stop and give back what they buffered.
+    closing: tokio::sync::Notify,
+}
+
+/// The stream key of a topic.
+pub fn stream_key(topic: &Topic) -> String {
+    format!("avb:{{{}}}:{}", topic.workspace(), topic.name())
+}
+
+fn errors_key(topic: &Topic, group: &str) -> String {
+    format!("{}:errors:{group}", stream_key(topic))
+}
+
+/// Maps a Redis error: connection trouble and "try again" answers are [`Error::Unavailable`] (retryable).
+pub(crate) fn map_err(e: redis::RedisError, what: &str) -> Error {
+    let retryable = e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || matches!(
+            e.code(),
+            Some("LOADING" | "TRYAGAIN" | "BUSY" | "MASTERDOWN" | "CLUSTERDOWN")
+        )
+        || !matches!(e.retry_method(), redis::RetryMethod::NoRetry);
+    let reason = format!("{what}: {e}");
+    if retryable {
+        Error::Unavailable {
+            backend: SCHEME,
+            reason,
+            source: Some(Box::new(e)),
+        }
+    } else {
+        Error::Backend {
+            backend: SCHEME,
+            reason,
+            source: Some(Box::new(e)),
+        }
+    }
+}
+
+fn xadd(settings: &Settings, key: &str, fields: &wire::Fields) -> redis::Cmd {
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(key);
+    if let Some(max) = settings.max_len {
+        cmd.arg("MAXLEN").arg("~").arg(max);
+    }
+    cmd.arg("*");
+    for (f, v) in fields {
+        cmd.arg(f.as_slice()).arg(v.as_slice());
+    }
+    cmd
+}
+
+impl Shared {
+    fn check_open(&self) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::Closed { backend: SCHEME });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Moves one entry to the dead-letter stream (as [`wire::dead_letter_fields`] shapes it) and acks it,
+    /// atomically.
+    async fn dead_letter(
+        &self,
+        topic: &Topic,
+        group: &str,
+        entry: &wire::RawEntry,
+        why: &wire::DeadLetter<'_>,
+    ) -> Result<()> {
+        let out = wire::dead_letter_fields(entry, why);
+        let key = stream_key(topic);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .add_command(xadd(
+                &self.settings,
+                &stream_key(&topic.dead_letter()),
+                &out,
+            ))
+            .ignore()
+            .cmd("XACK")
+            .arg(&key)
+            .arg(group)
+            .arg(&entry.id)
+            .ignore()
+            .cmd("HDEL")
+            .arg(errors_key(topic, group))
+            .arg(&entry.id)
+            .ignore();
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| map_err(e, "dead-lettering"))
+    }
+}
+
+#[async_trait::async_trait]
+impl EventBus for RedisBus {
+    fn backend(&self) -> &'static str {
+        SCHEME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            ordering_per_key: false,
+            persistent: true,
+            dead_letter: true,
+            redeliver_on_drop: true,
+            max_message_bytes: self.shared.settings.max_message_bytes,
+            max_nack_delay: self.shared.settings.ack_timeout,
+        }
+    }
+
+    async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
+        self.shared.check_open()?;
+        self.shared.settings.check_size(&message, SCHEME)?;
+        let fields = wire::encode(&message);
+        let mut conn = self.shared.conn.clone();
+        xadd(&self.shared.settings, &stream_key(topic), &fields)
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(|e| map_err(e, "XADD"))?;
+        Ok(message.id)
+    }
+
+    async fn publish_batch(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
+        self.shared.check_open()?;
+        for m in &messages {
+            self.shared.settings.check_size(m, SCHEME)?;
+        }
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = stream_key(topic);
+        let mut pipe = redis::pipe();
+        for m in &messages {
+            pipe.add_command(xadd(&self.shared.settings, &key, &wire::encode(m)))
+                .ignore();
+        }
+        let mut conn = self.shared.conn.clone();
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| map_err(e, "XADD (batch)"))?;
+        Ok(messages.into_iter().map(|m| m.id).collect())
+    }
+
+    async fn subscribe(
+        &self,
+        topic: &Topic,
+        group: &str,
+        start: StartPosition,
+    ) -> Result<Subscription> {
+        check_group(group)?;
+        self.shared.check_open()?;
+        let key = stream_key(topic);
+        let mut conn = self.shared.conn.clone();
+        let created = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&key)
+            .arg(group)
+            .arg(match start {
+                StartPosition::Earliest => "0",
+                StartPosition::Latest => "$",
+            })
+            .arg("MKSTREAM")
+            .query_async::<()>(&mut conn)
+            .await;
+        match created {
+            Ok(()) => {}
+            Err(e) if e.code() == Some("BUSYGROUP") => {}
+            Err(e) => return Err(map_err(e, "XGROUP CREATE")),
+        }
+        let own = ConnectionManager::new_lazy_with_config(
+            self.shared.client.clone(),
+            self.shared.config.clone(),
+        )
+        .map_err(|e| map_err(e, "preparing the consumer's connection"))?;
+        Ok(Subscription::new(Box::new(
+            subscription::RedisSource::start(
+                self.shared.clone(),
+                own,
+                topic.clone(),
+                group.to_string(),
+            ),
+        )))
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.closing.notify_waiters();
+        Ok(())
+    }
+
+    async fn health(&self) -> Health {
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return Health::down(SCHEME, "closed");
+        }
+        let mut conn = self.shared.conn.clone();
+        let cmd = redis::cmd("PING");
+        let ping = cmd.query_async::<String>(&mut conn);
+        match tokio::time::timeout(Duration::from_secs(3), ping).await {
+            Ok(Ok(_)) => Health::up(SCHEME),
+            Ok(Err(e)) => Health::down(SCHEME, map_err(e, "PING").to_string()),
+            Err(_) => Health::down(SCHEME, "PING: no answer within 3s"),
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The EventBus conformance suite against every backend compiled in: memory always, Redis against the
+//! harness server (`AVB_TEST_REDIS_URL` from `scripts/services env`).
+
+#![allow(dead_code, unused_imports)] // with neither backend feature, nothing runs
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap; clippy misses that helpers are tests
+
+use avb::event_bus::conformance::{CASES, Harness, run_all};
+use avb::event_bus::{EventBus, Result, Settings};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn settings() -> Settings {
+    Settings {
+        ack_timeout: Duration::from_secs(1),
+        max_attempts: 3,
+        ..Settings::default()
+    }
+}
+
+#[cfg(feature = "event-bus-memory")]
+struct Memory;
+
+#[cfg(feature = "event-bus-memory")]
+#[async_trait::async_trait]
+impl Harness for Memory {
+    fn settings(&self) -> Settings {
+        settings()
+    }
+    async fn new_bus(&self) -> Result<Arc<dyn EventBus>> {
+        Ok(Arc::new(
+            avb::event_bus::memory::MemoryBus::builder()
+                .with_settings(settings())
+                .build()?,
+        ))
+    }
+}
+
+#[cfg(feature = "event-bus-memory")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_passes_every_conformance_case() {
+    let report = run_all(&Memory).await;
+    assert_eq!(report.skipped, Vec::<String>::new());
+    assert_eq!(report.passed.len(), CASES.len());
+}
+
+#[cfg(feature = "event-bus-redis")]
+mod redis {
+    use super::*;
+    use avb::event_bus::redis::RedisBus;
+
+    struct Redis {
+        url: String,
+    }
+
+    #[async_trait::async_trait]
+    impl Harness for Redis {
+        fn settings(&self) -> Settings {
+            settings()
+        }
+        async fn new_bus(&self) -> Result<Arc<dyn EventBus>> {
+            Ok(Arc::new(
+                RedisBus::builder()
+                    .with_url(&self.url)
+                    .with_settings(settings())
+                    .with_claim_interval(Duration::from_millis(50))
+                    .build()?,
+            ))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_passes_every_conformance_case_its_capabilities_allow() {
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let report = run_all(&Redis { url }).await;
+        // Declared in RedisBus::capabilities: consumer groups do not keep per-key order.
+        assert_eq!(report.skipped, vec!["per_key_order: ordering_per_key"]);
+        assert_eq!(report.passed.len(), CASES.len() - 1);
+    }
+
+    fn foreign_topic(case: &str) -> avb::event_bus::Topic {
+        use avb::event_bus::{Topic, WorkspaceId};
+        Topic::new(
+            &WorkspaceId::new("tests").unwrap(),
+            format!("{case}-{}", uuid::Uuid::new_v4().simple()),
+        )
+        .unwrap()
+    }
+
+    async fn raw_connection(url: &str) -> ::redis::aio::MultiplexedConnection {
+        ::redis::Client::open(url)
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    /// `XADD <topic's stream> * <fields…>` by another program; the entry id.
+    async fn xadd_foreign(
+        raw: &mut ::redis::aio::MultiplexedConnection,
+        topic: &avb::event_bus::Topic,
+        fields: &[(&[u8], &[u8])],
+    ) -> String {
+        let mut cmd = ::redis::cmd("XADD");
+        cmd.arg(avb::event_bus::redis::stream_key(topic)).arg("*");
+        for (f, v) in fields {
+            cmd.arg(*f).arg(*v);
+        }
+        cmd.query_async(raw).await.unwrap()
+    }
+
+    /// The next delivery within a generous bound; a subscription error fails the test.
+    async fn next_within(
+        sub: &mut avb::event_bus::Subscription,
+        what: &str,
+    ) -> avb::event_bus::Delivery {
+        match tokio::time::timeout(Duration::from_secs(20), sub.next()).await {
+            Ok(Some(Ok(d))) => d,
+            Ok(Some(Err(e))) => panic!("{what}: the subscription failed: {e}"),
+            Ok(None) => panic!("{what}: the subscription ended"),
+            Err(_) => panic!("{what}: nothing delivered within 20 s"),
+        }
+    }
+
+    /// Entries other programs write are not delivered as messages: they go to the dead-letter topic, and
+    /// that topic is readable through avb (not dead-lettered again): the entry's fields are the payload, as
+    /// a RESP array, and the headers name the topic, group, reason and the original entry id.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_foreign_entry_is_dead_lettered_readably_not_delivered() {
+        use avb::event_bus::{
+            HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC, Message, StartPosition,
+        };
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder().with_url(&url).build().unwrap();
+        let topic = foreign_topic("foreign");
+        let mut sub = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let mut raw = raw_connection(&url).await;
+        let foreign_id = xadd_foreign(&mut raw, &topic, &[(b"foo", b"bar"), (b"n", b"\xff")]).await;
+        let good = Message::new(&b"good"[..]);
+        bus.publish(&topic, good.clone()).await.unwrap();
+        let d = next_within(&mut sub, "the good message").await;
+        assert_eq!(
+            d.message().id,
+            good.id,
+            "the foreign entry is not delivered"
+        );
+        d.ack().await.unwrap();
+
+        let mut dlq = bus
+            .subscribe(&topic.dead_letter(), "ops", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let dead = next_within(&mut dlq, "the dead-lettered foreign entry").await;
+        let h = &dead.message().headers;
+        assert_eq!(
+            h.get(HEADER_ORIGINAL_TOPIC).map(String::as_str),
+            Some(topic.name())
+        );
+        assert_eq!(h.get(HEADER_GROUP).map(String::as_str), Some("g"));
+        let reason = h.get(HEADER_LAST_ERROR).cloned().unwrap_or_default();
+        assert!(reason.contains("not an avb message"), "{reason}");
+        assert_eq!(
+            h.get("avb-dlq-foreign-entry"),
+            Some(&foreign_id),
+            "the documented header names the original entry"
+        );
+        assert_eq!(
+            &dead.message().payload[..],
+            &b"*4\r\n$3\r\nfoo\r\n$3\r\nbar\r\n$1\r\nn\r\n$1\r\n\xff\r\n"[..],
+            "the payload is the original fields as a RESP array"
+        );
+        assert_eq!(dead.attempt(), 1);
+        dead.ack().await.unwrap();
+        let len: u64 = ::redis::cmd("XLEN")
+            .arg(avb::event_bus::redis::stream_key(
+                &topic.dead_letter().dead_letter(),
+            ))
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(
+            len, 0,
+            "reading the dead-letter topic dead-letters nothing again"
+        );
+    }
+
+    /// A field name that is not UTF-8 (Redis allows any bytes) neither jams the consumer nor loses the
+    /// messages read with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_binary_field_name_does_not_jam_the_consumer() {
+        use avb::event_bus::{Message, StartPosition};
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder().with_url(&url).build().unwrap();
+        let topic = foreign_topic("binary-field");
+        let mut sub = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let before = Message::new(&b"before"[..]);
+        bus.publish(&topic, before.clone()).await.unwrap();
+        let mut raw = raw_connection(&url).await;
+        let foreign_id = xadd_foreign(&mut raw, &topic, &[(b"\xff\xfe", b"v")]).await;
+        let after = Message::new(&b"after"[..]);
+        bus.publish(&topic, after.clone()).await.unwrap();
+        for expected in [&before, &after] {
+            let d = next_within(&mut sub, "the messages around the binary entry").await;
+            assert_eq!((&d.message().id, d.attempt()), (&expected.id, 1));
+            d.ack().await.unwrap();
+        }
+        let mut dlq = bus
+            .subscribe(&topic.dead_letter(), "ops", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let dead = next_within(&mut dlq, "the dead-lettered binary entry").await;
+        assert_eq!(
+            dead.message().headers.get("avb-dlq-foreign-entry"),
+            Some(&foreign_id)
+        );
+        dead.ack().await.unwrap();
+    }
+
+    /// Issue 8's case: with `max_attempts = 1`, a member that takes one of three messages, acks it and
+    /// leaves must not send the two it only read ahead to the dead-letter topic: the next member gets them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn read_ahead_of_a_member_that_leaves_is_not_dead_lettered_with_one_attempt() {
+        use avb::event_bus::{Message, StartPosition};
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder()
+            .with_url(&url)
+            .with_max_attempts(1)
+            .with_ack_timeout(Duration::from_millis(500))
+            .with_claim_interval(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let topic = foreign_topic("leave");
+        let mut dlq = bus
+            .subscribe(&topic.dead_letter(), "ops", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let mut first = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let sent: Vec<Message> = (0..3u8).map(|i| Message::new(vec![i])).collect();
+        bus.publish_batch(&topic, sent.clone()).await.unwrap();
+        let d = next_within(&mut first, "the first message").await;
+        assert_eq!(d.message().id, sent[0].id);
+        d.ack().await.unwrap();
+        drop(first);
+        let mut second = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        for m in &sent[1..] {
+            let d = next_within(&mut second, "the read-ahead messages").await;
+            assert_eq!((&d.message().id, d.attempt()), (&m.id, 1));
+            d.ack().await.unwrap();
+        }
+        let none = tokio::time::timeout(Duration::from_millis(1500), dlq.next()).await;
+        assert!(none.is_err(), "nothing dead-lettered: {none:?}");
+    }
+
+    /// Entries a member read ahead but did not take for longer than half the ack timeout go back to the
+    /// group untouched (attempt 1 for the next taker), instead of waiting out the ack timeout and counting
+    /// an attempt nobody was handed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stale_read_ahead_goes_back_without_counting_an_attempt() {
+        use avb::event_bus::{Message, StartPosition};
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder()
+            .with_url(&url)
+            .with_max_attempts(1)
+            .with_ack_timeout(Duration::from_millis(400))
+            .with_claim_interval(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let topic = foreign_topic("stale");
+        let mut slow = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let sent: Vec<Message> = (0..3u8).map(|i| Message::new(vec![i])).collect();
+        bus.publish_batch(&topic, sent.clone()).await.unwrap();
+        let d = next_within(&mut slow, "the first message").await;
+        assert_eq!(d.message().id, sent[0].id);
+        d.ack().await.unwrap();
+        // `slow` holds the other two in its buffer and does not ask for them; another member does.
+        let mut other = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        for _ in 1..sent.len() {
+            let d = next_within(&mut other, "the buffered messages").await;
+            got.push((d.message().id.clone(), d.attempt()));
+            d.ack().await.unwrap();
+        }
+        got.sort();
+        let mut want: Vec<_> = sent[1..].iter().map(|m| (m.id.clone(), 1)).collect();
+        want.sort();
+        assert_eq!(got, want, "handed out once each, as attempt 1");
+        let none = tokio::time::timeout(Duration::from_millis(1000), slow.next()).await;
+        assert!(
+            none.is_err(),
+            "the slow member gets nothing stale: {none:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_url_is_a_config_error_naming_the_setting() {
+        let err = RedisBus::builder()
+            .with_url("http://user:secret@host")
+            .build()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("url="), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+        let err = RedisBus::builder()
+            .with_url("redis://127.0.0.1:1")
+            .with_config("read_count", "0")
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "read_count=\"0\" is invalid: expected an integer >= 1"
+        );
+    }
+}

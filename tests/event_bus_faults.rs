@@ -1,0 +1,332 @@
+//! EventBus fault tests against a real Redis: a PRIVATE `redis-server` (from `AVB_TEST_REDIS_SERVER_BIN`) on
+//! a free loopback port with AOF (`appendfsync always`), killed and restarted by the test itself — the
+//! shared harness server is never touched — plus a consumer that "crashes" against the harness server.
+#![cfg(feature = "event-bus-redis")]
+// Tests may unwrap (house rule); clippy does not see these helpers as test code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use avb::event_bus::redis::RedisBus;
+use avb::event_bus::{Delivery, EventBus, Message, MessageId, StartPosition, Topic, WorkspaceId};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+struct PrivateRedis {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    fn start() -> Option<Self> {
+        let bin = avb::testing::live_binary("AVB_TEST_REDIS_SERVER_BIN")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("eventbus-faults-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut me = Self {
+            bin,
+            dir,
+            port,
+            child: None,
+        };
+        me.restart();
+        Some(me)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let child = Command::new(&self.bin)
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .arg("--dir")
+            .arg(&self.dir)
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .args(["--daemonize", "no", "--logfile", "redis.log"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready =
+                std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok_and(|mut s| {
+                    use std::io::{Read, Write};
+                    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+                    let mut buf = [0u8; 7];
+                    s.write_all(b"PING\r\n").is_ok()
+                        && s.read(&mut buf).is_ok()
+                        && &buf == b"+PONG\r\n"
+                });
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "private redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: a crash, not a clean shutdown.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn topic(case: &str) -> Topic {
+    Topic::new(
+        &WorkspaceId::new("faults").unwrap(),
+        format!("{case}-{}", uuid::Uuid::new_v4().simple()),
+    )
+    .unwrap()
+}
+
+async fn ack_until_done(d: &Delivery) {
+    loop {
+        match d.ack().await {
+            Ok(()) => return,
+            Err(e) if e.is_retryable() => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("ack failed: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_messages_survive_a_broker_restart_mid_stream() {
+    const TOTAL: usize = 10_000;
+    let Some(mut server) = PrivateRedis::start() else {
+        return;
+    };
+    let bus = Arc::new(
+        RedisBus::builder()
+            .with_url(server.url())
+            .with_ack_timeout(Duration::from_secs(2))
+            .with_max_attempts(1000)
+            .with_max_len(None)
+            .with_claim_interval(Duration::from_millis(50))
+            .build()
+            .unwrap(),
+    );
+    let topic = topic("restart");
+    let mut sub = bus
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let published = Arc::new(AtomicUsize::new(0));
+    let publish_retries = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+
+    let mut publishers = Vec::new();
+    for p in 0..4 {
+        let (bus, topic, published, retries) = (
+            bus.clone(),
+            topic.clone(),
+            published.clone(),
+            publish_retries.clone(),
+        );
+        publishers.push(tokio::spawn(async move {
+            for i in (p..TOTAL).step_by(4) {
+                let m = Message::new(format!("payload {i}").into_bytes())
+                    .with_id(MessageId::new(format!("m{i}")));
+                loop {
+                    match bus.publish(&topic, m.clone()).await {
+                        Ok(_) => break,
+                        Err(e) if e.is_retryable() => {
+                            retries.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        Err(e) => panic!("publish failed: {e}"),
+                    }
+                }
+                published.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+
+    let consumer = tokio::spawn(async move {
+        let mut seen = HashSet::new();
+        let mut deliveries = 0usize;
+        let mut errors = 0usize;
+        let deadline = Instant::now() + Duration::from_secs(240);
+        while seen.len() < TOTAL {
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {TOTAL} consumed",
+                seen.len()
+            );
+            match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
+                Ok(Some(Ok(d))) => {
+                    deliveries += 1;
+                    seen.insert(d.message().id.to_string());
+                    ack_until_done(&d).await;
+                }
+                Ok(Some(Err(e))) if e.is_retryable() => errors += 1,
+                Ok(Some(Err(e))) => panic!("consume failed: {e}"),
+                Ok(None) => panic!("subscription ended"),
+                Err(_) => {}
+            }
+        }
+        (seen, deliveries, errors)
+    });
+
+    // Kill the broker once a third is published, keep it down a moment, bring it back on the same data.
+    while published.load(Ordering::Relaxed) < TOTAL / 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let at = published.load(Ordering::Relaxed);
+    server.kill();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    server.restart();
+
+    for p in publishers {
+        p.await.unwrap();
+    }
+    let (seen, deliveries, consume_errors) = consumer.await.unwrap();
+    let expected: HashSet<String> = (0..TOTAL).map(|i| format!("m{i}")).collect();
+    assert_eq!(seen, expected, "every published message consumed");
+    let retries = publish_retries.load(Ordering::Relaxed);
+    println!(
+        "restart after {at} published: {TOTAL} consumed ({deliveries} deliveries, {} duplicates), \
+         {retries} publish retries, {consume_errors} consume errors, {:?}",
+        deliveries - TOTAL,
+        started.elapsed()
+    );
+    assert!(
+        retries + consume_errors > 0,
+        "the restart was noticed by the clients"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_down_is_reported_and_publish_is_retryable_until_it_is_back() {
+    let Some(mut server) = PrivateRedis::start() else {
+        return;
+    };
+    let bus = RedisBus::builder().with_url(server.url()).build().unwrap();
+    let topic = topic("down");
+    assert!(bus.health().await.is_up());
+    bus.publish(&topic, Message::new(&b"before"[..]))
+        .await
+        .unwrap();
+
+    server.kill();
+    let health = bus.health().await;
+    assert!(!health.is_up(), "{health:?}");
+    let reason = health.reason.clone().unwrap_or_default();
+    assert!(!reason.is_empty(), "down with a reason");
+    println!("health while down: {reason}");
+    let err = bus
+        .publish(&topic, Message::new(&b"during"[..]))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+
+    server.restart();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !bus.health().await.is_up() {
+        assert!(Instant::now() < deadline, "health did not come back up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bus.publish(&topic, Message::new(&b"after"[..]))
+        .await
+        .unwrap();
+    let mut sub = bus
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    for expected in [&b"before"[..], &b"after"[..]] {
+        let d = sub.next().await.unwrap().unwrap();
+        assert_eq!(
+            d.message().payload.as_ref(),
+            expected,
+            "AOF kept the message"
+        );
+        d.ack().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_consumers_unacked_messages_go_to_another_member() {
+    let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+        return;
+    };
+    let build = || {
+        RedisBus::builder()
+            .with_url(&url)
+            .with_ack_timeout(Duration::from_secs(1))
+            .with_claim_interval(Duration::from_millis(50))
+            .build()
+            .unwrap()
+    };
+    let (crashing, survivor) = (build(), build());
+    let topic = topic("crash");
+    let mut doomed = crashing
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let ids: Vec<MessageId> = crashing
+        .publish_batch(
+            &topic,
+            (0..5).map(|i| Message::new(vec![i])).collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(doomed.next().await.unwrap().unwrap());
+    }
+    // A crash runs no destructors: nothing is given back, only the ack timeout can recover them.
+    std::mem::forget(held);
+    std::mem::forget(doomed);
+
+    let mut other = survivor
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        let d = tokio::time::timeout(Duration::from_secs(20), other.next())
+            .await
+            .expect("redelivered within the ack timeout and some slack")
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.attempt(), 2, "the second delivery of each");
+        got.push(d.message().id.clone());
+        d.ack().await.unwrap();
+    }
+    got.sort();
+    let mut ids = ids;
+    ids.sort();
+    assert_eq!(got, ids);
+}
