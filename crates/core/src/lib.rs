@@ -4,14 +4,18 @@
 //!   [`config::Config`] with its human summary and JSON form, fail-closed validation and secret redaction.
 //! - [`WorkspaceId`]: the validated tenant id every port scopes its data by.
 //! - [`Health`]: what every backend's `health()` reports.
+//! - [`ErrorClass`], [`Classify`], [`NotCompiled`]: one error classification and one "not compiled in" shape for
+//!   every port.
 //!
 //! Nothing in this crate reads the process environment: resolution takes `(key, value)` pairs
 //! ([`config::Config::from_iter`]); only the facade crate's `from_env` collects them from the process.
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod error;
 pub mod health;
 pub mod workspace;
 
+pub use error::{Classify, ErrorClass, NotCompiled};
 pub use health::{Health, Status};
 pub use workspace::{InvalidWorkspaceId, WorkspaceId};
