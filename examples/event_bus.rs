@@ -11,7 +11,7 @@ use std::time::Duration;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = avb::from_env()?;
-    let bus = avb::ports::event_bus::event_bus(&config).await?;
+    let bus = avb::event_bus::open(&config.event_bus.backend).await?;
     println!(
         "event bus: {} ({:?})",
         bus.backend(),

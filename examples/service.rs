@@ -7,18 +7,18 @@
 //! README shows the lines).
 // readme-example:start
 use avb::event_bus::{Message, Topic};
-use avb::ports::{event_bus::event_bus, object_store::object_store};
 
 #[tokio::main]
 async fn main() -> Result<(), avb::MainError> {
     let config = avb::from_env()?; // one resolved mode; unsafe or bad settings fail here
     println!("{config}"); // the startup summary; secrets are redacted
+    let ports = avb::Ports::open(config).await?; // each port built once from that mode
     let acme: avb::WorkspaceId = "acme".parse()?;
-    let store = avb::object_store::for_workspace(object_store(&config).await?, &acme);
-    let bus = event_bus(&config).await?;
+    let store = avb::object_store::for_workspace(ports.object_store().clone(), &acme);
     let key = "orders/1.json";
     store.put(key, "{}".into(), Default::default()).await?;
     let orders = Topic::new(&acme, "orders")?;
+    let bus = ports.event_bus();
     bus.publish(&orders, Message::new(key)).await?;
     Ok(())
 }

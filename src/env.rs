@@ -2,11 +2,11 @@
 //!
 //! | variable | read here for |
 //! |---|---|
-//! | every variable of [`avb_core::config::keys::KEYS`] | [`from_env`], passed on as pairs |
+//! | every variable of [`crate::config::registry`] | [`from_env`], passed on as pairs |
 //! | `AVB_DOTENV_DIR` | where `.env.sandbox` / `.env.live` are looked up (default: the current directory) |
 //! | `AVB_TEST_*` | [`test_var`], for the test harness only |
 
-use avb_core::config::{Config, ConfigBuilder, ConfigError};
+use crate::config::{Config, ConfigBuilder, ConfigError};
 use std::path::PathBuf;
 
 /// Resolves the configuration from the process environment, layered over `.env.sandbox` or `.env.live`

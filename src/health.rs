@@ -1,12 +1,17 @@
 //! Health of every configured port: what `avb health` prints, and the body a service's `/health` serves.
 //!
-//! [`check`] builds each implemented port from the resolved [`Config`] and asks it for its health, each
-//! with a time limit, so one unreachable server cannot hang the report. A port that cannot even be built
-//! (a backend not compiled in, not implemented yet, or a server refusing at construction) is reported down
-//! with that error; every reason has the configuration's secrets scrubbed ([`Config::scrub`]). Overall:
+//! Two entry points, one report:
+//! - [`Ports::health`](crate::Ports::health) asks the instances a service holds — what a `/health` route
+//!   probed every few seconds serves (nothing is rebuilt).
+//! - [`check`] builds each implemented port from a [`Config`] and asks it: what the one-shot `avb health`
+//!   command runs. A port that cannot even be built (a backend not compiled in, not implemented yet, or a
+//!   server refusing at construction) is reported down with that error.
+//!
+//! Each component is asked with a time limit ([`COMPONENT_TIMEOUT`]), so one unreachable server cannot hang
+//! the report; every reason has the configuration's secrets scrubbed ([`Config::scrub`]). Overall:
 //! `healthy` when every component is up, `unhealthy` when none is, else `degraded`.
 
-use crate::config::Config;
+use crate::config::{AuthConfig, Config, EventBusConfig, ObjectStoreConfig, PortConfig};
 use avb_core::{Health, Status};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -52,6 +57,24 @@ pub struct Report {
     pub components: BTreeMap<&'static str, Health>,
 }
 
+impl Report {
+    /// Whether every component is up.
+    pub fn is_healthy(&self) -> bool {
+        self.status == Overall::Healthy
+    }
+}
+
+/// A component's health, asked with [`COMPONENT_TIMEOUT`].
+pub(crate) async fn probe(backend: &'static str, health: impl Future<Output = Health>) -> Health {
+    match tokio::time::timeout(COMPONENT_TIMEOUT, health).await {
+        Ok(h) => h,
+        Err(_) => Health::down(
+            backend,
+            format!("no answer within {} s", COMPONENT_TIMEOUT.as_secs()),
+        ),
+    }
+}
+
 async fn component<T, E, B, H, F>(backend: &'static str, build: B, health: H) -> Health
 where
     E: std::fmt::Display,
@@ -65,41 +88,17 @@ where
             Err(e) => Health::down(backend, e.to_string()),
         }
     };
-    match tokio::time::timeout(COMPONENT_TIMEOUT, work).await {
-        Ok(h) => h,
-        Err(_) => Health::down(
-            backend,
-            format!("no answer within {} s", COMPONENT_TIMEOUT.as_secs()),
-        ),
-    }
+    probe(backend, work).await
 }
 
-/// Builds every implemented port from `config` and collects its health (Catalog and LLM are not
-/// implemented yet and are not listed).
-pub async fn check(config: &Config) -> Report {
-    let (event_bus, auth, object_store) = tokio::join!(
-        component(
-            config.event_bus.backend.backend_name(),
-            crate::ports::event_bus::event_bus(config),
-            |bus| async move { bus.health().await },
-        ),
-        component(
-            config.auth.backend.backend_name(),
-            crate::ports::auth::authenticator(config),
-            |auth| async move { auth.health().await },
-        ),
-        component(
-            config.object_store.backend.backend_name(),
-            crate::ports::object_store::object_store(config),
-            |store| async move { store.health().await },
-        ),
-    );
+/// The report over `[event_bus, auth, object_store]`, reasons scrubbed of `config`'s secrets.
+pub(crate) fn report(config: &Config, [event_bus, auth, object_store]: [Health; 3]) -> Report {
     // A backend's reason is a client library's text, which may quote a URL or key it was given: the
     // configuration's own secrets are scrubbed from it before it is reported.
     let components = BTreeMap::from([
-        ("event_bus", event_bus),
-        ("auth", auth),
-        ("object_store", object_store),
+        (EventBusConfig::NAME, event_bus),
+        (AuthConfig::NAME, auth),
+        (ObjectStoreConfig::NAME, object_store),
     ])
     .into_iter()
     .map(|(name, mut health)| {
@@ -122,6 +121,30 @@ pub async fn check(config: &Config) -> Report {
         environment: config.environment.to_string(),
         components,
     }
+}
+
+/// Builds every implemented port from `config` and collects its health (Catalog and LLM are not
+/// implemented yet and are not listed). For a one-shot check; a running service asks the ports it holds
+/// ([`Ports::health`](crate::Ports::health)).
+pub async fn check(config: &Config) -> Report {
+    let (event_bus, auth, object_store) = tokio::join!(
+        component(
+            config.event_bus.backend.kind().as_str(),
+            avb_event_bus::open(&config.event_bus.backend),
+            |bus| async move { bus.health().await },
+        ),
+        component(
+            config.auth.backend.kind().as_str(),
+            avb_auth::open(&config.auth.backend),
+            |auth| async move { auth.health().await },
+        ),
+        component(
+            config.object_store.backend.kind().as_str(),
+            avb_object_store::open(&config.object_store.backend),
+            |store| async move { store.health().await },
+        ),
+    );
+    report(config, [event_bus, auth, object_store])
 }
 
 impl std::fmt::Display for Report {

@@ -5,8 +5,9 @@
 //! reads the process environment; everything else resolves from `(key, value)` pairs
 //! ([`config::Config::from_iter`]).
 //!
-//! [`ports`] turns the configuration into backends, e.g. `ports::object_store::object_store(&config)` for the
-//! ObjectStore chosen by `OBJECT_STORE` (memory, fs, or S3 at `AWS_ENDPOINT_URL`: MinIO, GCS, AWS).
+//! [`Ports::open`] turns the configuration into backends, built once: e.g. `ports.object_store()` is the
+//! ObjectStore chosen by `OBJECT_STORE` (memory, fs, or S3 at `AWS_ENDPOINT_URL`: MinIO, GCS, AWS). Each
+//! port crate also opens its own backend alone (`avb::object_store::open(&config.object_store.backend)`).
 //!
 //! ```no_run
 //! let config = avb::from_env()?;   // AVB_ENV / AVB_DEV_MODE / EVENT_BUS=… and .env.<mode>
@@ -17,11 +18,11 @@
 
 pub use avb_auth as auth;
 pub use avb_catalog as catalog;
-pub use avb_core::config;
 pub use avb_event_bus as event_bus;
 pub use avb_llm as llm;
 pub use avb_object_store as object_store;
 
+pub mod config;
 mod env;
 pub mod health;
 mod main_error;
@@ -31,3 +32,4 @@ pub mod testing;
 pub use avb_core::{Health, Status, WorkspaceId};
 pub use env::from_env;
 pub use main_error::MainError;
+pub use ports::{OpenError, Ports};

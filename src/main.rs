@@ -186,7 +186,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Vars => {
-            print!("{}", avb::config::keys::markdown_table());
+            print!("{}", avb::config::registry().markdown_table());
             ExitCode::SUCCESS
         }
         Command::Health { json, wait } => health(json, wait),

@@ -573,7 +573,7 @@ mod oidc {
                 .contains("avb-secret")
         );
         assert!(!config.to_string().contains("avb-secret"));
-        let auth = avb::ports::auth::authenticator(&config).await.unwrap();
+        let auth = avb::auth::open(&config.auth.backend).await.unwrap();
         assert_eq!(auth.backend(), "keycloak");
         assert!(auth.health().await.is_up());
         let token = sign(&issuer, json!({"sub": "via-facade"}), "rsa", None).await;
@@ -582,7 +582,7 @@ mod oidc {
             "via-facade"
         );
         // Outgoing calls: the service's own client-credentials token validates with its own authenticator.
-        let source = avb::ports::auth::token_source(&config)
+        let source = avb::auth::token_source(&config.auth.backend)
             .await
             .unwrap()
             .unwrap();

@@ -293,10 +293,10 @@ async fn facade_builds_keycloak_from_config_against_real_keycloak() {
         ("OIDC_CLIENT_SECRET", SERVICE_SECRET),
     ])
     .unwrap();
-    let auth = avb::ports::auth::authenticator(&config).await.unwrap();
+    let auth = avb::auth::open(&config.auth.backend).await.unwrap();
     assert_eq!(auth.backend(), "keycloak");
     assert!(auth.health().await.is_up());
-    let source = avb::ports::auth::token_source(&config)
+    let source = avb::auth::token_source(&config.auth.backend)
         .await
         .unwrap()
         .unwrap();

@@ -256,7 +256,7 @@ async fn issuer_secrets_never_reach_the_facade_error() {
             vars.push(("KEYCLOAK_REALM", "x"));
         }
         let config = avb::config::Config::from_iter(vars).unwrap();
-        let err = avb::ports::auth::authenticator(&config).await.unwrap_err();
+        let err = avb::auth::open(&config.auth.backend).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::IssuerUnavailable, "{err}");
         assert_no_marker(key, &err);
     }

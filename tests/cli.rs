@@ -115,5 +115,5 @@ fn env_file_is_chosen_by_mode_and_the_process_environment_wins() {
 fn vars_prints_the_documented_table() {
     let out = avb(&["vars"], &[], &tempdir("vars"));
     assert!(out.status.success());
-    assert_eq!(text(&out.stdout), avb::config::keys::markdown_table());
+    assert_eq!(text(&out.stdout), avb::config::registry().markdown_table());
 }

@@ -1,6 +1,6 @@
 //! No value of a URL-, address- or secret-typed variable ever shows where a secret could sit: not in the
 //! summary (`avb mode`), the JSON (`avb mode --json`), the health report (`avb health --json`), nor any
-//! error. Driven off the variable registry (`avb::config::keys::KEYS`), so a variable added there later is
+//! error. Driven off the variable registry (`avb::config::registry()`), so a variable added there later is
 //! covered without touching this file.
 //!
 //! "Where a secret could sit": the userinfo, every query value, the fragment, and everything of a value
@@ -9,7 +9,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use avb::config::keys::{KEYS, Key, TEST_PREFIX};
+use avb::config::keys::{Key, TEST_PREFIX};
+
+fn keys() -> Vec<&'static Key> {
+    avb::config::registry().iter().collect()
+}
 use avb::config::{Config, ConfigBuilder};
 use proptest::prelude::*;
 use std::process::Command;
@@ -61,7 +65,8 @@ fn is_address(k: &Key) -> bool {
 /// The variables whose values must never be shown whole, as the registry lists them (the harness's own
 /// `AVB_TEST_*` are not read by the resolver).
 fn guarded() -> Vec<&'static Key> {
-    KEYS.iter()
+    keys()
+        .into_iter()
         .filter(|k| !k.name.starts_with(TEST_PREFIX) && (k.secret || is_address(k)))
         .collect()
 }
@@ -228,7 +233,7 @@ fn the_issue_shapes_never_show_their_secret() {
 /// A `.env.*` line the parser rejects never shows its value (or a name that may be a value).
 #[test]
 fn env_file_errors_never_show_values() {
-    for k in KEYS {
+    for k in keys() {
         for line in [
             format!("{}=\"abc\"SeCrEtMk", k.name),
             format!("{}='abc' SeCrEtMk", k.name),
@@ -283,7 +288,7 @@ proptest! {
         ][..]),
         a in "[^\n\r]{0,6}",
         b in "[^\n\r]{0,6}",
-        k in prop::sample::select(KEYS),
+        k in prop::sample::select(keys()),
     ) {
         let text = shape
             .replace("{K}", k.name)

@@ -29,7 +29,7 @@ fn readme_variable_table_matches_the_registry() {
     );
     assert_eq!(
         table,
-        avb::config::keys::markdown_table(),
+        avb::config::registry().markdown_table(),
         "README.md's variable table is stale: replace it with the output of `cargo run -q -- vars`"
     );
 }

@@ -329,7 +329,7 @@ mod redis {
         assert!(!text.contains("secret"), "{text}");
         let err = RedisBus::builder()
             .with_url("redis://127.0.0.1:1")
-            .with_config("read_count", "0")
+            .with_read_count(0)
             .build()
             .unwrap_err();
         assert_eq!(

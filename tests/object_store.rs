@@ -74,7 +74,7 @@ async fn configuration_alone_switches_memory_and_fs() {
         vec![("OBJECT_STORE", "fs"), ("OBJECT_STORE_DIR", root.as_str())],
     ] {
         let config = Config::from_iter(pairs.clone()).unwrap();
-        let store = avb::ports::object_store::object_store(&config)
+        let store = avb::object_store::open(&config.object_store.backend)
             .await
             .unwrap();
         store
@@ -247,7 +247,7 @@ mod s3 {
                 ("LLM_API_URL", "http://127.0.0.1:11434"),
                 ("LLM_MODEL", "gemma3:270m"),
             ]);
-            let store = avb::ports::object_store::object_store(&config)
+            let store = avb::object_store::open(&config.object_store.backend)
                 .await
                 .unwrap();
             assert_eq!(store.backend(), "s3");
@@ -286,7 +286,7 @@ mod s3 {
                 ("AWS_ACCESS_KEY_ID", &key),
                 ("AWS_SECRET_ACCESS_KEY", "definitely-not-the-secret"),
             ]);
-            let store = avb::ports::object_store::object_store(&config)
+            let store = avb::object_store::open(&config.object_store.backend)
                 .await
                 .unwrap();
             for err in [
@@ -311,7 +311,7 @@ mod s3 {
             assert!(!health.is_up(), "{health:?}");
             // An unknown access key id too.
             let config = config_with_key(&url, &bucket, "no-such-key-id");
-            let store = avb::ports::object_store::object_store(&config)
+            let store = avb::object_store::open(&config.object_store.backend)
                 .await
                 .unwrap();
             let err = store.get_bytes("x").await.unwrap_err();

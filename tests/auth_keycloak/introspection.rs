@@ -182,7 +182,7 @@ async fn facade_introspection_settings_reach_keycloak() {
                     .to_string()
                     .contains(&format!("introspection {mode}"))
             );
-            avb::ports::auth::authenticator(&config).await.unwrap()
+            avb::auth::open(&config.auth.backend).await.unwrap()
         }
     };
     let (all, per_route, off) = (

@@ -137,13 +137,8 @@ pub enum Error {
         expected: String,
     },
     /// The backend is known but was not compiled in.
-    #[error("auth backend {backend:?} is not compiled in: enable the cargo feature {feature:?}")]
-    NotCompiled {
-        /// The backend.
-        backend: &'static str,
-        /// The cargo feature that enables it.
-        feature: &'static str,
-    },
+    #[error(transparent)]
+    NotCompiled(#[from] avb_core::NotCompiled),
     /// The operation is not available on this backend.
     #[error("{operation} is not supported by the {backend} auth backend")]
     NotSupported {
@@ -226,7 +221,7 @@ impl Error {
             Error::UntrustedEndpoint { .. } => ErrorKind::UntrustedEndpoint,
             Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
             Error::InvalidConfig { .. } => ErrorKind::InvalidConfig,
-            Error::NotCompiled { .. } => ErrorKind::NotCompiled,
+            Error::NotCompiled(_) => ErrorKind::NotCompiled,
             Error::NotSupported { .. } => ErrorKind::NotSupported,
             Error::DevKey { .. } => ErrorKind::DevKey,
         }
@@ -247,7 +242,7 @@ impl Error {
                 | Error::UntrustedEndpoint { .. }
                 | Error::PermissionDenied { .. }
                 | Error::InvalidConfig { .. }
-                | Error::NotCompiled { .. }
+                | Error::NotCompiled(_)
                 | Error::NotSupported { .. }
                 | Error::DevKey { .. }
         )

@@ -41,10 +41,12 @@ use std::fmt::Debug;
 use std::time::SystemTime;
 
 pub mod authz;
+pub mod config;
 mod error;
 pub mod jwks;
 pub mod local;
 pub mod none;
+mod open;
 pub mod validator;
 
 #[cfg(feature = "oidc")]
@@ -60,6 +62,9 @@ pub mod conformance;
 mod parse_fuzz;
 
 pub use error::{Error, ErrorKind, Result};
+#[cfg(feature = "oidc")]
+pub use open::token_source;
+pub use open::{TRUST_ALL_ROLE, open};
 
 /// Who made a request: the typed result of authentication, the same in every mode.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -44,7 +44,7 @@ pub const AUDIENCE: &str = "avb";
 /// The client id in `azp` and `resource_access`.
 pub const CLIENT_ID: &str = "avb";
 /// Default key file, relative to the current directory.
-pub const DEFAULT_KEY_FILE: &str = ".avb/auth/dev-key.pem";
+pub const DEFAULT_KEY_FILE: &str = crate::config::DEFAULT_DEV_KEY_FILE;
 
 const PEM_BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
 const PEM_END: &str = "-----END PRIVATE KEY-----";

@@ -87,6 +87,9 @@ pub enum Error {
         /// The allowed values.
         expected: String,
     },
+    /// The configuration selects a backend this build of avb does not contain.
+    #[error(transparent)]
+    NotCompiled(#[from] avb_core::NotCompiled),
     /// An operation or backend this build or backend does not provide.
     #[error("{operation} is not supported by the {backend} event bus: {hint}")]
     NotSupported {

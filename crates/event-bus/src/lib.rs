@@ -27,8 +27,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod config;
 mod delivery;
 mod error;
+mod open;
 mod types;
 
 #[cfg(feature = "memory")]
@@ -40,8 +42,10 @@ pub mod redis;
 pub mod conformance;
 
 pub use avb_core::{Health, WorkspaceId};
+pub use config::{EventBusConfig, EventBusKind};
 pub use delivery::{Delivery, Origin, Receipt, Settle, Source, Subscription};
 pub use error::{BoxError, Error, Result};
+pub use open::open;
 pub use types::{
     Capabilities, DEAD_LETTER_SUFFIX, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR,
     HEADER_ORIGINAL_TOPIC, Message, MessageId, Settings, StartPosition, Topic, check_group,

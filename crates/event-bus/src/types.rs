@@ -255,6 +255,9 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The shortest accepted `ack_timeout` (`EVENT_BUS_ACK_TIMEOUT_MS` has the same bound).
+    pub const MIN_ACK_TIMEOUT: Duration = Duration::from_millis(10);
+
     /// Checks the settings (called by each backend's `build`).
     pub fn validate(&self) -> Result<()> {
         if self.max_attempts == 0 {
@@ -264,7 +267,7 @@ impl Settings {
                 expected: "an integer >= 1".into(),
             });
         }
-        if self.ack_timeout < Duration::from_millis(10) {
+        if self.ack_timeout < Self::MIN_ACK_TIMEOUT {
             return Err(Error::InvalidConfig {
                 key: "ack_timeout".into(),
                 value: format!("{:?}", self.ack_timeout),
@@ -277,59 +280,6 @@ impl Settings {
                 value: "0".into(),
                 expected: "a count >= 1, or no trimming".into(),
             });
-        }
-        Ok(())
-    }
-
-    /// Applies one `(key, value)` setting: `ack_timeout_ms`, `max_attempts`, `max_len` (a count or
-    /// `none`), `max_message_bytes`. Errors name the key, the value and what is accepted.
-    pub fn apply(&mut self, key: &str, value: &str) -> Result<()> {
-        let invalid = |expected: &str| Error::InvalidConfig {
-            key: key.to_string(),
-            value: value.to_string(),
-            expected: expected.to_string(),
-        };
-        match key {
-            "ack_timeout_ms" => {
-                let ms: u64 = value
-                    .parse()
-                    .map_err(|_| invalid("milliseconds (an integer >= 10)"))?;
-                self.ack_timeout = Duration::from_millis(ms);
-            }
-            "max_attempts" => {
-                self.max_attempts = value
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| invalid("an integer >= 1"))?;
-            }
-            "max_len" => {
-                self.max_len = match value {
-                    "none" => None,
-                    n => Some(
-                        n.parse()
-                            .ok()
-                            .filter(|n| *n >= 1)
-                            .ok_or_else(|| invalid("an integer >= 1, or none"))?,
-                    ),
-                };
-            }
-            "max_message_bytes" => {
-                self.max_message_bytes = value
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| invalid("an integer >= 1"))?;
-            }
-            _ => {
-                return Err(Error::InvalidConfig {
-                    key: key.to_string(),
-                    value: value.to_string(),
-                    expected:
-                        "a known key: ack_timeout_ms, max_attempts, max_len, max_message_bytes"
-                            .into(),
-                });
-            }
         }
         Ok(())
     }

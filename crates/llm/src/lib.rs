@@ -4,5 +4,7 @@
 //!
 //! This crate is the port's home. Its trait, backends and conformance suite are not written yet;
 //! they arrive with the port's own issue. The backend is already *selected* at startup by
-//! [`avb_core::config`](../avb_core/config/index.html) through `LLM_PROVIDER`, so a service can resolve and
+//! [`config`] through `LLM_PROVIDER`, so a service can resolve and
 //! print its configuration today.
+
+pub mod config;

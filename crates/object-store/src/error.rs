@@ -91,15 +91,8 @@ pub enum Error {
         expected: String,
     },
     /// The backend exists but was not compiled into this binary.
-    #[error(
-        "object store backend {backend:?} is not compiled in: enable the cargo feature `{feature}`"
-    )]
-    NotCompiled {
-        /// The backend asked for.
-        backend: &'static str,
-        /// The cargo feature that enables it.
-        feature: &'static str,
-    },
+    #[error(transparent)]
+    NotCompiled(#[from] avb_core::NotCompiled),
     /// The backend cannot do this operation (see [`Capabilities`](crate::Capabilities)).
     #[error("{operation} is not supported by the {backend} backend")]
     NotSupported {

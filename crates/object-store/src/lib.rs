@@ -31,8 +31,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod config;
 mod error;
 mod key;
+mod open;
 mod prefix;
 mod presign;
 mod types;
@@ -51,6 +53,7 @@ pub mod s3;
 pub use avb_core::Health;
 pub use error::{BoxError, Error, Result};
 pub use key::{MAX_KEY_LEN, validate_key, validate_prefix};
+pub use open::open;
 pub use prefix::{PrefixStore, for_workspace};
 pub use presign::{MAX_PRESIGN_EXPIRY, PresignConstraints, PresignMethod, PresignedRequest};
 pub use types::{

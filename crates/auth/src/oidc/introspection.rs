@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// How long an introspection answer is reused by default.
-pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
+pub const DEFAULT_CACHE_TTL: Duration = crate::config::DEFAULT_INTROSPECTION_CACHE;
 
 /// Most cached answers.
 pub const MAX_CACHED: usize = 10_000;

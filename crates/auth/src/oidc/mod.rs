@@ -168,9 +168,9 @@ impl OidcBuilder {
             client_id: None,
             workspace_claim: None,
             default_workspace: None,
-            leeway: Duration::from_secs(30),
-            min_refresh_interval: Duration::from_secs(10),
-            max_age: Duration::from_secs(300),
+            leeway: crate::config::DEFAULT_LEEWAY,
+            min_refresh_interval: crate::config::DEFAULT_JWKS_MIN_REFRESH,
+            max_age: crate::config::DEFAULT_JWKS_MAX_AGE,
             timeout: Duration::from_secs(10),
             allowed_origins: Vec::new(),
             introspection: None,
@@ -210,7 +210,7 @@ impl OidcBuilder {
     }
 
     /// The claim holding the workspace id (default `workspace_id`). A reserved claim (`sub`, `exp`, …:
-    /// [`avb_core::config::RESERVED_CLAIMS`]) makes [`build`](Self::build) fail.
+    /// [`crate::config::RESERVED_CLAIMS`]) makes [`build`](Self::build) fail.
     pub fn with_workspace_claim(mut self, claim: impl Into<String>) -> Self {
         self.workspace_claim = Some(claim.into());
         self
@@ -267,14 +267,14 @@ impl OidcBuilder {
         };
         // The same rule as the configuration's (`AUTH_WORKSPACE_CLAIM`), for code that builds directly.
         if let Some(claim) = self.workspace_claim.as_deref()
-            && let Some(why) = avb_core::config::reserved_claim(claim)
+            && let Some(why) = crate::config::reserved_claim(claim)
         {
             return Err(Error::InvalidConfig {
                 key: "AUTH_WORKSPACE_CLAIM".into(),
                 value: claim.into(),
                 expected: format!(
                     "a claim name that is not reserved ({claim} is {why}; reserved: {})",
-                    avb_core::config::reserved_claim_names()
+                    crate::config::reserved_claim_names()
                 ),
             });
         }

@@ -50,7 +50,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 
 /// Default claim carrying the workspace id.
-pub const DEFAULT_WORKSPACE_CLAIM: &str = "workspace_id";
+pub const DEFAULT_WORKSPACE_CLAIM: &str = crate::config::DEFAULT_WORKSPACE_CLAIM;
 
 /// What a valid token must look like.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +76,7 @@ impl Rules {
         Self {
             issuer: issuer.into(),
             audiences: vec![audience.into()],
-            leeway: Duration::from_secs(30),
+            leeway: crate::config::DEFAULT_LEEWAY,
             workspace_claim: DEFAULT_WORKSPACE_CLAIM.into(),
             default_workspace: None,
             client_id: None,

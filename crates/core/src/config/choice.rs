@@ -1,6 +1,7 @@
-//! The closed sets of values the resolver accepts: environment, mode and each port's backend kind.
+//! The closed sets of values the resolver accepts: environment and mode here; each port's backend kind is
+//! declared in its crate with [`choice!`](crate::choice) and [`backend_kind!`](crate::backend_kind).
 
-use serde::Serialize;
+use super::keys::Key;
 use std::fmt;
 
 /// A value chosen from a fixed list by one variable (`EVENT_BUS=redis`).
@@ -27,6 +28,9 @@ pub trait Choice: Copy + Sized + 'static {
     }
 }
 
+/// Declares a closed set of values read from one variable: the enum, its [`Choice`] impl, `as_str` and
+/// `Display`. The crate using it needs `serde` (the enum derives `Serialize`).
+#[macro_export]
 macro_rules! choice {
     (
         $(#[$m:meta])* $name:ident {
@@ -35,11 +39,11 @@ macro_rules! choice {
         $( aliases { $( $alias:literal => $target:ident ),+ } )?
     ) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize)]
         #[serde(rename_all = "lowercase")]
         pub enum $name { $( $(#[$vm])* $variant ),+ }
 
-        impl Choice for $name {
+        impl $crate::config::Choice for $name {
             const NAMES: &'static [(&'static str, Self)] = &[ $( ($text, $name::$variant) ),+ ];
             $( const ALIASES: &'static [(&'static str, Self)] = &[ $( ($alias, $name::$target) ),+ ]; )?
         }
@@ -51,8 +55,8 @@ macro_rules! choice {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
@@ -69,36 +73,12 @@ choice! {
     Mode { /** Offline or cheap local backends. */ Sandbox = "sandbox", /** The production engines. */ Live = "live" }
 }
 
-choice! {
-    /// EventBus backend (`EVENT_BUS`).
-    EventBusKind { /** In-process bus. */ Memory = "memory", /** Redis Streams. */ Redis = "redis", /** Apache Kafka. */ Kafka = "kafka", /** Apache Pulsar. */ Pulsar = "pulsar" }
-}
-
-choice! {
-    /// Auth backend (`AUTH_MODE`).
-    AuthKind { /** Trust-all. */ None = "none", /** Local issuer with a development key. */ Local = "local", /** Keycloak / any OIDC provider. */ Keycloak = "keycloak" }
-    aliases { "oidc" => Keycloak }
-}
-
-choice! {
-    /// ObjectStore backend (`OBJECT_STORE`).
-    ObjectStoreKind { /** In-process store. */ Memory = "memory", /** Local directory. */ Fs = "fs", /** S3 API (MinIO, AWS, GCS interop). */ S3 = "s3" }
-}
-
-choice! {
-    /// Catalog backend (`DATA_CATALOG`).
-    CatalogKind { /** `stub-catalog.json`. */ Json = "json", /** OpenMetadata REST API. */ OpenMetadata = "openmetadata" }
-}
-
-choice! {
-    /// LLM backend (`LLM_PROVIDER`).
-    LlmKind { /** Deterministic offline model. */ Mock = "mock", /** Any OpenAI-compatible API. */ OpenAi = "openai", /** Ollama. */ Ollama = "ollama" }
-}
-
 /// A port's backend kind: its variable, defaults per mode and whether it is sandbox-only.
 pub trait BackendKind: Choice + fmt::Display {
-    /// The per-port override variable.
-    const VARIABLE: &'static str;
+    /// The per-port override variable, described.
+    const KEY: Key;
+    /// Its name.
+    const VARIABLE: &'static str = Self::KEY.name;
     /// The backend used when the variable is unset.
     fn default_for(mode: Mode) -> Self;
     /// Refused in staging and production.
@@ -114,12 +94,15 @@ pub trait BackendKind: Choice + fmt::Display {
     }
 }
 
+/// Implements [`BackendKind`]: `backend_kind!(EventBusKind, EVENT_BUS, sandbox: Memory, live: Pulsar,
+/// sandbox_only: [Memory])`, where `EVENT_BUS` is the selecting variable's [`Key`] constant.
+#[macro_export]
 macro_rules! backend_kind {
-    ($t:ident, $var:literal, sandbox: $s:ident, live: $l:ident, sandbox_only: [$($so:ident),*]) => {
-        impl BackendKind for $t {
-            const VARIABLE: &'static str = $var;
-            fn default_for(mode: Mode) -> Self {
-                match mode { Mode::Sandbox => $t::$s, Mode::Live => $t::$l }
+    ($t:ident, $key:expr, sandbox: $s:ident, live: $l:ident, sandbox_only: [$($so:ident),*]) => {
+        impl $crate::config::BackendKind for $t {
+            const KEY: $crate::config::keys::Key = $key;
+            fn default_for(mode: $crate::config::Mode) -> Self {
+                match mode { $crate::config::Mode::Sandbox => $t::$s, $crate::config::Mode::Live => $t::$l }
             }
             fn sandbox_only(self) -> bool {
                 const SANDBOX_ONLY: &[$t] = &[$($t::$so),*];
@@ -129,29 +112,31 @@ macro_rules! backend_kind {
     };
 }
 
-backend_kind!(EventBusKind, "EVENT_BUS", sandbox: Memory, live: Pulsar, sandbox_only: [Memory]);
-backend_kind!(AuthKind, "AUTH_MODE", sandbox: None, live: Keycloak, sandbox_only: [None, Local]);
-backend_kind!(ObjectStoreKind, "OBJECT_STORE", sandbox: Memory, live: S3, sandbox_only: [Memory]);
-backend_kind!(CatalogKind, "DATA_CATALOG", sandbox: Json, live: OpenMetadata, sandbox_only: []);
-backend_kind!(LlmKind, "LLM_PROVIDER", sandbox: Mock, live: Ollama, sandbox_only: [Mock]);
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::keys::key;
+
+    crate::choice! {
+        /// A test kind.
+        TestKind { /** a */ A = "a", /** b */ B = "b", /** c */ C = "c" }
+        aliases { "alias" => C }
+    }
+    crate::backend_kind!(TestKind, key("TEST_KIND", "t", "a, b, c", "a", "t"), sandbox: A, live: B, sandbox_only: [A]);
 
     #[test]
     fn parse_is_case_insensitive_and_knows_aliases() {
-        assert_eq!(EventBusKind::parse("Redis"), Some(EventBusKind::Redis));
-        assert_eq!(AuthKind::parse("oidc"), Some(AuthKind::Keycloak));
-        assert_eq!(EventBusKind::parse("kafak"), None);
-        assert_eq!(EventBusKind::parse(" redis"), None);
-        assert_eq!(AuthKind::allowed(), "none, local, keycloak, oidc");
+        assert_eq!(TestKind::parse("B"), Some(TestKind::B));
+        assert_eq!(TestKind::parse("alias"), Some(TestKind::C));
+        assert_eq!(TestKind::parse(" b"), None);
+        assert_eq!(TestKind::allowed(), "a, b, c, alias");
+        assert_eq!(Mode::parse("LIVE"), Some(Mode::Live));
     }
 
     #[test]
     fn live_lists_exclude_sandbox_only_backends() {
-        assert_eq!(EventBusKind::allowed_live(), "redis, kafka, pulsar");
-        assert_eq!(AuthKind::allowed_live(), "keycloak");
-        assert_eq!(CatalogKind::allowed_live(), "json, openmetadata");
+        assert_eq!(TestKind::allowed_live(), "b, c");
+        assert_eq!(TestKind::VARIABLE, "TEST_KIND");
+        assert_eq!(TestKind::default_for(Mode::Live), TestKind::B);
     }
 }

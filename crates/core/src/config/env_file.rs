@@ -12,11 +12,15 @@ use super::error::Problem;
 type LineError = (usize, String);
 
 /// Parses a file's text into `(key, value)` pairs, or the problems found (file, line and column named).
-pub fn parse(file: &str, text: &str) -> Result<Vec<(String, String)>, Vec<Problem>> {
+pub fn parse(
+    file: &str,
+    text: &str,
+    registry: &super::keys::Registry,
+) -> Result<Vec<(String, String)>, Vec<Problem>> {
     let mut pairs = Vec::new();
     let mut problems = Vec::new();
     for (i, raw) in text.lines().enumerate() {
-        match parse_line(raw) {
+        match parse_line(raw, registry) {
             Ok(Some(pair)) => pairs.push(pair),
             Ok(None) => {}
             Err((offset, reason)) => problems.push(Problem::EnvFile {
@@ -39,7 +43,10 @@ fn offset(raw: &str, part: &str) -> usize {
     (part.as_ptr() as usize).saturating_sub(raw.as_ptr() as usize)
 }
 
-fn parse_line(raw: &str) -> Result<Option<(String, String)>, LineError> {
+fn parse_line(
+    raw: &str,
+    registry: &super::keys::Registry,
+) -> Result<Option<(String, String)>, LineError> {
     let line = raw.trim();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
@@ -65,7 +72,7 @@ fn parse_line(raw: &str) -> Result<Option<(String, String)>, LineError> {
     let value = value.trim_start();
     // Only a variable avb reads is named: any other well-formed name may be a secret pasted before an `=`
     // (`sk_live_abc123="…`), and is no help to show.
-    let named = |reason: String| match super::keys::find(key) {
+    let named = |reason: String| match registry.find(key) {
         Some(_) => format!("{key}: {reason}"),
         None => format!("{reason} (a variable avb does not read: its name is not shown)"),
     };
@@ -132,7 +139,19 @@ fn parse_value(v: &str) -> Result<String, LineError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::keys::{Key, Registry, key};
+
+    const READ: &[Key] = &[
+        key("EVENT_BUS", "t", "t", "t", "t"),
+        key("AWS_SECRET_ACCESS_KEY", "t", "t", "t", "t"),
+    ];
+
+    fn parse(
+        file: &str,
+        text: &str,
+    ) -> Result<Vec<(String, String)>, Vec<super::super::error::Problem>> {
+        super::parse(file, text, &Registry::new([READ]))
+    }
 
     #[test]
     fn parses_the_documented_forms() {

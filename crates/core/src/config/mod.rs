@@ -1,58 +1,43 @@
-//! Mode resolution: one typed [`Config`] from `(key, value)` pairs.
+//! The configuration toolkit: mode resolution and everything a port crate needs to read its own settings.
 //!
-//! The rules (DESIGN §2), all applied here and nowhere else:
+//! The rules (DESIGN §2), applied here and nowhere else:
 //!
 //! | variable | values | default | rule |
 //! |---|---|---|---|
 //! | `AVB_ENV` (alias `DJANGO_ENV`) | `development`, `staging`, `production` | `development` | `AVB_ENV` wins when both are set |
 //! | `AVB_DEV_MODE` | `sandbox`, `live` | `sandbox` | read only in `development`; staging/production are `live` and the summary says it was ignored |
-//! | `EVENT_BUS` | `memory`, `redis`, `kafka`, `pulsar` | sandbox `memory`, live `pulsar` | per-port override |
-//! | `AUTH_MODE` | `none`, `local`, `keycloak` (alias `oidc`) | sandbox `none`, live `keycloak` | |
-//! | `OBJECT_STORE` | `memory`, `fs`, `s3` | sandbox `memory`, live `s3` | `AWS_ENDPOINT_URL` picks MinIO/GCS/AWS |
-//! | `DATA_CATALOG` | `json`, `openmetadata` | sandbox `json`, live `openmetadata` | |
-//! | `LLM_PROVIDER` | `mock`, `openai`, `ollama` | sandbox `mock`, live `ollama` | |
 //!
-//! Every other variable (connection settings) is listed in [`keys::KEYS`], which also generates the README
-//! table. Values match case-insensitively; an empty value is an error, never "unset".
+//! Each port crate owns the rest: its backend kind (declared with [`choice!`](crate::choice) and
+//! [`backend_kind!`](crate::backend_kind)), its variables ([`keys::Key`] constants listed in its `VARS`), its
+//! `…Config` type implementing [`PortConfig`] (read with a [`Reader`], shown as a summary line, secrets
+//! handed to a [`Scrubber`]). The facade (`avb::config`) composes the five ports and the [`keys::Registry`]
+//! of every variable. Values match case-insensitively; an empty value is an error, never "unset".
 //!
-//! Fail-closed rules: sandbox-only backends (`AUTH_MODE=none|local`, `EVENT_BUS=memory`, `OBJECT_STORE=memory`,
-//! `LLM_PROVIDER=mock`) are refused in staging/production, with no override; a backend's missing connection
-//! setting, an unknown value, an unknown `AVB_*` variable (other than the test harness's `AVB_TEST_*`) and a
-//! malformed URL are errors. Every problem is collected, so one run reports them all.
+//! Fail-closed rules: sandbox-only backends are refused in staging/production, with no override; a
+//! backend's missing connection setting, an unknown value, an unknown `AVB_*` variable (other than the test
+//! harness's `AVB_TEST_*`) and a malformed URL are errors. Every problem is collected, so one run reports
+//! them all.
 //!
-//! Layers: [`ConfigBuilder::with_env_file`] adds a `.env.sandbox`/`.env.live` file's pairs *under* the
-//! process pairs given to [`ConfigBuilder::from_iter`]. The mode variables themselves cannot come from such a
-//! file (the file is chosen by the mode).
-//!
-//! ```
-//! use avb_core::config::{Config, EventBusConfig, Mode};
-//! let config = Config::from_iter([("EVENT_BUS", "redis"), ("REDIS_URL", "redis://:pw@127.0.0.1:6379")]).unwrap();
-//! assert_eq!(config.mode, Mode::Sandbox);
-//! assert!(matches!(config.event_bus.backend, EventBusConfig::Redis { .. }));
-//! assert!(!config.to_string().contains("pw"));
-//! ```
+//! Layers: [`Layers::with_env_file`] adds a `.env.sandbox`/`.env.live` file's pairs *under* the process
+//! pairs given to [`Layers::with_pairs`]. The mode variables themselves cannot come from such a file (the
+//! file is chosen by the mode).
 
 mod choice;
-mod claims;
 mod env_file;
 mod error;
 pub mod keys;
-mod ports;
+mod reader;
 mod scrub;
 mod secret;
 mod summary;
 
-pub use choice::{
-    AuthKind, BackendKind, CatalogKind, Choice, Environment, EventBusKind, LlmKind, Mode,
-    ObjectStoreKind,
-};
-pub use claims::{RESERVED_CLAIMS, reserved_claim, reserved_claim_names};
+pub use choice::{BackendKind, Choice, Environment, Mode};
 pub use error::{ConfigError, Problem};
-pub use ports::{
-    AuthConfig, CatalogConfig, EventBusConfig, EventBusDelivery, LlmConfig, ObjectStoreConfig,
-    OidcIntrospection, S3_DEFAULT_REGION, S3Checksums, S3Credentials, S3Profile,
-};
+pub use keys::{Key, Registry};
+pub use reader::{PortConfig, Reader};
+pub use scrub::Scrubber;
 pub use secret::{REDACTED, Secret, ServiceUrl, redact_raw, redact_url};
+pub use summary::Rows;
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -97,10 +82,10 @@ pub struct Ignored {
     pub reason: String,
 }
 
-/// The resolved configuration: environment, mode and every port's backend. Prints as the startup summary
-/// (`Display`) and serialises as JSON; neither shows a secret.
+/// What mode resolution decided: environment, mode, what set them, the `.env.*` file read and the
+/// variables deliberately not used. The facade's `Config` carries it beside the five ports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Config {
+pub struct Resolution {
     /// Deployment environment.
     pub environment: Environment,
     /// What set the environment.
@@ -111,31 +96,8 @@ pub struct Config {
     pub mode_source: Source,
     /// The `.env.*` file layered under the process environment, if one was read.
     pub env_file: Option<String>,
-    /// EventBus backend.
-    pub event_bus: Port<EventBusConfig>,
-    /// Auth backend.
-    pub auth: Port<AuthConfig>,
-    /// ObjectStore backend.
-    pub object_store: Port<ObjectStoreConfig>,
-    /// Catalog backend.
-    pub catalog: Port<CatalogConfig>,
-    /// LLM backend.
-    pub llm: Port<LlmConfig>,
     /// Variables seen and not used, with the reason.
     pub ignored: Vec<Ignored>,
-}
-
-impl Config {
-    /// Resolves from process-environment pairs alone.
-    #[allow(clippy::should_implement_trait)] // the envy/figment convention; `Config` is not a collection
-    pub fn from_iter<I, K, V>(pairs: I) -> Result<Config, ConfigError>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        ConfigBuilder::new().from_iter(pairs).build()
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -144,25 +106,26 @@ pub(crate) struct Entry {
     pub(crate) source: Source,
 }
 
-/// Builds a [`Config`] from layers of pairs. All validation happens in [`ConfigBuilder::build`].
+/// The layers of `(key, value)` pairs a configuration is resolved from. All validation happens in
+/// [`Layers::resolve`].
 #[derive(Debug, Default, Clone)]
-pub struct ConfigBuilder {
+pub struct Layers {
     env: BTreeMap<String, String>,
-    file: Option<(String, Vec<(String, String)>)>,
+    file: Option<(String, String)>,
+    non_unicode: Vec<String>,
     problems: Vec<Problem>,
 }
 
-const MODE_KEYS: [&str; 3] = ["AVB_ENV", "DJANGO_ENV", "AVB_DEV_MODE"];
+const FILE_REFUSED: [&str; 3] = ["AVB_ENV", "DJANGO_ENV", "AVB_DEV_MODE"];
 
-impl ConfigBuilder {
+impl Layers {
     /// An empty builder: everything at its default.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Adds process-environment pairs (a later pair wins over an earlier one with the same key).
-    #[allow(clippy::should_implement_trait)]
-    pub fn from_iter<I, K, V>(mut self, pairs: I) -> Self
+    pub fn with_pairs<I, K, V>(mut self, pairs: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
@@ -174,27 +137,20 @@ impl ConfigBuilder {
     }
 
     /// Sets one process-environment variable.
-    pub fn with_config(self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.from_iter([(key.into(), value.into())])
+    pub fn with_var(self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.with_pairs([(key.into(), value.into())])
     }
 
     /// Records a process variable whose value is not UTF-8; an error when avb reads that variable.
     pub fn with_non_unicode(mut self, key: impl Into<String>) -> Self {
-        let key = key.into();
-        if keys::find(&key).is_some() {
-            self.problems.push(Problem::Invalid {
-                key,
-                value: "<not UTF-8>".into(),
-                expected: "a UTF-8 value".into(),
-            });
-        }
+        self.non_unicode.push(key.into());
         self
     }
 
     /// The `.env.*` file this configuration reads under the process environment: `.env.sandbox` or
     /// `.env.live`, chosen by the mode the process pairs resolve to.
     pub fn env_file_name(&self) -> Result<&'static str, ConfigError> {
-        let vars = self.layered(false);
+        let vars = self.layered(None);
         let mut problems = Vec::new();
         let (_, _, mode, _, _) = resolve_mode(&vars, &mut problems);
         if problems.is_empty() {
@@ -210,24 +166,7 @@ impl ConfigBuilder {
     /// Layers a `.env.*` file's text under the process pairs. `name` is how errors and the summary refer
     /// to it (usually its path).
     pub fn with_env_file(mut self, name: impl Into<String>, text: &str) -> Self {
-        let name = name.into();
-        match env_file::parse(&name, text) {
-            Ok(pairs) => {
-                for (k, _) in pairs
-                    .iter()
-                    .filter(|(k, _)| MODE_KEYS.contains(&k.as_str()))
-                {
-                    self.problems.push(Problem::Conflict {
-                        keys: vec![k.clone()],
-                        reason: format!(
-                            "{k} cannot be set in {name}: the file is chosen by the mode; set {k} in the process environment"
-                        ),
-                    });
-                }
-                self.file = Some((name, pairs));
-            }
-            Err(mut problems) => self.problems.append(&mut problems),
-        }
+        self.file = Some((name.into(), text.to_string()));
         self
     }
 
@@ -245,9 +184,38 @@ impl ConfigBuilder {
         self
     }
 
-    fn layered(&self, with_file: bool) -> BTreeMap<String, Entry> {
+    /// The file's pairs (mode variables refused), reporting its problems.
+    fn file_pairs(
+        &self,
+        registry: &Registry,
+        problems: &mut Vec<Problem>,
+    ) -> Option<(String, Vec<(String, String)>)> {
+        let (name, text) = self.file.as_ref()?;
+        match env_file::parse(name, text, registry) {
+            Ok(pairs) => {
+                for (k, _) in pairs
+                    .iter()
+                    .filter(|(k, _)| FILE_REFUSED.contains(&k.as_str()))
+                {
+                    problems.push(Problem::Conflict {
+                        keys: vec![k.clone()],
+                        reason: format!(
+                            "{k} cannot be set in {name}: the file is chosen by the mode; set {k} in the process environment"
+                        ),
+                    });
+                }
+                Some((name.clone(), pairs))
+            }
+            Err(mut found) => {
+                problems.append(&mut found);
+                None
+            }
+        }
+    }
+
+    fn layered(&self, file: Option<&(String, Vec<(String, String)>)>) -> BTreeMap<String, Entry> {
         let mut vars = BTreeMap::new();
-        if let (true, Some((file, pairs))) = (with_file, &self.file) {
+        if let Some((file, pairs)) = file {
             for (k, v) in pairs {
                 vars.insert(
                     k.clone(),
@@ -273,49 +241,64 @@ impl ConfigBuilder {
         vars
     }
 
-    /// Resolves and validates everything; returns every problem found.
-    pub fn build(self) -> Result<Config, ConfigError> {
-        let vars = self.layered(true);
+    /// Resolves the mode, then lets `read` read the ports through a [`Reader`]; returns every problem found
+    /// (by the layers, the mode rules, the unknown-`AVB_*` check against `registry`, and the ports).
+    pub fn resolve<T>(
+        self,
+        registry: &Registry,
+        read: impl FnOnce(&mut Reader<'_>) -> Option<T>,
+    ) -> Result<(Resolution, T), ConfigError> {
         let mut problems = self.problems.clone();
+        for key in self
+            .non_unicode
+            .iter()
+            .filter(|k| registry.find(k).is_some())
+        {
+            problems.push(Problem::Invalid {
+                key: key.clone(),
+                value: "<not UTF-8>".into(),
+                expected: "a UTF-8 value".into(),
+            });
+        }
+        let file = self.file_pairs(registry, &mut problems);
+        let vars = self.layered(file.as_ref());
         for key in vars
             .keys()
             .filter(|k| k.starts_with("AVB_") && !k.starts_with(keys::TEST_PREFIX))
         {
-            if keys::find(key).is_none() {
+            if registry.find(key).is_none() {
                 problems.push(Problem::UnknownKey {
                     key: key.clone(),
-                    suggestion: keys::suggest(key).map(str::to_string),
+                    suggestion: registry.suggest(key).map(str::to_string),
                 });
             }
         }
         let (environment, environment_source, mode, mode_source, ignored) =
             resolve_mode(&vars, &mut problems);
-        let mut r = ports::Reader::new(&vars, environment, &environment_source, mode);
-        let event_bus = r.event_bus();
-        let auth = r.auth();
-        let object_store = r.object_store();
-        let catalog = r.catalog();
-        let llm = r.llm();
-        problems.append(&mut r.into_problems());
-        match (event_bus, auth, object_store, catalog, llm) {
-            (Some(event_bus), Some(auth), Some(object_store), Some(catalog), Some(llm))
-                if problems.is_empty() =>
-            {
-                Ok(Config {
+        let mut r = Reader::new(&vars, environment, &environment_source, mode);
+        let ports = read(&mut r);
+        let mut port_problems = r.into_problems();
+        problems.append(&mut port_problems);
+        match ports {
+            Some(ports) if problems.is_empty() => Ok((
+                Resolution {
                     environment,
                     environment_source,
                     mode,
                     mode_source,
-                    env_file: self.file.map(|(name, _)| name),
-                    event_bus,
-                    auth,
-                    object_store,
-                    catalog,
-                    llm,
+                    env_file: file.map(|(name, _)| name),
                     ignored,
-                })
-            }
-            _ => Err(ConfigError::new(problems)),
+                },
+                ports,
+            )),
+            Some(_) => Err(ConfigError::new(problems)),
+            None if problems.is_empty() => Err(ConfigError::new(vec![Problem::Conflict {
+                keys: Vec::new(),
+                reason:
+                    "a port refused its settings without a reason (a bug in avb: please report it)"
+                        .into(),
+            }])),
+            None => Err(ConfigError::new(problems)),
         }
     }
 }
@@ -328,23 +311,23 @@ fn resolve_mode(vars: &BTreeMap<String, Entry>, problems: &mut Vec<Problem>) -> 
         (Some(avb), Some(django)) => {
             ignored.push(Ignored {
                 key: "DJANGO_ENV".into(),
-                value: ports::shown("DJANGO_ENV", &django.value),
+                value: reader::shown(&keys::DJANGO_ENV, &django.value),
                 reason: "AVB_ENV is set and wins over DJANGO_ENV".into(),
             });
-            Some(("AVB_ENV", avb))
+            Some((&keys::AVB_ENV, avb))
         }
-        (Some(avb), None) => Some(("AVB_ENV", avb)),
-        (None, Some(django)) => Some(("DJANGO_ENV", django)),
+        (Some(avb), None) => Some((&keys::AVB_ENV, avb)),
+        (None, Some(django)) => Some((&keys::DJANGO_ENV, django)),
         (None, None) => None,
     };
     let (environment, environment_source) = match env_entry {
         None => (Environment::Development, Source::Default),
-        Some((key, entry)) => match Environment::parse(&entry.value) {
+        Some((env_key, entry)) => match Environment::parse(&entry.value) {
             Some(e) => (e, entry.source.clone()),
             None => {
                 problems.push(Problem::Invalid {
-                    key: key.into(),
-                    value: ports::shown(key, &entry.value),
+                    key: env_key.name.into(),
+                    value: reader::shown(env_key, &entry.value),
                     expected: format!("one of {}", Environment::allowed()),
                 });
                 (Environment::Development, entry.source.clone())
@@ -359,7 +342,7 @@ fn resolve_mode(vars: &BTreeMap<String, Entry>, problems: &mut Vec<Problem>) -> 
             None => {
                 problems.push(Problem::Invalid {
                     key: "AVB_DEV_MODE".into(),
-                    value: ports::shown("AVB_DEV_MODE", &entry.value),
+                    value: reader::shown(&keys::AVB_DEV_MODE, &entry.value),
                     expected: format!("one of {}", Mode::allowed()),
                 });
                 (Mode::Sandbox, entry.source.clone())
@@ -369,7 +352,7 @@ fn resolve_mode(vars: &BTreeMap<String, Entry>, problems: &mut Vec<Problem>) -> 
             if let Some(entry) = dev_mode {
                 ignored.push(Ignored {
                     key: "AVB_DEV_MODE".into(),
-                    value: ports::shown("AVB_DEV_MODE", &entry.value),
+                    value: reader::shown(&keys::AVB_DEV_MODE, &entry.value),
                     reason: format!(
                         "read only in development; the environment is {env}, which is always live"
                     ),
@@ -380,6 +363,3 @@ fn resolve_mode(vars: &BTreeMap<String, Entry>, problems: &mut Vec<Problem>) -> 
     };
     (environment, environment_source, mode, mode_source, ignored)
 }
-
-#[cfg(test)]
-mod tests;

@@ -6,11 +6,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-/// Builds a [`MemoryBus`]: `with_*` setters, `with_config(key, value)`, then `build()` validates.
+/// Builds a [`MemoryBus`]: typed `with_*` setters, then `build()` validates.
 #[derive(Debug, Default)]
 pub struct MemoryBusBuilder {
     settings: Settings,
-    pairs: Vec<(String, String)>,
 }
 
 impl MemoryBusBuilder {
@@ -43,29 +42,9 @@ impl MemoryBusBuilder {
         self.settings.max_message_bytes = bytes;
         self
     }
-    /// A setting by name (see [`Settings::apply`]); checked by `build`.
-    pub fn with_config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.pairs.push((key.into(), value.into()));
-        self
-    }
-    /// Settings from `(key, value)` pairs.
-    #[allow(clippy::should_implement_trait)] // the house builder shape: `XBuilder::from_iter(pairs)`
-    pub fn from_iter<I, K, V>(pairs: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        pairs
-            .into_iter()
-            .fold(Self::new(), |b, (k, v)| b.with_config(k, v))
-    }
     /// Validates the settings and builds the bus.
     pub fn build(self) -> Result<MemoryBus> {
-        let mut settings = self.settings;
-        for (key, value) in &self.pairs {
-            settings.apply(key, value)?;
-        }
+        let settings = self.settings;
         settings.validate()?;
         Ok(MemoryBus {
             shared: Arc::new(Shared {

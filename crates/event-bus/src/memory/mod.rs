@@ -325,22 +325,23 @@ mod tests {
     #[test]
     fn builder_rejects_bad_settings_by_name() {
         let err = MemoryBus::builder()
-            .with_config("max_attempts", "zero")
+            .with_max_attempts(0)
             .build()
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "max_attempts=\"zero\" is invalid: expected an integer >= 1"
+            "max_attempts=\"0\" is invalid: expected an integer >= 1"
         );
-        let err = MemoryBusBuilder::from_iter([("max_len", "0")])
+        let err = MemoryBus::builder()
+            .with_max_len(Some(0))
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("max_len=\"0\""), "{err}");
         let err = MemoryBus::builder()
-            .with_config("nope", "1")
+            .with_ack_timeout(std::time::Duration::from_millis(9))
             .build()
             .unwrap_err();
-        assert!(err.to_string().contains("a known key"), "{err}");
+        assert!(err.to_string().contains("ack_timeout"), "{err}");
     }
 
     #[tokio::test]

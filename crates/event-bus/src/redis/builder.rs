@@ -9,13 +9,13 @@ use std::time::Duration;
 
 /// Builds a [`RedisBus`].
 ///
-/// | key (`with_config`) | default | meaning |
+/// | setter | default | meaning |
 /// |---|---|---|
-/// | `url` | required | `redis://`, `rediss://`, `redis+unix://` or `unix://` URL |
-/// | `ack_timeout_ms`, `max_attempts`, `max_len`, `max_message_bytes` | see [`Settings`] | delivery settings; `max_len` is the `XADD MAXLEN ~` trim |
-/// | `claim_interval_ms` | 100 | how often a consumer looks for idle or nacked entries (XAUTOCLAIM); also its XREADGROUP BLOCK |
-/// | `read_count` | 32 | entries fetched per XREADGROUP / XAUTOCLAIM: a subscription's read-ahead (given back untouched when not taken; `docs/event-bus-redis.md`) |
-/// | `response_timeout_ms` | 10000 | a command without an answer after this long fails as unavailable |
+/// | `with_url` | required | `redis://`, `rediss://`, `redis+unix://` or `unix://` URL |
+/// | `with_settings`, `with_ack_timeout`, `with_max_attempts`, `with_max_len` | see [`Settings`] | delivery settings; `max_len` is the `XADD MAXLEN ~` trim |
+/// | `with_claim_interval` | 100 ms | how often a consumer looks for idle or nacked entries (XAUTOCLAIM); also its XREADGROUP BLOCK (≥ 1 ms) |
+/// | `with_read_count` | 32 | entries fetched per XREADGROUP / XAUTOCLAIM: a subscription's read-ahead (given back untouched when not taken; `docs/event-bus-redis.md`) (≥ 1) |
+/// | `with_response_timeout` | 10 s | a command without an answer after this long fails as unavailable (≥ 1 ms) |
 #[derive(Debug)]
 pub struct RedisBusBuilder {
     url: Option<String>,
@@ -23,7 +23,6 @@ pub struct RedisBusBuilder {
     claim_interval: Duration,
     read_count: usize,
     response_timeout: Duration,
-    pairs: Vec<(String, String)>,
 }
 
 impl Default for RedisBusBuilder {
@@ -34,7 +33,6 @@ impl Default for RedisBusBuilder {
             claim_interval: Duration::from_millis(100),
             read_count: 32,
             response_timeout: Duration::from_secs(10),
-            pairs: Vec::new(),
         }
     }
 }
@@ -45,15 +43,6 @@ fn invalid(key: &str, value: &str, expected: &str) -> Error {
         value: avb_core::config::redact_raw(value),
         expected: expected.into(),
     }
-}
-
-fn millis(key: &str, value: &str) -> Result<Duration> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|ms| *ms >= 1)
-        .map(Duration::from_millis)
-        .ok_or_else(|| invalid(key, value, "milliseconds (an integer >= 1)"))
 }
 
 impl RedisBusBuilder {
@@ -91,51 +80,31 @@ impl RedisBusBuilder {
         self.claim_interval = interval;
         self
     }
-    /// A setting by name (see the table); checked by `build`.
-    pub fn with_config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.pairs.push((key.into(), value.into()));
+    /// Entries fetched per XREADGROUP / XAUTOCLAIM (a subscription's read-ahead).
+    pub fn with_read_count(mut self, count: usize) -> Self {
+        self.read_count = count;
         self
     }
-    /// Settings from `(key, value)` pairs.
-    #[allow(clippy::should_implement_trait)] // the house builder shape: `XBuilder::from_iter(pairs)`
-    pub fn from_iter<I, K, V>(pairs: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        pairs
-            .into_iter()
-            .fold(Self::new(), |b, (k, v)| b.with_config(k, v))
+    /// A command without an answer after this long fails as unavailable.
+    pub fn with_response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
     }
 
     /// Validates the settings and prepares the client. Connects lazily: a server that is down now is not an
     /// error here (`health()` reports it; operations fail with a retryable [`Error::Unavailable`]).
     /// Must be called inside a Tokio runtime.
     pub fn build(self) -> Result<RedisBus> {
-        let mut b = self;
-        for (key, value) in std::mem::take(&mut b.pairs) {
-            match key.as_str() {
-                "url" => b.url = Some(value),
-                "claim_interval_ms" => b.claim_interval = millis(&key, &value)?,
-                "response_timeout_ms" => b.response_timeout = millis(&key, &value)?,
-                "read_count" => {
-                    b.read_count = value
-                        .parse()
-                        .ok()
-                        .filter(|n| *n >= 1)
-                        .ok_or_else(|| invalid(&key, &value, "an integer >= 1"))?
-                }
-                _ => b.settings.apply(&key, &value).map_err(|e| match e {
-                    Error::InvalidConfig { expected, .. } if expected.starts_with("a known key") => {
-                        invalid(
-                            &key,
-                            &value,
-                            "a known key: url, ack_timeout_ms, max_attempts, max_len, max_message_bytes, claim_interval_ms, read_count, response_timeout_ms",
-                        )
-                    }
-                    e => e,
-                })?,
+        let b = self;
+        if b.read_count == 0 {
+            return Err(invalid("read_count", "0", "an integer >= 1"));
+        }
+        for (key, d) in [
+            ("claim_interval", b.claim_interval),
+            ("response_timeout", b.response_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(invalid(key, "0ms", "a duration >= 1ms"));
             }
         }
         b.settings.validate()?;

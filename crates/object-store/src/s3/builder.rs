@@ -1,8 +1,8 @@
 //! [`S3Builder`]: every setting of the S3 backend; all validation happens in [`S3Builder::build`].
 
 use super::S3Store;
+use crate::config::{ObjectStoreConfig, S3_DEFAULT_REGION, S3Checksums, S3Profile};
 use crate::{Error, Result};
-use avb_core::config::{ObjectStoreConfig, S3Checksums, S3Profile};
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
     retry::RetryConfig,
@@ -38,8 +38,6 @@ pub struct S3Builder {
     path_style: Option<bool>,
     checksums: Option<S3Checksums>,
     part_size: Option<usize>,
-    /// Problems found by [`S3Builder::with_config`], reported by `build`.
-    problems: Vec<(String, String, String)>,
 }
 
 impl S3Builder {
@@ -48,91 +46,42 @@ impl S3Builder {
         Self::default()
     }
 
-    /// The settings resolved by [`avb_core::config`]; `None` unless `config` is the S3 variant.
-    pub fn from_config(config: &ObjectStoreConfig) -> Option<Self> {
-        match config {
-            ObjectStoreConfig::S3 {
-                bucket,
-                endpoint,
-                region,
-                credentials,
-                profile,
-                path_style,
-                checksums,
-                ..
-            } => {
-                let mut b = Self::new()
-                    .with_bucket(bucket)
-                    .with_profile(*profile)
-                    .with_path_style(*path_style)
-                    .with_checksums(*checksums);
-                if let Some(e) = endpoint {
-                    b = b.with_endpoint(e.expose().as_str());
-                }
-                if let Some(r) = region {
-                    b = b.with_region(r);
-                }
-                if let Some(c) = credentials {
-                    b = b.with_credentials(c.access_key_id.expose(), c.secret_access_key.expose());
-                }
-                Some(b)
-            }
-            _ => None,
-        }
-    }
-
-    /// Sets one setting by its variable name (the table above); an unknown name or a bad value is reported
-    /// by [`build`](Self::build), naming the variable, the value and what is allowed.
-    pub fn with_config(mut self, key: &str, value: impl Into<String>) -> Self {
-        let value = value.into();
-        let mut bad = |expected: &str, shown: &str| {
-            self.problems
-                .push((key.to_string(), shown.to_string(), expected.to_string()));
+    /// The builder for the settings of `config` (read and checked once by [`crate::config`]); an error
+    /// unless `config` is the S3 variant. The key prefix (`OBJECT_STORE_S3_PREFIX`) is not the client's:
+    /// [`open`](crate::open) wraps the store in a [`PrefixStore`](crate::PrefixStore).
+    pub fn from_config(config: &ObjectStoreConfig) -> Result<Self> {
+        let ObjectStoreConfig::S3 {
+            bucket,
+            endpoint,
+            region,
+            credentials,
+            profile,
+            path_style,
+            checksums,
+            prefix: _,
+        } = config
+        else {
+            return Err(Error::NotSupported {
+                operation: "building the S3 store from a configuration of another backend",
+                backend: "s3",
+            });
         };
-        match key {
-            "OBJECT_STORE_BUCKET" => self.bucket = Some(value),
-            "AWS_ENDPOINT_URL" => self.endpoint = Some(value),
-            "AWS_REGION" => self.region = Some(value),
-            "AWS_ACCESS_KEY_ID" => {
-                let secret = self.credentials.take().map(|c| c.1).unwrap_or_default();
-                self.credentials = Some((value, secret));
-            }
-            "AWS_SECRET_ACCESS_KEY" => {
-                let id = self.credentials.take().map(|c| c.0).unwrap_or_default();
-                self.credentials = Some((id, value));
-            }
-            "OBJECT_STORE_S3_PROFILE" => match value.as_str() {
-                "aws" => self.profile = Some(S3Profile::Aws),
-                "gcs" => self.profile = Some(S3Profile::Gcs),
-                "generic" => self.profile = Some(S3Profile::Generic),
-                _ => bad("one of aws, gcs, generic", &value),
-            },
-            "OBJECT_STORE_S3_PATH_STYLE" => match value.as_str() {
-                "true" => self.path_style = Some(true),
-                "false" => self.path_style = Some(false),
-                _ => bad("one of true, false", &value),
-            },
-            "OBJECT_STORE_S3_CHECKSUMS" => match value.as_str() {
-                "when_required" => self.checksums = Some(S3Checksums::WhenRequired),
-                "when_supported" => self.checksums = Some(S3Checksums::WhenSupported),
-                _ => bad("one of when_required, when_supported", &value),
-            },
-            _ => bad(
-                "one of OBJECT_STORE_BUCKET, AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, OBJECT_STORE_S3_PROFILE, OBJECT_STORE_S3_PATH_STYLE, OBJECT_STORE_S3_CHECKSUMS (an unknown setting)",
-                "(not shown)",
-            ),
-        }
-        self
-    }
-
-    /// [`with_config`](Self::with_config) for each pair.
-    #[allow(clippy::should_implement_trait)] // the envy/figment convention, as `Config::from_iter`
-    pub fn from_iter<K: AsRef<str>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        pairs
-            .into_iter()
-            .fold(Self::new(), |b, (k, v)| b.with_config(k.as_ref(), v))
+        let b = Self {
+            bucket: Some(bucket.clone()),
+            endpoint: endpoint.as_ref().map(|e| e.expose().as_str().to_string()),
+            region: region.clone(),
+            credentials: credentials.as_ref().map(|c| {
+                (
+                    c.access_key_id.expose().to_string(),
+                    c.secret_access_key.expose().to_string(),
+                )
+            }),
+            profile: Some(*profile),
+            path_style: Some(*path_style),
+            checksums: Some(*checksums),
+            part_size: None,
+        };
+        Ok(b)
     }
 
     /// The bucket.
@@ -190,9 +139,6 @@ impl S3Builder {
 
     /// Validates the settings and creates the client (no request is sent).
     pub async fn build(self) -> Result<S3Store> {
-        if let Some((key, value, expected)) = self.problems.first() {
-            return Err(Self::invalid(key, value, expected));
-        }
         if let Some((id, secret)) = &self.credentials
             && (id.is_empty() || secret.is_empty())
         {
@@ -234,16 +180,13 @@ impl S3Builder {
         };
         let profile = self
             .profile
-            .unwrap_or_else(|| infer_profile(endpoint.as_ref()));
-        let checksums = self.checksums.unwrap_or(match profile {
-            S3Profile::Aws => S3Checksums::WhenSupported,
-            _ => S3Checksums::WhenRequired,
-        });
-        if profile == S3Profile::Gcs && checksums == S3Checksums::WhenSupported {
+            .unwrap_or_else(|| S3Profile::infer(endpoint.as_ref().and_then(url::Url::host_str)));
+        let checksums = self.checksums.unwrap_or(profile.default_checksums());
+        if let Err(expected) = profile.check_checksums(checksums) {
             return Err(Self::invalid(
                 "OBJECT_STORE_S3_CHECKSUMS",
                 checksums.as_str(),
-                "when_required with the gcs profile (GCS rejects the flexible-checksum headers)",
+                expected,
             ));
         }
         let part_size = self.part_size.unwrap_or(DEFAULT_PART_SIZE);
@@ -254,7 +197,7 @@ impl S3Builder {
                 "at least 5242880 bytes (5 MiB, S3's smallest part)",
             ));
         }
-        let path_style = self.path_style.unwrap_or(profile != S3Profile::Aws);
+        let path_style = self.path_style.unwrap_or(profile.default_path_style());
         // Static settings need nothing from the environment; anything missing comes from the SDK's chain.
         let (mut config, chain_region) =
             if self.credentials.is_some() && (self.region.is_some() || endpoint.is_some()) {
@@ -274,7 +217,7 @@ impl S3Builder {
             (Some(r), _) => Some(Region::new(r.clone())),
             (None, _) if chain_region.is_some() => chain_region,
             // Non-AWS endpoints ignore the region but SigV4 needs one.
-            (None, Some(_)) => Some(Region::new(avb_core::config::S3_DEFAULT_REGION)),
+            (None, Some(_)) => Some(Region::new(S3_DEFAULT_REGION)),
             (None, None) => None,
         };
         // The label names the region actually used (the SDK chain's answer, when it was asked).
@@ -335,15 +278,6 @@ impl S3Builder {
     }
 }
 
-fn infer_profile(endpoint: Option<&url::Url>) -> S3Profile {
-    match endpoint.and_then(url::Url::host_str) {
-        None => S3Profile::Aws,
-        Some("storage.googleapis.com") => S3Profile::Gcs,
-        Some(h) if h == "amazonaws.com" || h.ends_with(".amazonaws.com") => S3Profile::Aws,
-        Some(_) => S3Profile::Generic,
-    }
-}
-
 impl std::fmt::Debug for S3Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("S3Builder")
@@ -373,46 +307,12 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn with_config_errors_name_variable_value_and_allowed_values() {
-        for (key, value, allowed) in [
-            (
-                "OBJECT_STORE_S3_PROFILE",
-                "minio",
-                "one of aws, gcs, generic",
-            ),
-            ("OBJECT_STORE_S3_PATH_STYLE", "yes", "one of true, false"),
-            ("OBJECT_STORE_S3_CHECKSUMS", "never", "when_required"),
-        ] {
-            let err = S3Builder::from_iter([("OBJECT_STORE_BUCKET", "b"), (key, value)])
-                .build()
-                .await
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains(key) && err.contains(value) && err.contains(allowed),
-                "{err}"
-            );
-        }
-        let err = S3Builder::from_iter([("OBJECT_STORE_BUKET", "b")])
-            .build()
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("OBJECT_STORE_BUKET") && err.contains("OBJECT_STORE_BUCKET"),
-            "{err}"
-        );
-    }
-
-    #[tokio::test]
     async fn build_checks_bucket_endpoint_part_size_and_key_pair() {
         let ok = || {
-            S3Builder::from_iter([
-                ("OBJECT_STORE_BUCKET", "b"),
-                ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
-                ("AWS_ACCESS_KEY_ID", "id"),
-                ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ])
+            S3Builder::new()
+                .with_bucket("b")
+                .with_endpoint("http://127.0.0.1:9")
+                .with_credentials("id", "secret")
         };
         let store = ok().build().await.unwrap();
         assert_eq!(store.profile(), S3Profile::Generic);
@@ -438,7 +338,7 @@ mod tests {
             .to_string();
         assert!(err.contains("5 MiB"), "{err}");
         let err = ok()
-            .with_config("AWS_SECRET_ACCESS_KEY", "")
+            .with_credentials("id", "")
             .build()
             .await
             .unwrap_err()

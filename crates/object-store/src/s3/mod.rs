@@ -40,6 +40,7 @@ mod presign;
 pub use aws_sdk_s3 as sdk;
 pub use builder::{DEFAULT_PART_SIZE, MIN_PART_SIZE, S3Builder};
 
+use crate::config::S3Profile;
 use crate::types::check_part_number;
 use crate::{
     ByteStream, Capabilities, CopyOptions, DEFAULT_CONTENT_TYPE, Error, GetOptions, GetRange,
@@ -47,7 +48,6 @@ use crate::{
     PutOptions, PutResult, ReadConditions, Result, validate_key, validate_prefix,
 };
 use async_trait::async_trait;
-use avb_core::config::S3Profile;
 use aws_sdk_s3::primitives::ByteStream as SdkBody;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;

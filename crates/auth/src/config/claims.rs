@@ -1,5 +1,5 @@
 //! Access-token claims that `AUTH_WORKSPACE_CLAIM` may not name: each is carried by real tokens for another
-//! purpose, or read by the validator (`crates/auth/src/validator.rs`) for one. Naming one would pass every
+//! purpose, or read by the validator ([`crate::validator`]) for one. Naming one would pass every
 //! configuration check and then refuse — or mis-read — every token.
 
 /// The reserved claims and what each is for, in the order errors list them.

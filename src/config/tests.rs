@@ -870,10 +870,11 @@ fn config_error_debug_is_the_readable_message() {
 
 #[test]
 fn the_registry_lists_every_reserved_workspace_claim() {
-    let values = keys::find("AUTH_WORKSPACE_CLAIM")
+    let values = registry()
+        .find("AUTH_WORKSPACE_CLAIM")
         .map(|k| k.values)
         .unwrap_or_default();
-    for (name, _) in RESERVED_CLAIMS {
+    for (name, _) in avb_auth::config::RESERVED_CLAIMS {
         assert!(
             values.contains(&format!("`{name}`")),
             "{name} missing from {values}"

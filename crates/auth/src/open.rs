@@ -1,14 +1,15 @@
-//! The Auth port's wiring: [`authenticator`] builds the backend `AUTH_MODE` chose.
+//! [`open`]: the Authenticator `AUTH_MODE` chose. One exhaustive `match` over [`AuthConfig`]: a new backend
+//! does not compile until it is wired here; one left out of this build is [`Error::NotCompiled`].
 //!
 //! | `AUTH_MODE` | backend | cargo feature |
 //! |---|---|---|
-//! | `none` | [`TrustAll`](avb_auth::none::TrustAll): `AVB_SANDBOX_SUBJECT` in `AVB_SANDBOX_WORKSPACE`, role `owner` | always |
-//! | `local` | [`LocalIssuer`](avb_auth::local::LocalIssuer) with the key in `AVB_AUTH_DEV_KEY_FILE` | always |
+//! | `none` | [`TrustAll`](crate::none::TrustAll): `AVB_SANDBOX_SUBJECT` in `AVB_SANDBOX_WORKSPACE`, role `owner` | always |
+//! | `local` | [`LocalIssuer`](crate::local::LocalIssuer) with the key in `AVB_AUTH_DEV_KEY_FILE` | always |
 //! | `keycloak` | `Oidc`: discovery + JWKS of the issuer (endpoints on its origin, or on one listed in `OIDC_ALLOWED_ORIGINS`) | `auth-oidc` |
 
-use avb_auth::{Authenticator, Error};
+use crate::config::AuthConfig;
+use crate::{Authenticator, Error};
 use avb_core::WorkspaceId;
-use avb_core::config::{AuthConfig, Config};
 use std::sync::Arc;
 
 /// The role every trust-all request gets: the sandbox user may do everything.
@@ -16,8 +17,8 @@ pub const TRUST_ALL_ROLE: &str = "owner";
 
 /// Builds the Auth backend of `config`. For Keycloak this discovers the issuer and loads its keys, so an
 /// unreachable issuer fails startup ([`Error::IssuerUnavailable`]), not the first request.
-pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Error> {
-    match &config.auth.backend {
+pub async fn open(config: &AuthConfig) -> Result<Arc<dyn Authenticator>, Error> {
+    match config {
         AuthConfig::None {
             workspace_id,
             subject,
@@ -28,16 +29,16 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
                     value: workspace_id.clone(),
                     expected: e.to_string(),
                 })?;
-            Ok(Arc::new(avb_auth::none::TrustAll::new(
+            Ok(Arc::new(crate::none::TrustAll::new(
                 workspace,
                 subject.clone(),
                 [TRUST_ALL_ROLE],
             )))
         }
-        AuthConfig::Local { key_file } => Ok(Arc::new(
-            avb_auth::local::LocalIssuer::from_key_file(key_file)?,
-        )),
-        #[cfg(feature = "auth-oidc")]
+        AuthConfig::Local { key_file } => Ok(Arc::new(crate::local::LocalIssuer::from_key_file(
+            key_file,
+        )?)),
+        #[cfg(feature = "oidc")]
         AuthConfig::Keycloak {
             issuer,
             audience,
@@ -51,7 +52,7 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
             introspection,
             introspection_cache_seconds,
         } => {
-            let mut builder = avb_auth::oidc::OidcBuilder::new(issuer.expose().as_str())
+            let mut builder = crate::oidc::OidcBuilder::new(issuer.expose().as_str())
                 .with_audience(audience.clone())
                 .with_workspace_claim(workspace_claim.clone())
                 .with_leeway(std::time::Duration::from_secs(*leeway_seconds))
@@ -66,12 +67,10 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
                 builder = builder.with_allowed_origin(origin.clone());
             }
             let when = match introspection {
-                avb_core::config::OidcIntrospection::Off => None,
-                avb_core::config::OidcIntrospection::All => {
-                    Some(avb_auth::oidc::Introspect::EveryToken)
-                }
-                avb_core::config::OidcIntrospection::PerRoute => {
-                    Some(avb_auth::oidc::Introspect::OnRequest)
+                crate::config::OidcIntrospection::Off => None,
+                crate::config::OidcIntrospection::All => Some(crate::oidc::Introspect::EveryToken),
+                crate::config::OidcIntrospection::PerRoute => {
+                    Some(crate::oidc::Introspect::OnRequest)
                 }
             };
             if let (Some(when), Some(client_id), Some(secret)) = (when, client_id, client_secret) {
@@ -83,27 +82,21 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
             }
             Ok(Arc::new(builder.build().await?))
         }
-        #[cfg(not(feature = "auth-oidc"))]
-        AuthConfig::Keycloak { .. } => Err(Error::NotCompiled {
-            backend: "keycloak",
+        #[cfg(not(feature = "oidc"))]
+        AuthConfig::Keycloak { .. } => Err(Error::from(avb_core::NotCompiled {
+            backend: "AUTH_MODE=keycloak".into(),
             feature: "auth-oidc",
-        }),
-        // `AuthConfig` is `#[non_exhaustive]` (it lives in avb-core), so the compiler demands this arm; a
-        // backend added there without wiring here is reported, not silently ignored.
-        _ => Err(Error::NotSupported {
-            operation: "wiring this AUTH_MODE (avb-core knows it, the facade does not yet)",
-            backend: "facade",
-        }),
+        })),
     }
 }
 
 /// The client-credentials token source for outgoing calls, when `AUTH_MODE=keycloak` and both
 /// `OIDC_CLIENT_ID` and `OIDC_CLIENT_SECRET` are set; `None` otherwise.
-#[cfg(feature = "auth-oidc")]
+#[cfg(feature = "oidc")]
 pub async fn token_source(
-    config: &Config,
-) -> Result<Option<avb_auth::oidc::ClientCredentials>, Error> {
-    match &config.auth.backend {
+    config: &AuthConfig,
+) -> Result<Option<crate::oidc::ClientCredentials>, Error> {
+    match config {
         AuthConfig::Keycloak {
             issuer,
             client_id: Some(client_id),
@@ -111,7 +104,7 @@ pub async fn token_source(
             allowed_origins,
             ..
         } => Ok(Some(
-            avb_auth::oidc::ClientCredentials::discover_allowing(
+            crate::oidc::ClientCredentials::discover_allowing(
                 issuer.expose().as_str(),
                 allowed_origins,
                 client_id.clone(),
@@ -126,11 +119,12 @@ pub async fn token_source(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use avb_core::config::PortConfig;
 
     #[tokio::test]
     async fn sandbox_default_is_trust_all_with_the_configured_principal() {
-        let config = Config::from_iter([("AVB_SANDBOX_SUBJECT", "dev-1")]).unwrap();
-        let auth = authenticator(&config).await.unwrap();
+        let config = AuthConfig::from_pairs([("AVB_SANDBOX_SUBJECT", "dev-1")]).unwrap();
+        let auth = open(&config.backend).await.unwrap();
         assert_eq!(auth.backend(), "none");
         let p = auth.authenticate("whatever").await.unwrap();
         assert_eq!(
@@ -144,7 +138,8 @@ mod tests {
     fn sandbox_auth_backends_are_refused_outside_development() {
         for mode in ["none", "local"] {
             for env in ["staging", "production"] {
-                let err = Config::from_iter([("AVB_ENV", env), ("AUTH_MODE", mode)]).unwrap_err();
+                let err =
+                    AuthConfig::from_pairs([("AVB_ENV", env), ("AUTH_MODE", mode)]).unwrap_err();
                 let err = err.to_string();
                 assert!(err.contains("AUTH_MODE"), "{err}");
                 assert!(err.contains(env), "{err}");
@@ -154,35 +149,35 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_sandbox_workspace_names_the_variable() {
-        let config = Config::from_iter([("AVB_SANDBOX_WORKSPACE", "Not Valid")]).unwrap();
-        let err = authenticator(&config).await.unwrap_err();
+        let config = AuthConfig::from_pairs([("AVB_SANDBOX_WORKSPACE", "Not Valid")]).unwrap();
+        let err = open(&config.backend).await.unwrap_err();
         assert!(err.to_string().contains("AVB_SANDBOX_WORKSPACE"), "{err}");
     }
 
-    #[cfg(not(feature = "auth-oidc"))]
+    #[cfg(not(feature = "oidc"))]
     #[tokio::test]
     async fn keycloak_without_the_feature_names_it() {
-        let config = Config::from_iter([
+        let config = AuthConfig::from_pairs([
             ("AUTH_MODE", "keycloak"),
             ("OIDC_ISSUER_URL", "http://127.0.0.1:1/realms/x"),
             ("OIDC_AUDIENCE", "a"),
         ])
         .unwrap();
-        let err = authenticator(&config).await.unwrap_err();
+        let err = open(&config.backend).await.unwrap_err();
         assert!(err.to_string().contains("auth-oidc"), "{err}");
     }
 
-    #[cfg(feature = "auth-oidc")]
+    #[cfg(feature = "oidc")]
     #[tokio::test]
     async fn unreachable_issuer_fails_at_startup_and_is_retryable() {
-        let config = Config::from_iter([
+        let config = AuthConfig::from_pairs([
             ("AUTH_MODE", "keycloak"),
             ("OIDC_ISSUER_URL", "http://127.0.0.1:9/realms/x"),
             ("OIDC_AUDIENCE", "a"),
         ])
         .unwrap();
-        let err = authenticator(&config).await.unwrap_err();
-        assert_eq!(err.kind(), avb_auth::ErrorKind::IssuerUnavailable);
+        let err = open(&config.backend).await.unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::IssuerUnavailable);
         assert!(err.is_retryable());
     }
 }

@@ -1,16 +1,17 @@
 //! ObjectStore settings: S3 profile, path style, checksums, prefix.
 
-use crate::config::{Config, ObjectStoreConfig, S3Checksums, S3Profile};
+use super::*;
+use avb_core::config::{ConfigError, Port, PortConfig};
 
-fn s3(extra: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
+fn s3(extra: &[(&str, &str)]) -> Result<Port<ObjectStoreConfig>, ConfigError> {
     let mut pairs = vec![("OBJECT_STORE", "s3"), ("OBJECT_STORE_BUCKET", "avb-data")];
     pairs.extend_from_slice(extra);
-    Config::from_iter(pairs)
+    ObjectStoreConfig::from_pairs(pairs)
 }
 
 fn s3_settings(extra: &[(&str, &str)]) -> (S3Profile, bool, S3Checksums, Option<String>) {
     let config = s3(extra).unwrap();
-    match config.object_store.backend {
+    match config.backend {
         ObjectStoreConfig::S3 {
             profile,
             path_style,
@@ -107,7 +108,7 @@ fn summary_shows_profile_and_prefix() {
         ("OBJECT_STORE_S3_PREFIX", "team"),
     ])
     .unwrap();
-    let text = config.object_store.backend.to_string();
+    let text = config.backend.to_string();
     assert!(text.contains("profile generic"), "{text}");
     assert!(text.contains("prefix \"team\""), "{text}");
     assert!(text.contains("checksums when_required"), "{text}");

@@ -1,0 +1,100 @@
+//! The Catalog port's configuration: which backend `DATA_CATALOG` chose and its settings, read and checked
+//! here (once) and shown as the startup summary's line. The port's trait and backends arrive with its own
+//! issue; the backend is already selected and validated at startup.
+
+mod vars;
+
+pub use vars::*;
+
+use avb_core::config::{PortConfig, Reader, Scrubber, Secret, ServiceUrl};
+use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+
+avb_core::choice! {
+    /// Catalog backend (`DATA_CATALOG`).
+    CatalogKind { /** `stub-catalog.json`. */ Json = "json", /** OpenMetadata REST API. */ OpenMetadata = "openmetadata" }
+}
+avb_core::backend_kind!(CatalogKind, DATA_CATALOG, sandbox: Json, live: OpenMetadata, sandbox_only: []);
+
+/// The JSON catalog file in the sandbox when `DATA_CATALOG_FILE` is unset.
+pub const DEFAULT_SANDBOX_FILE: &str = "stub-catalog.json";
+
+/// Catalog backend and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum CatalogConfig {
+    /// JSON file.
+    Json {
+        /// `DATA_CATALOG_FILE`.
+        file: PathBuf,
+    },
+    /// OpenMetadata REST API.
+    OpenMetadata {
+        /// `OPENMETADATA_URL`.
+        url: ServiceUrl,
+        /// `OPENMETADATA_TOKEN`.
+        token: Option<Secret>,
+    },
+}
+
+impl PortConfig for CatalogConfig {
+    type Kind = CatalogKind;
+    const NAME: &'static str = "catalog";
+    const VARS: &'static [avb_core::config::Key] = VARS;
+
+    fn read(kind: CatalogKind, r: &mut Reader<'_>, needed_by: &str) -> Option<Self> {
+        match kind {
+            CatalogKind::Json => Some(CatalogConfig::Json {
+                file: r
+                    .sandbox_default(&DATA_CATALOG_FILE, DEFAULT_SANDBOX_FILE, needed_by)?
+                    .into(),
+            }),
+            CatalogKind::OpenMetadata => {
+                let url = r.url(
+                    &OPENMETADATA_URL,
+                    needed_by,
+                    &["http", "https"],
+                    "http://127.0.0.1:8585/api",
+                );
+                let token = r.optional_secret(&OPENMETADATA_TOKEN);
+                Some(CatalogConfig::OpenMetadata {
+                    url: url?,
+                    token: token?,
+                })
+            }
+        }
+    }
+
+    fn kind(&self) -> CatalogKind {
+        match self {
+            CatalogConfig::Json { .. } => CatalogKind::Json,
+            CatalogConfig::OpenMetadata { .. } => CatalogKind::OpenMetadata,
+        }
+    }
+
+    fn secrets<'a>(&'a self, out: &mut Scrubber<'a>) {
+        match self {
+            CatalogConfig::Json { .. } => {}
+            CatalogConfig::OpenMetadata { url, token } => {
+                out.url(url);
+                if let Some(token) = token {
+                    out.secret(token);
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for CatalogConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CatalogConfig::Json { file } => write!(f, "json {}", file.display()),
+            CatalogConfig::OpenMetadata { url, token } => write!(
+                f,
+                "openmetadata {url}{}",
+                if token.is_some() { " (token ***)" } else { "" }
+            ),
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The EventBus's configuration: which backend `EVENT_BUS` chose and its settings, read and checked here
+//! (once), shown as the startup summary's line, and turned into a bus by [`open`](crate::open).
+//!
+//! | variable | default | allowed |
+//! |---|---|---|
+//! | `EVENT_BUS` | sandbox `memory`, live `pulsar` | `memory` (sandbox only), `redis`, `kafka`, `pulsar` |
+//! | `REDIS_URL` | required for `redis` | `redis://`, `rediss://`, `redis+unix://`, `unix://` URL |
+//! | `EVENT_BUS_ACK_TIMEOUT_MS` | 30000 | an integer >= 10 |
+//! | `EVENT_BUS_MAX_ATTEMPTS` | 5 | an integer >= 1 |
+//! | `EVENT_BUS_MAX_LEN` | 100000 | an integer >= 1, or `none` |
+//! | `KAFKA_BOOTSTRAP_SERVERS` | required for `kafka` | `host:port[,host:port…]` |
+//! | `PULSAR_URL`, `PULSAR_TOKEN` | required for `pulsar`; token optional | `pulsar://`/`pulsar+ssl://` URL; secret |
+//!
+//! ```
+//! use avb_core::config::PortConfig;
+//! use avb_event_bus::config::EventBusConfig;
+//! let port = EventBusConfig::from_pairs([("EVENT_BUS", "redis"), ("REDIS_URL", "redis://:pw@127.0.0.1:6379")]).unwrap();
+//! assert!(matches!(port.backend, EventBusConfig::Redis { .. }));
+//! assert!(!port.backend.to_string().contains("pw"));
+//! ```
+
+mod vars;
+
+pub use vars::*;
+
+use crate::Settings;
+use avb_core::config::{PortConfig, Reader, Scrubber, Secret, ServiceUrl};
+use serde::Serialize;
+use std::fmt;
+use std::time::Duration;
+
+avb_core::choice! {
+    /// EventBus backend (`EVENT_BUS`).
+    EventBusKind { /** In-process bus. */ Memory = "memory", /** Redis Streams. */ Redis = "redis", /** Apache Kafka. */ Kafka = "kafka", /** Apache Pulsar. */ Pulsar = "pulsar" }
+}
+avb_core::backend_kind!(EventBusKind, EVENT_BUS, sandbox: Memory, live: Pulsar, sandbox_only: [Memory]);
+
+/// Delivery settings of the event bus backends that honour them (`memory`, `redis`), as configured:
+/// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`. Defaults are
+/// [`Settings::default`]'s; [`EventBusDelivery::settings`] gives the port's [`Settings`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct EventBusDelivery {
+    /// `EVENT_BUS_ACK_TIMEOUT_MS`: redelivery after this long without ack or nack.
+    pub ack_timeout_ms: u64,
+    /// `EVENT_BUS_MAX_ATTEMPTS`: deliveries before dead-lettering.
+    pub max_attempts: u32,
+    /// `EVENT_BUS_MAX_LEN`: messages retained per topic; `None` keeps everything.
+    pub max_len: Option<u64>,
+}
+
+impl Default for EventBusDelivery {
+    fn default() -> Self {
+        let s = Settings::default();
+        Self {
+            ack_timeout_ms: u64::try_from(s.ack_timeout.as_millis()).unwrap_or(u64::MAX),
+            max_attempts: s.max_attempts,
+            max_len: s.max_len.map(|n| n as u64),
+        }
+    }
+}
+
+impl EventBusDelivery {
+    /// The port's [`Settings`] with these values (the others at their defaults).
+    pub fn settings(&self) -> Settings {
+        Settings {
+            ack_timeout: Duration::from_millis(self.ack_timeout_ms),
+            max_attempts: self.max_attempts,
+            max_len: self
+                .max_len
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            ..Settings::default()
+        }
+    }
+}
+
+/// EventBus backend and its connection settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum EventBusConfig {
+    /// In-process bus (sandbox only).
+    Memory {
+        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`.
+        delivery: EventBusDelivery,
+    },
+    /// Redis Streams at `REDIS_URL`.
+    Redis {
+        /// `REDIS_URL`.
+        url: ServiceUrl,
+        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`.
+        delivery: EventBusDelivery,
+    },
+    /// Kafka at `KAFKA_BOOTSTRAP_SERVERS`.
+    Kafka {
+        /// `host:port` entries.
+        bootstrap_servers: Vec<String>,
+    },
+    /// Pulsar at `PULSAR_URL`.
+    Pulsar {
+        /// `PULSAR_URL`.
+        url: ServiceUrl,
+        /// `PULSAR_TOKEN`.
+        token: Option<Secret>,
+    },
+}
+
+fn delivery(r: &mut Reader<'_>) -> Option<EventBusDelivery> {
+    let defaults = EventBusDelivery::default();
+    let min_ack = u64::try_from(Settings::MIN_ACK_TIMEOUT.as_millis()).unwrap_or(u64::MAX);
+    let ack = r.number(
+        &EVENT_BUS_ACK_TIMEOUT_MS,
+        &format!("milliseconds, an integer >= {min_ack}"),
+        |v| v.parse::<u64>().ok().filter(|ms| *ms >= min_ack),
+    );
+    let attempts = r.number(&EVENT_BUS_MAX_ATTEMPTS, "an integer >= 1", |v| {
+        v.parse::<u32>().ok().filter(|n| *n >= 1)
+    });
+    let max_len = r.number(
+        &EVENT_BUS_MAX_LEN,
+        "an integer >= 1, or none",
+        |v| match v {
+            "none" => Some(None),
+            n => n.parse::<u64>().ok().filter(|n| *n >= 1).map(Some),
+        },
+    );
+    Some(EventBusDelivery {
+        ack_timeout_ms: ack?.unwrap_or(defaults.ack_timeout_ms),
+        max_attempts: attempts?.unwrap_or(defaults.max_attempts),
+        max_len: max_len?.unwrap_or(defaults.max_len),
+    })
+}
+
+impl PortConfig for EventBusConfig {
+    type Kind = EventBusKind;
+    const NAME: &'static str = "event_bus";
+    const VARS: &'static [avb_core::config::Key] = VARS;
+
+    fn read(kind: EventBusKind, r: &mut Reader<'_>, needed_by: &str) -> Option<Self> {
+        Some(match kind {
+            EventBusKind::Memory => EventBusConfig::Memory {
+                delivery: delivery(r)?,
+            },
+            EventBusKind::Redis => {
+                let delivery = delivery(r);
+                let url = r.url(
+                    &REDIS_URL,
+                    needed_by,
+                    &["redis", "rediss", "redis+unix", "unix"],
+                    "redis://127.0.0.1:6379",
+                );
+                EventBusConfig::Redis {
+                    url: url?,
+                    delivery: delivery?,
+                }
+            }
+            EventBusKind::Kafka => {
+                let value = r.required(&KAFKA_BOOTSTRAP_SERVERS, needed_by, "127.0.0.1:9092")?;
+                let servers: Vec<String> = value.split(',').map(|s| s.trim().to_string()).collect();
+                if let Some(bad) = servers.iter().position(|s| !is_host_port(s)) {
+                    r.invalid(
+                        &KAFKA_BOOTSTRAP_SERVERS,
+                        value,
+                        format!(
+                            "host:port[,host:port…] (entry {} is not host:port)",
+                            bad + 1
+                        ),
+                    );
+                    return None;
+                }
+                EventBusConfig::Kafka {
+                    bootstrap_servers: servers,
+                }
+            }
+            EventBusKind::Pulsar => {
+                let url = r.url(
+                    &PULSAR_URL,
+                    needed_by,
+                    &["pulsar", "pulsar+ssl"],
+                    "pulsar://127.0.0.1:6650",
+                );
+                let token = r.optional_secret(&PULSAR_TOKEN);
+                EventBusConfig::Pulsar {
+                    url: url?,
+                    token: token?,
+                }
+            }
+        })
+    }
+
+    fn kind(&self) -> EventBusKind {
+        match self {
+            EventBusConfig::Memory { .. } => EventBusKind::Memory,
+            EventBusConfig::Redis { .. } => EventBusKind::Redis,
+            EventBusConfig::Kafka { .. } => EventBusKind::Kafka,
+            EventBusConfig::Pulsar { .. } => EventBusKind::Pulsar,
+        }
+    }
+
+    fn secrets<'a>(&'a self, out: &mut Scrubber<'a>) {
+        match self {
+            EventBusConfig::Memory { .. } | EventBusConfig::Kafka { .. } => {}
+            EventBusConfig::Redis { url, .. } => {
+                out.url(url);
+            }
+            EventBusConfig::Pulsar { url, token } => {
+                out.url(url);
+                if let Some(token) = token {
+                    out.secret(token);
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for EventBusConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventBusConfig::Memory { delivery } => write!(f, "memory (in-process), {delivery}"),
+            EventBusConfig::Redis { url, delivery } => write!(f, "redis {url}, {delivery}"),
+            EventBusConfig::Kafka { bootstrap_servers } => {
+                write!(f, "kafka {}", bootstrap_servers.join(","))
+            }
+            EventBusConfig::Pulsar { url, token } => write!(
+                f,
+                "pulsar {url}{}",
+                if token.is_some() { " (token ***)" } else { "" }
+            ),
+        }
+    }
+}
+
+impl fmt::Display for EventBusDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ack timeout {} ms, max attempts {}, ",
+            self.ack_timeout_ms, self.max_attempts
+        )?;
+        match self.max_len {
+            Some(n) => write!(f, "max len {n}"),
+            None => f.write_str("no trimming"),
+        }
+    }
+}
+
+/// `host:port`: a DNS name or IPv4 address (letters, digits, `.`, `-`, `_`) or a bracketed IPv6 address,
+/// and a port 1-65535. Nothing else — in particular no `user:password@` and no `scheme://`.
+fn is_host_port(s: &str) -> bool {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return false;
+    };
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => {
+            !v6.is_empty()
+                && v6
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        }
+        None => {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        }
+    };
+    host_ok && port.parse::<u16>().is_ok_and(|p| p > 0)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+use super::*;
+use avb_core::config::PortConfig;
+
+fn event_bus(pairs: &[(&str, &str)]) -> Result<EventBusConfig, String> {
+    EventBusConfig::from_pairs(pairs.iter().copied())
+        .map(|p| p.backend)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn documented_defaults_are_the_settings_defaults() {
+    let d = EventBusDelivery::default();
+    assert_eq!(
+        EVENT_BUS_ACK_TIMEOUT_MS.default,
+        format!("`{}`", d.ack_timeout_ms)
+    );
+    assert_eq!(
+        EVENT_BUS_MAX_ATTEMPTS.default,
+        format!("`{}`", d.max_attempts)
+    );
+    assert_eq!(
+        EVENT_BUS_MAX_LEN.default,
+        format!("`{}`", d.max_len.unwrap_or_default())
+    );
+    assert_eq!(d.settings(), Settings::default());
+}
+
+#[test]
+fn kafka_and_pulsar_settings_are_checked() {
+    assert_eq!(
+        event_bus(&[
+            ("EVENT_BUS", "kafka"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "a:1, [::1]:2")
+        ])
+        .unwrap(),
+        EventBusConfig::Kafka {
+            bootstrap_servers: vec!["a:1".into(), "[::1]:2".into()]
+        }
+    );
+    let err = event_bus(&[
+        ("EVENT_BUS", "kafka"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "a:1,u:p@b:2"),
+    ])
+    .unwrap_err();
+    assert!(err.contains("entry 2 is not host:port"), "{err}");
+    let err = event_bus(&[
+        ("EVENT_BUS", "pulsar"),
+        ("PULSAR_URL", "pulsar://h:1"),
+        ("PULSAR_TOKEN", ""),
+    ])
+    .unwrap_err();
+    assert!(err.contains("PULSAR_TOKEN"), "{err}");
+}
+
+#[test]
+fn secrets_reach_the_scrubber() {
+    let c = event_bus(&[
+        ("EVENT_BUS", "pulsar"),
+        ("PULSAR_URL", "pulsar://u:pw1@h:1"),
+        ("PULSAR_TOKEN", "tok1"),
+    ])
+    .unwrap();
+    let mut s = Scrubber::new();
+    c.secrets(&mut s);
+    assert_eq!(s.scrub("pw1 tok1 u"), "*** *** u");
+}
+#[test]
+fn delivery_settings_default_and_override() {
+    assert_eq!(
+        event_bus(&[]).unwrap(),
+        EventBusConfig::Memory {
+            delivery: EventBusDelivery::default()
+        }
+    );
+    let got = event_bus(&[
+        ("EVENT_BUS", "redis"),
+        ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ("EVENT_BUS_ACK_TIMEOUT_MS", "1500"),
+        ("EVENT_BUS_MAX_ATTEMPTS", "9"),
+        ("EVENT_BUS_MAX_LEN", "none"),
+    ])
+    .unwrap();
+    let EventBusConfig::Redis { delivery, .. } = got else {
+        panic!("{got:?}")
+    };
+    assert_eq!(
+        delivery,
+        EventBusDelivery {
+            ack_timeout_ms: 1500,
+            max_attempts: 9,
+            max_len: None
+        }
+    );
+}
+
+#[test]
+fn bad_delivery_settings_name_variable_value_and_allowed_values() {
+    for (key, value, expected) in [
+        (
+            "EVENT_BUS_ACK_TIMEOUT_MS",
+            "5",
+            "milliseconds, an integer >= 10",
+        ),
+        (
+            "EVENT_BUS_ACK_TIMEOUT_MS",
+            "soon",
+            "milliseconds, an integer >= 10",
+        ),
+        ("EVENT_BUS_MAX_ATTEMPTS", "0", "an integer >= 1"),
+        ("EVENT_BUS_MAX_ATTEMPTS", "-1", "an integer >= 1"),
+        ("EVENT_BUS_MAX_LEN", "0", "an integer >= 1, or none"),
+        ("EVENT_BUS_MAX_LEN", "all", "an integer >= 1, or none"),
+    ] {
+        let err = event_bus(&[(key, value)]).unwrap_err();
+        let want = format!("{key}={value:?} is invalid: expected {expected}");
+        assert!(err.contains(&want), "{err}\nshould contain: {want}");
+    }
+}

@@ -1,0 +1,159 @@
+//! [`open`]: the configured bus. One exhaustive `match` over [`EventBusConfig`]: a new backend does not
+//! compile until it is wired here; a backend left out of this build by its cargo feature is
+//! [`Error::NotCompiled`].
+//!
+//! | `EVENT_BUS` | backend | cargo feature of `avb` (of this crate) |
+//! |---|---|---|
+//! | `memory` | [`MemoryBus`](crate::memory::MemoryBus) | `event-bus-memory` (`memory`), default |
+//! | `redis` | `RedisBus` at `REDIS_URL` | `event-bus-redis` (`redis`) |
+//! | `kafka`, `pulsar` | not implemented yet: an error says so | — |
+
+use crate::config::{EventBusConfig, EventBusDelivery};
+use crate::{Error, EventBus, Result};
+use avb_core::NotCompiled;
+use avb_core::config::ServiceUrl;
+use std::sync::Arc;
+
+/// Builds the event bus `config` selects, with its delivery settings. Call it inside a Tokio runtime (the
+/// Redis backend needs one). Connection problems are not errors here: the Redis bus connects lazily and
+/// reports them through `health()` and retryable errors.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use avb_core::config::PortConfig;
+/// use avb_event_bus::config::EventBusConfig;
+/// let config = EventBusConfig::from_pairs([("EVENT_BUS", "memory")]).expect("valid");
+/// let bus = avb_event_bus::open(&config.backend).await.expect("memory is compiled in by default");
+/// assert_eq!(bus.backend(), "memory");
+/// # }
+/// ```
+pub async fn open(config: &EventBusConfig) -> Result<Arc<dyn EventBus>> {
+    match config {
+        EventBusConfig::Memory { delivery } => memory(delivery),
+        EventBusConfig::Redis { url, delivery } => redis(url, delivery),
+        EventBusConfig::Kafka { .. } => Err(not_implemented("kafka")),
+        EventBusConfig::Pulsar { .. } => Err(not_implemented("pulsar")),
+    }
+}
+
+#[cfg(feature = "memory")]
+fn memory(delivery: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
+    Ok(Arc::new(
+        crate::memory::MemoryBus::builder()
+            .with_settings(delivery.settings())
+            .build()?,
+    ))
+}
+
+#[cfg(not(feature = "memory"))]
+fn memory(_: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
+    Err(not_compiled("memory", "event-bus-memory"))
+}
+
+#[cfg(feature = "redis")]
+fn redis(url: &ServiceUrl, delivery: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
+    Ok(Arc::new(
+        crate::redis::RedisBus::builder()
+            .with_url(url.expose().as_str())
+            .with_settings(delivery.settings())
+            .build()?,
+    ))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis(_: &ServiceUrl, _: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
+    Err(not_compiled("redis", "event-bus-redis"))
+}
+
+#[cfg_attr(all(feature = "memory", feature = "redis"), allow(dead_code))]
+fn not_compiled(backend: &str, feature: &'static str) -> Error {
+    Error::NotCompiled(NotCompiled {
+        backend: format!("EVENT_BUS={backend}"),
+        feature,
+    })
+}
+
+fn not_implemented(backend: &'static str) -> Error {
+    Error::NotSupported {
+        operation: format!("EVENT_BUS={backend}"),
+        backend,
+        hint: "this backend is not implemented yet; use EVENT_BUS=redis (live) or memory (sandbox)"
+            .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use avb_core::config::PortConfig;
+
+    fn config(pairs: &[(&str, &str)]) -> EventBusConfig {
+        EventBusConfig::from_pairs(pairs.iter().copied())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .backend
+    }
+
+    #[cfg(feature = "memory")]
+    #[tokio::test]
+    async fn delivery_variables_reach_the_bus() {
+        use crate::{Message, StartPosition, Topic, WorkspaceId};
+        let bus = open(&config(&[("EVENT_BUS_MAX_ATTEMPTS", "1")]))
+            .await
+            .unwrap();
+        let topic = Topic::new(&WorkspaceId::new("w").unwrap(), "t").unwrap();
+        let mut sub = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let mut dlq = bus
+            .subscribe(&topic.dead_letter(), "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        bus.publish(&topic, Message::new(&b"x"[..])).await.unwrap();
+        let d = sub.next().await.unwrap().unwrap();
+        d.nack(std::time::Duration::ZERO, "no").await.unwrap();
+        let dead = dlq.next().await.unwrap().unwrap();
+        assert_eq!(
+            dead.message().payload.as_ref(),
+            b"x",
+            "one attempt, then the DLQ"
+        );
+    }
+
+    #[tokio::test]
+    async fn kafka_and_pulsar_say_not_implemented() {
+        let err = open(&config(&[
+            ("EVENT_BUS", "kafka"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        ]))
+        .await
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("not implemented yet"), "{err}");
+        let err = open(&config(&[
+            ("EVENT_BUS", "pulsar"),
+            ("PULSAR_URL", "pulsar://127.0.0.1:6650"),
+        ]))
+        .await
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("EVENT_BUS=pulsar"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn redis_without_its_feature_names_the_feature() {
+        let result = open(&config(&[
+            ("EVENT_BUS", "redis"),
+            ("REDIS_URL", "redis://127.0.0.1:1"),
+        ]))
+        .await;
+        if cfg!(feature = "redis") {
+            let bus = result.unwrap();
+            assert_eq!(bus.backend(), "redis");
+            assert!(!bus.health().await.is_up(), "nothing listens on port 1");
+        } else {
+            let err = result.err().unwrap();
+            assert!(err.to_string().contains("`event-bus-redis`"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The LLM port's configuration: which backend `LLM_PROVIDER` chose and its settings, read and checked here
+//! (once) and shown as the startup summary's line. The port's trait and backends arrive with its own issue;
+//! the backend is already selected and validated at startup.
+
+mod vars;
+
+pub use vars::*;
+
+use avb_core::config::{PortConfig, Reader, Scrubber, Secret, ServiceUrl};
+use serde::Serialize;
+use std::fmt;
+
+avb_core::choice! {
+    /// LLM backend (`LLM_PROVIDER`).
+    LlmKind { /** Deterministic offline model. */ Mock = "mock", /** Any OpenAI-compatible API. */ OpenAi = "openai", /** Ollama. */ Ollama = "ollama" }
+}
+avb_core::backend_kind!(LlmKind, LLM_PROVIDER, sandbox: Mock, live: Ollama, sandbox_only: [Mock]);
+
+/// LLM backend and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum LlmConfig {
+    /// Deterministic offline model (sandbox only).
+    Mock,
+    /// An OpenAI-compatible API.
+    OpenAi {
+        /// `LLM_API_URL`.
+        url: ServiceUrl,
+        /// `LLM_MODEL`.
+        model: String,
+        /// `LLM_API_KEY`.
+        api_key: Option<Secret>,
+    },
+    /// Ollama.
+    Ollama {
+        /// `LLM_API_URL`.
+        url: ServiceUrl,
+        /// `LLM_MODEL`.
+        model: String,
+        /// `LLM_API_KEY` (for an authenticating proxy in front of Ollama).
+        api_key: Option<Secret>,
+    },
+}
+
+impl PortConfig for LlmConfig {
+    type Kind = LlmKind;
+    const NAME: &'static str = "llm";
+    const VARS: &'static [avb_core::config::Key] = VARS;
+
+    fn read(kind: LlmKind, r: &mut Reader<'_>, needed_by: &str) -> Option<Self> {
+        let example = match kind {
+            LlmKind::Mock => return Some(LlmConfig::Mock),
+            LlmKind::Ollama => "http://127.0.0.1:11434",
+            LlmKind::OpenAi => "https://api.openai.com/v1",
+        };
+        let url = r.url(&LLM_API_URL, needed_by, &["http", "https"], example);
+        let model = r
+            .required(&LLM_MODEL, needed_by, "gemma3:270m")
+            .map(str::to_string);
+        let api_key = r.optional_secret(&LLM_API_KEY);
+        let (url, model, api_key) = (url?, model?, api_key?);
+        Some(match kind {
+            LlmKind::Ollama => LlmConfig::Ollama {
+                url,
+                model,
+                api_key,
+            },
+            LlmKind::OpenAi | LlmKind::Mock => LlmConfig::OpenAi {
+                url,
+                model,
+                api_key,
+            },
+        })
+    }
+
+    fn kind(&self) -> LlmKind {
+        match self {
+            LlmConfig::Mock => LlmKind::Mock,
+            LlmConfig::OpenAi { .. } => LlmKind::OpenAi,
+            LlmConfig::Ollama { .. } => LlmKind::Ollama,
+        }
+    }
+
+    fn secrets<'a>(&'a self, out: &mut Scrubber<'a>) {
+        match self {
+            LlmConfig::Mock => {}
+            LlmConfig::OpenAi { url, api_key, .. } | LlmConfig::Ollama { url, api_key, .. } => {
+                out.url(url);
+                if let Some(key) = api_key {
+                    out.secret(key);
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for LlmConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = |k: &Option<_>| if k.is_some() { " (key ***)" } else { "" };
+        match self {
+            LlmConfig::Mock => f.write_str("mock (deterministic, offline)"),
+            LlmConfig::OpenAi {
+                url,
+                model,
+                api_key,
+            } => write!(f, "openai {url} model {model:?}{}", key(api_key)),
+            LlmConfig::Ollama {
+                url,
+                model,
+                api_key,
+            } => write!(f, "ollama {url} model {model:?}{}", key(api_key)),
+        }
+    }
+}

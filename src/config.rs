@@ -1,0 +1,336 @@
+//! The whole configuration: the mode (resolved by [`avb_core::config`]) and the five ports, each read by
+//! its own crate (`avb_event_bus::config`, `avb_auth::config`, …). Re-exports the toolkit and every port's
+//! configuration types, so a service needs only `avb::config`.
+//!
+//! ```
+//! use avb::config::{Config, EventBusConfig, Mode};
+//! let config = Config::from_iter([("EVENT_BUS", "redis"), ("REDIS_URL", "redis://:pw@127.0.0.1:6379")]).unwrap();
+//! assert_eq!(config.mode, Mode::Sandbox);
+//! assert!(matches!(config.event_bus.backend, EventBusConfig::Redis { .. }));
+//! assert!(!config.to_string().contains("pw"));
+//! ```
+
+pub use avb_auth::config::{AuthConfig, AuthKind, OidcIntrospection};
+pub use avb_catalog::config::{CatalogConfig, CatalogKind};
+pub use avb_core::config::*;
+pub use avb_event_bus::config::{EventBusConfig, EventBusDelivery, EventBusKind};
+pub use avb_llm::config::{LlmConfig, LlmKind};
+pub use avb_object_store::config::{
+    ObjectStoreConfig, ObjectStoreKind, S3_DEFAULT_REGION, S3Checksums, S3Credentials, S3Profile,
+};
+
+use avb_core::config::keys::key;
+use serde::Serialize;
+use std::fmt;
+use std::sync::OnceLock;
+
+/// The test harness's variables (`scripts/services env`): documented here, ignored by the resolver, read
+/// only through [`crate::testing`].
+pub const TEST_KEYS: &[Key] = &[
+    key(
+        "AVB_TEST_REQUIRE_LIVE",
+        "tests",
+        "`1` or unset",
+        "unset",
+        "Tests only: a live test whose server is missing fails instead of skipping (`scripts/test` sets it).",
+    ),
+    key(
+        "AVB_TEST_REDIS_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's Redis (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_OIDC_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's OIDC provider issuer, `http://127.0.0.1:18080/realms/avb` (`scripts/services env`); any `/realms/<name>` there is a separate realm with its own keys.",
+    ),
+    key(
+        "AVB_TEST_S3_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's S3 server, s3s-fs (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_S3_ACCESS_KEY",
+        "tests",
+        "key id",
+        "unset",
+        "Tests only: access key of the harness's S3 server (a loopback test credential).",
+    ),
+    key(
+        "AVB_TEST_S3_SECRET_KEY",
+        "tests",
+        "secret key",
+        "unset",
+        "Tests only: secret key of the harness's S3 server (a loopback test credential).",
+    ),
+    key(
+        "AVB_TEST_S3_BUCKET",
+        "tests",
+        "bucket name",
+        "unset",
+        "Tests only: the bucket the harness's S3 server creates for tests.",
+    ),
+    key(
+        "AVB_TEST_MOTO_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's second S3 server, moto (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_MOTO_BUCKET",
+        "tests",
+        "bucket name",
+        "unset",
+        "Tests only: the bucket the harness's moto server creates for tests.",
+    ),
+    key(
+        "AVB_TEST_KEYCLOAK_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: issuer of the harness's Keycloak realm `avb` (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_KEYCLOAK_ADMIN",
+        "tests",
+        "user:password",
+        "unset",
+        "Tests only: the harness Keycloak's bootstrap admin, for admin REST calls (a loopback test credential).",
+    ),
+    key(
+        "AVB_TEST_MINIO_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's MinIO server, built from its Go module (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_MINIO_ACCESS_KEY",
+        "tests",
+        "key id",
+        "unset",
+        "Tests only: root user of the harness's MinIO server (a loopback test credential).",
+    ),
+    key(
+        "AVB_TEST_MINIO_SECRET_KEY",
+        "tests",
+        "secret key",
+        "unset",
+        "Tests only: root password of the harness's MinIO server (a loopback test credential).",
+    ),
+    key(
+        "AVB_TEST_MINIO_BUCKET",
+        "tests",
+        "bucket name",
+        "unset",
+        "Tests only: the bucket the harness's MinIO server creates for tests.",
+    ),
+    key(
+        "AVB_TEST_REDIS_SERVER_BIN",
+        "tests",
+        "path",
+        "unset",
+        "Tests only: the `redis-server` binary for fault tests that run and restart a private server (`scripts/services env`).",
+    ),
+];
+
+/// Every variable avb reads, in documentation order: mode, the five ports, the test harness. The source of
+/// `avb vars`, the README table and the unknown-`AVB_*` check.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        Registry::new([
+            <EventBusConfig as PortConfig>::VARS,
+            <AuthConfig as PortConfig>::VARS,
+            <ObjectStoreConfig as PortConfig>::VARS,
+            <CatalogConfig as PortConfig>::VARS,
+            <LlmConfig as PortConfig>::VARS,
+            TEST_KEYS,
+        ])
+    })
+}
+
+/// The resolved configuration: environment, mode and every port's backend. Prints as the startup summary
+/// (`Display`) and serialises as JSON; neither shows a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    /// Deployment environment.
+    pub environment: Environment,
+    /// What set the environment.
+    pub environment_source: Source,
+    /// Backend family.
+    pub mode: Mode,
+    /// What set the mode.
+    pub mode_source: Source,
+    /// The `.env.*` file layered under the process environment, if one was read.
+    pub env_file: Option<String>,
+    /// EventBus backend.
+    pub event_bus: Port<EventBusConfig>,
+    /// Auth backend.
+    pub auth: Port<AuthConfig>,
+    /// ObjectStore backend.
+    pub object_store: Port<ObjectStoreConfig>,
+    /// Catalog backend.
+    pub catalog: Port<CatalogConfig>,
+    /// LLM backend.
+    pub llm: Port<LlmConfig>,
+    /// Variables seen and not used, with the reason.
+    pub ignored: Vec<Ignored>,
+}
+
+impl Config {
+    /// Resolves from process-environment pairs alone.
+    #[allow(clippy::should_implement_trait)] // the envy/figment convention; `Config` is not a collection
+    pub fn from_iter<I, K, V>(pairs: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        ConfigBuilder::new().from_iter(pairs).build()
+    }
+
+    /// What mode resolution decided.
+    pub fn resolution(&self) -> Resolution {
+        Resolution {
+            environment: self.environment,
+            environment_source: self.environment_source.clone(),
+            mode: self.mode,
+            mode_source: self.mode_source.clone(),
+            env_file: self.env_file.clone(),
+            ignored: self.ignored.clone(),
+        }
+    }
+
+    /// `text` with every secret of this configuration replaced by `***`: secret values, and each URL's
+    /// user name, password, query values and fragment (as written and percent-decoded). For text from
+    /// outside avb (a client library's error), which may quote what it was given.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut s = Scrubber::new();
+        self.event_bus.backend.secrets(&mut s);
+        self.auth.backend.secrets(&mut s);
+        self.object_store.backend.secrets(&mut s);
+        self.catalog.backend.secrets(&mut s);
+        self.llm.backend.secrets(&mut s);
+        s.scrub(text)
+    }
+}
+
+impl fmt::Display for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let resolution = self.resolution();
+        let mut rows = Rows::header(f, &resolution)?;
+        rows.port(
+            "event bus",
+            &self.event_bus.backend,
+            &self.event_bus.chosen_by,
+        )?;
+        rows.port("auth", &self.auth.backend, &self.auth.chosen_by)?;
+        rows.port(
+            "object store",
+            &self.object_store.backend,
+            &self.object_store.chosen_by,
+        )?;
+        rows.port("catalog", &self.catalog.backend, &self.catalog.chosen_by)?;
+        rows.port("llm", &self.llm.backend, &self.llm.chosen_by)?;
+        rows.footer()
+    }
+}
+
+/// Builds a [`Config`] from layers of pairs (see [`Layers`]). All validation happens in
+/// [`ConfigBuilder::build`].
+#[derive(Debug, Default, Clone)]
+pub struct ConfigBuilder {
+    layers: Layers,
+}
+
+impl ConfigBuilder {
+    /// An empty builder: everything at its default.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds process-environment pairs (a later pair wins over an earlier one with the same key).
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_iter<I, K, V>(mut self, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.layers = self.layers.with_pairs(pairs);
+        self
+    }
+
+    /// Sets one process-environment variable.
+    pub fn with_config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.layers = self.layers.with_var(key, value);
+        self
+    }
+
+    /// Records a process variable whose value is not UTF-8; an error when avb reads that variable.
+    pub fn with_non_unicode(mut self, key: impl Into<String>) -> Self {
+        self.layers = self.layers.with_non_unicode(key);
+        self
+    }
+
+    /// The `.env.*` file this configuration reads under the process environment: `.env.sandbox` or
+    /// `.env.live`, chosen by the mode the process pairs resolve to.
+    pub fn env_file_name(&self) -> Result<&'static str, ConfigError> {
+        self.layers.env_file_name()
+    }
+
+    /// Layers a `.env.*` file's text under the process pairs. `name` is how errors and the summary refer
+    /// to it (usually its path).
+    pub fn with_env_file(mut self, name: impl Into<String>, text: &str) -> Self {
+        self.layers = self.layers.with_env_file(name, text);
+        self
+    }
+
+    /// Records that the `.env.*` file exists but could not be read (an error: a half-read setup is not
+    /// silently replaced by defaults).
+    pub fn with_unreadable_env_file(
+        mut self,
+        name: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        self.layers = self.layers.with_unreadable_env_file(name, reason);
+        self
+    }
+
+    /// Resolves and validates everything; returns every problem found.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let (resolution, (event_bus, auth, object_store, catalog, llm)) =
+            self.layers.resolve(registry(), |r| {
+                let event_bus = r.port::<EventBusConfig>();
+                let auth = r.port::<AuthConfig>();
+                let object_store = r.port::<ObjectStoreConfig>();
+                let catalog = r.port::<CatalogConfig>();
+                let llm = r.port::<LlmConfig>();
+                Some((event_bus?, auth?, object_store?, catalog?, llm?))
+            })?;
+        Ok(Config {
+            environment: resolution.environment,
+            environment_source: resolution.environment_source,
+            mode: resolution.mode,
+            mode_source: resolution.mode_source,
+            env_file: resolution.env_file,
+            event_bus,
+            auth,
+            object_store,
+            catalog,
+            llm,
+            ignored: resolution.ignored,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,160 @@
+//! [`Ports`]: every implemented port, built once from the resolved [`Config`].
+//!
+//! Each port crate turns its own configuration into a backend (`avb_event_bus::open`, `avb_auth::open`,
+//! `avb_object_store::open`) with one exhaustive `match`; a backend left out of this build by its cargo
+//! feature is that port's `NotCompiled` error, naming the feature. `Ports` holds the instances, so a
+//! `/health` endpoint probed every few seconds asks the live backends ([`Ports::health`]) instead of
+//! building new ones. Catalog and LLM have no backends yet; their configuration is resolved and checked.
+
+use crate::config::Config;
+use crate::health::Report;
+use avb_auth::Authenticator;
+use avb_event_bus::EventBus;
+use avb_object_store::ObjectStore;
+use std::fmt;
+use std::sync::Arc;
+
+/// The ports a service uses, built once. Cheap to clone (every port is an `Arc`).
+#[derive(Clone)]
+pub struct Ports {
+    config: Arc<Config>,
+    event_bus: Arc<dyn EventBus>,
+    auth: Arc<dyn Authenticator>,
+    object_store: Arc<dyn ObjectStore>,
+}
+
+/// A port that could not be built, and why.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The EventBus (`EVENT_BUS`).
+    EventBus(avb_event_bus::Error),
+    /// Auth (`AUTH_MODE`); for Keycloak an unreachable issuer is retryable.
+    Auth(avb_auth::Error),
+    /// The ObjectStore (`OBJECT_STORE`).
+    ObjectStore(avb_object_store::Error),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::EventBus(e) => write!(f, "event bus: {e}"),
+            OpenError::Auth(e) => write!(f, "auth: {e}"),
+            OpenError::ObjectStore(e) => write!(f, "object store: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OpenError::EventBus(e) => Some(e),
+            OpenError::Auth(e) => Some(e),
+            OpenError::ObjectStore(e) => Some(e),
+        }
+    }
+}
+
+impl Ports {
+    /// Builds every implemented port of `config`, concurrently. Call it inside a Tokio runtime. Fails with
+    /// the first port that cannot be built (a service should not start half-wired); for Keycloak an
+    /// unreachable issuer fails here, not at the first request.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = avb::config::Config::from_iter([("OBJECT_STORE", "memory")])?;
+    /// let ports = avb::Ports::open(config).await?;
+    /// assert_eq!(ports.object_store().backend(), "memory");
+    /// assert!(ports.health().await.is_healthy());
+    /// # Ok(()) }
+    /// ```
+    pub async fn open(config: Config) -> Result<Ports, OpenError> {
+        let (event_bus, auth, object_store) = tokio::join!(
+            avb_event_bus::open(&config.event_bus.backend),
+            avb_auth::open(&config.auth.backend),
+            avb_object_store::open(&config.object_store.backend),
+        );
+        Ok(Ports {
+            event_bus: event_bus.map_err(OpenError::EventBus)?,
+            auth: auth.map_err(OpenError::Auth)?,
+            object_store: object_store.map_err(OpenError::ObjectStore)?,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The configuration the ports were built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The EventBus.
+    pub fn event_bus(&self) -> &Arc<dyn EventBus> {
+        &self.event_bus
+    }
+
+    /// The Auth port.
+    pub fn auth(&self) -> &Arc<dyn Authenticator> {
+        &self.auth
+    }
+
+    /// The ObjectStore.
+    pub fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.object_store
+    }
+
+    /// The health of the ports held (see [`crate::health`]): each asked with a time limit, concurrently,
+    /// reasons scrubbed of the configuration's secrets.
+    pub async fn health(&self) -> Report {
+        let (event_bus, auth, object_store) = tokio::join!(
+            crate::health::probe(self.event_bus.backend(), self.event_bus.health()),
+            crate::health::probe(self.auth.backend(), self.auth.health()),
+            crate::health::probe(self.object_store.backend(), self.object_store.health()),
+        );
+        crate::health::report(&self.config, [event_bus, auth, object_store])
+    }
+}
+
+impl fmt::Debug for Ports {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ports")
+            .field("event_bus", &self.event_bus.backend())
+            .field("auth", &self.auth.backend())
+            .field("object_store", &self.object_store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_port_that_cannot_be_built_names_itself() {
+        let config = Config::from_iter([
+            ("EVENT_BUS", "kafka"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
+        ])
+        .unwrap();
+        let err = Ports::open(config).await.unwrap_err().to_string();
+        assert!(err.starts_with("event bus: "), "{err}");
+        assert!(err.contains("kafka"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn health_probes_the_instances_held() {
+        let ports = Ports::open(Config::from_iter(Vec::<(String, String)>::new()).unwrap())
+            .await
+            .unwrap();
+        let report = ports.health().await;
+        assert!(report.is_healthy(), "{report}");
+        // The same instance: what one handle wrote, a clone of `Ports` reads.
+        let copy = ports.clone();
+        ports
+            .object_store()
+            .put("k", bytes::Bytes::from_static(b"v"), Default::default())
+            .await
+            .unwrap();
+        let got = copy.object_store().get_bytes("k").await.unwrap();
+        assert_eq!(got.as_ref(), b"v");
+    }
+}
