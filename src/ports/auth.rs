@@ -84,10 +84,10 @@ pub async fn authenticator(config: &Config) -> Result<Arc<dyn Authenticator>, Er
             Ok(Arc::new(builder.build().await?))
         }
         #[cfg(not(feature = "auth-oidc"))]
-        AuthConfig::Keycloak { .. } => Err(Error::NotCompiled {
-            backend: "keycloak",
+        AuthConfig::Keycloak { .. } => Err(Error::NotCompiled(avb_core::NotCompiled {
+            backend: "AUTH_MODE=keycloak".into(),
             feature: "auth-oidc",
-        }),
+        })),
         // `AuthConfig` is `#[non_exhaustive]` (it lives in avb-core), so the compiler demands this arm; a
         // backend added there without wiring here is reported, not silently ignored.
         _ => Err(Error::NotSupported {

@@ -27,17 +27,17 @@ pub async fn object_store(config: &Config) -> Result<Arc<dyn ObjectStore>, Error
         #[cfg(feature = "object-store-memory")]
         ObjectStoreConfig::Memory => Ok(Arc::new(avb_object_store::memory::MemoryStore::new())),
         #[cfg(not(feature = "object-store-memory"))]
-        ObjectStoreConfig::Memory => Err(Error::NotCompiled {
-            backend: "memory",
+        ObjectStoreConfig::Memory => Err(Error::NotCompiled(avb_core::NotCompiled {
+            backend: "OBJECT_STORE=memory".into(),
             feature: "object-store-memory",
-        }),
+        })),
         #[cfg(feature = "object-store-fs")]
         ObjectStoreConfig::Fs { root } => Ok(Arc::new(avb_object_store::fs::FsStore::new(root)?)),
         #[cfg(not(feature = "object-store-fs"))]
-        ObjectStoreConfig::Fs { .. } => Err(Error::NotCompiled {
-            backend: "fs",
+        ObjectStoreConfig::Fs { .. } => Err(Error::NotCompiled(avb_core::NotCompiled {
+            backend: "OBJECT_STORE=fs".into(),
             feature: "object-store-fs",
-        }),
+        })),
         #[cfg(feature = "object-store-s3")]
         ObjectStoreConfig::S3 { prefix, .. } => {
             let builder =
@@ -55,17 +55,17 @@ pub async fn object_store(config: &Config) -> Result<Arc<dyn ObjectStore>, Error
             }
         }
         #[cfg(not(feature = "object-store-s3"))]
-        ObjectStoreConfig::S3 { .. } => Err(Error::NotCompiled {
-            backend: "s3",
+        ObjectStoreConfig::S3 { .. } => Err(Error::NotCompiled(avb_core::NotCompiled {
+            backend: "OBJECT_STORE=s3".into(),
             feature: "object-store-s3",
-        }),
+        })),
         // `ObjectStoreConfig` is non-exhaustive across crates; a variant added to avb-core lands here until
         // it is wired.
         #[allow(unreachable_patterns)]
-        _ => Err(Error::NotCompiled {
-            backend: "unknown",
+        _ => Err(Error::NotCompiled(avb_core::NotCompiled {
+            backend: "unknown".into(),
             feature: "a newer avb with this backend wired in",
-        }),
+        })),
     }
 }
 

@@ -59,6 +59,7 @@ pub mod conformance;
 #[cfg(test)]
 mod parse_fuzz;
 
+pub use avb_core::{Classify, ErrorClass, NotCompiled};
 pub use error::{Error, ErrorKind, Result};
 
 /// Who made a request: the typed result of authentication, the same in every mode.

@@ -39,7 +39,7 @@ pub mod redis;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
-pub use avb_core::{Health, WorkspaceId};
+pub use avb_core::{Classify, ErrorClass, Health, NotCompiled, WorkspaceId};
 pub use delivery::{Delivery, Origin, Receipt, Settle, Source, Subscription};
 pub use error::{BoxError, Error, Result};
 pub use types::{

@@ -48,7 +48,7 @@ pub mod memory;
 #[cfg(feature = "s3")]
 pub mod s3;
 
-pub use avb_core::Health;
+pub use avb_core::{Classify, ErrorClass, Health, NotCompiled};
 pub use error::{BoxError, Error, Result};
 pub use key::{MAX_KEY_LEN, validate_key, validate_prefix};
 pub use prefix::{PrefixStore, for_workspace};
