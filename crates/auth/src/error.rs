@@ -380,7 +380,10 @@ mod tests {
             (Error::WrongIssuer, Unauthorized),
             (Error::WrongAudience, Unauthorized),
             (Error::DisallowedAlgorithm { alg: s() }, Unauthorized),
-            (Error::AlgorithmMismatch { alg: s(), kid: s() }, Unauthorized),
+            (
+                Error::AlgorithmMismatch { alg: s(), kid: s() },
+                Unauthorized,
+            ),
             (Error::UnknownKey { kid: None }, Unauthorized),
             (Error::KeyRotatedOut { kid: s() }, Unauthorized),
             (Error::BadSignature, Unauthorized),
@@ -436,7 +439,13 @@ mod tests {
                 },
                 Permanent,
             ),
-            (Error::DevKey { path: s(), reason: s() }, Configuration),
+            (
+                Error::DevKey {
+                    path: s(),
+                    reason: s(),
+                },
+                Configuration,
+            ),
         ]
     }
 

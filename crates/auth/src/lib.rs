@@ -42,6 +42,7 @@ use std::time::SystemTime;
 
 pub mod authz;
 mod error;
+mod forward;
 pub mod jwks;
 pub mod local;
 pub mod none;
@@ -126,24 +127,5 @@ pub trait Authenticator: Send + Sync + Debug {
     /// Whether the backend can serve requests (for OIDC: the issuer's keys are loaded).
     async fn health(&self) -> Health {
         Health::up(self.backend())
-    }
-}
-
-#[async_trait]
-impl<T: Authenticator + ?Sized> Authenticator for std::sync::Arc<T> {
-    async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
-        (**self).authenticate(bearer_token).await
-    }
-    async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {
-        (**self).authenticate_introspected(bearer_token).await
-    }
-    fn capabilities(&self) -> Capabilities {
-        (**self).capabilities()
-    }
-    fn backend(&self) -> &'static str {
-        (**self).backend()
-    }
-    async fn health(&self) -> Health {
-        (**self).health().await
     }
 }

@@ -29,6 +29,7 @@
 
 mod delivery;
 mod error;
+mod forward;
 mod types;
 
 #[cfg(feature = "memory")]

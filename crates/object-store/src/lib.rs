@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod forward;
 mod key;
 mod prefix;
 mod presign;
