@@ -12,7 +12,7 @@
 //! The Redis pairs run as 20 interleaved rounds (see `live`) and print the median per-round ratio; they
 //! never panic on a slow or missing server (a failed round is skipped and named).
 //!
-//! Run with: `cargo bench -p avb --features event-bus-redis --bench event_bus`
+//! Run with: `cargo bench -p avb --features event-bus-redis,testing --bench event_bus`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may stop on a broken setup
 
 use avb::event_bus::memory::MemoryBus;

@@ -2,7 +2,7 @@
 //! 4 KiB and 16 MiB, put and get. The 16 MiB put streams 1 MiB chunks through both, uploaded as 8 MiB
 //! multipart parts by both (the adapter's default part size). The ratio, not the absolute time, is the result.
 //!
-//! Run with: `eval "$(scripts/services env)"; cargo bench --features object-store-s3 --bench object_store`
+//! Run with: `eval "$(scripts/services env)"; cargo bench --features object-store-s3,testing --bench object_store`
 // Test code: an unwrap that fails is the test (or benchmark) failing, with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // criterion's macros generate undocumented public functions.

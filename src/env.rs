@@ -4,7 +4,7 @@
 //! |---|---|
 //! | every variable of [`crate::config::registry`] | [`from_env`], passed on as pairs |
 //! | `AVB_DOTENV_DIR` | where `.env.sandbox` / `.env.live` are looked up (default: the current directory) |
-//! | `AVB_TEST_*` | [`test_var`], for the test harness only |
+//! | `AVB_TEST_*` | `test_var`, for the test harness only (feature `testing`) |
 
 use crate::config::{Config, ConfigBuilder, ConfigError};
 use std::path::PathBuf;
@@ -38,8 +38,9 @@ pub fn from_env() -> Result<Config, ConfigError> {
     builder.build()
 }
 
-/// Reads a test-harness variable (`AVB_TEST_…`). Returns `None` for any other name, so this cannot become
-/// a second way of reading configuration.
+/// Reads a test-harness variable (`AVB_TEST_…`) for `avb::testing` (feature `testing`). Returns `None`
+/// for any other name, so this cannot become a second way of reading configuration.
+#[cfg(feature = "testing")]
 pub fn test_var(name: &str) -> Option<String> {
     if !name.starts_with(avb_core::config::keys::TEST_PREFIX) {
         return None;

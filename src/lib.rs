@@ -27,6 +27,7 @@ mod env;
 pub mod health;
 mod main_error;
 pub mod ports;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use avb_core::{Health, Status, WorkspaceId};

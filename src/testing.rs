@@ -3,6 +3,9 @@
 //! A live test calls [`live_server`] with the harness variable that names its server. When the variable is
 //! unset or the server does not accept a connection, the test skips and prints why — unless
 //! `AVB_TEST_REQUIRE_LIVE=1` (set by `scripts/test`), in which case it fails.
+//!
+//! Behind the cargo feature `testing` (off by default), so a service's build has no way to read `AVB_TEST_*`.
+//! avb's own test and bench targets that use it declare `required-features = ["testing"]`.
 
 use crate::env::test_var;
 use std::net::{TcpStream, ToSocketAddrs};

@@ -83,3 +83,32 @@ fn the_guard_catches_a_stray_read() {
     let line = format!("let x = std::{}::var(\"REDIS_URL\");", "env");
     assert!(patterns().iter().any(|p| line.contains(p.as_str())));
 }
+
+/// The line before the one that starts with `item` in `file` (under the crate root), trimmed.
+fn line_before(file: &str, item: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with(item))
+        .unwrap_or_else(|| panic!("{file} has no line starting with {item:?}"));
+    assert!(at > 0, "{file}: {item:?} is the first line");
+    lines[at - 1].trim().to_string()
+}
+
+/// `AVB_TEST_*` is read only by `avb::testing`, and only a build with the feature `testing` has it: a
+/// service's build cannot read harness variables at all.
+#[test]
+fn the_test_harness_reader_exists_only_with_the_testing_feature() {
+    for (file, item) in [
+        ("src/lib.rs", "pub mod testing;"),
+        ("src/env.rs", "pub fn test_var("),
+    ] {
+        assert_eq!(
+            line_before(file, item),
+            r#"#[cfg(feature = "testing")]"#,
+            "{file}: {item} must be behind the feature `testing`"
+        );
+    }
+}

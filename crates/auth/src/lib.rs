@@ -43,6 +43,7 @@ use std::time::SystemTime;
 pub mod authz;
 pub mod config;
 mod error;
+mod forward;
 pub mod jwks;
 pub mod local;
 pub mod none;
@@ -61,6 +62,7 @@ pub mod conformance;
 #[cfg(test)]
 mod parse_fuzz;
 
+pub use avb_core::{Classify, ErrorClass, NotCompiled};
 pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "oidc")]
 pub use open::token_source;
@@ -130,24 +132,5 @@ pub trait Authenticator: Send + Sync + Debug {
     /// Whether the backend can serve requests (for OIDC: the issuer's keys are loaded).
     async fn health(&self) -> Health {
         Health::up(self.backend())
-    }
-}
-
-#[async_trait]
-impl<T: Authenticator + ?Sized> Authenticator for std::sync::Arc<T> {
-    async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
-        (**self).authenticate(bearer_token).await
-    }
-    async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {
-        (**self).authenticate_introspected(bearer_token).await
-    }
-    fn capabilities(&self) -> Capabilities {
-        (**self).capabilities()
-    }
-    fn backend(&self) -> &'static str {
-        (**self).backend()
-    }
-    async fn health(&self) -> Health {
-        (**self).health().await
     }
 }

@@ -7,6 +7,8 @@
 //! | Redis Streams | `redis` | `redis` | XADD / XREADGROUP / XACK / XAUTOCLAIM, key prefix per workspace |
 //! | Pulsar, Kafka | — | — | not implemented yet |
 //!
+//! Backend authors also need [`backend`] (the traits a backend implements); services do not.
+//!
 //! The feature `conformance` adds `conformance`: the behaviour every backend must show, as one
 //! `pub async fn` per case, to run against any [`EventBus`] (also your own).
 //!
@@ -27,9 +29,11 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod backend;
 pub mod config;
 mod delivery;
 mod error;
+mod forward;
 mod open;
 mod types;
 
@@ -41,14 +45,14 @@ pub mod redis;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
-pub use avb_core::{Health, WorkspaceId};
+pub use avb_core::{Classify, ErrorClass, Health, NotCompiled, WorkspaceId};
 pub use config::{EventBusConfig, EventBusKind};
-pub use delivery::{Delivery, Origin, Receipt, Settle, Source, Subscription};
+pub use delivery::{Delivery, Subscription};
 pub use error::{BoxError, Error, Result};
 pub use open::open;
 pub use types::{
     Capabilities, DEAD_LETTER_SUFFIX, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR,
-    HEADER_ORIGINAL_TOPIC, Message, MessageId, Settings, StartPosition, Topic, check_group,
+    HEADER_ORIGINAL_TOPIC, Message, MessageId, Settings, StartPosition, Topic,
 };
 
 /// The EventBus port. Every backend shows the behaviour of DESIGN §3 (checked by `conformance`):

@@ -1,4 +1,6 @@
-//! The port's one portable error.
+//! The port's one portable error, classified by [`Classify`].
+
+use avb_core::{Classify, ErrorClass};
 
 /// A boxed native error, kept reachable through [`std::error::Error::source`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -6,23 +8,29 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Everything an [`ObjectStore`](crate::ObjectStore) operation can fail with, by meaning, whatever the backend.
 ///
 /// Backends only *report* whether a failure is worth retrying ([`Error::is_retryable`]); retry loops live in
-/// layers, never in a backend.
+/// layers, never in a backend. Each variant names its [`ErrorClass`] ([`Classify::class`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// No object (or multipart upload) under this key. `get` of a missing key is this, never an empty body.
+    ///
+    /// Class: [`ErrorClass::NotFound`].
     #[error("object {key:?} not found")]
     NotFound {
         /// The key asked for.
         key: String,
     },
     /// A conditional create found an object already under this key.
+    ///
+    /// Class: [`ErrorClass::Conflict`].
     #[error("object {key:?} already exists")]
     AlreadyExists {
         /// The key written.
         key: String,
     },
     /// A precondition other than "must not exist" did not hold.
+    ///
+    /// Class: [`ErrorClass::Conflict`].
     #[error("precondition failed for {key:?}: {detail}")]
     PreconditionFailed {
         /// The key written or read.
@@ -31,6 +39,8 @@ pub enum Error {
         detail: String,
     },
     /// A read with `If-None-Match` found the object unchanged (HTTP 304): the caller's copy is current.
+    ///
+    /// Class: [`ErrorClass::Conflict`].
     #[error("object {key:?} not modified")]
     NotModified {
         /// The key read.
@@ -39,6 +49,8 @@ pub enum Error {
         e_tag: Option<String>,
     },
     /// The backend refused the credentials or the operation (HTTP 403, file permissions).
+    ///
+    /// Class: [`ErrorClass::Unauthorized`].
     #[error("permission denied by {backend} at {endpoint}: {detail}")]
     PermissionDenied {
         /// The backend (`s3`, `fs`, …).
@@ -49,6 +61,8 @@ pub enum Error {
         detail: String,
     },
     /// The bucket does not exist at the endpoint.
+    ///
+    /// Class: [`ErrorClass::Configuration`].
     #[error("bucket {bucket:?} does not exist at {endpoint}")]
     BucketNotFound {
         /// The bucket.
@@ -57,6 +71,8 @@ pub enum Error {
         endpoint: String,
     },
     /// The key (or a list prefix) is not acceptable; see [`validate_key`](crate::validate_key).
+    ///
+    /// Class: [`ErrorClass::Permanent`].
     #[error("invalid object key {key:?}: {reason}")]
     InvalidKey {
         /// The rejected key.
@@ -65,12 +81,16 @@ pub enum Error {
         reason: String,
     },
     /// A request argument other than the key is not acceptable (range, metadata name, part number…).
+    ///
+    /// Class: [`ErrorClass::Permanent`].
     #[error("invalid argument: {detail}")]
     InvalidArgument {
         /// What is wrong.
         detail: String,
     },
     /// The requested range starts at or beyond the end of the object.
+    ///
+    /// Class: [`ErrorClass::Permanent`].
     #[error("range {range} is not satisfiable for {key:?} ({size} bytes)")]
     InvalidRange {
         /// The key read.
@@ -81,6 +101,8 @@ pub enum Error {
         size: u64,
     },
     /// A setting is wrong; names the variable (or builder setting), the value and what is allowed.
+    ///
+    /// Class: [`ErrorClass::Configuration`].
     #[error("{key}={value:?} is invalid: expected {expected}")]
     InvalidConfig {
         /// The variable or setting.
@@ -90,10 +112,14 @@ pub enum Error {
         /// The allowed values or shape.
         expected: String,
     },
-    /// The backend exists but was not compiled into this binary.
+    /// The configuration selects a backend this build does not contain (the one shape every port uses).
+    ///
+    /// Class: [`ErrorClass::Configuration`].
     #[error(transparent)]
     NotCompiled(#[from] avb_core::NotCompiled),
     /// The backend cannot do this operation (see [`Capabilities`](crate::Capabilities)).
+    ///
+    /// Class: [`ErrorClass::Permanent`].
     #[error("{operation} is not supported by the {backend} backend")]
     NotSupported {
         /// The operation.
@@ -102,6 +128,8 @@ pub enum Error {
         backend: &'static str,
     },
     /// The backend could not be reached or is overloaded (connection refused, timeout, 5xx, throttling).
+    ///
+    /// Class: [`ErrorClass::Retryable`].
     #[error("{backend} at {endpoint} is unavailable: {detail}")]
     Unavailable {
         /// The backend.
@@ -115,6 +143,8 @@ pub enum Error {
         source: Option<BoxError>,
     },
     /// Any other backend failure.
+    ///
+    /// Class: [`ErrorClass::Permanent`].
     #[error("{backend} failed: {detail}")]
     Backend {
         /// The backend.
@@ -128,9 +158,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether repeating the same operation later may succeed (only [`Error::Unavailable`]).
+    /// Whether repeating the same operation later may succeed (only [`Error::Unavailable`]): the same
+    /// answer as [`Classify::is_retryable`], callable without importing the trait.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Unavailable { .. })
+        self.class() == ErrorClass::Retryable
     }
 
     /// Whether this is [`Error::NotFound`].
@@ -141,6 +172,27 @@ impl Error {
     pub(crate) fn invalid_argument(detail: impl Into<String>) -> Self {
         Error::InvalidArgument {
             detail: detail.into(),
+        }
+    }
+}
+
+impl Classify for Error {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Error::NotFound { .. } => ErrorClass::NotFound,
+            Error::AlreadyExists { .. }
+            | Error::PreconditionFailed { .. }
+            | Error::NotModified { .. } => ErrorClass::Conflict,
+            Error::PermissionDenied { .. } => ErrorClass::Unauthorized,
+            Error::InvalidKey { .. }
+            | Error::InvalidArgument { .. }
+            | Error::InvalidRange { .. }
+            | Error::NotSupported { .. }
+            | Error::Backend { .. } => ErrorClass::Permanent,
+            Error::BucketNotFound { .. } | Error::InvalidConfig { .. } | Error::NotCompiled(_) => {
+                ErrorClass::Configuration
+            }
+            Error::Unavailable { .. } => ErrorClass::Retryable,
         }
     }
 }
@@ -169,5 +221,112 @@ mod tests {
         };
         assert!(!denied.is_retryable());
         assert!(denied.to_string().contains("http://127.0.0.1:19000"));
+    }
+
+    /// One value of every variant with its expected class (a new variant belongs here too; the count below
+    /// is checked).
+    fn one_of_each() -> Vec<(Error, ErrorClass)> {
+        use ErrorClass::*;
+        let s = String::new;
+        vec![
+            (Error::NotFound { key: s() }, NotFound),
+            (Error::AlreadyExists { key: s() }, Conflict),
+            (
+                Error::PreconditionFailed {
+                    key: s(),
+                    detail: s(),
+                },
+                Conflict,
+            ),
+            (
+                Error::NotModified {
+                    key: s(),
+                    e_tag: None,
+                },
+                Conflict,
+            ),
+            (
+                Error::PermissionDenied {
+                    backend: "s3",
+                    endpoint: s(),
+                    detail: s(),
+                },
+                Unauthorized,
+            ),
+            (
+                Error::BucketNotFound {
+                    bucket: s(),
+                    endpoint: s(),
+                },
+                Configuration,
+            ),
+            (
+                Error::InvalidKey {
+                    key: s(),
+                    reason: s(),
+                },
+                Permanent,
+            ),
+            (Error::InvalidArgument { detail: s() }, Permanent),
+            (
+                Error::InvalidRange {
+                    key: s(),
+                    range: s(),
+                    size: 0,
+                },
+                Permanent,
+            ),
+            (
+                Error::InvalidConfig {
+                    key: s(),
+                    value: s(),
+                    expected: s(),
+                },
+                Configuration,
+            ),
+            (
+                Error::NotCompiled(avb_core::NotCompiled {
+                    backend: "OBJECT_STORE=s3".into(),
+                    feature: "object-store-s3",
+                }),
+                Configuration,
+            ),
+            (
+                Error::NotSupported {
+                    operation: "presign",
+                    backend: "memory",
+                },
+                Permanent,
+            ),
+            (
+                Error::Unavailable {
+                    backend: "s3",
+                    endpoint: s(),
+                    detail: s(),
+                    source: None,
+                },
+                Retryable,
+            ),
+            (
+                Error::Backend {
+                    backend: "s3",
+                    detail: s(),
+                    source: None,
+                },
+                Permanent,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_variant_has_its_class_and_retryable_agrees() {
+        let all = one_of_each();
+        assert_eq!(all.len(), 14, "one entry per variant of Error");
+        for (e, class) in all {
+            assert_eq!(e.class(), class, "{e:?}");
+            assert_eq!(e.is_retryable(), class == ErrorClass::Retryable, "{e:?}");
+            assert_eq!(Classify::is_retryable(&e), e.is_retryable(), "{e:?}");
+            assert_eq!(e.is_not_found(), class == ErrorClass::NotFound, "{e:?}");
+        }
     }
 }

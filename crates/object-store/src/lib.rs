@@ -19,6 +19,8 @@
 //! The shared conformance suite is `conformance` (feature `conformance`); every backend's test is one call
 //! to `conformance::run_all`.
 //!
+//! Backend authors also need [`backend`] (helpers a backend builds on); services do not.
+//!
 //! Workspaces (tenants) are isolated by key prefix: [`for_workspace`] wraps any store.
 //!
 //! ```
@@ -31,8 +33,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod backend;
 pub mod config;
 mod error;
+mod forward;
 mod key;
 mod open;
 mod prefix;
@@ -50,7 +54,7 @@ pub mod memory;
 #[cfg(feature = "s3")]
 pub mod s3;
 
-pub use avb_core::Health;
+pub use avb_core::{Classify, ErrorClass, Health, NotCompiled};
 pub use error::{BoxError, Error, Result};
 pub use key::{MAX_KEY_LEN, validate_key, validate_prefix};
 pub use open::open;
@@ -64,7 +68,6 @@ pub use types::{
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::TryStreamExt;
 
 /// Most keys one [`ObjectStore::list`] page returns (S3's limit).
 pub const MAX_LIST_PAGE: usize = 1000;
@@ -181,66 +184,4 @@ pub trait ObjectStore: std::fmt::Debug + Send + Sync + 'static {
             }
         }
     }
-}
-
-/// Drains `body` into parts of `part_size` bytes and uploads them through `store`'s multipart API, keeping
-/// at most one part in memory. A body no larger than one part is written with a single `put`. On any error
-/// the upload is aborted, so nothing appears under `key`.
-pub async fn put_stream_in_parts(
-    store: &(impl ObjectStore + ?Sized),
-    key: &str,
-    mut body: ByteStream,
-    options: PutOptions,
-    part_size: usize,
-) -> Result<PutResult> {
-    let part_size = part_size.max(1);
-    let mut buffer = bytes::BytesMut::new();
-    // Fill the first part; a small object is a single put.
-    while buffer.len() < part_size {
-        match body.try_next().await? {
-            Some(chunk) => buffer.extend_from_slice(&chunk),
-            None => return store.put(key, buffer.freeze(), options).await,
-        }
-    }
-    let upload = store.create_multipart(key, options).await?;
-    let result = upload_parts(store, &upload, &mut body, buffer, part_size).await;
-    match result {
-        Ok(parts) => store.complete_multipart(&upload, parts).await,
-        Err(e) => {
-            // The write failed; discard what was uploaded so far. The original error is what matters.
-            let _ = store.abort_multipart(&upload).await;
-            Err(e)
-        }
-    }
-}
-
-async fn upload_parts(
-    store: &(impl ObjectStore + ?Sized),
-    upload: &MultipartUpload,
-    body: &mut ByteStream,
-    mut buffer: bytes::BytesMut,
-    part_size: usize,
-) -> Result<Vec<PartId>> {
-    let mut parts = Vec::new();
-    let mut ended = false;
-    loop {
-        while !ended && buffer.len() < part_size {
-            match body.try_next().await? {
-                Some(chunk) => buffer.extend_from_slice(&chunk),
-                None => ended = true,
-            }
-        }
-        if buffer.is_empty() {
-            break;
-        }
-        let take = buffer.len().min(part_size);
-        let part = buffer.split_to(take).freeze();
-        let number = u32::try_from(parts.len() + 1)
-            .map_err(|_| Error::invalid_argument("more than u32::MAX parts"))?;
-        parts.push(store.put_part(upload, number, part).await?);
-        if ended && buffer.is_empty() {
-            break;
-        }
-    }
-    Ok(parts)
 }

@@ -5,7 +5,8 @@ use super::clock::Now;
 use super::{MAX_NACK_DELAY, SCHEME, Shared, lock};
 use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
-    Message, Origin, Receipt, Result, Settings, Settle, Source, Topic,
+    Message, Result, Settings, Topic,
+    backend::{Origin, Receipt, Settle, Source},
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -16,7 +16,7 @@ pub use builder::MemoryBusBuilder;
 
 use crate::{
     Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
-    Subscription, Topic, check_group,
+    Subscription, Topic, backend::check_group,
 };
 use avb_core::Health;
 use group::{Entry, Group, GroupInner, MemorySource};

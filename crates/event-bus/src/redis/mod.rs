@@ -40,7 +40,7 @@ pub use wire::HEADER_FOREIGN_ENTRY;
 
 use crate::{
     Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
-    Subscription, Topic, check_group,
+    Subscription, Topic, backend::check_group,
 };
 use avb_core::Health;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};

@@ -4,7 +4,8 @@
 use super::reader::{self, Inbox, Reader};
 use super::wire::{self, DeadLetter, RawEntry};
 use super::{SCHEME, Shared, errors_key, map_err, stream_key};
-use crate::{Delivery, Error, Receipt, Result, Settle, Source, Topic};
+use crate::backend::{Receipt, Settle, Source};
+use crate::{Delivery, Error, Result, Topic};
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
 use std::time::Duration;

@@ -299,7 +299,7 @@ impl ObjectStore for S3Store {
         validate_key(key)?;
         options.validate()?;
         self.check_create(&options)?;
-        crate::put_stream_in_parts(self, key, body, options, self.part_size).await
+        crate::backend::put_stream_in_parts(self, key, body, options, self.part_size).await
     }
 
     async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult> {

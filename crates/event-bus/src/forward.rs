@@ -1,0 +1,157 @@
+//! [`EventBus`] for `Arc<T>` and `Box<T>`: a service can hold `Arc<dyn EventBus>` (or wrap one in a layer)
+//! and pass it wherever an `EventBus` is expected. Every method forwards to `T`, so nothing `T` overrides is
+//! lost.
+
+use crate::{
+    Capabilities, EventBus, Health, Message, MessageId, Result, StartPosition, Subscription, Topic,
+};
+use std::sync::Arc;
+
+macro_rules! forward_event_bus {
+    ($pointer:ident) => {
+        #[async_trait::async_trait]
+        impl<T: EventBus + ?Sized> EventBus for $pointer<T> {
+            fn backend(&self) -> &'static str {
+                (**self).backend()
+            }
+            fn capabilities(&self) -> Capabilities {
+                (**self).capabilities()
+            }
+            async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
+                (**self).publish(topic, message).await
+            }
+            async fn publish_batch(
+                &self,
+                topic: &Topic,
+                messages: Vec<Message>,
+            ) -> Result<Vec<MessageId>> {
+                (**self).publish_batch(topic, messages).await
+            }
+            async fn subscribe(
+                &self,
+                topic: &Topic,
+                group: &str,
+                start: StartPosition,
+            ) -> Result<Subscription> {
+                (**self).subscribe(topic, group, start).await
+            }
+            async fn close(&self) -> Result<()> {
+                (**self).close().await
+            }
+            async fn health(&self) -> Health {
+                (**self).health().await
+            }
+        }
+    };
+}
+
+forward_event_bus!(Arc);
+forward_event_bus!(Box);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+    use std::sync::Mutex;
+
+    /// Records every call, and answers each in a way only it does.
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<Vec<&'static str>>);
+
+    impl Recorder {
+        fn saw(&self, call: &'static str) {
+            self.0.lock().unwrap().push(call);
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl EventBus for Recorder {
+        fn backend(&self) -> &'static str {
+            self.saw("backend");
+            "recorder"
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.saw("capabilities");
+            Capabilities {
+                max_message_bytes: 7,
+                ..Capabilities::default()
+            }
+        }
+        async fn publish(&self, _: &Topic, message: Message) -> Result<MessageId> {
+            self.saw("publish");
+            Ok(message.id)
+        }
+        async fn publish_batch(&self, _: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
+            self.saw("publish_batch");
+            Ok(messages.into_iter().map(|m| m.id).collect())
+        }
+        async fn subscribe(
+            &self,
+            _: &Topic,
+            group: &str,
+            _: StartPosition,
+        ) -> Result<Subscription> {
+            self.saw("subscribe");
+            Err(Error::InvalidGroup {
+                name: group.to_string(),
+                reason: "recorded",
+                expected: "",
+            })
+        }
+        async fn close(&self) -> Result<()> {
+            self.saw("close");
+            Err(Error::Closed {
+                backend: "recorder",
+            })
+        }
+        async fn health(&self) -> Health {
+            self.saw("health");
+            Health::down("recorder", "recorded")
+        }
+    }
+
+    async fn every_method(bus: &impl EventBus) {
+        let ws = avb_core::WorkspaceId::new("w").unwrap();
+        let topic = Topic::new(&ws, "t").unwrap();
+        assert_eq!(bus.backend(), "recorder");
+        assert_eq!(bus.capabilities().max_message_bytes, 7);
+        let m = Message::new(&b"x"[..]).with_id(MessageId::new("m1"));
+        assert_eq!(bus.publish(&topic, m.clone()).await.unwrap().as_str(), "m1");
+        assert_eq!(bus.publish_batch(&topic, vec![m]).await.unwrap().len(), 1);
+        let sub = bus.subscribe(&topic, "g", StartPosition::Earliest).await;
+        assert!(matches!(
+            sub,
+            Err(Error::InvalidGroup {
+                reason: "recorded",
+                ..
+            })
+        ));
+        assert!(matches!(bus.close().await, Err(Error::Closed { .. })));
+        assert!(!bus.health().await.is_up());
+    }
+
+    const EVERY_CALL: [&str; 7] = [
+        "backend",
+        "capabilities",
+        "publish",
+        "publish_batch",
+        "subscribe",
+        "close",
+        "health",
+    ];
+
+    #[tokio::test]
+    async fn arc_and_box_forward_every_method() {
+        let arc = Arc::new(Recorder::default());
+        every_method(&arc).await;
+        let as_dyn: Arc<dyn EventBus> = arc.clone();
+        every_method(&as_dyn).await;
+        assert_eq!(*arc.0.lock().unwrap(), [EVERY_CALL, EVERY_CALL].concat());
+
+        let boxed = Box::new(Recorder::default());
+        every_method(&boxed).await;
+        assert_eq!(*boxed.0.lock().unwrap(), EVERY_CALL);
+        let as_dyn: Box<dyn EventBus> = Box::new(Recorder::default());
+        every_method(&as_dyn).await;
+    }
+}
