@@ -104,8 +104,8 @@ impl Checks {
         want: T,
         what: impl Display,
     ) -> CaseResult {
+        self.checked += 1;
         if got == want {
-            self.checked += 1;
             Ok(())
         } else {
             Err(self.fail(

@@ -1,9 +1,9 @@
 //! The EventBus conformance suite: DESIGN §3 EventBus, one documented `pub async fn` per behaviour, run on the
 //! conformance kit ([`avb_conformance`]).
 //!
-//! Run it against any [`EventBus`] — ours or your own — by implementing [`Harness`] and calling [`run`]
-//! (or [`run_with`] for your own [`Runner`]: concurrency, timeout, declared server gaps), then asserting the
-//! exact result with [`Report::assert_exact`](avb_conformance::Report::assert_exact). Every case uses its own
+//! Run it against any [`EventBus`] — ours or your own — by implementing [`Harness`] and calling
+//! [`run_all`] (or [`run_all_with`] for your own [`Runner`]: concurrency, timeout, declared server gaps),
+//! then asserting the exact result with [`Report::assert_exact`]. Every case uses its own
 //! topic (a UUID in the name), so cases run concurrently and reruns never see old data. A case that needs a
 //! capability the backend does not declare (see [`capability`]) is skipped by the kit and printed as
 //! `SKIPPED <case>: lacks <capability>`; nothing looks at the backend's name. A failing check is reported
@@ -11,7 +11,7 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use avb_event_bus::conformance::{Expect, Harness, run};
+//! use avb_event_bus::conformance::{Expect, Harness, run_all};
 //! use avb_event_bus::{EventBus, Result, Settings, memory::MemoryBus};
 //! use std::sync::Arc;
 //! use std::time::Duration;
@@ -26,7 +26,7 @@
 //!         Ok(Arc::new(MemoryBus::builder().with_settings(self.settings()).build()?))
 //!     }
 //! }
-//! run(&Memory).await.assert_exact(&Expect::all());
+//! run_all(&Memory).await.assert_exact(&Expect::all());
 //! # }
 //! ```
 
@@ -152,7 +152,7 @@ pub fn cases<'a>() -> Vec<Case<Subject<'a>>> {
     ]
 }
 
-/// The runner [`run`] uses: 8 cases at once, each within three times [`patience`] (a wait for one delivery).
+/// The runner [`run_all`] uses: 8 cases at once, each within three times [`patience`] (one delivery's wait).
 pub fn runner(settings: &Settings) -> Runner {
     Runner::new()
         .concurrency(8)
@@ -160,12 +160,12 @@ pub fn runner(settings: &Settings) -> Runner {
 }
 
 /// Runs every case against `harness` with [`runner`]; prints one line per case as it goes.
-pub async fn run(harness: &dyn Harness) -> Report {
-    run_with(harness, &runner(&harness.settings())).await
+pub async fn run_all(harness: &dyn Harness) -> Report {
+    run_all_with(harness, &runner(&harness.settings())).await
 }
 
 /// Runs every case against `harness` with `runner` (your concurrency, timeout, declared server gaps).
-pub async fn run_with(harness: &dyn Harness, runner: &Runner) -> Report {
+pub async fn run_all_with(harness: &dyn Harness, runner: &Runner) -> Report {
     let subject = Subject::probe(harness).await;
     runner.run(&subject, &cases()).await
 }
@@ -199,7 +199,7 @@ pub fn patience(s: &Subject<'_>) -> Duration {
     patience_for(&s.settings)
 }
 
-/// How long [`nothing`] watches: past the ack timeout (and a claim round), so a redelivery of anything
+/// How long the suite watches for nothing to come: past the ack timeout (and a claim round), so a redelivery of anything
 /// still pending would show.
 pub fn quiet(s: &Subject<'_>) -> Duration {
     s.settings.ack_timeout * 2 + Duration::from_millis(300)
