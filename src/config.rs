@@ -139,6 +139,13 @@ pub const TEST_KEYS: &[Key] = &[
         "unset",
         "Tests only: the `redis-server` binary for fault tests that run and restart a private server (`scripts/services env`).",
     ),
+    key(
+        "AVB_TEST_KAFKA_BOOTSTRAP",
+        "tests",
+        "`host:port`",
+        "unset",
+        "Tests only: the harness's Apache Kafka broker, `127.0.0.1:19092` (`scripts/services env`).",
+    ),
 ];
 
 /// Every variable avb reads, in documentation order: mode, the five ports, the test harness. The source of

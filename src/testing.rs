@@ -24,8 +24,8 @@ pub fn require_live() -> bool {
     }
 }
 
-/// The URL of the live server named by the harness variable `var` (e.g. `AVB_TEST_REDIS_URL`), once it
-/// accepts a TCP connection. `None` means "skip": the reason is printed to stderr.
+/// The URL (or `host:port`, e.g. `AVB_TEST_KAFKA_BOOTSTRAP`) of the live server named by the harness
+/// variable `var` (e.g. `AVB_TEST_REDIS_URL`), once it accepts a TCP connection. `None` means "skip": the reason is printed to stderr.
 ///
 /// # Panics
 /// When the server is missing and [`require_live`] is true — that is the test failing, as it must.
@@ -69,12 +69,27 @@ fn missing<T>(what: &str, problem: &str) -> Option<T> {
     None
 }
 
-fn probe(url: &str) -> Result<(), String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+/// The host and port of a URL, or of a plain `host:port` (a Kafka bootstrap address has no scheme).
+fn host_port(value: &str) -> Result<(String, u16), String> {
+    if !value.contains("://")
+        && let Some((host, port)) = value.rsplit_once(':')
+    {
+        let port = port
+            .parse()
+            .map_err(|e| format!("not host:port (port: {e})"))?;
+        return Ok((host.to_string(), port));
+    }
+    let parsed = url::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
     let host = parsed.host_str().ok_or("the URL has no host")?;
     let port = parsed
         .port_or_known_default()
         .ok_or("the URL has no port")?;
+    Ok((host.to_string(), port))
+}
+
+fn probe(url: &str) -> Result<(), String> {
+    let (host, port) = host_port(url)?;
+    let host = host.as_str();
     let addr = (host, port)
         .to_socket_addrs()
         .map_err(|e| e.to_string())?

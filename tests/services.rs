@@ -67,3 +67,81 @@ fn harness_minio_is_live_and_refuses_anonymous_reads() {
     // request for a missing bucket too, so its existence is shown by the signed suites, not here.)
     assert_eq!(http_status(&url, &format!("/{bucket}/")), 403);
 }
+
+/// Reads big-endian Kafka protocol fields from a response.
+struct Cursor<'a>(&'a [u8]);
+
+impl Cursor<'_> {
+    fn take(&mut self, n: usize) -> &[u8] {
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        head
+    }
+    fn i16(&mut self) -> i16 {
+        i16::from_be_bytes(self.take(2).try_into().unwrap())
+    }
+    fn i32(&mut self) -> i32 {
+        i32::from_be_bytes(self.take(4).try_into().unwrap())
+    }
+    fn string(&mut self) -> Option<String> {
+        let n = self.i16();
+        (n >= 0).then(|| String::from_utf8_lossy(self.take(n as usize)).into_owned())
+    }
+}
+
+/// One Kafka Metadata request (v4, the oldest Kafka 4 serves; request header v1) for `topic` with
+/// auto-creation asked for. Returns (broker ids with their `host:port`, controller id, the topic's error code).
+fn kafka_metadata(bootstrap: &str, topic: &str) -> (Vec<(i32, String)>, i32, i16) {
+    let mut body = Vec::new();
+    body.extend_from_slice(&3i16.to_be_bytes()); // api key: Metadata
+    body.extend_from_slice(&4i16.to_be_bytes()); // version
+    body.extend_from_slice(&7i32.to_be_bytes()); // correlation id
+    body.extend_from_slice(&(b"avb-test".len() as i16).to_be_bytes());
+    body.extend_from_slice(b"avb-test");
+    body.extend_from_slice(&1i32.to_be_bytes()); // one topic
+    body.extend_from_slice(&(topic.len() as i16).to_be_bytes());
+    body.extend_from_slice(topic.as_bytes());
+    body.push(1); // allow_auto_topic_creation = true
+    let mut stream = TcpStream::connect(bootstrap).unwrap();
+    stream.write_all(&(body.len() as i32).to_be_bytes()).unwrap();
+    stream.write_all(&body).unwrap();
+    let mut len = [0u8; 4];
+    std::io::Read::read_exact(&mut stream, &mut len).unwrap();
+    let mut raw = vec![0u8; i32::from_be_bytes(len) as usize];
+    std::io::Read::read_exact(&mut stream, &mut raw).unwrap();
+    // Response header v0, body v4: throttle, brokers [id, host, port, rack], cluster id, controller,
+    // topics [error code, name, …].
+    let mut r = Cursor(&raw);
+    assert_eq!(r.i32(), 7, "correlation id");
+    r.i32();
+    let brokers = (0..r.i32())
+        .map(|_| {
+            let id = r.i32();
+            let host = r.string().unwrap();
+            let port = r.i32();
+            r.string();
+            (id, format!("{host}:{port}"))
+        })
+        .collect();
+    r.string();
+    let controller = r.i32();
+    assert_eq!(r.i32(), 1, "one topic in the answer");
+    (brokers, controller, r.i16())
+}
+
+#[test]
+fn harness_kafka_answers_metadata_and_never_auto_creates_topics() {
+    let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
+        return;
+    };
+    let topic = format!("avb-services-probe-{}", uuid::Uuid::new_v4().simple());
+    let (brokers, controller, error) = kafka_metadata(&bootstrap, &topic);
+    // One combined KRaft node, advertising the address the tests use.
+    assert_eq!(brokers, [(1, bootstrap.clone())]);
+    assert_eq!(controller, 1, "the node is its own controller");
+    // UNKNOWN_TOPIC_OR_PARTITION (3), although the request allowed auto-creation: topics come only from
+    // the admin client (with auto-creation on, the broker would answer LEADER_NOT_AVAILABLE and create it).
+    assert_eq!(error, 3, "error code for the unknown topic {topic}");
+    let (_, _, again) = kafka_metadata(&bootstrap, &topic);
+    assert_eq!(again, 3, "the topic was not created by the first request");
+}
