@@ -5,7 +5,8 @@
 //! |---|---|---|---|
 //! | in-memory | [`memory`] | `memory` (default) | sandbox only; same semantics as the durable backends |
 //! | Redis Streams | `redis` | `redis` | XADD / XREADGROUP / XACK / XAUTOCLAIM, key prefix per workspace |
-//! | Pulsar, Kafka | — | — | not implemented yet |
+//! | Apache Kafka | `kafka` | `kafka` | idempotent producer, one consumer group per (topic, group), attempts in commit metadata |
+//! | Pulsar | — | — | not implemented yet |
 //!
 //! Backend authors also need [`backend`] (the traits a backend implements); services do not.
 //!
@@ -38,6 +39,8 @@ mod forward;
 mod open;
 mod types;
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(feature = "memory")]
 pub mod memory;
 #[cfg(feature = "redis")]

@@ -6,7 +6,8 @@
 //! |---|---|---|
 //! | `memory` | [`MemoryBus`](crate::memory::MemoryBus) | `event-bus-memory` (`memory`), default |
 //! | `redis` | `RedisBus` at `REDIS_URL` | `event-bus-redis` (`redis`) |
-//! | `kafka`, `pulsar` | not implemented yet: an error says so | — |
+//! | `kafka` | [`KafkaBus`](crate::kafka::KafkaBus) at `KAFKA_BOOTSTRAP_SERVERS` | `event-bus-kafka` (`kafka`) |
+//! | `pulsar` | not implemented yet: an error says so | — |
 
 use crate::config::{EventBusConfig, EventBusDelivery};
 use crate::{Error, EventBus, Result};
@@ -15,8 +16,8 @@ use avb_core::config::ServiceUrl;
 use std::sync::Arc;
 
 /// Builds the event bus `config` selects, with its delivery settings. Call it inside a Tokio runtime (the
-/// Redis backend needs one). Connection problems are not errors here: the Redis bus connects lazily and
-/// reports them through `health()` and retryable errors.
+/// Redis backend needs one). Connection problems are not errors here: the Redis and Kafka buses connect
+/// lazily and report them through `health()` and retryable errors.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -31,7 +32,10 @@ pub async fn open(config: &EventBusConfig) -> Result<Arc<dyn EventBus>> {
     match config {
         EventBusConfig::Memory { delivery } => memory(delivery),
         EventBusConfig::Redis { url, delivery } => redis(url, delivery),
-        EventBusConfig::Kafka { .. } => Err(not_implemented("kafka")),
+        EventBusConfig::Kafka {
+            bootstrap_servers,
+            delivery,
+        } => kafka(bootstrap_servers, delivery),
         EventBusConfig::Pulsar { .. } => Err(not_implemented("pulsar")),
     }
 }
@@ -65,7 +69,25 @@ fn redis(_: &ServiceUrl, _: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
     Err(not_compiled("redis", "event-bus-redis"))
 }
 
-#[cfg_attr(all(feature = "memory", feature = "redis"), allow(dead_code))]
+#[cfg(feature = "kafka")]
+fn kafka(bootstrap_servers: &[String], delivery: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
+    Ok(Arc::new(
+        crate::kafka::KafkaBus::builder()
+            .with_bootstrap_servers(bootstrap_servers)
+            .with_settings(delivery.settings())
+            .build()?,
+    ))
+}
+
+#[cfg(not(feature = "kafka"))]
+fn kafka(_: &[String], _: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
+    Err(not_compiled("kafka", "event-bus-kafka"))
+}
+
+#[cfg_attr(
+    all(feature = "memory", feature = "redis", feature = "kafka"),
+    allow(dead_code)
+)]
 fn not_compiled(backend: &str, feature: &'static str) -> Error {
     Error::NotCompiled(NotCompiled {
         backend: format!("EVENT_BUS={backend}"),
@@ -121,15 +143,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn kafka_and_pulsar_say_not_implemented() {
-        let err = open(&config(&[
-            ("EVENT_BUS", "kafka"),
-            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        ]))
-        .await
-        .err()
-        .unwrap();
-        assert!(err.to_string().contains("not implemented yet"), "{err}");
+    async fn pulsar_says_not_implemented() {
         let err = open(&config(&[
             ("EVENT_BUS", "pulsar"),
             ("PULSAR_URL", "pulsar://127.0.0.1:6650"),
@@ -137,7 +151,26 @@ mod tests {
         .await
         .err()
         .unwrap();
+        assert!(err.to_string().contains("not implemented yet"), "{err}");
         assert!(err.to_string().contains("EVENT_BUS=pulsar"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn kafka_without_its_feature_names_the_feature() {
+        let result = open(&config(&[
+            ("EVENT_BUS", "kafka"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1"),
+            ("EVENT_BUS_MAX_ATTEMPTS", "2"),
+        ]))
+        .await;
+        if cfg!(feature = "kafka") {
+            let bus = result.unwrap();
+            assert_eq!(bus.backend(), "kafka");
+            assert!(!bus.health().await.is_up(), "nothing listens on port 1");
+        } else {
+            let err = result.err().unwrap();
+            assert!(err.to_string().contains("`event-bus-kafka`"), "{err}");
+        }
     }
 
     #[tokio::test]

@@ -118,7 +118,7 @@ pub const VARS: &[Key] = &[
     PULSAR_TOKEN,
 ];
 
-/// Delivery settings of the event bus backends that honour them (`memory`, `redis`), as configured:
+/// Delivery settings of the event bus backends that honour them (`memory`, `redis`, `kafka`), as configured:
 /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`. Defaults are
 /// [`Settings::default`]'s; [`EventBusDelivery::settings`] gives the port's [`Settings`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -177,6 +177,9 @@ pub enum EventBusConfig {
     Kafka {
         /// `host:port` entries.
         bootstrap_servers: Vec<String>,
+        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS` (`EVENT_BUS_MAX_LEN` is not used: Kafka's
+        /// retention trims).
+        delivery: EventBusDelivery,
     },
     /// Pulsar at `PULSAR_URL`.
     Pulsar {
@@ -237,6 +240,7 @@ impl PortConfig for EventBusConfig {
                 }
             }
             EventBusKind::Kafka => {
+                let delivery = delivery(r);
                 let value = r.required(&KAFKA_BOOTSTRAP_SERVERS, needed_by, "127.0.0.1:9092")?;
                 let servers: Vec<String> = value.split(',').map(|s| s.trim().to_string()).collect();
                 if let Some(bad) = servers.iter().position(|s| !is_host_port(s)) {
@@ -252,6 +256,7 @@ impl PortConfig for EventBusConfig {
                 }
                 EventBusConfig::Kafka {
                     bootstrap_servers: servers,
+                    delivery: delivery?,
                 }
             }
             EventBusKind::Pulsar => {
@@ -300,8 +305,11 @@ impl fmt::Display for EventBusConfig {
         match self {
             EventBusConfig::Memory { delivery } => write!(f, "memory (in-process), {delivery}"),
             EventBusConfig::Redis { url, delivery } => write!(f, "redis {url}, {delivery}"),
-            EventBusConfig::Kafka { bootstrap_servers } => {
-                write!(f, "kafka {}", bootstrap_servers.join(","))
+            EventBusConfig::Kafka {
+                bootstrap_servers,
+                delivery,
+            } => {
+                write!(f, "kafka {}, {delivery}", bootstrap_servers.join(","))
             }
             EventBusConfig::Pulsar { url, token } => write!(
                 f,

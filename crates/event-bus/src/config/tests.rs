@@ -34,7 +34,8 @@ fn kafka_and_pulsar_settings_are_checked() {
         ])
         .unwrap(),
         EventBusConfig::Kafka {
-            bootstrap_servers: vec!["a:1".into(), "[::1]:2".into()]
+            bootstrap_servers: vec!["a:1".into(), "[::1]:2".into()],
+            delivery: EventBusDelivery::default(),
         }
     );
     let err = event_bus(&[
