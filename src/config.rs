@@ -146,6 +146,13 @@ pub const TEST_KEYS: &[Key] = &[
         "unset",
         "Tests only: the harness's Apache Kafka broker, `127.0.0.1:19092` (`scripts/services env`).",
     ),
+    key(
+        "AVB_TEST_KAFKA_PYTHON",
+        "tests",
+        "path",
+        "unset",
+        "Tests only: a Python with PyPI `kafka-python` (a non-avb Kafka client) for the Kafka interop test (`scripts/services env`).",
+    ),
 ];
 
 /// Every variable avb reads, in documentation order: mode, the five ports, the test harness. The source of

@@ -185,16 +185,16 @@ mod tests {
     #[tokio::test]
     async fn an_unimplemented_backend_is_down_with_the_reason() {
         let config = Config::from_iter([
-            ("EVENT_BUS", "kafka"),
-            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
+            ("EVENT_BUS", "pulsar"),
+            ("PULSAR_URL", "pulsar://127.0.0.1:9"),
         ])
         .unwrap();
         let report = check(&config).await;
         assert_eq!(report.status, Overall::Degraded, "{report}");
         let bus = &report.components["event_bus"];
-        assert_eq!((bus.backend, bus.status), ("kafka", Status::Down));
+        assert_eq!((bus.backend, bus.status), ("pulsar", Status::Down));
         assert!(
-            bus.reason.as_deref().unwrap_or_default().contains("kafka"),
+            bus.reason.as_deref().unwrap_or_default().contains("pulsar"),
             "{report}"
         );
     }

@@ -131,13 +131,13 @@ mod tests {
     #[tokio::test]
     async fn a_port_that_cannot_be_built_names_itself() {
         let config = Config::from_iter([
-            ("EVENT_BUS", "kafka"),
-            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
+            ("EVENT_BUS", "pulsar"),
+            ("PULSAR_URL", "pulsar://127.0.0.1:9"),
         ])
         .unwrap();
         let err = Ports::open(config).await.unwrap_err().to_string();
         assert!(err.starts_with("event bus: "), "{err}");
-        assert!(err.contains("kafka"), "{err}");
+        assert!(err.contains("pulsar"), "{err}");
     }
 
     #[tokio::test]

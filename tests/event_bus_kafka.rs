@@ -47,3 +47,164 @@ async fn kafka_passes_every_conformance_case() {
         .await
         .assert_exact(&Expect::all());
 }
+
+/// `EVENT_BUS=kafka` and `KAFKA_BOOTSTRAP_SERVERS` select the Kafka bus with no code change: a service's
+/// `Ports::open` gets it, healthy, and a message goes round through the real broker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_bus_kafka_selects_it_from_the_environment() {
+    use avb::event_bus::{Message, StartPosition, Topic};
+    let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
+        return;
+    };
+    let config = avb::config::Config::from_iter([
+        ("EVENT_BUS", "kafka"),
+        ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.as_str()),
+        ("EVENT_BUS_MAX_ATTEMPTS", "2"),
+    ])
+    .unwrap();
+    let ports = avb::Ports::open(config).await.unwrap();
+    let bus = ports.event_bus();
+    assert_eq!(bus.backend(), "kafka");
+    assert!(bus.health().await.is_up(), "{:?}", bus.health().await);
+    let ws = avb::WorkspaceId::new("env-select").unwrap();
+    let topic = Topic::new(&ws, format!("orders-{}", uuid::Uuid::new_v4().simple())).unwrap();
+    let mut sub = bus
+        .subscribe(&topic, "billing", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let sent = Message::new(&b"via EVENT_BUS=kafka"[..]).with_key("k");
+    bus.publish(&topic, sent.clone()).await.unwrap();
+    let d = tokio::time::timeout(Duration::from_secs(30), sub.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.message(), &sent);
+    d.nack(Duration::ZERO, "once").await.unwrap();
+    let d = tokio::time::timeout(Duration::from_secs(30), sub.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    // EVENT_BUS_MAX_ATTEMPTS reached the bus: the second attempt is the last.
+    assert_eq!(d.attempt(), 2);
+    let mut dlq = bus
+        .subscribe(&topic.dead_letter(), "ops", StartPosition::Earliest)
+        .await
+        .unwrap();
+    d.nack(Duration::ZERO, "twice").await.unwrap();
+    let dead = tokio::time::timeout(Duration::from_secs(30), dlq.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(dead.message().id, sent.id);
+    dead.ack().await.unwrap();
+    bus.close().await.unwrap();
+}
+
+/// Runs the non-avb client (`tests/fixtures/kafka/interop.py`, PyPI kafka-python); its stdout lines.
+fn python_client(python: &std::path::Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/kafka/interop.py"
+    );
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "interop.py {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Records a non-avb client (kafka-python) wrote reach avb with key, payload and headers (ids from their
+/// position); messages avb published reach that client with key, payload, headers and the `avb-id` header.
+/// The wire format is `docs/event-bus-kafka.md`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_avb_client_reads_and_writes_the_same_records() {
+    use avb::event_bus::kafka::wire::{HEADER_ID, kafka_topic};
+    use avb::event_bus::{Message, StartPosition, Topic};
+    let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
+        return;
+    };
+    let Some(python) = avb::testing::live_binary("AVB_TEST_KAFKA_PYTHON") else {
+        return;
+    };
+    let bus = Kafka {
+        bootstrap: bootstrap.clone(),
+    }
+    .new_bus()
+    .await
+    .unwrap();
+    let ws = avb::WorkspaceId::new("interop").unwrap();
+
+    // kafka-python → avb.
+    let topic = Topic::new(&ws, format!("in-{}", uuid::Uuid::new_v4().simple())).unwrap();
+    let mut sub = bus
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let name = kafka_topic(&topic).unwrap();
+    let written = python_client(&python, &["produce", &bootstrap, &name, "3"]);
+    assert_eq!(written.len(), 3);
+    for (i, w) in written.iter().enumerate() {
+        let d = tokio::time::timeout(Duration::from_secs(30), sub.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let m = d.message();
+        let i = u8::try_from(i).unwrap();
+        assert_eq!(m.key.as_deref(), Some(format!("key-{i}").as_str()));
+        let mut payload = vec![i, 0xff, i];
+        payload.extend_from_slice(b"from python");
+        assert_eq!(m.payload.as_ref(), payload.as_slice());
+        assert_eq!(
+            m.headers.get("trace").map(String::as_str),
+            Some(format!("t-{i}").as_str())
+        );
+        assert_eq!(m.headers.get("bin").map(String::as_str), Some("\u{0}\u{1}"));
+        assert_eq!(m.headers.len(), 2, "{:?}", m.headers);
+        assert_eq!(
+            m.id.as_str(),
+            format!("{name}/{}/{}", w["partition"], w["offset"]),
+            "a record without avb-id is named by its position"
+        );
+        assert_eq!(d.attempt(), 1);
+        d.ack().await.unwrap();
+    }
+
+    // avb → kafka-python.
+    let topic = Topic::new(&ws, format!("out-{}", uuid::Uuid::new_v4().simple())).unwrap();
+    let sent = vec![
+        Message::new(vec![0u8, 0xfe, 7])
+            .with_key("customer-7")
+            .with_header("traceparent", "00-abc-01"),
+        Message::new(&b""[..]).with_header("h", "v"),
+    ];
+    bus.publish_batch(&topic, sent.clone()).await.unwrap();
+    let name = kafka_topic(&topic).unwrap();
+    let read = python_client(&python, &["consume", &bootstrap, &name, "2"]);
+    assert_eq!(read.len(), 2);
+    for (m, r) in sent.iter().zip(&read) {
+        assert_eq!(r["key"].as_str(), m.key.as_deref());
+        let hex: String = m.payload.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(r["value"].as_str(), Some(hex.as_str()));
+        let mut expected = serde_json::Map::new();
+        for (k, v) in &m.headers {
+            expected.insert(k.clone(), v.clone().into());
+        }
+        expected.insert(HEADER_ID.into(), m.id.as_str().into());
+        assert_eq!(r["headers"], serde_json::Value::Object(expected));
+    }
+    bus.close().await.unwrap();
+}

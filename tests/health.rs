@@ -53,8 +53,8 @@ fn an_unimplemented_backend_is_down_with_its_reason() {
     let out = avb_health(
         &["--json"],
         &[
-            ("EVENT_BUS", "kafka"),
-            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
+            ("EVENT_BUS", "pulsar"),
+            ("PULSAR_URL", "pulsar://127.0.0.1:9"),
         ],
     );
     assert_eq!(out.status.code(), Some(1));
@@ -65,7 +65,7 @@ fn an_unimplemented_backend_is_down_with_its_reason() {
         report["components"]["event_bus"]["reason"]
             .as_str()
             .unwrap()
-            .contains("kafka"),
+            .contains("pulsar"),
         "{report}"
     );
 }

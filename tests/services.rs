@@ -103,7 +103,9 @@ fn kafka_metadata(bootstrap: &str, topic: &str) -> (Vec<(i32, String)>, i32, i16
     body.extend_from_slice(topic.as_bytes());
     body.push(1); // allow_auto_topic_creation = true
     let mut stream = TcpStream::connect(bootstrap).unwrap();
-    stream.write_all(&(body.len() as i32).to_be_bytes()).unwrap();
+    stream
+        .write_all(&(body.len() as i32).to_be_bytes())
+        .unwrap();
     stream.write_all(&body).unwrap();
     let mut len = [0u8; 4];
     std::io::Read::read_exact(&mut stream, &mut len).unwrap();

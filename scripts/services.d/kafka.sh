@@ -15,15 +15,23 @@ KAFKA_CONTROLLER_PORT=19093
 KAFKA_VERSION=4.1.2
 KAFKA_LOG4J_VERSION=2.24.3
 KAFKA_DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.11.0
+# A non-avb client for the interop test (tests/fixtures/kafka/interop.py): PyPI kafka-python, pure Python.
+KAFKA_PYTHON_VERSION=3.0.12
 # A fixed cluster id (a base64url UUID): a data dir formatted once keeps matching it across restarts.
 KAFKA_CLUSTER_ID=YXZiLWthZmthLXRlc3QtMQ
 kafka_home() { echo "$CACHE/kafka-$KAFKA_VERSION"; }
 kafka_dir() { echo "$STATE/kafka"; }
 kafka_pidfile() { echo "$(kafka_dir)/kafka.pid"; }
+kafka_python_venv() { echo "$CACHE/kafka-python-$KAFKA_PYTHON_VERSION"; }
 kafka_java() { if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then echo "$JAVA_HOME/bin/java"; else command -v java; fi; }
 kafka_install() {
   command -v java >/dev/null || apt_install default-jre-headless
   command -v python3 >/dev/null || apt_install python3
+  if [[ ! -x $(kafka_python_venv)/bin/python ]]; then
+    say "installing kafka-python $KAFKA_PYTHON_VERSION into $(kafka_python_venv)"
+    { python3 -m venv "$(kafka_python_venv)" && "$(kafka_python_venv)/bin/pip" install -q "kafka-python==$KAFKA_PYTHON_VERSION"; } >&2 ||
+      { rm -rf "$(kafka_python_venv)"; die "pip install kafka-python==$KAFKA_PYTHON_VERSION failed"; }
+  fi
   [[ -f $(kafka_home)/libs/kafka_2.13-$KAFKA_VERSION.jar ]] && return 0
   command -v mvn >/dev/null || apt_install maven
   local tmp; tmp=$(mktemp -d)
@@ -94,6 +102,7 @@ kafka_start() {
 kafka_stop() { kill "$(cat "$(kafka_pidfile)")" 2>/dev/null || true; }
 kafka_env() {
   echo "export AVB_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
+  echo "export AVB_TEST_KAFKA_PYTHON=$(kafka_python_venv)/bin/python"
 }
 kafka_addr() { echo "127.0.0.1:$KAFKA_PORT"; }
 kafka_port() { echo "$KAFKA_PORT"; }

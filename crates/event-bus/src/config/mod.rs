@@ -59,7 +59,7 @@ pub const EVENT_BUS_ACK_TIMEOUT_MS: Key = key(
     "event bus",
     "milliseconds, an integer >= 10",
     "`30000`",
-    "A delivery neither acked nor nacked within this time is delivered again (`memory`, `redis`).",
+    "A delivery neither acked nor nacked within this time is delivered again (`memory`, `redis`, `kafka`).",
 );
 
 /// `EVENT_BUS_MAX_ATTEMPTS`.
@@ -68,7 +68,7 @@ pub const EVENT_BUS_MAX_ATTEMPTS: Key = key(
     "event bus",
     "an integer >= 1",
     "`5`",
-    "Hand-outs of a message to the application within a consumer group (read-ahead never counts) before it moves to the dead-letter topic `<topic>.dlq` (`memory`, `redis`).",
+    "Hand-outs of a message to the application within a consumer group (read-ahead never counts) before it moves to the dead-letter topic `<topic>.dlq` (`memory`, `redis`, `kafka`).",
 );
 
 /// `EVENT_BUS_MAX_LEN`.
@@ -77,7 +77,7 @@ pub const EVENT_BUS_MAX_LEN: Key = key(
     "event bus",
     "an integer >= 1, or `none`",
     "`100000`",
-    "Messages retained per topic: Redis trims each stream with `XADD MAXLEN ~` (a group lagging further loses the oldest); memory keeps this many for new `earliest` groups. `none` keeps everything.",
+    "Messages retained per topic: Redis trims each stream with `XADD MAXLEN ~` (a group lagging further loses the oldest); memory keeps this many for new `earliest` groups. `none` keeps everything. Not used by `kafka` (the topic's retention trims).",
 );
 
 /// `KAFKA_BOOTSTRAP_SERVERS`.
@@ -86,7 +86,7 @@ pub const KAFKA_BOOTSTRAP_SERVERS: Key = key(
     "event bus",
     "`host:port[,host:port…]`",
     "required for `EVENT_BUS=kafka`",
-    "Kafka bootstrap brokers.",
+    "Kafka bootstrap brokers (`event-bus-kafka`; wire format and redelivery: `docs/event-bus-kafka.md`).",
 );
 
 /// `PULSAR_URL`.
