@@ -153,6 +153,20 @@ pub const TEST_KEYS: &[Key] = &[
         "unset",
         "Tests only: a Python with PyPI `kafka-python` (a non-avb Kafka client) for the Kafka interop test (`scripts/services env`).",
     ),
+    key(
+        "AVB_TEST_KAFKA_JAVA",
+        "tests",
+        "path",
+        "unset",
+        "Tests only: the `java` that runs a private Kafka broker in the Kafka fault tests (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_KAFKA_LIBS",
+        "tests",
+        "directory",
+        "unset",
+        "Tests only: the Kafka broker's jars (the services cache) for fault tests that run and kill a private broker (`scripts/services env`).",
+    ),
 ];
 
 /// Every variable avb reads, in documentation order: mode, the five ports, the test harness. The source of

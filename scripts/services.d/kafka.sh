@@ -103,6 +103,8 @@ kafka_stop() { kill "$(cat "$(kafka_pidfile)")" 2>/dev/null || true; }
 kafka_env() {
   echo "export AVB_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
   echo "export AVB_TEST_KAFKA_PYTHON=$(kafka_python_venv)/bin/python"
+  echo "export AVB_TEST_KAFKA_JAVA=$(kafka_java || echo java)"
+  echo "export AVB_TEST_KAFKA_LIBS=$(kafka_home)/libs"
 }
 kafka_addr() { echo "127.0.0.1:$KAFKA_PORT"; }
 kafka_port() { echo "$KAFKA_PORT"; }

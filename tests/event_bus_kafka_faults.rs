@@ -1,0 +1,353 @@
+//! Kafka fault tests: a PRIVATE Apache Kafka broker (the harness's jars, `AVB_TEST_KAFKA_LIBS`, run by
+//! `AVB_TEST_KAFKA_JAVA`) on free loopback ports, SIGKILLed and restarted by the test itself — the shared
+//! harness broker is never touched — and a consumer group that gains a member mid-stream on the harness
+//! broker.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+use avb::event_bus::kafka::KafkaBus;
+use avb::event_bus::{
+    Delivery, EventBus, Message, MessageId, Settings, StartPosition, Topic, WorkspaceId,
+};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct PrivateKafka {
+    java: PathBuf,
+    libs: String,
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl PrivateKafka {
+    /// Writes a one-node KRaft configuration (as `scripts/services.d/kafka.sh` does), formats the data
+    /// directory and starts the broker.
+    fn start() -> Option<Self> {
+        let java = avb::testing::live_binary("AVB_TEST_KAFKA_JAVA")?;
+        let libs = avb::testing::harness_value("AVB_TEST_KAFKA_LIBS")?;
+        let (port, controller) = (free_port(), free_port());
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("kafka-faults-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let config = format!(
+            "process.roles=broker,controller\nnode.id=1\n\
+             controller.quorum.voters=1@127.0.0.1:{controller}\n\
+             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n\
+             advertised.listeners=PLAINTEXT://127.0.0.1:{port}\ncontroller.listener.names=CONTROLLER\n\
+             inter.broker.listener.name=PLAINTEXT\n\
+             listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+             log.dirs={}\nauto.create.topics.enable=false\nnum.partitions=1\n\
+             offsets.topic.replication.factor=1\noffsets.topic.num.partitions=1\n\
+             transaction.state.log.replication.factor=1\ntransaction.state.log.min.isr=1\n\
+             share.coordinator.state.topic.replication.factor=1\nshare.coordinator.state.topic.min.isr=1\n\
+             group.initial.rebalance.delay.ms=0\n",
+            dir.join("data").display()
+        );
+        std::fs::write(dir.join("server.properties"), config).unwrap();
+        std::fs::write(
+            dir.join("log4j2.properties"),
+            "appender.c.type=Console\nappender.c.name=C\nappender.c.layout.type=PatternLayout\n\
+             appender.c.layout.pattern=%d %p %m%n\nrootLogger.level=WARN\nrootLogger.appenderRef.c.ref=C\n",
+        )
+        .unwrap();
+        let mut me = Self {
+            java,
+            libs,
+            dir,
+            port,
+            child: None,
+        };
+        let formatted = me
+            .command("kafka.tools.StorageTool")
+            .args(["format", "-t", "YXZiLWthZmthLWZhdWx0cw", "-c"])
+            .arg(me.dir.join("server.properties"))
+            .arg("-g")
+            .status()
+            .unwrap();
+        assert!(formatted.success(), "formatting the private broker's data");
+        me.restart();
+        Some(me)
+    }
+
+    fn command(&self, main: &str) -> Command {
+        let mut cmd = Command::new(&self.java);
+        cmd.arg("-Xmx512m")
+            .arg("-cp")
+            .arg(format!("{}/*", self.libs))
+            .arg(format!(
+                "-Dlog4j2.configurationFile={}",
+                self.dir.join("log4j2.properties").display()
+            ))
+            .arg(main)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    }
+
+    fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let child = self
+            .command("kafka.Kafka")
+            .arg(self.dir.join("server.properties"))
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: a crash, not a clean shutdown.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for PrivateKafka {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn wait_up(bus: &dyn EventBus) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !bus.health().await.is_up() {
+        assert!(Instant::now() < deadline, "the broker did not come up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn topic(case: &str) -> Topic {
+    Topic::new(
+        &WorkspaceId::new("faults").unwrap(),
+        format!("{case}-{}", uuid::Uuid::new_v4().simple()),
+    )
+    .unwrap()
+}
+
+async fn ack_until_done(d: &Delivery) {
+    loop {
+        match d.ack().await {
+            Ok(()) => return,
+            Err(e) if e.is_retryable() => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("ack failed: {e}"),
+        }
+    }
+}
+
+fn keyed(i: usize) -> Message {
+    Message::new(format!("payload {i}").into_bytes())
+        .with_key(format!("k{}", i % 64))
+        .with_id(MessageId::new(format!("m{i}")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_keyed_messages_survive_a_broker_sigkill_mid_stream() {
+    const TOTAL: usize = 10_000;
+    const PUBLISHERS: usize = 4;
+    let Some(mut broker) = PrivateKafka::start() else {
+        return;
+    };
+    let bus = Arc::new(
+        KafkaBus::builder()
+            .with_bootstrap_servers([broker.bootstrap()])
+            .with_settings(Settings {
+                ack_timeout: Duration::from_secs(5),
+                max_attempts: 1000,
+                ..Settings::default()
+            })
+            .build()
+            .unwrap(),
+    );
+    wait_up(&*bus).await;
+    let topic = topic("sigkill");
+    let mut sub = bus
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let published = Arc::new(AtomicUsize::new(0));
+    let publish_retries = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut publishers = Vec::new();
+    for p in 0..PUBLISHERS {
+        let (bus, topic, published, retries) = (
+            bus.clone(),
+            topic.clone(),
+            published.clone(),
+            publish_retries.clone(),
+        );
+        publishers.push(tokio::spawn(async move {
+            for i in (p..TOTAL).step_by(PUBLISHERS) {
+                loop {
+                    match bus.publish(&topic, keyed(i)).await {
+                        Ok(_) => break,
+                        Err(e) if e.is_retryable() => {
+                            retries.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        Err(e) => panic!("publish failed: {e}"),
+                    }
+                }
+                published.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let consumer = tokio::spawn(async move {
+        let mut seen = HashSet::new();
+        let mut deliveries = 0usize;
+        let deadline = Instant::now() + Duration::from_secs(400);
+        while seen.len() < TOTAL {
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {TOTAL} consumed",
+                seen.len()
+            );
+            match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
+                Ok(Some(Ok(d))) => {
+                    deliveries += 1;
+                    seen.insert(d.message().id.to_string());
+                    ack_until_done(&d).await;
+                }
+                Ok(Some(Err(e))) if e.is_retryable() => {}
+                Ok(Some(Err(e))) => panic!("consume failed: {e}"),
+                Ok(None) => panic!("subscription ended"),
+                Err(_) => {}
+            }
+        }
+        (seen, deliveries)
+    });
+
+    while published.load(Ordering::Relaxed) < TOTAL / 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let at = published.load(Ordering::Relaxed);
+    broker.kill();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    broker.restart();
+
+    for p in publishers {
+        p.await.unwrap();
+    }
+    let (seen, deliveries) = consumer.await.unwrap();
+    let expected: HashSet<String> = (0..TOTAL).map(|i| format!("m{i}")).collect();
+    assert_eq!(
+        seen, expected,
+        "every published message consumed: none lost"
+    );
+    println!(
+        "broker SIGKILLed after {at} of {TOTAL} published, restarted on the same data: {TOTAL} consumed in \
+         {deliveries} deliveries ({} duplicates), {} publish retries, {:?}, {} publish failures counted",
+        deliveries - TOTAL,
+        publish_retries.load(Ordering::Relaxed),
+        started.elapsed(),
+        bus.publish_failures(),
+    );
+    bus.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_joining_mid_stream_loses_nothing() {
+    const TOTAL: usize = 2_000;
+    let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
+        return;
+    };
+    // Two buses are two processes: each has its own consumer in the Kafka group.
+    let build = || {
+        Arc::new(
+            KafkaBus::builder()
+                .with_bootstrap_servers([&bootstrap])
+                .with_partitions(4)
+                .with_settings(Settings {
+                    ack_timeout: Duration::from_secs(5),
+                    ..Settings::default()
+                })
+                .build()
+                .unwrap(),
+        )
+    };
+    let (first, second) = (build(), build());
+    let topic = topic("rebalance");
+    let seen: Arc<Mutex<HashMap<String, Vec<usize>>>> = Arc::default();
+    let consume = |bus: Arc<KafkaBus>, member: usize| {
+        let (topic, seen) = (topic.clone(), seen.clone());
+        async move {
+            let mut sub = bus
+                .subscribe(&topic, "g", StartPosition::Earliest)
+                .await
+                .unwrap();
+            tokio::spawn(async move {
+                let deadline = Instant::now() + Duration::from_secs(240);
+                loop {
+                    if seen.lock().unwrap().len() >= TOTAL {
+                        return;
+                    }
+                    assert!(Instant::now() < deadline, "not everything consumed in time");
+                    if let Ok(Some(Ok(d))) =
+                        tokio::time::timeout(Duration::from_millis(200), sub.next()).await
+                    {
+                        seen.lock()
+                            .unwrap()
+                            .entry(d.message().id.to_string())
+                            .or_default()
+                            .push(member);
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        ack_until_done(&d).await;
+                    }
+                }
+            })
+        }
+    };
+    let a = consume(first.clone(), 0).await;
+    let publisher = {
+        let (bus, topic) = (first.clone(), topic.clone());
+        tokio::spawn(async move {
+            for chunk in (0..TOTAL).collect::<Vec<_>>().chunks(100) {
+                bus.publish_batch(&topic, chunk.iter().map(|i| keyed(*i)).collect())
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    while seen.lock().unwrap().len() < TOTAL / 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let b = consume(second.clone(), 1).await;
+    publisher.await.unwrap();
+    a.await.unwrap();
+    b.await.unwrap();
+    let seen = seen.lock().unwrap();
+    let expected: HashSet<String> = (0..TOTAL).map(|i| format!("m{i}")).collect();
+    assert_eq!(
+        seen.keys().cloned().collect::<HashSet<_>>(),
+        expected,
+        "nothing lost across the rebalance"
+    );
+    let by_second = seen.values().filter(|m| m.contains(&1)).count();
+    let duplicates: usize = seen.values().map(|m| m.len() - 1).sum();
+    println!("rebalance: the joining member took {by_second} of {TOTAL}; {duplicates} duplicates");
+    assert!(
+        by_second > 0,
+        "the joining member was given partitions and consumed"
+    );
+    first.close().await.unwrap();
+    second.close().await.unwrap();
+}
