@@ -351,3 +351,119 @@ async fn a_member_joining_mid_stream_loses_nothing() {
     first.close().await.unwrap();
     second.close().await.unwrap();
 }
+
+/// The crashing process of [`a_crashed_consumers_messages_reach_another_member_with_attempt_2`]: run by
+/// that test as a child (this test binary, this test alone) with `<bootstrap> <topic name> <count>` on
+/// stdin. It takes `count` deliveries, acks none, says `HELD` and waits to be SIGKILLed. Run any other way
+/// (no stdin), it does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a child process of a_crashed_consumers_messages_reach_another_member_with_attempt_2"]
+async fn crash_child() {
+    use std::io::{BufRead, IsTerminal, Write};
+    if std::io::stdin().is_terminal() {
+        return;
+    }
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).unwrap() == 0 {
+        return;
+    }
+    let args: Vec<&str> = line.split_whitespace().collect();
+    let [bootstrap, name, count] = args[..] else {
+        panic!("expected <bootstrap> <topic> <count>, got {line:?}");
+    };
+    let bus = KafkaBus::builder()
+        .with_bootstrap_servers([bootstrap])
+        .build()
+        .unwrap();
+    let topic = Topic::new(&WorkspaceId::new("faults").unwrap(), name).unwrap();
+    let mut sub = bus
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    for _ in 0..count.parse::<usize>().unwrap() {
+        held.push(sub.next().await.unwrap().unwrap());
+    }
+    // Past a commit round (every 100 ms), so the group's metadata knows the hand-outs.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // On a line of its own (libtest printed "test crash_child ... " without a newline).
+    println!("\nHELD {}", held.len());
+    std::io::stdout().flush().unwrap();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+}
+
+/// A consumer process that dies (SIGKILL) holding un-acked deliveries: another member of its group gets
+/// every one of them, with an attempt of at least 2 (the attempt counts survive in the group's commit
+/// metadata).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_consumers_messages_reach_another_member_with_attempt_2() {
+    use std::io::{BufRead, BufReader, Write};
+    const COUNT: usize = 5;
+    let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
+        return;
+    };
+    let bus = KafkaBus::builder()
+        .with_bootstrap_servers([&bootstrap])
+        .build()
+        .unwrap();
+    let topic = topic("crash");
+    let ids: HashSet<String> = (0..COUNT).map(|i| format!("m{i}")).collect();
+    bus.publish_batch(&topic, (0..COUNT).map(keyed).collect())
+        .await
+        .unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(
+        child.stdin.take().unwrap(),
+        "{bootstrap} {} {COUNT}",
+        topic.name()
+    )
+    .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("HELD") {
+        line.clear();
+        // Ends (EOF, a failure) if the child dies before holding its deliveries.
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended before holding its deliveries"
+        );
+    }
+    assert_eq!(line.trim(), format!("HELD {COUNT}"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let mut sub = bus
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let mut got = HashMap::new();
+    while got.len() < COUNT {
+        // The dead member leaves the group when its session (10 s) expires.
+        let d = tokio::time::timeout(Duration::from_secs(60), sub.next())
+            .await
+            .expect("the crashed consumer's messages came to the other member")
+            .unwrap()
+            .unwrap();
+        got.insert(d.message().id.to_string(), d.attempt());
+        d.ack().await.unwrap();
+    }
+    assert_eq!(got.keys().cloned().collect::<HashSet<_>>(), ids);
+    assert!(
+        got.values().all(|a| *a >= 2),
+        "every orphan comes back as attempt >= 2: {got:?}"
+    );
+    bus.close().await.unwrap();
+}

@@ -268,6 +268,10 @@ impl Reader {
         let at = (0..state.ready.len()).find(|i| state.key_free(&state.ready[*i]))?;
         let mut entry = state.ready.remove(at)?;
         entry.attempts += 1;
+        // The next commit carries the new attempt count in its metadata.
+        if let Some(part) = state.parts.get_mut(&entry.partition) {
+            part.dirty = true;
+        }
         if let Some(k) = &entry.message.key {
             state
                 .busy
@@ -681,14 +685,35 @@ async fn start_reader(
     Ok(reader)
 }
 
+/// Calls `f` until it succeeds, fails for good, or `deadline` passes: right after a topic is created or a
+/// broker restarted, metadata, coordinator and leader lookups answer "not yet" for a moment.
+fn retrying<T>(
+    deadline: std::time::Instant,
+    what: &str,
+    mut f: impl FnMut() -> rdkafka::error::KafkaResult<T>,
+) -> Result<T> {
+    loop {
+        match f() {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                let err = map_err(e, what);
+                if !err.is_retryable() || std::time::Instant::now() >= deadline {
+                    return Err(err);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
 /// Waits until the topic's partitions are known, commits the start offsets of a new group (so `Latest`
 /// means "after subscribe returned", not "after the group was assigned"), and subscribes.
 fn prepare(consumer: &Kafka, topic: &str, start: StartPosition) -> Result<()> {
     let deadline = std::time::Instant::now() + CALL_TIMEOUT * 3;
     let partitions: Vec<i32> = loop {
-        let metadata = consumer
-            .fetch_metadata(Some(topic), CALL_TIMEOUT)
-            .map_err(|e| map_err(e, "fetching the topic's metadata"))?;
+        let metadata = retrying(deadline, "fetching the topic's metadata", || {
+            consumer.fetch_metadata(Some(topic), CALL_TIMEOUT)
+        })?;
         let found: Vec<i32> = metadata
             .topics()
             .iter()
@@ -713,17 +738,17 @@ fn prepare(consumer: &Kafka, topic: &str, start: StartPosition) -> Result<()> {
     for p in &partitions {
         asked.add_partition(topic, *p);
     }
-    let committed = consumer
-        .committed_offsets(asked, CALL_TIMEOUT)
-        .map_err(|e| map_err(e, "reading the group's committed offsets"))?;
+    let committed = retrying(deadline, "reading the group's committed offsets", || {
+        consumer.committed_offsets(asked.clone(), CALL_TIMEOUT)
+    })?;
     let mut starts = TopicPartitionList::new();
     for elem in committed.elements_for_topic(topic) {
         if matches!(elem.offset(), Offset::Offset(_)) {
             continue;
         }
-        let (low, high) = consumer
-            .fetch_watermarks(topic, elem.partition(), CALL_TIMEOUT)
-            .map_err(|e| map_err(e, "reading the partition's offsets"))?;
+        let (low, high) = retrying(deadline, "reading the partition's offsets", || {
+            consumer.fetch_watermarks(topic, elem.partition(), CALL_TIMEOUT)
+        })?;
         let at = match start {
             StartPosition::Earliest => low,
             StartPosition::Latest => high,
