@@ -224,6 +224,8 @@ pub(crate) struct Reader {
     lag: Arc<AtomicI64>,
     /// Members waiting for a delivery.
     wake: Notify,
+    /// The reader, waiting for room in a full read-ahead queue.
+    room: Notify,
     members: AtomicUsize,
     stopping: AtomicBool,
     stop: Notify,
@@ -267,6 +269,9 @@ impl Reader {
         let mut state = lock(&self.state);
         let at = (0..state.ready.len()).find(|i| state.key_free(&state.ready[*i]))?;
         let mut entry = state.ready.remove(at)?;
+        if state.ready.len() + 1 == READ_AHEAD {
+            self.room.notify_one();
+        }
         entry.attempts += 1;
         // The next commit carries the new attempt count in its metadata.
         if let Some(part) = state.parts.get_mut(&entry.partition) {
@@ -418,6 +423,7 @@ impl Reader {
             let full = lock(&self.state).ready.len() >= READ_AHEAD;
             tokio::select! {
                 _ = self.stop.notified() => break,
+                _ = self.room.notified(), if full => {}
                 record = consumer.recv(), if !full => match record {
                     Ok(record) => self.on_record(&record),
                     // Broker trouble: librdkafka reconnects by itself; health() reports it.
@@ -675,6 +681,7 @@ async fn start_reader(
         state,
         lag,
         wake: Notify::new(),
+        room: Notify::new(),
         members: AtomicUsize::new(0),
         stopping: AtomicBool::new(false),
         stop: Notify::new(),

@@ -1,0 +1,246 @@
+//! The Kafka EventBus beside raw rdkafka with identical client settings, as interleaved rounds against
+//! the harness broker (`AVB_TEST_KAFKA_BOOTSTRAP`); figures in `docs/benchmarks.md`.
+//!
+//! - `kafka/publish`: 2,000 messages of 64 bytes as 20 `publish_batch` calls of 100 — against a raw
+//!   `FutureProducer` (idempotent, `acks=all`, `linger.ms=5`, the same `message.max.bytes`) handing the same
+//!   100 records (same `avb-id` header) to librdkafka, then awaiting their 100 delivery reports.
+//! - `kafka/consume_ack`: 2,000 pre-published messages, `next` + `ack` each through a new group — against a
+//!   raw `StreamConsumer` (the backend's consumer settings) receiving them and committing the offset every
+//!   100 ms. Timed from the first message on both sides (the group join is not the adapter's cost).
+//!
+//! 20 rounds, alternating which side goes first; the median of the per-round ratios is the result. A
+//! failed round is skipped and named; nothing panics on a slow broker.
+//!
+//! Run with: `cargo bench -p avb --features event-bus-kafka,testing --bench event_bus_kafka`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may stop on a broken setup
+
+use avb::event_bus::kafka::KafkaBus;
+use avb::event_bus::kafka::wire::{HEADER_ID, kafka_topic};
+use avb::event_bus::{EventBus, Message, Settings, StartPosition, Topic, WorkspaceId};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::time::{Duration, Instant};
+
+const N: usize = 2_000;
+const DEPTH: usize = 100;
+const ROUNDS: usize = 20;
+
+type Outcome = Result<Duration, String>;
+
+fn messages() -> Vec<Message> {
+    let payload = bytes::Bytes::from_static(&[42u8; 64]);
+    (0..N).map(|_| Message::new(payload.clone())).collect()
+}
+
+fn topic(name: &str) -> Topic {
+    Topic::new(
+        &WorkspaceId::new("bench").unwrap(),
+        format!("{name}-{}", uuid::Uuid::new_v4().simple()),
+    )
+    .unwrap()
+}
+
+fn raw_producer(bootstrap: &str) -> FutureProducer {
+    let max = Settings::default().max_message_bytes + 64 * 1024;
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("message.max.bytes", max.to_string())
+        .create()
+        .unwrap()
+}
+
+async fn raw_publish(producer: &FutureProducer, name: &str, msgs: &[Message]) -> Outcome {
+    let start = Instant::now();
+    for chunk in msgs.chunks(DEPTH) {
+        let mut reports = Vec::with_capacity(chunk.len());
+        for m in chunk {
+            let headers = OwnedHeaders::new().insert(Header {
+                key: HEADER_ID,
+                value: Some(m.id.as_str().as_bytes()),
+            });
+            let record = FutureRecord::<(), _>::to(name)
+                .payload(m.payload.as_ref())
+                .headers(headers);
+            reports.push(
+                producer
+                    .send_result(record)
+                    .map_err(|(e, _)| e.to_string())?,
+            );
+        }
+        for r in reports {
+            r.await
+                .map_err(|e| e.to_string())?
+                .map_err(|(e, _)| e.to_string())?;
+        }
+    }
+    Ok(start.elapsed())
+}
+
+async fn avb_publish(bus: &KafkaBus, topic: &Topic, msgs: &[Message]) -> Outcome {
+    let start = Instant::now();
+    for chunk in msgs.chunks(DEPTH) {
+        bus.publish_batch(topic, chunk.to_vec())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(start.elapsed())
+}
+
+async fn raw_consume(bootstrap: &str, name: &str) -> Outcome {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("raw-{}", uuid::Uuid::new_v4().simple()))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "100")
+        .set("session.timeout.ms", "10000")
+        .create()
+        .map_err(|e| e.to_string())?;
+    consumer.subscribe(&[name]).map_err(|e| e.to_string())?;
+    let mut start = None;
+    let mut last_commit = Instant::now();
+    for _ in 0..N {
+        let m = tokio::time::timeout(Duration::from_secs(60), consumer.recv())
+            .await
+            .map_err(|_| "raw consumer: nothing within 60 s".to_string())?
+            .map_err(|e| e.to_string())?;
+        start.get_or_insert_with(Instant::now);
+        if last_commit.elapsed() >= Duration::from_millis(100) {
+            consumer
+                .commit_message(&m, CommitMode::Async)
+                .map_err(|e| e.to_string())?;
+            last_commit = Instant::now();
+        }
+    }
+    Ok(start.map(|s| s.elapsed()).unwrap_or_default())
+}
+
+async fn avb_consume(bus: &KafkaBus, topic: &Topic) -> Outcome {
+    let mut sub = bus
+        .subscribe(topic, "bench", StartPosition::Earliest)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut start = None;
+    for _ in 0..N {
+        let d = tokio::time::timeout(Duration::from_secs(60), sub.next())
+            .await
+            .map_err(|_| "avb: nothing within 60 s".to_string())?
+            .ok_or("avb: the subscription ended")?
+            .map_err(|e| e.to_string())?;
+        start.get_or_insert_with(Instant::now);
+        d.ack().await.map_err(|e| e.to_string())?;
+    }
+    Ok(start.map(|s| s.elapsed()).unwrap_or_default())
+}
+
+/// Prints the median and p10–p90 of the per-round throughput ratios avb / raw.
+fn report(name: &str, rounds: &[(Duration, Duration)], skipped: usize) {
+    if rounds.is_empty() {
+        println!("{name}: no round completed ({skipped} skipped)");
+        return;
+    }
+    let per_s = |d: &Duration| N as f64 / d.as_secs_f64();
+    let mut ratios: Vec<f64> = rounds
+        .iter()
+        .map(|(raw, avb)| raw.as_secs_f64() / avb.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    let mut raw: Vec<f64> = rounds.iter().map(|(r, _)| per_s(r)).collect();
+    let mut avb: Vec<f64> = rounds.iter().map(|(_, a)| per_s(a)).collect();
+    raw.sort_by(f64::total_cmp);
+    avb.sort_by(f64::total_cmp);
+    println!(
+        "{name}: interleaved throughput ratio avb/raw = {:.2} (median of {} rounds of {N} messages; p10 {:.2}, p90 {:.2}; {skipped} skipped); median raw {:.1} K msg/s, avb {:.1} K msg/s",
+        at(0.5),
+        ratios.len(),
+        at(0.1),
+        at(0.9),
+        raw[raw.len() / 2] / 1000.0,
+        avb[avb.len() / 2] / 1000.0,
+    );
+}
+
+async fn interleave<R, A>(name: &str, mut raw: R, mut avb: A)
+where
+    R: AsyncFnMut() -> Outcome,
+    A: AsyncFnMut() -> Outcome,
+{
+    let mut rounds = Vec::new();
+    let mut skipped = 0;
+    for round in 0..ROUNDS {
+        let (r, a) = if round % 2 == 0 {
+            let r = raw().await;
+            (r, avb().await)
+        } else {
+            let a = avb().await;
+            (raw().await, a)
+        };
+        match (r, a) {
+            (Ok(r), Ok(a)) => rounds.push((r, a)),
+            (r, a) => {
+                skipped += 1;
+                for e in [r.err(), a.err()].into_iter().flatten() {
+                    eprintln!("{name}: round {round} skipped: {e}");
+                }
+            }
+        }
+    }
+    report(name, &rounds, skipped);
+}
+
+fn main() {
+    let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    rt.block_on(async {
+        let bus = KafkaBus::builder()
+            .with_bootstrap_servers([&bootstrap])
+            .build()
+            .unwrap();
+        let producer = raw_producer(&bootstrap);
+        // Both sides publish to one topic the adapter created (the raw side has no admin step to time).
+        let target = topic("publish");
+        bus.publish(&target, Message::new(&b"create"[..]))
+            .await
+            .unwrap();
+        let name = kafka_topic(&target).unwrap();
+        let msgs = messages();
+        interleave(
+            "kafka/publish",
+            async || raw_publish(&producer, &name, &msgs).await,
+            async || avb_publish(&bus, &target, &msgs).await,
+        )
+        .await;
+        // Each consume round reads its own topic of N messages, filled (untimed) through the adapter.
+        let fill = async |case: &str| -> Result<Topic, String> {
+            let t = topic(case);
+            avb_publish(&bus, &t, &msgs).await?;
+            Ok(t)
+        };
+        interleave(
+            "kafka/consume_ack",
+            async || {
+                let t = fill("raw-consume").await?;
+                raw_consume(&bootstrap, &kafka_topic(&t).map_err(|e| e.to_string())?).await
+            },
+            async || {
+                let t = fill("avb-consume").await?;
+                avb_consume(&bus, &t).await
+            },
+        )
+        .await;
+        let _ = bus.close().await;
+    });
+}
