@@ -286,36 +286,36 @@ async fn a_member_joining_mid_stream_loses_nothing() {
     let (first, second) = (build(), build());
     let topic = topic("rebalance");
     let seen: Arc<Mutex<HashMap<String, Vec<usize>>>> = Arc::default();
-    let consume = |bus: Arc<KafkaBus>, member: usize| {
-        let (topic, seen) = (topic.clone(), seen.clone());
-        async move {
-            let mut sub = bus
-                .subscribe(&topic, "g", StartPosition::Earliest)
-                .await
-                .unwrap();
-            tokio::spawn(async move {
-                let deadline = Instant::now() + Duration::from_secs(240);
-                loop {
-                    if seen.lock().unwrap().len() >= TOTAL {
-                        return;
-                    }
-                    assert!(Instant::now() < deadline, "not everything consumed in time");
-                    if let Ok(Some(Ok(d))) =
-                        tokio::time::timeout(Duration::from_millis(200), sub.next()).await
-                    {
-                        seen.lock()
-                            .unwrap()
-                            .entry(d.message().id.to_string())
-                            .or_default()
-                            .push(member);
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                        ack_until_done(&d).await;
-                    }
+    // A member: its subscription, consumed by a task until every message was seen.
+    let consume = |mut sub: avb::event_bus::Subscription, member: usize| {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(240);
+            loop {
+                if seen.lock().unwrap().len() >= TOTAL {
+                    return;
                 }
-            })
-        }
+                assert!(Instant::now() < deadline, "not everything consumed in time");
+                if let Ok(Some(Ok(d))) =
+                    tokio::time::timeout(Duration::from_millis(200), sub.next()).await
+                {
+                    seen.lock()
+                        .unwrap()
+                        .entry(d.message().id.to_string())
+                        .or_default()
+                        .push(member);
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    ack_until_done(&d).await;
+                }
+            }
+        })
     };
-    let a = consume(first.clone(), 0).await;
+    let join = async |bus: &KafkaBus| {
+        bus.subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap()
+    };
+    let a = consume(join(&first).await, 0);
     let publisher = {
         let (bus, topic) = (first.clone(), topic.clone());
         tokio::spawn(async move {
@@ -330,11 +330,11 @@ async fn a_member_joining_mid_stream_loses_nothing() {
     while seen.lock().unwrap().len() < TOTAL / 3 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let b = consume(second.clone(), 1).await;
+    let b = consume(join(&second).await, 1);
     publisher.await.unwrap();
     a.await.unwrap();
     b.await.unwrap();
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     let expected: HashSet<String> = (0..TOTAL).map(|i| format!("m{i}")).collect();
     assert_eq!(
         seen.keys().cloned().collect::<HashSet<_>>(),
