@@ -93,8 +93,9 @@ impl KafkaBus {
         KafkaBusBuilder::new()
     }
 
-    /// Publishes that failed since the bus was built (a delivery report with an error, or a record
-    /// librdkafka refused), for the metrics of a later issue.
+    /// `publish` / `publish_batch` calls that failed at the broker since the bus was built (the topic could
+    /// not be created, librdkafka refused a record, or a delivery report came back with an error; a batch
+    /// counts once; bad input does not count), for the metrics of a later issue.
     pub fn publish_failures(&self) -> u64 {
         self.shared.publish_failures.load(Ordering::Relaxed)
     }
@@ -115,7 +116,12 @@ impl KafkaBus {
 
 /// Maps a librdkafka error: broker trouble and timeouts are [`Error::Unavailable`] (retryable).
 pub(crate) fn map_err(e: KafkaError, what: &str) -> Error {
-    let retryable = match e.rdkafka_error_code() {
+    // rdkafka names no code for admin errors; their code classifies like any other.
+    let code = match &e {
+        KafkaError::AdminOp(code) => Some(*code),
+        other => other.rdkafka_error_code(),
+    };
+    let retryable = match code {
         Some(code) => matches!(
             code,
             RDKafkaErrorCode::BrokerTransportFailure
@@ -184,7 +190,9 @@ impl Shared {
             TopicReplication::Fixed(self.replication),
         )
         .set("max.message.bytes", &max_bytes);
-        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let options = AdminOptions::new()
+            .operation_timeout(Some(Duration::from_secs(30)))
+            .request_timeout(Some(Duration::from_secs(10)));
         let results = self
             .admin
             .create_topics([&topic], &options)
@@ -220,29 +228,41 @@ impl Shared {
         if let Some(key) = &message.key {
             record = record.key(key.as_bytes());
         }
-        self.producer.send_result(record).map_err(|(e, _)| {
-            self.publish_failures.fetch_add(1, Ordering::Relaxed);
-            map_err(e, "handing the record to the producer")
-        })
+        self.producer
+            .send_result(record)
+            .map_err(|(e, _)| map_err(e, "handing the record to the producer"))
     }
 
     /// Awaits one delivery report.
     async fn delivered(&self, report: rdkafka::producer::DeliveryFuture) -> Result<()> {
         match report.await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err((e, _))) => {
-                self.publish_failures.fetch_add(1, Ordering::Relaxed);
-                Err(map_err(e, "publishing"))
-            }
-            Err(_) => {
-                self.publish_failures.fetch_add(1, Ordering::Relaxed);
-                Err(Error::Unavailable {
-                    backend: SCHEME,
-                    reason: "publishing: the producer went away before the delivery report".into(),
-                    source: None,
-                })
-            }
+            Ok(Err((e, _))) => Err(map_err(e, "publishing")),
+            Err(_) => Err(Error::Unavailable {
+                backend: SCHEME,
+                reason: "publishing: the producer went away before the delivery report".into(),
+                source: None,
+            }),
         }
+    }
+
+    fn count_failure(&self) {
+        self.publish_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Publishes `messages` in order to the Kafka topic `name` (created if needed). Every record goes to
+    /// the producer before the first report is awaited: one pipelined stream, in order (the idempotent
+    /// producer keeps a partition's order across retries).
+    async fn publish_all(&self, name: &str, messages: &[Message]) -> Result<()> {
+        self.ensure_topic(name).await?;
+        let mut reports = Vec::with_capacity(messages.len());
+        for m in messages {
+            reports.push(self.send(name, m)?);
+        }
+        for report in reports {
+            self.delivered(report).await?;
+        }
+        Ok(())
     }
 
     /// Publishes `message` to `topic` (created if needed) and awaits its delivery report.
@@ -275,7 +295,10 @@ impl EventBus for KafkaBus {
         self.shared.check_open()?;
         self.shared.settings.check_size(&message, SCHEME)?;
         wire::headers(&message)?;
-        self.shared.publish_one(topic, &message).await?;
+        self.shared
+            .publish_one(topic, &message)
+            .await
+            .inspect_err(|_| self.shared.count_failure())?;
         Ok(message.id)
     }
 
@@ -289,16 +312,10 @@ impl EventBus for KafkaBus {
             return Ok(Vec::new());
         }
         let name = wire::kafka_topic(topic)?;
-        self.shared.ensure_topic(&name).await?;
-        // Every record goes to the producer before the first report is awaited: one pipelined stream, in
-        // order (the idempotent producer keeps a partition's order across retries).
-        let mut reports = Vec::with_capacity(messages.len());
-        for m in &messages {
-            reports.push(self.shared.send(&name, m)?);
-        }
-        for report in reports {
-            self.shared.delivered(report).await?;
-        }
+        self.shared
+            .publish_all(&name, &messages)
+            .await
+            .inspect_err(|_| self.shared.count_failure())?;
         Ok(messages.into_iter().map(|m| m.id).collect())
     }
 
@@ -358,5 +375,34 @@ impl EventBus for KafkaBus {
             Ok(Err(e)) => Health::down(SCHEME, map_err(e, "fetching metadata").to_string()),
             Err(e) => Health::down(SCHEME, format!("fetching metadata: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use avb_core::WorkspaceId;
+
+    #[tokio::test]
+    async fn a_publish_to_an_unreachable_broker_is_retryable_and_counted() {
+        let bus = KafkaBus::builder()
+            .with_bootstrap_servers(["127.0.0.1:1"])
+            .build()
+            .unwrap();
+        assert_eq!(bus.publish_failures(), 0);
+        let topic = Topic::new(&WorkspaceId::new("w").unwrap(), "t").unwrap();
+        let err = bus
+            .publish(&topic, Message::new(&b"x"[..]))
+            .await
+            .unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert_eq!(bus.publish_failures(), 1);
+        // Bad input is refused before any I/O and is not a publish failure.
+        let bad = Message::new(&b"x"[..]).with_header(wire::HEADER_ID, "forged");
+        assert!(matches!(
+            bus.publish(&topic, bad).await,
+            Err(Error::InvalidMessage { .. })
+        ));
+        assert_eq!(bus.publish_failures(), 1);
     }
 }
