@@ -34,6 +34,8 @@
 
 mod builder;
 mod group;
+mod join;
+mod state;
 pub mod wire;
 
 pub use builder::KafkaBusBuilder;
