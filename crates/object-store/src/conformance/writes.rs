@@ -56,7 +56,9 @@ pub async fn conditional_create_race(store: &dyn ObjectStore) -> CaseResult {
     Ok(Outcome::Passed)
 }
 
-/// A multipart upload of two parts (the first at the backend's minimum part size) with content type.
+/// A multipart upload of two parts (the first at the backend's minimum part size) with content type. While
+/// the upload is open, part numbers outside 1..=10,000 are `InvalidArgument`; once it is completed, no part
+/// is accepted and the object stays as completed.
 pub async fn multipart(store: &dyn ObjectStore) -> CaseResult {
     let caps: Capabilities = store.capabilities();
     if !caps.multipart {
@@ -78,6 +80,15 @@ pub async fn multipart(store: &dyn ObjectStore) -> CaseResult {
         .await
         .ctx("part 2")?;
     expect_not_found(store.head("mp/object").await, "object before complete")?;
+    // Part numbers outside 1..=10,000 are refused while the upload is still open: the refusal is the part
+    // number's, not the upload's (after `complete` any part is refused, whatever its number).
+    for bad in [0, crate::types::MAX_PART_NUMBER + 1] {
+        let r = store.put_part(&upload, bad, Bytes::from_static(b"x")).await;
+        ensure!(
+            matches!(r, Err(Error::InvalidArgument { .. })),
+            "part number {bad} on an open upload gave {r:?}"
+        );
+    }
     store
         .complete_multipart(&upload, vec![p1, p2])
         .await
@@ -100,8 +111,18 @@ pub async fn multipart(store: &dyn ObjectStore) -> CaseResult {
             head.content_type
         );
     }
-    let r = store.put_part(&upload, 0, Bytes::new()).await;
-    ensure!(r.is_err(), "part number 0 accepted");
+    let r = store
+        .put_part(&upload, 3, Bytes::from_static(b"late"))
+        .await;
+    ensure!(
+        r.is_err(),
+        "a part for a completed upload was accepted: {r:?}"
+    );
+    let after = store
+        .get_bytes("mp/object")
+        .await
+        .ctx("get after a late part")?;
+    ensure!(after == got, "a late part changed the completed object");
     Ok(Outcome::Passed)
 }
 
