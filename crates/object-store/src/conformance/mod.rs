@@ -213,44 +213,48 @@ pub(crate) fn pattern(len: usize, seed: u8) -> Bytes {
         .into()
 }
 
+/// Every case [`run_all`] runs, in its order (`stream_large` only when [`Harness::large_object_size`] is
+/// not 0).
+pub const CASES: &[&str] = &[
+    "put_get_delete",
+    "missing_is_not_found",
+    "invalid_keys",
+    "invalid_keys_unscoped",
+    "traversal_through_workspace",
+    "symlinks_not_followed",
+    "metadata_and_content_type",
+    "default_content_type",
+    "metadata_keys_do_not_collide",
+    "list_prefix_and_delimiter",
+    "list_paginated",
+    "weird_keys",
+    "ranged_reads",
+    "empty_object_ranges",
+    "copy",
+    "conditional_create",
+    "conditional_create_race",
+    "compare_and_swap",
+    "conditional_reads",
+    "preconditions_put",
+    "preconditions_put_stream",
+    "preconditions_multipart",
+    "preconditions_copy",
+    "presigned_round_trip",
+    "presigned_refusals",
+    "multipart",
+    "multipart_aborted",
+    "put_stream_in_parts",
+    "failed_stream_leaves_nothing",
+    "stream_large",
+    "concurrent_writers",
+    "workspace_isolation",
+];
+
 /// Runs every case, each under a fresh unique prefix of `harness.store`.
 pub async fn run_all(harness: &Harness) -> Report {
     let run = uuid::Uuid::new_v4();
     let mut report = Report::default();
-    let names: &[&'static str] = &[
-        "put_get_delete",
-        "missing_is_not_found",
-        "invalid_keys",
-        "invalid_keys_unscoped",
-        "traversal_through_workspace",
-        "symlinks_not_followed",
-        "metadata_and_content_type",
-        "default_content_type",
-        "metadata_keys_do_not_collide",
-        "list_prefix_and_delimiter",
-        "list_paginated",
-        "weird_keys",
-        "ranged_reads",
-        "empty_object_ranges",
-        "copy",
-        "conditional_create",
-        "conditional_create_race",
-        "compare_and_swap",
-        "conditional_reads",
-        "preconditions_put",
-        "preconditions_put_stream",
-        "preconditions_multipart",
-        "preconditions_copy",
-        "presigned_round_trip",
-        "presigned_refusals",
-        "multipart",
-        "multipart_aborted",
-        "put_stream_in_parts",
-        "failed_stream_leaves_nothing",
-        "stream_large",
-        "concurrent_writers",
-        "workspace_isolation",
-    ];
+    let names = CASES;
     for &name in names {
         if name == "stream_large" && harness.large_object_size == 0 {
             continue;
