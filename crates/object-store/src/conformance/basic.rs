@@ -18,14 +18,14 @@ pub async fn put_get_delete(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
         .at(c, "put")?;
     ensure!(
         c,
-        "get_returned_other_bytes",
+        "get_reads_back",
         store.get_bytes("object").await.at(c, "get")? == data,
         "get returned other bytes"
     );
     let head = store.head("object").await.at(c, "head")?;
     ensure!(
         c,
-        "head_size_10000",
+        "head_size",
         head.size == 10_000,
         "head size {} != 10000",
         head.size
@@ -44,7 +44,7 @@ pub async fn put_get_delete(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
         .at(c, "put_empty")?;
     ensure!(
         c,
-        "empty_object_not_empty",
+        "empty_object_reads_empty",
         store
             .get_bytes("empty")
             .await
@@ -54,7 +54,7 @@ pub async fn put_get_delete(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
     );
     ensure!(
         c,
-        "empty_object_size",
+        "empty_object_size_0",
         store.head("empty").await.at(c, "head_empty")?.size == 0,
         "empty object size"
     );
@@ -65,7 +65,7 @@ pub async fn put_get_delete(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
         .at(c, "overwrite")?;
     ensure!(
         c,
-        "overwrite_lost",
+        "overwrite_reads_back",
         store
             .get_bytes("object")
             .await
@@ -173,15 +173,10 @@ pub async fn list_prefix_and_delimiter(s: &Subject<'_>, c: &mut Checks) -> CaseR
         "list: {:?}",
         names(&all)
     );
+    ensure!(c, "one_page", all.next_token.is_none(), "one page expected");
     ensure!(
         c,
-        "one_page_expected",
-        all.next_token.is_none(),
-        "one page expected"
-    );
-    ensure!(
-        c,
-        "sizes_in_listing",
+        "listing_sizes",
         all.objects.iter().all(|o| o.size == 1),
         "sizes in listing"
     );
@@ -209,7 +204,7 @@ pub async fn list_prefix_and_delimiter(s: &Subject<'_>, c: &mut Checks) -> CaseR
         .at(c, "c")?;
     ensure!(
         c,
-        "c",
+        "sub_prefix",
         names(&sub) == ["c/f"] && sub.common_prefixes == ["c/d/"],
         "c/: {sub:?}"
     );
@@ -230,7 +225,7 @@ pub async fn list_prefix_and_delimiter(s: &Subject<'_>, c: &mut Checks) -> CaseR
         .at(c, "empty_prefix")?;
     ensure!(
         c,
-        "zzz",
+        "empty_listing",
         none.objects.is_empty() && none.common_prefixes.is_empty(),
         "zzz/: {none:?}"
     );
@@ -262,14 +257,14 @@ pub async fn list_paginated(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
         pages += 1;
         ensure!(
             c,
-            "pagination_does_not_end",
+            "pagination_ends",
             pages <= count / 1000 + 2,
             "pagination does not end"
         );
         if page.next_token.is_some() {
             ensure!(
                 c,
-                "non_final_page_held",
+                "full_pages",
                 page.objects.len() == 1000,
                 "a non-final page held {} keys",
                 page.objects.len()
@@ -283,7 +278,7 @@ pub async fn list_paginated(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
     }
     ensure!(
         c,
-        "listed_keys_expected_or",
+        "all_keys_in_order",
         seen == keys,
         "listed {} keys (expected {count}) or out of order",
         seen.len()
@@ -295,7 +290,7 @@ pub async fn list_paginated(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
         let page = store.list(&small).await.at(c, "list_max_keys_250")?;
         ensure!(
             c,
-            "page_max_keys_250",
+            "max_keys_respected",
             page.objects.len() <= 250,
             "page of {} > max_keys 250",
             page.objects.len()
@@ -309,20 +304,20 @@ pub async fn list_paginated(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
     }
     ensure!(
         c,
-        "max_keys_pages_listed",
+        "max_keys_total",
         total == count,
         "max_keys pages listed {total}"
     );
     ensure!(
         c,
-        "pages_250",
+        "page_count",
         small_pages >= count.div_ceil(250),
         "{small_pages} pages of 250"
     );
     let all = store.list_all("k/").await.at(c, "list_all")?;
     ensure!(
         c,
-        "list_all_listed",
+        "list_all_total",
         all.len() == count,
         "list_all listed {}",
         all.len()
@@ -372,7 +367,7 @@ pub async fn weird_keys(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
             .at_as(c, "get", format_args!("get {k:?}"))?;
         ensure!(
             c,
-            "read_back",
+            "reads_back",
             got == k.as_bytes(),
             "{k:?} read back {got:?}"
         );
@@ -396,7 +391,7 @@ pub async fn weird_keys(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
         .at(c, "copy_weird")?;
     ensure!(
         c,
-        "weird_copy_content",
+        "copy_content",
         store
             .get_bytes("copy of 100% ünï")
             .await
@@ -436,13 +431,13 @@ pub async fn copy(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
     store.copy("src", "dst").await.at(c, "copy")?;
     ensure!(
         c,
-        "copied_bytes",
+        "copy_bytes",
         store.get_bytes("dst").await.at(c, "get_dst")? == "{\"a\":1}",
         "copied bytes"
     );
     ensure!(
         c,
-        "source_changed",
+        "source_intact",
         store.get_bytes("src").await.at(c, "get_src")? == "{\"a\":1}",
         "source changed"
     );

@@ -20,13 +20,13 @@ pub async fn workspace_isolation(s: &Subject<'_>, c: &mut Checks) -> CaseResult 
         .at(c, "put_b")?;
     ensure!(
         c,
-        "workspace_reads_b_s",
+        "a_reads_own",
         a.get_bytes("report").await.at(c, "get")? == "A",
         "workspace a reads b's data"
     );
     ensure!(
         c,
-        "workspace_b_reads_s",
+        "b_reads_own",
         b.get_bytes("report").await.at(c, "get_b")? == "B",
         "workspace b reads a's data"
     );
@@ -42,7 +42,7 @@ pub async fn workspace_isolation(s: &Subject<'_>, c: &mut Checks) -> CaseResult 
         .collect();
     ensure!(
         c,
-        "workspace_b_lists",
+        "b_lists_own",
         b_keys == ["report"],
         "workspace b lists {b_keys:?}"
     );

@@ -219,24 +219,29 @@ pub async fn traversal_through_workspace(s: &Subject<'_>, c: &mut Checks) -> Cas
         }
     }
     let mine = keys(acme.list_all("").await.at(c, "acme_list_all")?);
-    ensure!(c, "acme_sees", mine.is_empty(), "acme sees {mine:?}");
+    ensure!(
+        c,
+        "acme_sees_nothing",
+        mine.is_empty(),
+        "acme sees {mine:?}"
+    );
     let theirs = keys(other.list_all("").await.at(c, "other_list_all")?);
     ensure!(
         c,
-        "other_s_objects_changed",
+        "other_objects_intact",
         theirs == ["sub/y", "x"],
         "other's objects changed: {theirs:?}"
     );
     ensure!(
         c,
-        "other_s_object_was",
+        "other_object_intact",
         other.get_bytes("x").await.at(c, "get_other_x")? == "OTHER",
         "other's object was overwritten"
     );
     let raw = keys(store.list_all("").await.at(c, "raw_list_all")?);
     ensure!(
         c,
-        "store_holds",
+        "store_holds_only_other",
         raw == ["ws/other/sub/y", "ws/other/x"],
         "the store holds {raw:?}"
     );
@@ -344,13 +349,13 @@ pub async fn symlinks_not_followed(s: &Subject<'_>, c: &mut Checks) -> CaseResul
             };
             ensure!(
                 c,
-                "list_followed_link",
+                "links_not_listed",
                 listed == expected,
                 "list {options:?} followed a link: {listed:?}"
             );
             ensure!(
                 c,
-                "list_shows_links_as",
+                "links_not_prefixes",
                 page.common_prefixes.is_empty(),
                 "list {options:?} shows links as prefixes: {:?}",
                 page.common_prefixes
@@ -360,13 +365,13 @@ pub async fn symlinks_not_followed(s: &Subject<'_>, c: &mut Checks) -> CaseResul
     let theirs = keys(other.list_all("").await.at(c, "other_list_all")?);
     ensure!(
         c,
-        "other_s_objects_changed",
+        "other_objects_intact",
         theirs == ["dir/file", "secret"],
         "other's objects changed: {theirs:?}"
     );
     ensure!(
         c,
-        "other_s_object_was",
+        "other_object_intact",
         other.get_bytes("secret").await.at(c, "get_other_secret")? == "OTHER",
         "other's object was overwritten through a link"
     );

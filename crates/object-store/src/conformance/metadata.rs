@@ -53,7 +53,7 @@ pub async fn metadata_and_content_type(s: &Subject<'_>, c: &mut Checks) -> CaseR
     let r = store.put("bad", Bytes::new(), bad).await;
     ensure!(
         c,
-        "bad_metadata_name",
+        "bad_metadata_name_refused",
         matches!(r, Err(Error::InvalidArgument { .. })),
         "bad metadata name gave {r:?}"
     );
@@ -173,7 +173,7 @@ pub async fn metadata_keys_do_not_collide(s: &Subject<'_>, c: &mut Checks) -> Ca
         let want = options(i);
         ensure!(
             c,
-            "reports_expected",
+            "own_metadata",
             head.content_type == want.content_type && head.metadata == want.metadata,
             "{key:?} reports {:?} {:?}, expected {:?} {:?}",
             head.content_type,
@@ -183,7 +183,7 @@ pub async fn metadata_keys_do_not_collide(s: &Subject<'_>, c: &mut Checks) -> Ca
         );
         ensure!(
             c,
-            "holds_other_bytes",
+            "own_bytes",
             store
                 .get_bytes(key)
                 .await
@@ -197,7 +197,7 @@ pub async fn metadata_keys_do_not_collide(s: &Subject<'_>, c: &mut Checks) -> Ca
     let head = store.head("a.json/b").await.at(c, "head_json_b")?;
     ensure!(
         c,
-        "deleting_changed_json_b",
+        "delete_leaves_neighbour",
         head.content_type.as_deref() == Some("text/x-1"),
         "deleting \"a\" changed \"a.json/b\": {:?}",
         head.content_type
@@ -209,7 +209,7 @@ pub async fn metadata_keys_do_not_collide(s: &Subject<'_>, c: &mut Checks) -> Ca
     );
     ensure!(
         c,
-        "empty_content_type_was",
+        "empty_content_type_refused",
         matches!(r.await, Err(Error::InvalidArgument { .. })),
         "an empty content type was accepted"
     );

@@ -24,7 +24,7 @@ pub async fn presigned_round_trip(s: &Subject<'_>, c: &mut Checks) -> CaseResult
     let status = c.ok("send", send(&put, Some("hello, browser")).await)?.0;
     ensure!(
         c,
-        "presigned_put_answered_http",
+        "presigned_put_accepted",
         status < 300,
         "presigned PUT answered HTTP {status}"
     );
@@ -60,7 +60,7 @@ pub async fn presigned_round_trip(s: &Subject<'_>, c: &mut Checks) -> CaseResult
     let (status, body) = c.ok("send", send(&get, None).await)?;
     ensure!(
         c,
-        "presigned_get_answered_http",
+        "presigned_get_reads",
         status == 200 && body == b"hello, browser",
         "presigned GET answered HTTP {status} with {} bytes",
         body.len()
@@ -75,7 +75,7 @@ pub async fn presigned_round_trip(s: &Subject<'_>, c: &mut Checks) -> CaseResult
         .await;
     ensure!(
         c,
-        "presign_escaping_key",
+        "escaping_key_refused",
         matches!(r, Err(Error::InvalidKey { .. })),
         "presign of an escaping key gave {r:?}"
     );

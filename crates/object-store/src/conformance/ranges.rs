@@ -47,7 +47,7 @@ pub async fn ranged_reads(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
         let (s, e) = (expected.start as usize, expected.end as usize);
         ensure!(
             c,
-            "wrong_bytes",
+            "range_bytes",
             bytes == data.slice(s..e),
             "{range}: wrong bytes"
         );
@@ -58,7 +58,7 @@ pub async fn ranged_reads(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
         .map(|r| r.range);
     ensure!(
         c,
-        "offset_at_end",
+        "offset_at_end_invalid_range",
         matches!(r, Err(Error::InvalidRange { size: 1000, .. })),
         "offset at end gave {r:?}"
     );
@@ -68,7 +68,7 @@ pub async fn ranged_reads(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
         .map(|r| r.range);
     ensure!(
         c,
-        "empty_range",
+        "empty_range_invalid",
         matches!(r, Err(Error::InvalidArgument { .. })),
         "empty range gave {r:?}"
     );
@@ -156,7 +156,7 @@ pub async fn empty_object_ranges(s: &Subject<'_>, c: &mut Checks) -> CaseResult 
             .map(|r| r.range);
         ensure!(
             c,
-            "3_byte_object",
+            "past_end_invalid_range",
             matches!(r, Err(Error::InvalidRange { size: 3, .. })),
             "{range} on a 3-byte object gave {r:?}"
         );

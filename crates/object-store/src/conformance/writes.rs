@@ -26,7 +26,7 @@ pub async fn conditional_create(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
     );
     ensure!(
         c,
-        "create_overwrote",
+        "create_keeps_first",
         store.get_bytes("c").await.at(c, "get")? == "first",
         "create overwrote"
     );
@@ -211,7 +211,7 @@ pub async fn put_stream_in_parts(s: &Subject<'_>, c: &mut Checks) -> CaseResult 
         .at(c, "expected")?;
     ensure!(
         c,
-        "streamed_content_differs",
+        "streamed_content",
         got == expected.concat(),
         "streamed content differs"
     );
@@ -342,7 +342,7 @@ pub async fn stream_through(c: &mut Checks, store: &dyn ObjectStore, size: u64) 
             let at = offset + i as u64;
             ensure!(
                 c,
-                "byte_differs",
+                "bytes_as_generated",
                 *b == generated_byte(at),
                 "byte {at} differs"
             );
