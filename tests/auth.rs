@@ -114,6 +114,7 @@ proptest! {
 mod oidc {
     use super::*;
     use avb::auth::ErrorKind;
+    use avb::auth::clock::ManualClock;
     use avb::auth::conformance::{Forge, Harness};
     use avb::auth::oidc::{ClientCredentials, Oidc, OidcBuilder};
     use avb_core::config::Secret;
@@ -175,12 +176,22 @@ mod oidc {
         ))
     }
 
-    async fn oidc(issuer: &str, min_refresh: Duration) -> Oidc {
+    fn builder(issuer: &str, min_refresh: Duration) -> OidcBuilder {
         OidcBuilder::new(issuer)
             .with_audience(AUDIENCE)
             .with_client_id("avb-service")
             .with_leeway(Duration::from_secs(5))
             .with_min_refresh_interval(min_refresh)
+    }
+
+    async fn oidc(issuer: &str, min_refresh: Duration) -> Oidc {
+        builder(issuer, min_refresh).build().await.unwrap()
+    }
+
+    /// [`oidc`] whose JWKS refresh interval and max age run on `clock` (the test advances it; no sleeps).
+    async fn oidc_on(issuer: &str, min_refresh: Duration, clock: &ManualClock) -> Oidc {
+        builder(issuer, min_refresh)
+            .with_clock(clock.clone())
             .build()
             .await
             .unwrap()
@@ -395,22 +406,28 @@ mod oidc {
             return;
         };
         let interval = Duration::from_millis(300);
-        let auth = oidc(&issuer, interval).await;
+        let clock = ManualClock::new();
+        let auth = oidc_on(&issuer, interval, &clock).await;
         let old = sign(&issuer, json!({}), "rsa", None).await;
         auth.authenticate(&old).await.unwrap();
 
-        // Rotation keeping the old key: the new kid is fetched once, both validate.
+        // Rotation keeping the old key: the new kid is fetched once (not before the refresh interval
+        // since the startup fetch has passed), both validate.
         rotate(&issuer, true).await;
-        tokio::time::sleep(interval + Duration::from_millis(50)).await;
         let new = sign(&issuer, json!({}), "rsa", None).await;
         let before = jwks_fetches(&issuer).await;
+        clock.advance(interval - Duration::from_millis(1));
+        let err = auth.authenticate(&new).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownKey, "rate-limited: {err}");
+        assert_eq!(jwks_fetches(&issuer).await - before, 0);
+        clock.advance(Duration::from_millis(1));
         auth.authenticate(&new).await.unwrap();
         auth.authenticate(&old).await.unwrap();
         assert_eq!(jwks_fetches(&issuer).await - before, 1);
 
         // Rotation dropping old keys: once the cache learns the new set, old tokens are "rotated out".
         rotate(&issuer, false).await;
-        tokio::time::sleep(interval + Duration::from_millis(50)).await;
+        clock.advance(interval);
         let newest = sign(&issuer, json!({}), "rsa", None).await;
         auth.authenticate(&newest).await.unwrap();
         for token in [&old, &new] {
@@ -429,32 +446,26 @@ mod oidc {
             return;
         };
         let max_age = Duration::from_secs(2);
-        // The key set is fetched inside build(), so its age at any later moment is at most the time since
-        // `started`: that bound decides whether the "still cached" step below is conclusive on a loaded
-        // machine (no timed assertion: an inconclusive step is said, not failed).
-        let started = std::time::Instant::now();
+        // The key set is fetched inside build(); its age is measured on `clock`, which moves only when
+        // the test advances it, so the "still cached" step is conclusive however slow the machine is.
+        let clock = ManualClock::new();
         let auth = OidcBuilder::new(&issuer)
             .with_audience(AUDIENCE)
             .with_min_refresh_interval(Duration::from_secs(60))
             .with_jwks_max_age(max_age)
+            .with_clock(clock.clone())
             .build()
             .await
             .unwrap();
         let old = sign(&issuer, json!({}), "rsa", None).await;
         auth.authenticate(&old).await.unwrap();
         rotate(&issuer, false).await;
-        let cached = auth.authenticate(&old).await;
-        if started.elapsed() < max_age {
-            // Certainly inside max_age: the cached key validates (no fetch).
-            cached.unwrap();
-        } else {
-            eprintln!(
-                "note: the machine took {:?} (> max age {max_age:?}) to reach the cached-key step; that step is inconclusive and not checked",
-                started.elapsed()
-            );
-        }
-        tokio::time::sleep(max_age + Duration::from_millis(100)).await;
+        // Inside max_age the cached key validates, without a fetch.
         let before = jwks_fetches(&issuer).await;
+        clock.advance(max_age - Duration::from_millis(1));
+        auth.authenticate(&old).await.unwrap();
+        assert_eq!(jwks_fetches(&issuer).await - before, 0);
+        clock.advance(Duration::from_millis(1));
         let err = auth.authenticate(&old).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::KeyRotatedOut, "{err}");
         assert_eq!(jwks_fetches(&issuer).await - before, 1);
@@ -464,21 +475,28 @@ mod oidc {
     async fn flood_of_random_kids_fetches_the_jwks_at_most_once_per_interval() {
         let Some(issuer) = realm("flood") else { return };
         let interval = Duration::from_secs(2);
-        let auth = Arc::new(oidc(&issuer, interval).await);
+        let clock = ManualClock::new();
+        let auth = Arc::new(oidc_on(&issuer, interval, &clock).await);
         let valid = sign(&issuer, json!({}), "rsa", None).await;
-        tokio::time::sleep(interval + Duration::from_millis(100)).await;
+        // The clock stands still during each flood, so each one is inside a single interval.
         let before = jwks_fetches(&issuer).await;
-        let elapsed = crate::kid_flood::flood_unknown_kids(&auth, &valid).await;
-        let fetched = jwks_fetches(&issuer).await - before;
-        let allowed = 1 + (elapsed.as_millis() / interval.as_millis()) as u64;
-        eprintln!(
-            "flood: 1000 random kids in {elapsed:?} caused {fetched} JWKS fetch(es) (limit {allowed})"
+        crate::kid_flood::flood_unknown_kids(&auth, &valid).await;
+        assert_eq!(
+            jwks_fetches(&issuer).await - before,
+            0,
+            "inside the interval since the startup fetch: no fetch"
         );
-        assert!(
-            fetched >= 1,
-            "the first unknown kid after the interval must refresh"
-        );
-        assert!(fetched <= allowed, "{fetched} fetches > {allowed}");
+        for round in 1..=2 {
+            clock.advance(interval);
+            let before = jwks_fetches(&issuer).await;
+            crate::kid_flood::flood_unknown_kids(&auth, &valid).await;
+            assert_eq!(
+                jwks_fetches(&issuer).await - before,
+                1,
+                "round {round}: 1000 random kids after the interval: exactly one fetch"
+            );
+        }
+        auth.authenticate(&valid).await.unwrap();
     }
 
     #[tokio::test]
@@ -487,9 +505,10 @@ mod oidc {
             return;
         };
         let interval = Duration::from_millis(300);
-        let auth = Arc::new(oidc(&issuer, interval).await);
+        let clock = ManualClock::new();
+        let auth = Arc::new(oidc_on(&issuer, interval, &clock).await);
         rotate(&issuer, true).await;
-        tokio::time::sleep(interval + Duration::from_millis(50)).await;
+        clock.advance(interval);
         let token = sign(&issuer, json!({}), "rsa", None).await;
         let before = jwks_fetches(&issuer).await;
         let mut tasks = Vec::new();
@@ -522,13 +541,21 @@ mod oidc {
             return;
         };
         // avb-short's tokens live 4 s: refreshed at half-life (2 s), before they expire.
+        let clock = ManualClock::new();
         let source = ClientCredentials::discover(&issuer, "avb-short", Secret::new("avb-secret"))
             .await
-            .unwrap();
+            .unwrap()
+            .with_clock(clock.clone());
         let first = source.token().await.unwrap();
         assert_eq!(source.token().await.unwrap(), first, "cached");
+        clock.advance(Duration::from_millis(1999));
+        assert_eq!(
+            source.token().await.unwrap(),
+            first,
+            "cached until half-life"
+        );
         assert_eq!(source.requests(), 1);
-        tokio::time::sleep(Duration::from_millis(2200)).await;
+        clock.advance(Duration::from_millis(1));
         let second = source.token().await.unwrap();
         assert_ne!(second, first, "refreshed before expiry");
         assert_eq!(source.requests(), 2);
