@@ -88,3 +88,35 @@ fn readme_cargo_lines_show_every_backend_feature_and_tokio() {
         );
     }
 }
+
+/// Every cargo feature of a port crate (`crates/<port>/Cargo.toml`) is forwarded by the facade as
+/// `<port>-<feature>` (`event-bus-redis = ["avb-event-bus/redis"]`): a backend added to a port crate without
+/// its `avb` feature could not be enabled by a service (docs/adding-a-backend.md, step 5).
+#[test]
+fn every_port_crate_feature_has_its_avb_feature() {
+    let manifest = read("Cargo.toml");
+    let facade = between(&manifest, "[features]\n", "\n[");
+    let mut checked = 0;
+    for port in ["event-bus", "auth", "object-store", "catalog", "llm"] {
+        let crate_manifest = read(&format!("crates/{port}/Cargo.toml"));
+        let Some(features) = crate_manifest
+            .split_once("[features]\n")
+            .map(|(_, rest)| rest.split("\n[").next().unwrap_or(rest))
+        else {
+            continue;
+        };
+        for name in features
+            .lines()
+            .filter_map(|l| l.split_once(" = [").map(|(name, _)| name.trim()))
+            .filter(|name| *name != "default")
+        {
+            let line = format!("{port}-{name} = [\"avb-{port}/{name}\"");
+            assert!(
+                facade.lines().any(|l| l.starts_with(&line)),
+                "crates/{port} has the feature `{name}` but the facade's Cargo.toml has no `{line}…]`"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} port features found");
+}

@@ -10,7 +10,8 @@
 //! Backend authors also need [`backend`] (the traits a backend implements); services do not.
 //!
 //! The feature `conformance` adds `conformance`: the behaviour every backend must show, as one
-//! `pub async fn` per case, to run against any [`EventBus`] (also your own).
+//! `pub async fn` per case on the conformance kit (`avb-conformance`), to run against any [`EventBus`]
+//! (also your own).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> avb_event_bus::Result<()> {

@@ -10,12 +10,10 @@
 //! ```
 
 mod claims;
-mod vars;
-
-pub use claims::{RESERVED_CLAIMS, reserved_claim, reserved_claim_names};
-pub use vars::*;
-
+mod keycloak;
+use avb_core::config::keys::{Key, key, secret};
 use avb_core::config::{PortConfig, Problem, Reader, Scrubber, Secret, ServiceUrl};
+pub use claims::{RESERVED_CLAIMS, reserved_claim, reserved_claim_names};
 use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
@@ -27,6 +25,182 @@ avb_core::choice! {
     aliases { "oidc" => Keycloak }
 }
 avb_core::backend_kind!(AuthKind, AUTH_MODE, sandbox: None, live: Keycloak, sandbox_only: [None, Local]);
+
+// The port's variables: each described once (the registry, `avb vars` and the README table are made
+// from these constants).
+
+/// `AUTH_MODE`.
+pub const AUTH_MODE: Key = key(
+    "AUTH_MODE",
+    "auth",
+    "`none`, `local`, `keycloak` (alias `oidc`)",
+    "sandbox: `none`; live: `keycloak`",
+    "Auth backend. `none` (trust-all) and `local` (dev-key issuer) are sandbox-only.",
+);
+
+/// `AVB_SANDBOX_WORKSPACE`.
+pub const AVB_SANDBOX_WORKSPACE: Key = key(
+    "AVB_SANDBOX_WORKSPACE",
+    "auth",
+    "workspace id",
+    "`sandbox`",
+    "Workspace every request gets under `AUTH_MODE=none`.",
+);
+
+/// `AVB_SANDBOX_SUBJECT`.
+pub const AVB_SANDBOX_SUBJECT: Key = key(
+    "AVB_SANDBOX_SUBJECT",
+    "auth",
+    "subject",
+    "`sandbox-user`",
+    "Subject every request gets under `AUTH_MODE=none`.",
+);
+
+/// `OIDC_ISSUER_URL`.
+pub const OIDC_ISSUER_URL: Key = key(
+    "OIDC_ISSUER_URL",
+    "auth",
+    "`http(s)://` URL",
+    "required for `AUTH_MODE=keycloak` unless `KEYCLOAK_URL` is set",
+    "OIDC issuer; discovery is read from `<issuer>/.well-known/openid-configuration`.",
+);
+
+/// `KEYCLOAK_URL`.
+pub const KEYCLOAK_URL: Key = key(
+    "KEYCLOAK_URL",
+    "auth",
+    "`http(s)://` URL",
+    "unset",
+    "Keycloak base URL; with `KEYCLOAK_REALM` gives the issuer `<url>/realms/<realm>`. Set this pair or `OIDC_ISSUER_URL`, not both.",
+);
+
+/// `KEYCLOAK_REALM`.
+pub const KEYCLOAK_REALM: Key = key(
+    "KEYCLOAK_REALM",
+    "auth",
+    "realm name",
+    "required with `KEYCLOAK_URL`",
+    "Keycloak realm.",
+);
+
+/// `OIDC_AUDIENCE`.
+pub const OIDC_AUDIENCE: Key = key(
+    "OIDC_AUDIENCE",
+    "auth",
+    "`aud` value",
+    "required for `AUTH_MODE=keycloak`",
+    "The audience this service's access tokens must carry (Keycloak: the client id or an audience mapper's value).",
+);
+
+/// `OIDC_CLIENT_ID`.
+pub const OIDC_CLIENT_ID: Key = key(
+    "OIDC_CLIENT_ID",
+    "auth",
+    "client id",
+    "unset",
+    "This service's client: its `resource_access.<client>.roles` count as roles, and with `OIDC_CLIENT_SECRET` it gets tokens for outgoing calls (client credentials).",
+);
+
+/// `OIDC_CLIENT_SECRET`.
+pub const OIDC_CLIENT_SECRET: Key = secret(
+    "OIDC_CLIENT_SECRET",
+    "auth",
+    "client secret",
+    "Secret of `OIDC_CLIENT_ID` for the client-credentials grant (optional).",
+);
+
+/// `AUTH_WORKSPACE_CLAIM`.
+pub const AUTH_WORKSPACE_CLAIM: Key = key(
+    "AUTH_WORKSPACE_CLAIM",
+    "auth",
+    "claim name, not a reserved one (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `typ`, `azp`, `scope`, `realm_access`, `resource_access`)",
+    "`workspace_id`",
+    "Access-token claim holding the workspace id; a token without it is rejected.",
+);
+
+/// `AUTH_LEEWAY_SECONDS`.
+pub const AUTH_LEEWAY_SECONDS: Key = key(
+    "AUTH_LEEWAY_SECONDS",
+    "auth",
+    "integer 0-300",
+    "`30`",
+    "Clock-skew allowance for `exp`, `nbf` and `iat`.",
+);
+
+/// `OIDC_JWKS_MIN_REFRESH_SECONDS`.
+pub const OIDC_JWKS_MIN_REFRESH_SECONDS: Key = key(
+    "OIDC_JWKS_MIN_REFRESH_SECONDS",
+    "auth",
+    "integer 1-3600",
+    "`10`",
+    "Least time between two JWKS fetches triggered by unknown `kid`s (rate limit against `kid` floods).",
+);
+
+/// `OIDC_JWKS_MAX_AGE_SECONDS`.
+pub const OIDC_JWKS_MAX_AGE_SECONDS: Key = key(
+    "OIDC_JWKS_MAX_AGE_SECONDS",
+    "auth",
+    "integer 10-86400",
+    "`300`",
+    "Cached JWKS older than this is refetched at the next validation, so keys the issuer removed stop validating.",
+);
+
+/// `OIDC_ALLOWED_ORIGINS`.
+pub const OIDC_ALLOWED_ORIGINS: Key = key(
+    "OIDC_ALLOWED_ORIGINS",
+    "auth",
+    "comma-separated `http(s)://host[:port]` origins",
+    "unset (the issuer's origin only)",
+    "Origins besides the issuer's on which its discovery document may place `jwks_uri` and `token_endpoint` (e.g. a Keycloak back-channel host). Unset: an endpoint elsewhere fails startup.",
+);
+
+/// `OIDC_INTROSPECTION`.
+pub const OIDC_INTROSPECTION: Key = key(
+    "OIDC_INTROSPECTION",
+    "auth",
+    "`off`, `all` or `per_route`",
+    "`off`",
+    "Token introspection (RFC 7662): besides offline validation, ask the issuer's `introspection_endpoint` whether a token is still active (a logout or a disabled user then counts at once) — for every token (`all`) or only on routes behind `AuthLayer::introspected` (`per_route`). Calls as `OIDC_CLIENT_ID`/`OIDC_CLIENT_SECRET` (required then); Keycloak 26 answers inactive to a client not in the token's audience, so use the audience's client.",
+);
+
+/// `OIDC_INTROSPECTION_CACHE_SECONDS`.
+pub const OIDC_INTROSPECTION_CACHE_SECONDS: Key = key(
+    "OIDC_INTROSPECTION_CACHE_SECONDS",
+    "auth",
+    "integer 0-300",
+    "`5`",
+    "How long an introspection answer is reused (never past the token's `exp`; at most 10 000 answers cached).",
+);
+
+/// `AVB_AUTH_DEV_KEY_FILE`.
+pub const AVB_AUTH_DEV_KEY_FILE: Key = key(
+    "AVB_AUTH_DEV_KEY_FILE",
+    "auth",
+    "path",
+    "`.avb/auth/dev-key.pem`",
+    "Development RSA key of `AUTH_MODE=local`; created (mode 0600) on first use and shared by `avb token` and services.",
+);
+
+/// Every variable of the port, in documentation order.
+pub const VARS: &[Key] = &[
+    AUTH_MODE,
+    AVB_SANDBOX_WORKSPACE,
+    AVB_SANDBOX_SUBJECT,
+    OIDC_ISSUER_URL,
+    KEYCLOAK_URL,
+    KEYCLOAK_REALM,
+    OIDC_AUDIENCE,
+    OIDC_CLIENT_ID,
+    OIDC_CLIENT_SECRET,
+    AUTH_WORKSPACE_CLAIM,
+    AUTH_LEEWAY_SECONDS,
+    OIDC_JWKS_MIN_REFRESH_SECONDS,
+    OIDC_JWKS_MAX_AGE_SECONDS,
+    OIDC_ALLOWED_ORIGINS,
+    OIDC_INTROSPECTION,
+    OIDC_INTROSPECTION_CACHE_SECONDS,
+    AVB_AUTH_DEV_KEY_FILE,
+];
 
 /// The claim that carries the workspace id (`AUTH_WORKSPACE_CLAIM`).
 pub const DEFAULT_WORKSPACE_CLAIM: &str = "workspace_id";
@@ -115,139 +289,10 @@ impl OidcIntrospection {
     }
 }
 
-const HTTP: &[&str] = &["http", "https"];
-
-/// `AUTH_WORKSPACE_CLAIM`, refusing a claim tokens carry for another purpose.
-fn workspace_claim(r: &mut Reader<'_>) -> Option<String> {
-    let claim = r.with_default(&AUTH_WORKSPACE_CLAIM, DEFAULT_WORKSPACE_CLAIM)?;
-    match reserved_claim(&claim) {
-        None => Some(claim),
-        Some(why) => {
-            r.invalid(
-                &AUTH_WORKSPACE_CLAIM,
-                &claim,
-                format!(
-                    "a claim that is not reserved: {claim:?} is {why}, so every token would be refused or mis-read (reserved: {})",
-                    reserved_claim_names()
-                ),
-            );
-            None
-        }
-    }
-}
-
-fn issuer(r: &mut Reader<'_>, needed_by: &str) -> Option<ServiceUrl> {
-    let has_issuer = r.is_set(&OIDC_ISSUER_URL);
-    let has_keycloak = r.is_set(&KEYCLOAK_URL) || r.is_set(&KEYCLOAK_REALM);
-    match (has_issuer, has_keycloak) {
-        (true, true) => {
-            r.problem(Problem::Conflict {
-                keys: vec!["OIDC_ISSUER_URL".into(), "KEYCLOAK_URL".into(), "KEYCLOAK_REALM".into()],
-                reason: "OIDC_ISSUER_URL and KEYCLOAK_URL/KEYCLOAK_REALM are both set: set the issuer one way only".into(),
-            });
-            None
-        }
-        (false, true) => {
-            let base = r.url(&KEYCLOAK_URL, needed_by, HTTP, "http://127.0.0.1:8080");
-            let realm = r.required(&KEYCLOAK_REALM, "KEYCLOAK_URL is set", "avb");
-            let (mut base, realm) = (base?.expose().clone(), realm?);
-            if realm.contains(['/', '?', '#']) {
-                r.invalid(
-                    &KEYCLOAK_REALM,
-                    realm,
-                    "a realm name without '/', '?' or '#'",
-                );
-                return None;
-            }
-            let path = format!("{}/realms/{realm}", base.path().trim_end_matches('/'));
-            base.set_path(&path);
-            Some(ServiceUrl::new(base))
-        }
-        _ => r.url(
-            &OIDC_ISSUER_URL,
-            needed_by,
-            HTTP,
-            "http://127.0.0.1:8080/realms/avb, or KEYCLOAK_URL + KEYCLOAK_REALM",
-        ),
-    }
-}
-
-fn keycloak(r: &mut Reader<'_>, needed_by: &str) -> Option<AuthConfig> {
-    let issuer = issuer(r, needed_by)?;
-    let audience = r
-        .required(&OIDC_AUDIENCE, needed_by, "avb-api")
-        .map(str::to_string);
-    let client_id = r.optional(&OIDC_CLIENT_ID);
-    let client_secret = r.optional_secret(&OIDC_CLIENT_SECRET);
-    let workspace_claim = workspace_claim(r);
-    let leeway_seconds = r.integer(&AUTH_LEEWAY_SECONDS, DEFAULT_LEEWAY.as_secs(), 0..=300);
-    let jwks_min_refresh_seconds = r.integer(
-        &OIDC_JWKS_MIN_REFRESH_SECONDS,
-        DEFAULT_JWKS_MIN_REFRESH.as_secs(),
-        1..=3600,
-    );
-    let jwks_max_age_seconds = r.integer(
-        &OIDC_JWKS_MAX_AGE_SECONDS,
-        DEFAULT_JWKS_MAX_AGE.as_secs(),
-        10..=86_400,
-    );
-    let allowed_origins = r.origins(&OIDC_ALLOWED_ORIGINS);
-    let introspection = r.choice(
-        &OIDC_INTROSPECTION,
-        &[
-            ("off", OidcIntrospection::Off),
-            ("all", OidcIntrospection::All),
-            ("per_route", OidcIntrospection::PerRoute),
-        ],
-        OidcIntrospection::Off,
-    );
-    let introspection_cache_seconds = r.integer(
-        &OIDC_INTROSPECTION_CACHE_SECONDS,
-        DEFAULT_INTROSPECTION_CACHE.as_secs(),
-        0..=300,
-    );
-    let (client_id, client_secret) = (client_id?, client_secret?);
-    let introspection = introspection?;
-    if introspection != OidcIntrospection::Off && (client_id.is_none() || client_secret.is_none()) {
-        r.problem(Problem::Conflict {
-            keys: vec![
-                "OIDC_INTROSPECTION".into(),
-                "OIDC_CLIENT_ID".into(),
-                "OIDC_CLIENT_SECRET".into(),
-            ],
-            reason: format!(
-                "OIDC_INTROSPECTION={} needs the client that calls the introspection endpoint: set OIDC_CLIENT_ID and OIDC_CLIENT_SECRET",
-                introspection.as_str()
-            ),
-        });
-        return None;
-    }
-    if client_secret.is_some() && client_id.is_none() {
-        r.problem(Problem::Conflict {
-            keys: vec!["OIDC_CLIENT_ID".into(), "OIDC_CLIENT_SECRET".into()],
-            reason: "OIDC_CLIENT_SECRET is set but OIDC_CLIENT_ID is not: the secret belongs to a client".into(),
-        });
-        return None;
-    }
-    Some(AuthConfig::Keycloak {
-        issuer,
-        audience: audience?,
-        client_id,
-        client_secret,
-        workspace_claim: workspace_claim?,
-        leeway_seconds: leeway_seconds?,
-        jwks_min_refresh_seconds: jwks_min_refresh_seconds?,
-        jwks_max_age_seconds: jwks_max_age_seconds?,
-        allowed_origins: allowed_origins?,
-        introspection,
-        introspection_cache_seconds: introspection_cache_seconds?,
-    })
-}
-
 impl PortConfig for AuthConfig {
     type Kind = AuthKind;
     const NAME: &'static str = "auth";
-    const VARS: &'static [avb_core::config::Key] = VARS;
+    const VARS: &'static [Key] = VARS;
 
     fn read(kind: AuthKind, r: &mut Reader<'_>, needed_by: &str) -> Option<Self> {
         match kind {
@@ -265,7 +310,7 @@ impl PortConfig for AuthConfig {
                     .with_default(&AVB_AUTH_DEV_KEY_FILE, DEFAULT_DEV_KEY_FILE)?
                     .into(),
             }),
-            AuthKind::Keycloak => keycloak(r, needed_by),
+            AuthKind::Keycloak => keycloak::keycloak(r, needed_by),
         }
     }
 

@@ -2,10 +2,7 @@
 //! here (once) and shown as the startup summary's line. The port's trait and backends arrive with its own
 //! issue; the backend is already selected and validated at startup.
 
-mod vars;
-
-pub use vars::*;
-
+use avb_core::config::keys::{Key, key, secret};
 use avb_core::config::{PortConfig, Reader, Scrubber, Secret, ServiceUrl};
 use serde::Serialize;
 use std::fmt;
@@ -16,6 +13,52 @@ avb_core::choice! {
     CatalogKind { /** `stub-catalog.json`. */ Json = "json", /** OpenMetadata REST API. */ OpenMetadata = "openmetadata" }
 }
 avb_core::backend_kind!(CatalogKind, DATA_CATALOG, sandbox: Json, live: OpenMetadata, sandbox_only: []);
+
+// The port's variables: each described once (the registry, `avb vars` and the README table are made
+// from these constants).
+
+/// `DATA_CATALOG`.
+pub const DATA_CATALOG: Key = key(
+    "DATA_CATALOG",
+    "catalog",
+    "`json`, `openmetadata`",
+    "sandbox: `json`; live: `openmetadata`",
+    "Catalog backend.",
+);
+
+/// `DATA_CATALOG_FILE`.
+pub const DATA_CATALOG_FILE: Key = key(
+    "DATA_CATALOG_FILE",
+    "catalog",
+    "path",
+    "sandbox: `stub-catalog.json`; live: required for `json`",
+    "The JSON catalog file (methods + ontology).",
+);
+
+/// `OPENMETADATA_URL`.
+pub const OPENMETADATA_URL: Key = key(
+    "OPENMETADATA_URL",
+    "catalog",
+    "`http(s)://` URL",
+    "required for `DATA_CATALOG=openmetadata`",
+    "OpenMetadata server (the API root, e.g. `http://host:8585/api`).",
+);
+
+/// `OPENMETADATA_TOKEN`.
+pub const OPENMETADATA_TOKEN: Key = secret(
+    "OPENMETADATA_TOKEN",
+    "catalog",
+    "JWT",
+    "OpenMetadata bot token (optional).",
+);
+
+/// Every variable of the port, in documentation order.
+pub const VARS: &[Key] = &[
+    DATA_CATALOG,
+    DATA_CATALOG_FILE,
+    OPENMETADATA_URL,
+    OPENMETADATA_TOKEN,
+];
 
 /// The JSON catalog file in the sandbox when `DATA_CATALOG_FILE` is unset.
 pub const DEFAULT_SANDBOX_FILE: &str = "stub-catalog.json";
@@ -41,7 +84,7 @@ pub enum CatalogConfig {
 impl PortConfig for CatalogConfig {
     type Kind = CatalogKind;
     const NAME: &'static str = "catalog";
-    const VARS: &'static [avb_core::config::Key] = VARS;
+    const VARS: &'static [Key] = VARS;
 
     fn read(kind: CatalogKind, r: &mut Reader<'_>, needed_by: &str) -> Option<Self> {
         match kind {

@@ -49,6 +49,12 @@ pub enum Problem {
         /// Why.
         reason: String,
     },
+    /// A variable a port reads that is missing from the registry (a bug in avb: the port's `VARS` lacks
+    /// it, so `avb vars`, the README and the unknown-variable check would not know it).
+    Unregistered {
+        /// The variable.
+        key: String,
+    },
     /// A `.env.sandbox` / `.env.live` file that exists but cannot be read.
     Unreadable {
         /// The file.
@@ -76,7 +82,8 @@ impl Problem {
             Problem::Invalid { key, .. }
             | Problem::SandboxOnly { key, .. }
             | Problem::Missing { key, .. }
-            | Problem::UnknownKey { key, .. } => Some(key),
+            | Problem::UnknownKey { key, .. }
+            | Problem::Unregistered { key } => Some(key),
             Problem::Conflict { keys, .. } => keys.first().map(String::as_str),
             Problem::EnvFile { .. } | Problem::Unreadable { .. } => None,
         }
@@ -124,6 +131,10 @@ impl fmt::Display for Problem {
                 column,
                 reason,
             } => write!(f, "{file}:{line}:{column}: {reason}"),
+            Problem::Unregistered { key } => write!(
+                f,
+                "{key} is read by avb but missing from its variable registry (a bug in avb: the port's VARS lacks it)"
+            ),
             Problem::Unreadable { file, reason } => {
                 write!(f, "{file} exists but cannot be read: {reason}")
             }

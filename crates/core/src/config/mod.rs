@@ -275,7 +275,7 @@ impl Layers {
         }
         let (environment, environment_source, mode, mode_source, ignored) =
             resolve_mode(&vars, &mut problems);
-        let mut r = Reader::new(&vars, environment, &environment_source, mode);
+        let mut r = Reader::new(&vars, registry, environment, &environment_source, mode);
         let ports = read(&mut r);
         let mut port_problems = r.into_problems();
         problems.append(&mut port_problems);

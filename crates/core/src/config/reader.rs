@@ -55,6 +55,7 @@ pub trait PortConfig: Sized + fmt::Display {
 #[derive(Debug)]
 pub struct Reader<'a> {
     vars: &'a BTreeMap<String, Entry>,
+    registry: &'a Registry,
     environment: Environment,
     environment_source: &'a Source,
     mode: Mode,
@@ -64,12 +65,14 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     pub(crate) fn new(
         vars: &'a BTreeMap<String, Entry>,
+        registry: &'a Registry,
         environment: Environment,
         environment_source: &'a Source,
         mode: Mode,
     ) -> Self {
         Self {
             vars,
+            registry,
             environment,
             environment_source,
             mode,
@@ -104,12 +107,29 @@ impl<'a> Reader<'a> {
     }
 
     /// Whether `key` is set (to anything, even empty).
-    pub fn is_set(&self, key: &Key) -> bool {
+    pub fn is_set(&mut self, key: &Key) -> bool {
+        self.registered(key);
         self.vars.contains_key(key.name)
+    }
+
+    /// Every read goes through here: a variable missing from the registry is a problem (once), so a port
+    /// that forgets a `Key` in its `VARS` fails the first resolution that reads it.
+    fn registered(&mut self, key: &Key) {
+        if self.registry.find(key.name).is_none()
+            && !self
+                .problems
+                .iter()
+                .any(|p| matches!(p, Problem::Unregistered { key: k } if k == key.name))
+        {
+            self.problems.push(Problem::Unregistered {
+                key: key.name.into(),
+            });
+        }
     }
 
     /// A value that is set; an empty value is reported and treated as absent.
     pub fn value(&mut self, key: &Key) -> Option<&'a str> {
+        self.registered(key);
         let entry = self.vars.get(key.name)?;
         if entry.value.is_empty() {
             self.problems.push(Problem::Invalid {
@@ -137,6 +157,7 @@ impl<'a> Reader<'a> {
     /// The backend kind `K` chosen by its variable (or the mode's default), refusing a sandbox-only one
     /// outside development; with what chose it and the `needed_by` text for missing settings.
     pub fn kind<K: BackendKind>(&mut self) -> Option<(K, Source, String)> {
+        self.registered(&K::KEY);
         let (kind, source) = match self.vars.get(K::VARIABLE) {
             None => (K::default_for(self.mode), Source::Default),
             Some(entry) => {
@@ -384,5 +405,60 @@ pub(crate) fn shown(key: &Key, value: &str) -> String {
         redact_url(value)
     } else {
         redact_raw(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::keys::key;
+
+    crate::choice! {
+        /// A test port's kinds.
+        TestKind { /** Reads only registered variables. */ Good = "good", /** Reads one that is not. */ Forgetful = "forgetful" }
+    }
+    const TEST_PORT: Key = key("TEST_PORT", "test", "`good`, `forgetful`", "`good`", "test");
+    const LISTED: Key = key("TEST_LISTED", "test", "text", "unset", "test");
+    const UNLISTED: Key = key("TEST_UNLISTED", "test", "text", "unset", "test");
+    crate::backend_kind!(TestKind, TEST_PORT, sandbox: Good, live: Good, sandbox_only: []);
+
+    #[derive(Debug)]
+    struct TestConfig(Option<String>);
+
+    impl fmt::Display for TestConfig {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{:?}", self.0)
+        }
+    }
+
+    impl PortConfig for TestConfig {
+        type Kind = TestKind;
+        const NAME: &'static str = "test";
+        const VARS: &'static [Key] = &[TEST_PORT, LISTED];
+        fn read(kind: TestKind, r: &mut Reader<'_>, _: &str) -> Option<Self> {
+            let key = match kind {
+                TestKind::Good => &LISTED,
+                TestKind::Forgetful => &UNLISTED,
+            };
+            r.optional(key).map(TestConfig)
+        }
+        fn kind(&self) -> TestKind {
+            TestKind::Good
+        }
+        fn secrets<'a>(&'a self, _: &mut Scrubber<'a>) {}
+    }
+
+    #[test]
+    fn a_variable_missing_from_vars_fails_the_resolution_naming_it() {
+        let ok = TestConfig::from_pairs([("TEST_LISTED", "x")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.backend.0.as_deref(), Some("x"));
+        let err = TestConfig::from_pairs([("TEST_PORT", "forgetful")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("TEST_UNLISTED is read by avb but missing from its variable registry"),
+            "{err}"
+        );
     }
 }

@@ -2,10 +2,7 @@
 //! (once) and shown as the startup summary's line. The port's trait and backends arrive with its own issue;
 //! the backend is already selected and validated at startup.
 
-mod vars;
-
-pub use vars::*;
-
+use avb_core::config::keys::{Key, key, secret};
 use avb_core::config::{PortConfig, Reader, Scrubber, Secret, ServiceUrl};
 use serde::Serialize;
 use std::fmt;
@@ -15,6 +12,47 @@ avb_core::choice! {
     LlmKind { /** Deterministic offline model. */ Mock = "mock", /** Any OpenAI-compatible API. */ OpenAi = "openai", /** Ollama. */ Ollama = "ollama" }
 }
 avb_core::backend_kind!(LlmKind, LLM_PROVIDER, sandbox: Mock, live: Ollama, sandbox_only: [Mock]);
+
+// The port's variables: each described once (the registry, `avb vars` and the README table are made
+// from these constants).
+
+/// `LLM_PROVIDER`.
+pub const LLM_PROVIDER: Key = key(
+    "LLM_PROVIDER",
+    "llm",
+    "`mock`, `openai`, `ollama`",
+    "sandbox: `mock`; live: `ollama`",
+    "LLM backend. `mock` (the offline model) is sandbox-only.",
+);
+
+/// `LLM_API_URL`.
+pub const LLM_API_URL: Key = key(
+    "LLM_API_URL",
+    "llm",
+    "`http(s)://` URL",
+    "required for `openai` and `ollama`",
+    "Base URL of the OpenAI-compatible API (Ollama: `http://host:11434`).",
+);
+
+/// `LLM_API_KEY`.
+pub const LLM_API_KEY: Key = secret(
+    "LLM_API_KEY",
+    "llm",
+    "API key",
+    "API key (optional; Groq and OpenAI need one).",
+);
+
+/// `LLM_MODEL`.
+pub const LLM_MODEL: Key = key(
+    "LLM_MODEL",
+    "llm",
+    "model name",
+    "required for `openai` and `ollama`",
+    "Model used for chat and embeddings.",
+);
+
+/// Every variable of the port, in documentation order.
+pub const VARS: &[Key] = &[LLM_PROVIDER, LLM_API_URL, LLM_API_KEY, LLM_MODEL];
 
 /// LLM backend and its settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,7 +83,7 @@ pub enum LlmConfig {
 impl PortConfig for LlmConfig {
     type Kind = LlmKind;
     const NAME: &'static str = "llm";
-    const VARS: &'static [avb_core::config::Key] = VARS;
+    const VARS: &'static [Key] = VARS;
 
     fn read(kind: LlmKind, r: &mut Reader<'_>, needed_by: &str) -> Option<Self> {
         let example = match kind {
