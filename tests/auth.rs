@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a failed setup fails the test
 
 use avb::auth::Authenticator;
-use avb::auth::conformance::{self, LocalHarness, TrustAllHarness};
+use avb::auth::conformance::{self, Expect, LocalHarness, TrustAllHarness};
 use avb::auth::local::LocalIssuer;
 use avb::auth::none::TrustAll;
 use avb_core::WorkspaceId;
@@ -21,12 +21,24 @@ mod kid_flood;
 #[tokio::test]
 async fn trust_all_conformance() {
     let ws = WorkspaceId::new("sandbox").unwrap();
-    conformance::run_all(&TrustAllHarness(TrustAll::new(ws, "dev", ["owner"]))).await;
+    let report = conformance::run_all(&TrustAllHarness(TrustAll::new(ws, "dev", ["owner"]))).await;
+    // Trust-all accepts every token; every case about refusing one is skipped by that capability.
+    let expect = conformance::cases()
+        .iter()
+        .map(|c| c.name)
+        .filter(|name| *name != "valid_token_accepted")
+        .fold(Expect::all(), |e, name| {
+            e.skipped(name, conformance::capability::REJECTS_INVALID_TOKENS)
+        });
+    report.assert_exact(&expect);
+    assert_eq!(report.passed(), ["valid_token_accepted"]);
 }
 
 #[tokio::test]
 async fn local_issuer_conformance() {
-    conformance::run_all(&LocalHarness(LocalIssuer::ephemeral().unwrap())).await;
+    let report = conformance::run_all(&LocalHarness(LocalIssuer::ephemeral().unwrap())).await;
+    report.assert_exact(&Expect::all());
+    assert_eq!(report.passed().len(), 22);
 }
 
 #[tokio::test]
@@ -115,7 +127,7 @@ mod oidc {
     use super::*;
     use avb::auth::ErrorKind;
     use avb::auth::clock::ManualClock;
-    use avb::auth::conformance::{Forge, Harness};
+    use avb::auth::conformance::{Abilities, Forge, Harness, HarnessError};
     use avb::auth::oidc::{ClientCredentials, Oidc, OidcBuilder};
     use avb_core::config::Secret;
     use serde_json::{Value, json};
@@ -264,24 +276,41 @@ mod oidc {
         fn authenticator(&self) -> &dyn Authenticator {
             &self.auth
         }
-        async fn token(&self, claims: Value, forge: Forge) -> Option<String> {
+        /// The provider's test endpoint signs anything with its own keys, a rogue key or none.
+        fn abilities(&self) -> Abilities {
+            Abilities {
+                arbitrary_claims: true,
+                forgeries: true,
+                raw_signing: true,
+            }
+        }
+        async fn token(&self, claims: Value, forge: Forge) -> Result<String, HarnessError> {
             let (key, kid) = match forge {
                 Forge::Valid => ("rsa", None),
                 Forge::RogueKey => ("rogue-rsa", None),
                 Forge::Hs256WithPublicKey => ("hs256-rsa-public", None),
                 Forge::AlgNone => ("none", None),
                 Forge::UnknownKid => ("rsa", Some("never-published-kid")),
-                _ => return None,
+                other => return Err(format!("no provider key for {other:?}").into()),
             };
-            Some(sign(&self.issuer, claims, key, kid).await)
+            Ok(sign(&self.issuer, claims, key, kid).await)
         }
-        async fn claims(&self, claims: Value) -> Option<serde_json::Map<String, Value>> {
+        async fn claims(
+            &self,
+            claims: Value,
+        ) -> Result<serde_json::Map<String, Value>, HarnessError> {
             let answer = sign_with(&self.issuer, claims, json!({}), None).await;
-            answer["claims"].as_object().cloned()
+            match answer["claims"].as_object() {
+                Some(claims) => Ok(claims.clone()),
+                None => Err(format!("the provider's answer has no claims: {answer}").into()),
+            }
         }
-        async fn sign_raw(&self, header: Value, payload: String) -> Option<String> {
+        async fn sign_raw(&self, header: Value, payload: String) -> Result<String, HarnessError> {
             let answer = sign_with(&self.issuer, json!({}), header, Some(payload)).await;
-            answer["token"].as_str().map(str::to_string)
+            match answer["token"].as_str() {
+                Some(token) => Ok(token.to_string()),
+                None => Err(format!("the provider's answer has no token: {answer}").into()),
+            }
         }
     }
 
@@ -291,7 +320,9 @@ mod oidc {
             return;
         };
         let auth = oidc(&issuer, Duration::from_secs(1)).await;
-        conformance::run_all(&OidcHarness { issuer, auth }).await;
+        let report = conformance::run_all(&OidcHarness { issuer, auth }).await;
+        report.assert_exact(&Expect::all());
+        assert_eq!(report.passed().len(), 22);
     }
 
     #[tokio::test]
