@@ -1,8 +1,11 @@
 //! Verification keys: a [`KeySet`] parsed from a JWKS document (or built from the local dev key), and the
 //! [`KeyCache`] that holds it, looks keys up by `kid`, and refreshes it when an unknown `kid` arrives —
 //! single-flight (concurrent misses wait for one fetch) and rate-limited (at most one fetch per
-//! `min_refresh_interval`, so a flood of random `kid`s cannot hammer the issuer).
+//! `min_refresh_interval`, so a flood of random `kid`s cannot hammer the issuer). Both intervals are
+//! measured on the cache's [`Clock`] ([`SystemClock`](crate::clock::SystemClock) unless
+//! [`KeyCache::with_clock`] says otherwise).
 
+use crate::clock::{self, Clock};
 use crate::{Error, Result};
 use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, DecodingKey};
@@ -242,6 +245,7 @@ pub struct KeyCache {
     min_refresh_interval: Duration,
     max_age: Option<Duration>,
     fetches: AtomicU64,
+    clock: Arc<dyn Clock>,
 }
 
 impl KeyCache {
@@ -254,7 +258,24 @@ impl KeyCache {
             min_refresh_interval,
             max_age: None,
             fetches: AtomicU64::new(0),
+            clock: clock::system(),
         }
+    }
+
+    /// Measure the refresh interval and the max age on `clock` (default:
+    /// [`SystemClock`](crate::clock::SystemClock); tests pass a `ManualClock` and advance it).
+    pub fn with_clock(self, clock: impl Clock + 'static) -> Self {
+        self.with_shared_clock(Arc::new(clock))
+    }
+
+    pub(crate) fn with_shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Time since the fetch at `at`, on this cache's clock.
+    fn since(&self, at: Instant) -> Duration {
+        self.clock.now().saturating_duration_since(at)
     }
 
     /// Refetch the key set when a validation finds it older than `max_age` (so keys the issuer removed
@@ -305,7 +326,7 @@ impl KeyCache {
     }
 
     async fn fetch_locked(&self, last: &mut Option<Instant>) -> Result<Arc<KeySet>> {
-        *last = Some(Instant::now());
+        *last = Some(self.clock.now());
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let next = self.source.fetch().await?;
         let set = self.snapshot().succeeded_by(next);
@@ -323,7 +344,7 @@ impl KeyCache {
     pub async fn key(&self, kid: Option<&str>) -> Result<Arc<VerifyKey>> {
         if let Some(key) = self.cached(kid) {
             if let (Some(max_age), Ok(mut last)) = (self.max_age, self.refresh.try_lock())
-                && last.is_some_and(|t| t.elapsed() >= max_age)
+                && last.is_some_and(|t| self.since(t) >= max_age)
                 && let Ok(set) = self.fetch_locked(&mut last).await
             {
                 return set.get(kid).ok_or_else(|| set.missing(kid));
@@ -336,7 +357,7 @@ impl KeyCache {
         if let Some(key) = set.get(kid) {
             return Ok(key);
         }
-        if last.is_some_and(|t| t.elapsed() < self.min_refresh_interval) {
+        if last.is_some_and(|t| self.since(t) < self.min_refresh_interval) {
             return Err(set.missing(kid));
         }
         let set = self.fetch_locked(&mut last).await?;
@@ -347,6 +368,7 @@ impl KeyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
     use std::sync::Mutex;
 
     #[derive(Debug)]
@@ -378,19 +400,26 @@ mod tests {
             KeySet::new([key("a")]),
             KeySet::new([key("b")]),
         ]));
-        let cache = KeyCache::new(Arc::new(source), Duration::from_millis(200));
+        let interval = Duration::from_secs(10);
+        let clock = ManualClock::new();
+        let cache = KeyCache::new(Arc::new(source), interval).with_clock(clock.clone());
         cache.refresh().await.unwrap();
         assert!(cache.key(Some("a")).await.is_ok());
-        // Rate-limited: no fetch, so "b" is unknown for now.
+        // Rate-limited: no fetch, so "b" is unknown for now — up to the last instant of the interval.
+        let err = cache.key(Some("b")).await.unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::UnknownKey);
+        clock.advance(interval - Duration::from_millis(1));
         let err = cache.key(Some("b")).await.unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::UnknownKey);
         assert_eq!(cache.fetches(), 1);
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        // The interval has passed: the unknown kid refreshes once.
+        clock.advance(Duration::from_millis(1));
         assert!(cache.key(Some("b")).await.is_ok());
         assert_eq!(cache.fetches(), 2);
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        clock.advance(interval);
         let err = cache.key(Some("a")).await.unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::KeyRotatedOut);
+        assert_eq!(cache.fetches(), 3);
     }
 
     #[tokio::test]
@@ -399,12 +428,17 @@ mod tests {
             KeySet::new([key("a")]),
             KeySet::new([key("b")]),
         ]));
+        let max_age = Duration::from_secs(300);
+        let clock = ManualClock::new();
         let cache = KeyCache::new(Arc::new(source), Duration::from_secs(60))
-            .with_max_age(Duration::from_millis(200));
+            .with_max_age(max_age)
+            .with_clock(clock.clone());
         cache.refresh().await.unwrap();
         assert!(cache.key(Some("a")).await.is_ok());
+        clock.advance(max_age - Duration::from_millis(1));
+        assert!(cache.key(Some("a")).await.is_ok(), "not yet max_age old");
         assert_eq!(cache.fetches(), 1, "fresh keys are not refetched");
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        clock.advance(Duration::from_millis(1));
         let err = cache.key(Some("a")).await.unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::KeyRotatedOut);
         assert_eq!(cache.fetches(), 2);

@@ -16,7 +16,7 @@
 //! |---|---|
 //! | `oidc` | the OIDC backend (`oidc::Oidc`) and `oidc::ClientCredentials` (outgoing calls), over `reqwest` with rustls on aws-lc-rs |
 //! | `axum` | `axum_glue`: `Principal` extractor, auth layer, 401 + `WWW-Authenticate` / 403 |
-//! | `conformance` | `conformance`: the shared suite every backend passes |
+//! | `conformance` | `conformance`: the shared suite every backend passes; `clock::ManualClock` for tests |
 //!
 //! Authorization (role → permission, counted in `auth_decisions_total{action,result}`) is [`authz`]. The port
 //! knows nothing about HTTP: the axum glue is a separate optional module.
@@ -41,6 +41,7 @@ use std::fmt::Debug;
 use std::time::SystemTime;
 
 pub mod authz;
+pub mod clock;
 pub mod config;
 mod error;
 mod forward;

@@ -29,6 +29,7 @@ pub use introspection::Introspection;
 
 use http::unavailable;
 
+use crate::clock::{self, Clock};
 use crate::jwks::{KeyCache, KeySet, KeySource};
 use crate::validator::{Rules, Validator};
 use crate::{Authenticator, Capabilities, Error, Principal, Result};
@@ -135,6 +136,7 @@ pub struct OidcBuilder {
     allowed_origins: Vec<String>,
     introspection: Option<(String, Secret, Introspect)>,
     introspection_ttl: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 /// When an [`Oidc`] with introspection configured asks the issuer (see [`introspection`]).
@@ -175,6 +177,7 @@ impl OidcBuilder {
             allowed_origins: Vec::new(),
             introspection: None,
             introspection_ttl: introspection::DEFAULT_CACHE_TTL,
+            clock: clock::system(),
         }
     }
 
@@ -256,6 +259,14 @@ impl OidcBuilder {
         self
     }
 
+    /// Measure the JWKS refresh interval, the JWKS max age and the introspection cache period on `clock`
+    /// (default: the system clock; tests pass a `clock::ManualClock` (feature `conformance`) and advance
+    /// it instead of sleeping). Token `exp`/`nbf` checks always use the system's wall clock.
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
     /// Discovers the issuer, loads its keys and returns the authenticator.
     pub async fn build(self) -> Result<Oidc> {
         let Some(audience) = self.audience.filter(|a| !a.is_empty()) else {
@@ -286,7 +297,9 @@ impl OidcBuilder {
             jwks_uri: discovery.jwks_uri.clone(),
         };
         let keys = Arc::new(
-            KeyCache::new(Arc::new(source), self.min_refresh_interval).with_max_age(self.max_age),
+            KeyCache::new(Arc::new(source), self.min_refresh_interval)
+                .with_max_age(self.max_age)
+                .with_shared_clock(self.clock.clone()),
         );
         keys.refresh().await?;
         let mut rules = Rules::new(discovery.issuer.clone(), audience);
@@ -315,7 +328,8 @@ impl OidcBuilder {
                     client_id,
                     secret,
                     self.introspection_ttl,
-                );
+                )
+                .with_shared_clock(self.clock.clone());
                 Some((checker, when))
             }
         };
