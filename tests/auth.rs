@@ -157,7 +157,9 @@ mod oidc {
                     .build()
                     .ok()?;
                 rt.block_on(async {
-                    reqwest::get(format!("{root}/health"))
+                    crate::http::client()
+                        .get(format!("{root}/health"))
+                        .send()
                         .await
                         .ok()?
                         .json()
@@ -210,7 +212,7 @@ mod oidc {
     }
 
     async fn post(url: String, body: Value) -> Value {
-        let response = reqwest::Client::new()
+        let response = crate::http::client()
             .post(url)
             .json(&body)
             .send()
@@ -245,7 +247,9 @@ mod oidc {
     }
 
     async fn stats(issuer: &str) -> Value {
-        reqwest::get(format!("{issuer}/test/stats"))
+        crate::http::client()
+            .get(format!("{issuer}/test/stats"))
+            .send()
             .await
             .unwrap()
             .json()
@@ -692,3 +696,6 @@ mod oidc {
             .clone()
     }
 }
+
+#[path = "support/http.rs"]
+mod http;

@@ -74,7 +74,7 @@ async fn service_token(issuer: &str) -> String {
 
 /// The token endpoint's answer to the password grant for the realm's user (access, ID and refresh token).
 async fn password_grant(issuer: &str) -> Value {
-    let response = reqwest::Client::new()
+    let response = crate::http::client()
         .post(format!("{issuer}/protocol/openid-connect/token"))
         .form(&[
             ("grant_type", "password"),
@@ -101,7 +101,9 @@ struct KeycloakHarness {
 impl KeycloakHarness {
     /// The PEM of Keycloak's certificate for `kid` (its JWKS `x5c`): the "public key file" of key confusion.
     async fn public_pem(&self, kid: &str) -> String {
-        let jwks: Value = reqwest::get(format!("{}/protocol/openid-connect/certs", self.issuer))
+        let jwks: Value = crate::http::client()
+            .get(format!("{}/protocol/openid-connect/certs", self.issuer))
+            .send()
             .await
             .unwrap()
             .json()
@@ -364,3 +366,6 @@ mod introspection;
 mod kid_flood;
 #[path = "auth_keycloak/rotation.rs"]
 mod rotation;
+
+#[path = "support/http.rs"]
+mod http;

@@ -32,7 +32,7 @@ async fn throwaway_user(admin: &Admin, issuer: &str) -> (String, Value) {
         )
         .await;
     let id = found[0]["id"].as_str().unwrap().to_string();
-    let response = reqwest::Client::new()
+    let response = crate::http::client()
         .post(format!("{issuer}/protocol/openid-connect/token"))
         .form(&[
             ("grant_type", "password"),
@@ -133,7 +133,7 @@ async fn introspection_refuses_a_token_whose_session_ended_and_caches_answers() 
     fresh.authenticate(token).await.unwrap();
 
     // Logout at the end-session endpoint ends the session the access token belongs to.
-    let response = reqwest::Client::new()
+    let response = crate::http::client()
         .post(format!("{issuer}/protocol/openid-connect/logout"))
         .form(&[
             ("client_id", SERVICE),

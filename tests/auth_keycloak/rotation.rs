@@ -19,7 +19,7 @@ impl Admin {
     pub(crate) async fn login(root: &str) -> Option<Self> {
         let credential = avb::testing::harness_value("AVB_TEST_KEYCLOAK_ADMIN")?;
         let (user, password) = credential.split_once(':').unwrap();
-        let http = reqwest::Client::new();
+        let http = crate::http::client();
         let answer: Value = http
             .post(format!(
                 "{root}/realms/master/protocol/openid-connect/token"
@@ -112,7 +112,9 @@ fn kid(token: &str) -> String {
 }
 
 async fn published_kids(issuer: &str) -> Vec<String> {
-    let jwks: Value = reqwest::get(format!("{issuer}/protocol/openid-connect/certs"))
+    let jwks: Value = crate::http::client()
+        .get(format!("{issuer}/protocol/openid-connect/certs"))
+        .send()
         .await
         .unwrap()
         .json()
