@@ -45,12 +45,14 @@ impl fmt::Display for OpenError {
     }
 }
 
+// The message already carries the port's error, so the chain continues with *its* cause (a cause listed
+// twice would print the same line twice under `avb::MainError`).
 impl std::error::Error for OpenError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            OpenError::EventBus(e) => Some(e),
-            OpenError::Auth(e) => Some(e),
-            OpenError::ObjectStore(e) => Some(e),
+            OpenError::EventBus(e) => std::error::Error::source(e),
+            OpenError::Auth(e) => std::error::Error::source(e),
+            OpenError::ObjectStore(e) => std::error::Error::source(e),
         }
     }
 }
@@ -135,9 +137,13 @@ mod tests {
             ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
         ])
         .unwrap();
-        let err = Ports::open(config).await.unwrap_err().to_string();
-        assert!(err.starts_with("event bus: "), "{err}");
-        assert!(err.contains("kafka"), "{err}");
+        let err = Ports::open(config).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("event bus: "), "{text}");
+        assert!(text.contains("kafka"), "{text}");
+        // What `avb::MainError` prints: the message once, not again as its own cause.
+        let main = format!("{:?}", crate::MainError::from(err));
+        assert_eq!(main.matches("not implemented yet").count(), 1, "{main}");
     }
 
     #[tokio::test]
