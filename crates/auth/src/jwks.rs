@@ -24,6 +24,25 @@ pub struct VerifyKey {
     /// Algorithms this key verifies.
     pub algorithms: Vec<Algorithm>,
     pub(crate) decoding: DecodingKey,
+    /// SHA-256 of the key's type, material and algorithms: the validated-token cache remembers which key
+    /// verified a token and serves it only while the key set still holds that same key.
+    pub(crate) fingerprint: [u8; 32],
+}
+
+/// SHA-256 over `parts`, each length-prefixed (so `("ab", "c")` and `("a", "bc")` differ).
+pub(crate) fn fingerprint(parts: &[&[u8]]) -> [u8; 32] {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for part in parts {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+fn algorithms_tag(algorithms: &[Algorithm]) -> String {
+    format!("{algorithms:?}")
 }
 
 impl fmt::Debug for VerifyKey {
@@ -38,18 +57,22 @@ impl fmt::Debug for VerifyKey {
 impl VerifyKey {
     /// An RS256 key from a DER-encoded RSA public key (PKCS#1 `RSAPublicKey`).
     pub fn rsa_der(kid: impl Into<String>, der: &[u8]) -> Self {
+        let algorithms = vec![Algorithm::RS256];
         Self {
             kid: Some(kid.into()),
-            algorithms: vec![Algorithm::RS256],
+            fingerprint: fingerprint(&[b"rsa-der", der, algorithms_tag(&algorithms).as_bytes()]),
+            algorithms,
             decoding: DecodingKey::from_rsa_der(der),
         }
     }
 
     /// An ES256 key from an uncompressed P-256 public point (`04 || x || y`).
     pub fn ec_p256_point(kid: impl Into<String>, point: &[u8]) -> Self {
+        let algorithms = vec![Algorithm::ES256];
         Self {
             kid: Some(kid.into()),
-            algorithms: vec![Algorithm::ES256],
+            fingerprint: fingerprint(&[b"ec-point", point, algorithms_tag(&algorithms).as_bytes()]),
+            algorithms,
             decoding: DecodingKey::from_ec_der(point),
         }
     }
@@ -210,10 +233,22 @@ fn jwk_to_key(jwk: RawJwk) -> Option<VerifyKey> {
         }
         None => family.to_vec(),
     };
+    let material = |v: &Option<String>| v.as_deref().unwrap_or_default().as_bytes().to_vec();
+    let fingerprint = fingerprint(&[
+        b"jwk",
+        jwk.kty.as_bytes(),
+        &material(&jwk.crv),
+        &material(&jwk.n),
+        &material(&jwk.e),
+        &material(&jwk.x),
+        &material(&jwk.y),
+        algorithms_tag(&algorithms).as_bytes(),
+    ]);
     Some(VerifyKey {
         kid: jwk.kid,
         algorithms,
         decoding,
+        fingerprint,
     })
 }
 
@@ -333,6 +368,17 @@ impl KeyCache {
         Ok(self.store(set))
     }
 
+    /// Whether the next [`key`](Self::key) call would refetch the key set because it is older than the
+    /// max age (and no fetch is running). The validated-token cache then stands aside, so the refetch
+    /// happens as it would without it.
+    pub(crate) fn refresh_due(&self) -> bool {
+        self.max_age.is_some_and(|max_age| {
+            self.refresh
+                .try_lock()
+                .is_ok_and(|last| last.is_some_and(|t| self.since(t) >= max_age))
+        })
+    }
+
     /// The key for `kid`, from the cache without any I/O.
     pub fn cached(&self, kid: Option<&str>) -> Option<Arc<VerifyKey>> {
         self.snapshot().get(kid)
@@ -391,6 +437,7 @@ mod tests {
             kid: Some(kid.into()),
             algorithms: vec![Algorithm::RS256],
             decoding: DecodingKey::from_rsa_raw_components(&[1, 0, 1], &[1, 0, 1]),
+            fingerprint: fingerprint(&[kid.as_bytes()]),
         }
     }
 

@@ -25,12 +25,20 @@
 //!    [`Error::MissingWorkspace`]; roles from `realm_access.roles` and `resource_access.<client>.roles`,
 //!    `scope`. A claim of the wrong JSON type is [`Error::Malformed`].
 //!
+//! A validator may hold a [`TokenCache`] of tokens it accepted (the local and OIDC backends do, sized by
+//! `AUTH_TOKEN_CACHE_SIZE`): a repeated token is then answered without checks 1–8, only while its `exp`
+//! has not come and the key that verified it is still published — see [`token_cache`].
+//!
 //! The claim checks are ours rather than `jsonwebtoken::decode`'s: that function parses the header and the
 //! claims twice each, which cost about a quarter of an RS256 validation; the rules are the same
 //! (`exp < now - leeway` is expired, `nbf > now + leeway` is not yet valid; `iat > now + leeway`, which
 //! `jsonwebtoken` does not check, is issued in the future).
 
-use crate::jwks::KeyCache;
+pub mod token_cache;
+
+pub use token_cache::{DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_SIZE, TokenCache};
+
+use crate::jwks::{KeyCache, VerifyKey};
 use crate::{Error, Principal, Result};
 use avb_core::WorkspaceId;
 use base64::Engine;
@@ -89,6 +97,7 @@ impl Rules {
 pub struct Validator {
     rules: Rules,
     keys: Arc<KeyCache>,
+    cache: Option<TokenCache>,
 }
 
 /// The JWS header parameters the validator reads. A repeated one is an error (serde's duplicate check).
@@ -169,8 +178,25 @@ fn check_token_type(header_typ: Option<&str>, claim_typ: Option<&str>) -> Result
 
 impl Validator {
     /// A validator for `rules` with keys from `keys`.
+    /// A validator for `rules` with keys from `keys`, without a [`TokenCache`]: every token is checked in
+    /// full.
     pub fn new(rules: Rules, keys: Arc<KeyCache>) -> Self {
-        Self { rules, keys }
+        Self {
+            rules,
+            keys,
+            cache: None,
+        }
+    }
+
+    /// Answer repeated tokens from `cache` (see [`token_cache`]); a cache of 0 entries is no cache.
+    pub fn with_token_cache(mut self, cache: TokenCache) -> Self {
+        self.cache = (cache.max_entries() > 0).then_some(cache);
+        self
+    }
+
+    /// The validated-token cache, when there is one.
+    pub fn token_cache(&self) -> Option<&TokenCache> {
+        self.cache.as_ref()
     }
 
     /// The rules applied.
@@ -183,13 +209,28 @@ impl Validator {
         &self.keys
     }
 
-    /// Validates `token` and maps its claims to a [`Principal`].
+    /// Validates `token` and maps its claims to a [`Principal`] — from the [`TokenCache`] when it holds
+    /// the token.
     pub async fn validate(&self, token: &str) -> Result<Principal> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(Error::malformed(format!(
                 "token longer than {MAX_TOKEN_LEN} bytes"
             )));
         }
+        let Some(cache) = &self.cache else {
+            return self.verify(token).await.map(|(principal, _)| principal);
+        };
+        let digest = token_cache::digest(token);
+        if let Some(principal) = cache.get(&digest, &self.keys) {
+            return Ok(principal);
+        }
+        let (principal, key) = self.verify(token).await?;
+        cache.insert(digest, &principal, &key, &self.keys);
+        Ok(principal)
+    }
+
+    /// Checks 1–8 of the [module docs](self); the principal and the key that verified the signature.
+    async fn verify(&self, token: &str) -> Result<(Principal, Arc<VerifyKey>)> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -257,7 +298,7 @@ impl Validator {
             return Err(Error::DuplicateClaim { claim });
         }
         check_token_type(header.typ.as_deref(), claims.typ.as_deref())?;
-        self.check(claims)
+        self.check(claims).map(|principal| (principal, key))
     }
 
     fn check(&self, claims: Claims) -> Result<Principal> {
