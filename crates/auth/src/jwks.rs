@@ -8,7 +8,8 @@
 use crate::clock::{self, Clock};
 use crate::{Error, Result};
 use async_trait::async_trait;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +28,74 @@ pub struct VerifyKey {
     /// SHA-256 of the key's type, material and algorithms: the validated-token cache remembers which key
     /// verified a token and serves it only while the key set still holds that same key.
     pub(crate) fingerprint: [u8; 32],
+    /// The key parsed once for each of its algorithms aws-lc-rs verifies (see [`VerifyKey::parsed`]).
+    parsed: Arc<[(Algorithm, ParsedPublicKey)]>,
+}
+
+/// The aws-lc-rs verification algorithm `jsonwebtoken` (feature `aws_lc_rs`) uses for `alg`.
+fn verification_algorithm(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
+    Some(match alg {
+        Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+        Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+        Algorithm::EdDSA => &sig::ED25519,
+        _ => return None,
+    })
+}
+
+/// DER `RSAPublicKey` (PKCS#1) of a modulus and an exponent (big-endian, leading zeros allowed).
+pub(crate) fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn length(len: usize, out: &mut Vec<u8>) {
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|b| **b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+    }
+    fn integer(value: &[u8], out: &mut Vec<u8>) {
+        let value = &value[value.iter().take_while(|b| **b == 0).count()..];
+        let pad = value.first().is_none_or(|b| b & 0x80 != 0);
+        out.push(0x02);
+        length(value.len() + usize::from(pad), out);
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(value);
+    }
+    let mut body = Vec::with_capacity(n.len() + e.len() + 16);
+    integer(n, &mut body);
+    integer(e, &mut body);
+    let mut der = Vec::with_capacity(body.len() + 4);
+    der.push(0x30);
+    length(body.len(), &mut der);
+    der.extend_from_slice(&body);
+    der
+}
+
+/// `decoding` parsed for each of `algorithms` that aws-lc-rs verifies and accepts it for.
+fn parse_for(
+    decoding: &DecodingKey,
+    algorithms: &[Algorithm],
+) -> Arc<[(Algorithm, ParsedPublicKey)]> {
+    let bytes = match decoding.kind() {
+        DecodingKeyKind::SecretOrDer(bytes) => bytes.clone(),
+        DecodingKeyKind::RsaModulusExponent { n, e } => rsa_public_key_der(n, e),
+    };
+    algorithms
+        .iter()
+        .filter_map(|alg| {
+            let parsed = ParsedPublicKey::new(verification_algorithm(*alg)?, &bytes).ok()?;
+            Some((*alg, parsed))
+        })
+        .collect()
 }
 
 /// SHA-256 over `parts`, each length-prefixed (so `("ab", "c")` and `("a", "bc")` differ).
@@ -55,25 +124,36 @@ impl fmt::Debug for VerifyKey {
 }
 
 impl VerifyKey {
+    /// This key parsed for `alg`, once when the key was loaded rather than at every verification (as
+    /// `jsonwebtoken::crypto::verify` does); `None` when aws-lc-rs could not parse it for `alg` (the
+    /// validator then verifies through `jsonwebtoken`, which refuses such a key the same way).
+    pub(crate) fn parsed(&self, alg: Algorithm) -> Option<&ParsedPublicKey> {
+        self.parsed.iter().find(|(a, _)| *a == alg).map(|(_, p)| p)
+    }
+
     /// An RS256 key from a DER-encoded RSA public key (PKCS#1 `RSAPublicKey`).
     pub fn rsa_der(kid: impl Into<String>, der: &[u8]) -> Self {
         let algorithms = vec![Algorithm::RS256];
+        let decoding = DecodingKey::from_rsa_der(der);
         Self {
             kid: Some(kid.into()),
             fingerprint: fingerprint(&[b"rsa-der", der, algorithms_tag(&algorithms).as_bytes()]),
+            parsed: parse_for(&decoding, &algorithms),
             algorithms,
-            decoding: DecodingKey::from_rsa_der(der),
+            decoding,
         }
     }
 
     /// An ES256 key from an uncompressed P-256 public point (`04 || x || y`).
     pub fn ec_p256_point(kid: impl Into<String>, point: &[u8]) -> Self {
         let algorithms = vec![Algorithm::ES256];
+        let decoding = DecodingKey::from_ec_der(point);
         Self {
             kid: Some(kid.into()),
             fingerprint: fingerprint(&[b"ec-point", point, algorithms_tag(&algorithms).as_bytes()]),
+            parsed: parse_for(&decoding, &algorithms),
             algorithms,
-            decoding: DecodingKey::from_ec_der(point),
+            decoding,
         }
     }
 }
@@ -246,6 +326,7 @@ fn jwk_to_key(jwk: RawJwk) -> Option<VerifyKey> {
     ]);
     Some(VerifyKey {
         kid: jwk.kid,
+        parsed: parse_for(&decoding, &algorithms),
         algorithms,
         decoding,
         fingerprint,
@@ -379,6 +460,14 @@ impl KeyCache {
         })
     }
 
+    /// Whether `set` is the key set now cached (the same snapshot, not an equal one).
+    pub(crate) fn is_current(&self, set: &Arc<KeySet>) -> bool {
+        match self.current.read() {
+            Ok(guard) => Arc::ptr_eq(&guard, set),
+            Err(poisoned) => Arc::ptr_eq(&poisoned.into_inner(), set),
+        }
+    }
+
     /// The key for `kid`, from the cache without any I/O.
     pub fn cached(&self, kid: Option<&str>) -> Option<Arc<VerifyKey>> {
         self.snapshot().get(kid)
@@ -438,6 +527,7 @@ mod tests {
             algorithms: vec![Algorithm::RS256],
             decoding: DecodingKey::from_rsa_raw_components(&[1, 0, 1], &[1, 0, 1]),
             fingerprint: fingerprint(&[kid.as_bytes()]),
+            parsed: Arc::new([]),
         }
     }
 
@@ -490,6 +580,52 @@ mod tests {
         assert_eq!(err.kind(), crate::ErrorKind::KeyRotatedOut);
         assert_eq!(cache.fetches(), 2);
         assert!(cache.key(Some("b")).await.is_ok());
+    }
+
+    #[test]
+    fn rsa_components_encode_to_the_der_aws_lc_writes_and_parse_once_per_algorithm() {
+        use aws_lc_rs::rsa::{KeyPair, KeySize};
+        use aws_lc_rs::signature::KeyPair as _;
+        let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let public = pair.public_key();
+        let (n, e) = (
+            public.modulus().big_endian_without_leading_zero().to_vec(),
+            public.exponent().big_endian_without_leading_zero().to_vec(),
+        );
+        assert_eq!(rsa_public_key_der(&n, &e), public.as_ref());
+        // Leading zero bytes (allowed in a JWK's `n`) encode the same integer.
+        let padded: Vec<u8> = [0, 0].iter().chain(&n).copied().collect();
+        assert_eq!(rsa_public_key_der(&padded, &e), public.as_ref());
+        assert_eq!(
+            rsa_public_key_der(&[], &[1, 0, 1]),
+            [0x30, 8, 2, 1, 0, 2, 3, 1, 0, 1],
+            "zero is one 0 byte; 65537 needs no sign byte"
+        );
+        // A JWK of those components is parsed for each of its RSA algorithms, and for nothing else.
+        let b64 =
+            |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b);
+        let body = format!(
+            r#"{{"keys":[{{"kty":"RSA","kid":"k","n":"{}","e":"{}"}}]}}"#,
+            b64(&n),
+            b64(&e)
+        );
+        let key = KeySet::from_jwks_json(body.as_bytes())
+            .unwrap()
+            .get(Some("k"))
+            .unwrap();
+        for alg in &key.algorithms {
+            assert!(key.parsed(*alg).is_some(), "{alg:?}");
+        }
+        assert!(key.parsed(Algorithm::ES256).is_none());
+        assert_eq!(
+            key.fingerprint,
+            KeySet::from_jwks_json(body.as_bytes())
+                .unwrap()
+                .get(Some("k"))
+                .unwrap()
+                .fingerprint,
+            "the same key fetched again has the same fingerprint"
+        );
     }
 
     #[test]

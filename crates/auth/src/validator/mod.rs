@@ -276,10 +276,19 @@ impl Validator {
                 kid: kid.unwrap_or_default().into(),
             });
         }
-        // The signature first (jsonwebtoken's verifier on aws-lc-rs), then the claims, parsed once.
-        let verified =
-            jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, alg)
-                .map_err(map_jwt_error)?;
+        // The signature first, then the claims, parsed once. The key was parsed for `alg` when it was
+        // loaded (the same aws-lc-rs algorithm `jsonwebtoken::crypto::verify` picks, without parsing the
+        // key again at every call); a key aws-lc-rs could not parse goes through `jsonwebtoken`.
+        let verified = match key.parsed(alg) {
+            Some(parsed) => {
+                let signature = URL_SAFE_NO_PAD
+                    .decode(signature)
+                    .map_err(|e| map_jwt_error(JwtErrorKind::Base64(e).into()))?;
+                parsed.verify_sig(message.as_bytes(), &signature).is_ok()
+            }
+            None => jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, alg)
+                .map_err(map_jwt_error)?,
+        };
         if !verified {
             return Err(Error::BadSignature);
         }

@@ -148,24 +148,23 @@ impl TokenCache {
     /// The principal of the token with `digest`, if it was validated, its `exp` has not come and the key
     /// that verified it is still in `keys`.
     pub(crate) fn get(&self, digest: &TokenDigest, keys: &KeyCache) -> Option<Principal> {
-        if keys.refresh_due() {
-            return None;
-        }
         let now = self.clock.wall();
-        let set = keys.snapshot();
         {
             let inner = self.read();
-            let same_set = inner
-                .keys_seen
-                .as_ref()
-                .is_some_and(|s| Arc::ptr_eq(s, &set));
             let entry = inner.map.get(digest)?;
-            if same_set && now < entry.exp && entry.key_current(&set) {
+            // Every entry's key was checked against `keys_seen` (at insertion or at the last sync): while
+            // that is still the cached key set, the entry's key is current.
+            let same_set = inner.keys_seen.as_ref().is_some_and(|s| keys.is_current(s));
+            if same_set && now < entry.exp && !keys.refresh_due() {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 return Some(entry.principal.clone());
             }
         }
+        if keys.refresh_due() {
+            return None;
+        }
         // The key set changed, or this entry is spent: flush what no longer holds.
+        let set = keys.snapshot();
         let mut inner = self.write();
         inner.sync(&set);
         let usable = inner
