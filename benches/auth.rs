@@ -140,32 +140,49 @@ fn cases() -> Vec<Case> {
     vec![rs, es]
 }
 
-/// Alternates batches of `raw` and `avb` (`n_raw` / `n_avb` calls each) `rounds` times; the per-batch
-/// ratio of avb's rate to raw's, as (median, p10, p90). Interleaving makes load shifts on the shared
-/// machine hit both sides alike.
-fn interleaved(
-    rounds: usize,
-    (n_raw, mut raw): (u32, impl FnMut()),
-    (n_avb, mut avb): (u32, impl FnMut()),
-) -> (f64, f64, f64) {
+/// How long each side runs per batch: long enough that being preempted on the shared machine (a time
+/// slice is a few ms) averages out within a batch instead of deciding it.
+const BATCH: Duration = Duration::from_millis(25);
+
+/// Calls `f` in chunks of `chunk` until [`BATCH`] has passed; calls per second.
+fn rate(chunk: u32, f: &mut impl FnMut()) -> f64 {
+    let (start, mut calls) = (Instant::now(), 0u32);
+    loop {
+        for _ in 0..chunk {
+            f();
+        }
+        calls += chunk;
+        let elapsed = start.elapsed();
+        if elapsed >= BATCH {
+            return f64::from(calls) / elapsed.as_secs_f64();
+        }
+    }
+}
+
+/// Alternates batches of `raw` and `avb` (each running for [`BATCH`]) `rounds` times; the per-round ratio
+/// of avb's rate to raw's, as (median, p10, p90). Interleaving makes load shifts on the shared machine
+/// hit both sides alike.
+fn interleaved(rounds: usize, mut raw: impl FnMut(), mut avb: impl FnMut()) -> (f64, f64, f64) {
     let mut ratios = Vec::with_capacity(rounds);
     for _ in 0..rounds {
-        let t = Instant::now();
-        for _ in 0..n_raw {
-            raw();
-        }
-        let raw_per_call = t.elapsed().as_secs_f64() / f64::from(n_raw);
-        let t = Instant::now();
-        for _ in 0..n_avb {
-            avb();
-        }
-        let avb_per_call = t.elapsed().as_secs_f64() / f64::from(n_avb);
-        ratios.push(raw_per_call / avb_per_call);
+        let raw_rate = rate(10, &mut raw);
+        let avb_rate = rate(10, &mut avb);
+        ratios.push(avb_rate / raw_rate);
     }
     ratios.sort_by(f64::total_cmp);
     let at = |q: usize| ratios[(ratios.len() - 1) * q / 100];
     (at(50), at(10), at(90))
 }
+
+/// Prints one interleaved comparison.
+fn report(case: &str, what: &str, (median, p10, p90): (f64, f64, f64)) {
+    println!(
+        "auth/{case}: {what} = {median:.2} (interleaved, median of {ROUNDS} rounds of {} ms each; p10 {p10:.2}, p90 {p90:.2})",
+        BATCH.as_millis()
+    );
+}
+
+const ROUNDS: usize = 40;
 
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -209,46 +226,44 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
 
-        let (median, p10, p90) = interleaved(
-            60,
-            (100, || {
-                black_box(case.raw_verify());
-            }),
-            (100, || {
-                black_box(validate(&runtime, &cold, &case));
-            }),
+        let raw = || {
+            black_box(case.raw_verify());
+        };
+        let pre_parsed = || {
+            parsed
+                .verify_sig(message.as_bytes(), &signature_bytes)
+                .unwrap_or_else(|_| panic!("{}: pre-parsed verify refused", case.name));
+        };
+        let cold_validation = || {
+            black_box(validate(&runtime, &cold, &case));
+        };
+        let cached_validation = || {
+            black_box(validate(&runtime, &cached, &case));
+        };
+        let name = case.name;
+        let cold_ratio = interleaved(ROUNDS, raw, cold_validation);
+        report(
+            name,
+            "cold path (no token cache), validations/s avb ÷ raw verify",
+            cold_ratio,
         );
-        println!(
-            "auth/{}: cold path (no token cache), interleaved validations/s ratio avb/raw = {median:.2} (median of 60 batches; p10 {p10:.2}, p90 {p90:.2})",
-            case.name
+        let cached_ratio = interleaved(ROUNDS, raw, cached_validation);
+        report(
+            name,
+            "repeated token (token cache on), validations/s avb ÷ raw verify",
+            cached_ratio,
         );
-        let (median, p10, p90) = interleaved(
-            60,
-            (50, || {
-                black_box(case.raw_verify());
-            }),
-            (5000, || {
-                black_box(validate(&runtime, &cached, &case));
-            }),
+        let parse_ratio = interleaved(ROUNDS, raw, pre_parsed);
+        report(
+            name,
+            "breakdown: pre-parsed-key verify ÷ raw verify (the key parse per call)",
+            parse_ratio,
         );
-        println!(
-            "auth/{}: repeated token (token cache on), interleaved validations/s ratio avb/raw = {median:.1} (median of 60 batches; p10 {p10:.1}, p90 {p90:.1})",
-            case.name
-        );
-        let (median, p10, p90) = interleaved(
-            60,
-            (100, || {
-                black_box(case.raw_verify());
-            }),
-            (100, || {
-                parsed
-                    .verify_sig(message.as_bytes(), &signature_bytes)
-                    .unwrap_or_else(|_| panic!("{}: pre-parsed verify refused", case.name));
-            }),
-        );
-        println!(
-            "auth/{}: breakdown, pre-parsed-key verify / raw verify rate = {median:.2} (p10 {p10:.2}, p90 {p90:.2})",
-            case.name
+        let strict = interleaved(ROUNDS, pre_parsed, cold_validation);
+        report(
+            name,
+            "cold path ÷ pre-parsed-key verify (all other validation work)",
+            strict,
         );
         println!(
             "auth/{}: JWKS fetches during the benchmark: {}",

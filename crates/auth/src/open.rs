@@ -97,7 +97,7 @@ pub async fn open(config: &AuthConfig) -> Result<Arc<dyn Authenticator>, Error> 
 }
 
 /// `AUTH_TOKEN_CACHE_SIZE` as a count (the configuration caps it far below `usize::MAX`).
-fn cache_entries(size: u64) -> usize {
+fn cache_entries(size: u32) -> usize {
     usize::try_from(size).unwrap_or(usize::MAX)
 }
 

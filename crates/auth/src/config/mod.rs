@@ -249,7 +249,7 @@ pub enum AuthConfig {
         /// `AVB_AUTH_DEV_KEY_FILE`.
         key_file: PathBuf,
         /// `AUTH_TOKEN_CACHE_SIZE` (0 = no validated-token cache).
-        token_cache_size: u64,
+        token_cache_size: u32,
     },
     /// Keycloak or any OIDC provider.
     Keycloak {
@@ -278,7 +278,7 @@ pub enum AuthConfig {
         /// `OIDC_INTROSPECTION_CACHE_SECONDS`: how long an introspection answer is reused.
         introspection_cache_seconds: u64,
         /// `AUTH_TOKEN_CACHE_SIZE` (0 = no validated-token cache).
-        token_cache_size: u64,
+        token_cache_size: u32,
     },
 }
 
@@ -307,13 +307,14 @@ impl OidcIntrospection {
     }
 }
 
-/// `AUTH_TOKEN_CACHE_SIZE`.
-fn token_cache_size(r: &mut Reader<'_>) -> Option<u64> {
-    r.integer(
+/// `AUTH_TOKEN_CACHE_SIZE` (the range keeps it well inside `u32`).
+fn token_cache_size(r: &mut Reader<'_>) -> Option<u32> {
+    let size = r.integer(
         &AUTH_TOKEN_CACHE_SIZE,
         DEFAULT_TOKEN_CACHE_SIZE as u64,
         0..=MAX_TOKEN_CACHE_SIZE,
-    )
+    )?;
+    u32::try_from(size).ok()
 }
 
 impl PortConfig for AuthConfig {
@@ -370,7 +371,7 @@ impl PortConfig for AuthConfig {
 }
 
 /// `token cache off` or `token cache <n> tokens`, for the summary line.
-struct TokenCacheShown(u64);
+struct TokenCacheShown(u32);
 
 impl fmt::Display for TokenCacheShown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

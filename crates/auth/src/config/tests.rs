@@ -170,7 +170,7 @@ fn local_key_file_defaults_under_dot_avb() {
         config.backend,
         AuthConfig::Local {
             key_file: ".avb/auth/dev-key.pem".into(),
-            token_cache_size: DEFAULT_TOKEN_CACHE_SIZE as u64,
+            token_cache_size: DEFAULT_TOKEN_CACHE_SIZE as u32,
         }
     );
     let config = AuthConfig::from_pairs([
@@ -250,7 +250,7 @@ fn the_token_cache_size_is_read_for_both_validating_backends_and_zero_turns_it_o
     else {
         panic!("not keycloak");
     };
-    assert_eq!(token_cache_size, DEFAULT_TOKEN_CACHE_SIZE as u64);
+    assert_eq!(token_cache_size, DEFAULT_TOKEN_CACHE_SIZE as u32);
     let off = AuthConfig::from_pairs([("AUTH_MODE", "local"), ("AUTH_TOKEN_CACHE_SIZE", "0")])
         .unwrap()
         .backend

@@ -396,6 +396,8 @@ impl Oidc {
 #[async_trait]
 impl Authenticator for Oidc {
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
+        // The validator may answer from its token cache; introspection runs after it either way, so a
+        // cached token is still checked at the issuer when the configuration asks for it.
         let principal = self.validator.validate(bearer_token).await?;
         if let Some((introspection, Introspect::EveryToken)) = &self.introspection {
             introspection
