@@ -617,6 +617,15 @@ mod tests {
             assert!(key.parsed(*alg).is_some(), "{alg:?}");
         }
         assert!(key.parsed(Algorithm::ES256).is_none());
+        // The constructors parse too: the local issuer's PKCS#1 DER, and an uncompressed P-256 point.
+        let der = VerifyKey::rsa_der("d", public.as_ref());
+        assert!(der.parsed(Algorithm::RS256).is_some());
+        let ec = aws_lc_rs::signature::EcdsaKeyPair::generate(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        )
+        .unwrap();
+        let point = VerifyKey::ec_p256_point("p", ec.public_key().as_ref());
+        assert!(point.parsed(Algorithm::ES256).is_some());
         assert_eq!(
             key.fingerprint,
             KeySet::from_jwks_json(body.as_bytes())
