@@ -5,11 +5,14 @@
 //! measured on the cache's [`Clock`] ([`SystemClock`](crate::clock::SystemClock) unless
 //! [`KeyCache::with_clock`] says otherwise).
 
+mod parse;
+
 use crate::clock::{self, Clock};
 use crate::{Error, Result};
 use async_trait::async_trait;
-use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
-use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
+use aws_lc_rs::signature::ParsedPublicKey;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use parse::{RawJwk, algorithms_tag, fingerprint, jwk_to_key, parse_for};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,88 +33,6 @@ pub struct VerifyKey {
     pub(crate) fingerprint: [u8; 32],
     /// The key parsed once for each of its algorithms aws-lc-rs verifies (see [`VerifyKey::parsed`]).
     parsed: Arc<[(Algorithm, ParsedPublicKey)]>,
-}
-
-/// The aws-lc-rs verification algorithm `jsonwebtoken` (feature `aws_lc_rs`) uses for `alg`.
-fn verification_algorithm(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
-    Some(match alg {
-        Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
-        Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
-        Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
-        Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
-        Algorithm::EdDSA => &sig::ED25519,
-        _ => return None,
-    })
-}
-
-/// DER `RSAPublicKey` (PKCS#1) of a modulus and an exponent (big-endian, leading zeros allowed).
-pub(crate) fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
-    fn length(len: usize, out: &mut Vec<u8>) {
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes = len.to_be_bytes();
-            let skip = bytes.iter().take_while(|b| **b == 0).count();
-            out.push(0x80 | (bytes.len() - skip) as u8);
-            out.extend_from_slice(&bytes[skip..]);
-        }
-    }
-    fn integer(value: &[u8], out: &mut Vec<u8>) {
-        let value = &value[value.iter().take_while(|b| **b == 0).count()..];
-        let pad = value.first().is_none_or(|b| b & 0x80 != 0);
-        out.push(0x02);
-        length(value.len() + usize::from(pad), out);
-        if pad {
-            out.push(0);
-        }
-        out.extend_from_slice(value);
-    }
-    let mut body = Vec::with_capacity(n.len() + e.len() + 16);
-    integer(n, &mut body);
-    integer(e, &mut body);
-    let mut der = Vec::with_capacity(body.len() + 4);
-    der.push(0x30);
-    length(body.len(), &mut der);
-    der.extend_from_slice(&body);
-    der
-}
-
-/// `decoding` parsed for each of `algorithms` that aws-lc-rs verifies and accepts it for.
-fn parse_for(
-    decoding: &DecodingKey,
-    algorithms: &[Algorithm],
-) -> Arc<[(Algorithm, ParsedPublicKey)]> {
-    let bytes = match decoding.kind() {
-        DecodingKeyKind::SecretOrDer(bytes) => bytes.clone(),
-        DecodingKeyKind::RsaModulusExponent { n, e } => rsa_public_key_der(n, e),
-    };
-    algorithms
-        .iter()
-        .filter_map(|alg| {
-            let parsed = ParsedPublicKey::new(verification_algorithm(*alg)?, &bytes).ok()?;
-            Some((*alg, parsed))
-        })
-        .collect()
-}
-
-/// SHA-256 over `parts`, each length-prefixed (so `("ab", "c")` and `("a", "bc")` differ).
-pub(crate) fn fingerprint(parts: &[&[u8]]) -> [u8; 32] {
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    for part in parts {
-        ctx.update(&(part.len() as u64).to_be_bytes());
-        ctx.update(part);
-    }
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
-    out
-}
-
-fn algorithms_tag(algorithms: &[Algorithm]) -> String {
-    format!("{algorithms:?}")
 }
 
 impl fmt::Debug for VerifyKey {
@@ -169,20 +90,6 @@ pub struct KeySet {
 #[derive(serde::Deserialize)]
 struct RawJwks {
     keys: Vec<serde_json::Value>,
-}
-
-#[derive(serde::Deserialize)]
-struct RawJwk {
-    kty: String,
-    kid: Option<String>,
-    alg: Option<String>,
-    #[serde(rename = "use")]
-    use_: Option<String>,
-    n: Option<String>,
-    e: Option<String>,
-    crv: Option<String>,
-    x: Option<String>,
-    y: Option<String>,
 }
 
 impl KeySet {
@@ -269,68 +176,6 @@ impl KeySet {
             },
         }
     }
-}
-
-fn jwk_to_key(jwk: RawJwk) -> Option<VerifyKey> {
-    if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
-        return None;
-    }
-    let (decoding, family): (DecodingKey, &[Algorithm]) =
-        match (jwk.kty.as_str(), jwk.crv.as_deref()) {
-            ("RSA", _) => (
-                DecodingKey::from_rsa_components(jwk.n.as_deref()?, jwk.e.as_deref()?).ok()?,
-                &[
-                    Algorithm::RS256,
-                    Algorithm::RS384,
-                    Algorithm::RS512,
-                    Algorithm::PS256,
-                    Algorithm::PS384,
-                    Algorithm::PS512,
-                ],
-            ),
-            ("EC", Some("P-256")) => (
-                DecodingKey::from_ec_components(jwk.x.as_deref()?, jwk.y.as_deref()?).ok()?,
-                &[Algorithm::ES256],
-            ),
-            ("EC", Some("P-384")) => (
-                DecodingKey::from_ec_components(jwk.x.as_deref()?, jwk.y.as_deref()?).ok()?,
-                &[Algorithm::ES384],
-            ),
-            ("OKP", Some("Ed25519")) => (
-                DecodingKey::from_ed_components(jwk.x.as_deref()?).ok()?,
-                &[Algorithm::EdDSA],
-            ),
-            _ => return None,
-        };
-    let algorithms = match jwk.alg.as_deref() {
-        // A key that names its algorithm verifies that one only — if it fits the key type at all.
-        Some(alg) => {
-            let alg: Algorithm = alg.parse().ok()?;
-            if !family.contains(&alg) {
-                return None;
-            }
-            vec![alg]
-        }
-        None => family.to_vec(),
-    };
-    let material = |v: &Option<String>| v.as_deref().unwrap_or_default().as_bytes().to_vec();
-    let fingerprint = fingerprint(&[
-        b"jwk",
-        jwk.kty.as_bytes(),
-        &material(&jwk.crv),
-        &material(&jwk.n),
-        &material(&jwk.e),
-        &material(&jwk.x),
-        &material(&jwk.y),
-        algorithms_tag(&algorithms).as_bytes(),
-    ]);
-    Some(VerifyKey {
-        kid: jwk.kid,
-        parsed: parse_for(&decoding, &algorithms),
-        algorithms,
-        decoding,
-        fingerprint,
-    })
 }
 
 /// Where a [`KeyCache`] gets its keys: the issuer's JWKS endpoint, or a fixed set.
@@ -501,158 +346,4 @@ impl KeyCache {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clock::ManualClock;
-    use std::sync::Mutex;
-
-    #[derive(Debug)]
-    struct Scripted(Mutex<Vec<KeySet>>);
-
-    #[async_trait]
-    impl KeySource for Scripted {
-        async fn fetch(&self) -> Result<KeySet> {
-            let mut sets = self.0.lock().unwrap();
-            Ok(if sets.len() > 1 {
-                sets.remove(0)
-            } else {
-                sets[0].clone()
-            })
-        }
-    }
-
-    fn key(kid: &str) -> VerifyKey {
-        VerifyKey {
-            kid: Some(kid.into()),
-            algorithms: vec![Algorithm::RS256],
-            decoding: DecodingKey::from_rsa_raw_components(&[1, 0, 1], &[1, 0, 1]),
-            fingerprint: fingerprint(&[kid.as_bytes()]),
-            parsed: Arc::new([]),
-        }
-    }
-
-    #[tokio::test]
-    async fn unknown_kid_refreshes_once_then_rate_limits_and_remembers_retired_kids() {
-        let source = Scripted(Mutex::new(vec![
-            KeySet::new([key("a")]),
-            KeySet::new([key("b")]),
-        ]));
-        let interval = Duration::from_secs(10);
-        let clock = ManualClock::new();
-        let cache = KeyCache::new(Arc::new(source), interval).with_clock(clock.clone());
-        cache.refresh().await.unwrap();
-        assert!(cache.key(Some("a")).await.is_ok());
-        // Rate-limited: no fetch, so "b" is unknown for now — up to the last instant of the interval.
-        let err = cache.key(Some("b")).await.unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::UnknownKey);
-        clock.advance(interval - Duration::from_millis(1));
-        let err = cache.key(Some("b")).await.unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::UnknownKey);
-        assert_eq!(cache.fetches(), 1);
-        // The interval has passed: the unknown kid refreshes once.
-        clock.advance(Duration::from_millis(1));
-        assert!(cache.key(Some("b")).await.is_ok());
-        assert_eq!(cache.fetches(), 2);
-        clock.advance(interval);
-        let err = cache.key(Some("a")).await.unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::KeyRotatedOut);
-        assert_eq!(cache.fetches(), 3);
-    }
-
-    #[tokio::test]
-    async fn keys_older_than_max_age_are_refetched_and_removed_keys_stop_validating() {
-        let source = Scripted(Mutex::new(vec![
-            KeySet::new([key("a")]),
-            KeySet::new([key("b")]),
-        ]));
-        let max_age = Duration::from_secs(300);
-        let clock = ManualClock::new();
-        let cache = KeyCache::new(Arc::new(source), Duration::from_secs(60))
-            .with_max_age(max_age)
-            .with_clock(clock.clone());
-        cache.refresh().await.unwrap();
-        assert!(cache.key(Some("a")).await.is_ok());
-        clock.advance(max_age - Duration::from_millis(1));
-        assert!(cache.key(Some("a")).await.is_ok(), "not yet max_age old");
-        assert_eq!(cache.fetches(), 1, "fresh keys are not refetched");
-        clock.advance(Duration::from_millis(1));
-        let err = cache.key(Some("a")).await.unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::KeyRotatedOut);
-        assert_eq!(cache.fetches(), 2);
-        assert!(cache.key(Some("b")).await.is_ok());
-    }
-
-    #[test]
-    fn rsa_components_encode_to_the_der_aws_lc_writes_and_parse_once_per_algorithm() {
-        use aws_lc_rs::rsa::{KeyPair, KeySize};
-        use aws_lc_rs::signature::KeyPair as _;
-        let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
-        let public = pair.public_key();
-        let (n, e) = (
-            public.modulus().big_endian_without_leading_zero().to_vec(),
-            public.exponent().big_endian_without_leading_zero().to_vec(),
-        );
-        assert_eq!(rsa_public_key_der(&n, &e), public.as_ref());
-        // Leading zero bytes (allowed in a JWK's `n`) encode the same integer.
-        let padded: Vec<u8> = [0, 0].iter().chain(&n).copied().collect();
-        assert_eq!(rsa_public_key_der(&padded, &e), public.as_ref());
-        assert_eq!(
-            rsa_public_key_der(&[], &[1, 0, 1]),
-            [0x30, 8, 2, 1, 0, 2, 3, 1, 0, 1],
-            "zero is one 0 byte; 65537 needs no sign byte"
-        );
-        // A JWK of those components is parsed for each of its RSA algorithms, and for nothing else.
-        let b64 =
-            |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b);
-        let body = format!(
-            r#"{{"keys":[{{"kty":"RSA","kid":"k","n":"{}","e":"{}"}}]}}"#,
-            b64(&n),
-            b64(&e)
-        );
-        let key = KeySet::from_jwks_json(body.as_bytes())
-            .unwrap()
-            .get(Some("k"))
-            .unwrap();
-        for alg in &key.algorithms {
-            assert!(key.parsed(*alg).is_some(), "{alg:?}");
-        }
-        assert!(key.parsed(Algorithm::ES256).is_none());
-        // The constructors parse too: the local issuer's PKCS#1 DER, and an uncompressed P-256 point.
-        let der = VerifyKey::rsa_der("d", public.as_ref());
-        assert!(der.parsed(Algorithm::RS256).is_some());
-        let ec = aws_lc_rs::signature::EcdsaKeyPair::generate(
-            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-        )
-        .unwrap();
-        let point = VerifyKey::ec_p256_point("p", ec.public_key().as_ref());
-        assert!(point.parsed(Algorithm::ES256).is_some());
-        assert_eq!(
-            key.fingerprint,
-            KeySet::from_jwks_json(body.as_bytes())
-                .unwrap()
-                .get(Some("k"))
-                .unwrap()
-                .fingerprint,
-            "the same key fetched again has the same fingerprint"
-        );
-    }
-
-    #[test]
-    fn jwks_parsing_skips_encryption_and_unknown_keys_and_takes_alg_from_the_key() {
-        let body = br#"{"keys":[
-            {"kty":"RSA","kid":"enc","use":"enc","alg":"RSA-OAEP","n":"AQAB","e":"AQAB"},
-            {"kty":"oct","kid":"hmac","k":"c2VjcmV0"},
-            {"kty":"RSA","kid":"sig","alg":"RS256","use":"sig","n":"AQAB","e":"AQAB"},
-            {"kty":"EC","kid":"ec","crv":"P-256","x":"AQAB","y":"AQAB"},
-            "not an object"
-        ]}"#;
-        let set = KeySet::from_jwks_json(body).unwrap();
-        assert!(set.get(Some("enc")).is_none());
-        assert!(set.get(Some("hmac")).is_none());
-        assert_eq!(
-            set.get(Some("sig")).unwrap().algorithms,
-            vec![Algorithm::RS256]
-        );
-        assert!(KeySet::from_jwks_json(b"[]").is_err());
-    }
-}
+mod tests;

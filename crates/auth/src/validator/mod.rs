@@ -34,6 +34,7 @@
 //! (`exp < now - leeway` is expired, `nbf > now + leeway` is not yet valid; `iat > now + leeway`, which
 //! `jsonwebtoken` does not check, is issued in the future).
 
+mod claims;
 pub mod token_cache;
 
 pub use token_cache::{DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_SIZE, TokenCache};
@@ -43,14 +44,12 @@ use crate::{Error, Principal, Result};
 use avb_core::WorkspaceId;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use claims::{Claims, ClaimsSeed};
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny};
 use serde_json::Value;
-use std::borrow::Cow;
-use std::collections::BTreeSet;
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -378,179 +377,6 @@ impl Validator {
             scopes,
             expires_at: UNIX_EPOCH.checked_add(Duration::from_secs_f64(exp.clamp(0.0, 1e12))),
         })
-    }
-}
-
-/// The claims the port reads, parsed in one pass; every other claim is skipped unparsed.
-#[derive(Default)]
-struct Claims {
-    sub: Option<String>,
-    exp: Option<f64>,
-    nbf: Option<f64>,
-    iat: Option<f64>,
-    typ: Option<String>,
-    iss: Option<String>,
-    aud: Vec<String>,
-    scope: Option<String>,
-    workspace: Option<Value>,
-    roles: BTreeSet<String>,
-    /// The first claim name seen twice (the whole object is still parsed, so its syntax is checked).
-    duplicate: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct Access {
-    #[serde(default)]
-    roles: Vec<String>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-/// A map key, borrowed from the input when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a claim name")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> std::result::Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-struct ClaimsSeed<'r> {
-    workspace_claim: &'r str,
-    client_id: Option<&'r str>,
-}
-
-impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
-    type Value = Claims;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Claims, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ClaimsSeed<'_> {
-    type Value = Claims;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object of claims")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Claims, A::Error> {
-        let mut c = Claims::default();
-        // Names seen so far: a token has a dozen or two claims, so a linear scan beats hashing.
-        let mut seen: Vec<Cow<'de, str>> = Vec::with_capacity(16);
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            if seen.contains(&key) {
-                if c.duplicate.is_none() {
-                    c.duplicate = Some(key.into_owned());
-                }
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            match key.as_ref() {
-                k if k == self.workspace_claim => c.workspace = Some(map.next_value()?),
-                "sub" => c.sub = map.next_value()?,
-                "exp" => c.exp = map.next_value()?,
-                "nbf" => c.nbf = map.next_value()?,
-                "iat" => c.iat = map.next_value()?,
-                "typ" => c.typ = map.next_value()?,
-                "iss" => c.iss = map.next_value()?,
-                "aud" => {
-                    c.aud = match map.next_value::<Option<Audience>>()? {
-                        Some(Audience::One(a)) => vec![a],
-                        Some(Audience::Many(a)) => a,
-                        None => Vec::new(),
-                    }
-                }
-                "scope" => c.scope = map.next_value()?,
-                "realm_access" => {
-                    if let Some(access) = map.next_value::<Option<Access>>()? {
-                        c.roles.extend(access.roles);
-                    }
-                }
-                "resource_access" => {
-                    let clients = map.next_value_seed(ClientsSeed(self.client_id))?;
-                    c.roles.extend(clients.roles);
-                    if let Some(client) = clients.duplicate
-                        && c.duplicate.is_none()
-                    {
-                        c.duplicate = Some(format!("resource_access.{client}"));
-                    }
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            seen.push(key);
-        }
-        Ok(c)
-    }
-}
-
-/// `resource_access`: the configured client's roles, and the first client named twice (a repeated client
-/// would otherwise let the last entry win).
-#[derive(Default)]
-struct Clients {
-    roles: Vec<String>,
-    duplicate: Option<String>,
-}
-
-struct ClientsSeed<'r>(Option<&'r str>);
-
-impl<'de> DeserializeSeed<'de> for ClientsSeed<'_> {
-    type Value = Clients;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Clients, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ClientsSeed<'_> {
-    type Value = Clients;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object of clients' roles")
-    }
-
-    fn visit_unit<E>(self) -> std::result::Result<Clients, E> {
-        Ok(Clients::default())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Clients, A::Error> {
-        let mut out = Clients::default();
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
-        while let Some(Key(client)) = map.next_key::<Key<'de>>()? {
-            let access: Access = map.next_value()?;
-            if seen.contains(&client) {
-                if out.duplicate.is_none() {
-                    out.duplicate = Some(client.into_owned());
-                }
-                continue;
-            }
-            if self.0 == Some(client.as_ref()) {
-                out.roles = access.roles;
-            }
-            seen.push(client);
-        }
-        Ok(out)
     }
 }
 
