@@ -136,7 +136,7 @@ fn token(subject: &str, workspace: &str, roles: &[String], ttl: std::time::Durat
         }
     };
     let key_file = match &config.auth.backend {
-        avb::config::AuthConfig::Local { key_file } => key_file.clone(),
+        avb::config::AuthConfig::Local { key_file, .. } => key_file.clone(),
         other => {
             eprintln!(
                 "avb: note: AUTH_MODE resolves to {other}; services validate this token only under AUTH_MODE=local"

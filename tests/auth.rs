@@ -36,9 +36,21 @@ async fn trust_all_conformance() {
 
 #[tokio::test]
 async fn local_issuer_conformance() {
-    let report = conformance::run_all(&LocalHarness(LocalIssuer::ephemeral().unwrap())).await;
+    // The validated-token cache on (the default): every case passes, and the repeats were cache hits.
+    let harness = LocalHarness(LocalIssuer::ephemeral().unwrap());
+    let report = conformance::run_all(&harness).await;
     report.assert_exact(&Expect::all());
-    assert_eq!(report.passed().len(), 22);
+    assert_eq!(report.passed().len(), 24);
+    assert!(harness.0.token_cache().unwrap().hits() >= 3);
+}
+
+#[tokio::test]
+async fn local_issuer_conformance_without_the_token_cache() {
+    let harness = LocalHarness(LocalIssuer::ephemeral().unwrap().with_token_cache(0));
+    assert!(harness.0.token_cache().is_none());
+    let report = conformance::run_all(&harness).await;
+    report.assert_exact(&Expect::all());
+    assert_eq!(report.passed().len(), 24);
 }
 
 #[tokio::test]
@@ -323,10 +335,25 @@ mod oidc {
         let Some(issuer) = realm("conformance") else {
             return;
         };
-        let auth = oidc(&issuer, Duration::from_secs(1)).await;
-        let report = conformance::run_all(&OidcHarness { issuer, auth }).await;
-        report.assert_exact(&Expect::all());
-        assert_eq!(report.passed().len(), 22);
+        // The validated-token cache on (the default) and off, against the same provider.
+        for entries in [avb::auth::validator::DEFAULT_TOKEN_CACHE_SIZE, 0] {
+            let auth = builder(&issuer, Duration::from_secs(1))
+                .with_token_cache(entries)
+                .build()
+                .await
+                .unwrap();
+            let harness = OidcHarness {
+                issuer: issuer.clone(),
+                auth,
+            };
+            let report = conformance::run_all(&harness).await;
+            report.assert_exact(&Expect::all());
+            assert_eq!(report.passed().len(), 24);
+            match harness.auth.token_cache() {
+                Some(cache) => assert!(cache.hits() >= 3, "{} hits", cache.hits()),
+                None => assert_eq!(entries, 0),
+            }
+        }
     }
 
     #[tokio::test]

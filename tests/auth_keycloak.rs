@@ -222,6 +222,8 @@ async fn keycloak_conformance() {
             "rejects_bad_signature",
             "rejects_tampered_payload",
             "rejects_garbage",
+            "repeated_token_same_principal",
+            "rejects_altered_copy_of_accepted_token",
         ]
     );
 }

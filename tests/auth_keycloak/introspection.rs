@@ -93,8 +93,12 @@ async fn introspection_refuses_a_disabled_users_token_that_offline_validation_st
     admin.call(reqwest::Method::PUT, &path, Some(user)).await;
 
     offline.authenticate(token).await.unwrap(); // the gap introspection closes
+    let hits = always.token_cache().unwrap().hits();
     let err = always.authenticate(token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Inactive, "{err}");
+    // The validated-token cache answered the offline part, and introspection still ran and refused.
+    assert_eq!(always.token_cache().unwrap().hits(), hits + 1);
+    assert_eq!(always.introspection().unwrap().requests(), 2);
     per_route.authenticate(token).await.unwrap(); // routes that do not ask stay offline
     let err = per_route
         .authenticate_introspected(token)

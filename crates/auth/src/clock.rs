@@ -5,22 +5,31 @@
 //! deadline never waits for it to pass (and never fails because the machine was slow).
 //!
 //! Token `exp`/`nbf`/`iat` checks do not read this clock: they compare with the system's wall clock
-//! (`SystemTime`), as the issuer does.
+//! (`SystemTime`), as the issuer does. The validated-token cache
+//! ([`TokenCache`](crate::validator::TokenCache)) compares a cached token's `exp` with the clock's
+//! [`wall`](Clock::wall) time ([`SystemClock`]: the system's wall clock), so a test can step a
+//! `ManualClock` to the exact second of `exp`.
 //!
 //! | setter | clock of |
 //! |---|---|
 //! | `OidcBuilder::with_clock` (feature `oidc`) | the JWKS cache and the introspection cache |
 //! | `ClientCredentials::with_clock` (feature `oidc`) | the token cache |
 //! | [`KeyCache::with_clock`](crate::jwks::KeyCache::with_clock) | that key cache |
+//! | [`TokenCache::with_clock`](crate::validator::TokenCache::with_clock) | that validated-token cache (the OIDC builder's clock for its own) |
 
 use std::fmt::Debug;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// A source of monotonic time for the caches (see the [module docs](self)).
 pub trait Clock: Send + Sync + Debug {
     /// The current instant.
     fn now(&self) -> Instant;
+
+    /// The current wall-clock time, compared with a cached token's `exp` (default: [`SystemTime::now`]).
+    fn wall(&self) -> SystemTime {
+        SystemTime::now()
+    }
 }
 
 /// The real clock: [`Instant::now`].
@@ -37,11 +46,17 @@ impl<C: Clock + ?Sized> Clock for Arc<C> {
     fn now(&self) -> Instant {
         (**self).now()
     }
+    fn wall(&self) -> SystemTime {
+        (**self).wall()
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for Box<C> {
     fn now(&self) -> Instant {
         (**self).now()
+    }
+    fn wall(&self) -> SystemTime {
+        (**self).wall()
     }
 }
 
@@ -57,10 +72,11 @@ pub use manual::ManualClock;
 mod manual {
     use super::Clock;
     use std::sync::{Arc, Mutex, PoisonError};
-    use std::time::{Duration, Instant};
+    use std::time::{Duration, Instant, SystemTime};
 
     /// A clock that stands still until [`advance`](Self::advance)d (feature `conformance`, for tests).
-    /// Clones share one time: hand a clone to the builder, keep one to advance.
+    /// Clones share one time: hand a clone to the builder, keep one to advance. Its
+    /// [`wall`](Clock::wall) time starts at the system's wall clock and moves with it.
     ///
     /// ```
     /// use avb_auth::clock::{Clock, ManualClock};
@@ -73,7 +89,7 @@ mod manual {
     /// ```
     #[derive(Debug, Clone)]
     pub struct ManualClock {
-        now: Arc<Mutex<Instant>>,
+        now: Arc<Mutex<(Instant, SystemTime)>>,
     }
 
     impl Default for ManualClock {
@@ -86,7 +102,7 @@ mod manual {
         /// A clock standing at the moment of the call.
         pub fn new() -> Self {
             Self {
-                now: Arc::new(Mutex::new(Instant::now())),
+                now: Arc::new(Mutex::new((Instant::now(), SystemTime::now()))),
             }
         }
 
@@ -94,15 +110,19 @@ mod manual {
         /// represent leaves the clock where it was.
         pub fn advance(&self, by: Duration) {
             let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(later) = now.checked_add(by) {
-                *now = later;
+            if let (Some(later), Some(wall)) = (now.0.checked_add(by), now.1.checked_add(by)) {
+                *now = (later, wall);
             }
         }
     }
 
     impl Clock for ManualClock {
         fn now(&self) -> Instant {
-            *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+            self.now.lock().unwrap_or_else(PoisonError::into_inner).0
+        }
+
+        fn wall(&self) -> SystemTime {
+            self.now.lock().unwrap_or_else(PoisonError::into_inner).1
         }
     }
 }
@@ -116,10 +136,14 @@ mod tests {
     fn a_manual_clock_moves_only_when_advanced_and_its_clones_share_the_time() {
         let clock = ManualClock::new();
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-        let start = shared.now();
+        let (start, wall) = (shared.now(), shared.wall());
         assert_eq!(shared.now(), start);
         clock.advance(Duration::from_millis(1500));
         assert_eq!(shared.now() - start, Duration::from_millis(1500));
+        assert_eq!(
+            shared.wall().duration_since(wall).ok(),
+            Some(Duration::from_millis(1500))
+        );
         // An unrepresentable advance leaves the clock unchanged (no panic).
         clock.advance(Duration::MAX);
         assert_eq!(shared.now() - start, Duration::from_millis(1500));

@@ -8,7 +8,10 @@
 //!
 //! Both validating backends accept **access tokens only** (header `typ: at+jwt` or Keycloak's claim
 //! `typ: "Bearer"`; ID and refresh tokens are [`Error::WrongTokenType`]), refuse `crit`/`b64` headers,
-//! repeated claim names and text after the claims; see [`validator`] for the full order of checks. No
+//! repeated claim names and text after the claims; see [`validator`] for the full order of checks. A
+//! repeated token (a session's bearer token on every request) is answered from a bounded cache of validated
+//! tokens — never past its `exp`, never after its key left the issuer's key set, never for a rejection
+//! ([`validator::token_cache`]; `AUTH_TOKEN_CACHE_SIZE`, `0` turns it off). No
 //! answer of an issuer can panic the OIDC backend, and its errors never show an issuer URL's userinfo or
 //! query (`oidc::http`).
 //!

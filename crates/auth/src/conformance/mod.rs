@@ -185,6 +185,8 @@ pub fn cases<'a>() -> Vec<Case<Subject<'a>>> {
         case!(rejects_duplicate_claims).requires(RAW),
         case!(rejects_trailing_data).requires(RAW),
         case!(rejects_future_iat).requires(CLAIMS),
+        case!(repeated_token_same_principal).requires(&[REJECTS_INVALID_TOKENS]),
+        case!(rejects_altered_copy_of_accepted_token).requires(&[REJECTS_INVALID_TOKENS]),
     ]
 }
 

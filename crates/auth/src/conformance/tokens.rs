@@ -122,6 +122,68 @@ pub async fn rejects_tampered_payload(s: &Subject<'_>, c: &mut Checks) -> CaseRe
     Ok(())
 }
 
+/// The same valid token presented again and again (a session's bearer token on every request; a backend
+/// with a validated-token cache answers the repeats from it) gives the same principal each time.
+pub async fn repeated_token_same_principal(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let token = make(s, c, json!({}), Forge::Valid).await?;
+    let first = c.ok("accepted", s.authenticator().authenticate(&token).await)?;
+    for round in 2..=3 {
+        let again = c.ok(
+            "accepted_again",
+            s.authenticator().authenticate(&token).await,
+        )?;
+        c.check(
+            "same_principal",
+            again == first,
+            format_args!("presentation {round} gave {again:?}, the first {first:?}"),
+        );
+    }
+    Ok(())
+}
+
+/// A valid token is accepted (so a cache may now hold it); copies with one character of the signature or
+/// of the payload changed are refused, each time they are presented: a cached token must not vouch for
+/// a token that merely resembles it.
+pub async fn rejects_altered_copy_of_accepted_token(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let token = make(s, c, json!({}), Forge::Valid).await?;
+    c.ok("accepted", s.authenticator().authenticate(&token).await)?;
+    let parts: Vec<&str> = token.split('.').collect();
+    c.require_eq("jws", parts.len(), 3, "segments of the harness's token")?;
+    // A character in the middle of a segment (the last one may carry only padding bits).
+    let change = |segment: &str| -> String {
+        let mut chars: Vec<char> = segment.chars().collect();
+        let at = chars.len() / 2;
+        if let Some(ch) = chars.get_mut(at) {
+            *ch = if *ch == 'A' { 'B' } else { 'A' };
+        }
+        chars.into_iter().collect()
+    };
+    let signature = format!("{}.{}.{}", parts[0], parts[1], change(parts[2]));
+    let payload = format!("{}.{}.{}", parts[0], change(parts[1]), parts[2]);
+    for _ in 0..2 {
+        let got = s.authenticator().authenticate(&signature).await;
+        c.check_eq(
+            "altered_signature_rejected",
+            got.as_ref().err().map(|e| e.kind()),
+            Some(ErrorKind::BadSignature),
+            format_args!("the token with a changed signature: got {got:?}"),
+        );
+        // A changed payload character may break its JSON (Malformed) or not (BadSignature comes first):
+        // either way it is refused.
+        let got = s.authenticator().authenticate(&payload).await;
+        c.check(
+            "altered_payload_rejected",
+            got.is_err(),
+            format_args!("the token with a changed payload is refused: got {got:?}"),
+        );
+    }
+    c.ok(
+        "original_still_accepted",
+        s.authenticator().authenticate(&token).await,
+    )?;
+    Ok(())
+}
+
 /// Garbage, and the harness's valid token cut short, are refused ([`ErrorKind::Malformed`], or for a
 /// well-formed header a key/algorithm error): never a panic and never a principal.
 pub async fn rejects_garbage(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
