@@ -13,6 +13,9 @@ fn settings() -> Settings {
     Settings {
         ack_timeout: Duration::from_secs(1),
         max_attempts: 3,
+        retry_min: Duration::from_millis(100),
+        retry_max: Duration::from_millis(400),
+        drain_timeout: Duration::from_secs(1),
         ..Settings::default()
     }
 }

@@ -11,6 +11,7 @@
 mod builder;
 mod clock;
 mod group;
+mod ring;
 
 pub use builder::MemoryBusBuilder;
 
@@ -30,6 +31,9 @@ use tokio::sync::Notify;
 pub const SCHEME: &str = "memory";
 
 const MAX_NACK_DELAY: Duration = Duration::from_secs(24 * 3600);
+
+/// How often `close` looks whether the in-flight deliveries are settled.
+const DRAIN_POLL: Duration = Duration::from_millis(5);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves consistent data here (every critical section is panic-free
@@ -131,6 +135,61 @@ struct TopicState {
 struct TopicInner {
     log: VecDeque<Arc<Message>>,
     groups: HashMap<String, Arc<Group>>,
+    recent: Recent,
+}
+
+/// A message remembered by its id (for idempotent publish): equal and hashed by [`Message::id`].
+struct ById(Arc<Message>);
+
+impl PartialEq for ById {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id == other.0.id
+    }
+}
+impl Eq for ById {}
+impl std::hash::Hash for ById {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.id.hash(state);
+    }
+}
+impl std::borrow::Borrow<MessageId> for ById {
+    fn borrow(&self) -> &MessageId {
+        &self.0.id
+    }
+}
+
+/// The ids published to a topic within the dedupe window (at most `max_len` of them, the newest), so a
+/// publish retried with the same id is one message.
+#[derive(Default)]
+struct Recent {
+    ids: std::collections::HashSet<ById, std::hash::BuildHasherDefault<FastHasher>>,
+    /// In publish order, with when each was published.
+    order: VecDeque<(tokio::time::Instant, Arc<Message>)>,
+}
+
+impl Recent {
+    /// `true` (and remembered) when `message`'s id was not published within the window; `false` for a
+    /// retried publish.
+    fn first(&mut self, message: &Arc<Message>, settings: &Settings) -> bool {
+        if settings.dedupe_window.is_zero() {
+            return true;
+        }
+        let now = clock::Now::coarse();
+        while let Some((at, m)) = self.order.front() {
+            let full = settings.max_len.is_some_and(|max| self.order.len() >= max);
+            if !full && *at + settings.dedupe_window > now.early {
+                break;
+            }
+            self.ids.remove(&m.id);
+            self.order.pop_front();
+        }
+        if self.ids.contains(&message.id) {
+            return false;
+        }
+        self.ids.insert(ById(message.clone()));
+        self.order.push_back((now.late, message.clone()));
+        true
+    }
 }
 
 impl Shared {
@@ -153,9 +212,11 @@ impl Shared {
     }
 
     /// Appends to the topic's log and every group's queue; no size or closed checks.
-    fn append(&self, topic: &Topic, messages: Vec<Arc<Message>>) {
+    fn append(&self, topic: &Topic, mut messages: Vec<Arc<Message>>) {
         let state = self.topic(topic);
         let mut t = lock(&state.inner);
+        let recent = &mut t.recent;
+        messages.retain(|m| recent.first(m, &self.settings));
         for group in t.groups.values() {
             lock(&group.inner)
                 .ready
@@ -173,6 +234,9 @@ impl Shared {
     fn append_one(&self, topic: &Topic, message: Arc<Message>) {
         self.with_topic(topic, |state| {
             let mut t = lock(&state.inner);
+            if !t.recent.first(&message, &self.settings) {
+                return; // a retried publish: already there
+            }
             for group in t.groups.values() {
                 lock(&group.inner)
                     .ready
@@ -210,6 +274,9 @@ impl EventBus for MemoryBus {
             redeliver_on_drop: true,
             max_message_bytes: self.shared.settings.max_message_bytes,
             max_nack_delay: MAX_NACK_DELAY,
+            extend_lease: true,
+            max_lease_extension: MAX_NACK_DELAY,
+            idempotent_publish: !self.shared.settings.dedupe_window.is_zero(),
         }
     }
 
@@ -269,14 +336,25 @@ impl EventBus for MemoryBus {
         })))
     }
 
+    /// Stops hand-outs, then waits (up to `drain_timeout`) until no group has a delivery in flight. Nothing
+    /// is read ahead here, so nothing needs giving back; acks are synchronous, so nothing needs flushing.
     async fn close(&self) -> Result<()> {
         self.shared.closed.store(true, Ordering::SeqCst);
         let topics: Vec<Arc<TopicState>> = read(&self.shared.topics).values().cloned().collect();
+        let mut groups = Vec::new();
         for t in topics {
-            let groups: Vec<Arc<Group>> = lock(&t.inner).groups.values().cloned().collect();
-            for g in groups {
-                g.notify.notify_waiters();
+            groups.extend(lock(&t.inner).groups.values().cloned());
+        }
+        for g in &groups {
+            g.notify.notify_waiters();
+        }
+        let deadline = tokio::time::Instant::now() + self.shared.settings.drain_timeout;
+        while groups.iter().any(|g| lock(&g.inner).in_flight.len() > 0) {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
             }
+            tokio::time::sleep(DRAIN_POLL.min(deadline - now)).await;
         }
         Ok(())
     }
@@ -303,6 +381,9 @@ mod tests {
             Settings {
                 ack_timeout: Duration::from_secs(1),
                 max_attempts: 3,
+                retry_min: Duration::from_millis(100),
+                retry_max: Duration::from_millis(400),
+                drain_timeout: Duration::from_secs(1),
                 ..Settings::default()
             }
         }
