@@ -66,7 +66,11 @@ mod tests {
     #[test]
     fn remembers_the_last_capacity_ids_and_forgets_on_request() {
         let mut d = Dedupe::new(2);
-        let (a, b, c) = (MessageId::new("a"), MessageId::new("b"), MessageId::new("c"));
+        let (a, b, c) = (
+            MessageId::new("a"),
+            MessageId::new("b"),
+            MessageId::new("c"),
+        );
         assert!(d.first_time(&a) && d.first_time(&b));
         assert!(!d.first_time(&a));
         assert!(d.first_time(&c), "new");

@@ -67,7 +67,9 @@ pub enum Error {
     /// [`crate::Delivery::extend`] on a delivery whose lease already lapsed: the message is (or will be)
     /// delivered again, possibly to another member; finish or abandon the work. Class:
     /// [`ErrorClass::Conflict`].
-    #[error("cannot extend the lease of message {message_id}: it lapsed and the {backend} backend redelivers it")]
+    #[error(
+        "cannot extend the lease of message {message_id}: it lapsed and the {backend} backend redelivers it"
+    )]
     LeaseLost {
         /// The message.
         message_id: String,

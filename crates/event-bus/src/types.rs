@@ -202,7 +202,8 @@ pub struct Capabilities {
     pub persistent: bool,
     /// Failed messages go to a dead-letter topic after `max_attempts`.
     pub dead_letter: bool,
-    /// A dropped (not acked, not nacked) delivery is redelivered without waiting for the ack timeout.
+    /// A dropped (not acked, not nacked) delivery is redelivered without waiting for the ack timeout (after
+    /// the backoff, like a `nack` without a delay).
     pub redeliver_on_drop: bool,
     /// Largest accepted [`Message::size`].
     pub max_message_bytes: usize,
@@ -456,7 +457,12 @@ mod tests {
             retry_min: Duration::ZERO,
             ..Settings::default()
         };
-        assert!(zero.validate().unwrap_err().to_string().contains("retry_min"));
+        assert!(
+            zero.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("retry_min")
+        );
         let inverted = Settings {
             retry_min: Duration::from_secs(2),
             retry_max: Duration::from_secs(1),

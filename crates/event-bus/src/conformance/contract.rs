@@ -121,7 +121,12 @@ pub async fn idempotent_publish(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
     let m = Message::new(&b"charge 10 EUR"[..]);
     let first = c.ok("publish", bus.publish(&topic, m.clone()).await)?;
     let retried = c.ok("publish_retried", bus.publish(&topic, m.clone()).await)?;
-    c.check_eq("retry_returns_the_id", &retried, &first, "the retried publish's id");
+    c.check_eq(
+        "retry_returns_the_id",
+        &retried,
+        &first,
+        "the retried publish's id",
+    );
     let other = Message::new(&b"charge 20 EUR"[..]);
     let ids = c.ok(
         "publish_batch_with_a_retry",
@@ -149,9 +154,17 @@ pub async fn idempotent_publish(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
     nothing(c, &mut sub, quiet(s), "no_duplicate").await;
     let elsewhere = unique_topic("idempotent_publish_other");
     let mut sub2 = subscribe(c, &*bus, &elsewhere, "g", StartPosition::Earliest).await?;
-    c.ok("publish_elsewhere", bus.publish(&elsewhere, m.clone()).await)?;
+    c.ok(
+        "publish_elsewhere",
+        bus.publish(&elsewhere, m.clone()).await,
+    )?;
     let d = recv(c, &mut sub2, patience(s), "same_id_on_another_topic").await?;
-    c.check_eq("elsewhere_id", d.message_id(), &m.id, "the message on the other topic");
+    c.check_eq(
+        "elsewhere_id",
+        d.message_id(),
+        &m.id,
+        "the message on the other topic",
+    );
     c.ok("ack_elsewhere", d.ack().await)?;
     Ok(())
 }
@@ -168,10 +181,7 @@ pub async fn close_drains(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
     let topic = unique_topic("close_drains");
     let mut sub = subscribe(c, &*bus, &topic, "g", StartPosition::Earliest).await?;
     let messages: Vec<Message> = (0..5u8).map(|i| Message::new(vec![i])).collect();
-    c.ok(
-        "publish",
-        bus.publish_batch(&topic, messages.clone()).await,
-    )?;
+    c.ok("publish", bus.publish_batch(&topic, messages.clone()).await)?;
     let d1 = recv(c, &mut sub, patience(s), "delivered").await?;
     let d2 = recv(c, &mut sub, patience(s), "delivered").await?;
     let handed: BTreeSet<MessageId> = [d1.message_id().clone(), d2.message_id().clone()].into();
@@ -181,7 +191,10 @@ pub async fn close_drains(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
     c.check(
         "close_waits_for_in_flight",
         early.is_none(),
-        format_args!("close returned within {:?} with two deliveries in flight", drain / 4),
+        format_args!(
+            "close returned within {:?} with two deliveries in flight",
+            drain / 4
+        ),
     );
     match tokio::time::timeout(patience(s), sub.next()).await {
         Ok(None) => {}
@@ -193,7 +206,11 @@ pub async fn close_drains(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
             );
         }
         Err(_) => {
-            c.check("no_new_hand_outs", false, "next() did not end while closing");
+            c.check(
+                "no_new_hand_outs",
+                false,
+                "next() did not end while closing",
+            );
         }
     }
     c.ok("ack_while_draining", d1.ack().await)?;
@@ -238,7 +255,12 @@ pub async fn close_drains(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
         .map(|m| m.id.clone())
         .filter(|id| !handed.contains(id))
         .collect();
-    c.check_eq("nothing_lost", &rest, &want, "the messages never handed out");
+    c.check_eq(
+        "nothing_lost",
+        &rest,
+        &want,
+        "the messages never handed out",
+    );
     nothing(c, &mut sub, quiet(s), "nothing_twice").await;
     Ok(())
 }

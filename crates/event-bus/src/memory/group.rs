@@ -215,7 +215,8 @@ impl Group {
                 Arc::new(m)
             })
             .collect();
-        shared.append(&dlq, messages);
+        // Never deduped: the same message dead-lettered by two groups is two dead letters.
+        shared.append(&dlq, messages, false);
     }
 }
 

@@ -241,16 +241,28 @@ mod tests {
         assert!(ring.extend(held, now + Duration::from_secs(10)));
         assert_eq!(ring.len(), 2);
         assert_eq!(ring.first_deadline(), Some(now + Duration::from_secs(2)));
-        assert!(ring.pop_expired(now + Duration::from_secs(5)).is_some(), "the other one");
+        assert!(
+            ring.pop_expired(now + Duration::from_secs(5)).is_some(),
+            "the other one"
+        );
         assert!(ring.remove(other).is_none(), "it expired");
-        assert!(ring.pop_expired(now + Duration::from_secs(5)).is_none(), "held: extended");
+        assert!(
+            ring.pop_expired(now + Duration::from_secs(5)).is_none(),
+            "held: extended"
+        );
         assert_eq!(ring.first_deadline(), Some(now + Duration::from_secs(10)));
-        assert!(ring.extend(held, now + Duration::from_secs(20)), "extended again");
+        assert!(
+            ring.extend(held, now + Duration::from_secs(20)),
+            "extended again"
+        );
         assert!(ring.remove(held).is_some(), "acked");
         assert!(!ring.extend(held, now), "settled: nothing to extend");
         let lapsed = ring.push(entry(), now);
         let later = now + Duration::from_secs(30);
-        assert!(ring.pop_expired(later).is_some(), "its deadline kept monotonic");
+        assert!(
+            ring.pop_expired(later).is_some(),
+            "its deadline kept monotonic"
+        );
         assert!(!ring.extend(lapsed, now + Duration::from_secs(1)), "lapsed");
         assert_eq!((ring.len(), ring.first_deadline()), (0, None));
     }
@@ -272,4 +284,3 @@ mod tests {
         assert!(ring.remove(kept).is_some());
     }
 }
-

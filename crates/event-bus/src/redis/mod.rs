@@ -2,17 +2,19 @@
 //!
 //! | operation | Redis |
 //! |---|---|
-//! | publish / batch | `XADD <stream> MAXLEN ~ <max_len> * i <id> p <payload> [k <key>] [h:<name> <value>]…` (a batch is one pipeline) |
+//! | publish / batch | one Lua script call: per message, unless `<stream>:dedupe:<id>` exists, `XADD <stream> MAXLEN ~ <max_len> * i <id> p <payload> [k <key>] [h:<name> <value>]…` and `SET <stream>:dedupe:<id> <entry id> PX <dedupe_window>` |
 //! | subscribe | `XGROUP CREATE <stream> <group> 0\|$ MKSTREAM` (an existing group resumes); a reader task per subscription then runs `XREADGROUP … >` when `next` finds its buffer empty |
 //! | ack | `XACK` |
-//! | nack(delay) | `XCLAIM … IDLE <ack_timeout - delay> JUSTID` (due again after `delay`), last error kept in a hash |
-//! | redelivery | `XAUTOCLAIM <min-idle = ack_timeout>` every `claim_interval`; the attempt is the entry's delivery counter (`XPENDING`) |
+//! | nack(delay) | `XCLAIM … IDLE <ack_timeout - delay> JUSTID` (due again after `delay`; a zero delay: after the backoff), last error and backed-off attempt kept in a hash |
+//! | extend(d) | Lua: if `XPENDING` shows the entry still ours at this attempt, `XCLAIM <same consumer> 0 <id> IDLE <ack_timeout - d> JUSTID` |
+//! | redelivery | `XAUTOCLAIM <min-idle = ack_timeout>` every `claim_interval`; the attempt is the entry's delivery counter (`XPENDING`); a lapsed lease is first given back for the backoff (`XCLAIM … IDLE … RETRYCOUNT`) |
+//! | close | readers stop and give back their buffers; waits up to `drain_timeout` for them and for in-flight deliveries' acks |
 //! | give back (read, never handed out: subscription dropped, bus closed, buffered too long) | `XCLAIM … IDLE <ack_timeout> RETRYCOUNT <attempt - 1> JUSTID`: due at once, its counter restored |
 //! | dead letter | after `max_attempts` hand-outs: `MULTI; XADD <stream>.dlq …; XACK; HDEL; EXEC` |
 //!
 //! **Wire format** (fields `i`, `p`, `k`, `h:*`), what happens to entries other programs wrote, how attempts
-//! count hand-outs and why `next` is cancel-safe: `docs/event-bus-redis.md`, and the `wire` and `reader`
-//! modules.
+//! count hand-outs, leases, backoff, the dedupe window, the drain and why `next` is cancel-safe:
+//! `docs/event-bus-redis.md`, and the `wire`, `reader` and `scripts` modules.
 //!
 //! **Workspace scoping**: the stream of topic `t` in workspace `w` is the key `avb:{w}:t` (the `{w}` hash
 //! tag keeps a workspace on one cluster slot); a topic's failure reasons live in `avb:{w}:t:errors:<group>`.
@@ -266,7 +268,9 @@ impl EventBus for RedisBus {
     async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
         self.shared.check_open()?;
         self.shared.settings.check_size(&message, SCHEME)?;
-        self.shared.publish(topic, std::slice::from_ref(&message)).await?;
+        self.shared
+            .publish(topic, std::slice::from_ref(&message))
+            .await?;
         Ok(message.id)
     }
 

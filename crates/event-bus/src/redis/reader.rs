@@ -290,7 +290,8 @@ impl Reader {
             let lease_lapsed = delivered >= 2 && backed_off != delivered - 1;
             let handled = if delivered > max_attempts {
                 let reason = lease_lapsed.then_some(LAPSED);
-                self.dead_letter_claimed(&entry, delivered - 1, reason).await
+                self.dead_letter_claimed(&entry, delivered - 1, reason)
+                    .await
             } else if lease_lapsed {
                 lapsed.push((entry.id, delivered - 1));
                 Ok(())

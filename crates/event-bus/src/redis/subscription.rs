@@ -38,7 +38,9 @@ impl RedisSource {
             consumer: consumer.clone(),
         });
         let inbox = Arc::new(Inbox::default());
-        shared.readers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        shared
+            .readers
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let reader = Reader {
             shared: shared.clone(),
             conn,
@@ -327,4 +329,3 @@ impl RedisSettle {
         self.give_back(&r.id, r.attempt, delay, reason).await
     }
 }
-
