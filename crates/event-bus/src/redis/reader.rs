@@ -15,9 +15,6 @@
 
 use super::wire::{self, DeadLetter, RawEntry};
 use super::{Shared, backoff_field, errors_key, map_err};
-
-/// The last error of a delivery whose lease lapsed.
-const LAPSED: &str = "ack timeout";
 use crate::{Error, Message, Result, Topic};
 use redis::Value;
 use redis::aio::ConnectionManager;
@@ -26,6 +23,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+/// The last error of a delivery whose lease lapsed.
+const LAPSED: &str = "ack timeout";
 
 /// An entry read from Redis, not yet handed out.
 pub(super) struct Buffered {
@@ -338,7 +338,8 @@ impl Reader {
                 .arg("JUSTID")
                 .ignore();
         }
-        // On failure (broker down) they stay claimed by this consumer: the ack timeout returns them.
+        // On failure (broker down) they stay claimed by this consumer: the ack timeout returns them, counted
+        // one attempt more (as a failed give-back of read-ahead is).
         let _ = pipe.query_async::<()>(&mut self.conn).await;
     }
 
