@@ -10,6 +10,7 @@
 //! | backend | module | cargo feature (of `avb`) | notes |
 //! |---|---|---|---|
 //! | JSON file | [`json`] | `json` (`catalog-json`), default | sandbox default; re-read when the file changes |
+//! | OpenMetadata | `openmetadata` | `openmetadata` (`catalog-openmetadata`) | REST API, bearer token, paging followed to the end |
 //!
 //! The shared conformance suite is `conformance` (feature `conformance`, on the kit `avb-conformance`).
 //!
@@ -39,6 +40,8 @@ pub mod validate;
 pub mod conformance;
 #[cfg(feature = "json")]
 pub mod json;
+#[cfg(feature = "openmetadata")]
+pub mod openmetadata;
 
 pub use avb_core::{Classify, ErrorClass, Health, NotCompiled};
 pub use error::{Error, Result};

@@ -28,7 +28,7 @@ pub async fn open(config: &CatalogConfig) -> Result<Arc<dyn Catalog>, Error> {
             file,
             sample_when_absent,
         } => json(file, *sample_when_absent),
-        CatalogConfig::OpenMetadata { .. } => openmetadata(config),
+        CatalogConfig::OpenMetadata { url, token } => openmetadata(url, token.as_ref()),
     }
 }
 
@@ -47,10 +47,26 @@ fn json(_: &std::path::Path, _: bool) -> Result<Arc<dyn Catalog>, Error> {
     Err(not_compiled("json", "catalog-json"))
 }
 
-fn openmetadata(_: &CatalogConfig) -> Result<Arc<dyn Catalog>, Error> {
+#[cfg(feature = "openmetadata")]
+fn openmetadata(
+    url: &avb_core::config::ServiceUrl,
+    token: Option<&avb_core::config::Secret>,
+) -> Result<Arc<dyn Catalog>, Error> {
+    Ok(Arc::new(crate::openmetadata::OpenMetadataCatalog::new(
+        url.expose(),
+        token.map(avb_core::config::Secret::expose),
+    )?))
+}
+
+#[cfg(not(feature = "openmetadata"))]
+fn openmetadata(
+    _: &avb_core::config::ServiceUrl,
+    _: Option<&avb_core::config::Secret>,
+) -> Result<Arc<dyn Catalog>, Error> {
     Err(not_compiled("openmetadata", "catalog-openmetadata"))
 }
 
+#[cfg_attr(all(feature = "json", feature = "openmetadata"), allow(dead_code))]
 fn not_compiled(backend: &str, feature: &'static str) -> Error {
     Error::from(avb_core::NotCompiled {
         backend: format!("DATA_CATALOG={backend}"),
