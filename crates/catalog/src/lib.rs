@@ -32,6 +32,7 @@ mod error;
 mod forward;
 mod open;
 pub mod parse;
+pub mod pipeline;
 mod snapshot;
 mod types;
 pub mod validate;

@@ -111,4 +111,24 @@ mod tests {
         assert_eq!(catalog.backend(), "json");
         assert!(catalog.health().await.is_up());
     }
+
+    #[cfg(not(feature = "openmetadata"))]
+    #[tokio::test]
+    async fn openmetadata_without_its_feature_names_the_feature() {
+        let err = open(&config(&[
+            ("DATA_CATALOG", "openmetadata"),
+            ("OPENMETADATA_URL", "http://127.0.0.1:8585/api"),
+        ]))
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("catalog-openmetadata"), "{err}");
+    }
+
+    #[cfg(not(feature = "json"))]
+    #[tokio::test]
+    async fn json_without_its_feature_names_the_feature() {
+        let err = open(&config(&[])).await.unwrap_err().to_string();
+        assert!(err.contains("catalog-json"), "{err}");
+    }
 }
