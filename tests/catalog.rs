@@ -30,7 +30,7 @@ async fn open(pairs: &[(&str, &str)]) -> Arc<dyn Catalog> {
 }
 
 #[tokio::test]
-async fn json_passes_the_suite_through_the_facade() {
+async fn conformance_on_json_through_the_facade() {
     let catalog = open(&[("DATA_CATALOG", "json"), ("DATA_CATALOG_FILE", SAMPLE)]).await;
     assert_eq!(catalog.backend(), "json");
     conformance::run_all(&Harness::new(catalog))
@@ -39,7 +39,7 @@ async fn json_passes_the_suite_through_the_facade() {
 }
 
 #[tokio::test]
-async fn openmetadata_passes_the_suite_on_the_contract_server() {
+async fn conformance_on_openmetadata_contract_server() {
     let Some((url, token)) = contract_server() else {
         return;
     };
@@ -59,7 +59,7 @@ async fn openmetadata_passes_the_suite_on_the_contract_server() {
 /// Pages of 2: every list crosses many pages (13 + 1 deleted endpoints, 2 glossaries, 10 terms), and the
 /// answers are the same as with one page.
 #[tokio::test]
-async fn small_pages_are_followed_to_the_end() {
+async fn conformance_on_openmetadata_with_pages_of_2() {
     let Some((url, token)) = contract_server() else {
         return;
     };
