@@ -172,3 +172,71 @@ fn the_token_is_redacted_in_the_summary_and_json() {
     assert!(!shown.contains("SeCrEtMk"), "{shown}");
     assert!(shown.contains("openmetadata"), "{shown}");
 }
+
+/// The contract server itself answers as OpenMetadata does: `fields` filtering, cursors both ways,
+/// `include`, `{code, errorType, message}` errors, 401 without the token.
+#[tokio::test]
+async fn the_contract_server_answers_like_openmetadata() {
+    let Some((url, token)) = contract_server() else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let get = |path: String, auth: bool| {
+        let mut r = http.get(format!("{url}/v1/{path}"));
+        if auth {
+            r = r.header("Authorization", format!("Bearer {token}"));
+        }
+        async move {
+            let answer = r.send().await.unwrap();
+            let status = answer.status().as_u16();
+            let body: serde_json::Value = answer.json().await.unwrap();
+            (status, body)
+        }
+    };
+    // Default limit 10; total counts non-deleted entities; `after` leads on, `before` leads back.
+    let (status, first) = get("apiEndpoints".into(), true).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["data"].as_array().unwrap().len(), 10);
+    assert_eq!(first["paging"]["total"], 13);
+    assert!(first["paging"].get("before").is_none());
+    assert!(
+        first["data"][0].get("tags").is_none(),
+        "tags only with fields=tags"
+    );
+    let after = first["paging"]["after"].as_str().unwrap();
+    let (_, second) = get(format!("apiEndpoints?after={after}&fields=tags"), true).await;
+    assert_eq!(second["data"].as_array().unwrap().len(), 3);
+    assert!(second["paging"].get("after").is_none());
+    assert!(second["data"][0]["tags"].is_array());
+    let before = second["paging"]["before"].as_str().unwrap();
+    let (_, back) = get(format!("apiEndpoints?before={before}"), true).await;
+    assert_eq!(back["data"], first["data"]);
+    // include: the deleted endpoint only with deleted/all.
+    let (_, deleted) = get("apiEndpoints?include=deleted".into(), true).await;
+    assert_eq!(deleted["paging"]["total"], 1);
+    assert_eq!(deleted["data"][0]["name"], "crawler_myspace_profile");
+    let (_, all) = get("apiEndpoints?include=all&limit=100".into(), true).await;
+    assert_eq!(all["paging"]["total"], 14);
+    // Errors: shape and status.
+    let (status, bad_field) = get("glossaryTerms?fields=nope".into(), true).await;
+    assert_eq!(status, 400);
+    assert_eq!(bad_field["message"], "Invalid field name nope");
+    let (status, missing) = get(
+        "glossaries/00000000-0000-0000-0000-000000000000".into(),
+        true,
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["code"], 404);
+    assert!(missing["errorType"].is_string() && missing["message"].is_string());
+    let (status, anonymous) = get("system/version".into(), false).await;
+    assert_eq!(
+        (status, anonymous["code"].clone()),
+        (401, serde_json::json!(401))
+    );
+    // An entity's versions: EntityVersionHistory.
+    let id = first["data"][0]["id"].as_str().unwrap();
+    let (status, history) = get(format!("apiEndpoints/{id}/versions"), true).await;
+    assert_eq!(status, 200);
+    assert_eq!(history["entityType"], "apiEndpoint");
+}
