@@ -29,6 +29,25 @@ fn chunks(data: &Bytes) -> ByteStream {
     Box::pin(futures::stream::iter(parts))
 }
 
+/// Bench code panics on a failed call, but with what failed and the server's answer, never a bare `unwrap`.
+trait OrPanic<T> {
+    fn or_panic(self, what: &str) -> T;
+}
+
+impl<T, E: std::fmt::Display> OrPanic<T> for Result<T, E> {
+    #[track_caller]
+    fn or_panic(self, what: &str) -> T {
+        self.unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+}
+
+impl<T> OrPanic<T> for Option<T> {
+    #[track_caller]
+    fn or_panic(self, what: &str) -> T {
+        self.unwrap_or_else(|| panic!("{what}: the answer lacked it"))
+    }
+}
+
 /// The raw SDK doing what the adapter does for a streamed put: fill a part, upload it, repeat, complete.
 async fn raw_put_stream(client: &aws_sdk::Client, bucket: &str, key: &str, mut body: ByteStream) {
     let upload = client
@@ -37,14 +56,17 @@ async fn raw_put_stream(client: &aws_sdk::Client, bucket: &str, key: &str, mut b
         .key(key)
         .send()
         .await
-        .unwrap();
-    let id = upload.upload_id().unwrap().to_string();
+        .or_panic("S3 call");
+    let id = upload
+        .upload_id()
+        .or_panic("CreateMultipartUpload upload id")
+        .to_string();
     let mut parts = Vec::new();
     let mut buffer = BytesMut::new();
     let mut ended = false;
     while !ended || !buffer.is_empty() {
         while !ended && buffer.len() < DEFAULT_PART_SIZE {
-            match body.try_next().await.unwrap() {
+            match body.try_next().await.or_panic("reading the body") {
                 Some(c) => buffer.extend_from_slice(&c),
                 None => ended = true,
             }
@@ -66,11 +88,11 @@ async fn raw_put_stream(client: &aws_sdk::Client, bucket: &str, key: &str, mut b
             .body(SdkBody::from(part))
             .send()
             .await
-            .unwrap();
+            .or_panic("S3 call");
         parts.push(
             CompletedPart::builder()
                 .part_number(number)
-                .e_tag(out.e_tag().unwrap())
+                .e_tag(out.e_tag().or_panic("UploadPart ETag"))
                 .build(),
         );
     }
@@ -86,7 +108,7 @@ async fn raw_put_stream(client: &aws_sdk::Client, bucket: &str, key: &str, mut b
         )
         .send()
         .await
-        .unwrap();
+        .or_panic("S3 call");
 }
 
 use avb::object_store::s3::sdk as aws_sdk;
@@ -102,12 +124,12 @@ async fn setup() -> Option<(S3Store, String)> {
         .with_credentials(key, secret)
         .build()
         .await
-        .unwrap();
+        .or_panic("S3 call");
     Some((store, bucket))
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = tokio::runtime::Runtime::new().or_panic("the Tokio runtime");
     let Some((store, bucket)) = rt.block_on(setup()) else {
         eprintln!("SKIPPED storage benchmarks: no S3 server");
         return;
@@ -127,7 +149,7 @@ fn bench(c: &mut Criterion) {
                 store
                     .put(key, data.clone(), PutOptions::default())
                     .await
-                    .unwrap();
+                    .or_panic("S3 call");
             }
         });
 
@@ -139,12 +161,12 @@ fn bench(c: &mut Criterion) {
                     store
                         .put_stream(&adapter_key, chunks(&data), PutOptions::default())
                         .await
-                        .unwrap();
+                        .or_panic("S3 call");
                 } else {
                     store
                         .put(&adapter_key, data.clone(), PutOptions::default())
                         .await
-                        .unwrap();
+                        .or_panic("S3 call");
                 }
             })
         });
@@ -161,7 +183,7 @@ fn bench(c: &mut Criterion) {
                         .body(SdkBody::from(data.clone()))
                         .send()
                         .await
-                        .unwrap();
+                        .or_panic("S3 call");
                 }
             })
         });
@@ -174,10 +196,10 @@ fn bench(c: &mut Criterion) {
                 let got = store
                     .get(&adapter_key, GetOptions::default())
                     .await
-                    .unwrap();
+                    .or_panic("S3 call");
                 let mut body = got.body;
                 let mut n = 0;
-                while let Some(chunk) = body.try_next().await.unwrap() {
+                while let Some(chunk) = body.try_next().await.or_panic("reading the body") {
                     n += chunk.len();
                 }
                 assert_eq!(n, size);
@@ -191,10 +213,10 @@ fn bench(c: &mut Criterion) {
                     .key(&raw_key)
                     .send()
                     .await
-                    .unwrap();
+                    .or_panic("S3 call");
                 let mut n = 0;
                 while let Some(chunk) = out.body.next().await {
-                    n += chunk.unwrap().len();
+                    n += chunk.or_panic("reading a chunk").len();
                 }
                 assert_eq!(n, size);
             })

@@ -105,6 +105,20 @@ pub const TEST_KEYS: &[Key] = &[
         "Tests only: the harness Keycloak's bootstrap admin, for admin REST calls (a loopback test credential).",
     ),
     key(
+        "AVB_TEST_OPENMETADATA_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's OpenMetadata contract server, its API root `http://127.0.0.1:18585/api` (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_OPENMETADATA_TOKEN",
+        "tests",
+        "token",
+        "unset",
+        "Tests only: the bearer token the OpenMetadata contract server accepts (a loopback test credential).",
+    ),
+    key(
         "AVB_TEST_MINIO_URL",
         "tests",
         "URL",

@@ -11,7 +11,9 @@
 //! the report; every reason has the configuration's secrets scrubbed ([`Config::scrub`]). Overall:
 //! `healthy` when every component is up, `unhealthy` when none is, else `degraded`.
 
-use crate::config::{AuthConfig, Config, EventBusConfig, ObjectStoreConfig, PortConfig};
+use crate::config::{
+    AuthConfig, CatalogConfig, Config, EventBusConfig, ObjectStoreConfig, PortConfig,
+};
 use avb_core::{Health, Status};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -53,7 +55,7 @@ pub struct Report {
     pub mode: String,
     /// `development`, `staging` or `production`.
     pub environment: String,
-    /// Each port's health, by port name (`event_bus`, `auth`, `object_store`).
+    /// Each port's health, by port name (`event_bus`, `auth`, `object_store`, `catalog`).
     pub components: BTreeMap<&'static str, Health>,
 }
 
@@ -91,14 +93,18 @@ where
     probe(backend, work).await
 }
 
-/// The report over `[event_bus, auth, object_store]`, reasons scrubbed of `config`'s secrets.
-pub(crate) fn report(config: &Config, [event_bus, auth, object_store]: [Health; 3]) -> Report {
+/// The report over `[event_bus, auth, object_store, catalog]`, reasons scrubbed of `config`'s secrets.
+pub(crate) fn report(
+    config: &Config,
+    [event_bus, auth, object_store, catalog]: [Health; 4],
+) -> Report {
     // A backend's reason is a client library's text, which may quote a URL or key it was given: the
     // configuration's own secrets are scrubbed from it before it is reported.
     let components = BTreeMap::from([
         (EventBusConfig::NAME, event_bus),
         (AuthConfig::NAME, auth),
         (ObjectStoreConfig::NAME, object_store),
+        (CatalogConfig::NAME, catalog),
     ])
     .into_iter()
     .map(|(name, mut health)| {
@@ -123,11 +129,11 @@ pub(crate) fn report(config: &Config, [event_bus, auth, object_store]: [Health; 
     }
 }
 
-/// Builds every implemented port from `config` and collects its health (Catalog and LLM are not
-/// implemented yet and are not listed). For a one-shot check; a running service asks the ports it holds
+/// Builds every implemented port from `config` and collects its health (LLM is not implemented yet and
+/// is not listed). For a one-shot check; a running service asks the ports it holds
 /// ([`Ports::health`](crate::Ports::health)).
 pub async fn check(config: &Config) -> Report {
-    let (event_bus, auth, object_store) = tokio::join!(
+    let (event_bus, auth, object_store, catalog) = tokio::join!(
         component(
             config.event_bus.backend.kind().as_str(),
             avb_event_bus::open(&config.event_bus.backend),
@@ -143,8 +149,13 @@ pub async fn check(config: &Config) -> Report {
             avb_object_store::open(&config.object_store.backend),
             |store| async move { store.health().await },
         ),
+        component(
+            config.catalog.backend.kind().as_str(),
+            avb_catalog::open(&config.catalog.backend),
+            |catalog| async move { catalog.health().await },
+        ),
     );
-    report(config, [event_bus, auth, object_store])
+    report(config, [event_bus, auth, object_store, catalog])
 }
 
 impl std::fmt::Display for Report {
@@ -178,7 +189,8 @@ mod tests {
         let config = Config::from_iter(Vec::<(String, String)>::new()).unwrap();
         let report = check(&config).await;
         assert_eq!(report.status, Overall::Healthy, "{report}");
-        assert_eq!(report.components.len(), 3);
+        assert_eq!(report.components.len(), 4);
+        assert_eq!(report.components["catalog"].backend, "json");
         assert_eq!(report.components["event_bus"].backend, "memory");
     }
 

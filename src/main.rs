@@ -1,7 +1,10 @@
 //! The `avb` command.
 //!
 //! Run with: `cargo run -- mode` (the resolved configuration), `cargo run -- vars` (every variable), or
-//! `cargo run -- token --subject alice --workspace ws-1 --roles analyst,viewer` (a local-issuer token).
+//! `cargo run -- token --subject alice --workspace ws-1 --roles analyst,viewer` (a local-issuer token),
+//! `cargo run -- catalog validate examples/pipeline.yaml` (a pipeline against the configured catalog).
+
+mod main_catalog;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +36,11 @@ enum Command {
         /// Keep checking until healthy, at most this long (`60s`, `2m`, `500ms`).
         #[arg(long, value_parser = parse_duration)]
         wait: Option<std::time::Duration>,
+    },
+    /// The configured catalog: validate a pipeline against it, or snapshot it into a JSON catalog file.
+    Catalog {
+        #[command(subcommand)]
+        command: main_catalog::CatalogCommand,
     },
     /// Print an access token signed by the local issuer's development key (`AUTH_MODE=local`), for curl
     /// and tests against a running sandbox service: `-H "Authorization: Bearer $(avb token ...)"`.
@@ -136,7 +144,7 @@ fn token(subject: &str, workspace: &str, roles: &[String], ttl: std::time::Durat
         }
     };
     let key_file = match &config.auth.backend {
-        avb::config::AuthConfig::Local { key_file } => key_file.clone(),
+        avb::config::AuthConfig::Local { key_file, .. } => key_file.clone(),
         other => {
             eprintln!(
                 "avb: note: AUTH_MODE resolves to {other}; services validate this token only under AUTH_MODE=local"
@@ -190,6 +198,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Health { json, wait } => health(json, wait),
+        Command::Catalog { command } => main_catalog::run(command),
         Command::Token {
             subject,
             workspace,

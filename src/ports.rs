@@ -1,14 +1,15 @@
 //! [`Ports`]: every implemented port, built once from the resolved [`Config`].
 //!
 //! Each port crate turns its own configuration into a backend (`avb_event_bus::open`, `avb_auth::open`,
-//! `avb_object_store::open`) with one exhaustive `match`; a backend left out of this build by its cargo
+//! `avb_object_store::open`, `avb_catalog::open`) with one exhaustive `match`; a backend left out of this build by its cargo
 //! feature is that port's `NotCompiled` error, naming the feature. `Ports` holds the instances, so a
 //! `/health` endpoint probed every few seconds asks the live backends ([`Ports::health`]) instead of
-//! building new ones. Catalog and LLM have no backends yet; their configuration is resolved and checked.
+//! building new ones. LLM has no backend yet; its configuration is resolved and checked.
 
 use crate::config::Config;
 use crate::health::Report;
 use avb_auth::Authenticator;
+use avb_catalog::Catalog;
 use avb_event_bus::EventBus;
 use avb_object_store::ObjectStore;
 use std::fmt;
@@ -21,6 +22,7 @@ pub struct Ports {
     event_bus: Arc<dyn EventBus>,
     auth: Arc<dyn Authenticator>,
     object_store: Arc<dyn ObjectStore>,
+    catalog: Arc<dyn Catalog>,
 }
 
 /// A port that could not be built, and why.
@@ -33,6 +35,8 @@ pub enum OpenError {
     Auth(avb_auth::Error),
     /// The ObjectStore (`OBJECT_STORE`).
     ObjectStore(avb_object_store::Error),
+    /// The Catalog (`DATA_CATALOG`): a malformed catalog file fails here, naming the file and JSON path.
+    Catalog(avb_catalog::Error),
 }
 
 impl fmt::Display for OpenError {
@@ -41,16 +45,20 @@ impl fmt::Display for OpenError {
             OpenError::EventBus(e) => write!(f, "event bus: {e}"),
             OpenError::Auth(e) => write!(f, "auth: {e}"),
             OpenError::ObjectStore(e) => write!(f, "object store: {e}"),
+            OpenError::Catalog(e) => write!(f, "catalog: {e}"),
         }
     }
 }
 
+// The message already carries the port's error, so the chain continues with *its* cause (a cause listed
+// twice would print the same line twice under `avb::MainError`).
 impl std::error::Error for OpenError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            OpenError::EventBus(e) => Some(e),
-            OpenError::Auth(e) => Some(e),
-            OpenError::ObjectStore(e) => Some(e),
+            OpenError::EventBus(e) => std::error::Error::source(e),
+            OpenError::Auth(e) => std::error::Error::source(e),
+            OpenError::ObjectStore(e) => std::error::Error::source(e),
+            OpenError::Catalog(e) => std::error::Error::source(e),
         }
     }
 }
@@ -69,15 +77,17 @@ impl Ports {
     /// # Ok(()) }
     /// ```
     pub async fn open(config: Config) -> Result<Ports, OpenError> {
-        let (event_bus, auth, object_store) = tokio::join!(
+        let (event_bus, auth, object_store, catalog) = tokio::join!(
             avb_event_bus::open(&config.event_bus.backend),
             avb_auth::open(&config.auth.backend),
             avb_object_store::open(&config.object_store.backend),
+            avb_catalog::open(&config.catalog.backend),
         );
         Ok(Ports {
             event_bus: event_bus.map_err(OpenError::EventBus)?,
             auth: auth.map_err(OpenError::Auth)?,
             object_store: object_store.map_err(OpenError::ObjectStore)?,
+            catalog: catalog.map_err(OpenError::Catalog)?,
             config: Arc::new(config),
         })
     }
@@ -102,15 +112,21 @@ impl Ports {
         &self.object_store
     }
 
+    /// The Catalog.
+    pub fn catalog(&self) -> &Arc<dyn Catalog> {
+        &self.catalog
+    }
+
     /// The health of the ports held (see [`crate::health`]): each asked with a time limit, concurrently,
     /// reasons scrubbed of the configuration's secrets.
     pub async fn health(&self) -> Report {
-        let (event_bus, auth, object_store) = tokio::join!(
+        let (event_bus, auth, object_store, catalog) = tokio::join!(
             crate::health::probe(self.event_bus.backend(), self.event_bus.health()),
             crate::health::probe(self.auth.backend(), self.auth.health()),
             crate::health::probe(self.object_store.backend(), self.object_store.health()),
+            crate::health::probe(self.catalog.backend(), self.catalog.health()),
         );
-        crate::health::report(&self.config, [event_bus, auth, object_store])
+        crate::health::report(&self.config, [event_bus, auth, object_store, catalog])
     }
 }
 
@@ -120,6 +136,7 @@ impl fmt::Debug for Ports {
             .field("event_bus", &self.event_bus.backend())
             .field("auth", &self.auth.backend())
             .field("object_store", &self.object_store.backend())
+            .field("catalog", &self.catalog.backend())
             .finish_non_exhaustive()
     }
 }
@@ -135,9 +152,13 @@ mod tests {
             ("PULSAR_URL", "pulsar://127.0.0.1:9"),
         ])
         .unwrap();
-        let err = Ports::open(config).await.unwrap_err().to_string();
-        assert!(err.starts_with("event bus: "), "{err}");
-        assert!(err.contains("pulsar"), "{err}");
+        let err = Ports::open(config).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("event bus: "), "{text}");
+        assert!(text.contains("pulsar"), "{text}");
+        // What `avb::MainError` prints: the message once, not again as its own cause.
+        let main = format!("{:?}", crate::MainError::from(err));
+        assert_eq!(main.matches("not implemented yet").count(), 1, "{main}");
     }
 
     #[tokio::test]

@@ -13,6 +13,9 @@ fn settings() -> Settings {
     Settings {
         ack_timeout: Duration::from_secs(1),
         max_attempts: 3,
+        retry_min: Duration::from_millis(100),
+        retry_max: Duration::from_millis(400),
+        drain_timeout: Duration::from_secs(1),
         ..Settings::default()
     }
 }
@@ -334,5 +337,110 @@ mod redis {
             err.to_string(),
             "read_count=\"0\" is invalid: expected an integer >= 1"
         );
+    }
+
+    /// A lease that lapsed and was claimed by another member cannot be extended back (the check and the
+    /// `XCLAIM` are one script): `extend` is `LeaseLost`, and the other member's delivery stays its own.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn extending_a_lease_another_member_claimed_is_lease_lost() {
+        use avb::event_bus::{Error, Message, StartPosition};
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder()
+            .with_url(&url)
+            .with_ack_timeout(Duration::from_millis(200))
+            .with_retry_backoff(Duration::from_millis(10), Duration::from_millis(20))
+            .with_claim_interval(Duration::from_millis(20))
+            .build()
+            .unwrap();
+        let topic = foreign_topic("lease_lost");
+        let mut first = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let m = Message::new(&b"slow"[..]);
+        bus.publish(&topic, m.clone()).await.unwrap();
+        let held = next_within(&mut first, "the first delivery").await;
+        let mut second = bus
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let taken = next_within(&mut second, "the redelivery after the lapse").await;
+        assert_eq!((taken.message_id(), taken.attempt()), (&m.id, 2));
+        match held.extend(Duration::from_millis(200)).await {
+            Err(Error::LeaseLost { message_id, .. }) => assert_eq!(message_id, m.id.as_str()),
+            other => panic!("extend of a lost lease: {other:?}"),
+        }
+        taken.extend(Duration::from_millis(200)).await.unwrap();
+        taken.ack().await.unwrap();
+    }
+
+    /// The dedupe window is the life of the `…:dedupe:<id>` key: within it a retried publish adds nothing,
+    /// after it the same id is a new entry; with the window zero there is no dedupe (and no capability).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_retry_after_the_dedupe_window_is_a_second_message() {
+        use avb::event_bus::{Message, StartPosition};
+        let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+            return;
+        };
+        let bus = RedisBus::builder()
+            .with_url(&url)
+            .with_dedupe_window(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        assert!(bus.capabilities().idempotent_publish);
+        let topic = foreign_topic("dedupe_window");
+        let mut raw = raw_connection(&url).await;
+        let key = avb::event_bus::redis::stream_key(&topic);
+        let m = Message::new(&b"once"[..]);
+        bus.publish(&topic, m.clone()).await.unwrap();
+        bus.publish(&topic, m.clone()).await.unwrap();
+        let len: usize = ::redis::cmd("XLEN")
+            .arg(&key)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(len, 1, "a retry within the window adds nothing");
+        let dedupe_key = format!("{key}:dedupe:{}", m.id);
+        loop {
+            let exists: bool = ::redis::cmd("EXISTS")
+                .arg(&dedupe_key)
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+            if !exists {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bus.publish(&topic, m.clone()).await.unwrap();
+        let len: usize = ::redis::cmd("XLEN")
+            .arg(&key)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(len, 2, "after the window the same id is a new entry");
+        let off = RedisBus::builder()
+            .with_url(&url)
+            .with_dedupe_window(Duration::ZERO)
+            .build()
+            .unwrap();
+        assert!(!off.capabilities().idempotent_publish);
+        off.publish(&topic, m.clone()).await.unwrap();
+        off.publish(&topic, m.clone()).await.unwrap();
+        let len: usize = ::redis::cmd("XLEN")
+            .arg(&key)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(len, 4, "no dedupe with a zero window");
+        let mut sub = off
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let d = next_within(&mut sub, "an entry").await;
+        assert_eq!(d.message_id(), &m.id);
+        d.ack().await.unwrap();
     }
 }

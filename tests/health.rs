@@ -35,6 +35,7 @@ fn sandbox_default_is_healthy() {
         ("event_bus", "memory"),
         ("auth", "none"),
         ("object_store", "memory"),
+        ("catalog", "json"),
     ] {
         assert_eq!(report["components"][port]["status"], "up", "{report}");
         assert_eq!(report["components"][port]["backend"], backend, "{report}");

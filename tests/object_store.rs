@@ -4,12 +4,15 @@
 //! configuration alone switches the backend, a missing bucket and a dead endpoint are distinct errors, and a
 //! wrong key pair is `PermissionDenied` naming the endpoint (on the servers that verify signatures).
 //!
+//! Every conformance run asserts its exact result: which cases skip (and the capability they lack), which
+//! declared server gaps fire (every run; racy ones may), and that every other case passes.
+//!
 //! Run with: `eval "$(scripts/services env)"; cargo test --all-features --test object_store`
 // Test code: an unwrap that fails is the test (or benchmark) failing, with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use avb::config::Config;
-use avb::object_store::conformance::{self, Harness};
+use avb::object_store::conformance::{self, Expect, Harness, Runner, capability};
 use avb::object_store::{Error, ObjectStore, PutOptions};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -18,20 +21,24 @@ use std::sync::Arc;
 #[path = "support/s3_servers.rs"]
 mod s3_servers;
 
-async fn run(store: Arc<dyn ObjectStore>) {
-    run_with(Harness::new(store)).await;
-}
-
-async fn run_with(harness: Harness) {
-    let report = conformance::run_all(&harness).await;
-    println!("{report}");
-    assert!(report.failed.is_empty(), "{report}");
-    assert!(report.passed.len() >= 15, "too few cases ran: {report}");
+/// Runs the suite (printing one line per case as it goes) and asserts its exact result: the cases `expect`
+/// lists as skipped are skipped for that capability, its deterministic gaps hold, every other case passes
+/// (a stale deterministic gap is a difference too).
+async fn run_expecting(harness: Harness, runner: Runner, expect: Expect) {
+    conformance::run_all_with(&harness, &runner)
+        .await
+        .assert_exact(&expect);
 }
 
 #[tokio::test]
 async fn memory_passes_conformance() {
-    run(Arc::new(avb::object_store::memory::MemoryStore::new())).await;
+    let store = Arc::new(avb::object_store::memory::MemoryStore::new());
+    // No file system underneath (nothing to plant links in), no HTTP endpoint to presign for.
+    let expect = Expect::all()
+        .skipped("symlinks_not_followed", capability::SYMLINKS)
+        .skipped("presigned_round_trip", capability::PRESIGN)
+        .skipped("presigned_refusals", capability::PRESIGN);
+    run_expecting(Harness::new(store), conformance::runner(), expect).await;
 }
 
 #[tokio::test]
@@ -42,18 +49,11 @@ async fn fs_passes_conformance() {
     // The fs backend has a file system underneath: the suite plants symbolic links in it.
     let symlinks = conformance::FsSymlinks::new(&store, outside.path()).unwrap();
     let harness = Harness::new(Arc::new(store)).with_symlinks(Arc::new(symlinks));
-    let report = conformance::run_all(&harness).await;
-    println!("{report}");
-    assert!(report.failed.is_empty(), "{report}");
     // fs declares every capability but presigned URLs (it has no HTTP endpoint to sign for).
-    assert!(
-        report
-            .skipped
-            .iter()
-            .all(|(case, _)| case.starts_with("presigned_")),
-        "fs declares every other capability: {report}"
-    );
-    assert_eq!(report.skipped.len(), 2, "{report}");
+    let expect = Expect::all()
+        .skipped("presigned_round_trip", capability::PRESIGN)
+        .skipped("presigned_refusals", capability::PRESIGN);
+    run_expecting(harness, conformance::runner(), expect).await;
     assert_eq!(
         std::fs::read(outside.path().join("secret")).unwrap(),
         b"OUTSIDE"
@@ -89,6 +89,7 @@ async fn configuration_alone_switches_memory_and_fs() {
 #[cfg(feature = "object-store-s3")]
 mod s3 {
     use super::*;
+    use avb::object_store::conformance::{Gap, GapKind};
 
     /// (endpoint, access key, secret key, bucket) of each server, for the checks below.
     fn servers(list: Vec<s3_servers::S3Server>) -> Vec<(String, String, String, String)> {
@@ -119,11 +120,14 @@ mod s3 {
         // s3s-fs 0.14.1 checks If-None-Match and then writes, not atomically: of 8 racing creates, all 8 won
         // in one run here and exactly one in the next (timing-dependent).
         // AWS S3 and MinIO make the check atomic; the case stays in the suite for them (MinIO: below, no gap).
-        let harness = Harness::new(Arc::new(store)).with_known_server_gap(
+        let runner = conformance::runner().gap(Gap::intermittent(
             "conditional_create_race",
-            "s3s-fs 0.14.1 does not make If-None-Match atomic under concurrent puts",
-        );
-        run_with(harness).await;
+            "one_winner",
+            "s3s-fs 0.14.1",
+            "If-None-Match is checked, then the object written: not atomic under concurrent puts",
+        ));
+        let expect = Expect::all().skipped("symlinks_not_followed", capability::SYMLINKS);
+        run_expecting(Harness::new(Arc::new(store)), runner, expect).await;
     }
 
     /// The same suite against a second S3 implementation (moto), to catch assumptions that only hold for
@@ -135,58 +139,119 @@ mod s3 {
         };
         let store = server.builder().build().await.unwrap();
         assert!(store.health().await.is_up());
+        let runner = conformance::runner().gaps(MOTO_GAPS);
+        let mut expect = Expect::all().skipped("symlinks_not_followed", capability::SYMLINKS);
+        for gap in MOTO_GAPS
+            .iter()
+            .filter(|g| g.kind == GapKind::Deterministic)
+        {
+            expect = expect.gap(gap.case, gap.check);
+        }
+        run_expecting(Harness::new(Arc::new(store)), runner, expect).await;
+    }
+
+    const MOTO: &str = "moto 5.2.5";
+    /// moto 5.2.5 honours If-Match on PutObject but ignores it on CompleteMultipartUpload (it completed the
+    /// upload over an object with another entity tag): every write path through multipart — a streamed put
+    /// past one part, multipart complete, and the conditional copy built on it — writes despite a wrong
+    /// If-Match, and creates the object despite an If-Match on a missing key (two checks, one cause).
+    const IF_MATCH_ON_COMPLETE: &str = "ignores If-Match on CompleteMultipartUpload";
+    /// moto does not verify signatures (any key pair works), so nothing in a presigned URL is enforced: it
+    /// serves an expired presigned GET and takes a presigned PUT with another content type than the signed
+    /// one (both HTTP 200).
+    const NO_SIGNATURE_CHECKS: &str =
+        "does not verify signatures, so it enforces neither expiry nor signed headers";
+
+    /// moto's known gaps: each waives one check's specific failure; the rest of its case still runs.
+    const MOTO_GAPS: [Gap; 10] = [
         // moto's server intermittently answers 500 to concurrent overwrites of one key (its log: "ValueError:
-        // I/O operation on closed file" in the PUT handler): a server bug, seen under the parallel test run.
+        // I/O operation on closed file" in the PUT handler), seen under the parallel test run.
+        Gap::intermittent(
+            "concurrent_writers",
+            "shared_put",
+            MOTO,
+            "intermittently answers HTTP 500 to concurrent overwrites of one key",
+        )
+        .when(answered_500),
         // moto checks If-None-Match and then writes, like s3s-fs, not atomically: a clean-clone CI run here
         // saw 2 of 8 racing creates win (most runs: exactly one).
-        let harness = Harness::new(Arc::new(store))
-            .with_known_server_gap(
-                "concurrent_writers",
-                "moto 5.2.5 server intermittently answers HTTP 500 to concurrent overwrites of one key",
-            )
-            .with_known_server_gap(
-                "conditional_create_race",
-                "moto 5.2.5 does not make If-None-Match atomic under concurrent puts",
-            );
-        // moto 5.2.5 honours If-Match on PutObject but ignores it on CompleteMultipartUpload (it completed
-        // the upload over an object with another entity tag): every write path through multipart — a
-        // streamed put past one part, multipart complete, and the conditional copy built on it — writes
-        // despite a wrong If-Match. Only that failure is tolerated; any other failure of these cases fails.
-        let harness = [
+        Gap::intermittent(
+            "conditional_create_race",
+            "one_winner",
+            MOTO,
+            "If-None-Match is checked, then the object written: not atomic under concurrent puts",
+        ),
+        Gap::deterministic(
             "preconditions_put_stream",
+            "wrong_if_match_refused",
+            MOTO,
+            IF_MATCH_ON_COMPLETE,
+        )
+        .when(wrote_anyway),
+        Gap::deterministic(
+            "preconditions_put_stream",
+            "missing_key_if_match_refused",
+            MOTO,
+            IF_MATCH_ON_COMPLETE,
+        )
+        .when(wrote_anyway),
+        Gap::deterministic(
             "preconditions_multipart",
+            "wrong_if_match_refused",
+            MOTO,
+            IF_MATCH_ON_COMPLETE,
+        )
+        .when(wrote_anyway),
+        Gap::deterministic(
+            "preconditions_multipart",
+            "missing_key_if_match_refused",
+            MOTO,
+            IF_MATCH_ON_COMPLETE,
+        )
+        .when(wrote_anyway),
+        Gap::deterministic(
             "preconditions_copy",
-        ]
-        .into_iter()
-        .fold(harness, |h, case| {
-            h.with_known_server_gap_when(
-                case,
-                "moto 5.2.5 ignores If-Match on CompleteMultipartUpload",
-                moto_ignores_if_match_on_complete,
-            )
-        });
-        // moto does not verify signatures (any key pair works), so nothing in a presigned URL is enforced:
-        // it served an expired presigned GET and took a presigned PUT with another content type than the
-        // signed one (both HTTP 200). Only answers of that shape are tolerated.
-        let harness = harness.with_known_server_gap_when(
+            "wrong_if_match_refused",
+            MOTO,
+            IF_MATCH_ON_COMPLETE,
+        )
+        .when(wrote_anyway),
+        Gap::deterministic(
+            "preconditions_copy",
+            "missing_key_if_match_refused",
+            MOTO,
+            IF_MATCH_ON_COMPLETE,
+        )
+        .when(wrote_anyway),
+        Gap::deterministic(
             "presigned_refusals",
-            "moto 5.2.5 does not verify signatures, so it enforces neither expiry nor signed headers",
-            moto_enforces_no_signature,
-        );
-        run_with(harness).await;
+            "expired_get_refused",
+            MOTO,
+            NO_SIGNATURE_CHECKS,
+        )
+        .when(answered_2xx),
+        Gap::deterministic(
+            "presigned_refusals",
+            "other_content_type_refused",
+            MOTO,
+            NO_SIGNATURE_CHECKS,
+        )
+        .when(answered_2xx),
+    ];
+
+    /// A put the server failed with HTTP 500.
+    fn answered_500(failure: &str) -> bool {
+        failure.contains("is unavailable: HTTP 500")
     }
 
-    /// The failure of `presigned_refusals` when the server accepted (2xx) what the signature forbids.
-    fn moto_enforces_no_signature(failure: &str) -> bool {
-        failure.split("; ").all(|item| {
-            item.starts_with("an expired presigned GET answered HTTP 2")
-                || item.starts_with("a presigned PUT with another content type answered HTTP 2")
-        })
+    /// A presigned request the server accepted (2xx) although the signature forbids it.
+    fn answered_2xx(failure: &str) -> bool {
+        failure.contains("answered HTTP 2")
     }
 
-    /// The failure of a multipart write with a wrong `If-Match` that succeeded anyway.
-    fn moto_ignores_if_match_on_complete(failure: &str) -> bool {
-        failure.contains("with a wrong If-Match: expected PreconditionFailed, got Ok(")
+    /// A write with an `If-Match` that should have failed, and succeeded.
+    fn wrote_anyway(failure: &str) -> bool {
+        failure.contains("expected PreconditionFailed, got Ok(")
     }
 
     /// The same suite against MinIO, the server the requirements name, with NO known gap: MinIO makes
@@ -198,30 +263,10 @@ mod s3 {
         };
         let store = server.builder().build().await.unwrap();
         assert!(store.health().await.is_up());
-        let harness = Harness::new(Arc::new(store));
-        let report = conformance::run_all(&harness).await;
-        println!("{report}");
-        assert!(report.failed.is_empty(), "{report}");
-        assert!(report.passed.len() >= 15, "too few cases ran: {report}");
-        assert!(
-            report.passed.contains(&"conditional_create_race"),
-            "the race case must pass on MinIO, not be skipped or tolerated: {report}"
-        );
-        for case in [
-            "compare_and_swap",
-            "conditional_reads",
-            "preconditions_put",
-            "preconditions_put_stream",
-            "preconditions_multipart",
-            "preconditions_copy",
-            "presigned_round_trip",
-            "presigned_refusals",
-        ] {
-            assert!(
-                report.passed.contains(&case),
-                "{case} must pass on MinIO: {report}"
-            );
-        }
+        // No gap declared: every case but the symlink one (no file system underneath) must pass, the race
+        // and every precondition and presign case included.
+        let expect = Expect::all().skipped("symlinks_not_followed", capability::SYMLINKS);
+        run_expecting(Harness::new(Arc::new(store)), conformance::runner(), expect).await;
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use avb::object_store::ObjectStore;
-use avb::object_store::conformance::{self, Outcome};
+use avb::object_store::conformance::{self, Checks};
 
 #[cfg(feature = "object-store-s3")]
 #[path = "support/s3_servers.rs"]
@@ -32,8 +32,13 @@ fn reset_peak() -> bool {
 async fn measure(name: &str, store: &dyn ObjectStore) -> Option<u64> {
     let resettable = reset_peak();
     let before = status_kib("VmRSS:")?;
-    let outcome = conformance::stream_large(store, SIZE).await;
-    assert_eq!(outcome, Ok(Outcome::Passed), "{name}");
+    let mut checks = Checks::new("stream_large");
+    let ended = conformance::stream_through(&mut checks, store, SIZE).await;
+    assert!(
+        ended.is_ok() && checks.failures().is_empty(),
+        "{name}: {:?}",
+        checks.failures()
+    );
     let peak = status_kib("VmHWM:")?;
     let grew = peak.saturating_sub(before);
     println!(

@@ -6,6 +6,7 @@
 
 use super::rotation::{Admin, unique};
 use super::*;
+use avb::auth::clock::ManualClock;
 use avb::auth::oidc::Introspect;
 
 /// The API client's secret (loopback test credential from the realm fixture).
@@ -31,7 +32,7 @@ async fn throwaway_user(admin: &Admin, issuer: &str) -> (String, Value) {
         )
         .await;
     let id = found[0]["id"].as_str().unwrap().to_string();
-    let response = reqwest::Client::new()
+    let response = crate::http::client()
         .post(format!("{issuer}/protocol/openid-connect/token"))
         .form(&[
             ("grant_type", "password"),
@@ -47,12 +48,16 @@ async fn throwaway_user(admin: &Admin, issuer: &str) -> (String, Value) {
     (id, response.json().await.unwrap())
 }
 
-async fn introspecting(issuer: &str, when: Introspect, ttl: Duration) -> Oidc {
+fn introspecting_builder(issuer: &str, when: Introspect, ttl: Duration) -> OidcBuilder {
     OidcBuilder::new(issuer)
         .with_audience(AUDIENCE)
         .with_client_id(SERVICE)
         .with_introspection(AUDIENCE, Secret::new(API_SECRET), when)
         .with_introspection_cache(ttl)
+}
+
+async fn introspecting(issuer: &str, when: Introspect, ttl: Duration) -> Oidc {
+    introspecting_builder(issuer, when, ttl)
         .build()
         .await
         .unwrap()
@@ -88,8 +93,12 @@ async fn introspection_refuses_a_disabled_users_token_that_offline_validation_st
     admin.call(reqwest::Method::PUT, &path, Some(user)).await;
 
     offline.authenticate(token).await.unwrap(); // the gap introspection closes
+    let hits = always.token_cache().unwrap().hits();
     let err = always.authenticate(token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Inactive, "{err}");
+    // The validated-token cache answered the offline part, and introspection still ran and refused.
+    assert_eq!(always.token_cache().unwrap().hits(), hits + 1);
+    assert_eq!(always.introspection().unwrap().requests(), 2);
     per_route.authenticate(token).await.unwrap(); // routes that do not ask stay offline
     let err = per_route
         .authenticate_introspected(token)
@@ -108,7 +117,14 @@ async fn introspection_refuses_a_token_whose_session_ended_and_caches_answers() 
     };
     let (id, answer) = throwaway_user(&admin, &issuer).await;
     let token = answer["access_token"].as_str().unwrap();
-    let cached = introspecting(&issuer, Introspect::EveryToken, Duration::from_secs(600)).await;
+    // The cache period runs on `clock`: the test moves past it instead of waiting.
+    let clock = ManualClock::new();
+    let ttl = Duration::from_secs(600);
+    let cached = introspecting_builder(&issuer, Introspect::EveryToken, ttl)
+        .with_clock(clock.clone())
+        .build()
+        .await
+        .unwrap();
     let fresh = introspecting(&issuer, Introspect::EveryToken, Duration::ZERO).await;
     for _ in 0..3 {
         cached.authenticate(token).await.unwrap();
@@ -121,7 +137,7 @@ async fn introspection_refuses_a_token_whose_session_ended_and_caches_answers() 
     fresh.authenticate(token).await.unwrap();
 
     // Logout at the end-session endpoint ends the session the access token belongs to.
-    let response = reqwest::Client::new()
+    let response = crate::http::client()
         .post(format!("{issuer}/protocol/openid-connect/logout"))
         .form(&[
             ("client_id", SERVICE),
@@ -134,6 +150,14 @@ async fn introspection_refuses_a_token_whose_session_ended_and_caches_answers() 
     assert!(response.status().is_success(), "{}", response.status());
     let err = fresh.authenticate(token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Inactive, "{err}");
+    // The cached answer is reused for its period (the price of the cache)…
+    cached.authenticate(token).await.unwrap();
+    assert_eq!(cached.introspection().unwrap().requests(), 1);
+    // …and once the period has passed, the issuer is asked again and the ended session shows.
+    clock.advance(ttl);
+    let err = cached.authenticate(token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Inactive, "{err}");
+    assert_eq!(cached.introspection().unwrap().requests(), 2);
     // Wrong client credentials for the endpoint are a configuration error, and the secret is not shown.
     let wrong = OidcBuilder::new(&issuer)
         .with_audience(AUDIENCE)

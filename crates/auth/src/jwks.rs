@@ -1,11 +1,18 @@
 //! Verification keys: a [`KeySet`] parsed from a JWKS document (or built from the local dev key), and the
 //! [`KeyCache`] that holds it, looks keys up by `kid`, and refreshes it when an unknown `kid` arrives —
 //! single-flight (concurrent misses wait for one fetch) and rate-limited (at most one fetch per
-//! `min_refresh_interval`, so a flood of random `kid`s cannot hammer the issuer).
+//! `min_refresh_interval`, so a flood of random `kid`s cannot hammer the issuer). Both intervals are
+//! measured on the cache's [`Clock`] ([`SystemClock`](crate::clock::SystemClock) unless
+//! [`KeyCache::with_clock`] says otherwise).
 
+mod parse;
+
+use crate::clock::{self, Clock};
 use crate::{Error, Result};
 use async_trait::async_trait;
+use aws_lc_rs::signature::ParsedPublicKey;
 use jsonwebtoken::{Algorithm, DecodingKey};
+use parse::{RawJwk, algorithms_tag, fingerprint, jwk_to_key, parse_for};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +28,11 @@ pub struct VerifyKey {
     /// Algorithms this key verifies.
     pub algorithms: Vec<Algorithm>,
     pub(crate) decoding: DecodingKey,
+    /// SHA-256 of the key's type, material and algorithms: the validated-token cache remembers which key
+    /// verified a token and serves it only while the key set still holds that same key.
+    pub(crate) fingerprint: [u8; 32],
+    /// The key parsed once for each of its algorithms aws-lc-rs verifies (see [`VerifyKey::parsed`]).
+    parsed: Arc<[(Algorithm, ParsedPublicKey)]>,
 }
 
 impl fmt::Debug for VerifyKey {
@@ -33,21 +45,36 @@ impl fmt::Debug for VerifyKey {
 }
 
 impl VerifyKey {
+    /// This key parsed for `alg`, once when the key was loaded rather than at every verification (as
+    /// `jsonwebtoken::crypto::verify` does); `None` when aws-lc-rs could not parse it for `alg` (the
+    /// validator then verifies through `jsonwebtoken`, which refuses such a key the same way).
+    pub(crate) fn parsed(&self, alg: Algorithm) -> Option<&ParsedPublicKey> {
+        self.parsed.iter().find(|(a, _)| *a == alg).map(|(_, p)| p)
+    }
+
     /// An RS256 key from a DER-encoded RSA public key (PKCS#1 `RSAPublicKey`).
     pub fn rsa_der(kid: impl Into<String>, der: &[u8]) -> Self {
+        let algorithms = vec![Algorithm::RS256];
+        let decoding = DecodingKey::from_rsa_der(der);
         Self {
             kid: Some(kid.into()),
-            algorithms: vec![Algorithm::RS256],
-            decoding: DecodingKey::from_rsa_der(der),
+            fingerprint: fingerprint(&[b"rsa-der", der, algorithms_tag(&algorithms).as_bytes()]),
+            parsed: parse_for(&decoding, &algorithms),
+            algorithms,
+            decoding,
         }
     }
 
     /// An ES256 key from an uncompressed P-256 public point (`04 || x || y`).
     pub fn ec_p256_point(kid: impl Into<String>, point: &[u8]) -> Self {
+        let algorithms = vec![Algorithm::ES256];
+        let decoding = DecodingKey::from_ec_der(point);
         Self {
             kid: Some(kid.into()),
-            algorithms: vec![Algorithm::ES256],
-            decoding: DecodingKey::from_ec_der(point),
+            fingerprint: fingerprint(&[b"ec-point", point, algorithms_tag(&algorithms).as_bytes()]),
+            parsed: parse_for(&decoding, &algorithms),
+            algorithms,
+            decoding,
         }
     }
 }
@@ -63,20 +90,6 @@ pub struct KeySet {
 #[derive(serde::Deserialize)]
 struct RawJwks {
     keys: Vec<serde_json::Value>,
-}
-
-#[derive(serde::Deserialize)]
-struct RawJwk {
-    kty: String,
-    kid: Option<String>,
-    alg: Option<String>,
-    #[serde(rename = "use")]
-    use_: Option<String>,
-    n: Option<String>,
-    e: Option<String>,
-    crv: Option<String>,
-    x: Option<String>,
-    y: Option<String>,
 }
 
 impl KeySet {
@@ -165,55 +178,6 @@ impl KeySet {
     }
 }
 
-fn jwk_to_key(jwk: RawJwk) -> Option<VerifyKey> {
-    if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
-        return None;
-    }
-    let (decoding, family): (DecodingKey, &[Algorithm]) =
-        match (jwk.kty.as_str(), jwk.crv.as_deref()) {
-            ("RSA", _) => (
-                DecodingKey::from_rsa_components(jwk.n.as_deref()?, jwk.e.as_deref()?).ok()?,
-                &[
-                    Algorithm::RS256,
-                    Algorithm::RS384,
-                    Algorithm::RS512,
-                    Algorithm::PS256,
-                    Algorithm::PS384,
-                    Algorithm::PS512,
-                ],
-            ),
-            ("EC", Some("P-256")) => (
-                DecodingKey::from_ec_components(jwk.x.as_deref()?, jwk.y.as_deref()?).ok()?,
-                &[Algorithm::ES256],
-            ),
-            ("EC", Some("P-384")) => (
-                DecodingKey::from_ec_components(jwk.x.as_deref()?, jwk.y.as_deref()?).ok()?,
-                &[Algorithm::ES384],
-            ),
-            ("OKP", Some("Ed25519")) => (
-                DecodingKey::from_ed_components(jwk.x.as_deref()?).ok()?,
-                &[Algorithm::EdDSA],
-            ),
-            _ => return None,
-        };
-    let algorithms = match jwk.alg.as_deref() {
-        // A key that names its algorithm verifies that one only — if it fits the key type at all.
-        Some(alg) => {
-            let alg: Algorithm = alg.parse().ok()?;
-            if !family.contains(&alg) {
-                return None;
-            }
-            vec![alg]
-        }
-        None => family.to_vec(),
-    };
-    Some(VerifyKey {
-        kid: jwk.kid,
-        algorithms,
-        decoding,
-    })
-}
-
 /// Where a [`KeyCache`] gets its keys: the issuer's JWKS endpoint, or a fixed set.
 #[async_trait]
 pub trait KeySource: Send + Sync + fmt::Debug {
@@ -242,6 +206,7 @@ pub struct KeyCache {
     min_refresh_interval: Duration,
     max_age: Option<Duration>,
     fetches: AtomicU64,
+    clock: Arc<dyn Clock>,
 }
 
 impl KeyCache {
@@ -254,7 +219,24 @@ impl KeyCache {
             min_refresh_interval,
             max_age: None,
             fetches: AtomicU64::new(0),
+            clock: clock::system(),
         }
+    }
+
+    /// Measure the refresh interval and the max age on `clock` (default:
+    /// [`SystemClock`](crate::clock::SystemClock); tests pass a `ManualClock` and advance it).
+    pub fn with_clock(self, clock: impl Clock + 'static) -> Self {
+        self.with_shared_clock(Arc::new(clock))
+    }
+
+    pub(crate) fn with_shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Time since the fetch at `at`, on this cache's clock.
+    fn since(&self, at: Instant) -> Duration {
+        self.clock.now().saturating_duration_since(at)
     }
 
     /// Refetch the key set when a validation finds it older than `max_age` (so keys the issuer removed
@@ -305,11 +287,30 @@ impl KeyCache {
     }
 
     async fn fetch_locked(&self, last: &mut Option<Instant>) -> Result<Arc<KeySet>> {
-        *last = Some(Instant::now());
+        *last = Some(self.clock.now());
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let next = self.source.fetch().await?;
         let set = self.snapshot().succeeded_by(next);
         Ok(self.store(set))
+    }
+
+    /// Whether the next [`key`](Self::key) call would refetch the key set because it is older than the
+    /// max age (and no fetch is running). The validated-token cache then stands aside, so the refetch
+    /// happens as it would without it.
+    pub(crate) fn refresh_due(&self) -> bool {
+        self.max_age.is_some_and(|max_age| {
+            self.refresh
+                .try_lock()
+                .is_ok_and(|last| last.is_some_and(|t| self.since(t) >= max_age))
+        })
+    }
+
+    /// Whether `set` is the key set now cached (the same snapshot, not an equal one).
+    pub(crate) fn is_current(&self, set: &Arc<KeySet>) -> bool {
+        match self.current.read() {
+            Ok(guard) => Arc::ptr_eq(&guard, set),
+            Err(poisoned) => Arc::ptr_eq(&poisoned.into_inner(), set),
+        }
     }
 
     /// The key for `kid`, from the cache without any I/O.
@@ -323,7 +324,7 @@ impl KeyCache {
     pub async fn key(&self, kid: Option<&str>) -> Result<Arc<VerifyKey>> {
         if let Some(key) = self.cached(kid) {
             if let (Some(max_age), Ok(mut last)) = (self.max_age, self.refresh.try_lock())
-                && last.is_some_and(|t| t.elapsed() >= max_age)
+                && last.is_some_and(|t| self.since(t) >= max_age)
                 && let Ok(set) = self.fetch_locked(&mut last).await
             {
                 return set.get(kid).ok_or_else(|| set.missing(kid));
@@ -336,7 +337,7 @@ impl KeyCache {
         if let Some(key) = set.get(kid) {
             return Ok(key);
         }
-        if last.is_some_and(|t| t.elapsed() < self.min_refresh_interval) {
+        if last.is_some_and(|t| self.since(t) < self.min_refresh_interval) {
             return Err(set.missing(kid));
         }
         let set = self.fetch_locked(&mut last).await?;
@@ -345,88 +346,4 @@ impl KeyCache {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Mutex;
-
-    #[derive(Debug)]
-    struct Scripted(Mutex<Vec<KeySet>>);
-
-    #[async_trait]
-    impl KeySource for Scripted {
-        async fn fetch(&self) -> Result<KeySet> {
-            let mut sets = self.0.lock().unwrap();
-            Ok(if sets.len() > 1 {
-                sets.remove(0)
-            } else {
-                sets[0].clone()
-            })
-        }
-    }
-
-    fn key(kid: &str) -> VerifyKey {
-        VerifyKey {
-            kid: Some(kid.into()),
-            algorithms: vec![Algorithm::RS256],
-            decoding: DecodingKey::from_rsa_raw_components(&[1, 0, 1], &[1, 0, 1]),
-        }
-    }
-
-    #[tokio::test]
-    async fn unknown_kid_refreshes_once_then_rate_limits_and_remembers_retired_kids() {
-        let source = Scripted(Mutex::new(vec![
-            KeySet::new([key("a")]),
-            KeySet::new([key("b")]),
-        ]));
-        let cache = KeyCache::new(Arc::new(source), Duration::from_millis(200));
-        cache.refresh().await.unwrap();
-        assert!(cache.key(Some("a")).await.is_ok());
-        // Rate-limited: no fetch, so "b" is unknown for now.
-        let err = cache.key(Some("b")).await.unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::UnknownKey);
-        assert_eq!(cache.fetches(), 1);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        assert!(cache.key(Some("b")).await.is_ok());
-        assert_eq!(cache.fetches(), 2);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let err = cache.key(Some("a")).await.unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::KeyRotatedOut);
-    }
-
-    #[tokio::test]
-    async fn keys_older_than_max_age_are_refetched_and_removed_keys_stop_validating() {
-        let source = Scripted(Mutex::new(vec![
-            KeySet::new([key("a")]),
-            KeySet::new([key("b")]),
-        ]));
-        let cache = KeyCache::new(Arc::new(source), Duration::from_secs(60))
-            .with_max_age(Duration::from_millis(200));
-        cache.refresh().await.unwrap();
-        assert!(cache.key(Some("a")).await.is_ok());
-        assert_eq!(cache.fetches(), 1, "fresh keys are not refetched");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let err = cache.key(Some("a")).await.unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::KeyRotatedOut);
-        assert_eq!(cache.fetches(), 2);
-        assert!(cache.key(Some("b")).await.is_ok());
-    }
-
-    #[test]
-    fn jwks_parsing_skips_encryption_and_unknown_keys_and_takes_alg_from_the_key() {
-        let body = br#"{"keys":[
-            {"kty":"RSA","kid":"enc","use":"enc","alg":"RSA-OAEP","n":"AQAB","e":"AQAB"},
-            {"kty":"oct","kid":"hmac","k":"c2VjcmV0"},
-            {"kty":"RSA","kid":"sig","alg":"RS256","use":"sig","n":"AQAB","e":"AQAB"},
-            {"kty":"EC","kid":"ec","crv":"P-256","x":"AQAB","y":"AQAB"},
-            "not an object"
-        ]}"#;
-        let set = KeySet::from_jwks_json(body).unwrap();
-        assert!(set.get(Some("enc")).is_none());
-        assert!(set.get(Some("hmac")).is_none());
-        assert_eq!(
-            set.get(Some("sig")).unwrap().algorithms,
-            vec![Algorithm::RS256]
-        );
-        assert!(KeySet::from_jwks_json(b"[]").is_err());
-    }
-}
+mod tests;

@@ -8,7 +8,10 @@
 //!
 //! Both validating backends accept **access tokens only** (header `typ: at+jwt` or Keycloak's claim
 //! `typ: "Bearer"`; ID and refresh tokens are [`Error::WrongTokenType`]), refuse `crit`/`b64` headers,
-//! repeated claim names and text after the claims; see [`validator`] for the full order of checks. No
+//! repeated claim names and text after the claims; see [`validator`] for the full order of checks. A
+//! repeated token (a session's bearer token on every request) is answered from a bounded cache of validated
+//! tokens — never past its `exp`, never after its key left the issuer's key set, never for a rejection
+//! ([`validator::token_cache`]; `AUTH_TOKEN_CACHE_SIZE`, `0` turns it off). No
 //! answer of an issuer can panic the OIDC backend, and its errors never show an issuer URL's userinfo or
 //! query (`oidc::http`).
 //!
@@ -16,7 +19,7 @@
 //! |---|---|
 //! | `oidc` | the OIDC backend (`oidc::Oidc`) and `oidc::ClientCredentials` (outgoing calls), over `reqwest` with rustls on aws-lc-rs |
 //! | `axum` | `axum_glue`: `Principal` extractor, auth layer, 401 + `WWW-Authenticate` / 403 |
-//! | `conformance` | `conformance`: the shared suite every backend passes |
+//! | `conformance` | `conformance`: the shared suite every backend passes; `clock::ManualClock` for tests |
 //!
 //! Authorization (role → permission, counted in `auth_decisions_total{action,result}`) is [`authz`]. The port
 //! knows nothing about HTTP: the axum glue is a separate optional module.
@@ -41,6 +44,7 @@ use std::fmt::Debug;
 use std::time::SystemTime;
 
 pub mod authz;
+pub mod clock;
 pub mod config;
 mod error;
 mod forward;

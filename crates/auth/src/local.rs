@@ -19,7 +19,7 @@
 //! | `iat`, `nbf`, `exp`, `jti` | now, now, now + ttl, random |
 
 use crate::jwks::{KeyCache, KeySet, StaticKeys, VerifyKey};
-use crate::validator::{DEFAULT_WORKSPACE_CLAIM, Rules, Validator};
+use crate::validator::{DEFAULT_WORKSPACE_CLAIM, Rules, TokenCache, Validator};
 use crate::{Authenticator, Capabilities, Error, Principal, Result};
 use async_trait::async_trait;
 use avb_core::WorkspaceId;
@@ -130,13 +130,32 @@ impl LocalIssuer {
                 ..Rules::new(ISSUER, AUDIENCE)
             },
             Arc::new(cache),
-        );
+        )
+        .with_token_cache(TokenCache::new(crate::config::DEFAULT_TOKEN_CACHE_SIZE));
         Self {
             key,
             kid,
             public_der,
             validator,
         }
+    }
+
+    /// Remember at most `entries` validated tokens (default
+    /// [`DEFAULT_TOKEN_CACHE_SIZE`](crate::validator::DEFAULT_TOKEN_CACHE_SIZE); `0` turns the cache off;
+    /// see [`token_cache`](crate::validator::token_cache)).
+    pub fn with_token_cache(self, entries: usize) -> Self {
+        self.with_token_cache_of(TokenCache::new(entries))
+    }
+
+    /// Use `cache` (its own size, memory cap and clock) for validated tokens.
+    pub fn with_token_cache_of(mut self, cache: TokenCache) -> Self {
+        self.validator = self.validator.with_token_cache(cache);
+        self
+    }
+
+    /// The validated-token cache, unless turned off.
+    pub fn token_cache(&self) -> Option<&TokenCache> {
+        self.validator.token_cache()
     }
 
     /// The dev key's public half, DER `RSAPublicKey` (PKCS#1).

@@ -35,9 +35,13 @@ pub async fn open(config: &AuthConfig) -> Result<Arc<dyn Authenticator>, Error> 
                 [TRUST_ALL_ROLE],
             )))
         }
-        AuthConfig::Local { key_file } => Ok(Arc::new(crate::local::LocalIssuer::from_key_file(
+        AuthConfig::Local {
             key_file,
-        )?)),
+            token_cache_size,
+        } => Ok(Arc::new(
+            crate::local::LocalIssuer::from_key_file(key_file)?
+                .with_token_cache(cache_entries(*token_cache_size)),
+        )),
         #[cfg(feature = "oidc")]
         AuthConfig::Keycloak {
             issuer,
@@ -51,8 +55,10 @@ pub async fn open(config: &AuthConfig) -> Result<Arc<dyn Authenticator>, Error> 
             client_secret,
             introspection,
             introspection_cache_seconds,
+            token_cache_size,
         } => {
             let mut builder = crate::oidc::OidcBuilder::new(issuer.expose().as_str())
+                .with_token_cache(cache_entries(*token_cache_size))
                 .with_audience(audience.clone())
                 .with_workspace_claim(workspace_claim.clone())
                 .with_leeway(std::time::Duration::from_secs(*leeway_seconds))
@@ -88,6 +94,11 @@ pub async fn open(config: &AuthConfig) -> Result<Arc<dyn Authenticator>, Error> 
             feature: "auth-oidc",
         })),
     }
+}
+
+/// `AUTH_TOKEN_CACHE_SIZE` as a count (the configuration caps it far below `usize::MAX`).
+fn cache_entries(size: u32) -> usize {
+    usize::try_from(size).unwrap_or(usize::MAX)
 }
 
 /// The client-credentials token source for outgoing calls, when `AUTH_MODE=keycloak` and both

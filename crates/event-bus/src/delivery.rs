@@ -26,8 +26,18 @@ pub struct Receipt {
 pub trait Settle: Send + Sync {
     /// Acknowledges the delivery: it will not be delivered to this group again.
     async fn ack(&self, receipt: &Receipt) -> Result<()>;
-    /// Gives the delivery back: redelivered after `delay`, or dead-lettered after `max_attempts`.
+    /// Gives the delivery back: redelivered after `delay` (zero: after the backoff policy's
+    /// [`crate::Settings::retry_delay`]), or dead-lettered after `max_attempts`.
     async fn nack(&self, receipt: &Receipt, delay: Duration, reason: &str) -> Result<()>;
+    /// Moves the delivery's lease: it is not redelivered for `duration` from now. The default (a backend
+    /// without [`crate::Capabilities::extend_lease`]) is [`Error::NotSupported`].
+    async fn extend(&self, _receipt: &Receipt, _duration: Duration) -> Result<()> {
+        Err(Error::NotSupported {
+            operation: "extending a delivery's lease".into(),
+            backend: "this",
+            hint: "ack within the ack timeout, or raise it".into(),
+        })
+    }
     /// A synchronous `ack` for backends that need no I/O; `None` (the default) uses [`Settle::ack`].
     fn try_ack(&self, _receipt: &Receipt) -> Option<Result<()>> {
         None
@@ -69,8 +79,16 @@ const ACKED: u8 = 2;
 const NACKED: u8 = 3;
 
 /// One message delivered to one consumer of a group. `ack` it when done, or `nack` it to have it
-/// redelivered; a delivery that is dropped without either is redelivered too (at once where
+/// redelivered; a delivery that is dropped without either is redelivered too (after the backoff where
 /// [`crate::Capabilities::redeliver_on_drop`], else after the ack timeout).
+///
+/// - **Lease.** A delivery is this consumer's for the ack timeout; a handler that works longer calls
+///   [`Delivery::extend`] (again and again, as a heartbeat) so it is not redelivered behind its back.
+/// - **Backoff.** A `nack` with a zero delay, a drop and a lapsed lease redeliver after the backoff policy
+///   ([`crate::Settings::retry_delay`]: exponential with jitter, never a tight loop); a `nack` with an
+///   explicit delay waits that delay.
+/// - **Stable id.** [`Delivery::message_id`] is the same on every redelivery (and in the dead-letter topic):
+///   at-least-once means a handler may see a message twice, so dedupe on it (e.g. with [`crate::Dedupe`]).
 pub struct Delivery {
     message: Arc<Message>,
     from: Handle,
@@ -152,6 +170,10 @@ impl Delivery {
             Handle::Origin(origin) => origin.group(),
         }
     }
+    /// The message's id: stable across redeliveries and dead-lettering, the key to dedupe on.
+    pub fn message_id(&self) -> &crate::MessageId {
+        &self.message.id
+    }
     /// Which delivery of this message to this group this is: 1 the first time, 2 after one redelivery …
     pub fn attempt(&self) -> u32 {
         self.receipt.attempt
@@ -195,12 +217,50 @@ impl Delivery {
     }
 
     /// Gives the message back for redelivery after `delay` (at most
-    /// [`crate::Capabilities::max_nack_delay`]); `reason` is kept as the last error, which the
-    /// dead-letter topic's [`crate::HEADER_LAST_ERROR`] shows after `max_attempts`.
+    /// [`crate::Capabilities::max_nack_delay`]); a zero `delay` means "no explicit delay": the backoff
+    /// policy ([`crate::Settings::retry_delay`]) decides, so a handler that keeps failing never spins.
+    /// `reason` is kept as the last error, which the dead-letter topic's [`crate::HEADER_LAST_ERROR`]
+    /// shows after `max_attempts`.
     pub async fn nack(&self, delay: Duration, reason: &str) -> Result<()> {
         self.begin("nack")?;
         let result = self.settle().nack(&self.receipt, delay, reason).await;
         self.finish(&result, NACKED);
+        result
+    }
+}
+
+impl Delivery {
+    /// Extends the lease: the message is not redelivered (to this or any other member) for `duration`
+    /// from now, at most [`crate::Capabilities::max_lease_extension`]; call it again to hold it longer.
+    /// Needs [`crate::Capabilities::extend_lease`] (else [`Error::NotSupported`]).
+    ///
+    /// Errors: [`Error::AlreadySettled`] after `ack`/`nack`; [`Error::LeaseLost`] when the lease already
+    /// lapsed (the message is being redelivered: stop working on it or be ready for a duplicate);
+    /// [`Error::DelayTooLong`] over the maximum; a retryable error when the broker is unreachable.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> avb_event_bus::Result<()> {
+    /// use avb_event_bus::{EventBus, Message, StartPosition, Topic, memory::MemoryBus};
+    /// use std::time::Duration;
+    /// let bus = MemoryBus::builder().with_ack_timeout(Duration::from_secs(1)).build()?;
+    /// let topic = Topic::new(&avb_core::WorkspaceId::new("acme").expect("valid"), "reports")?;
+    /// let mut sub = bus.subscribe(&topic, "render", StartPosition::Earliest).await?;
+    /// bus.publish(&topic, Message::new(&b"big report"[..])).await?;
+    /// let d = sub.next().await.expect("open")?;
+    /// d.extend(Duration::from_secs(60)).await?; // a long job: held for a minute from now
+    /// d.ack().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn extend(&self, duration: Duration) -> Result<()> {
+        self.begin("extend")?;
+        let result = match self.settle().extend(&self.receipt, duration).await {
+            Err(Error::LeaseLost { backend, .. }) => Err(Error::LeaseLost {
+                message_id: self.message.id.to_string(),
+                backend,
+            }),
+            other => other,
+        };
+        self.state.store(OPEN, Ordering::Release);
         result
     }
 }

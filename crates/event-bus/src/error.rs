@@ -54,15 +54,27 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// `ack` or `nack` on a delivery that was already acked or nacked. Class: [`ErrorClass::Conflict`].
+    /// `ack`, `nack` or `extend` on a delivery that was already acked or nacked. Class: [`ErrorClass::Conflict`].
     #[error("cannot {attempted} message {message_id}: it was already {settled}")]
     AlreadySettled {
         /// The message.
         message_id: String,
-        /// `ack` or `nack`.
+        /// `ack`, `nack` or `extend`.
         attempted: &'static str,
         /// `acked` or `nacked`.
         settled: &'static str,
+    },
+    /// [`crate::Delivery::extend`] on a delivery whose lease already lapsed: the message is (or will be)
+    /// delivered again, possibly to another member; finish or abandon the work. Class:
+    /// [`ErrorClass::Conflict`].
+    #[error(
+        "cannot extend the lease of message {message_id}: it lapsed and the {backend} backend redelivers it"
+    )]
+    LeaseLost {
+        /// The message.
+        message_id: String,
+        /// The backend.
+        backend: &'static str,
     },
     /// A `nack` delay the backend cannot honour. Class: [`ErrorClass::Permanent`].
     #[error("nack delay {delay:?} is too long: the {backend} backend accepts at most {max:?}")]
@@ -147,7 +159,7 @@ impl Classify for Error {
             | Error::Closed { .. }
             | Error::NotSupported { .. }
             | Error::Backend { .. } => ErrorClass::Permanent,
-            Error::AlreadySettled { .. } => ErrorClass::Conflict,
+            Error::AlreadySettled { .. } | Error::LeaseLost { .. } => ErrorClass::Conflict,
             Error::InvalidConfig { .. } | Error::NotCompiled(_) => ErrorClass::Configuration,
             Error::Unavailable { .. } => ErrorClass::Retryable,
         }
@@ -218,6 +230,13 @@ mod tests {
                 ErrorClass::Conflict,
             ),
             (
+                Error::LeaseLost {
+                    message_id: s(),
+                    backend: "memory",
+                },
+                ErrorClass::Conflict,
+            ),
+            (
                 Error::DelayTooLong {
                     delay: Duration::from_secs(2),
                     max: Duration::from_secs(1),
@@ -271,7 +290,7 @@ mod tests {
     #[test]
     fn every_variant_has_its_class_and_retryable_agrees() {
         let all = one_of_each();
-        assert_eq!(all.len(), 12, "one entry per variant of Error");
+        assert_eq!(all.len(), 13, "one entry per variant of Error");
         for (e, class) in all {
             assert_eq!(e.class(), class, "{e:?}");
             assert_eq!(e.is_retryable(), class == ErrorClass::Retryable, "{e:?}");

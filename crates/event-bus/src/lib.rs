@@ -33,6 +33,7 @@
 
 pub mod backend;
 pub mod config;
+mod dedupe;
 mod delivery;
 mod error;
 mod forward;
@@ -51,6 +52,7 @@ pub mod conformance;
 
 pub use avb_core::{Classify, ErrorClass, Health, NotCompiled, WorkspaceId};
 pub use config::{EventBusConfig, EventBusKind};
+pub use dedupe::Dedupe;
 pub use delivery::{Delivery, Subscription};
 pub use error::{BoxError, Error, Result};
 pub use open::open;
@@ -70,7 +72,15 @@ pub use types::{
 ///   read-ahead buffer; dropping a subscription gives back what it read ahead untouched.
 /// - [`Subscription::next`] is cancel-safe: dropping a pending `next()` (a timeout, a losing `select!`
 ///   branch) loses nothing and changes no attempt count.
-/// - `close` stops publishing and subscriptions; acks of in-flight deliveries still work.
+/// - A long handler keeps its delivery with [`Delivery::extend`] (where [`Capabilities::extend_lease`]);
+///   redelivery after a nack, a drop or a lapsed lease follows the backoff policy
+///   ([`Settings::retry_delay`]), never a tight loop.
+/// - Where [`Capabilities::idempotent_publish`], a publish retried with the same [`MessageId`] within
+///   [`Settings::dedupe_window`] is one message; every delivery carries the stable
+///   [`Delivery::message_id`] to dedupe on ([`Dedupe`]).
+/// - `close` drains: no new deliveries are handed out, in-flight ones may settle until
+///   [`Settings::drain_timeout`], pending acks are flushed, read-ahead goes back untouched; acks of
+///   in-flight deliveries still work afterwards; publishing after close is [`Error::Closed`].
 #[async_trait::async_trait]
 pub trait EventBus: Send + Sync + std::fmt::Debug {
     /// The backend's name (`memory`, `redis`, …), for health and logs — never for branching.
@@ -93,7 +103,11 @@ pub trait EventBus: Send + Sync + std::fmt::Debug {
         start: StartPosition,
     ) -> Result<Subscription>;
 
-    /// Stops publishing (later publishes fail with [`Error::Closed`]) and ends subscriptions.
+    /// Drains and closes: publishing fails with [`Error::Closed`] from now on, subscriptions hand out
+    /// nothing more (their `next` returns `None`) and give back what they read ahead, and the call
+    /// returns once the deliveries handed out so far are settled (acked, nacked or dropped) and their
+    /// acks flushed, or [`Settings::drain_timeout`] has passed (those still open keep their lease: acking
+    /// them later still works, or the ack timeout redelivers them).
     async fn close(&self) -> Result<()>;
 
     /// Up, or down with the reason.

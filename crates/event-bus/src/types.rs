@@ -202,12 +202,20 @@ pub struct Capabilities {
     pub persistent: bool,
     /// Failed messages go to a dead-letter topic after `max_attempts`.
     pub dead_letter: bool,
-    /// A dropped (not acked, not nacked) delivery is redelivered without waiting for the ack timeout.
+    /// A dropped (not acked, not nacked) delivery is redelivered without waiting for the ack timeout (after
+    /// the backoff, like a `nack` without a delay).
     pub redeliver_on_drop: bool,
     /// Largest accepted [`Message::size`].
     pub max_message_bytes: usize,
     /// Longest accepted `nack` delay.
     pub max_nack_delay: Duration,
+    /// [`crate::Delivery::extend`] moves a delivery's lease forward (no other member receives it meanwhile).
+    pub extend_lease: bool,
+    /// Longest accepted [`crate::Delivery::extend`] duration (extend again to hold longer).
+    pub max_lease_extension: Duration,
+    /// A publish retried with the same [`MessageId`] within [`Settings::dedupe_window`] does not create a
+    /// second message (the retry returns the id and delivers nothing new).
+    pub idempotent_publish: bool,
 }
 
 impl Default for Capabilities {
@@ -219,6 +227,9 @@ impl Default for Capabilities {
             redeliver_on_drop: false,
             max_message_bytes: 1024 * 1024,
             max_nack_delay: Duration::ZERO,
+            extend_lease: false,
+            max_lease_extension: Duration::ZERO,
+            idempotent_publish: false,
         }
     }
 }
@@ -227,10 +238,21 @@ impl Default for Capabilities {
 ///
 /// | setting | default | meaning |
 /// |---|---|---|
-/// | `ack_timeout` | 30 s | an un-acked delivery is redelivered after this long |
+/// | `ack_timeout` | 30 s | an un-acked delivery is redelivered after this long (its lease; see [`crate::Delivery::extend`]) |
 /// | `max_attempts` | 5 | deliveries before a message goes to the dead-letter topic (≥ 1) |
 /// | `max_len` | 100,000 | messages retained per topic (older ones are trimmed; `None`: no trimming) |
 /// | `max_message_bytes` | 8 MiB | largest accepted [`Message::size`] |
+/// | `retry_min` | [`Settings::DEFAULT_RETRY_MIN`] (100 ms) | the backoff before the 2nd attempt (≥ 1 ms) |
+/// | `retry_max` | [`Settings::DEFAULT_RETRY_MAX`] (10 s) | the longest backoff (≥ `retry_min`) |
+/// | `dedupe_window` | [`Settings::DEFAULT_DEDUPE_WINDOW`] (5 min) | a publish retried with the same id within this long is one message (backends with [`Capabilities::idempotent_publish`]; zero: no dedupe) |
+/// | `drain_timeout` | [`Settings::DEFAULT_DRAIN_TIMEOUT`] (10 s) | how long `close` waits for in-flight deliveries to settle |
+///
+/// **Redelivery backoff.** After a `nack` without an explicit delay (a zero delay), a delivery dropped
+/// without `ack`/`nack`, or a lapsed lease (ack timeout), attempt `n + 1` waits [`Settings::retry_delay`]`(n)`:
+/// `retry_min · 2^(n-1)` capped at `retry_max`, plus up to a quarter of that as random jitter (still capped
+/// at `retry_max`) — never less than `retry_min`, so never a tight loop. A lapsed lease waits the backoff on
+/// top of the ack timeout. A backend may cap it at its [`Capabilities::max_nack_delay`] (Redis: the ack
+/// timeout). After `max_attempts` the message goes to the dead-letter topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// See the table.
@@ -241,6 +263,14 @@ pub struct Settings {
     pub max_len: Option<usize>,
     /// See the table.
     pub max_message_bytes: usize,
+    /// See the table.
+    pub retry_min: Duration,
+    /// See the table.
+    pub retry_max: Duration,
+    /// See the table.
+    pub dedupe_window: Duration,
+    /// See the table.
+    pub drain_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -250,6 +280,10 @@ impl Default for Settings {
             max_attempts: 5,
             max_len: Some(100_000),
             max_message_bytes: 8 * 1024 * 1024,
+            retry_min: Self::DEFAULT_RETRY_MIN,
+            retry_max: Self::DEFAULT_RETRY_MAX,
+            dedupe_window: Self::DEFAULT_DEDUPE_WINDOW,
+            drain_timeout: Self::DEFAULT_DRAIN_TIMEOUT,
         }
     }
 }
@@ -257,6 +291,35 @@ impl Default for Settings {
 impl Settings {
     /// The shortest accepted `ack_timeout` (`EVENT_BUS_ACK_TIMEOUT_MS` has the same bound).
     pub const MIN_ACK_TIMEOUT: Duration = Duration::from_millis(10);
+    /// Default `retry_min` (`EVENT_BUS_RETRY_MIN_MS`).
+    pub const DEFAULT_RETRY_MIN: Duration = Duration::from_millis(100);
+    /// Default `retry_max` (`EVENT_BUS_RETRY_MAX_MS`).
+    pub const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(10);
+    /// The shortest accepted `retry_min`: a redelivery never follows in a tight loop.
+    pub const MIN_RETRY: Duration = Duration::from_millis(1);
+    /// Default `dedupe_window` (`EVENT_BUS_DEDUPE_WINDOW_MS`).
+    pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(300);
+    /// Default `drain_timeout` (`EVENT_BUS_DRAIN_TIMEOUT_MS`).
+    pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// The backoff before the attempt after attempt `attempt` (1 = after the first delivery), with random
+    /// jitter (see the type's docs). Always within `retry_min ..= retry_max`.
+    pub fn retry_delay(&self, attempt: u32) -> Duration {
+        self.retry_delay_with(attempt, jitter())
+    }
+
+    /// [`Settings::retry_delay`] with the jitter given as a fraction in `0.0 ..= 1.0` of its maximum (a
+    /// quarter of the exponential step).
+    pub fn retry_delay_with(&self, attempt: u32, jitter: f64) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(32);
+        let base = self
+            .retry_min
+            .checked_mul(1u32 << doublings.min(31))
+            .unwrap_or(self.retry_max)
+            .min(self.retry_max);
+        let extra = base.mul_f64(jitter.clamp(0.0, 1.0) / 4.0);
+        (base + extra).min(self.retry_max).max(self.retry_min)
+    }
 
     /// Checks the settings (called by each backend's `build`).
     pub fn validate(&self) -> Result<()> {
@@ -272,6 +335,20 @@ impl Settings {
                 key: "ack_timeout".into(),
                 value: format!("{:?}", self.ack_timeout),
                 expected: "a duration >= 10ms".into(),
+            });
+        }
+        if self.retry_min < Self::MIN_RETRY {
+            return Err(Error::InvalidConfig {
+                key: "retry_min".into(),
+                value: format!("{:?}", self.retry_min),
+                expected: "a duration >= 1ms".into(),
+            });
+        }
+        if self.retry_max < self.retry_min {
+            return Err(Error::InvalidConfig {
+                key: "retry_max".into(),
+                value: format!("{:?}", self.retry_max),
+                expected: format!("a duration >= retry_min ({:?})", self.retry_min),
             });
         }
         if self.max_len == Some(0) {
@@ -296,6 +373,12 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// A random fraction in `0.0 ..= 1.0` for backoff jitter (not for anything secret).
+fn jitter() -> f64 {
+    let bits = (uuid::Uuid::new_v4().as_u128() as u64) >> 11;
+    bits as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -345,5 +428,47 @@ mod tests {
                 .contains("max_attempts")
         );
         assert!(Settings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn retry_delay_doubles_within_min_and_max_with_bounded_jitter() {
+        let s = Settings {
+            retry_min: Duration::from_millis(100),
+            retry_max: Duration::from_millis(1000),
+            ..Settings::default()
+        };
+        let ms = |d: Duration| d.as_millis();
+        assert_eq!(ms(s.retry_delay_with(1, 0.0)), 100);
+        assert_eq!(ms(s.retry_delay_with(1, 1.0)), 125);
+        assert_eq!(ms(s.retry_delay_with(2, 0.0)), 200);
+        assert_eq!(ms(s.retry_delay_with(3, 0.0)), 400);
+        assert_eq!(ms(s.retry_delay_with(4, 1.0)), 1000, "capped at retry_max");
+        assert_eq!(ms(s.retry_delay_with(u32::MAX, 0.5)), 1000);
+        assert_eq!(ms(s.retry_delay_with(0, 0.0)), 100);
+        for attempt in 0..40 {
+            let d = s.retry_delay(attempt);
+            assert!(d >= s.retry_min && d <= s.retry_max, "{attempt}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn settings_reject_a_tight_loop_and_an_inverted_backoff() {
+        let zero = Settings {
+            retry_min: Duration::ZERO,
+            ..Settings::default()
+        };
+        assert!(
+            zero.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("retry_min")
+        );
+        let inverted = Settings {
+            retry_min: Duration::from_secs(2),
+            retry_max: Duration::from_secs(1),
+            ..Settings::default()
+        };
+        let err = inverted.validate().unwrap_err().to_string();
+        assert!(err.contains("retry_max") && err.contains("2s"), "{err}");
     }
 }

@@ -16,8 +16,9 @@
 //! | local directory | [`fs`] | `fs` (default) | atomic writes (temp file + rename); no path escape |
 //! | S3 API | `s3` | `s3` | AWS, MinIO, GCS through its S3 interoperability (`aws-sdk-s3`) |
 //!
-//! The shared conformance suite is `conformance` (feature `conformance`); every backend's test is one call
-//! to `conformance::run_all`.
+//! The shared conformance suite is `conformance` (feature `conformance`, on the conformance kit
+//! `avb-conformance`); every backend's test is one call to `conformance::run_all` (or `run_all_with` and
+//! the server's declared gaps) and an exact expectation of its result.
 //!
 //! Backend authors also need [`backend`] (helpers a backend builds on); services do not.
 //!

@@ -93,6 +93,7 @@ pub(super) fn keycloak(r: &mut Reader<'_>, needed_by: &str) -> Option<AuthConfig
         DEFAULT_INTROSPECTION_CACHE.as_secs(),
         0..=300,
     );
+    let token_cache_size = token_cache_size(r);
     let (client_id, client_secret) = (client_id?, client_secret?);
     let introspection = introspection?;
     if introspection != OidcIntrospection::Off && (client_id.is_none() || client_secret.is_none()) {
@@ -128,5 +129,6 @@ pub(super) fn keycloak(r: &mut Reader<'_>, needed_by: &str) -> Option<AuthConfig
         allowed_origins: allowed_origins?,
         introspection,
         introspection_cache_seconds: introspection_cache_seconds?,
+        token_cache_size: token_cache_size?,
     })
 }

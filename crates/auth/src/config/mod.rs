@@ -172,6 +172,15 @@ pub const OIDC_INTROSPECTION_CACHE_SECONDS: Key = key(
     "How long an introspection answer is reused (never past the token's `exp`; at most 10 000 answers cached).",
 );
 
+/// `AUTH_TOKEN_CACHE_SIZE`.
+pub const AUTH_TOKEN_CACHE_SIZE: Key = key(
+    "AUTH_TOKEN_CACHE_SIZE",
+    "auth",
+    "integer 0-1000000",
+    "`10000`",
+    "Most validated tokens remembered (`local` and `keycloak`), so a repeated bearer token skips signature and claim checks: keyed by the token's SHA-256, never past its `exp` (leeway does not extend it), dropped when its key leaves the JWKS, at most 16 MiB; rejections are never cached. `0` turns the cache off. Introspection (`OIDC_INTROSPECTION`) still runs on a cached token.",
+);
+
 /// `AVB_AUTH_DEV_KEY_FILE`.
 pub const AVB_AUTH_DEV_KEY_FILE: Key = key(
     "AVB_AUTH_DEV_KEY_FILE",
@@ -199,6 +208,7 @@ pub const VARS: &[Key] = &[
     OIDC_ALLOWED_ORIGINS,
     OIDC_INTROSPECTION,
     OIDC_INTROSPECTION_CACHE_SECONDS,
+    AUTH_TOKEN_CACHE_SIZE,
     AVB_AUTH_DEV_KEY_FILE,
 ];
 
@@ -212,6 +222,10 @@ pub const DEFAULT_JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
 pub const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(300);
 /// How long an introspection answer is reused (`OIDC_INTROSPECTION_CACHE_SECONDS`).
 pub const DEFAULT_INTROSPECTION_CACHE: Duration = Duration::from_secs(5);
+/// Most validated tokens cached (`AUTH_TOKEN_CACHE_SIZE`; 0 = off).
+pub const DEFAULT_TOKEN_CACHE_SIZE: usize = 10_000;
+/// Largest `AUTH_TOKEN_CACHE_SIZE`.
+pub const MAX_TOKEN_CACHE_SIZE: u64 = 1_000_000;
 /// The development key of the `local` backend (`AVB_AUTH_DEV_KEY_FILE`), under the current directory.
 pub const DEFAULT_DEV_KEY_FILE: &str = ".avb/auth/dev-key.pem";
 /// The trust-all workspace (`AVB_SANDBOX_WORKSPACE`).
@@ -234,6 +248,8 @@ pub enum AuthConfig {
     Local {
         /// `AVB_AUTH_DEV_KEY_FILE`.
         key_file: PathBuf,
+        /// `AUTH_TOKEN_CACHE_SIZE` (0 = no validated-token cache).
+        token_cache_size: u32,
     },
     /// Keycloak or any OIDC provider.
     Keycloak {
@@ -261,6 +277,8 @@ pub enum AuthConfig {
         introspection: OidcIntrospection,
         /// `OIDC_INTROSPECTION_CACHE_SECONDS`: how long an introspection answer is reused.
         introspection_cache_seconds: u64,
+        /// `AUTH_TOKEN_CACHE_SIZE` (0 = no validated-token cache).
+        token_cache_size: u32,
     },
 }
 
@@ -289,6 +307,16 @@ impl OidcIntrospection {
     }
 }
 
+/// `AUTH_TOKEN_CACHE_SIZE` (the range keeps it well inside `u32`).
+fn token_cache_size(r: &mut Reader<'_>) -> Option<u32> {
+    let size = r.integer(
+        &AUTH_TOKEN_CACHE_SIZE,
+        DEFAULT_TOKEN_CACHE_SIZE as u64,
+        0..=MAX_TOKEN_CACHE_SIZE,
+    )?;
+    u32::try_from(size).ok()
+}
+
 impl PortConfig for AuthConfig {
     type Kind = AuthKind;
     const NAME: &'static str = "auth";
@@ -305,11 +333,14 @@ impl PortConfig for AuthConfig {
                     subject: subject?,
                 })
             }
-            AuthKind::Local => Some(AuthConfig::Local {
-                key_file: r
-                    .with_default(&AVB_AUTH_DEV_KEY_FILE, DEFAULT_DEV_KEY_FILE)?
-                    .into(),
-            }),
+            AuthKind::Local => {
+                let key_file = r.with_default(&AVB_AUTH_DEV_KEY_FILE, DEFAULT_DEV_KEY_FILE);
+                let token_cache_size = token_cache_size(r);
+                Some(AuthConfig::Local {
+                    key_file: key_file?.into(),
+                    token_cache_size: token_cache_size?,
+                })
+            }
             AuthKind::Keycloak => keycloak::keycloak(r, needed_by),
         }
     }
@@ -339,6 +370,18 @@ impl PortConfig for AuthConfig {
     }
 }
 
+/// `token cache off` or `token cache <n> tokens`, for the summary line.
+struct TokenCacheShown(u32);
+
+impl fmt::Display for TokenCacheShown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("token cache off"),
+            n => write!(f, "token cache {n} tokens"),
+        }
+    }
+}
+
 impl fmt::Display for AuthConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -349,21 +392,27 @@ impl fmt::Display for AuthConfig {
                 f,
                 "none (trust-all: workspace {workspace_id:?}, subject {subject:?})"
             ),
-            AuthConfig::Local { key_file } => write!(
+            AuthConfig::Local {
+                key_file,
+                token_cache_size,
+            } => write!(
                 f,
-                "local (tokens signed with the development key {})",
-                key_file.display()
+                "local (tokens signed with the development key {}), {}",
+                key_file.display(),
+                TokenCacheShown(*token_cache_size)
             ),
             AuthConfig::Keycloak {
                 issuer,
                 audience,
                 workspace_claim,
                 introspection,
+                token_cache_size,
                 ..
             } => write!(
                 f,
-                "keycloak issuer {issuer}, audience {audience}, workspace claim {workspace_claim}, introspection {}",
-                introspection.as_str()
+                "keycloak issuer {issuer}, audience {audience}, workspace claim {workspace_claim}, introspection {}, {}",
+                introspection.as_str(),
+                TokenCacheShown(*token_cache_size)
             ),
         }
     }

@@ -169,7 +169,8 @@ fn local_key_file_defaults_under_dot_avb() {
     assert_eq!(
         config.backend,
         AuthConfig::Local {
-            key_file: ".avb/auth/dev-key.pem".into()
+            key_file: ".avb/auth/dev-key.pem".into(),
+            token_cache_size: DEFAULT_TOKEN_CACHE_SIZE as u32,
         }
     );
     let config = AuthConfig::from_pairs([
@@ -205,6 +206,10 @@ fn documented_defaults_are_the_constants() {
         format!("`{DEFAULT_WORKSPACE_CLAIM}`")
     );
     assert_eq!(
+        AUTH_TOKEN_CACHE_SIZE.default,
+        format!("`{DEFAULT_TOKEN_CACHE_SIZE}`")
+    );
+    assert_eq!(
         AVB_AUTH_DEV_KEY_FILE.default,
         format!("`{DEFAULT_DEV_KEY_FILE}`")
     );
@@ -216,4 +221,46 @@ fn documented_defaults_are_the_constants() {
         AVB_SANDBOX_SUBJECT.default,
         format!("`{DEFAULT_SANDBOX_SUBJECT}`")
     );
+}
+
+#[test]
+fn the_token_cache_size_is_read_for_both_validating_backends_and_zero_turns_it_off() {
+    for (value, expected) in [("0", 0), ("1", 1), ("250000", 250_000)] {
+        let local =
+            AuthConfig::from_pairs([("AUTH_MODE", "local"), ("AUTH_TOKEN_CACHE_SIZE", value)])
+                .unwrap();
+        let AuthConfig::Local {
+            token_cache_size, ..
+        } = local.backend
+        else {
+            panic!("not local: {:?}", local.backend);
+        };
+        assert_eq!(token_cache_size, expected);
+        let AuthConfig::Keycloak {
+            token_cache_size, ..
+        } = keycloak(&[("OIDC_AUDIENCE", "a"), ("AUTH_TOKEN_CACHE_SIZE", value)]).unwrap()
+        else {
+            panic!("not keycloak");
+        };
+        assert_eq!(token_cache_size, expected);
+    }
+    let AuthConfig::Keycloak {
+        token_cache_size, ..
+    } = keycloak(&[("OIDC_AUDIENCE", "a")]).unwrap()
+    else {
+        panic!("not keycloak");
+    };
+    assert_eq!(token_cache_size, DEFAULT_TOKEN_CACHE_SIZE as u32);
+    let off = AuthConfig::from_pairs([("AUTH_MODE", "local"), ("AUTH_TOKEN_CACHE_SIZE", "0")])
+        .unwrap()
+        .backend
+        .to_string();
+    assert!(off.contains("token cache off"), "{off}");
+    for bad in ["-1", "many", "1000001"] {
+        let err = keycloak(&[("OIDC_AUDIENCE", "a"), ("AUTH_TOKEN_CACHE_SIZE", bad)]).unwrap_err();
+        assert!(
+            err.contains("AUTH_TOKEN_CACHE_SIZE") && err.contains("0 to 1000000"),
+            "{bad}: {err}"
+        );
+    }
 }

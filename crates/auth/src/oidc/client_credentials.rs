@@ -1,13 +1,16 @@
 //! A token source for outgoing calls: the OAuth2 client-credentials grant, cached and refreshed before
 //! expiry (single-flight: concurrent callers share one token request). The token endpoint's answer is
 //! read under the [`http`] rules (capped, parsed without panics; `expires_in` capped at
-//! [`http::MAX_TOKEN_LIFETIME`]).
+//! [`http::MAX_TOKEN_LIFETIME`]). Refresh and expiry are measured on the source's [`Clock`]
+//! ([`ClientCredentials::with_clock`]; the system clock by default).
 
 use super::discover;
 use super::http::{self, unavailable};
+use crate::clock::{self, Clock};
 use crate::{Error, Result};
 use avb_core::config::Secret;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Fetches and caches client-credentials access tokens.
@@ -21,6 +24,7 @@ pub struct ClientCredentials {
     refresh_before: Duration,
     cached: tokio::sync::Mutex<Option<Cached>>,
     requests: std::sync::atomic::AtomicU64,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for ClientCredentials {
@@ -112,6 +116,7 @@ impl ClientCredentials {
             refresh_before: Duration::from_secs(30),
             cached: tokio::sync::Mutex::new(None),
             requests: std::sync::atomic::AtomicU64::new(0),
+            clock: clock::system(),
         }
     }
 
@@ -127,6 +132,14 @@ impl ClientCredentials {
         self
     }
 
+    /// Measure token lifetimes (refresh and expiry of the cached token) on `clock` (default: the
+    /// system clock; tests pass a `clock::ManualClock` (feature `conformance`) and advance it). The
+    /// lifetime itself comes from the token endpoint's `expires_in`.
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
     /// How many token requests were sent.
     pub fn requests(&self) -> u64 {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
@@ -138,7 +151,7 @@ impl ClientCredentials {
     /// (the next call tries again); once it has expired, the error is.
     pub async fn token(&self) -> Result<String> {
         let mut cached = self.cached.lock().await;
-        let now = Instant::now();
+        let now = self.clock.now();
         if let Some(c) = cached.as_ref()
             && now < c.refresh_at
         {
@@ -158,7 +171,9 @@ impl ClientCredentials {
                 Ok(token)
             }
             Err(e) => match cached.as_ref() {
-                Some(c) if e.is_retryable() && Instant::now() < c.expires_at => Ok(c.token.clone()),
+                Some(c) if e.is_retryable() && self.clock.now() < c.expires_at => {
+                    Ok(c.token.clone())
+                }
                 _ => Err(e),
             },
         }
@@ -203,6 +218,7 @@ impl ClientCredentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// The cache's fallback when the issuer goes away: the still-valid token is served, then the error.
@@ -223,16 +239,27 @@ mod tests {
             socket.write_all(response.as_bytes()).await.unwrap();
             // Dropping the listener: the issuer is gone for every later request.
         });
-        let source =
-            ClientCredentials::new("http://issuer.test", endpoint, "c", Secret::new("s")).unwrap();
+        let clock = ManualClock::new();
+        let source = ClientCredentials::new("http://issuer.test", endpoint, "c", Secret::new("s"))
+            .unwrap()
+            .with_clock(clock.clone());
         assert_eq!(source.token().await.unwrap(), "t1");
         server.await.unwrap();
-        // Refresh is due after 1 s (half of the 2 s lifetime) but fails: the cached token still serves.
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        // Before the refresh is due (1 s: half of the 2 s lifetime) the cached token serves, no request.
+        clock.advance(Duration::from_millis(999));
+        assert_eq!(source.token().await.unwrap(), "t1");
+        assert_eq!(source.requests(), 1);
+        // Refresh due but the issuer is gone: the cached token still serves until it expires.
+        clock.advance(Duration::from_millis(1));
         assert_eq!(source.token().await.unwrap(), "t1");
         assert_eq!(source.requests(), 2);
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+        clock.advance(Duration::from_millis(999));
+        assert_eq!(source.token().await.unwrap(), "t1");
+        assert_eq!(source.requests(), 3);
+        // Expired (2 s): the error.
+        clock.advance(Duration::from_millis(1));
         let err = source.token().await.unwrap_err();
         assert!(err.is_retryable(), "{err}");
+        assert_eq!(source.requests(), 4);
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! - The call authenticates with the service's own client (`client_id` / secret, HTTP Basic), like the
 //!   client-credentials grant; Keycloak's endpoint is `<issuer>/protocol/openid-connect/token/introspect`.
-//! - Answers are cached briefly ([`DEFAULT_CACHE_TTL`], never past the token's `exp`), keyed by the
+//! - Answers are cached briefly ([`DEFAULT_CACHE_TTL`] on the builder's [`Clock`], never past the token's
+//!   `exp`), keyed by the
 //!   token's SHA-256 (the token itself is never stored), at most [`MAX_CACHED`] entries: when full,
 //!   expired entries are dropped, and if none were, the whole cache is.
 //! - `active: false` is [`Error::Inactive`] (401). An unreachable endpoint or a bad answer is
@@ -13,11 +14,12 @@
 //! - The endpoint must be on the issuer's origin or an allowed one, like the other endpoints (see [`http`]).
 
 use super::http::{self, unavailable};
+use crate::clock::{self, Clock};
 use crate::{Error, Result};
 use avb_core::config::Secret;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 /// How long an introspection answer is reused by default.
@@ -36,6 +38,7 @@ pub struct Introspection {
     ttl: Duration,
     cache: Mutex<HashMap<[u8; 32], (bool, Instant)>>,
     requests: AtomicU64,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Introspection {
@@ -66,7 +69,14 @@ impl Introspection {
             ttl,
             cache: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
+            clock: clock::system(),
         }
+    }
+
+    /// The cache period is measured on `clock` (the builder's, `OidcBuilder::with_clock`).
+    pub(crate) fn with_shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// How many introspection requests were sent (cache hits send none).
@@ -83,7 +93,7 @@ impl Introspection {
             key.copy_from_slice(digest.as_ref());
             key
         };
-        let now = Instant::now();
+        let now = self.clock.now();
         if let Some(&(active, until)) = self.lock().get(&key)
             && now < until
         {

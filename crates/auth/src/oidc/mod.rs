@@ -29,8 +29,9 @@ pub use introspection::Introspection;
 
 use http::unavailable;
 
+use crate::clock::{self, Clock};
 use crate::jwks::{KeyCache, KeySet, KeySource};
-use crate::validator::{Rules, Validator};
+use crate::validator::{Rules, TokenCache, Validator};
 use crate::{Authenticator, Capabilities, Error, Principal, Result};
 use async_trait::async_trait;
 use avb_core::config::Secret;
@@ -135,6 +136,9 @@ pub struct OidcBuilder {
     allowed_origins: Vec<String>,
     introspection: Option<(String, Secret, Introspect)>,
     introspection_ttl: Duration,
+    token_cache: usize,
+    token_cache_bytes: usize,
+    clock: Arc<dyn Clock>,
 }
 
 /// When an [`Oidc`] with introspection configured asks the issuer (see [`introspection`]).
@@ -175,6 +179,9 @@ impl OidcBuilder {
             allowed_origins: Vec::new(),
             introspection: None,
             introspection_ttl: introspection::DEFAULT_CACHE_TTL,
+            token_cache: crate::config::DEFAULT_TOKEN_CACHE_SIZE,
+            token_cache_bytes: crate::validator::DEFAULT_TOKEN_CACHE_BYTES,
+            clock: clock::system(),
         }
     }
 
@@ -194,6 +201,20 @@ impl OidcBuilder {
     /// How long an introspection answer is reused (default 5 s; never past the token's `exp`).
     pub fn with_introspection_cache(mut self, ttl: Duration) -> Self {
         self.introspection_ttl = ttl;
+        self
+    }
+
+    /// Remember at most `entries` validated tokens (`AUTH_TOKEN_CACHE_SIZE`, default 10 000; `0` turns
+    /// the cache off; see [`crate::validator::token_cache`]). A cached token still goes through
+    /// introspection when that is configured.
+    pub fn with_token_cache(mut self, entries: usize) -> Self {
+        self.token_cache = entries;
+        self
+    }
+
+    /// Cap the validated-token cache's approximate memory (default 16 MiB).
+    pub fn with_token_cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.token_cache_bytes = bytes;
         self
     }
 
@@ -256,6 +277,15 @@ impl OidcBuilder {
         self
     }
 
+    /// Measure the JWKS refresh interval, the JWKS max age and the introspection cache period on `clock`
+    /// (default: the system clock; tests pass a `clock::ManualClock` (feature `conformance`) and advance
+    /// it instead of sleeping); the validated-token cache compares `exp` with its wall time. Token
+    /// `exp`/`nbf` checks of full validation always use the system's wall clock.
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
     /// Discovers the issuer, loads its keys and returns the authenticator.
     pub async fn build(self) -> Result<Oidc> {
         let Some(audience) = self.audience.filter(|a| !a.is_empty()) else {
@@ -286,7 +316,9 @@ impl OidcBuilder {
             jwks_uri: discovery.jwks_uri.clone(),
         };
         let keys = Arc::new(
-            KeyCache::new(Arc::new(source), self.min_refresh_interval).with_max_age(self.max_age),
+            KeyCache::new(Arc::new(source), self.min_refresh_interval)
+                .with_max_age(self.max_age)
+                .with_shared_clock(self.clock.clone()),
         );
         keys.refresh().await?;
         let mut rules = Rules::new(discovery.issuer.clone(), audience);
@@ -315,12 +347,16 @@ impl OidcBuilder {
                     client_id,
                     secret,
                     self.introspection_ttl,
-                );
+                )
+                .with_shared_clock(self.clock.clone());
                 Some((checker, when))
             }
         };
+        let cache = TokenCache::new(self.token_cache)
+            .with_max_bytes(self.token_cache_bytes)
+            .with_shared_clock(self.clock.clone());
         Ok(Oidc {
-            validator: Validator::new(rules, keys),
+            validator: Validator::new(rules, keys).with_token_cache(cache),
             discovery,
             introspection,
         })
@@ -346,6 +382,11 @@ impl Oidc {
         self.validator.keys()
     }
 
+    /// The validated-token cache, unless turned off.
+    pub fn token_cache(&self) -> Option<&TokenCache> {
+        self.validator.token_cache()
+    }
+
     /// The introspection client, when configured (its request count shows the cache working).
     pub fn introspection(&self) -> Option<&Introspection> {
         self.introspection.as_ref().map(|(i, _)| i)
@@ -355,6 +396,8 @@ impl Oidc {
 #[async_trait]
 impl Authenticator for Oidc {
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
+        // The validator may answer from its token cache; introspection runs after it either way, so a
+        // cached token is still checked at the issuer when the configuration asks for it.
         let principal = self.validator.validate(bearer_token).await?;
         if let Some((introspection, Introspect::EveryToken)) = &self.introspection {
             introspection

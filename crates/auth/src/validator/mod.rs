@@ -25,24 +25,31 @@
 //!    [`Error::MissingWorkspace`]; roles from `realm_access.roles` and `resource_access.<client>.roles`,
 //!    `scope`. A claim of the wrong JSON type is [`Error::Malformed`].
 //!
+//! A validator may hold a [`TokenCache`] of tokens it accepted (the local and OIDC backends do, sized by
+//! `AUTH_TOKEN_CACHE_SIZE`): a repeated token is then answered without checks 1–8, only while its `exp`
+//! has not come and the key that verified it is still published — see [`token_cache`].
+//!
 //! The claim checks are ours rather than `jsonwebtoken::decode`'s: that function parses the header and the
 //! claims twice each, which cost about a quarter of an RS256 validation; the rules are the same
 //! (`exp < now - leeway` is expired, `nbf > now + leeway` is not yet valid; `iat > now + leeway`, which
 //! `jsonwebtoken` does not check, is issued in the future).
 
-use crate::jwks::KeyCache;
+mod claims;
+pub mod token_cache;
+
+pub use token_cache::{DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_SIZE, TokenCache};
+
+use crate::jwks::{KeyCache, VerifyKey};
 use crate::{Error, Principal, Result};
 use avb_core::WorkspaceId;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use claims::{Claims, ClaimsSeed};
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny};
 use serde_json::Value;
-use std::borrow::Cow;
-use std::collections::BTreeSet;
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -89,6 +96,7 @@ impl Rules {
 pub struct Validator {
     rules: Rules,
     keys: Arc<KeyCache>,
+    cache: Option<TokenCache>,
 }
 
 /// The JWS header parameters the validator reads. A repeated one is an error (serde's duplicate check).
@@ -169,8 +177,25 @@ fn check_token_type(header_typ: Option<&str>, claim_typ: Option<&str>) -> Result
 
 impl Validator {
     /// A validator for `rules` with keys from `keys`.
+    /// A validator for `rules` with keys from `keys`, without a [`TokenCache`]: every token is checked in
+    /// full.
     pub fn new(rules: Rules, keys: Arc<KeyCache>) -> Self {
-        Self { rules, keys }
+        Self {
+            rules,
+            keys,
+            cache: None,
+        }
+    }
+
+    /// Answer repeated tokens from `cache` (see [`token_cache`]); a cache of 0 entries is no cache.
+    pub fn with_token_cache(mut self, cache: TokenCache) -> Self {
+        self.cache = (cache.max_entries() > 0).then_some(cache);
+        self
+    }
+
+    /// The validated-token cache, when there is one.
+    pub fn token_cache(&self) -> Option<&TokenCache> {
+        self.cache.as_ref()
     }
 
     /// The rules applied.
@@ -183,13 +208,28 @@ impl Validator {
         &self.keys
     }
 
-    /// Validates `token` and maps its claims to a [`Principal`].
+    /// Validates `token` and maps its claims to a [`Principal`] — from the [`TokenCache`] when it holds
+    /// the token.
     pub async fn validate(&self, token: &str) -> Result<Principal> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(Error::malformed(format!(
                 "token longer than {MAX_TOKEN_LEN} bytes"
             )));
         }
+        let Some(cache) = &self.cache else {
+            return self.verify(token).await.map(|(principal, _)| principal);
+        };
+        let digest = token_cache::digest(token);
+        if let Some(principal) = cache.get(&digest, &self.keys) {
+            return Ok(principal);
+        }
+        let (principal, key) = self.verify(token).await?;
+        cache.insert(digest, &principal, &key, &self.keys);
+        Ok(principal)
+    }
+
+    /// Checks 1–8 of the [module docs](self); the principal and the key that verified the signature.
+    async fn verify(&self, token: &str) -> Result<(Principal, Arc<VerifyKey>)> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -235,10 +275,19 @@ impl Validator {
                 kid: kid.unwrap_or_default().into(),
             });
         }
-        // The signature first (jsonwebtoken's verifier on aws-lc-rs), then the claims, parsed once.
-        let verified =
-            jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, alg)
-                .map_err(map_jwt_error)?;
+        // The signature first, then the claims, parsed once. The key was parsed for `alg` when it was
+        // loaded (the same aws-lc-rs algorithm `jsonwebtoken::crypto::verify` picks, without parsing the
+        // key again at every call); a key aws-lc-rs could not parse goes through `jsonwebtoken`.
+        let verified = match key.parsed(alg) {
+            Some(parsed) => {
+                let signature = URL_SAFE_NO_PAD
+                    .decode(signature)
+                    .map_err(|e| map_jwt_error(JwtErrorKind::Base64(e).into()))?;
+                parsed.verify_sig(message.as_bytes(), &signature).is_ok()
+            }
+            None => jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, alg)
+                .map_err(map_jwt_error)?,
+        };
         if !verified {
             return Err(Error::BadSignature);
         }
@@ -257,7 +306,7 @@ impl Validator {
             return Err(Error::DuplicateClaim { claim });
         }
         check_token_type(header.typ.as_deref(), claims.typ.as_deref())?;
-        self.check(claims)
+        self.check(claims).map(|principal| (principal, key))
     }
 
     fn check(&self, claims: Claims) -> Result<Principal> {
@@ -328,179 +377,6 @@ impl Validator {
             scopes,
             expires_at: UNIX_EPOCH.checked_add(Duration::from_secs_f64(exp.clamp(0.0, 1e12))),
         })
-    }
-}
-
-/// The claims the port reads, parsed in one pass; every other claim is skipped unparsed.
-#[derive(Default)]
-struct Claims {
-    sub: Option<String>,
-    exp: Option<f64>,
-    nbf: Option<f64>,
-    iat: Option<f64>,
-    typ: Option<String>,
-    iss: Option<String>,
-    aud: Vec<String>,
-    scope: Option<String>,
-    workspace: Option<Value>,
-    roles: BTreeSet<String>,
-    /// The first claim name seen twice (the whole object is still parsed, so its syntax is checked).
-    duplicate: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct Access {
-    #[serde(default)]
-    roles: Vec<String>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-/// A map key, borrowed from the input when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a claim name")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> std::result::Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-struct ClaimsSeed<'r> {
-    workspace_claim: &'r str,
-    client_id: Option<&'r str>,
-}
-
-impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
-    type Value = Claims;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Claims, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ClaimsSeed<'_> {
-    type Value = Claims;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object of claims")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Claims, A::Error> {
-        let mut c = Claims::default();
-        // Names seen so far: a token has a dozen or two claims, so a linear scan beats hashing.
-        let mut seen: Vec<Cow<'de, str>> = Vec::with_capacity(16);
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            if seen.contains(&key) {
-                if c.duplicate.is_none() {
-                    c.duplicate = Some(key.into_owned());
-                }
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            match key.as_ref() {
-                k if k == self.workspace_claim => c.workspace = Some(map.next_value()?),
-                "sub" => c.sub = map.next_value()?,
-                "exp" => c.exp = map.next_value()?,
-                "nbf" => c.nbf = map.next_value()?,
-                "iat" => c.iat = map.next_value()?,
-                "typ" => c.typ = map.next_value()?,
-                "iss" => c.iss = map.next_value()?,
-                "aud" => {
-                    c.aud = match map.next_value::<Option<Audience>>()? {
-                        Some(Audience::One(a)) => vec![a],
-                        Some(Audience::Many(a)) => a,
-                        None => Vec::new(),
-                    }
-                }
-                "scope" => c.scope = map.next_value()?,
-                "realm_access" => {
-                    if let Some(access) = map.next_value::<Option<Access>>()? {
-                        c.roles.extend(access.roles);
-                    }
-                }
-                "resource_access" => {
-                    let clients = map.next_value_seed(ClientsSeed(self.client_id))?;
-                    c.roles.extend(clients.roles);
-                    if let Some(client) = clients.duplicate
-                        && c.duplicate.is_none()
-                    {
-                        c.duplicate = Some(format!("resource_access.{client}"));
-                    }
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            seen.push(key);
-        }
-        Ok(c)
-    }
-}
-
-/// `resource_access`: the configured client's roles, and the first client named twice (a repeated client
-/// would otherwise let the last entry win).
-#[derive(Default)]
-struct Clients {
-    roles: Vec<String>,
-    duplicate: Option<String>,
-}
-
-struct ClientsSeed<'r>(Option<&'r str>);
-
-impl<'de> DeserializeSeed<'de> for ClientsSeed<'_> {
-    type Value = Clients;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Clients, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ClientsSeed<'_> {
-    type Value = Clients;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object of clients' roles")
-    }
-
-    fn visit_unit<E>(self) -> std::result::Result<Clients, E> {
-        Ok(Clients::default())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Clients, A::Error> {
-        let mut out = Clients::default();
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
-        while let Some(Key(client)) = map.next_key::<Key<'de>>()? {
-            let access: Access = map.next_value()?;
-            if seen.contains(&client) {
-                if out.duplicate.is_none() {
-                    out.duplicate = Some(client.into_owned());
-                }
-                continue;
-            }
-            if self.0 == Some(client.as_ref()) {
-                out.roles = access.roles;
-            }
-            seen.push(client);
-        }
-        Ok(out)
     }
 }
 

@@ -1,6 +1,5 @@
 //! The Catalog port's configuration: which backend `DATA_CATALOG` chose and its settings, read and checked
-//! here (once) and shown as the startup summary's line. The port's trait and backends arrive with its own
-//! issue; the backend is already selected and validated at startup.
+//! here (once) and shown as the startup summary's line; [`crate::open`] builds the backend from it.
 
 use avb_core::config::keys::{Key, key, secret};
 use avb_core::config::{PortConfig, Reader, Scrubber, Secret, ServiceUrl};
@@ -71,6 +70,10 @@ pub enum CatalogConfig {
     Json {
         /// `DATA_CATALOG_FILE`.
         file: PathBuf,
+        /// `DATA_CATALOG_FILE` unset in the sandbox: while the default file does not exist, the built-in
+        /// sample catalog answers (see [`crate::json`]). Never in live mode (the file is required there).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        sample_when_absent: bool,
     },
     /// OpenMetadata REST API.
     OpenMetadata {
@@ -88,11 +91,15 @@ impl PortConfig for CatalogConfig {
 
     fn read(kind: CatalogKind, r: &mut Reader<'_>, needed_by: &str) -> Option<Self> {
         match kind {
-            CatalogKind::Json => Some(CatalogConfig::Json {
-                file: r
-                    .sandbox_default(&DATA_CATALOG_FILE, DEFAULT_SANDBOX_FILE, needed_by)?
-                    .into(),
-            }),
+            CatalogKind::Json => {
+                let sample_when_absent = !r.is_set(&DATA_CATALOG_FILE);
+                Some(CatalogConfig::Json {
+                    file: r
+                        .sandbox_default(&DATA_CATALOG_FILE, DEFAULT_SANDBOX_FILE, needed_by)?
+                        .into(),
+                    sample_when_absent,
+                })
+            }
             CatalogKind::OpenMetadata => {
                 let url = r.url(
                     &OPENMETADATA_URL,
@@ -132,7 +139,19 @@ impl PortConfig for CatalogConfig {
 impl fmt::Display for CatalogConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CatalogConfig::Json { file } => write!(f, "json {}", file.display()),
+            CatalogConfig::Json {
+                file,
+                sample_when_absent,
+            } => write!(
+                f,
+                "json {}{}",
+                file.display(),
+                if *sample_when_absent {
+                    " (the built-in sample while absent)"
+                } else {
+                    ""
+                }
+            ),
             CatalogConfig::OpenMetadata { url, token } => write!(
                 f,
                 "openmetadata {url}{}",

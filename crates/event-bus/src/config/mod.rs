@@ -8,6 +8,10 @@
 //! | `EVENT_BUS_ACK_TIMEOUT_MS` | 30000 | an integer >= 10 |
 //! | `EVENT_BUS_MAX_ATTEMPTS` | 5 | an integer >= 1 |
 //! | `EVENT_BUS_MAX_LEN` | 100000 | an integer >= 1, or `none` |
+//! | `EVENT_BUS_RETRY_MIN_MS` | 100 | an integer >= 1 |
+//! | `EVENT_BUS_RETRY_MAX_MS` | 10000 | an integer >= `EVENT_BUS_RETRY_MIN_MS` |
+//! | `EVENT_BUS_DEDUPE_WINDOW_MS` | 300000 | an integer >= 0 (0: no dedupe) |
+//! | `EVENT_BUS_DRAIN_TIMEOUT_MS` | 10000 | an integer >= 0 |
 //! | `KAFKA_BOOTSTRAP_SERVERS` | required for `kafka` | `host:port[,host:port…]` |
 //! | `PULSAR_URL`, `PULSAR_TOKEN` | required for `pulsar`; token optional | `pulsar://`/`pulsar+ssl://` URL; secret |
 //!
@@ -80,6 +84,42 @@ pub const EVENT_BUS_MAX_LEN: Key = key(
     "Messages retained per topic: Redis trims each stream with `XADD MAXLEN ~` (a group lagging further loses the oldest); memory keeps this many for new `earliest` groups. `none` keeps everything. Not used by `kafka` (the topic's retention trims).",
 );
 
+/// `EVENT_BUS_RETRY_MIN_MS`.
+pub const EVENT_BUS_RETRY_MIN_MS: Key = key(
+    "EVENT_BUS_RETRY_MIN_MS",
+    "event bus",
+    "milliseconds, an integer >= 1",
+    "`100`",
+    "Redelivery backoff after a nack without a delay, a dropped delivery or a lapsed lease: the wait before the 2nd attempt, doubling per attempt (plus up to 25% jitter) up to `EVENT_BUS_RETRY_MAX_MS` (`memory`, `redis`, `kafka`; Redis and Kafka cap it at the ack timeout).",
+);
+
+/// `EVENT_BUS_RETRY_MAX_MS`.
+pub const EVENT_BUS_RETRY_MAX_MS: Key = key(
+    "EVENT_BUS_RETRY_MAX_MS",
+    "event bus",
+    "milliseconds, an integer >= `EVENT_BUS_RETRY_MIN_MS`",
+    "`10000`",
+    "The longest redelivery backoff (`memory`, `redis`, `kafka`); when unset and `EVENT_BUS_RETRY_MIN_MS` is larger, that minimum.",
+);
+
+/// `EVENT_BUS_DEDUPE_WINDOW_MS`.
+pub const EVENT_BUS_DEDUPE_WINDOW_MS: Key = key(
+    "EVENT_BUS_DEDUPE_WINDOW_MS",
+    "event bus",
+    "milliseconds, an integer >= 0",
+    "`300000`",
+    "Idempotent publish: a message published again with the same id within this window is not added again (`redis`: a `…:dedupe:<id>` key per message with this expiry; `memory`: at most `EVENT_BUS_MAX_LEN` ids; not `kafka`, whose idempotent producer dedupes only its own retries). `0` turns dedupe off.",
+);
+
+/// `EVENT_BUS_DRAIN_TIMEOUT_MS`.
+pub const EVENT_BUS_DRAIN_TIMEOUT_MS: Key = key(
+    "EVENT_BUS_DRAIN_TIMEOUT_MS",
+    "event bus",
+    "milliseconds, an integer >= 0",
+    "`10000`",
+    "How long `close()` waits for in-flight deliveries to be settled and acks flushed before it returns (`memory`, `redis`, `kafka`).",
+);
+
 /// `KAFKA_BOOTSTRAP_SERVERS`.
 pub const KAFKA_BOOTSTRAP_SERVERS: Key = key(
     "KAFKA_BOOTSTRAP_SERVERS",
@@ -113,13 +153,18 @@ pub const VARS: &[Key] = &[
     EVENT_BUS_ACK_TIMEOUT_MS,
     EVENT_BUS_MAX_ATTEMPTS,
     EVENT_BUS_MAX_LEN,
+    EVENT_BUS_RETRY_MIN_MS,
+    EVENT_BUS_RETRY_MAX_MS,
+    EVENT_BUS_DEDUPE_WINDOW_MS,
+    EVENT_BUS_DRAIN_TIMEOUT_MS,
     KAFKA_BOOTSTRAP_SERVERS,
     PULSAR_URL,
     PULSAR_TOKEN,
 ];
 
 /// Delivery settings of the event bus backends that honour them (`memory`, `redis`, `kafka`), as configured:
-/// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`. Defaults are
+/// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`, `EVENT_BUS_RETRY_MIN_MS`,
+/// `EVENT_BUS_RETRY_MAX_MS`, `EVENT_BUS_DEDUPE_WINDOW_MS`, `EVENT_BUS_DRAIN_TIMEOUT_MS`. Defaults are
 /// [`Settings::default`]'s; [`EventBusDelivery::settings`] gives the port's [`Settings`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -130,15 +175,31 @@ pub struct EventBusDelivery {
     pub max_attempts: u32,
     /// `EVENT_BUS_MAX_LEN`: messages retained per topic; `None` keeps everything.
     pub max_len: Option<u64>,
+    /// `EVENT_BUS_RETRY_MIN_MS`: the redelivery backoff before the 2nd attempt.
+    pub retry_min_ms: u64,
+    /// `EVENT_BUS_RETRY_MAX_MS`: the longest redelivery backoff.
+    pub retry_max_ms: u64,
+    /// `EVENT_BUS_DEDUPE_WINDOW_MS`: idempotent publish window (0: off).
+    pub dedupe_window_ms: u64,
+    /// `EVENT_BUS_DRAIN_TIMEOUT_MS`: how long `close()` waits for in-flight deliveries.
+    pub drain_timeout_ms: u64,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Default for EventBusDelivery {
     fn default() -> Self {
         let s = Settings::default();
         Self {
-            ack_timeout_ms: u64::try_from(s.ack_timeout.as_millis()).unwrap_or(u64::MAX),
+            ack_timeout_ms: millis(s.ack_timeout),
             max_attempts: s.max_attempts,
             max_len: s.max_len.map(|n| n as u64),
+            retry_min_ms: millis(s.retry_min),
+            retry_max_ms: millis(s.retry_max),
+            dedupe_window_ms: millis(s.dedupe_window),
+            drain_timeout_ms: millis(s.drain_timeout),
         }
     }
 }
@@ -152,6 +213,10 @@ impl EventBusDelivery {
             max_len: self
                 .max_len
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            retry_min: Duration::from_millis(self.retry_min_ms),
+            retry_max: Duration::from_millis(self.retry_max_ms),
+            dedupe_window: Duration::from_millis(self.dedupe_window_ms),
+            drain_timeout: Duration::from_millis(self.drain_timeout_ms),
             ..Settings::default()
         }
     }
@@ -163,22 +228,25 @@ impl EventBusDelivery {
 pub enum EventBusConfig {
     /// In-process bus (sandbox only).
     Memory {
-        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`.
+        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`, `EVENT_BUS_RETRY_*_MS`,
+        /// `EVENT_BUS_DEDUPE_WINDOW_MS`, `EVENT_BUS_DRAIN_TIMEOUT_MS`.
         delivery: EventBusDelivery,
     },
     /// Redis Streams at `REDIS_URL`.
     Redis {
         /// `REDIS_URL`.
         url: ServiceUrl,
-        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`.
+        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`, `EVENT_BUS_RETRY_*_MS`,
+        /// `EVENT_BUS_DEDUPE_WINDOW_MS`, `EVENT_BUS_DRAIN_TIMEOUT_MS`.
         delivery: EventBusDelivery,
     },
     /// Kafka at `KAFKA_BOOTSTRAP_SERVERS`.
     Kafka {
         /// `host:port` entries.
         bootstrap_servers: Vec<String>,
-        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS` (`EVENT_BUS_MAX_LEN` is not used: Kafka's
-        /// retention trims).
+        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_RETRY_MIN_MS`,
+        /// `EVENT_BUS_RETRY_MAX_MS`, `EVENT_BUS_DRAIN_TIMEOUT_MS` (`EVENT_BUS_MAX_LEN` is not used: Kafka's
+        /// retention trims; nor `EVENT_BUS_DEDUPE_WINDOW_MS`: no idempotent publish of an application retry).
         delivery: EventBusDelivery,
     },
     /// Pulsar at `PULSAR_URL`.
@@ -209,10 +277,38 @@ fn delivery(r: &mut Reader<'_>) -> Option<EventBusDelivery> {
             n => n.parse::<u64>().ok().filter(|n| *n >= 1).map(Some),
         },
     );
+    let min_retry = millis(Settings::MIN_RETRY);
+    let retry_min = r.number(
+        &EVENT_BUS_RETRY_MIN_MS,
+        &format!("milliseconds, an integer >= {min_retry}"),
+        |v| v.parse::<u64>().ok().filter(|ms| *ms >= min_retry),
+    );
+    let retry_min_ms = retry_min.flatten().unwrap_or(defaults.retry_min_ms);
+    let retry_max = r.number(
+        &EVENT_BUS_RETRY_MAX_MS,
+        &format!("milliseconds, an integer >= EVENT_BUS_RETRY_MIN_MS ({retry_min_ms})"),
+        |v| v.parse::<u64>().ok().filter(|ms| *ms >= retry_min_ms),
+    );
+    let any_ms = |v: &str| v.parse::<u64>().ok();
+    let dedupe = r.number(
+        &EVENT_BUS_DEDUPE_WINDOW_MS,
+        "milliseconds, an integer >= 0",
+        any_ms,
+    );
+    let drain = r.number(
+        &EVENT_BUS_DRAIN_TIMEOUT_MS,
+        "milliseconds, an integer >= 0",
+        any_ms,
+    );
+    let retry_max_default = defaults.retry_max_ms.max(retry_min_ms);
     Some(EventBusDelivery {
         ack_timeout_ms: ack?.unwrap_or(defaults.ack_timeout_ms),
         max_attempts: attempts?.unwrap_or(defaults.max_attempts),
         max_len: max_len?.unwrap_or(defaults.max_len),
+        retry_min_ms: retry_min?.unwrap_or(defaults.retry_min_ms),
+        retry_max_ms: retry_max?.unwrap_or(retry_max_default),
+        dedupe_window_ms: dedupe?.unwrap_or(defaults.dedupe_window_ms),
+        drain_timeout_ms: drain?.unwrap_or(defaults.drain_timeout_ms),
     })
 }
 
@@ -330,7 +426,12 @@ impl fmt::Display for EventBusDelivery {
         match self.max_len {
             Some(n) => write!(f, "max len {n}"),
             None => f.write_str("no trimming"),
-        }
+        }?;
+        write!(
+            f,
+            ", retry {}..{} ms, dedupe window {} ms, drain {} ms",
+            self.retry_min_ms, self.retry_max_ms, self.dedupe_window_ms, self.drain_timeout_ms
+        )
     }
 }
 

@@ -22,6 +22,14 @@ fn documented_defaults_are_the_settings_defaults() {
         EVENT_BUS_MAX_LEN.default,
         format!("`{}`", d.max_len.unwrap_or_default())
     );
+    for (key, value) in [
+        (&EVENT_BUS_RETRY_MIN_MS, d.retry_min_ms),
+        (&EVENT_BUS_RETRY_MAX_MS, d.retry_max_ms),
+        (&EVENT_BUS_DEDUPE_WINDOW_MS, d.dedupe_window_ms),
+        (&EVENT_BUS_DRAIN_TIMEOUT_MS, d.drain_timeout_ms),
+    ] {
+        assert_eq!(key.default, format!("`{value}`"), "{}", key.name);
+    }
     assert_eq!(d.settings(), Settings::default());
 }
 
@@ -79,6 +87,10 @@ fn delivery_settings_default_and_override() {
         ("EVENT_BUS_ACK_TIMEOUT_MS", "1500"),
         ("EVENT_BUS_MAX_ATTEMPTS", "9"),
         ("EVENT_BUS_MAX_LEN", "none"),
+        ("EVENT_BUS_RETRY_MIN_MS", "50"),
+        ("EVENT_BUS_RETRY_MAX_MS", "800"),
+        ("EVENT_BUS_DEDUPE_WINDOW_MS", "0"),
+        ("EVENT_BUS_DRAIN_TIMEOUT_MS", "2500"),
     ])
     .unwrap();
     let EventBusConfig::Redis { delivery, .. } = got else {
@@ -89,9 +101,39 @@ fn delivery_settings_default_and_override() {
         EventBusDelivery {
             ack_timeout_ms: 1500,
             max_attempts: 9,
-            max_len: None
+            max_len: None,
+            retry_min_ms: 50,
+            retry_max_ms: 800,
+            dedupe_window_ms: 0,
+            drain_timeout_ms: 2500,
         }
     );
+    let s = delivery.settings();
+    assert_eq!(
+        (s.retry_min, s.retry_max, s.dedupe_window, s.drain_timeout),
+        (
+            Duration::from_millis(50),
+            Duration::from_millis(800),
+            Duration::ZERO,
+            Duration::from_millis(2500)
+        )
+    );
+    assert!(
+        delivery
+            .to_string()
+            .ends_with("no trimming, retry 50..800 ms, dedupe window 0 ms, drain 2500 ms")
+    );
+    // A minimum above the default maximum raises the maximum with it (unless that is set too).
+    let EventBusConfig::Memory { delivery } =
+        event_bus(&[("EVENT_BUS_RETRY_MIN_MS", "20000")]).unwrap()
+    else {
+        panic!("memory")
+    };
+    assert_eq!(
+        (delivery.retry_min_ms, delivery.retry_max_ms),
+        (20000, 20000)
+    );
+    assert!(delivery.settings().validate().is_ok());
 }
 
 #[test]
@@ -111,6 +153,26 @@ fn bad_delivery_settings_name_variable_value_and_allowed_values() {
         ("EVENT_BUS_MAX_ATTEMPTS", "-1", "an integer >= 1"),
         ("EVENT_BUS_MAX_LEN", "0", "an integer >= 1, or none"),
         ("EVENT_BUS_MAX_LEN", "all", "an integer >= 1, or none"),
+        (
+            "EVENT_BUS_RETRY_MIN_MS",
+            "0",
+            "milliseconds, an integer >= 1",
+        ),
+        (
+            "EVENT_BUS_RETRY_MAX_MS",
+            "99",
+            "milliseconds, an integer >= EVENT_BUS_RETRY_MIN_MS (100)",
+        ),
+        (
+            "EVENT_BUS_DEDUPE_WINDOW_MS",
+            "-1",
+            "milliseconds, an integer >= 0",
+        ),
+        (
+            "EVENT_BUS_DRAIN_TIMEOUT_MS",
+            "1s",
+            "milliseconds, an integer >= 0",
+        ),
     ] {
         let err = event_bus(&[(key, value)]).unwrap_err();
         let want = format!("{key}={value:?} is invalid: expected {expected}");

@@ -20,7 +20,13 @@
 //! #[async_trait::async_trait]
 //! impl Harness for Memory {
 //!     fn settings(&self) -> Settings {
-//!         Settings { ack_timeout: Duration::from_millis(500), max_attempts: 3, ..Settings::default() }
+//!         Settings {
+//!             ack_timeout: Duration::from_millis(500),
+//!             max_attempts: 3,
+//!             retry_max: Duration::from_millis(200),
+//!             drain_timeout: Duration::from_millis(500),
+//!             ..Settings::default()
+//!         }
 //!     }
 //!     async fn new_bus(&self) -> Result<Arc<dyn EventBus>> {
 //!         Ok(Arc::new(MemoryBus::builder().with_settings(self.settings()).build()?))
@@ -37,6 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod cancel;
+mod contract;
 mod delivery;
 mod groups;
 mod redelivery;
@@ -44,6 +51,7 @@ mod redelivery;
 /// The kit's types a caller needs to run the suite and check its result.
 pub use avb_conformance::{Expect, Gap, Report, Runner};
 pub use cancel::*;
+pub use contract::*;
 pub use delivery::*;
 pub use groups::*;
 pub use redelivery::*;
@@ -51,7 +59,9 @@ pub use redelivery::*;
 /// What the suite needs from a backend under test.
 #[async_trait::async_trait]
 pub trait Harness: Send + Sync {
-    /// The settings the buses are built with (the suite waits `ack_timeout` and counts `max_attempts`).
+    /// The settings the buses are built with (the suite waits `ack_timeout` and `drain_timeout`, counts
+    /// `max_attempts`, and checks redelivery spacing against `retry_min`/`retry_max`). Keep the backoff
+    /// below the ack timeout and the drain timeout short (a second): the close cases wait it out.
     fn settings(&self) -> Settings;
     /// A bus for one case (a new one each call: the close case closes it).
     async fn new_bus(&self) -> crate::Result<Arc<dyn EventBus>>;
@@ -65,6 +75,10 @@ pub mod capability {
     pub const ORDERING_PER_KEY: &str = "ordering_per_key";
     /// [`Capabilities::max_message_bytes`](crate::Capabilities::max_message_bytes) takes a 1 MiB payload.
     pub const ONE_MIB_MESSAGES: &str = "max_message_bytes >= 1 MiB";
+    /// [`Capabilities::extend_lease`](crate::Capabilities::extend_lease).
+    pub const EXTEND_LEASE: &str = "extend_lease";
+    /// [`Capabilities::idempotent_publish`](crate::Capabilities::idempotent_publish).
+    pub const IDEMPOTENT_PUBLISH: &str = "idempotent_publish";
     /// The harness settings allow two deliveries of a message (`max_attempts >= 2`).
     pub const TWO_ATTEMPTS: &str = "max_attempts >= 2 in the harness settings";
     /// The harness settings allow three deliveries of a message (`max_attempts >= 3`).
@@ -112,6 +126,8 @@ impl Capable for Subject<'_> {
         match wanted {
             capability::DEAD_LETTER => caps.dead_letter,
             capability::ORDERING_PER_KEY => caps.ordering_per_key,
+            capability::EXTEND_LEASE => caps.extend_lease,
+            capability::IDEMPOTENT_PUBLISH => caps.idempotent_publish,
             capability::ONE_MIB_MESSAGES => caps.max_message_bytes >= ONE_MIB + 4096,
             capability::TWO_ATTEMPTS => self.settings.max_attempts >= 2,
             capability::THREE_ATTEMPTS => self.settings.max_attempts >= 3,
@@ -149,6 +165,10 @@ pub fn cases<'a>() -> Vec<Case<Subject<'a>>> {
         case!(workspace_isolation),
         case!(bad_input),
         case!(close_semantics),
+        case!(lease_extension).requires(&[EXTEND_LEASE]),
+        case!(backoff_spacing).requires(&[THREE_ATTEMPTS]),
+        case!(idempotent_publish).requires(&[IDEMPOTENT_PUBLISH]),
+        case!(close_drains),
     ]
 }
 

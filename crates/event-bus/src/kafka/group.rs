@@ -34,6 +34,8 @@ pub(crate) struct Reader {
     /// The reader, waiting for room in a full read-ahead queue.
     room: Notify,
     members: AtomicUsize,
+    /// `close()` began: nothing more is handed out; in-flight deliveries may still settle.
+    draining: AtomicBool,
     stopping: AtomicBool,
     stop: Notify,
     done: AtomicBool,
@@ -49,6 +51,18 @@ impl Reader {
     }
     pub(crate) fn lag(&self) -> i64 {
         self.lag.load(Ordering::Relaxed)
+    }
+
+    /// Stops hand-outs (`close()` drains): members see the end of their subscription, while the reader
+    /// keeps running so that deliveries in flight can still be acked, nacked or extended.
+    pub(crate) fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    /// Deliveries handed out and not settled yet.
+    pub(crate) fn in_flight(&self) -> usize {
+        lock(&self.state).out.len()
     }
 
     /// Asks the reader to commit and leave the group; members then see the end of their subscription.
@@ -73,6 +87,9 @@ impl Reader {
 
     /// Hands out the first ready record whose key is free (cancel-safe: no await).
     fn take(self: &Arc<Self>) -> Option<Delivery> {
+        if self.draining.load(Ordering::SeqCst) {
+            return None;
+        }
         let mut state = lock(&self.state);
         let at = (0..state.ready.len()).find(|i| state.key_free(&state.ready[*i]))?;
         let mut entry = state.ready.remove(at)?;
@@ -119,6 +136,13 @@ impl Reader {
             }
             _ => None,
         }
+    }
+
+    /// The redelivery backoff after attempt `attempts`, capped at the longest nack delay (the ack timeout).
+    fn backoff(&self, attempts: u32) -> Duration {
+        self.settings
+            .retry_delay(attempts)
+            .min(self.settings.ack_timeout)
     }
 
     fn requeue(&self, entry: Entry, delay: Duration) {
@@ -181,8 +205,9 @@ impl Reader {
                     if out.entry.attempts >= self.settings.max_attempts {
                         state.dead.push((out.entry, "ack timeout".into()));
                     } else {
-                        state.ready.push_front(out.entry);
-                        woke = true;
+                        // A lapsed lease waits the backoff on top of the ack timeout.
+                        let at = now + self.backoff(out.entry.attempts);
+                        state.delayed.push((at, out.entry));
                     }
                 }
             }
@@ -291,6 +316,12 @@ impl Settle for Reader {
             return Ok(());
         };
         if entry.attempts < self.settings.max_attempts {
+            // No explicit delay: the backoff policy's (never a tight loop).
+            let delay = if delay.is_zero() {
+                self.backoff(entry.attempts)
+            } else {
+                delay
+            };
             self.requeue(entry, delay);
             return Ok(());
         }
@@ -313,6 +344,37 @@ impl Settle for Reader {
         }
     }
 
+    async fn extend(&self, receipt: &Receipt, duration: Duration) -> Result<()> {
+        if duration > self.settings.ack_timeout {
+            return Err(Error::DelayTooLong {
+                delay: duration,
+                max: self.settings.ack_timeout,
+                backend: SCHEME,
+            });
+        }
+        let lost = || Error::LeaseLost {
+            message_id: String::new(),
+            backend: SCHEME,
+        };
+        // After the reader left the group its partitions belong to others: nothing is held any more.
+        if self.done.load(Ordering::SeqCst) {
+            return Err(lost());
+        }
+        let partition: i32 = receipt.id.parse().map_err(|_| lost())?;
+        let offset = i64::try_from(receipt.tag).map_err(|_| lost())?;
+        let mut state = lock(&self.state);
+        match state.out.get_mut(&(partition, offset)) {
+            // Still out with this attempt: the lease is this process's to move.
+            Some(out) if out.entry.attempts == receipt.attempt => {
+                out.deadline = Instant::now() + duration;
+                Ok(())
+            }
+            // Lapsed (back in the queue, or handed out again), or its partition was revoked (rebalanced
+            // to another member, which redelivers it).
+            _ => Err(lost()),
+        }
+    }
+
     fn dropped(&self, receipt: &Receipt) {
         if let Some(entry) = self.take_back(receipt) {
             if entry.attempts >= self.settings.max_attempts {
@@ -320,7 +382,8 @@ impl Settle for Reader {
                     .dead
                     .push((entry, "dropped without ack or nack".into()));
             } else {
-                self.requeue(entry, Duration::ZERO);
+                let delay = self.backoff(entry.attempts);
+                self.requeue(entry, delay);
             }
         }
     }
@@ -342,7 +405,9 @@ struct Member {
 
 impl Member {
     fn ended(&self) -> bool {
-        self.reader.stopping.load(Ordering::SeqCst) || self.reader.done.load(Ordering::SeqCst)
+        self.reader.draining.load(Ordering::SeqCst)
+            || self.reader.stopping.load(Ordering::SeqCst)
+            || self.reader.done.load(Ordering::SeqCst)
     }
 }
 
@@ -451,6 +516,7 @@ impl Reader {
             wake: Notify::new(),
             room: Notify::new(),
             members: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             stop: Notify::new(),
             done: AtomicBool::new(false),

@@ -7,7 +7,9 @@
 //! | topics | created through the admin client on first use (partitions and replication from the builder; `max.message.bytes` fitted to [`Settings::max_message_bytes`]); the broker may refuse auto-creation |
 //! | subscribe | one consumer per (bus, topic, group) in consumer group `<kafka topic>.<group>`, shared by the subscriptions of that process, which take deliveries from it in turn; a new group's start offsets are committed before it joins |
 //! | ack | settles the record in memory; the committed offset moves up to the lowest unsettled record of its partition |
-//! | nack(delay), dropped delivery, ack timeout | the record goes back to this process's queue (after `delay`), its attempt count one more; nothing is re-published |
+//! | nack(delay), dropped delivery, ack timeout | the record goes back to this process's queue after `delay` (a zero delay, a drop and a lapsed lease: after the backoff [`Settings::retry_delay`], capped at the ack timeout), its attempt count one more; nothing is re-published |
+//! | extend | moves the in-process lease's deadline (at most the ack timeout per call); [`Error::LeaseLost`] once the lease lapsed, the record was handed out again, its partition was revoked (a rebalance gave it to another member), or the consumer left the group |
+//! | close | drains: nothing more is handed out, deliveries in flight may settle until `drain_timeout`, then the group commits what settled and leaves; the read-ahead and the unsettled are not committed (they come again to the group), the producer is flushed |
 //! | dead letter | after `max_attempts` hand-outs: produced to `<topic>.dlq` (same key, payload and headers, plus the `avb-dlq-*` headers), then settled |
 //!
 //! **Redelivery design** (the issue leaves the choice open): *in-process queue*. A nacked or timed-out
@@ -18,6 +20,11 @@
 //! Costs: a record nacked forever holds its partition's committed offset back (bounded by `max_attempts`);
 //! a crash re-delivers everything above the committed offset (duplicates, never loss); an attempt handed
 //! out after the last commit (every 100 ms) and then lost with the process is not counted.
+//!
+//! **Idempotent publish**: not declared. The idempotent producer (`enable.idempotence`) dedupes its own
+//! retries of one send (per producer session and partition); an application's `publish` retried with the
+//! same message id is a second record (consumers dedupe on the stable `avb-id`). Deduping that would need an
+//! id index shared by every producer (a compacted topic, or transactions); `dedupe_window` is not used.
 //!
 //! **Per-key order**: a key maps to one partition (librdkafka's default partitioner), a partition to one
 //! consumer of the group, and that consumer hands out a key's next record only once the previous one is
@@ -57,6 +64,9 @@ use std::time::Duration;
 
 /// The backend's name.
 pub const SCHEME: &str = "kafka";
+
+/// How often `close()` looks whether the deliveries in flight have settled.
+const DRAIN_POLL: Duration = Duration::from_millis(10);
 
 /// The Kafka bus. Cheap to clone; clones share the producer and the consumers.
 #[derive(Clone)]
@@ -290,6 +300,12 @@ impl EventBus for KafkaBus {
             redeliver_on_drop: true,
             max_message_bytes: self.shared.settings.max_message_bytes,
             max_nack_delay: self.shared.settings.ack_timeout,
+            // A lease is this process's (the in-process queue): extend moves its deadline.
+            extend_lease: true,
+            max_lease_extension: self.shared.settings.ack_timeout,
+            // The idempotent producer dedupes only its own retries of a send; an application's publish
+            // retried with the same message id is a second record (see the module docs).
+            idempotent_publish: false,
         }
     }
 
@@ -341,6 +357,20 @@ impl EventBus for KafkaBus {
             Ok(mut r) => r.drain().map(|(_, v)| v).collect(),
             Err(poisoned) => poisoned.into_inner().drain().map(|(_, v)| v).collect(),
         };
+        // Drain: nothing more is handed out; deliveries in flight may settle until the drain timeout.
+        for r in &readers {
+            r.drain();
+        }
+        let deadline = tokio::time::Instant::now() + self.shared.settings.drain_timeout;
+        while readers.iter().any(|r| r.in_flight() > 0) {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            tokio::time::sleep(DRAIN_POLL.min(deadline - now)).await;
+        }
+        // Commit what settled (never past what did not: the read-ahead and the unsettled come again to
+        // the group) and leave.
         for r in &readers {
             r.stop();
         }

@@ -37,6 +37,23 @@ impl MemoryBusBuilder {
         self.settings.max_len = max_len;
         self
     }
+    /// The redelivery backoff: `min` before the 2nd attempt, doubling (with jitter) up to `max`
+    /// ([`Settings::retry_delay`]).
+    pub fn with_retry_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.settings.retry_min = min;
+        self.settings.retry_max = max;
+        self
+    }
+    /// How long a publish retried with the same message id is recognised (zero: no dedupe).
+    pub fn with_dedupe_window(mut self, window: Duration) -> Self {
+        self.settings.dedupe_window = window;
+        self
+    }
+    /// How long `close` waits for in-flight deliveries to settle.
+    pub fn with_drain_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.drain_timeout = timeout;
+        self
+    }
     /// Largest accepted [`crate::Message::size`].
     pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
         self.settings.max_message_bytes = bytes;

@@ -2,13 +2,14 @@
 //! dead-lettering, and the [`Source`]/[`Settle`] its subscriptions use.
 
 use super::clock::Now;
+use super::ring::InFlightRing;
 use super::{MAX_NACK_DELAY, SCHEME, Shared, lock};
 use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
     Message, Result, Settings, Topic,
     backend::{Origin, Receipt, Settle, Source},
 };
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -37,113 +38,6 @@ impl Entry {
             attempts: 0,
             last_error: None,
             owns_key: false,
-        }
-    }
-}
-
-pub(super) struct InFlight {
-    pub(super) entry: Entry,
-    pub(super) deadline: Instant,
-}
-
-/// The deliveries in flight, by delivery tag: a ring indexed by `tag - base`, where a settled delivery
-/// leaves a hole until everything older is settled too. Tags are handed out in order and deadlines never
-/// go down (see [`InFlightRing::push`]), so the front holds the earliest deadline; the ring never starts
-/// with a hole. A delivery held long at the front while later ones are settled would keep all their holes
-/// alive, so once the ring is mostly holes its front moves to `stragglers` (older tags and deadlines than
-/// anything in the ring): memory stays proportional to the deliveries actually in flight.
-#[derive(Default)]
-pub(super) struct InFlightRing {
-    slots: VecDeque<Option<InFlight>>,
-    /// The tag of `slots[0]`.
-    base: u64,
-    /// Deliveries in `slots` (not holes).
-    live: usize,
-    /// Long-held deliveries moved out of the ring's front, by tag (all below `base`).
-    stragglers: BTreeMap<u64, InFlight>,
-    /// The deadline of the last push.
-    last_deadline: Option<Instant>,
-}
-
-/// Below this many slots the ring is never compacted.
-const RING_COMPACT_MIN: usize = 1024;
-
-impl InFlightRing {
-    /// Adds a delivery; its tag, and the deadline actually used (never earlier than the previous one's, so
-    /// the front stays the earliest).
-    fn push(&mut self, entry: Entry, deadline: Instant) -> u64 {
-        let deadline = self
-            .last_deadline
-            .map_or(deadline, |last| last.max(deadline));
-        self.last_deadline = Some(deadline);
-        let tag = self.base + self.slots.len() as u64;
-        self.slots.push_back(Some(InFlight { entry, deadline }));
-        self.live += 1;
-        if self.slots.len() >= RING_COMPACT_MIN && self.live * 2 < self.slots.len() {
-            self.compact();
-        }
-        tag
-    }
-
-    /// Moves front deliveries to `stragglers` until the ring is at least half full.
-    fn compact(&mut self) {
-        while self.live * 2 < self.slots.len() {
-            let Some(Some(front)) = self.slots.pop_front() else {
-                break; // unreachable: the front is never a hole
-            };
-            self.stragglers.insert(self.base, front);
-            self.base += 1;
-            self.live -= 1;
-            self.trim();
-        }
-    }
-
-    /// Takes the delivery with this tag out, if it is still in flight.
-    pub(super) fn remove(&mut self, tag: u64) -> Option<InFlight> {
-        let Some(offset) = tag.checked_sub(self.base) else {
-            return self.stragglers.remove(&tag);
-        };
-        let index = usize::try_from(offset).ok()?;
-        let taken = self.slots.get_mut(index)?.take();
-        if taken.is_some() {
-            self.live -= 1;
-        }
-        if index == 0 {
-            self.trim();
-        }
-        taken
-    }
-
-    /// Takes the earliest delivery out if its deadline is at or before `now`.
-    fn pop_expired(&mut self, now: Instant) -> Option<InFlight> {
-        if let Some(entry) = self.stragglers.first_entry() {
-            return (entry.get().deadline <= now).then(|| entry.remove());
-        }
-        match self.slots.front() {
-            Some(Some(f)) if f.deadline <= now => {}
-            _ => return None,
-        }
-        let taken = self.slots.pop_front().flatten();
-        self.base += 1;
-        self.live -= 1;
-        self.trim();
-        taken
-    }
-
-    fn first_deadline(&self) -> Option<Instant> {
-        if let Some((_, f)) = self.stragglers.first_key_value() {
-            return Some(f.deadline);
-        }
-        self.slots
-            .front()
-            .and_then(|f| f.as_ref().map(|f| f.deadline))
-    }
-
-    /// Drops the holes at the front.
-    fn trim(&mut self) {
-        while let Some(None) = self.slots.front() {
-            self.slots.pop_front();
-            self.base += 1;
         }
     }
 }
@@ -184,7 +78,7 @@ impl Group {
     pub(super) fn poll(&self, now: Now, dead: &mut Vec<Entry>) -> Poll {
         let mut g = lock(&self.inner);
         while let Some(f) = g.in_flight.pop_expired(now.early) {
-            Self::fail(&mut g, &self.settings, f.entry, "ack timeout", dead);
+            Self::fail(&mut g, &self.settings, f.entry, now.late, dead);
         }
         if !g.delayed.is_empty() {
             let (mut due, later): (Vec<_>, Vec<_>) =
@@ -217,20 +111,21 @@ impl Group {
         })
     }
 
-    /// A delivery failed: redeliver it (after `delay`), or dead-letter it after `max_attempts`.
+    /// A lease lapsed (ack timeout): redeliver after the backoff, or dead-letter it after `max_attempts`.
     pub(super) fn fail(
         g: &mut GroupInner,
         settings: &Settings,
         mut entry: Entry,
-        reason: &str,
+        now: Instant,
         dead: &mut Vec<Entry>,
     ) {
-        entry.last_error = Some(Box::new(LastError(reason.to_string())));
+        entry.last_error = Some(Box::new(LastError("ack timeout".to_string())));
         if entry.attempts >= settings.max_attempts {
             Self::release_key(g, &entry);
             dead.push(entry);
         } else {
-            g.ready.push_front(entry);
+            let backoff = settings.retry_delay(entry.attempts);
+            g.delayed.push((now + backoff, entry));
         }
     }
 
@@ -281,9 +176,13 @@ impl Group {
             if entry.attempts >= self.settings.max_attempts {
                 Self::release_key(&mut g, &entry);
                 dead.push(entry);
-            } else if delay.is_zero() {
-                g.ready.push_front(entry);
             } else {
+                // No explicit delay: the backoff policy's (never a tight loop).
+                let delay = if delay.is_zero() {
+                    self.settings.retry_delay(entry.attempts)
+                } else {
+                    delay
+                };
                 g.delayed.push((Instant::now() + delay, entry));
             }
         }
@@ -316,7 +215,8 @@ impl Group {
                 Arc::new(m)
             })
             .collect();
-        shared.append(&dlq, messages);
+        // Never deduped: the same message dead-lettered by two groups is two dead letters.
+        shared.append(&dlq, messages, false);
     }
 }
 
@@ -345,6 +245,24 @@ impl Settle for Group {
         }
         Group::nack(self, receipt.tag, delay, reason);
         Ok(())
+    }
+    async fn extend(&self, receipt: &Receipt, duration: Duration) -> Result<()> {
+        if duration > MAX_NACK_DELAY {
+            return Err(Error::DelayTooLong {
+                delay: duration,
+                max: MAX_NACK_DELAY,
+                backend: SCHEME,
+            });
+        }
+        let deadline = Instant::now() + duration;
+        if lock(&self.inner).in_flight.extend(receipt.tag, deadline) {
+            Ok(())
+        } else {
+            Err(Error::LeaseLost {
+                message_id: String::new(),
+                backend: SCHEME,
+            })
+        }
     }
     fn try_ack(&self, receipt: &Receipt) -> Option<Result<()>> {
         Group::ack(self, receipt.tag);
@@ -445,94 +363,6 @@ impl Source for MemorySource {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry() -> Entry {
-        Entry::new(Arc::new(Message::new(&b"x"[..])))
-    }
-
-    #[test]
-    fn in_flight_ring_settles_out_of_order_and_expires_in_deadline_order() {
-        let now = Instant::now();
-        let mut ring = InFlightRing::default();
-        let tags: Vec<u64> = (0..4u64)
-            .map(|i| ring.push(entry(), now + Duration::from_secs(i)))
-            .collect();
-        assert_eq!(tags, vec![0, 1, 2, 3]);
-        assert!(ring.remove(2).is_some());
-        assert!(ring.remove(2).is_none(), "settled once");
-        assert!(ring.remove(0).is_some());
-        assert_eq!(ring.first_deadline(), Some(now + Duration::from_secs(1)));
-        assert!(ring.pop_expired(now).is_none());
-        let f = ring
-            .pop_expired(now + Duration::from_secs(1))
-            .map(|f| f.deadline);
-        assert_eq!(f, Some(now + Duration::from_secs(1)));
-        // Tag 2 was settled, so tag 3 is next; a later push never gets an earlier deadline.
-        assert_eq!(ring.first_deadline(), Some(now + Duration::from_secs(3)));
-        let tag = ring.push(entry(), now);
-        assert_eq!(tag, 4);
-        assert!(ring.remove(3).is_some());
-        assert_eq!(ring.first_deadline(), Some(now + Duration::from_secs(3)));
-        assert!(ring.remove(4).is_some());
-        assert!(ring.remove(0).is_none() && ring.remove(99).is_none());
-        assert_eq!(ring.first_deadline(), None);
-    }
-
-    #[test]
-    fn a_long_held_delivery_does_not_keep_the_holes_behind_it() {
-        let now = Instant::now();
-        let mut ring = InFlightRing::default();
-        let held = ring.push(entry(), now);
-        for i in 1..100_000u64 {
-            let tag = ring.push(entry(), now + Duration::from_millis(i));
-            assert!(ring.remove(tag).is_some());
-        }
-        assert!(ring.slots.len() < RING_COMPACT_MIN, "{}", ring.slots.len());
-        assert_eq!(
-            ring.first_deadline(),
-            Some(now),
-            "the straggler is still the earliest"
-        );
-        let later = ring.push(entry(), now);
-        assert!(
-            ring.remove(held).is_some(),
-            "a straggler can still be acked"
-        );
-        assert!(ring.remove(held).is_none());
-        let f = ring
-            .pop_expired(now + Duration::from_secs(1000))
-            .map(|f| f.deadline);
-        let never_earlier = now + Duration::from_millis(99_999);
-        assert_eq!(
-            f,
-            Some(never_earlier),
-            "the ring's front expires, its deadline kept monotonic"
-        );
-        assert!(ring.remove(later).is_none(), "it expired");
-        assert_eq!(ring.first_deadline(), None);
-    }
-
-    #[test]
-    fn an_expired_straggler_goes_first() {
-        let now = Instant::now();
-        let mut ring = InFlightRing::default();
-        let held = ring.push(entry(), now);
-        for _ in 1..RING_COMPACT_MIN * 2 {
-            let tag = ring.push(entry(), now + Duration::from_secs(5));
-            assert!(ring.remove(tag).is_some());
-        }
-        let kept = ring.push(entry(), now + Duration::from_secs(5));
-        assert!(!ring.stragglers.is_empty());
-        assert!(ring.pop_expired(now).is_some());
-        assert!(ring.remove(held).is_none(), "expired already");
-        assert!(ring.pop_expired(now).is_none());
-        assert!(ring.remove(kept).is_some());
     }
 }
 

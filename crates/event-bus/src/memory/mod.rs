@@ -7,10 +7,18 @@
 //! same-key messages reach the group's consumers one at a time, in publish order. A group's queue is not
 //! trimmed: a group whose consumers went away keeps its messages until the bus is dropped. Ack deadlines
 //! come from a coarse clock on the fast path: never early, at most a few milliseconds late (see `clock`).
+//!
+//! Leases: [`Delivery::extend`](crate::Delivery::extend) moves a delivery's deadline (up to 24 h at a time).
+//! Redelivery after a `nack` without a delay, a drop or a lapsed lease waits the backoff
+//! ([`Settings::retry_delay`]). Idempotent publish: each topic remembers the ids published
+//! recently (the last 2,048–4,096 ids still in its log; `dedupe_window` zero turns this off); a publish of a
+//! remembered id adds nothing.
+//! `close` waits up to `drain_timeout` until no group has a delivery in flight.
 
 mod builder;
 mod clock;
 mod group;
+mod ring;
 
 pub use builder::MemoryBusBuilder;
 
@@ -30,6 +38,15 @@ use tokio::sync::Notify;
 pub const SCHEME: &str = "memory";
 
 const MAX_NACK_DELAY: Duration = Duration::from_secs(24 * 3600);
+
+/// Ids per generation of a topic's idempotent-publish filter: a retried publish is recognised while its
+/// id is among the last 2,048–4,096 ids published to the topic and still in the topic's log (`max_len`). A
+/// publish to the in-memory bus cannot time out half-done, so a retry follows its first try closely; a
+/// bounded filter keeps the publish path cheap.
+const DEDUPE_GENERATION: usize = 2048;
+
+/// How often `close` looks whether the in-flight deliveries are settled.
+const DRAIN_POLL: Duration = Duration::from_millis(5);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves consistent data here (every critical section is panic-free
@@ -131,6 +148,68 @@ struct TopicState {
 struct TopicInner {
     log: VecDeque<Arc<Message>>,
     groups: HashMap<String, Arc<Group>>,
+    recent: Recent,
+}
+
+/// Recently published ids of one topic, for idempotent publish: a two-generation Bloom filter over the
+/// ids (each generation [`DEDUPE_GENERATION`] ids, 2 × 8 KiB), so a new id costs a hash and four bit
+/// operations. A possible hit is confirmed by comparing ids against the newest entries of the topic's log,
+/// so a filter false positive never drops a message.
+#[derive(Default)]
+struct Recent {
+    generations: Option<Box<[[u64; FILTER_WORDS]; 2]>>,
+    current: usize,
+    in_current: usize,
+}
+
+const FILTER_BITS: usize = FILTER_WORDS * 64;
+const FILTER_WORDS: usize = 1024;
+
+fn id_hash(id: &MessageId) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = FastHasher::default();
+    id.hash(&mut h);
+    h.finish()
+}
+
+impl Recent {
+    /// `true` (and remembered) unless `message`'s id is among the ids recently appended to `log`; `false`
+    /// for a retried publish.
+    fn first(
+        &mut self,
+        message: &Message,
+        log: &VecDeque<Arc<Message>>,
+        settings: &Settings,
+    ) -> bool {
+        if settings.dedupe_window.is_zero() {
+            return true;
+        }
+        let filters = self
+            .generations
+            .get_or_insert_with(|| Box::new([[0; FILTER_WORDS]; 2]));
+        let h = id_hash(&message.id);
+        let bits = [h as usize % FILTER_BITS, (h >> 32) as usize % FILTER_BITS];
+        let has = |f: &[u64; FILTER_WORDS]| bits.iter().all(|b| f[b / 64] & (1 << (b % 64)) != 0);
+        if (has(&filters[0]) || has(&filters[1]))
+            && log
+                .iter()
+                .rev()
+                .take(DEDUPE_GENERATION * 2)
+                .any(|m| m.id == message.id)
+        {
+            return false;
+        }
+        if self.in_current == DEDUPE_GENERATION {
+            self.current ^= 1;
+            filters[self.current] = [0; FILTER_WORDS];
+            self.in_current = 0;
+        }
+        for b in bits {
+            filters[self.current][b / 64] |= 1 << (b % 64);
+        }
+        self.in_current += 1;
+        true
+    }
 }
 
 impl Shared {
@@ -152,27 +231,39 @@ impl Shared {
         f(&self.topic(topic))
     }
 
-    /// Appends to the topic's log and every group's queue; no size or closed checks.
-    fn append(&self, topic: &Topic, messages: Vec<Arc<Message>>) {
+    /// Appends to the topic's log and every group's queue (with `dedupe`, skipping ids published
+    /// recently: see [`Recent`]); no size or closed checks.
+    fn append(&self, topic: &Topic, messages: Vec<Arc<Message>>, dedupe: bool) {
         let state = self.topic(topic);
-        let mut t = lock(&state.inner);
+        let mut guard = lock(&state.inner);
+        let t = &mut *guard;
+        let mut accepted = Vec::with_capacity(messages.len());
+        for m in messages {
+            if !dedupe || t.recent.first(&m, &t.log, &self.settings) {
+                t.log.push_back(m.clone());
+                accepted.push(m);
+            }
+        }
         for group in t.groups.values() {
             lock(&group.inner)
                 .ready
-                .extend(messages.iter().cloned().map(Entry::new));
+                .extend(accepted.iter().cloned().map(Entry::new));
             group.wake();
         }
-        t.log.extend(messages);
         if let Some(max) = self.settings.max_len {
             let excess = t.log.len().saturating_sub(max);
             t.log.drain(..excess);
         }
     }
 
-    /// [`Shared::append`] for one message, without the batch's allocations.
+    /// [`Shared::append`] for one message (deduped), without the batch's allocations.
     fn append_one(&self, topic: &Topic, message: Arc<Message>) {
         self.with_topic(topic, |state| {
-            let mut t = lock(&state.inner);
+            let mut guard = lock(&state.inner);
+            let t = &mut *guard;
+            if !t.recent.first(&message, &t.log, &self.settings) {
+                return; // a retried publish: already there
+            }
             for group in t.groups.values() {
                 lock(&group.inner)
                     .ready
@@ -210,6 +301,9 @@ impl EventBus for MemoryBus {
             redeliver_on_drop: true,
             max_message_bytes: self.shared.settings.max_message_bytes,
             max_nack_delay: MAX_NACK_DELAY,
+            extend_lease: true,
+            max_lease_extension: MAX_NACK_DELAY,
+            idempotent_publish: !self.shared.settings.dedupe_window.is_zero(),
         }
     }
 
@@ -228,7 +322,7 @@ impl EventBus for MemoryBus {
         }
         let ids = messages.iter().map(|m| m.id.clone()).collect();
         self.shared
-            .append(topic, messages.into_iter().map(Arc::new).collect());
+            .append(topic, messages.into_iter().map(Arc::new).collect(), true);
         Ok(ids)
     }
 
@@ -269,14 +363,25 @@ impl EventBus for MemoryBus {
         })))
     }
 
+    /// Stops hand-outs, then waits (up to `drain_timeout`) until no group has a delivery in flight. Nothing
+    /// is read ahead here, so nothing needs giving back; acks are synchronous, so nothing needs flushing.
     async fn close(&self) -> Result<()> {
         self.shared.closed.store(true, Ordering::SeqCst);
         let topics: Vec<Arc<TopicState>> = read(&self.shared.topics).values().cloned().collect();
+        let mut groups = Vec::new();
         for t in topics {
-            let groups: Vec<Arc<Group>> = lock(&t.inner).groups.values().cloned().collect();
-            for g in groups {
-                g.notify.notify_waiters();
+            groups.extend(lock(&t.inner).groups.values().cloned());
+        }
+        for g in &groups {
+            g.notify.notify_waiters();
+        }
+        let deadline = tokio::time::Instant::now() + self.shared.settings.drain_timeout;
+        while groups.iter().any(|g| lock(&g.inner).in_flight.len() > 0) {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
             }
+            tokio::time::sleep(DRAIN_POLL.min(deadline - now)).await;
         }
         Ok(())
     }
@@ -291,151 +396,4 @@ impl EventBus for MemoryBus {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::conformance::{self, Harness};
-
-    struct Memory;
-
-    #[async_trait::async_trait]
-    impl Harness for Memory {
-        fn settings(&self) -> Settings {
-            Settings {
-                ack_timeout: Duration::from_secs(1),
-                max_attempts: 3,
-                ..Settings::default()
-            }
-        }
-        async fn new_bus(&self) -> Result<Arc<dyn EventBus>> {
-            Ok(Arc::new(
-                MemoryBus::builder()
-                    .with_settings(self.settings())
-                    .build()?,
-            ))
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn passes_the_conformance_suite_with_no_skips() {
-        conformance::run_all(&Memory)
-            .await
-            .assert_exact(&avb_conformance::Expect::all());
-    }
-
-    #[test]
-    fn builder_rejects_bad_settings_by_name() {
-        let err = MemoryBus::builder()
-            .with_max_attempts(0)
-            .build()
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "max_attempts=\"0\" is invalid: expected an integer >= 1"
-        );
-        let err = MemoryBus::builder()
-            .with_max_len(Some(0))
-            .build()
-            .unwrap_err();
-        assert!(err.to_string().contains("max_len=\"0\""), "{err}");
-        let err = MemoryBus::builder()
-            .with_ack_timeout(std::time::Duration::from_millis(9))
-            .build()
-            .unwrap_err();
-        assert!(err.to_string().contains("ack_timeout"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn trims_the_log_to_max_len_for_new_earliest_groups() {
-        let bus = MemoryBus::builder().with_max_len(Some(2)).build().unwrap();
-        let topic = conformance::unique_topic("trim");
-        for i in 0..5u8 {
-            bus.publish(&topic, Message::new(vec![i])).await.unwrap();
-        }
-        let mut sub = bus
-            .subscribe(&topic, "late", StartPosition::Earliest)
-            .await
-            .unwrap();
-        let first = sub.next().await.unwrap().unwrap();
-        assert_eq!(first.message().payload.as_ref(), &[3u8]);
-    }
-
-    #[tokio::test]
-    async fn a_cancelled_next_does_not_stay_counted_as_waiting() {
-        let bus = MemoryBus::builder().build().unwrap();
-        let topic = conformance::unique_topic("cancelled_wait");
-        let mut sub = bus
-            .subscribe(&topic, "g", StartPosition::Earliest)
-            .await
-            .unwrap();
-        for _ in 0..5 {
-            let waited = tokio::time::timeout(Duration::from_millis(1), sub.next()).await;
-            assert!(waited.is_err(), "nothing was published");
-        }
-        let group = bus.shared.topic(&topic);
-        let waiting = lock(&group.inner).groups["g"]
-            .waiting
-            .load(Ordering::SeqCst);
-        assert_eq!(waiting, 0, "dropped waits are not counted as waiting");
-        bus.publish(&topic, Message::new(&b"x"[..])).await.unwrap();
-        let d = sub.next().await.unwrap().unwrap();
-        assert_eq!(d.attempt(), 1);
-    }
-
-    #[tokio::test]
-    async fn a_dead_lettered_keyed_message_releases_its_key() {
-        let bus = MemoryBus::builder().with_max_attempts(2).build().unwrap();
-        let topic = conformance::unique_topic("key_release");
-        let mut sub = bus
-            .subscribe(&topic, "g", StartPosition::Earliest)
-            .await
-            .unwrap();
-        for i in 1..=2u8 {
-            bus.publish(&topic, Message::new(vec![i]).with_key("k"))
-                .await
-                .unwrap();
-        }
-        for attempt in 1..=2 {
-            let d = sub.next().await.unwrap().unwrap();
-            assert_eq!((d.message().payload[0], d.attempt()), (1, attempt));
-            d.nack(Duration::ZERO, "bad").await.unwrap();
-        }
-        let d = sub.next().await.unwrap().unwrap();
-        assert_eq!((d.message().payload[0], d.attempt()), (2, 1));
-    }
-
-    #[tokio::test]
-    async fn ack_timeouts_count_as_attempts_and_dead_letter_with_that_reason() {
-        let bus = MemoryBus::builder()
-            .with_max_attempts(1)
-            .with_ack_timeout(Duration::from_millis(50))
-            .build()
-            .unwrap();
-        let topic = conformance::unique_topic("timeout_dlq");
-        let mut sub = bus
-            .subscribe(&topic, "g", StartPosition::Earliest)
-            .await
-            .unwrap();
-        let mut dlq = bus
-            .subscribe(&topic.dead_letter(), "g", StartPosition::Earliest)
-            .await
-            .unwrap();
-        bus.publish(&topic, Message::new(&b"slow"[..]))
-            .await
-            .unwrap();
-        let held = sub.next().await.unwrap().unwrap();
-        let none = tokio::time::timeout(Duration::from_millis(300), sub.next()).await;
-        assert!(none.is_err(), "not redelivered after its last attempt");
-        let dead = dlq.next().await.unwrap().unwrap();
-        assert_eq!(
-            dead.message()
-                .headers
-                .get(crate::HEADER_LAST_ERROR)
-                .map(String::as_str),
-            Some("ack timeout")
-        );
-        held.ack().await.unwrap();
-        assert!(bus.health().await.is_up());
-        bus.close().await.unwrap();
-        assert_eq!(bus.health().await.reason.as_deref(), Some("closed"));
-    }
-}
+mod tests;

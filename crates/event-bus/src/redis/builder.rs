@@ -12,7 +12,7 @@ use std::time::Duration;
 /// | setter | default | meaning |
 /// |---|---|---|
 /// | `with_url` | required | `redis://`, `rediss://`, `redis+unix://` or `unix://` URL |
-/// | `with_settings`, `with_ack_timeout`, `with_max_attempts`, `with_max_len` | see [`Settings`] | delivery settings; `max_len` is the `XADD MAXLEN ~` trim |
+/// | `with_settings`, `with_ack_timeout`, `with_max_attempts`, `with_max_len`, `with_retry_backoff`, `with_dedupe_window`, `with_drain_timeout` | see [`Settings`] | delivery settings; `max_len` is the `XADD MAXLEN ~` trim; the backoff is capped at the ack timeout; `dedupe_window` is the life of the `…:dedupe:<id>` keys |
 /// | `with_claim_interval` | 100 ms | how often a consumer looks for idle or nacked entries (XAUTOCLAIM); also its XREADGROUP BLOCK (≥ 1 ms) |
 /// | `with_read_count` | 32 | entries fetched per XREADGROUP / XAUTOCLAIM: a subscription's read-ahead (given back untouched when not taken; `docs/event-bus-redis.md`) (≥ 1) |
 /// | `with_response_timeout` | 10 s | a command without an answer after this long fails as unavailable (≥ 1 ms) |
@@ -73,6 +73,23 @@ impl RedisBusBuilder {
     /// Approximate stream length kept by `XADD MAXLEN ~` (`None`: no trimming).
     pub fn with_max_len(mut self, max_len: Option<usize>) -> Self {
         self.settings.max_len = max_len;
+        self
+    }
+    /// The redelivery backoff: `min` before the 2nd attempt, doubling (with jitter) up to `max`
+    /// ([`Settings::retry_delay`]).
+    pub fn with_retry_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.settings.retry_min = min;
+        self.settings.retry_max = max;
+        self
+    }
+    /// How long a publish retried with the same message id is recognised (zero: no dedupe).
+    pub fn with_dedupe_window(mut self, window: Duration) -> Self {
+        self.settings.dedupe_window = window;
+        self
+    }
+    /// How long `close` waits for in-flight deliveries to settle.
+    pub fn with_drain_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.drain_timeout = timeout;
         self
     }
     /// How often consumers claim idle or nacked entries.
@@ -137,6 +154,8 @@ impl RedisBusBuilder {
                 read_count: b.read_count,
                 closed: AtomicBool::new(false),
                 closing: tokio::sync::Notify::new(),
+                in_flight: std::sync::atomic::AtomicUsize::new(0),
+                readers: std::sync::atomic::AtomicUsize::new(0),
             }),
         })
     }

@@ -2,17 +2,19 @@
 //!
 //! | operation | Redis |
 //! |---|---|
-//! | publish / batch | `XADD <stream> MAXLEN ~ <max_len> * i <id> p <payload> [k <key>] [h:<name> <value>]…` (a batch is one pipeline) |
+//! | publish / batch | one Lua script call: per message, unless `<stream>:dedupe:<id>` exists, `XADD <stream> MAXLEN ~ <max_len> * i <id> p <payload> [k <key>] [h:<name> <value>]…` and `SET <stream>:dedupe:<id> <entry id> PX <dedupe_window>` |
 //! | subscribe | `XGROUP CREATE <stream> <group> 0\|$ MKSTREAM` (an existing group resumes); a reader task per subscription then runs `XREADGROUP … >` when `next` finds its buffer empty |
 //! | ack | `XACK` |
-//! | nack(delay) | `XCLAIM … IDLE <ack_timeout - delay> JUSTID` (due again after `delay`), last error kept in a hash |
-//! | redelivery | `XAUTOCLAIM <min-idle = ack_timeout>` every `claim_interval`; the attempt is the entry's delivery counter (`XPENDING`) |
+//! | nack(delay) | `XCLAIM … IDLE <ack_timeout - delay> JUSTID` (due again after `delay`; a zero delay: after the backoff), last error and backed-off attempt kept in a hash |
+//! | extend(d) | Lua: if `XPENDING` shows the entry still ours at this attempt, `XCLAIM <same consumer> 0 <id> IDLE <ack_timeout - d> JUSTID` |
+//! | redelivery | `XAUTOCLAIM <min-idle = ack_timeout>` every `claim_interval`; the attempt is the entry's delivery counter (`XPENDING`); a lapsed lease is first given back for the backoff (`XCLAIM … IDLE … RETRYCOUNT`) |
+//! | close | readers stop and give back their buffers; waits up to `drain_timeout` for them and for in-flight deliveries' acks |
 //! | give back (read, never handed out: subscription dropped, bus closed, buffered too long) | `XCLAIM … IDLE <ack_timeout> RETRYCOUNT <attempt - 1> JUSTID`: due at once, its counter restored |
 //! | dead letter | after `max_attempts` hand-outs: `MULTI; XADD <stream>.dlq …; XACK; HDEL; EXEC` |
 //!
 //! **Wire format** (fields `i`, `p`, `k`, `h:*`), what happens to entries other programs wrote, how attempts
-//! count hand-outs and why `next` is cancel-safe: `docs/event-bus-redis.md`, and the `wire` and `reader`
-//! modules.
+//! count hand-outs, leases, backoff, the dedupe window, the drain and why `next` is cancel-safe:
+//! `docs/event-bus-redis.md`, and the `wire`, `reader` and `scripts` modules.
 //!
 //! **Workspace scoping**: the stream of topic `t` in workspace `w` is the key `avb:{w}:t` (the `{w}` hash
 //! tag keeps a workspace on one cluster slot); a topic's failure reasons live in `avb:{w}:t:errors:<group>`.
@@ -32,6 +34,7 @@
 
 mod builder;
 mod reader;
+mod scripts;
 mod subscription;
 mod wire;
 
@@ -45,11 +48,14 @@ use crate::{
 use avb_core::Health;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The backend's name and URL scheme.
 pub const SCHEME: &str = "redis";
+
+/// How often `close` looks whether the drain is done.
+const DRAIN_POLL: Duration = Duration::from_millis(5);
 
 /// The Redis Streams bus. Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -83,6 +89,12 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     /// Woken by `close`: readers stop and give back what they buffered.
     closing: tokio::sync::Notify,
+    /// Deliveries handed out and not yet settled (acked, nacked, or dropped and given back): `close`
+    /// waits for them.
+    in_flight: AtomicUsize,
+    /// Reader tasks still running (they give back their read-ahead before they end): `close` waits for
+    /// them.
+    pub(crate) readers: AtomicUsize,
 }
 
 /// The stream key of a topic.
@@ -92,6 +104,17 @@ pub fn stream_key(topic: &Topic) -> String {
 
 fn errors_key(topic: &Topic, group: &str) -> String {
     format!("{}:errors:{group}", stream_key(topic))
+}
+
+/// The field of a topic's errors hash that records the attempt whose backoff was already applied (a nack,
+/// a drop, or a lapse the reader delayed): an entry claimed with a higher counter lapsed.
+fn backoff_field(entry_id: &str) -> String {
+    format!("{entry_id}:backoff")
+}
+
+/// The key that marks message `id` as published to `topic` within the dedupe window.
+fn dedupe_key(topic: &Topic, id: &MessageId) -> String {
+    format!("{}:dedupe:{}", stream_key(topic), id.as_str())
 }
 
 /// Maps a Redis error: connection trouble and "try again" answers are [`Error::Unavailable`] (retryable).
@@ -135,6 +158,31 @@ fn xadd(settings: &Settings, key: &str, fields: &wire::Fields) -> redis::Cmd {
 }
 
 impl Shared {
+    /// Appends `messages` in order with one call of [`scripts::PUBLISH`] (skipping ids published within
+    /// the dedupe window).
+    async fn publish(&self, topic: &Topic, messages: &[Message]) -> Result<()> {
+        let window = u64::try_from(self.settings.dedupe_window.as_millis()).unwrap_or(u64::MAX);
+        let mut keys = Vec::with_capacity(1 + messages.len());
+        keys.push(stream_key(topic).into_bytes());
+        let mut args = vec![
+            window.to_string().into_bytes(),
+            self.settings
+                .max_len
+                .map_or_else(Vec::new, |max| max.to_string().into_bytes()),
+        ];
+        for m in messages {
+            keys.push(dedupe_key(topic, &m.id).into_bytes());
+            let fields = wire::encode(m);
+            args.push((fields.len() * 2).to_string().into_bytes());
+            for (f, v) in fields {
+                args.push(f);
+                args.push(v);
+            }
+        }
+        let mut conn = self.conn.clone();
+        scripts::PUBLISH.run::<()>(&mut conn, &keys, &args).await
+    }
+
     fn check_open(&self) -> Result<()> {
         if self.is_closed() {
             return Err(Error::Closed { backend: SCHEME });
@@ -144,6 +192,21 @@ impl Shared {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
+    }
+
+    /// A delivery was handed to the application.
+    pub(crate) fn handed_out(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A delivery was settled (its ack, nack or give-back done).
+    pub(crate) fn settled(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Whether deliveries are in flight or readers still run.
+    fn busy(&self) -> bool {
+        self.in_flight.load(Ordering::SeqCst) > 0 || self.readers.load(Ordering::SeqCst) > 0
     }
 
     /// Moves one entry to the dead-letter stream (as [`wire::dead_letter_fields`] shapes it) and acks it,
@@ -173,6 +236,7 @@ impl Shared {
             .cmd("HDEL")
             .arg(errors_key(topic, group))
             .arg(&entry.id)
+            .arg(backoff_field(&entry.id))
             .ignore();
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn)
@@ -195,18 +259,18 @@ impl EventBus for RedisBus {
             redeliver_on_drop: true,
             max_message_bytes: self.shared.settings.max_message_bytes,
             max_nack_delay: self.shared.settings.ack_timeout,
+            extend_lease: true,
+            max_lease_extension: self.shared.settings.ack_timeout,
+            idempotent_publish: !self.shared.settings.dedupe_window.is_zero(),
         }
     }
 
     async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
         self.shared.check_open()?;
         self.shared.settings.check_size(&message, SCHEME)?;
-        let fields = wire::encode(&message);
-        let mut conn = self.shared.conn.clone();
-        xadd(&self.shared.settings, &stream_key(topic), &fields)
-            .query_async::<String>(&mut conn)
-            .await
-            .map_err(|e| map_err(e, "XADD"))?;
+        self.shared
+            .publish(topic, std::slice::from_ref(&message))
+            .await?;
         Ok(message.id)
     }
 
@@ -218,16 +282,7 @@ impl EventBus for RedisBus {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let key = stream_key(topic);
-        let mut pipe = redis::pipe();
-        for m in &messages {
-            pipe.add_command(xadd(&self.shared.settings, &key, &wire::encode(m)))
-                .ignore();
-        }
-        let mut conn = self.shared.conn.clone();
-        pipe.query_async::<()>(&mut conn)
-            .await
-            .map_err(|e| map_err(e, "XADD (batch)"))?;
+        self.shared.publish(topic, &messages).await?;
         Ok(messages.into_iter().map(|m| m.id).collect())
     }
 
@@ -272,9 +327,19 @@ impl EventBus for RedisBus {
         )))
     }
 
+    /// Stops hand-outs and readers (they give back their read-ahead), then waits up to `drain_timeout`
+    /// for the readers to end and the in-flight deliveries to be settled (their XACK / give-back done).
     async fn close(&self) -> Result<()> {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.shared.closing.notify_waiters();
+        let deadline = tokio::time::Instant::now() + self.shared.settings.drain_timeout;
+        while self.shared.busy() {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            tokio::time::sleep(DRAIN_POLL.min(deadline - now)).await;
+        }
         Ok(())
     }
 

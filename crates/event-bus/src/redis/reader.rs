@@ -14,7 +14,7 @@
 //! buffer (at most `read_count` entries) to the ack timeout, counted one attempt more.
 
 use super::wire::{self, DeadLetter, RawEntry};
-use super::{Shared, errors_key, map_err};
+use super::{Shared, backoff_field, errors_key, map_err};
 use crate::{Error, Message, Result, Topic};
 use redis::Value;
 use redis::aio::ConnectionManager;
@@ -23,6 +23,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+/// The last error of a delivery whose lease lapsed.
+const LAPSED: &str = "ack timeout";
 
 /// An entry read from Redis, not yet handed out.
 pub(super) struct Buffered {
@@ -86,12 +89,15 @@ pub(super) fn max_age(ack_timeout: Duration) -> Duration {
 }
 
 /// Marks the inbox stopped when the reader task ends, however it ends.
-struct Ended(Arc<Inbox>);
+struct Ended(Arc<Inbox>, Arc<Shared>);
 
 impl Drop for Ended {
     fn drop(&mut self) {
         self.0.lock().stopped = true;
         self.0.ready.notify_one();
+        self.1
+            .readers
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -107,7 +113,7 @@ impl Reader {
         let (shared, inbox) = (self.shared.clone(), self.inbox.clone());
         // However the task ends (also dropped by a runtime shutting down), `next` returns `None` then
         // instead of waiting for a reader that is gone.
-        let _ended = Ended(inbox.clone());
+        let _ended = Ended(inbox.clone(), shared.clone());
         loop {
             // Registered before `step` looks at the state, so a `close` in between is not missed.
             let closing = shared.closing.notified();
@@ -248,6 +254,7 @@ impl Reader {
         if claimed.is_empty() {
             return Ok(());
         }
+        let errors = errors_key(&self.topic, &self.group);
         let mut pipe = redis::pipe();
         for e in &claimed {
             pipe.cmd("XPENDING")
@@ -256,30 +263,96 @@ impl Reader {
                 .arg(&e.id)
                 .arg(&e.id)
                 .arg(1);
+            pipe.cmd("HGET").arg(&errors).arg(backoff_field(&e.id));
         }
-        let counts: Vec<Value> = pipe
+        let replies: Vec<Value> = pipe
             .query_async(&mut self.conn)
             .await
             .map_err(|e| map_err(e, "XPENDING"))?;
+        let mut replies = replies.into_iter();
         let max_attempts = self.shared.settings.max_attempts;
+        let mut lapsed = Vec::new();
         let mut first_error = Ok(());
-        for (entry, count) in claimed.into_iter().zip(counts) {
+        for entry in claimed {
+            let (Some(count), Some(backoff)) = (replies.next(), replies.next()) else {
+                break; // unreachable: two replies per entry
+            };
             let Some(delivered) = wire::pending_count(count).map_err(backend)? else {
                 continue; // settled meanwhile (acked or deleted): nothing to deliver
             };
             let delivered = u32::try_from(delivered).unwrap_or(u32::MAX).max(1);
+            // The attempt whose backoff was applied (nack, drop, or a lapse delayed below); an entry
+            // claimed for a later attempt than that + 1 lapsed its lease.
+            let backed_off = redis::from_redis_value::<Option<u32>>(backoff)
+                .ok()
+                .flatten()
+                .unwrap_or(0);
+            let lease_lapsed = delivered >= 2 && backed_off != delivered - 1;
             let handled = if delivered > max_attempts {
-                self.dead_letter_claimed(&entry, delivered - 1).await
+                let reason = lease_lapsed.then_some(LAPSED);
+                self.dead_letter_claimed(&entry, delivered - 1, reason)
+                    .await
+            } else if lease_lapsed {
+                lapsed.push((entry.id, delivered - 1));
+                Ok(())
             } else {
                 self.accept(entry, delivered, read_at, batch).await
             };
             first_error = first_error.and(handled);
         }
+        self.delay_lapsed(lapsed).await;
         first_error
     }
 
+    /// Entries whose lease lapsed (attempt `n` neither acked nor nacked within the ack timeout) wait the
+    /// backoff before attempt `n + 1`: given back with their counter restored and an idle time that makes
+    /// them due after [`crate::Settings::retry_delay`]`(n)` (capped at the ack timeout), their last error
+    /// `ack timeout` and attempt `n` marked as backed off.
+    async fn delay_lapsed(&mut self, lapsed: Vec<(String, u32)>) {
+        if lapsed.is_empty() {
+            return;
+        }
+        let settings = &self.shared.settings;
+        let errors = errors_key(&self.topic, &self.group);
+        let mut pipe = redis::pipe();
+        for (id, attempt) in &lapsed {
+            let backoff = settings.retry_delay(*attempt).min(settings.ack_timeout);
+            let idle = settings.ack_timeout.saturating_sub(backoff);
+            pipe.cmd("HSET")
+                .arg(&errors)
+                .arg(id)
+                .arg(LAPSED)
+                .arg(backoff_field(id))
+                .arg(*attempt)
+                .ignore()
+                .cmd("XCLAIM")
+                .arg(&self.key)
+                .arg(&*self.group)
+                .arg(&self.consumer)
+                .arg(0)
+                .arg(id)
+                .arg("IDLE")
+                .arg(idle.as_millis() as u64)
+                .arg("RETRYCOUNT")
+                .arg(*attempt)
+                .arg("JUSTID")
+                .ignore();
+        }
+        // On failure (broker down) they stay claimed by this consumer: the ack timeout returns them, counted
+        // one attempt more (as a failed give-back of read-ahead is).
+        let _ = pipe.query_async::<()>(&mut self.conn).await;
+    }
+
     /// Dead-letters an entry that used up its attempts, with its last recorded error.
-    async fn dead_letter_claimed(&mut self, entry: &RawEntry, attempts: u32) -> Result<()> {
+    async fn dead_letter_claimed(
+        &mut self,
+        entry: &RawEntry,
+        attempts: u32,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        if let Some(reason) = reason {
+            return self.dead_letter(entry, attempts, reason).await;
+        }
         let mut hget = redis::cmd("HGET");
         hget.arg(errors_key(&self.topic, &self.group))
             .arg(&entry.id);
@@ -287,7 +360,7 @@ impl Reader {
             Value::Nil => None,
             v => redis::from_redis_value::<String>(v).ok(),
         };
-        let reason = last.as_deref().unwrap_or("ack timeout");
+        let reason = last.as_deref().unwrap_or(LAPSED);
         self.dead_letter(entry, attempts, reason).await
     }
 

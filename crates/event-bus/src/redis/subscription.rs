@@ -3,7 +3,7 @@
 
 use super::reader::{self, Inbox, Reader};
 use super::wire::{self, DeadLetter, RawEntry};
-use super::{SCHEME, Shared, errors_key, map_err, stream_key};
+use super::{SCHEME, Shared, backoff_field, errors_key, map_err, scripts, stream_key};
 use crate::backend::{Receipt, Settle, Source};
 use crate::{Delivery, Error, Result, Topic};
 use redis::aio::ConnectionManager;
@@ -38,6 +38,9 @@ impl RedisSource {
             consumer: consumer.clone(),
         });
         let inbox = Arc::new(Inbox::default());
+        shared
+            .readers
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let reader = Reader {
             shared: shared.clone(),
             conn,
@@ -60,6 +63,7 @@ impl RedisSource {
     }
 
     fn delivery(&self, b: reader::Buffered) -> Delivery {
+        self.shared.handed_out();
         let receipt = Receipt {
             tag: 0,
             id: b.entry_id,
@@ -147,18 +151,25 @@ struct RedisSettle {
 
 impl RedisSettle {
     /// Makes the entry due for redelivery after `delay` (its idle time is set so XAUTOCLAIM picks it
-    /// then) and records `reason` as its last error.
-    async fn give_back(&self, entry_id: &str, delay: Duration, reason: Option<&str>) -> Result<()> {
+    /// then) and records `reason` as its last error, and `attempt` as the attempt whose backoff is applied
+    /// (so the reader does not take the redelivery for a lapsed lease).
+    async fn give_back(
+        &self,
+        entry_id: &str,
+        attempt: u32,
+        delay: Duration,
+        reason: &str,
+    ) -> Result<()> {
         let ack_timeout = self.shared.settings.ack_timeout;
         let idle = ack_timeout.saturating_sub(delay);
         let mut pipe = redis::pipe();
-        if let Some(reason) = reason {
-            pipe.cmd("HSET")
-                .arg(errors_key(&self.topic, &self.group))
-                .arg(entry_id)
-                .arg(reason)
-                .ignore();
-        }
+        pipe.cmd("HSET")
+            .arg(errors_key(&self.topic, &self.group))
+            .arg(entry_id)
+            .arg(reason)
+            .arg(backoff_field(entry_id))
+            .arg(attempt)
+            .ignore();
         pipe.cmd("XCLAIM")
             .arg(stream_key(&self.topic))
             .arg(&*self.group)
@@ -198,14 +209,76 @@ impl Settle for RedisSettle {
                 .cmd("HDEL")
                 .arg(errors_key(&self.topic, &self.group))
                 .arg(&r.id)
+                .arg(backoff_field(&r.id))
                 .ignore()
                 .query_async::<()>(&mut conn)
                 .await
         };
-        result.map_err(|e| map_err(e, "XACK"))
+        result.map_err(|e| map_err(e, "XACK"))?;
+        self.shared.settled();
+        Ok(())
     }
 
     async fn nack(&self, r: &Receipt, delay: Duration, reason: &str) -> Result<()> {
+        self.nack_entry(r, delay, reason).await?;
+        self.shared.settled();
+        Ok(())
+    }
+
+    async fn extend(&self, r: &Receipt, duration: Duration) -> Result<()> {
+        let ack_timeout = self.shared.settings.ack_timeout;
+        if duration > ack_timeout {
+            return Err(Error::DelayTooLong {
+                delay: duration,
+                max: ack_timeout,
+                backend: SCHEME,
+            });
+        }
+        let idle = u64::try_from(ack_timeout.saturating_sub(duration).as_millis()).unwrap_or(0);
+        let keys = [stream_key(&self.topic).into_bytes()];
+        let args = [
+            self.group.clone().into_bytes(),
+            self.consumer.clone().into_bytes(),
+            r.id.clone().into_bytes(),
+            r.attempt.to_string().into_bytes(),
+            idle.to_string().into_bytes(),
+        ];
+        let mut conn = self.shared.conn.clone();
+        let kept: i64 = scripts::EXTEND.run(&mut conn, &keys, &args).await?;
+        if kept == 1 {
+            Ok(())
+        } else {
+            Err(Error::LeaseLost {
+                message_id: String::new(),
+                backend: SCHEME,
+            })
+        }
+    }
+
+    fn dropped(&self, r: &Receipt) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            self.shared.settled();
+            return;
+        };
+        let me = RedisSettle {
+            shared: self.shared.clone(),
+            topic: self.topic.clone(),
+            group: self.group.clone(),
+            consumer: self.consumer.clone(),
+        };
+        let r = r.clone();
+        rt.spawn(async move {
+            // On failure the ack timeout redelivers it all the same. Counted as settled once done, so
+            // `close` waits for this flush.
+            let _ = me.nack_entry(&r, Duration::ZERO, DROPPED).await;
+            me.shared.settled();
+        });
+    }
+}
+
+impl RedisSettle {
+    /// A `nack` without the drain bookkeeping (shared by `nack` and `dropped`).
+    async fn nack_entry(&self, r: &Receipt, delay: Duration, reason: &str) -> Result<()> {
         let max = self.shared.settings.ack_timeout;
         if delay > max {
             return Err(Error::DelayTooLong {
@@ -247,22 +320,12 @@ impl Settle for RedisSettle {
                 .dead_letter(&self.topic, &self.group, &entry, &why)
                 .await;
         }
-        self.give_back(&r.id, delay, Some(reason)).await
-    }
-
-    fn dropped(&self, r: &Receipt) {
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let me = RedisSettle {
-                shared: self.shared.clone(),
-                topic: self.topic.clone(),
-                group: self.group.clone(),
-                consumer: self.consumer.clone(),
-            };
-            let r = r.clone();
-            rt.spawn(async move {
-                // On failure the ack timeout redelivers it all the same.
-                let _ = me.nack(&r, Duration::ZERO, DROPPED).await;
-            });
-        }
+        // No explicit delay: the backoff policy's, capped at what XCLAIM IDLE can express (the ack timeout).
+        let delay = if delay.is_zero() {
+            self.shared.settings.retry_delay(r.attempt).min(max)
+        } else {
+            delay
+        };
+        self.give_back(&r.id, r.attempt, delay, reason).await
     }
 }

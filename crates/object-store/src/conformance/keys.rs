@@ -2,14 +2,14 @@
 //! symbolic links. DESIGN §3: keys and list prefixes obey the same rules on every backend, and no operation
 //! reaches outside the workspace or the store root.
 
-use super::{CaseResult, Context, Outcome, Symlinks, ensure, lacks};
+use super::{At, Subject, ensure};
 use crate::{
     Error, GetOptions, ListOptions, MultipartUpload, ObjectStore, PartId, PutOptions, for_workspace,
 };
+use avb_conformance::{Abort, CaseResult, Checks};
 use avb_core::WorkspaceId;
 use bytes::Bytes;
 use std::fmt;
-use std::sync::Arc;
 
 /// Keys no backend accepts.
 const BAD_KEYS: &[&str] = &[
@@ -42,91 +42,128 @@ const BAD_PREFIXES: &[&str] = &[
     "//",
 ];
 
-fn invalid<T: fmt::Debug>(r: crate::Result<T>, what: &str) -> Result<(), String> {
-    match r {
-        Err(Error::InvalidKey { .. }) => Ok(()),
-        other => Err(format!("{what}: expected InvalidKey, got {other:?}")),
-    }
+/// Checks (under `invalid_key`, going on) that `r` is `InvalidKey`.
+fn invalid<T: fmt::Debug>(c: &mut Checks, r: crate::Result<T>, what: impl fmt::Display) -> bool {
+    let refused = matches!(r, Err(Error::InvalidKey { .. }));
+    c.check(
+        "invalid_key",
+        refused,
+        format_args!("{what}: expected InvalidKey, got {r:?}"),
+    )
 }
 
 /// Every operation that takes `key` refuses it with `InvalidKey` (a forged upload for `key` included).
-async fn refused_everywhere(store: &dyn ObjectStore, key: &str, good: &str) -> Result<(), String> {
+async fn refused_everywhere(
+    c: &mut Checks,
+    store: &dyn ObjectStore,
+    key: &str,
+    good: &str,
+) -> CaseResult {
     let data = || Bytes::from_static(b"x");
     invalid(
+        c,
         store.put(key, data(), PutOptions::default()).await,
-        &format!("put {key:?}"),
-    )?;
+        format_args!("put {key:?}"),
+    );
     let body: crate::ByteStream = Box::pin(futures::stream::iter([Ok(data())]));
     invalid(
+        c,
         store.put_stream(key, body, PutOptions::default()).await,
-        &format!("put_stream {key:?}"),
-    )?;
+        format_args!("put_stream {key:?}"),
+    );
     invalid(
+        c,
         store.get(key, GetOptions::default()).await.map(|r| r.meta),
-        &format!("get {key:?}"),
-    )?;
-    invalid(store.head(key).await, &format!("head {key:?}"))?;
-    invalid(store.delete(key).await, &format!("delete {key:?}"))?;
-    invalid(store.copy(key, good).await, &format!("copy from {key:?}"))?;
-    invalid(store.copy(good, key).await, &format!("copy to {key:?}"))?;
+        format_args!("get {key:?}"),
+    );
+    invalid(c, store.head(key).await, format_args!("head {key:?}"));
+    invalid(c, store.delete(key).await, format_args!("delete {key:?}"));
     invalid(
+        c,
+        store.copy(key, good).await,
+        format_args!("copy from {key:?}"),
+    );
+    invalid(
+        c,
+        store.copy(good, key).await,
+        format_args!("copy to {key:?}"),
+    );
+    invalid(
+        c,
         store.create_multipart(key, PutOptions::default()).await,
-        &format!("create_multipart {key:?}"),
-    )?;
+        format_args!("create_multipart {key:?}"),
+    );
     if store.capabilities().multipart {
         // An upload of a good key, presented with the bad key: refused before it reaches anything.
         let upload = store
             .create_multipart(good, PutOptions::default())
             .await
-            .ctx("create_multipart of a good key")?;
+            .at(c, "create_multipart_good_key")?;
         let forged = MultipartUpload {
             key: key.to_string(),
             upload_id: upload.upload_id.clone(),
         };
         invalid(
+            c,
             store.put_part(&forged, 1, data()).await,
-            &format!("put_part of {key:?}"),
-        )?;
+            format_args!("put_part of {key:?}"),
+        );
         let part = PartId {
             part_number: 1,
             e_tag: "\"x\"".into(),
         };
         invalid(
+            c,
             store.complete_multipart(&forged, vec![part]).await,
-            &format!("complete_multipart of {key:?}"),
-        )?;
+            format_args!("complete_multipart of {key:?}"),
+        );
         invalid(
+            c,
             store.abort_multipart(&forged).await,
-            &format!("abort_multipart of {key:?}"),
-        )?;
-        store.abort_multipart(&upload).await.ctx("abort")?;
+            format_args!("abort_multipart of {key:?}"),
+        );
+        store.abort_multipart(&upload).await.at(c, "abort")?;
     }
     Ok(())
 }
 
 /// Keys that could escape a directory or are ambiguous are `InvalidKey` for every operation that takes a
 /// key, and such list prefixes are `InvalidKey` for `list`, on every backend.
-pub async fn invalid_keys(store: &dyn ObjectStore) -> CaseResult {
+pub async fn invalid_keys(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let store = s.store(c)?;
+    refusals(c, store.as_ref()).await
+}
+
+/// [`invalid_keys`] on the harness store itself, not only through the scoping wrapper in front of it (these
+/// calls only ever fail, so they touch nothing outside the case's prefix).
+pub async fn invalid_keys_unscoped(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let store = s.harness().store.clone();
+    refusals(c, store.as_ref()).await
+}
+
+async fn refusals(c: &mut Checks, store: &dyn ObjectStore) -> CaseResult {
     for key in BAD_KEYS {
-        refused_everywhere(store, key, "good").await?;
+        refused_everywhere(c, store, key, "good").await?;
     }
     for prefix in BAD_PREFIXES {
         invalid(
+            c,
             store.list(&ListOptions::prefix(*prefix)).await,
-            &format!("list {prefix:?}"),
-        )?;
+            format_args!("list {prefix:?}"),
+        );
         invalid(
+            c,
             store
                 .list(&ListOptions::prefix(*prefix).with_delimiter())
                 .await,
-            &format!("list {prefix:?} with delimiter"),
-        )?;
+            format_args!("list {prefix:?} with delimiter"),
+        );
     }
-    Ok(Outcome::Passed)
+    Ok(())
 }
 
-fn workspace(id: &str) -> Result<WorkspaceId, String> {
-    WorkspaceId::new(id).map_err(|e| e.to_string())
+fn workspace(c: &mut Checks, id: &str) -> Result<WorkspaceId, Abort> {
+    c.ok("workspace_id", WorkspaceId::new(id))
 }
 
 fn keys(objects: Vec<crate::ObjectMeta>) -> Vec<String> {
@@ -135,17 +172,18 @@ fn keys(objects: Vec<crate::ObjectMeta>) -> Vec<String> {
 
 /// One workspace cannot name another's objects — or anything above the store — through `..`, `.`, absolute
 /// or empty segments, in any operation or list prefix; and nothing it tries changes the other's objects.
-pub async fn traversal_through_workspace(store: Arc<dyn ObjectStore>) -> CaseResult {
-    let acme = for_workspace(store.clone(), &workspace("acme")?);
-    let other = for_workspace(store.clone(), &workspace("other")?);
+pub async fn traversal_through_workspace(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let store = s.store(c)?;
+    let acme = for_workspace(store.clone(), &workspace(c, "acme")?);
+    let other = for_workspace(store.clone(), &workspace(c, "other")?);
     other
         .put("x", Bytes::from_static(b"OTHER"), PutOptions::default())
         .await
-        .ctx("put other/x")?;
+        .at(c, "put_other_x")?;
     other
         .put("sub/y", Bytes::from_static(b"OTHER"), PutOptions::default())
         .await
-        .ctx("put other/sub/y")?;
+        .at(c, "put_other_sub_y")?;
     for key in [
         "../other/x",
         "../../ws/other/x",
@@ -155,7 +193,7 @@ pub async fn traversal_through_workspace(store: Arc<dyn ObjectStore>) -> CaseRes
         "../x",
         "/ws/other/x",
     ] {
-        refused_everywhere(acme.as_ref(), key, "mine").await?;
+        refused_everywhere(c, acme.as_ref(), key, "mine").await?;
     }
     for prefix in [
         "../",
@@ -174,52 +212,60 @@ pub async fn traversal_through_workspace(store: Arc<dyn ObjectStore>) -> CaseRes
             ListOptions::prefix(prefix).with_delimiter(),
         ] {
             invalid(
+                c,
                 acme.list(&options).await,
-                &format!("acme lists {options:?}"),
-            )?;
+                format_args!("acme lists {options:?}"),
+            );
         }
     }
-    let mine = keys(acme.list_all("").await.ctx("acme list_all")?);
-    ensure!(mine.is_empty(), "acme sees {mine:?}");
-    let theirs = keys(other.list_all("").await.ctx("other list_all")?);
+    let mine = keys(acme.list_all("").await.at(c, "acme_list_all")?);
     ensure!(
+        c,
+        "acme_sees_nothing",
+        mine.is_empty(),
+        "acme sees {mine:?}"
+    );
+    let theirs = keys(other.list_all("").await.at(c, "other_list_all")?);
+    ensure!(
+        c,
+        "other_objects_intact",
         theirs == ["sub/y", "x"],
         "other's objects changed: {theirs:?}"
     );
     ensure!(
-        other.get_bytes("x").await.ctx("get other/x")? == "OTHER",
+        c,
+        "other_object_intact",
+        other.get_bytes("x").await.at(c, "get_other_x")? == "OTHER",
         "other's object was overwritten"
     );
-    let raw = keys(store.list_all("").await.ctx("raw list_all")?);
+    let raw = keys(store.list_all("").await.at(c, "raw_list_all")?);
     ensure!(
+        c,
+        "store_holds_only_other",
         raw == ["ws/other/sub/y", "ws/other/x"],
         "the store holds {raw:?}"
     );
     // A store prefix is a key: it cannot climb either.
     for prefix in ["ws/../x", "..", "a/./b", "/abs"] {
         let r = crate::PrefixStore::new(store.clone(), prefix).map(|p| p.prefix().to_string());
-        invalid(r, &format!("PrefixStore::new({prefix:?})"))?;
+        invalid(c, r, format_args!("PrefixStore::new({prefix:?})"));
     }
-    Ok(Outcome::Passed)
+    Ok(())
 }
 
 /// Symbolic links planted under the store (by [`Symlinks`]; a backend with a file system underneath) are
 /// never followed: a link to another workspace's directory, to another workspace's object, or to a directory
 /// outside the store reads, writes, deletes, copies and lists nothing through it (`InvalidKey`, or absent from
-/// listings). `prefix` is the case's prefix in the harness store.
-pub async fn symlinks_not_followed(
-    store: Arc<dyn ObjectStore>,
-    symlinks: Option<&dyn Symlinks>,
-    prefix: &str,
-) -> CaseResult {
-    let Some(symlinks) = symlinks else {
-        return lacks(
-            "symlinks_not_followed",
-            "a way to plant symbolic links (no file system underneath; Harness::symlinks is None)",
-        );
+/// listings). Needs [`capability::SYMLINKS`](super::capability::SYMLINKS).
+pub async fn symlinks_not_followed(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let Some(symlinks) = s.harness().symlinks.clone() else {
+        // The kit skips the case before it runs when the harness has no way to plant links.
+        return Err(c.fail("symlinks", "the harness has no Symlinks"));
     };
-    let acme = for_workspace(store.clone(), &workspace("acme")?);
-    let other = for_workspace(store.clone(), &workspace("other")?);
+    let prefix = s.prefix(c);
+    let store = s.store(c)?;
+    let acme = for_workspace(store.clone(), &workspace(c, "acme")?);
+    let other = for_workspace(store.clone(), &workspace(c, "other")?);
     other
         .put(
             "secret",
@@ -227,7 +273,7 @@ pub async fn symlinks_not_followed(
             PutOptions::default(),
         )
         .await
-        .ctx("put other/secret")?;
+        .at(c, "put_other_secret")?;
     other
         .put(
             "dir/file",
@@ -235,14 +281,20 @@ pub async fn symlinks_not_followed(
             PutOptions::default(),
         )
         .await
-        .ctx("put other/dir/file")?;
+        .at(c, "put_other_dir_file")?;
     acme.put("mine", Bytes::from_static(b"ACME"), PutOptions::default())
         .await
-        .ctx("put acme/mine")?;
+        .at(c, "put_acme_mine")?;
     let raw = |k: &str| format!("{prefix}/{k}");
-    symlinks.link(&raw("ws/acme/link"), &raw("ws/other"))?;
-    symlinks.link(&raw("ws/acme/leaf"), &raw("ws/other/secret"))?;
-    symlinks.link_outside(&raw("ws/acme/out"))?;
+    c.ok(
+        "plant_link",
+        symlinks.link(&raw("ws/acme/link"), &raw("ws/other")),
+    )?;
+    c.ok(
+        "plant_link",
+        symlinks.link(&raw("ws/acme/leaf"), &raw("ws/other/secret")),
+    )?;
+    c.ok("plant_link", symlinks.link_outside(&raw("ws/acme/out")))?;
     for key in [
         "link/secret",
         "link/dir/file",
@@ -252,32 +304,43 @@ pub async fn symlinks_not_followed(
         "out/new",
     ] {
         invalid(
+            c,
             acme.get(key, GetOptions::default()).await.map(|r| r.meta),
-            &format!("get {key:?}"),
-        )?;
-        invalid(acme.head(key).await, &format!("head {key:?}"))?;
+            format_args!("get {key:?}"),
+        );
+        invalid(c, acme.head(key).await, format_args!("head {key:?}"));
         invalid(
+            c,
             acme.put(key, Bytes::from_static(b"x"), PutOptions::default())
                 .await,
-            &format!("put {key:?}"),
-        )?;
-        invalid(acme.delete(key).await, &format!("delete {key:?}"))?;
+            format_args!("put {key:?}"),
+        );
+        invalid(c, acme.delete(key).await, format_args!("delete {key:?}"));
         invalid(
+            c,
             acme.copy(key, "stolen").await,
-            &format!("copy from {key:?}"),
-        )?;
-        invalid(acme.copy("mine", key).await, &format!("copy to {key:?}"))?;
+            format_args!("copy from {key:?}"),
+        );
         invalid(
+            c,
+            acme.copy("mine", key).await,
+            format_args!("copy to {key:?}"),
+        );
+        invalid(
+            c,
             acme.create_multipart(key, PutOptions::default()).await,
-            &format!("create_multipart {key:?}"),
-        )?;
+            format_args!("create_multipart {key:?}"),
+        );
     }
     for p in ["", "l", "link/", "link/dir/", "out/", "leaf", "o"] {
         for options in [
             ListOptions::prefix(p),
             ListOptions::prefix(p).with_delimiter(),
         ] {
-            let page = acme.list(&options).await.ctx(&format!("list {p:?}"))?;
+            let page = acme
+                .list(&options)
+                .await
+                .at_as(c, "list", format_args!("list {p:?}"))?;
             let listed = keys(page.objects);
             let expected: &[&str] = if "mine".starts_with(p) {
                 &["mine"]
@@ -285,29 +348,38 @@ pub async fn symlinks_not_followed(
                 &[]
             };
             ensure!(
+                c,
+                "links_not_listed",
                 listed == expected,
                 "list {options:?} followed a link: {listed:?}"
             );
             ensure!(
+                c,
+                "links_not_prefixes",
                 page.common_prefixes.is_empty(),
                 "list {options:?} shows links as prefixes: {:?}",
                 page.common_prefixes
             );
         }
     }
-    let theirs = keys(other.list_all("").await.ctx("other list_all")?);
+    let theirs = keys(other.list_all("").await.at(c, "other_list_all")?);
     ensure!(
+        c,
+        "other_objects_intact",
         theirs == ["dir/file", "secret"],
         "other's objects changed: {theirs:?}"
     );
     ensure!(
-        other.get_bytes("secret").await.ctx("get other/secret")? == "OTHER",
+        c,
+        "other_object_intact",
+        other.get_bytes("secret").await.at(c, "get_other_secret")? == "OTHER",
         "other's object was overwritten through a link"
     );
-    expect_absent(acme.head("stolen").await, "copy through a link")?;
-    Ok(Outcome::Passed)
-}
-
-fn expect_absent<T: fmt::Debug>(r: crate::Result<T>, what: &str) -> Result<(), String> {
-    super::expect_not_found(r, what)
+    super::expect_not_found(
+        c,
+        "nothing_copied_through_link",
+        acme.head("stolen").await,
+        "copy through a link",
+    )?;
+    Ok(())
 }

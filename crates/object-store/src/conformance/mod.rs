@@ -1,78 +1,67 @@
-//! The shared conformance suite (feature `conformance`): what every [`ObjectStore`] backend must do.
+//! The shared conformance suite (feature `conformance`): what every [`ObjectStore`] backend must do, run on
+//! the conformance kit ([`avb_conformance`]).
 //!
-//! Modelled on arrow-rs object_store's `integration.rs`: each case is a documented `pub async fn` taking the
-//! store, and [`run_all`] runs them all. Every case works under its own unique prefix (a uuid), so cases and
-//! reruns never see each other's data. Cases a backend cannot run are gated on [`Capabilities`](crate::Capabilities), never on the
-//! backend's name, and print `SKIPPED <case>: backend lacks <capability>`. Cases that need something of the
-//! harness (planting symbolic links, see [`Symlinks`]) skip the same way without it.
+//! Each case is a documented `pub async fn` taking the [`Subject`] and the kit's [`Checks`]; [`cases`] is the
+//! table and [`run_all`] runs it. Every case works under its own unique prefix (a uuid and the case's
+//! name), so cases run concurrently and reruns never see each other's data. A case needing a capability the
+//! backend does not declare (see [`capability`]) is skipped by the kit, printed as `SKIPPED <case>: lacks
+//! <capability>`, never on the backend's name; that the backend then says `NotSupported` is checked by
+//! [`undeclared_capabilities_refused`]. Every failing check is reported under its stable label; every case
+//! has a timeout.
 //!
 //! The cases live by concern: reads, writes, listings and copies (`basic.rs`), keys and
 //! prefixes that try to escape (`keys.rs`), content type and metadata (`metadata.rs`), ranges (`ranges.rs`),
 //! conditional, multipart, streamed and concurrent writes (`writes.rs`), write and read preconditions on every
 //! write path (`preconditions.rs`), presigned URLs used by plain HTTP (`presign.rs`), workspaces
-//! (`isolation.rs`); all are re-exported here. A server's known failure is declared by case
-//! ([`Harness::with_known_server_gap`]) or, narrower, by a predicate on the failure message
-//! ([`Harness::with_known_server_gap_when`]).
+//! (`isolation.rs`), what is not declared is refused (`undeclared.rs`); all are re-exported here. A server's known failure is declared as a kit [`Gap`] on the
+//! failing check's label (optionally narrowed by a predicate on the message), given to [`run_all_with`]'s
+//! [`Runner`]: it waives that failure only, and the rest of the case still runs.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use avb_object_store::{conformance, memory::MemoryStore};
-//! let report = conformance::run_all(&conformance::Harness::new(std::sync::Arc::new(MemoryStore::new()))).await;
-//! assert!(report.failed.is_empty(), "{report}");
+//! use avb_object_store::{conformance::{self, Expect, Harness, capability}, memory::MemoryStore};
+//! let report = conformance::run_all(&Harness::new(std::sync::Arc::new(MemoryStore::new()))).await;
+//! report.assert_exact(
+//!     &Expect::all()
+//!         .skipped("symlinks_not_followed", capability::SYMLINKS)
+//!         .skipped("presigned_round_trip", capability::PRESIGN)
+//!         .skipped("presigned_refusals", capability::PRESIGN),
+//! );
 //! # }
 //! ```
 
-use crate::{Error, ObjectStore, PrefixStore};
+use crate::{Capabilities, Error, ObjectStore, PrefixStore};
+use avb_conformance::{Abort, Capable, Case};
 use bytes::Bytes;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
-/// What a case concluded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Every check held.
-    Passed,
-    /// The backend lacks a capability the case needs (the reason names it).
-    Skipped(String),
-}
-
-/// A case's result: `Err` carries what failed.
-pub type CaseResult = Result<Outcome, String>;
-
-/// Recognises a server's specific failure by the failure message (see [`Harness::known_server_gaps_when`]).
-pub type GapPredicate = fn(&str) -> bool;
+/// The kit's types a caller needs to run the suite and check its result.
+pub use avb_conformance::{CaseResult, Checks, Expect, Gap, GapKind, Report, Runner};
 
 /// What [`run_all`] runs against.
 #[derive(Debug, Clone)]
 pub struct Harness {
     /// The store under test.
     pub store: Arc<dyn ObjectStore>,
-    /// Size of the object [`stream_large`] streams through (default 100 MiB; 0 leaves the case out).
+    /// Size of the object [`stream_large`] streams through (default 100 MiB; 0 skips the case, see
+    /// [`capability::LARGE_OBJECT`]).
     pub large_object_size: u64,
     /// Keys [`list_paginated`] writes (default 1,050: past one 1,000-key page).
     pub pagination_keys: usize,
-    /// Cases known to fail, possibly intermittently (races), because of the *server* behind the backend (not
-    /// the adapter), with the reason: a failure is reported under [`Report::expected_failures`] instead of
-    /// [`Report::failed`]; a pass counts as a pass.
-    pub known_server_gaps: Vec<(&'static str, &'static str)>,
-    /// Like [`Harness::known_server_gaps`], narrower: the failure counts as expected only when the predicate
-    /// holds on its message (the specific failure the server is known for); any other failure of the case
-    /// is a failure.
-    pub known_server_gaps_when: Vec<(&'static str, &'static str, GapPredicate)>,
     /// Plants symbolic links in the store, for a backend with a file system underneath (see [`Symlinks`]);
-    /// `None` skips [`symlinks_not_followed`] visibly.
+    /// `None` skips [`symlinks_not_followed`] (capability [`capability::SYMLINKS`]).
     pub symlinks: Option<Arc<dyn Symlinks>>,
 }
 
 impl Harness {
-    /// Defaults: a 100 MiB streamed object, 1,050 keys for pagination.
+    /// Defaults: a 100 MiB streamed object, 1,050 keys for pagination, no symbolic links.
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         Self {
             store,
             large_object_size: 100 * 1024 * 1024,
             pagination_keys: 1_050,
-            known_server_gaps: Vec::new(),
-            known_server_gaps_when: Vec::new(),
             symlinks: None,
         }
     }
@@ -82,60 +71,156 @@ impl Harness {
         self.symlinks = Some(symlinks);
         self
     }
+}
 
-    /// Declares a case that fails because of the server (see [`Harness::known_server_gaps`]).
-    pub fn with_known_server_gap(mut self, case: &'static str, reason: &'static str) -> Self {
-        self.known_server_gaps.push((case, reason));
-        self
+/// The capabilities cases require, by the names the report prints.
+pub mod capability {
+    /// [`Capabilities::conditional_create`](crate::Capabilities::conditional_create).
+    pub const CONDITIONAL_CREATE: &str = "conditional_create";
+    /// [`Capabilities::conditional_update`](crate::Capabilities::conditional_update).
+    pub const CONDITIONAL_UPDATE: &str = "conditional_update";
+    /// Either of the two above: the precondition cases check what is declared.
+    pub const CONDITIONAL_WRITES: &str = "conditional_create or conditional_update";
+    /// [`Capabilities::conditional_read`](crate::Capabilities::conditional_read).
+    pub const CONDITIONAL_READ: &str = "conditional_read";
+    /// [`Capabilities::multipart`](crate::Capabilities::multipart).
+    pub const MULTIPART: &str = "multipart";
+    /// [`Capabilities::presign`](crate::Capabilities::presign).
+    pub const PRESIGN: &str = "presign";
+    /// [`Capabilities::metadata`](crate::Capabilities::metadata).
+    pub const METADATA: &str = "metadata";
+    /// The harness can plant symbolic links ([`Harness::symlinks`](super::Harness::symlinks) is set).
+    pub const SYMLINKS: &str = "a way to plant symbolic links (Harness::symlinks)";
+    /// The harness streams a large object ([`Harness::large_object_size`](super::Harness::large_object_size)
+    /// is not 0).
+    pub const LARGE_OBJECT: &str = "Harness::large_object_size > 0";
+}
+
+/// What the cases run against: the harness, this run's id, and the capabilities the store declares.
+#[derive(Debug)]
+pub struct Subject<'a> {
+    harness: &'a Harness,
+    run: uuid::Uuid,
+    capabilities: Capabilities,
+}
+
+impl<'a> Subject<'a> {
+    /// A run against `harness` (a fresh run id: a fresh prefix for every case).
+    pub fn new(harness: &'a Harness) -> Self {
+        Self {
+            harness,
+            run: uuid::Uuid::new_v4(),
+            capabilities: harness.store.capabilities(),
+        }
     }
 
-    /// Declares the specific failure `predicate` recognises (on the failure message) of `case` as the
-    /// server's (see [`Harness::known_server_gaps_when`]).
-    pub fn with_known_server_gap_when(
-        mut self,
-        case: &'static str,
-        reason: &'static str,
-        predicate: GapPredicate,
-    ) -> Self {
-        self.known_server_gaps_when.push((case, reason, predicate));
-        self
+    /// The harness.
+    pub fn harness(&self) -> &Harness {
+        self.harness
+    }
+
+    /// Where the running case's objects live in the harness store: `conformance/<run>/<case>`.
+    pub fn prefix(&self, c: &Checks) -> String {
+        format!("conformance/{}/{}", self.run, c.case())
+    }
+
+    /// The harness store scoped to the running case's [`Subject::prefix`].
+    pub fn store(&self, c: &mut Checks) -> Result<Arc<dyn ObjectStore>, Abort> {
+        let prefix = self.prefix(c);
+        let scoped = PrefixStore::new(self.harness.store.clone(), &prefix);
+        let scoped = c.ok("prefix", scoped)?;
+        Ok(Arc::new(scoped))
     }
 }
 
-/// Cases passed, skipped and failed.
-#[derive(Debug, Default, Clone)]
-pub struct Report {
-    /// Names of the cases that passed.
-    pub passed: Vec<&'static str>,
-    /// Cases skipped, with the reason.
-    pub skipped: Vec<(&'static str, String)>,
-    /// Cases failed, with what failed.
-    pub failed: Vec<(&'static str, String)>,
-    /// Cases that failed as declared in [`Harness::known_server_gaps`], with the reason and the failure.
-    pub expected_failures: Vec<(&'static str, String)>,
+impl Capable for Subject<'_> {
+    fn has(&self, wanted: &'static str) -> bool {
+        let caps = &self.capabilities;
+        match wanted {
+            capability::CONDITIONAL_CREATE => caps.conditional_create,
+            capability::CONDITIONAL_UPDATE => caps.conditional_update,
+            capability::CONDITIONAL_WRITES => caps.conditional_create || caps.conditional_update,
+            capability::CONDITIONAL_READ => caps.conditional_read,
+            capability::MULTIPART => caps.multipart,
+            capability::PRESIGN => caps.presign,
+            capability::METADATA => caps.metadata,
+            capability::SYMLINKS => self.harness.symlinks.is_some(),
+            capability::LARGE_OBJECT => self.harness.large_object_size > 0,
+            _ => false,
+        }
+    }
 }
 
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{} passed, {} skipped, {} failed, {} expected failures (server gaps)",
-            self.passed.len(),
-            self.skipped.len(),
-            self.failed.len(),
-            self.expected_failures.len()
-        )?;
-        for (name, why) in &self.expected_failures {
-            writeln!(f, "  EXPECTED FAILURE {name}: {why}")?;
-        }
-        for (name, why) in &self.skipped {
-            writeln!(f, "  SKIPPED {name}: {why}")?;
-        }
-        for (name, why) in &self.failed {
-            writeln!(f, "  FAILED {name}: {why}")?;
-        }
-        Ok(())
-    }
+macro_rules! case {
+    ($name:ident) => {
+        Case::new(stringify!($name), |s, c| Box::pin($name(s, c)))
+    };
+    ($name:expr, $body:expr) => {
+        Case::new($name, |s, c| Box::pin($body(s, c)))
+    };
+}
+
+/// The timeout of a case that moves a large amount of data ([`stream_large`], [`list_paginated`]).
+pub const LONG_CASE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Every case, in the order the report lists them.
+pub fn cases<'a>() -> Vec<Case<Subject<'a>>> {
+    use capability::*;
+    vec![
+        case!(put_get_delete),
+        case!(missing_is_not_found),
+        case!(invalid_keys),
+        case!(invalid_keys_unscoped),
+        case!(traversal_through_workspace),
+        case!(symlinks_not_followed).requires(&[SYMLINKS]),
+        case!(metadata_and_content_type).requires(&[METADATA]),
+        case!(default_content_type).requires(&[METADATA]),
+        case!(metadata_keys_do_not_collide).requires(&[METADATA]),
+        case!(list_prefix_and_delimiter),
+        case!(list_paginated).timeout(LONG_CASE_TIMEOUT),
+        case!(weird_keys),
+        case!(ranged_reads),
+        case!(empty_object_ranges),
+        case!(copy),
+        case!(undeclared_capabilities_refused),
+        case!(conditional_create).requires(&[CONDITIONAL_CREATE]),
+        case!(conditional_create_race).requires(&[CONDITIONAL_CREATE]),
+        case!(compare_and_swap).requires(&[CONDITIONAL_UPDATE]),
+        case!(conditional_reads).requires(&[CONDITIONAL_READ]),
+        case!("preconditions_put", preconditions_put).requires(&[CONDITIONAL_WRITES]),
+        case!("preconditions_put_stream", preconditions_put_stream).requires(&[CONDITIONAL_WRITES]),
+        case!("preconditions_multipart", preconditions_multipart)
+            .requires(&[MULTIPART, CONDITIONAL_WRITES]),
+        case!("preconditions_copy", preconditions_copy).requires(&[CONDITIONAL_WRITES]),
+        case!(presigned_round_trip).requires(&[PRESIGN]),
+        case!(presigned_refusals).requires(&[PRESIGN]),
+        case!(multipart).requires(&[MULTIPART]),
+        case!(multipart_aborted).requires(&[MULTIPART]),
+        case!(put_stream_in_parts),
+        case!(failed_stream_leaves_nothing),
+        case!(stream_large)
+            .requires(&[LARGE_OBJECT])
+            .timeout(LONG_CASE_TIMEOUT),
+        case!(concurrent_writers),
+        case!(workspace_isolation),
+    ]
+}
+
+/// The runner [`run_all`] uses: 4 cases at once, each within [`Runner::DEFAULT_TIMEOUT`] (the cases moving
+/// much data within [`LONG_CASE_TIMEOUT`]).
+pub fn runner() -> Runner {
+    Runner::new().concurrency(4)
+}
+
+/// Runs every case against `harness` with [`runner`]; prints one line per case as it goes.
+pub async fn run_all(harness: &Harness) -> Report {
+    run_all_with(harness, &runner()).await
+}
+
+/// Runs every case against `harness` with `runner` (your concurrency, timeout, declared server gaps).
+pub async fn run_all_with(harness: &Harness, runner: &Runner) -> Report {
+    let subject = Subject::new(harness);
+    runner.run(&subject, &cases()).await
 }
 
 mod basic;
@@ -147,6 +232,7 @@ mod presign;
 mod ranges;
 #[cfg(all(feature = "fs", unix))]
 mod symlinks;
+mod undeclared;
 mod writes;
 
 pub use basic::*;
@@ -158,6 +244,7 @@ pub use presign::*;
 pub use ranges::*;
 #[cfg(all(feature = "fs", unix))]
 pub use symlinks::FsSymlinks;
+pub use undeclared::*;
 pub use writes::*;
 
 /// Plants symbolic links under a store with a file system underneath, for [`symlinks_not_followed`]. Keys
@@ -170,39 +257,54 @@ pub trait Symlinks: fmt::Debug + Send + Sync {
 }
 
 macro_rules! ensure {
-    ($cond:expr, $($arg:tt)+) => {
-        if !$cond {
-            return Err(format!($($arg)+));
-        }
-    };
+    ($c:expr, $label:expr, $cond:expr, $($arg:tt)+) => {{
+        let holds = $cond;
+        $c.require($label, holds, format_args!($($arg)+))?
+    }};
 }
 
 pub(crate) use ensure;
 
-/// Adds what was being done to an error.
-pub(crate) trait Context<T> {
-    fn ctx(self, what: &str) -> Result<T, String>;
+/// A store call's value, or a failure under `label` (naming the error) that stops the case.
+pub(crate) trait At<T> {
+    fn at(self, c: &mut Checks, label: &'static str) -> Result<T, Abort>;
+    /// [`At::at`], the message saying what was being done.
+    fn at_as(
+        self,
+        c: &mut Checks,
+        label: &'static str,
+        what: impl fmt::Display,
+    ) -> Result<T, Abort>;
 }
 
-impl<T> Context<T> for Result<T, Error> {
-    fn ctx(self, what: &str) -> Result<T, String> {
-        self.map_err(|e| format!("{what}: {e}"))
+impl<T> At<T> for Result<T, Error> {
+    fn at(self, c: &mut Checks, label: &'static str) -> Result<T, Abort> {
+        c.ok(label, self)
+    }
+
+    fn at_as(
+        self,
+        c: &mut Checks,
+        label: &'static str,
+        what: impl fmt::Display,
+    ) -> Result<T, Abort> {
+        c.ok(label, self.map_err(|e| format!("{what}: {e}")))
     }
 }
 
-pub(crate) fn lacks(case: &str, capability: &str) -> CaseResult {
-    let reason = format!("backend lacks {capability}");
-    println!("SKIPPED {case}: {reason}");
-    Ok(Outcome::Skipped(reason))
-}
-
+/// Checks (under `label`, stopping the case) that `r` is `NotFound`.
 pub(crate) fn expect_not_found<T: fmt::Debug>(
+    c: &mut Checks,
+    label: &'static str,
     r: Result<T, Error>,
     what: &str,
-) -> Result<(), String> {
+) -> CaseResult {
     match r {
-        Err(Error::NotFound { .. }) => Ok(()),
-        other => Err(format!("{what}: expected NotFound, got {other:?}")),
+        Err(Error::NotFound { .. }) => c.require(label, true, ""),
+        other => Err(c.fail(
+            label,
+            format_args!("{what}: expected NotFound, got {other:?}"),
+        )),
     }
 }
 
@@ -211,141 +313,4 @@ pub(crate) fn pattern(len: usize, seed: u8) -> Bytes {
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
         .collect::<Vec<u8>>()
         .into()
-}
-
-/// Runs every case, each under a fresh unique prefix of `harness.store`.
-pub async fn run_all(harness: &Harness) -> Report {
-    let run = uuid::Uuid::new_v4();
-    let mut report = Report::default();
-    let names: &[&'static str] = &[
-        "put_get_delete",
-        "missing_is_not_found",
-        "invalid_keys",
-        "invalid_keys_unscoped",
-        "traversal_through_workspace",
-        "symlinks_not_followed",
-        "metadata_and_content_type",
-        "default_content_type",
-        "metadata_keys_do_not_collide",
-        "list_prefix_and_delimiter",
-        "list_paginated",
-        "weird_keys",
-        "ranged_reads",
-        "empty_object_ranges",
-        "copy",
-        "conditional_create",
-        "conditional_create_race",
-        "compare_and_swap",
-        "conditional_reads",
-        "preconditions_put",
-        "preconditions_put_stream",
-        "preconditions_multipart",
-        "preconditions_copy",
-        "presigned_round_trip",
-        "presigned_refusals",
-        "multipart",
-        "multipart_aborted",
-        "put_stream_in_parts",
-        "failed_stream_leaves_nothing",
-        "stream_large",
-        "concurrent_writers",
-        "workspace_isolation",
-    ];
-    for &name in names {
-        if name == "stream_large" && harness.large_object_size == 0 {
-            continue;
-        }
-        let prefix = format!("conformance/{run}/{name}");
-        let scoped: Arc<dyn ObjectStore> = match PrefixStore::new(harness.store.clone(), &prefix) {
-            Ok(s) => Arc::new(s),
-            Err(e) => {
-                report
-                    .failed
-                    .push((name, format!("prefix {prefix:?}: {e}")));
-                continue;
-            }
-        };
-        let result = run_case(name, &scoped, harness, &prefix).await;
-        let gap = |why: &str| {
-            let broad = harness
-                .known_server_gaps
-                .iter()
-                .find(|(case, _)| *case == name);
-            let narrow = harness
-                .known_server_gaps_when
-                .iter()
-                .find(|(case, _, holds)| *case == name && holds(why));
-            broad
-                .map(|(_, reason)| *reason)
-                .or(narrow.map(|(_, reason, _)| *reason))
-        };
-        let gap = match &result {
-            Err(why) => gap(why),
-            Ok(_) => None,
-        };
-        match (result, gap) {
-            (Ok(Outcome::Passed), _) => report.passed.push(name),
-            (Ok(Outcome::Skipped(why)), _) => report.skipped.push((name, why)),
-            (Err(why), None) => report.failed.push((name, why)),
-            (Err(why), Some(reason)) => {
-                println!("EXPECTED FAILURE {name}: {reason}: {why}");
-                report
-                    .expected_failures
-                    .push((name, format!("{reason}: {why}")));
-            }
-        }
-    }
-    report
-}
-
-async fn run_case(
-    name: &str,
-    store: &Arc<dyn ObjectStore>,
-    harness: &Harness,
-    prefix: &str,
-) -> CaseResult {
-    let s = store.as_ref();
-    match name {
-        "put_get_delete" => put_get_delete(s).await,
-        "missing_is_not_found" => missing_is_not_found(s).await,
-        "invalid_keys" => invalid_keys(s).await,
-        // The same refusals from the backend itself, not only from the scoping wrapper in front of it
-        // (these calls only ever fail, so they touch nothing outside the case's prefix).
-        "invalid_keys_unscoped" => invalid_keys(harness.store.as_ref()).await,
-        "traversal_through_workspace" => traversal_through_workspace(store.clone()).await,
-        "symlinks_not_followed" => {
-            symlinks_not_followed(store.clone(), harness.symlinks.as_deref(), prefix).await
-        }
-        "metadata_and_content_type" => metadata_and_content_type(s).await,
-        "default_content_type" => default_content_type(s).await,
-        "metadata_keys_do_not_collide" => metadata_keys_do_not_collide(s).await,
-        "list_prefix_and_delimiter" => list_prefix_and_delimiter(s).await,
-        "list_paginated" => list_paginated(s, harness.pagination_keys).await,
-        "weird_keys" => weird_keys(s).await,
-        "ranged_reads" => ranged_reads(s).await,
-        "empty_object_ranges" => empty_object_ranges(s).await,
-        "copy" => copy(s).await,
-        "conditional_create" => conditional_create(s).await,
-        "conditional_create_race" => conditional_create_race(s).await,
-        "compare_and_swap" => compare_and_swap(s).await,
-        "conditional_reads" => conditional_reads(s).await,
-        "preconditions_put" => failed_preconditions_change_nothing(s, WritePath::Put).await,
-        "preconditions_put_stream" => {
-            failed_preconditions_change_nothing(s, WritePath::PutStream).await
-        }
-        "preconditions_multipart" => {
-            failed_preconditions_change_nothing(s, WritePath::Multipart).await
-        }
-        "preconditions_copy" => failed_preconditions_change_nothing(s, WritePath::Copy).await,
-        "presigned_round_trip" => presigned_round_trip(s).await,
-        "presigned_refusals" => presigned_refusals(s).await,
-        "multipart" => multipart(s).await,
-        "multipart_aborted" => multipart_aborted(s).await,
-        "put_stream_in_parts" => put_stream_in_parts(s).await,
-        "failed_stream_leaves_nothing" => failed_stream_leaves_nothing(s).await,
-        "stream_large" => stream_large(s, harness.large_object_size).await,
-        "concurrent_writers" => concurrent_writers(s).await,
-        "workspace_isolation" => workspace_isolation(store.clone()).await,
-        other => Err(format!("unknown case {other}")),
-    }
 }

@@ -1,24 +1,17 @@
 //! Presigned URLs, used by a plain HTTP client (`reqwest`, standing in for a browser).
 
-use super::{CaseResult, Context, Outcome, ensure, lacks};
-use crate::{Error, ObjectStore, PresignConstraints, PresignMethod, PresignedRequest};
+use super::{At, Subject, ensure};
+use crate::{Error, PresignConstraints, PresignMethod, PresignedRequest};
+use avb_conformance::{CaseResult, Checks};
 use std::time::Duration;
 
 /// A presigned PUT by plain HTTP, then a `get` through the store, round-trips (content type included); a
-/// presigned GET by plain HTTP returns the bytes; a key that escapes is refused. A backend without the
-/// capability must say `NotSupported`.
-pub async fn presigned_round_trip(store: &dyn ObjectStore) -> CaseResult {
+/// presigned GET by plain HTTP returns the bytes; a key that escapes is refused. (A backend without the
+/// capability must say `NotSupported`: [`undeclared_capabilities_refused`](super::undeclared_capabilities_refused).)
+pub async fn presigned_round_trip(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let store = s.store(c)?;
+    let store = store.as_ref();
     let hour = Duration::from_secs(3600);
-    if !store.capabilities().presign {
-        let r = store
-            .presign(PresignMethod::Get, "p", hour, PresignConstraints::default())
-            .await;
-        ensure!(
-            matches!(r, Err(Error::NotSupported { .. })),
-            "presign without the capability gave {r:?}"
-        );
-        return lacks("presigned_round_trip", "presign");
-    }
     let put = store
         .presign(
             PresignMethod::Put,
@@ -27,17 +20,29 @@ pub async fn presigned_round_trip(store: &dyn ObjectStore) -> CaseResult {
             PresignConstraints::content_type("text/plain"),
         )
         .await
-        .ctx("presign PUT")?;
-    let status = send(&put, Some("hello, browser")).await?.0;
-    ensure!(status < 300, "presigned PUT answered HTTP {status}");
+        .at(c, "presign_put")?;
+    let status = c.ok("send", send(&put, Some("hello, browser")).await)?.0;
+    ensure!(
+        c,
+        "presigned_put_accepted",
+        status < 300,
+        "presigned PUT answered HTTP {status}"
+    );
     let got = store
         .get_bytes("p/up.txt")
         .await
-        .ctx("get after presigned PUT")?;
-    ensure!(got == "hello, browser", "presigned PUT stored {got:?}");
+        .at(c, "get_after_presigned_put")?;
+    ensure!(
+        c,
+        "presigned_put_stored",
+        got == "hello, browser",
+        "presigned PUT stored {got:?}"
+    );
     if store.capabilities().metadata {
-        let head = store.head("p/up.txt").await.ctx("head")?;
+        let head = store.head("p/up.txt").await.at(c, "head")?;
         ensure!(
+            c,
+            "content_type",
             head.content_type.as_deref() == Some("text/plain"),
             "content type {:?}",
             head.content_type
@@ -51,9 +56,11 @@ pub async fn presigned_round_trip(store: &dyn ObjectStore) -> CaseResult {
             PresignConstraints::default(),
         )
         .await
-        .ctx("presign GET")?;
-    let (status, body) = send(&get, None).await?;
+        .at(c, "presign_get")?;
+    let (status, body) = c.ok("send", send(&get, None).await)?;
     ensure!(
+        c,
+        "presigned_get_reads",
         status == 200 && body == b"hello, browser",
         "presigned GET answered HTTP {status} with {} bytes",
         body.len()
@@ -67,22 +74,23 @@ pub async fn presigned_round_trip(store: &dyn ObjectStore) -> CaseResult {
         )
         .await;
     ensure!(
+        c,
+        "escaping_key_refused",
         matches!(r, Err(Error::InvalidKey { .. })),
         "presign of an escaping key gave {r:?}"
     );
-    Ok(Outcome::Passed)
+    Ok(())
 }
 
 /// The server refuses what the signature does not allow: an expired presigned GET (1 s, used after 2 s),
 /// and a presigned PUT sent with another content type than the one pinned — and the object is unchanged.
-pub async fn presigned_refusals(store: &dyn ObjectStore) -> CaseResult {
-    if !store.capabilities().presign {
-        return lacks("presigned_refusals", "presign");
-    }
+pub async fn presigned_refusals(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let store = s.store(c)?;
+    let store = store.as_ref();
     store
         .put("p/kept", "kept".into(), crate::PutOptions::default())
         .await
-        .ctx("put")?;
+        .at(c, "put")?;
     let short = store
         .presign(
             PresignMethod::Get,
@@ -91,14 +99,15 @@ pub async fn presigned_refusals(store: &dyn ObjectStore) -> CaseResult {
             PresignConstraints::default(),
         )
         .await
-        .ctx("presign GET 1 s")?;
+        .at(c, "presign_get_1_s")?;
     // Waiting is not an assertion on time: only the server's refusal afterwards is checked.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (status, _) = send(&short, None).await?;
-    let mut wrong = Vec::new();
-    if status < 400 {
-        wrong.push(format!("an expired presigned GET answered HTTP {status}"));
-    }
+    let (status, _) = c.ok("send", send(&short, None).await)?;
+    c.check(
+        "expired_get_refused",
+        status >= 400,
+        format_args!("an expired presigned GET answered HTTP {status}"),
+    );
     let mut put = store
         .presign(
             PresignMethod::Put,
@@ -107,23 +116,28 @@ pub async fn presigned_refusals(store: &dyn ObjectStore) -> CaseResult {
             PresignConstraints::content_type("text/plain"),
         )
         .await
-        .ctx("presign PUT")?;
+        .at(c, "presign_put")?;
     for (name, value) in &mut put.headers {
         if name.eq_ignore_ascii_case("content-type") {
             *value = "application/x-other".into();
         }
     }
-    let (status, _) = send(&put, Some("replaced")).await?;
-    if status < 400 {
-        wrong.push(format!(
-            "a presigned PUT with another content type answered HTTP {status}"
-        ));
-    } else {
-        let got = store.get_bytes("p/kept").await.ctx("get")?;
-        ensure!(got == "kept", "a refused presigned PUT changed the object");
+    let (status, _) = c.ok("send", send(&put, Some("replaced")).await)?;
+    let refused = c.check(
+        "other_content_type_refused",
+        status >= 400,
+        format_args!("a presigned PUT with another content type answered HTTP {status}"),
+    );
+    if refused {
+        let got = store.get_bytes("p/kept").await.at(c, "get")?;
+        ensure!(
+            c,
+            "refused_put_changes_nothing",
+            got == "kept",
+            "a refused presigned PUT changed the object"
+        );
     }
-    ensure!(wrong.is_empty(), "{}", wrong.join("; "));
-    Ok(Outcome::Passed)
+    Ok(())
 }
 
 /// Sends `request` (with `body` for a PUT) by plain HTTP: (status, body).

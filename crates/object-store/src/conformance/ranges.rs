@@ -1,15 +1,18 @@
 //! Ranged reads, on ordinary and on empty objects.
 
-use super::{CaseResult, Context, Outcome, ensure, pattern};
-use crate::{Error, GetOptions, GetRange, ObjectStore, PutOptions};
+use super::{At, Subject, ensure, pattern};
+use crate::{Error, GetOptions, GetRange, PutOptions};
+use avb_conformance::{CaseResult, Checks};
 
 /// Bounded, open-ended and suffix ranges; ranges past the end are clamped or `InvalidRange`.
-pub async fn ranged_reads(store: &dyn ObjectStore) -> CaseResult {
+pub async fn ranged_reads(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let store = s.store(c)?;
+    let store = store.as_ref();
     let data = pattern(1000, 7);
     store
         .put("r", data.clone(), PutOptions::default())
         .await
-        .ctx("put")?;
+        .at(c, "put")?;
     let cases = [
         (GetRange::Bounded(10..20), 10..20),
         (GetRange::Bounded(0..1), 0..1),
@@ -22,26 +25,40 @@ pub async fn ranged_reads(store: &dyn ObjectStore) -> CaseResult {
         let got = store
             .get("r", GetOptions::range(range.clone()))
             .await
-            .ctx(&format!("get {range}"))?;
+            .at_as(c, "get", format_args!("get {range}"))?;
         ensure!(
+            c,
+            "range",
             got.range == expected,
             "{range}: range {:?} != {expected:?}",
             got.range
         );
         ensure!(
+            c,
+            "meta_size",
             got.meta.size == 1000,
             "{range}: meta.size {}",
             got.meta.size
         );
-        let bytes = got.bytes().await.ctx(&format!("body {range}"))?;
+        let bytes = got
+            .bytes()
+            .await
+            .at_as(c, "body", format_args!("body {range}"))?;
         let (s, e) = (expected.start as usize, expected.end as usize);
-        ensure!(bytes == data.slice(s..e), "{range}: wrong bytes");
+        ensure!(
+            c,
+            "range_bytes",
+            bytes == data.slice(s..e),
+            "{range}: wrong bytes"
+        );
     }
     let r = store
         .get("r", GetOptions::range(GetRange::Offset(1000)))
         .await
         .map(|r| r.range);
     ensure!(
+        c,
+        "offset_at_end_invalid_range",
         matches!(r, Err(Error::InvalidRange { size: 1000, .. })),
         "offset at end gave {r:?}"
     );
@@ -50,19 +67,23 @@ pub async fn ranged_reads(store: &dyn ObjectStore) -> CaseResult {
         .await
         .map(|r| r.range);
     ensure!(
+        c,
+        "empty_range_invalid",
         matches!(r, Err(Error::InvalidArgument { .. })),
         "empty range gave {r:?}"
     );
-    Ok(Outcome::Passed)
+    Ok(())
 }
 
 /// Ranges on an empty object give one answer on every backend: the whole (empty) object without a range
 /// or with a suffix range (RFC 9110 §14.1.1), and `InvalidRange` for any start, which lies past the end.
-pub async fn empty_object_ranges(store: &dyn ObjectStore) -> CaseResult {
+pub async fn empty_object_ranges(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let store = s.store(c)?;
+    let store = store.as_ref();
     store
         .put("empty", bytes::Bytes::new(), PutOptions::default())
         .await
-        .ctx("put")?;
+        .at(c, "put")?;
     let mut whole = vec![None];
     whole.extend([1, 10, 5000].map(|n| Some(GetRange::Suffix(n))));
     for range in whole {
@@ -70,14 +91,36 @@ pub async fn empty_object_ranges(store: &dyn ObjectStore) -> CaseResult {
             range: range.clone(),
             ..GetOptions::default()
         };
-        let got = store
-            .get("empty", options)
+        let got =
+            store
+                .get("empty", options)
+                .await
+                .at_as(c, "get", format_args!("get {range:?}"))?;
+        ensure!(
+            c,
+            "range",
+            got.range == (0..0),
+            "{range:?}: range {:?}",
+            got.range
+        );
+        ensure!(
+            c,
+            "size",
+            got.meta.size == 0,
+            "{range:?}: size {}",
+            got.meta.size
+        );
+        let bytes = got
+            .bytes()
             .await
-            .ctx(&format!("get {range:?}"))?;
-        ensure!(got.range == (0..0), "{range:?}: range {:?}", got.range);
-        ensure!(got.meta.size == 0, "{range:?}: size {}", got.meta.size);
-        let bytes = got.bytes().await.ctx(&format!("body {range:?}"))?;
-        ensure!(bytes.is_empty(), "{range:?}: {} bytes", bytes.len());
+            .at_as(c, "body", format_args!("body {range:?}"))?;
+        ensure!(
+            c,
+            "bytes",
+            bytes.is_empty(),
+            "{range:?}: {} bytes",
+            bytes.len()
+        );
     }
     for range in [
         GetRange::Offset(0),
@@ -91,6 +134,8 @@ pub async fn empty_object_ranges(store: &dyn ObjectStore) -> CaseResult {
             .await
             .map(|r| r.range);
         ensure!(
+            c,
+            "empty_object",
             matches!(r, Err(Error::InvalidRange { size: 0, .. })),
             "{range} on an empty object gave {r:?}"
         );
@@ -99,7 +144,7 @@ pub async fn empty_object_ranges(store: &dyn ObjectStore) -> CaseResult {
     store
         .put("three", pattern(3, 1), PutOptions::default())
         .await
-        .ctx("put three")?;
+        .at(c, "put_three")?;
     for range in [
         GetRange::Offset(3),
         GetRange::Offset(4),
@@ -110,9 +155,11 @@ pub async fn empty_object_ranges(store: &dyn ObjectStore) -> CaseResult {
             .await
             .map(|r| r.range);
         ensure!(
+            c,
+            "past_end_invalid_range",
             matches!(r, Err(Error::InvalidRange { size: 3, .. })),
             "{range} on a 3-byte object gave {r:?}"
         );
     }
-    Ok(Outcome::Passed)
+    Ok(())
 }

@@ -1,0 +1,266 @@
+//! Cases on the delivery contract's refinements (DESIGN §3): lease extension, redelivery backoff,
+//! idempotent publish, and the drain on `close`.
+
+use super::{Subject, bus, nothing, patience, quiet, recv, silence, subscribe, unique_topic};
+use crate::{Error, Message, MessageId, StartPosition};
+use avb_conformance::{CaseResult, Checks};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A delivery whose lease is extended again and again (every third of the ack timeout, as a heartbeat)
+/// is held far beyond the ack timeout without another member of its group receiving it; once acked,
+/// nothing comes back. Extending a settled delivery is [`Error::AlreadySettled`], and an extension over
+/// [`Capabilities::max_lease_extension`](crate::Capabilities::max_lease_extension) is
+/// [`Error::DelayTooLong`].
+pub async fn lease_extension(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let bus = bus(s, c).await?;
+    let ack_timeout = s.settings().ack_timeout;
+    let max = bus.capabilities().max_lease_extension;
+    let topic = unique_topic("lease_extension");
+    let mut holder = subscribe(c, &*bus, &topic, "g", StartPosition::Earliest).await?;
+    let m = Message::new(&b"long job"[..]);
+    c.ok("publish", bus.publish(&topic, m.clone()).await)?;
+    let d = recv(c, &mut holder, patience(s), "delivered").await?;
+    c.check_eq("first_attempt", d.attempt(), 1, "first delivery");
+    let mut other = subscribe(c, &*bus, &topic, "g", StartPosition::Earliest).await?;
+    let hold_until = Instant::now() + quiet(s);
+    let step = ack_timeout / 3;
+    let mut extended = 0u32;
+    while Instant::now() < hold_until {
+        c.ok("extend", d.extend(ack_timeout.min(max)).await)?;
+        extended += 1;
+        if let Err(why) = silence(&mut other, step).await {
+            c.check("not_redelivered_while_extended", false, why);
+            break;
+        }
+    }
+    c.check(
+        "held_beyond_the_ack_timeout",
+        extended >= 3,
+        format_args!("extended {extended} times over {:?}", quiet(s)),
+    );
+    let too_long = d.extend(max + Duration::from_secs(1)).await;
+    c.check(
+        "extension_over_the_maximum",
+        matches!(too_long, Err(Error::DelayTooLong { .. })),
+        format_args!("extend beyond {max:?}: expected Error::DelayTooLong, got {too_long:?}"),
+    );
+    c.ok("ack", d.ack().await)?;
+    let late = d.extend(ack_timeout.min(max)).await;
+    c.check(
+        "extend_after_ack",
+        matches!(late, Err(Error::AlreadySettled { .. })),
+        format_args!("extend after ack: expected Error::AlreadySettled, got {late:?}"),
+    );
+    nothing(c, &mut other, quiet(s), "nothing_after_ack").await;
+    Ok(())
+}
+
+/// Redelivery waits the backoff policy ([`Settings::retry_delay`](crate::Settings::retry_delay), capped
+/// at [`Capabilities::max_nack_delay`](crate::Capabilities::max_nack_delay)): attempt 2 comes no sooner
+/// than the policy's minimum after a `nack` without a delay, and attempt 3 no sooner than the ack timeout
+/// plus the policy's second step after attempt 2's lease lapsed. Lower bounds only (a contract, not a
+/// speed): measured from before the `nack` call, and from before the `next` call that handed attempt 2 out.
+pub async fn backoff_spacing(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let bus = bus(s, c).await?;
+    let settings = s.settings().clone();
+    let cap = bus.capabilities().max_nack_delay;
+    let floor = |attempt: u32| settings.retry_delay_with(attempt, 0.0).min(cap);
+    let topic = unique_topic("backoff_spacing");
+    let mut sub = subscribe(c, &*bus, &topic, "g", StartPosition::Earliest).await?;
+    let m = Message::new(&b"flaky"[..]);
+    c.ok("publish", bus.publish(&topic, m.clone()).await)?;
+    let d = recv(c, &mut sub, patience(s), "delivered").await?;
+    c.check_eq("first_attempt", d.attempt(), 1, "first delivery");
+    let nacked_at = Instant::now();
+    c.ok("nack", d.nack(Duration::ZERO, "no explicit delay").await)?;
+    let asked_at = Instant::now();
+    let d = recv(c, &mut sub, patience(s), "redelivered_after_nack").await?;
+    let spacing = nacked_at.elapsed();
+    c.check_eq("second_attempt", d.attempt(), 2, "attempt after the nack");
+    c.check(
+        "nack_backoff_at_least_the_minimum",
+        spacing >= floor(1),
+        format_args!(
+            "attempt 2 came {spacing:?} after the nack; the policy's minimum is {:?}",
+            floor(1)
+        ),
+    );
+    // Attempt 2 is neither acked nor nacked: its lease lapses, then the backoff runs.
+    let d3 = recv(c, &mut sub, patience(s), "redelivered_after_lapse").await?;
+    let spacing = asked_at.elapsed();
+    let want = settings.ack_timeout + floor(2);
+    c.check_eq("third_attempt", d3.attempt(), 3, "attempt after the lapse");
+    c.check(
+        "lapse_backoff_at_least_the_minimum",
+        spacing >= want,
+        format_args!(
+            "attempt 3 came {spacing:?} after attempt 2 was asked for; ack timeout + backoff is {want:?}"
+        ),
+    );
+    c.check_eq(
+        "same_message",
+        d3.message_id(),
+        &m.id,
+        "the stable message id",
+    );
+    c.ok("ack", d3.ack().await)?;
+    drop(d);
+    nothing(c, &mut sub, quiet(s), "nothing_after_ack").await;
+    Ok(())
+}
+
+/// A publish retried with the same message id (one by one and inside a batch) is one message: the group
+/// receives it once, with the other message of the batch; the retries return the same id. The same id on
+/// another topic is another message.
+pub async fn idempotent_publish(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let bus = bus(s, c).await?;
+    let topic = unique_topic("idempotent_publish");
+    let mut sub = subscribe(c, &*bus, &topic, "g", StartPosition::Earliest).await?;
+    let m = Message::new(&b"charge 10 EUR"[..]);
+    let first = c.ok("publish", bus.publish(&topic, m.clone()).await)?;
+    let retried = c.ok("publish_retried", bus.publish(&topic, m.clone()).await)?;
+    c.check_eq(
+        "retry_returns_the_id",
+        &retried,
+        &first,
+        "the retried publish's id",
+    );
+    let other = Message::new(&b"charge 20 EUR"[..]);
+    let ids = c.ok(
+        "publish_batch_with_a_retry",
+        bus.publish_batch(&topic, vec![m.clone(), other.clone()])
+            .await,
+    )?;
+    c.check_eq(
+        "batch_ids",
+        &ids,
+        &vec![m.id.clone(), other.id.clone()],
+        "the batch's ids",
+    );
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let d = recv(c, &mut sub, patience(s), "delivered").await?;
+        got.push(d.message_id().clone());
+        c.ok("ack", d.ack().await)?;
+    }
+    c.check_eq(
+        "one_message_per_id",
+        &got,
+        &vec![m.id.clone(), other.id.clone()],
+        "the messages delivered, in order",
+    );
+    nothing(c, &mut sub, quiet(s), "no_duplicate").await;
+    let elsewhere = unique_topic("idempotent_publish_other");
+    let mut sub2 = subscribe(c, &*bus, &elsewhere, "g", StartPosition::Earliest).await?;
+    c.ok(
+        "publish_elsewhere",
+        bus.publish(&elsewhere, m.clone()).await,
+    )?;
+    let d = recv(c, &mut sub2, patience(s), "same_id_on_another_topic").await?;
+    c.check_eq(
+        "elsewhere_id",
+        d.message_id(),
+        &m.id,
+        "the message on the other topic",
+    );
+    c.ok("ack_elsewhere", d.ack().await)?;
+    Ok(())
+}
+
+/// `close` drains: with deliveries in flight it does not return at once (it waits up to the drain timeout
+/// for them), it hands out nothing more (`next` ends), acks made during the drain succeed, and it returns
+/// once they are made; publishing after it is [`Error::Closed`]. On a persistent backend, a new bus then
+/// gets exactly the messages never handed out, each still at attempt 1 (read-ahead went back untouched),
+/// and never the acked ones (nothing twice).
+pub async fn close_drains(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let bus = bus(s, c).await?;
+    let persistent = bus.capabilities().persistent;
+    let drain = s.settings().drain_timeout;
+    let topic = unique_topic("close_drains");
+    let mut sub = subscribe(c, &*bus, &topic, "g", StartPosition::Earliest).await?;
+    let messages: Vec<Message> = (0..5u8).map(|i| Message::new(vec![i])).collect();
+    c.ok("publish", bus.publish_batch(&topic, messages.clone()).await)?;
+    let d1 = recv(c, &mut sub, patience(s), "delivered").await?;
+    let d2 = recv(c, &mut sub, patience(s), "delivered").await?;
+    let handed: BTreeSet<MessageId> = [d1.message_id().clone(), d2.message_id().clone()].into();
+    let closing_bus = bus.clone();
+    let mut closing = tokio::spawn(async move { closing_bus.close().await });
+    let early = tokio::time::timeout(drain / 4, &mut closing).await.ok();
+    c.check(
+        "close_waits_for_in_flight",
+        early.is_none(),
+        format_args!(
+            "close returned within {:?} with two deliveries in flight",
+            drain / 4
+        ),
+    );
+    match tokio::time::timeout(patience(s), sub.next()).await {
+        Ok(None) => {}
+        Ok(Some(other)) => {
+            c.check(
+                "no_new_hand_outs",
+                false,
+                format_args!("a subscription yielded {other:?} while closing"),
+            );
+        }
+        Err(_) => {
+            c.check(
+                "no_new_hand_outs",
+                false,
+                "next() did not end while closing",
+            );
+        }
+    }
+    c.ok("ack_while_draining", d1.ack().await)?;
+    c.ok("ack_while_draining", d2.ack().await)?;
+    let joined = match early {
+        Some(joined) => joined,
+        None => match tokio::time::timeout(drain + patience(s), &mut closing).await {
+            Ok(joined) => joined,
+            Err(_) => return Err(c.fail("close", "close did not return after the acks")),
+        },
+    };
+    match joined {
+        Ok(result) => c.ok("close", result)?,
+        Err(e) => return Err(c.fail("close", format_args!("close panicked: {e}"))),
+    }
+    let late = bus.publish(&topic, Message::new(&b"late"[..])).await;
+    c.check(
+        "publish_after_close",
+        matches!(late, Err(Error::Closed { .. })),
+        format_args!("publish after close: expected Error::Closed, got {late:?}"),
+    );
+    drop(sub);
+    if !persistent {
+        return Ok(());
+    }
+    let again = super::bus(s, c).await?;
+    let mut sub = subscribe(c, &*again, &topic, "g", StartPosition::Earliest).await?;
+    let mut rest = BTreeSet::new();
+    for _ in 0..3 {
+        let d = recv(c, &mut sub, patience(s), "rest_delivered_after_restart").await?;
+        c.check_eq(
+            "rest_untouched",
+            d.attempt(),
+            1,
+            "attempt of a message never handed out",
+        );
+        rest.insert(d.message_id().clone());
+        c.ok("ack_rest", d.ack().await)?;
+    }
+    let want: BTreeSet<MessageId> = messages
+        .iter()
+        .map(|m| m.id.clone())
+        .filter(|id| !handed.contains(id))
+        .collect();
+    c.check_eq(
+        "nothing_lost",
+        &rest,
+        &want,
+        "the messages never handed out",
+    );
+    nothing(c, &mut sub, quiet(s), "nothing_twice").await;
+    Ok(())
+}
