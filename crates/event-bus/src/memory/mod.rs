@@ -396,4 +396,6 @@ impl EventBus for MemoryBus {
 }
 
 #[cfg(test)]
+mod plain_tests;
+#[cfg(test)]
 mod tests;
