@@ -13,15 +13,19 @@
 //! never panic on a slow or missing server (a failed round is skipped and named).
 //!
 //! Run with: `cargo bench -p avb --features event-bus-redis,testing --bench event_bus`
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may stop on a broken setup
+#![allow(clippy::expect_used)] // a benchmark may stop on a broken setup, with context
 
 use avb::event_bus::memory::MemoryBus;
-use avb::event_bus::{EventBus, Message, StartPosition, Topic, WorkspaceId};
+use avb::event_bus::{Delivery, EventBus, Message, StartPosition, Topic, WorkspaceId};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
 
 const N: usize = 10_000;
 const GROUPS: usize = 4;
+/// The `max` of a batched take (`Subscription::next_batch`), and the raw side's `recv_many` limit.
+const BATCH: usize = 64;
+/// Interleaved rounds per memory pair (raw then avb, avb then raw, …).
+const MEMORY_ROUNDS: usize = 21;
 
 fn messages(n: usize) -> Vec<Message> {
     let payload = bytes::Bytes::from_static(&[42u8; 64]);
@@ -29,46 +33,73 @@ fn messages(n: usize) -> Vec<Message> {
 }
 
 fn topic(name: &str) -> Topic {
-    Topic::new(
-        &WorkspaceId::new("bench").unwrap(),
-        format!("{name}-{}", uuid::Uuid::new_v4().simple()),
-    )
-    .unwrap()
+    let ws = WorkspaceId::new("bench").expect("a fixed workspace name is valid");
+    Topic::new(&ws, format!("{name}-{}", uuid::Uuid::new_v4().simple()))
+        .expect("a fixed topic name with a UUID is valid")
 }
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap()
+        .expect("a Tokio runtime")
 }
 
-async fn bus_work(groups: usize, msgs: Vec<Message>) -> Duration {
-    let bus = MemoryBus::builder().build().unwrap();
+/// How the memory consumers take and settle: one `next` + `ack` per message, or `next_batch(BATCH)` +
+/// one `Delivery::ack_all` per batch.
+#[derive(Clone, Copy, Debug)]
+enum Take {
+    One,
+    Batch,
+}
+
+async fn bus_work(groups: usize, take: Take, msgs: Vec<Message>) -> Duration {
+    let bus = MemoryBus::builder()
+        .build()
+        .unwrap_or_else(|e| panic!("memory bus with default settings: {e}"));
     let topic = topic("mem");
     let mut subs = Vec::new();
     for g in 0..groups {
-        subs.push(
-            bus.subscribe(&topic, &format!("g{g}"), StartPosition::Latest)
-                .await
-                .unwrap(),
-        );
+        let name = format!("g{g}");
+        let sub = bus.subscribe(&topic, &name, StartPosition::Latest).await;
+        subs.push(sub.unwrap_or_else(|e| panic!("subscribe {name}: {e}")));
     }
     let n = msgs.len();
     let start = Instant::now();
     for m in msgs {
-        bus.publish(&topic, m).await.unwrap();
+        if let Err(e) = bus.publish(&topic, m).await {
+            panic!("memory publish: {e}");
+        }
     }
     for sub in &mut subs {
-        for _ in 0..n {
-            let d = sub.next().await.unwrap().unwrap();
-            d.ack().await.unwrap();
+        let mut got = 0;
+        while got < n {
+            match take {
+                Take::One => {
+                    let d = match sub.next().await {
+                        Some(Ok(d)) => d,
+                        other => panic!("memory next after {got} of {n}: {other:?}"),
+                    };
+                    d.ack().await.unwrap_or_else(|e| panic!("memory ack: {e}"));
+                    got += 1;
+                }
+                Take::Batch => {
+                    let batch = match sub.next_batch(BATCH).await {
+                        Some(Ok(batch)) => batch,
+                        other => panic!("memory next_batch after {got} of {n}: {other:?}"),
+                    };
+                    Delivery::ack_all(&batch)
+                        .await
+                        .unwrap_or_else(|e| panic!("memory ack_all: {e}"));
+                    got += batch.len();
+                }
+            }
         }
     }
     start.elapsed()
 }
 
-async fn raw_work(groups: usize, msgs: Vec<Message>) -> Duration {
+async fn raw_work(groups: usize, take: Take, msgs: Vec<Message>) -> Duration {
     let mut txs = Vec::new();
     let mut rxs = Vec::new();
     for _ in 0..groups {
@@ -81,12 +112,29 @@ async fn raw_work(groups: usize, msgs: Vec<Message>) -> Duration {
     for m in msgs {
         let m = std::sync::Arc::new(m);
         for tx in &txs {
-            tx.send(m.clone()).unwrap();
+            if tx.send(m.clone()).is_err() {
+                panic!("raw mpsc send: the receiver is gone");
+            }
         }
     }
+    let mut buf = Vec::with_capacity(BATCH);
     for rx in &mut rxs {
-        for _ in 0..n {
-            std::hint::black_box(rx.recv().await.unwrap());
+        let mut got = 0;
+        while got < n {
+            match take {
+                Take::One => {
+                    let m = rx.recv().await;
+                    std::hint::black_box(m.expect("raw mpsc recv: the senders are alive"));
+                    got += 1;
+                }
+                Take::Batch => {
+                    let taken = rx.recv_many(&mut buf, BATCH).await;
+                    assert!(taken > 0, "raw mpsc recv_many: the senders are alive");
+                    std::hint::black_box(&buf);
+                    buf.clear();
+                    got += taken;
+                }
+            }
         }
     }
     start.elapsed()
@@ -97,22 +145,77 @@ fn memory(c: &mut Criterion) {
     for (name, groups) in [("queue", 1), ("fan_out", GROUPS)] {
         let mut g = c.benchmark_group(format!("memory/{name}"));
         g.throughput(Throughput::Elements((N * groups) as u64));
-        g.bench_function("avb", |b| {
-            b.iter_custom(|iters| {
-                (0..iters)
-                    .map(|_| rt.block_on(bus_work(groups, messages(N))))
-                    .sum()
-            })
-        });
-        g.bench_function("raw_tokio_mpsc", |b| {
-            b.iter_custom(|iters| {
-                (0..iters)
-                    .map(|_| rt.block_on(raw_work(groups, messages(N))))
-                    .sum()
-            })
-        });
+        for (suffix, take) in [("", Take::One), ("_batched", Take::Batch)] {
+            g.bench_function(format!("avb{suffix}"), |b| {
+                b.iter_custom(|iters| {
+                    (0..iters)
+                        .map(|_| rt.block_on(bus_work(groups, take, messages(N))))
+                        .sum()
+                })
+            });
+            g.bench_function(format!("raw_tokio_mpsc{suffix}"), |b| {
+                b.iter_custom(|iters| {
+                    (0..iters)
+                        .map(|_| rt.block_on(raw_work(groups, take, messages(N))))
+                        .sum()
+                })
+            });
+        }
         g.finish();
     }
+}
+
+/// The memory pairs as interleaved rounds (raw first, then avb first, …): prints the median of the
+/// per-round throughput ratios avb / raw, with p10–p90, for single-message and batched takes.
+fn memory_interleaved(_: &mut Criterion) {
+    let rt = runtime();
+    for (name, groups) in [("queue", 1), ("fan_out", GROUPS)] {
+        for take in [Take::One, Take::Batch] {
+            let mut rounds = Vec::with_capacity(MEMORY_ROUNDS);
+            for round in 0..MEMORY_ROUNDS {
+                let (msgs_raw, msgs_avb) = (messages(N), messages(N));
+                let (raw, avb) = if round % 2 == 0 {
+                    let raw = rt.block_on(raw_work(groups, take, msgs_raw));
+                    (raw, rt.block_on(bus_work(groups, take, msgs_avb)))
+                } else {
+                    let avb = rt.block_on(bus_work(groups, take, msgs_avb));
+                    (rt.block_on(raw_work(groups, take, msgs_raw)), avb)
+                };
+                rounds.push((raw, avb));
+            }
+            let label = format!("memory/{name} ({take:?})");
+            ratio_report(&label, N * groups, &rounds, 0);
+        }
+    }
+}
+
+/// Prints the median and p10–p90 of the per-round throughput ratios avb / raw (`rounds`: raw, avb times
+/// for `per_round` messages each), and the median rates.
+fn ratio_report(name: &str, per_round: usize, rounds: &[(Duration, Duration)], skipped: usize) {
+    if rounds.is_empty() {
+        println!("{name}: no round completed ({skipped} skipped)");
+        return;
+    }
+    let per_s = |d: &Duration| per_round as f64 / d.as_secs_f64();
+    let mut ratios: Vec<f64> = rounds
+        .iter()
+        .map(|(raw, avb)| raw.as_secs_f64() / avb.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    let mut raw: Vec<f64> = rounds.iter().map(|(r, _)| per_s(r)).collect();
+    let mut avb: Vec<f64> = rounds.iter().map(|(_, a)| per_s(a)).collect();
+    raw.sort_by(f64::total_cmp);
+    avb.sort_by(f64::total_cmp);
+    println!(
+        "{name}: interleaved throughput ratio avb/raw = {:.2} (median of {} rounds of {per_round} messages; p10 {:.2}, p90 {:.2}; {skipped} skipped); median raw {:.1} K msg/s, avb {:.1} K msg/s",
+        at(0.5),
+        ratios.len(),
+        at(0.1),
+        at(0.9),
+        raw[raw.len() / 2] / 1000.0,
+        avb[avb.len() / 2] / 1000.0,
+    );
 }
 
 #[cfg(feature = "event-bus-redis")]
@@ -128,6 +231,8 @@ mod live {
     const RN: usize = 2_000;
     const DEPTH: usize = 100;
     const ROUNDS: usize = 20;
+    /// Entries per `XREADGROUP` on the raw side: the adapter's reader reads 32 at a time too.
+    const COUNT: usize = 32;
     /// Generous, as the adapter's own default (10 s + the claim interval): fsync-bound pipelines of 100
     /// `XADD`s can take longer than the client's 500 ms default, which made the raw side fail.
     const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -200,7 +305,7 @@ mod live {
         filled.map(|()| took)
     }
 
-    async fn avb_consume(bus: &RedisBus, conn: &mut Conn) -> Outcome {
+    async fn avb_consume(bus: &RedisBus, conn: &mut Conn, take: Take) -> Outcome {
         let t = topic("con");
         let key = stream_key(&t);
         let mut sub = bus
@@ -210,13 +315,30 @@ mod live {
         let result = async {
             fill(conn, &key, &messages(RN)).await?;
             let start = Instant::now();
-            for _ in 0..RN {
-                let d = match sub.next().await {
-                    Some(Ok(d)) => d,
-                    Some(Err(e)) => return Err(format!("next: {e}")),
-                    None => return Err("the subscription ended".into()),
-                };
-                d.ack().await.map_err(|e| format!("ack: {e}"))?;
+            let mut done = 0;
+            while done < RN {
+                match take {
+                    Take::One => {
+                        let d = match sub.next().await {
+                            Some(Ok(d)) => d,
+                            Some(Err(e)) => return Err(format!("next: {e}")),
+                            None => return Err("the subscription ended".into()),
+                        };
+                        d.ack().await.map_err(|e| format!("ack: {e}"))?;
+                        done += 1;
+                    }
+                    Take::Batch => {
+                        let batch = match sub.next_batch(COUNT).await {
+                            Some(Ok(batch)) => batch,
+                            Some(Err(e)) => return Err(format!("next_batch: {e}")),
+                            None => return Err("the subscription ended".into()),
+                        };
+                        Delivery::ack_all(&batch)
+                            .await
+                            .map_err(|e| format!("ack_all: {e}"))?;
+                        done += batch.len();
+                    }
+                }
             }
             Ok(start.elapsed())
         }
@@ -226,7 +348,18 @@ mod live {
         result
     }
 
-    async fn raw_consume(url: &str, conn: &mut Conn) -> Outcome {
+    /// One `XACK` of `ids`; an error names the command and what the server said.
+    async fn xack(conn: &mut Conn, key: &str, ids: &[String]) -> Result<(), String> {
+        redis::cmd("XACK")
+            .arg(key)
+            .arg("g")
+            .arg(ids)
+            .query_async::<()>(conn)
+            .await
+            .map_err(|e| format!("XACK of {} entries: {e}", ids.len()))
+    }
+
+    async fn raw_consume(url: &str, conn: &mut Conn, take: Take) -> Outcome {
         let key = stream_key(&topic("rawcon"));
         let result = async {
             redis::cmd("XGROUP")
@@ -248,7 +381,7 @@ mod live {
                     .arg("g")
                     .arg("c")
                     .arg("COUNT")
-                    .arg(32)
+                    .arg(COUNT)
                     .arg("BLOCK")
                     .arg(100)
                     .arg("STREAMS")
@@ -258,16 +391,22 @@ mod live {
                     .await
                     .map_err(|e| format!("XREADGROUP: {e}"))?;
                 for s in reply.map(|r| r.keys).unwrap_or_default() {
-                    for e in s.ids {
-                        std::hint::black_box(&e.map);
-                        redis::cmd("XACK")
-                            .arg(&key)
-                            .arg("g")
-                            .arg(&e.id)
-                            .query_async::<()>(conn)
-                            .await
-                            .map_err(|e| format!("XACK: {e}"))?;
-                        done += 1;
+                    match take {
+                        Take::One => {
+                            for e in s.ids {
+                                std::hint::black_box(&e.map);
+                                xack(conn, &key, &[e.id]).await?;
+                                done += 1;
+                            }
+                        }
+                        Take::Batch => {
+                            std::hint::black_box(&s.ids);
+                            let ids: Vec<String> = s.ids.into_iter().map(|e| e.id).collect();
+                            if !ids.is_empty() {
+                                xack(conn, &key, &ids).await?;
+                            }
+                            done += ids.len();
+                        }
                     }
                 }
             }
@@ -276,34 +415,6 @@ mod live {
         .await;
         del(conn, &key).await;
         result
-    }
-
-    /// Prints the median and p10–p90 of the per-round throughput ratios avb / raw.
-    fn report(name: &str, rounds: &[(Duration, Duration)], skipped: usize) {
-        let per_s = |d: &Duration| RN as f64 / d.as_secs_f64();
-        let mut ratios: Vec<f64> = rounds
-            .iter()
-            .map(|(raw, avb)| raw.as_secs_f64() / avb.as_secs_f64())
-            .collect();
-        ratios.sort_by(f64::total_cmp);
-        let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
-        if ratios.is_empty() {
-            println!("{name}: no round completed ({skipped} skipped)");
-            return;
-        }
-        let mut raw: Vec<f64> = rounds.iter().map(|(r, _)| per_s(r)).collect();
-        let mut avb: Vec<f64> = rounds.iter().map(|(_, a)| per_s(a)).collect();
-        raw.sort_by(f64::total_cmp);
-        avb.sort_by(f64::total_cmp);
-        println!(
-            "{name}: interleaved throughput ratio avb/raw = {:.2} (median of {} rounds of {RN} messages; p10 {:.2}, p90 {:.2}; {skipped} skipped); median raw {:.1} K msg/s, avb {:.1} K msg/s",
-            at(0.5),
-            ratios.len(),
-            at(0.1),
-            at(0.9),
-            raw[raw.len() / 2] / 1000.0,
-            avb[avb.len() / 2] / 1000.0,
-        );
     }
 
     async fn interleave<R, A>(name: &str, mut raw: R, mut avb: A)
@@ -331,7 +442,7 @@ mod live {
                 }
             }
         }
-        report(name, &rounds, skipped);
+        ratio_report(name, RN, &rounds, skipped);
     }
 
     pub fn redis(_: &mut Criterion) {
@@ -359,19 +470,24 @@ mod live {
                 async || avb_publish(&bus, &mut *c2).await,
             )
             .await;
-            let (c1, c2) = (&mut conn, &mut conn2);
-            interleave(
-                "redis/consume_ack",
-                async || raw_consume(&url, &mut *c1).await,
-                async || avb_consume(&bus, &mut *c2).await,
-            )
-            .await;
+            for (name, take) in [
+                ("redis/consume_ack", Take::One),
+                ("redis/consume_ack_batched", Take::Batch),
+            ] {
+                let (c1, c2) = (&mut conn, &mut conn2);
+                interleave(
+                    name,
+                    async || raw_consume(&url, &mut *c1, take).await,
+                    async || avb_consume(&bus, &mut *c2, take).await,
+                )
+                .await;
+            }
         });
     }
 }
 
 #[cfg(feature = "event-bus-redis")]
-criterion_group!(benches, memory, live::redis);
+criterion_group!(benches, memory, memory_interleaved, live::redis);
 #[cfg(not(feature = "event-bus-redis"))]
-criterion_group!(benches, memory);
+criterion_group!(benches, memory, memory_interleaved);
 criterion_main!(benches);

@@ -38,6 +38,19 @@ pub trait Settle: Send + Sync {
             hint: "ack within the ack timeout, or raise it".into(),
         })
     }
+    /// Acknowledges several deliveries of this settle at once (called by [`Delivery::ack_all`]): a backend
+    /// with a native batch (one lock, one `XACK` for many) overrides it. The default acks one by one and
+    /// stops at the first error; acking a receipt twice must be harmless (an ack after a failed batch ack
+    /// retries all of them).
+    async fn ack_batch(&self, receipts: &[&Receipt]) -> Result<()> {
+        for receipt in receipts {
+            match self.try_ack(receipt) {
+                Some(result) => result?,
+                None => self.ack(receipt).await?,
+            }
+        }
+        Ok(())
+    }
     /// A synchronous `ack` for backends that need no I/O; `None` (the default) uses [`Settle::ack`].
     fn try_ack(&self, _receipt: &Receipt) -> Option<Result<()>> {
         None
@@ -70,6 +83,25 @@ pub trait Source: Send {
     /// A delivery that is ready without waiting, if any (a fast path; the default has none).
     fn try_next(&mut self) -> Option<Result<Delivery>> {
         None
+    }
+    /// Up to `max` (≥ 1) deliveries: waits like [`Source::next`] for the first, then adds what is ready
+    /// without waiting; `None` once the bus is closed. Must be cancel-safe like `next`. The default calls
+    /// `next` once and then [`Source::try_next`] (an error after the first delivery ends the batch and is
+    /// left for the next call to meet again); a backend overrides it to take many under one lock.
+    async fn next_batch(&mut self, max: usize) -> Option<Result<Vec<Delivery>>> {
+        let first = match self.next().await? {
+            Ok(d) => d,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut batch = Vec::with_capacity(max.min(64));
+        batch.push(first);
+        while batch.len() < max {
+            match self.try_next() {
+                Some(Ok(d)) => batch.push(d),
+                Some(Err(_)) | None => break,
+            }
+        }
+        Some(Ok(batch))
     }
 }
 
@@ -230,6 +262,62 @@ impl Delivery {
 }
 
 impl Delivery {
+    /// Acknowledges every delivery in `batch` with as few backend calls as it can: deliveries of one
+    /// subscription (consecutive in the slice, as [`Subscription::next_batch`] hands them out) are settled
+    /// with one call (memory: one lock; Redis: one `XACK` for all). The same rules as [`Delivery::ack`]
+    /// hold for each: if one of them is already acked, nacked or being settled, nothing is acked and the
+    /// error is [`Error::AlreadySettled`] for that one. A backend error leaves the deliveries of the failing
+    /// subscription and every later one open, so the same call can be retried (those acked before stay
+    /// acked: a retry then reports them as [`Error::AlreadySettled`]; a batch from one subscription is
+    /// all or nothing).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> avb_event_bus::Result<()> {
+    /// use avb_event_bus::{Delivery, EventBus, Message, StartPosition, Topic, memory::MemoryBus};
+    /// let bus = MemoryBus::builder().build()?;
+    /// let topic = Topic::new(&avb_core::WorkspaceId::new("acme").expect("valid"), "clicks")?;
+    /// let mut sub = bus.subscribe(&topic, "stats", StartPosition::Earliest).await?;
+    /// bus.publish_batch(&topic, (0..5u8).map(|i| Message::new(vec![i])).collect()).await?;
+    /// let batch = sub.next_batch(3).await.expect("open")?;
+    /// assert_eq!(batch.len(), 3); // at most `max`; the other two wait for the next call
+    /// Delivery::ack_all(&batch).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn ack_all(batch: &[Delivery]) -> Result<()> {
+        for (i, d) in batch.iter().enumerate() {
+            if let Err(e) = d.begin("ack") {
+                for begun in &batch[..i] {
+                    begun.state.store(OPEN, Ordering::Release);
+                }
+                return Err(e);
+            }
+        }
+        let mut receipts: Vec<&Receipt> = Vec::with_capacity(batch.len());
+        let mut rest = batch;
+        while let Some(first) = rest.first() {
+            let settle = first.settle();
+            let run = rest
+                .iter()
+                .take_while(|d| same_settle(d.settle(), settle))
+                .count();
+            let (now, later) = rest.split_at(run);
+            receipts.clear();
+            receipts.extend(now.iter().map(|d| &d.receipt));
+            let result = settle.ack_batch(&receipts).await;
+            if result.is_err() {
+                for d in rest {
+                    d.state.store(OPEN, Ordering::Release);
+                }
+                return result;
+            }
+            for d in now {
+                d.state.store(ACKED, Ordering::Release);
+            }
+            rest = later;
+        }
+        Ok(())
+    }
+
     /// Extends the lease: the message is not redelivered (to this or any other member) for `duration`
     /// from now, at most [`crate::Capabilities::max_lease_extension`]; call it again to hold it longer.
     /// Needs [`crate::Capabilities::extend_lease`] (else [`Error::NotSupported`]).
@@ -263,6 +351,11 @@ impl Delivery {
         self.state.store(OPEN, Ordering::Release);
         result
     }
+}
+
+/// Whether two deliveries are settled through the same backend object (one subscription's, one group's).
+fn same_settle(a: &dyn Settle, b: &dyn Settle) -> bool {
+    std::ptr::addr_eq(std::ptr::from_ref(a), std::ptr::from_ref(b))
 }
 
 impl Drop for Delivery {
@@ -327,5 +420,14 @@ impl Subscription {
             Some(ready) => Some(ready),
             None => self.source.next().await,
         }
+    }
+
+    /// Waits for the next deliveries: at least one and at most `max` (a `max` of 0 counts as 1), taken
+    /// together (one lock and one wake-up on the in-memory bus; what one Redis `XREADGROUP COUNT n` read).
+    /// `None` once the bus is closed. Each delivery is settled on its own or all at once with
+    /// [`Delivery::ack_all`]; every promise of [`Subscription::next`] holds for each delivery (attempts,
+    /// per-key order, redelivery, dead-lettering), and this method is cancel-safe in the same way.
+    pub async fn next_batch(&mut self, max: usize) -> Option<Result<Vec<Delivery>>> {
+        self.source.next_batch(max.max(1)).await
     }
 }

@@ -72,6 +72,8 @@ pub use types::{
 ///   read-ahead buffer; dropping a subscription gives back what it read ahead untouched.
 /// - [`Subscription::next`] is cancel-safe: dropping a pending `next()` (a timeout, a losing `select!`
 ///   branch) loses nothing and changes no attempt count.
+/// - [`Subscription::next_batch`] takes up to `max` deliveries at once (cancel-safe too) and
+///   [`Delivery::ack_all`] settles many with one backend call; every promise above holds per delivery.
 /// - A long handler keeps its delivery with [`Delivery::extend`] (where [`Capabilities::extend_lease`]);
 ///   redelivery after a nack, a drop or a lapsed lease follows the backoff policy
 ///   ([`Settings::retry_delay`]), never a tight loop.

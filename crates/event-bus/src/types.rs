@@ -108,17 +108,22 @@ pub fn check_group(group: &str) -> Result<()> {
 }
 
 /// A message id: assigned by [`Message::new`] (a UUID), kept through publish, delivery and dead-lettering.
+/// Shared, not copied: cloning one (as `publish` does to return it) costs a reference count, not an
+/// allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MessageId(String);
+pub struct MessageId(std::sync::Arc<str>);
 
 impl MessageId {
     /// A fresh random id.
     pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
+        let mut buf = uuid::Uuid::encode_buffer();
+        Self(std::sync::Arc::from(
+            &*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf),
+        ))
     }
     /// An id chosen by the caller (e.g. for idempotency on the consumer side).
     pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
+        Self(std::sync::Arc::from(id.into()))
     }
     /// The id as a string.
     pub fn as_str(&self) -> &str {

@@ -42,6 +42,7 @@ use avb_core::WorkspaceId;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod batched;
 mod cancel;
 mod contract;
 mod delivery;
@@ -50,6 +51,7 @@ mod redelivery;
 
 /// The kit's types a caller needs to run the suite and check its result.
 pub use avb_conformance::{Expect, Gap, Report, Runner};
+pub use batched::*;
 pub use cancel::*;
 pub use contract::*;
 pub use delivery::*;
@@ -169,6 +171,9 @@ pub fn cases<'a>() -> Vec<Case<Subject<'a>>> {
         case!(backoff_spacing).requires(&[THREE_ATTEMPTS]),
         case!(idempotent_publish).requires(&[IDEMPOTENT_PUBLISH]),
         case!(close_drains),
+        case!(batched_take_and_ack),
+        case!(batched_per_key_order).requires(&[ORDERING_PER_KEY]),
+        case!(batched_redelivery_and_dead_letter).requires(&[DEAD_LETTER]),
     ]
 }
 

@@ -77,8 +77,45 @@ impl Group {
     /// Expired deliveries are failed, due delays released, and the next deliverable entry taken.
     pub(super) fn poll(&self, now: Now, dead: &mut Vec<Entry>) -> Poll {
         let mut g = lock(&self.inner);
+        self.release_due(&mut g, now, dead);
+        match self.take_ready(&mut g, now) {
+            Some((message, attempt, tag)) => Poll::Ready(message, attempt, tag),
+            None => Poll::Wait(Self::next_due(&g)),
+        }
+    }
+
+    /// [`Group::poll`] for up to `max` entries under one lock: `Ok` with the count taken (≥ 1, pushed to
+    /// `out` in hand-out order), or `Err` with when to look again.
+    pub(super) fn poll_batch(
+        &self,
+        now: Now,
+        dead: &mut Vec<Entry>,
+        max: usize,
+        out: &mut Vec<(Arc<Message>, u32, u64)>,
+    ) -> std::result::Result<usize, Option<Instant>> {
+        let mut g = lock(&self.inner);
+        self.release_due(&mut g, now, dead);
+        let mut taken = 0;
+        while taken < max {
+            match self.take_ready(&mut g, now) {
+                Some(ready) => {
+                    out.push(ready);
+                    taken += 1;
+                }
+                None => break,
+            }
+        }
+        if taken == 0 {
+            Err(Self::next_due(&g))
+        } else {
+            Ok(taken)
+        }
+    }
+
+    /// Fails the expired deliveries and moves the due delayed ones to the front of the queue.
+    fn release_due(&self, g: &mut GroupInner, now: Now, dead: &mut Vec<Entry>) {
         while let Some(f) = g.in_flight.pop_expired(now.early) {
-            Self::fail(&mut g, &self.settings, f.entry, now.late, dead);
+            Self::fail(g, &self.settings, f.entry, now.late, dead);
         }
         if !g.delayed.is_empty() {
             let (mut due, later): (Vec<_>, Vec<_>) =
@@ -89,6 +126,10 @@ impl Group {
                 g.ready.push_front(e);
             }
         }
+    }
+
+    /// The next deliverable entry (same-key entries behind one in flight are held back), put in flight.
+    fn take_ready(&self, g: &mut GroupInner, now: Now) -> Option<(Arc<Message>, u32, u64)> {
         while let Some(mut e) = g.ready.pop_front() {
             if let (Some(key), false) = (&e.message.key, e.owns_key) {
                 if let Some(held) = g.busy_keys.get_mut(key) {
@@ -101,14 +142,19 @@ impl Group {
             e.attempts += 1;
             let (message, attempt) = (e.message.clone(), e.attempts);
             let tag = g.in_flight.push(e, now.late + self.settings.ack_timeout);
-            return Poll::Ready(message, attempt, tag);
+            return Some((message, attempt, tag));
         }
+        None
+    }
+
+    /// When the next in-flight deadline or delayed entry falls due, if any.
+    fn next_due(g: &GroupInner) -> Option<Instant> {
         let next_deadline = g.in_flight.first_deadline();
         let next_delay = g.delayed.iter().map(|(at, _)| *at).min();
-        Poll::Wait(match (next_deadline, next_delay) {
+        match (next_deadline, next_delay) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        })
+        }
     }
 
     /// A lease lapsed (ack timeout): redeliver after the backoff, or dead-letter it after `max_attempts`.
@@ -159,6 +205,25 @@ impl Group {
                 _ => false,
             }
         };
+        if released {
+            self.wake();
+        }
+    }
+
+    /// [`Group::ack`] for many tags under one lock, with one wake-up.
+    pub(super) fn ack_many(&self, tags: impl Iterator<Item = u64>) {
+        let mut released = false;
+        {
+            let mut g = lock(&self.inner);
+            for tag in tags {
+                if let Some(f) = g.in_flight.remove(tag)
+                    && f.entry.owns_key
+                {
+                    Self::release_key(&mut g, &f.entry);
+                    released = true;
+                }
+            }
+        }
         if released {
             self.wake();
         }
@@ -268,6 +333,10 @@ impl Settle for Group {
         Group::ack(self, receipt.tag);
         Some(Ok(()))
     }
+    async fn ack_batch(&self, receipts: &[&Receipt]) -> Result<()> {
+        self.ack_many(receipts.iter().map(|r| r.tag));
+        Ok(())
+    }
     fn dropped(&self, receipt: &Receipt) {
         Group::nack(
             self,
@@ -304,6 +373,36 @@ impl MemorySource {
             )),
             Poll::Wait(until) => Err(until),
         }
+    }
+
+    /// [`MemorySource::poll_once`] for up to `max` deliveries (one lock).
+    fn poll_batch(
+        &self,
+        now: Now,
+        max: usize,
+    ) -> std::result::Result<Vec<Delivery>, Option<Instant>> {
+        let mut dead = Vec::new();
+        let mut taken = Vec::with_capacity(max.min(256));
+        let polled = self.group.poll_batch(now, &mut dead, max, &mut taken);
+        if !dead.is_empty() {
+            self.group.dead_letter(dead);
+        }
+        polled?;
+        let origin: Arc<dyn Origin> = self.group.clone();
+        Ok(taken
+            .into_iter()
+            .map(|(message, attempt, tag)| {
+                Delivery::from_origin(
+                    message,
+                    Receipt {
+                        tag,
+                        id: String::new(),
+                        attempt,
+                    },
+                    origin.clone(),
+                )
+            })
+            .collect())
     }
 }
 
@@ -351,17 +450,51 @@ impl Source for MemorySource {
                 Ok(d) => return Some(Ok(d)),
                 Err(until) => until,
             };
-            if !self.shared.closed.load(Ordering::SeqCst) {
-                match until {
-                    Some(at) => {
-                        tokio::select! {
-                            _ = &mut notified => {}
-                            _ = tokio::time::sleep_until(at) => {}
-                        }
-                    }
-                    None => notified.await,
+            self.wait(until, notified).await;
+        }
+    }
+
+    /// Cancel-safe like `next`: the deliveries are taken and returned without waiting in between.
+    async fn next_batch(&mut self, max: usize) -> Option<Result<Vec<Delivery>>> {
+        loop {
+            if self.shared.closed.load(Ordering::SeqCst) {
+                return None;
+            }
+            // The coarse clock on the fast path, as `try_next`; the precise one before waiting.
+            if let Ok(batch) = self.poll_batch(Now::coarse(), max) {
+                return Some(Ok(batch));
+            }
+            let _waiting = Waiting::new(&self.group.waiting);
+            let notified = self.group.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let until = match self.poll_batch(Now::precise(), max) {
+                Ok(batch) => return Some(Ok(batch)),
+                Err(until) => until,
+            };
+            self.wait(until, notified).await;
+        }
+    }
+}
+
+impl MemorySource {
+    /// Waits for `notified` or until `until`; returns at once when the bus is closed.
+    async fn wait(
+        &self,
+        until: Option<Instant>,
+        mut notified: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    ) {
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        match until {
+            Some(at) => {
+                tokio::select! {
+                    _ = &mut notified => {}
+                    _ = tokio::time::sleep_until(at) => {}
                 }
             }
+            None => notified.await,
         }
     }
 }

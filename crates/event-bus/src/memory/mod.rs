@@ -14,6 +14,8 @@
 //! recently (the last 2,048–4,096 ids still in its log; `dedupe_window` zero turns this off); a publish of a
 //! remembered id adds nothing.
 //! `close` waits up to `drain_timeout` until no group has a delivery in flight.
+//! Batches: [`Subscription::next_batch`](crate::Subscription::next_batch) takes up to `max` entries under one
+//! lock of the group (one wake-up); [`Delivery::ack_all`](crate::Delivery::ack_all) settles them under one.
 
 mod builder;
 mod clock;
@@ -395,5 +397,7 @@ impl EventBus for MemoryBus {
     }
 }
 
+#[cfg(test)]
+mod plain_tests;
 #[cfg(test)]
 mod tests;

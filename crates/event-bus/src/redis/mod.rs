@@ -5,6 +5,7 @@
 //! | publish / batch | one Lua script call: per message, unless `<stream>:dedupe:<id>` exists, `XADD <stream> MAXLEN ~ <max_len> * i <id> p <payload> [k <key>] [h:<name> <value>]…` and `SET <stream>:dedupe:<id> <entry id> PX <dedupe_window>` |
 //! | subscribe | `XGROUP CREATE <stream> <group> 0\|$ MKSTREAM` (an existing group resumes); a reader task per subscription then runs `XREADGROUP … >` when `next` finds its buffer empty |
 //! | ack | `XACK` |
+//! | next_batch(max) / ack_all | up to `max` of what one `XREADGROUP COUNT <read_count>` buffered, under one lock / one pipeline: `XACK <id>…` for all, `HDEL` of the redelivered ones' last errors |
 //! | nack(delay) | `XCLAIM … IDLE <ack_timeout - delay> JUSTID` (due again after `delay`; a zero delay: after the backoff), last error and backed-off attempt kept in a hash |
 //! | extend(d) | Lua: if `XPENDING` shows the entry still ours at this attempt, `XCLAIM <same consumer> 0 <id> IDLE <ack_timeout - d> JUSTID` |
 //! | redelivery | `XAUTOCLAIM <min-idle = ack_timeout>` every `claim_interval`; the attempt is the entry's delivery counter (`XPENDING`); a lapsed lease is first given back for the backoff (`XCLAIM … IDLE … RETRYCOUNT`) |

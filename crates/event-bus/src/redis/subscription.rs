@@ -80,6 +80,26 @@ impl RedisSource {
 
     /// A buffered delivery, an error or the end; `None`: nothing yet (and the reader was asked for more).
     fn take(&self) -> Option<Option<Result<Delivery>>> {
+        let mut one = None;
+        let outcome = self.take_up_to(1, |b| one = Some(b))?;
+        Some(outcome.map(|r| r.and_then(|()| one.map(|b| self.delivery(b)).ok_or_else(lost))))
+    }
+
+    /// Up to `max` buffered deliveries (one lock), an error or the end; `None`: nothing yet.
+    fn take_batch(&self, max: usize) -> Option<Option<Result<Vec<Delivery>>>> {
+        let mut taken = Vec::new();
+        let outcome = self.take_up_to(max, |b| taken.push(b))?;
+        Some(outcome.map(|r| r.map(|()| taken.into_iter().map(|b| self.delivery(b)).collect())))
+    }
+
+    /// Hands up to `max` fresh buffered entries to `take` under one lock: `Some(Some(Ok(())))` when at
+    /// least one was taken; an error, the end, or `None` (nothing yet: the reader is asked for more).
+    /// Entries read too long ago (their lease nearly lapsed) go back to the reader instead.
+    fn take_up_to(
+        &self,
+        max: usize,
+        mut take: impl FnMut(reader::Buffered),
+    ) -> Option<Option<Result<()>>> {
         if self.shared.is_closed() {
             return Some(None);
         }
@@ -87,33 +107,44 @@ impl RedisSource {
         let mut wake_reader = false;
         let taken = {
             let mut s = self.inbox.lock();
-            let mut fresh = None;
-            while let Some(b) = s.buffer.pop_front() {
-                if b.read_at.elapsed() < max_age {
-                    fresh = Some(b);
+            let mut count = 0;
+            while count < max {
+                let Some(b) = s.buffer.pop_front() else {
                     break;
-                }
-                s.give_back.push(b);
-                wake_reader = true;
-            }
-            match (fresh, s.error.take()) {
-                (Some(b), error) => {
-                    s.error = error;
-                    Some(Some(Ok(b)))
-                }
-                (None, Some(e)) => Some(Some(Err(e))),
-                (None, None) if s.stopped => Some(None),
-                (None, None) => {
-                    s.wanted = true;
+                };
+                if b.read_at.elapsed() < max_age {
+                    take(b);
+                    count += 1;
+                } else {
+                    s.give_back.push(b);
                     wake_reader = true;
-                    None
                 }
+            }
+            if count > 0 {
+                Some(Some(Ok(())))
+            } else if let Some(e) = s.error.take() {
+                Some(Some(Err(e)))
+            } else if s.stopped {
+                Some(None)
+            } else {
+                s.wanted = true;
+                wake_reader = true;
+                None
             }
         };
         if wake_reader {
             self.inbox.wake.notify_one();
         }
-        taken.map(|t| t.map(|r| r.map(|b| self.delivery(b))))
+        taken
+    }
+}
+
+/// Never happens: `take_up_to` reports a take only after handing one over.
+fn lost() -> Error {
+    Error::Backend {
+        backend: SCHEME,
+        reason: "a buffered delivery went missing".into(),
+        source: None,
     }
 }
 
@@ -126,6 +157,19 @@ impl Source for RedisSource {
             tokio::pin!(ready);
             ready.as_mut().enable();
             if let Some(outcome) = self.take() {
+                return outcome;
+            }
+            ready.await;
+        }
+    }
+
+    /// Cancel-safe like `next`; hands out up to `max` of what one `XREADGROUP COUNT n` buffered.
+    async fn next_batch(&mut self, max: usize) -> Option<Result<Vec<Delivery>>> {
+        loop {
+            let ready = self.inbox.ready.notified();
+            tokio::pin!(ready);
+            ready.as_mut().enable();
+            if let Some(outcome) = self.take_batch(max) {
                 return outcome;
             }
             ready.await;
@@ -216,6 +260,38 @@ impl Settle for RedisSettle {
         };
         result.map_err(|e| map_err(e, "XACK"))?;
         self.shared.settled();
+        Ok(())
+    }
+
+    /// One `XACK` for every entry (and one `HDEL` of the redelivered ones' last errors), in one pipeline.
+    async fn ack_batch(&self, receipts: &[&Receipt]) -> Result<()> {
+        if receipts.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        let xack = pipe
+            .cmd("XACK")
+            .arg(stream_key(&self.topic))
+            .arg(&*self.group);
+        for r in receipts {
+            xack.arg(&r.id);
+        }
+        xack.ignore();
+        let redelivered: Vec<&&Receipt> = receipts.iter().filter(|r| r.attempt > 1).collect();
+        if !redelivered.is_empty() {
+            let hdel = pipe.cmd("HDEL").arg(errors_key(&self.topic, &self.group));
+            for r in redelivered {
+                hdel.arg(&r.id).arg(backoff_field(&r.id));
+            }
+            hdel.ignore();
+        }
+        let mut conn = self.shared.conn.clone();
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| map_err(e, "XACK"))?;
+        for _ in receipts {
+            self.shared.settled();
+        }
         Ok(())
     }
 
