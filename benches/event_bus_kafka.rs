@@ -139,34 +139,6 @@ async fn avb_consume(bus: &KafkaBus, topic: &Topic) -> Outcome {
     Ok(start.map(|s| s.elapsed()).unwrap_or_default())
 }
 
-/// Prints the median and p10–p90 of the per-round throughput ratios avb / raw.
-fn report(name: &str, rounds: &[(Duration, Duration)], skipped: usize) {
-    if rounds.is_empty() {
-        println!("{name}: no round completed ({skipped} skipped)");
-        return;
-    }
-    let per_s = |d: &Duration| N as f64 / d.as_secs_f64();
-    let mut ratios: Vec<f64> = rounds
-        .iter()
-        .map(|(raw, avb)| raw.as_secs_f64() / avb.as_secs_f64())
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
-    let mut raw: Vec<f64> = rounds.iter().map(|(r, _)| per_s(r)).collect();
-    let mut avb: Vec<f64> = rounds.iter().map(|(_, a)| per_s(a)).collect();
-    raw.sort_by(f64::total_cmp);
-    avb.sort_by(f64::total_cmp);
-    println!(
-        "{name}: interleaved throughput ratio avb/raw = {:.2} (median of {} rounds of {N} messages; p10 {:.2}, p90 {:.2}; {skipped} skipped); median raw {:.1} K msg/s, avb {:.1} K msg/s",
-        at(0.5),
-        ratios.len(),
-        at(0.1),
-        at(0.9),
-        raw[raw.len() / 2] / 1000.0,
-        avb[avb.len() / 2] / 1000.0,
-    );
-}
-
 async fn interleave<R, A>(name: &str, mut raw: R, mut avb: A)
 where
     R: AsyncFnMut() -> Outcome,
@@ -192,7 +164,7 @@ where
             }
         }
     }
-    report(name, &rounds, skipped);
+    ratio_report(name, N, &rounds, skipped);
 }
 
 fn main() {
@@ -244,3 +216,7 @@ fn main() {
         let _ = bus.close().await;
     });
 }
+
+#[path = "support/ratio.rs"]
+mod ratio;
+use ratio::ratio_report;

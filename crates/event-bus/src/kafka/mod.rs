@@ -361,14 +361,10 @@ impl EventBus for KafkaBus {
         for r in &readers {
             r.drain();
         }
-        let deadline = tokio::time::Instant::now() + self.shared.settings.drain_timeout;
-        while readers.iter().any(|r| r.in_flight() > 0) {
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                break;
-            }
-            tokio::time::sleep(DRAIN_POLL.min(deadline - now)).await;
-        }
+        crate::backend::drain_wait(self.shared.settings.drain_timeout, DRAIN_POLL, || {
+            readers.iter().any(|r| r.in_flight() > 0)
+        })
+        .await;
         // Commit what settled (never past what did not: the read-ahead and the unsettled come again to
         // the group) and leave.
         for r in &readers {

@@ -377,14 +377,10 @@ impl EventBus for MemoryBus {
         for g in &groups {
             g.notify.notify_waiters();
         }
-        let deadline = tokio::time::Instant::now() + self.shared.settings.drain_timeout;
-        while groups.iter().any(|g| lock(&g.inner).in_flight.len() > 0) {
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                break;
-            }
-            tokio::time::sleep(DRAIN_POLL.min(deadline - now)).await;
-        }
+        crate::backend::drain_wait(self.shared.settings.drain_timeout, DRAIN_POLL, || {
+            groups.iter().any(|g| lock(&g.inner).in_flight.len() > 0)
+        })
+        .await;
         Ok(())
     }
 

@@ -333,14 +333,10 @@ impl EventBus for RedisBus {
     async fn close(&self) -> Result<()> {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.shared.closing.notify_waiters();
-        let deadline = tokio::time::Instant::now() + self.shared.settings.drain_timeout;
-        while self.shared.busy() {
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                break;
-            }
-            tokio::time::sleep(DRAIN_POLL.min(deadline - now)).await;
-        }
+        crate::backend::drain_wait(self.shared.settings.drain_timeout, DRAIN_POLL, || {
+            self.shared.busy()
+        })
+        .await;
         Ok(())
     }
 
