@@ -11,8 +11,11 @@ const BACKEND: &str = "openmetadata";
 /// (doubled each time).
 const RETRIES: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
-/// Largest answer body read (a server cannot make the client buffer more).
+/// Largest answer body read (a server cannot make the client buffer more): a longer answer is an error.
 const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Most pages one list call follows (a server handing out fresh cursors forever cannot make the client
+/// loop or buffer without end): at the default page size, a million entities.
+const MAX_PAGES: usize = 10_000;
 
 /// The REST client: base URL `<OPENMETADATA_URL>/v1`.
 #[derive(Debug, Clone)]
@@ -25,6 +28,8 @@ pub(crate) struct Client {
     /// `Bearer <token>`; never printed.
     authorization: Option<String>,
     page_size: u32,
+    /// Most pages one list call follows ([`MAX_PAGES`]; lowered by tests).
+    max_pages: usize,
 }
 
 impl Client {
@@ -48,7 +53,15 @@ impl Client {
             shown,
             authorization: token.map(|t| format!("Bearer {t}")),
             page_size: page_size.max(1),
+            max_pages: MAX_PAGES,
         })
+    }
+
+    /// The same client following at most `max_pages` pages per list call.
+    #[cfg(test)]
+    pub(crate) fn with_max_pages(mut self, max_pages: usize) -> Self {
+        self.max_pages = max_pages;
+        self
     }
 
     pub(crate) fn shown(&self) -> &str {
@@ -86,9 +99,16 @@ impl Client {
         }
         let response = request.send().await.map_err(|e| self.transport(path, &e))?;
         let status = response.status();
-        let body = read_body(response)
-            .await
-            .map_err(|e| self.transport(path, &e))?;
+        let body = match read_body(response).await {
+            Ok(Some(body)) => body,
+            Ok(None) => {
+                return Err(self.protocol(
+                    path,
+                    &format!("an answer longer than {} MiB", MAX_BODY >> 20),
+                ));
+            }
+            Err(e) => return Err(self.transport(path, &e)),
+        };
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| Error::Protocol {
                 backend: BACKEND,
@@ -144,7 +164,8 @@ impl Client {
     }
 
     /// Every entity of a list endpoint: `limit` = the page size, `after` cursors followed until the answer
-    /// has none. A cursor seen twice is a protocol error (no endless loop on a broken server).
+    /// has none. A cursor seen twice, or more than [`MAX_PAGES`] pages, is a protocol error (no endless
+    /// loop on a broken server).
     pub(crate) async fn list_all(
         &self,
         collection: &str,
@@ -179,6 +200,10 @@ impl Client {
                     if !seen.insert(cursor.clone()) {
                         return Err(self.protocol(collection, "the same after cursor twice"));
                     }
+                    if seen.len() >= self.max_pages {
+                        return Err(self
+                            .protocol(collection, &format!("more than {} pages", self.max_pages)));
+                    }
                     after = Some(cursor);
                 }
             }
@@ -194,15 +219,16 @@ impl Client {
     }
 }
 
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+/// The whole body, or `None` when it is longer than [`MAX_BODY`] (never a silently cut answer).
+async fn read_body(mut response: reqwest::Response) -> Result<Option<Vec<u8>>, reqwest::Error> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > MAX_BODY {
-            break;
+            return Ok(None);
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    Ok(Some(body))
 }
 
 /// OpenMetadata's error text (`{code, errorType, message}`), else the start of the body.

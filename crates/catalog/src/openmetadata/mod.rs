@@ -18,6 +18,8 @@
 //! error or health text. `get_method` reads the endpoint list (one method's lookup costs the list's pages).
 
 mod client;
+#[cfg(test)]
+mod garbled_tests;
 mod map;
 
 use crate::{Capabilities, Catalog, Error, Method, Ontology, Result};
