@@ -264,3 +264,52 @@ pub async fn close_drains(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
     nothing(c, &mut sub, quiet(s), "nothing_twice").await;
     Ok(())
 }
+
+/// A consumer whose lease lapsed while it worked settles late, after its message went to another member:
+/// its `nack` is accepted and changes nothing. The new holder keeps its lease (where leases can be
+/// extended, its `extend` still succeeds), its `ack` ends the message, and nothing is delivered again or
+/// dead-lettered. A stale `nack` that took the message back would redeliver it behind the holder's back
+/// (or, at the last attempt, dead-letter a message that is being handled).
+pub async fn stale_nack_changes_nothing(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let bus = bus(s, c).await?;
+    let caps = bus.capabilities();
+    let topic = unique_topic("stale_nack_changes_nothing");
+    let mut first = subscribe(c, &*bus, &topic, "g", StartPosition::Earliest).await?;
+    let m = Message::new(&b"slow job"[..]);
+    c.ok("publish", bus.publish(&topic, m.clone()).await)?;
+    let stale = recv(c, &mut first, patience(s), "delivered").await?;
+    c.check_eq("first_attempt", stale.attempt(), 1, "first delivery");
+    // The slow consumer stops reading; its delivery stays out until the lease lapses.
+    drop(first);
+    let mut second = subscribe(c, &*bus, &topic, "g", StartPosition::Earliest).await?;
+    let current = recv(c, &mut second, patience(s), "redelivered_after_lapse").await?;
+    c.check_eq(
+        "same_message",
+        &current.message().id,
+        &m.id,
+        "the lapsed message goes to the other member",
+    );
+    c.check_eq("second_attempt", current.attempt(), 2, "after the lapse");
+    c.ok(
+        "stale_nack_accepted",
+        stale.nack(Duration::ZERO, "woke up late").await,
+    )?;
+    if caps.extend_lease {
+        let kept = current
+            .extend(s.settings().ack_timeout.min(caps.max_lease_extension))
+            .await;
+        c.check(
+            "holder_keeps_its_lease",
+            kept.is_ok(),
+            format_args!("extend by the current holder after a stale nack: {kept:?}"),
+        );
+    }
+    c.ok("ack", current.ack().await)?;
+    nothing(c, &mut second, quiet(s), "nothing_after_ack").await;
+    if caps.dead_letter {
+        let mut dlq =
+            subscribe(c, &*bus, &topic.dead_letter(), "d", StartPosition::Earliest).await?;
+        nothing(c, &mut dlq, quiet(s), "nothing_dead_lettered").await;
+    }
+    Ok(())
+}

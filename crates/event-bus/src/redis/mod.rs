@@ -145,19 +145,6 @@ pub(crate) fn map_err(e: redis::RedisError, what: &str) -> Error {
     }
 }
 
-fn xadd(settings: &Settings, key: &str, fields: &wire::Fields) -> redis::Cmd {
-    let mut cmd = redis::cmd("XADD");
-    cmd.arg(key);
-    if let Some(max) = settings.max_len {
-        cmd.arg("MAXLEN").arg("~").arg(max);
-    }
-    cmd.arg("*");
-    for (f, v) in fields {
-        cmd.arg(f.as_slice()).arg(v.as_slice());
-    }
-    cmd
-}
-
 impl Shared {
     /// Appends `messages` in order with one call of [`scripts::PUBLISH`] (skipping ids published within
     /// the dedupe window).
@@ -212,37 +199,42 @@ impl Shared {
 
     /// Moves one entry to the dead-letter stream (as [`wire::dead_letter_fields`] shapes it) and acks it,
     /// atomically.
+    /// Moves `entry` to the dead-letter stream (acked in its group, its errors forgotten) in one script
+    /// call. With `holder` (consumer, attempt), only while that consumer still holds the entry at that
+    /// attempt: `Ok(false)` when it does not (a stale receipt; nothing changed).
     async fn dead_letter(
         &self,
         topic: &Topic,
         group: &str,
         entry: &wire::RawEntry,
         why: &wire::DeadLetter<'_>,
-    ) -> Result<()> {
+        holder: Option<(&str, u32)>,
+    ) -> Result<bool> {
         let out = wire::dead_letter_fields(entry, why);
-        let key = stream_key(topic);
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .add_command(xadd(
-                &self.settings,
-                &stream_key(&topic.dead_letter()),
-                &out,
-            ))
-            .ignore()
-            .cmd("XACK")
-            .arg(&key)
-            .arg(group)
-            .arg(&entry.id)
-            .ignore()
-            .cmd("HDEL")
-            .arg(errors_key(topic, group))
-            .arg(&entry.id)
-            .arg(backoff_field(&entry.id))
-            .ignore();
+        let keys = [
+            stream_key(topic).into_bytes(),
+            stream_key(&topic.dead_letter()).into_bytes(),
+            errors_key(topic, group).into_bytes(),
+        ];
+        let (consumer, attempt) = holder.unwrap_or(("", 0));
+        let mut args = Vec::with_capacity(6 + 2 * out.len());
+        args.push(group.as_bytes().to_vec());
+        args.push(consumer.as_bytes().to_vec());
+        args.push(entry.id.clone().into_bytes());
+        args.push(attempt.to_string().into_bytes());
+        args.push(
+            self.settings
+                .max_len
+                .map_or_else(Vec::new, |max| max.to_string().into_bytes()),
+        );
+        args.push(backoff_field(&entry.id).into_bytes());
+        for (f, v) in out {
+            args.push(f);
+            args.push(v);
+        }
         let mut conn = self.conn.clone();
-        pipe.query_async::<()>(&mut conn)
-            .await
-            .map_err(|e| map_err(e, "dead-lettering"))
+        let done: i64 = scripts::DEAD_LETTER.run(&mut conn, &keys, &args).await?;
+        Ok(done == 1)
     }
 }
 

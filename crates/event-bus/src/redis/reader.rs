@@ -416,9 +416,11 @@ impl Reader {
             last_error: reason,
             attempts,
         };
+        // This reader just claimed or read the entry: no holder check.
         self.shared
-            .dead_letter(&self.topic, &self.group, entry, &why)
+            .dead_letter(&self.topic, &self.group, entry, &why, None)
             .await
+            .map(drop)
     }
 
     /// Gives entries back to the group with their delivery counter restored (see the module docs).

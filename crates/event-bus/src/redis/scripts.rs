@@ -8,6 +8,13 @@
 //!   <ack_timeout - duration> JUSTID` to the same consumer (min-idle 0): its idle time restarts, so
 //!   `XAUTOCLAIM` (min-idle = the ack timeout) leaves it alone for `duration`. `JUSTID` leaves the
 //!   delivery counter as it is. Returns 1, or 0 when the lease was lost.
+//! - [`NACK`]: the same holder check, then the last error and the backoff's attempt recorded and the entry
+//!   made due after the delay (`XCLAIM … IDLE <ack_timeout - delay>`). A stale receipt (the lease lapsed and
+//!   the entry went to another consumer or attempt) changes nothing: it returns 0 and must not take the
+//!   entry back from its new holder.
+//! - [`DEAD_LETTER`]: optionally the same holder check, then `XADD` to the dead-letter stream, `XACK` and
+//!   the errors hash cleaned — atomically, so a stale receipt never dead-letters a message another
+//!   consumer is working on.
 
 use super::map_err;
 use crate::Result;
@@ -132,6 +139,52 @@ if not row or row[2] ~= ARGV[2] or tonumber(row[4]) ~= tonumber(ARGV[4]) then
   return 0
 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'IDLE', ARGV[5], 'JUSTID')
+return 1
+",
+);
+
+/// `KEYS`: the stream, its group's errors hash. `ARGV`: group, consumer, entry id, attempt, idle ms, the
+/// last error, the backoff field. Returns 1, or 0 for a stale receipt (nothing changed).
+pub(super) static NACK: Lua = Lua::new(
+    "XCLAIM (nack script)",
+    r"
+local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+local row = rows[1]
+if not row or row[2] ~= ARGV[2] or tonumber(row[4]) ~= tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[6], ARGV[7], ARGV[4])
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'IDLE', ARGV[5], 'JUSTID')
+return 1
+",
+);
+
+/// `KEYS`: the stream, the dead-letter stream, the group's errors hash. `ARGV`: group, consumer (empty: no
+/// holder check), entry id, attempt, `MAXLEN ~` (empty: no trimming), the backoff field, then the dead
+/// letter's fields and values. Returns 1, or 0 for a stale receipt (nothing changed).
+pub(super) static DEAD_LETTER: Lua = Lua::new(
+    "XADD (dead-letter script)",
+    r"
+if ARGV[2] ~= '' then
+  local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+  local row = rows[1]
+  if not row or row[2] ~= ARGV[2] or tonumber(row[4]) ~= tonumber(ARGV[4]) then
+    return 0
+  end
+end
+local args = {KEYS[2]}
+if ARGV[5] ~= '' then
+  args[#args + 1] = 'MAXLEN'
+  args[#args + 1] = '~'
+  args[#args + 1] = ARGV[5]
+end
+args[#args + 1] = '*'
+for i = 7, #ARGV do
+  args[#args + 1] = ARGV[i]
+end
+redis.call('XADD', unpack(args))
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HDEL', KEYS[3], ARGV[3], ARGV[6])
 return 1
 ",
 );

@@ -196,7 +196,8 @@ struct RedisSettle {
 impl RedisSettle {
     /// Makes the entry due for redelivery after `delay` (its idle time is set so XAUTOCLAIM picks it
     /// then) and records `reason` as its last error, and `attempt` as the attempt whose backoff is applied
-    /// (so the reader does not take the redelivery for a lapsed lease).
+    /// (so the reader does not take the redelivery for a lapsed lease) — in one [`scripts::NACK`] call,
+    /// only while this consumer still holds the entry at `attempt`.
     async fn give_back(
         &self,
         entry_id: &str,
@@ -205,29 +206,24 @@ impl RedisSettle {
         reason: &str,
     ) -> Result<()> {
         let ack_timeout = self.shared.settings.ack_timeout;
-        let idle = ack_timeout.saturating_sub(delay);
-        let mut pipe = redis::pipe();
-        pipe.cmd("HSET")
-            .arg(errors_key(&self.topic, &self.group))
-            .arg(entry_id)
-            .arg(reason)
-            .arg(backoff_field(entry_id))
-            .arg(attempt)
-            .ignore();
-        pipe.cmd("XCLAIM")
-            .arg(stream_key(&self.topic))
-            .arg(&*self.group)
-            .arg(&self.consumer)
-            .arg(0)
-            .arg(entry_id)
-            .arg("IDLE")
-            .arg(idle.as_millis() as u64)
-            .arg("JUSTID")
-            .ignore();
+        let idle = u64::try_from(ack_timeout.saturating_sub(delay).as_millis()).unwrap_or(0);
+        let keys = [
+            stream_key(&self.topic).into_bytes(),
+            errors_key(&self.topic, &self.group).into_bytes(),
+        ];
+        let args = [
+            self.group.clone().into_bytes(),
+            self.consumer.clone().into_bytes(),
+            entry_id.as_bytes().to_vec(),
+            attempt.to_string().into_bytes(),
+            idle.to_string().into_bytes(),
+            reason.as_bytes().to_vec(),
+            backoff_field(entry_id).into_bytes(),
+        ];
         let mut conn = self.shared.conn.clone();
-        pipe.query_async::<()>(&mut conn)
-            .await
-            .map_err(|e| map_err(e, "XCLAIM (nack)"))
+        // 0: a stale receipt (the lease lapsed and the entry was handed out again) — left to its holder.
+        let _given_back: i64 = scripts::NACK.run(&mut conn, &keys, &args).await?;
+        Ok(())
     }
 }
 
@@ -391,10 +387,19 @@ impl RedisSettle {
                 last_error: reason,
                 attempts: r.attempt,
             };
+            // Only while this consumer still holds it: a stale receipt never dead-letters a message
+            // another consumer is working on.
             return self
                 .shared
-                .dead_letter(&self.topic, &self.group, &entry, &why)
-                .await;
+                .dead_letter(
+                    &self.topic,
+                    &self.group,
+                    &entry,
+                    &why,
+                    Some((&self.consumer, r.attempt)),
+                )
+                .await
+                .map(drop);
         }
         // No explicit delay: the backoff policy's, capped at what XCLAIM IDLE can express (the ack timeout).
         let delay = if delay.is_zero() {
