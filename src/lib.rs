@@ -25,6 +25,7 @@ pub use avb_object_store as object_store;
 pub mod config;
 mod env;
 pub mod health;
+pub mod layers;
 mod main_error;
 pub mod ports;
 #[cfg(feature = "testing")]

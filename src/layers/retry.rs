@@ -1,0 +1,146 @@
+//! The retry layer: a call that fails with a retryable error ([`Classify::is_retryable`]) is started
+//! again after an exponential backoff with jitter, up to `max_attempts` in all, while the **budget**
+//! allows: retries may add at most `reserve` calls plus `ratio` of the calls made (so an outage cannot
+//! multiply the load on a struggling backend). Any other error, and the last failure, is returned as is.
+
+use super::{Layer, Refusal, Service};
+use avb_core::Classify;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+/// Settings of the retry layer.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryLayer {
+    /// Attempts in all, the first included (1: no retry).
+    pub max_attempts: u32,
+    /// The first backoff; doubled per retry up to `max_backoff`, plus up to a quarter of jitter.
+    pub min_backoff: Duration,
+    /// The longest backoff.
+    pub max_backoff: Duration,
+    /// Retries allowed per call made (0.2: one retry per five calls), on top of `reserve`.
+    pub ratio: f64,
+    /// Retries allowed however few calls were made.
+    pub reserve: u32,
+}
+
+impl Default for RetryLayer {
+    /// 3 attempts, 50 ms doubling up to 2 s, a budget of 10 retries plus 20 % of the calls.
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            min_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(2),
+            ratio: 0.2,
+            reserve: 10,
+        }
+    }
+}
+
+impl RetryLayer {
+    /// The backoff before attempt `attempt + 1` (after `attempt` failures), `jitter` in `0.0 ..= 1.0`.
+    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(31);
+        let base = self
+            .min_backoff
+            .checked_mul(1u32 << doublings)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff);
+        (base + base.mul_f64(jitter.clamp(0.0, 1.0) / 4.0)).min(self.max_backoff)
+    }
+}
+
+impl<S> Layer<S> for RetryLayer {
+    type Service = Retry<S>;
+    fn layer(&self, inner: S) -> Retry<S> {
+        let reserve = i64::from(self.reserve) * MILLI;
+        Retry {
+            inner,
+            settings: *self,
+            budget: Arc::new(Budget {
+                balance: AtomicI64::new(reserve),
+                deposit: (self.ratio.clamp(0.0, 1000.0) * MILLI as f64) as i64,
+                cap: reserve.max(MILLI),
+            }),
+        }
+    }
+}
+
+/// One retry, in thousandths.
+const MILLI: i64 = 1000;
+
+/// The retry budget shared by the clones of one [`Retry`]: a balance of retries (in thousandths) that each
+/// call tops up by `ratio` (up to the reserve) and each retry spends one of.
+#[derive(Debug)]
+struct Budget {
+    balance: AtomicI64,
+    deposit: i64,
+    cap: i64,
+}
+
+impl Budget {
+    fn deposit(&self) {
+        let _ = self
+            .balance
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                Some((b + self.deposit).min(self.cap))
+            });
+    }
+
+    fn withdraw(&self) -> bool {
+        self.balance
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                (b >= MILLI).then_some(b - MILLI)
+            })
+            .is_ok()
+    }
+}
+
+/// The service of [`RetryLayer`].
+#[derive(Debug, Clone)]
+pub struct Retry<S> {
+    inner: S,
+    settings: RetryLayer,
+    budget: Arc<Budget>,
+}
+
+impl<S> Retry<S> {
+    /// Retries the budget allows now (whole ones).
+    pub fn budget_left(&self) -> u32 {
+        u32::try_from(self.budget.balance.load(Ordering::Acquire) / MILLI).unwrap_or(0)
+    }
+}
+
+impl<S: Service> Service for Retry<S> {
+    async fn call<T, E, F, Fut>(&self, operation: &'static str, mut call: F) -> Result<T, E>
+    where
+        T: Send,
+        E: Classify + From<Refusal> + Send,
+        F: FnMut() -> Fut + Send,
+        Fut: Future<Output = Result<T, E>> + Send,
+    {
+        self.budget.deposit();
+        let mut attempt = 1;
+        loop {
+            match self.inner.call(operation, &mut call).await {
+                Err(e)
+                    if e.is_retryable()
+                        && attempt < self.settings.max_attempts
+                        && self.budget.withdraw() =>
+                {
+                    tokio::time::sleep(self.settings.backoff(attempt, jitter())).await;
+                    attempt += 1;
+                }
+                answer => return answer,
+            }
+        }
+    }
+}
+
+/// A fraction in `0.0 .. 1.0`, different on every call (std's per-instance random hash keys).
+fn jitter() -> f64 {
+    let bits = std::hash::RandomState::new().build_hasher().finish() >> 11;
+    bits as f64 / (1u64 << 53) as f64
+}

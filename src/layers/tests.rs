@@ -1,0 +1,279 @@
+//! The layers on a scripted port, in paused (virtual) tokio time: what is retried, what opens the
+//! breaker, what a cancelled trial leaves behind, and the stack's order.
+
+use super::breaker::{BreakerLayer, Position};
+use super::retry::RetryLayer;
+use super::timeout::TimeoutLayer;
+use super::{Direct, Layer, Refusal, Service};
+use avb_core::{Classify, ErrorClass};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum E {
+    Down,
+    Missing,
+    Refused(Refusal),
+}
+
+impl Classify for E {
+    fn class(&self) -> ErrorClass {
+        match self {
+            E::Down => ErrorClass::Retryable,
+            E::Missing => ErrorClass::NotFound,
+            E::Refused(r) => r.class(),
+        }
+    }
+}
+
+impl From<Refusal> for E {
+    fn from(r: Refusal) -> Self {
+        E::Refused(r)
+    }
+}
+
+/// A port answering from a script (the last answer repeats) and counting the calls that reached it.
+#[derive(Clone, Default)]
+struct Port {
+    calls: Arc<AtomicU32>,
+}
+
+impl Port {
+    fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn answer(&self, script: &[Result<u32, E>]) -> Result<u32, E> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) as usize;
+        script[n.min(script.len() - 1)].clone()
+    }
+}
+
+fn no_budget_limit() -> RetryLayer {
+    RetryLayer {
+        max_attempts: 3,
+        min_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(1),
+        ratio: 1.0,
+        reserve: 100,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeout_answers_timed_out_and_drops_the_call() {
+    let stack = TimeoutLayer::new(Duration::from_secs(1)).layer(Direct);
+    let finished = Arc::new(AtomicU32::new(0));
+    let f = finished.clone();
+    let slow: Result<u32, E> = stack
+        .call("get", || {
+            let f = f.clone();
+            async move {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                f.fetch_add(1, Ordering::SeqCst);
+                Ok(1)
+            }
+        })
+        .await;
+    assert_eq!(
+        slow,
+        Err(E::Refused(Refusal::TimedOut {
+            operation: "get",
+            after: Duration::from_secs(1)
+        }))
+    );
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        0,
+        "the timed-out call was dropped"
+    );
+    let quick: Result<u32, E> = stack.call("get", || async { Ok(2) }).await;
+    assert_eq!(quick, Ok(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_retries_retryable_errors_only_with_growing_backoff() {
+    let stack = no_budget_limit().layer(Direct);
+    let port = Port::default();
+    let started = Instant::now();
+    let answer = stack
+        .call("get", || {
+            let a = port.answer(&[Err(E::Down), Err(E::Down), Ok(7)]);
+            async move { a }
+        })
+        .await;
+    assert_eq!(answer, Ok(7));
+    assert_eq!(port.calls(), 3);
+    // Virtual time: the two backoffs (100 ms, then 200 ms, each plus up to a quarter of jitter).
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    assert!(waited <= Duration::from_millis(375), "{waited:?}");
+
+    let port = Port::default();
+    let missing = stack
+        .call("get", || {
+            let a = port.answer(&[Err(E::Missing), Ok(1)]);
+            async move { a }
+        })
+        .await;
+    assert_eq!(missing, Err(E::Missing), "a not-found is an answer");
+    assert_eq!(port.calls(), 1);
+
+    let port = Port::default();
+    let down = stack
+        .call("get", || {
+            let a = port.answer(&[Err(E::Down)]);
+            async move { a }
+        })
+        .await;
+    assert_eq!(down, Err(E::Down), "the last failure as is");
+    assert_eq!(port.calls(), 3, "max_attempts in all");
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_budget_caps_retries_during_an_outage() {
+    let stack = RetryLayer {
+        ratio: 0.0,
+        reserve: 2,
+        ..no_budget_limit()
+    }
+    .layer(Direct);
+    let port = Port::default();
+    for _ in 0..5 {
+        let answer = stack
+            .call("get", || {
+                let a = port.answer(&[Err(E::Down)]);
+                async move { a }
+            })
+            .await;
+        assert_eq!(answer, Err(E::Down));
+    }
+    // 5 first attempts + the reserve of 2 retries, not 5 × 3.
+    assert_eq!(port.calls(), 7);
+    assert_eq!(stack.budget_left(), 0);
+
+    // With a ratio, calls earn retries back: 0.5 per call.
+    let stack = RetryLayer {
+        ratio: 0.5,
+        reserve: 1,
+        ..no_budget_limit()
+    }
+    .layer(Direct);
+    let port = Port::default();
+    for _ in 0..4 {
+        let _ = stack
+            .call("get", || {
+                let a = port.answer(&[Err(E::Down)]);
+                async move { a }
+            })
+            .await;
+    }
+    // Balance (in retries, capped at the reserve of 1) before each call's deposit of 0.5: 1, 0, 0.5, 0.
+    // Call 1: 1 → retries once → 0; call 2: 0.5, none; call 3: 1, one retry; call 4: 0.5, none.
+    assert_eq!(port.calls(), 4 + 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn breaker_opens_after_fail_max_and_half_opens_after_reset() {
+    let stack = BreakerLayer {
+        fail_max: 3,
+        reset_timeout: Duration::from_secs(30),
+    }
+    .layer(Direct);
+    let port = Port::default();
+    let fail = || {
+        let a = port.answer(&[Err(E::Down)]);
+        async move { a }
+    };
+    // Non-retryable answers do not count.
+    for _ in 0..5 {
+        let r: Result<u32, E> = stack.call("get", || async { Err(E::Missing) }).await;
+        assert_eq!(r, Err(E::Missing));
+    }
+    assert_eq!(stack.position(), Position::Closed);
+    for _ in 0..3 {
+        assert_eq!(stack.call("get", fail).await, Err(E::Down));
+    }
+    assert_eq!(stack.position(), Position::Open);
+    let refused = stack.call("get", fail).await;
+    assert!(
+        matches!(refused, Err(E::Refused(Refusal::CircuitOpen { retry_in, .. })) if retry_in == Duration::from_secs(30)),
+        "{refused:?}"
+    );
+    assert_eq!(port.calls(), 3, "an open breaker does not reach the port");
+
+    tokio::time::advance(Duration::from_secs(30)).await;
+    assert_eq!(stack.position(), Position::HalfOpen);
+    // The trial fails: open again for another reset timeout.
+    assert_eq!(stack.call("get", fail).await, Err(E::Down));
+    assert_eq!(port.calls(), 4);
+    assert_eq!(stack.position(), Position::Open);
+    tokio::time::advance(Duration::from_secs(30)).await;
+    // The trial succeeds: closed.
+    let ok: Result<u32, E> = stack.call("get", || async { Ok(1) }).await;
+    assert_eq!(ok, Ok(1));
+    assert_eq!(stack.position(), Position::Closed);
+    // And the count starts again from zero.
+    for _ in 0..2 {
+        assert_eq!(stack.call("get", fail).await, Err(E::Down));
+    }
+    assert_eq!(stack.position(), Position::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_trial_lets_the_next_call_try() {
+    let stack = BreakerLayer {
+        fail_max: 1,
+        reset_timeout: Duration::from_secs(1),
+    }
+    .layer(Direct);
+    let down: Result<u32, E> = stack.call("get", || async { Err(E::Down) }).await;
+    assert_eq!(down, Err(E::Down));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    // A trial that never answers, dropped by the caller's own timeout.
+    let hung = tokio::time::timeout(
+        Duration::from_millis(10),
+        stack.call::<u32, E, _, _>("get", std::future::pending),
+    )
+    .await;
+    assert!(hung.is_err());
+    // While a trial is under way others are refused; once it is dropped the next call is the trial.
+    let next: Result<u32, E> = stack.call("get", || async { Ok(5) }).await;
+    assert_eq!(
+        next,
+        Ok(5),
+        "a dropped trial must not leave the breaker stuck half-open"
+    );
+    assert_eq!(stack.position(), Position::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stack_order_retry_around_breaker_around_timeout() {
+    let stack = RetryLayer {
+        max_attempts: 6,
+        ..no_budget_limit()
+    }
+    .layer(
+        BreakerLayer {
+            fail_max: 3,
+            reset_timeout: Duration::from_secs(30),
+        }
+        .layer(TimeoutLayer::new(Duration::from_secs(1)).layer(Direct)),
+    );
+    let port = Port::default();
+    // A port that hangs: each attempt times out (a failure for the breaker); after 3 the breaker refuses
+    // the remaining attempts without reaching the port.
+    let answer: Result<u32, E> = stack
+        .call("get", || {
+            port.calls.fetch_add(1, Ordering::SeqCst);
+            std::future::pending()
+        })
+        .await;
+    assert!(
+        matches!(answer, Err(E::Refused(Refusal::CircuitOpen { .. }))),
+        "{answer:?}"
+    );
+    assert_eq!(port.calls(), 3);
+}
