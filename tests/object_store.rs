@@ -23,11 +23,21 @@ mod s3_servers;
 
 /// Runs the suite (printing one line per case as it goes) and asserts its exact result: the cases `expect`
 /// lists as skipped are skipped for that capability, its deterministic gaps hold, every other case passes
-/// (a stale deterministic gap is a difference too).
+/// (a stale deterministic gap is a difference too). The run writes under a root of its own and must leave
+/// nothing there.
 async fn run_expecting(harness: Harness, runner: Runner, expect: Expect) {
+    let root = format!("conformance-{}", uuid::Uuid::new_v4().simple());
+    let harness = harness.with_root(root.clone());
     conformance::run_all_with(&harness, &runner)
         .await
         .assert_exact(&expect);
+    let left = harness.store.list_all(&format!("{root}/")).await.unwrap();
+    assert!(
+        left.is_empty(),
+        "the run left {} objects under {root}/, e.g. {:?}",
+        left.len(),
+        left.first().map(|o| &o.key)
+    );
 }
 
 #[tokio::test]

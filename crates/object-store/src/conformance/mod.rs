@@ -53,6 +53,11 @@ pub struct Harness {
     /// Plants symbolic links in the store, for a backend with a file system underneath (see [`Symlinks`]);
     /// `None` skips [`symlinks_not_followed`] (capability [`capability::SYMLINKS`]).
     pub symlinks: Option<Arc<dyn Symlinks>>,
+    /// Where in the store the suite writes: `<root>/<run id>/<case>/…` (default `conformance`).
+    pub root: String,
+    /// Leave the run's objects in the store afterwards, e.g. to look at a failure (default: every object
+    /// the run wrote under `<root>/<run id>/` is deleted once the cases are done, failed ones included).
+    pub keep_objects: bool,
 }
 
 impl Harness {
@@ -63,7 +68,15 @@ impl Harness {
             large_object_size: 100 * 1024 * 1024,
             pagination_keys: 1_050,
             symlinks: None,
+            root: "conformance".to_string(),
+            keep_objects: false,
         }
+    }
+
+    /// Writes under `root` instead of `conformance` (a key prefix; no leading or trailing `/`).
+    pub fn with_root(mut self, root: impl Into<String>) -> Self {
+        self.root = root.into();
+        self
     }
 
     /// Gives the suite a way to plant symbolic links under the store (see [`Symlinks`]).
@@ -119,9 +132,10 @@ impl<'a> Subject<'a> {
         self.harness
     }
 
-    /// Where the running case's objects live in the harness store: `conformance/<run>/<case>`.
+    /// Where the running case's objects live in the harness store: `<root>/<run>/<case>`
+    /// ([`Harness::root`], default `conformance`).
     pub fn prefix(&self, c: &Checks) -> String {
-        format!("conformance/{}/{}", self.run, c.case())
+        format!("{}/{}/{}", self.harness.root, self.run, c.case())
     }
 
     /// The harness store scoped to the running case's [`Subject::prefix`].
@@ -130,6 +144,84 @@ impl<'a> Subject<'a> {
         let scoped = PrefixStore::new(self.harness.store.clone(), &prefix);
         let scoped = c.ok("prefix", scoped)?;
         Ok(Arc::new(scoped))
+    }
+
+    /// Where this run's objects live: `<root>/<run>/`.
+    pub fn run_prefix(&self) -> String {
+        format!("{}/{}/", self.harness.root, self.run)
+    }
+
+    /// Deletes every object under [`Subject::run_prefix`] (16 at a time). Best effort: what could not be
+    /// listed or deleted is said in the answer, which [`run_all_with`] prints.
+    pub async fn clean_up(&self) -> CleanUp {
+        use futures::StreamExt;
+        let prefix = self.run_prefix();
+        let store = &self.harness.store;
+        let objects = match store.list_all(&prefix).await {
+            Ok(objects) => objects,
+            Err(e) => {
+                return CleanUp {
+                    prefix,
+                    removed: 0,
+                    left: None,
+                    first_error: Some(format!("listing failed: {e}")),
+                };
+            }
+        };
+        let results: Vec<Result<(), Error>> = futures::stream::iter(objects)
+            .map(|o| async move { store.delete(&o.key).await })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let removed = results.iter().filter(|r| r.is_ok()).count();
+        let failed = results.len() - removed;
+        CleanUp {
+            prefix,
+            removed,
+            left: Some(failed),
+            first_error: results
+                .into_iter()
+                .find_map(Result::err)
+                .map(|e| e.to_string()),
+        }
+    }
+}
+
+/// What [`Subject::clean_up`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanUp {
+    /// The run's prefix.
+    pub prefix: String,
+    /// Objects deleted.
+    pub removed: usize,
+    /// Objects that could not be deleted (`None`: the prefix could not even be listed).
+    pub left: Option<usize>,
+    /// The first failure.
+    pub first_error: Option<String>,
+}
+
+impl fmt::Display for CleanUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.left, &self.first_error) {
+            (Some(0), _) => write!(
+                f,
+                "cleanup: removed {} objects under {}",
+                self.removed, self.prefix
+            ),
+            (Some(left), e) => write!(
+                f,
+                "cleanup: removed {} objects under {}, {left} LEFT: {}",
+                self.removed,
+                self.prefix,
+                e.as_deref().unwrap_or("?")
+            ),
+            (None, e) => write!(
+                f,
+                "cleanup: objects LEFT under {}: {}",
+                self.prefix,
+                e.as_deref().unwrap_or("?")
+            ),
+        }
     }
 }
 
@@ -217,10 +309,20 @@ pub async fn run_all(harness: &Harness) -> Report {
     run_all_with(harness, &runner()).await
 }
 
-/// Runs every case against `harness` with `runner` (your concurrency, timeout, declared server gaps).
+/// Runs every case against `harness` with `runner` (your concurrency, timeout, declared server gaps),
+/// then deletes what the run wrote (unless [`Harness::keep_objects`]) and prints what the cleanup did.
 pub async fn run_all_with(harness: &Harness, runner: &Runner) -> Report {
     let subject = Subject::new(harness);
-    runner.run(&subject, &cases()).await
+    let report = runner.run(&subject, &cases()).await;
+    if harness.keep_objects {
+        println!(
+            "cleanup: kept the run's objects under {}",
+            subject.run_prefix()
+        );
+    } else {
+        println!("{}", subject.clean_up().await);
+    }
+    report
 }
 
 mod basic;
