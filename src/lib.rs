@@ -22,6 +22,8 @@ pub use avb_event_bus as event_bus;
 pub use avb_llm as llm;
 pub use avb_object_store as object_store;
 
+#[cfg(feature = "check")]
+pub mod check;
 pub mod config;
 mod env;
 pub mod health;

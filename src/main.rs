@@ -5,6 +5,7 @@
 //! `cargo run -- catalog validate examples/pipeline.yaml` (a pipeline against the configured catalog).
 
 mod main_catalog;
+mod main_check;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -36,6 +37,17 @@ enum Command {
         /// Keep checking until healthy, at most this long (`60s`, `2m`, `500ms`).
         #[arg(long, value_parser = parse_duration)]
         wait: Option<std::time::Duration>,
+    },
+    /// Run each port's conformance suite against its configured backend (needs the `check` feature):
+    /// progress as it goes, then a pass/fail table; non-zero exit when a case fails or a backend is down.
+    Check {
+        /// Print JSON instead (no progress lines).
+        #[arg(long)]
+        json: bool,
+        /// The configured catalog holds the sample content (examples/stub-catalog.json): run the catalog
+        /// suite against it (it compares exact answers about that content).
+        #[arg(long)]
+        catalog_sample: bool,
     },
     /// The configured catalog: validate a pipeline against it, or snapshot it into a JSON catalog file.
     Catalog {
@@ -198,6 +210,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Health { json, wait } => health(json, wait),
+        Command::Check {
+            json,
+            catalog_sample,
+        } => main_check::run(json, catalog_sample),
         Command::Catalog { command } => main_catalog::run(command),
         Command::Token {
             subject,

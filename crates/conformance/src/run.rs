@@ -62,10 +62,16 @@ impl Runner {
         self
     }
 
-    /// Does not print lines as the run goes (the report still has them). For the kit's own tests.
+    /// Does not print lines as the run goes (the report still has them): for the kit's own tests and for
+    /// machine-readable output (`avb check --json`).
     pub fn silent(mut self) -> Self {
         self.print = false;
         self
+    }
+
+    /// Whether the run prints lines as it goes (a suite printing its own lines follows this).
+    pub fn prints(&self) -> bool {
+        self.print
     }
 
     /// Runs `cases` against `harness`; prints one line per case as it ends (with `println!`, so the test

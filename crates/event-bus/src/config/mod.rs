@@ -191,7 +191,13 @@ fn millis(d: Duration) -> u64 {
 
 impl Default for EventBusDelivery {
     fn default() -> Self {
-        let s = Settings::default();
+        Self::from_settings(&Settings::default())
+    }
+}
+
+impl EventBusDelivery {
+    /// These values from the port's [`Settings`] (the inverse of [`EventBusDelivery::settings`]).
+    pub fn from_settings(s: &Settings) -> Self {
         Self {
             ack_timeout_ms: millis(s.ack_timeout),
             max_attempts: s.max_attempts,
@@ -202,9 +208,7 @@ impl Default for EventBusDelivery {
             drain_timeout_ms: millis(s.drain_timeout),
         }
     }
-}
 
-impl EventBusDelivery {
     /// The port's [`Settings`] with these values (the others at their defaults).
     pub fn settings(&self) -> Settings {
         Settings {
@@ -392,6 +396,18 @@ impl PortConfig for EventBusConfig {
                     out.secret(token);
                 }
             }
+        }
+    }
+}
+
+impl EventBusConfig {
+    /// The delivery settings, for a backend that takes them (`None` for one that does not).
+    pub fn delivery_mut(&mut self) -> Option<&mut EventBusDelivery> {
+        match self {
+            EventBusConfig::Memory { delivery }
+            | EventBusConfig::Redis { delivery, .. }
+            | EventBusConfig::Kafka { delivery, .. } => Some(delivery),
+            EventBusConfig::Pulsar { .. } => None,
         }
     }
 }

@@ -310,17 +310,21 @@ pub async fn run_all(harness: &Harness) -> Report {
 }
 
 /// Runs every case against `harness` with `runner` (your concurrency, timeout, declared server gaps),
-/// then deletes what the run wrote (unless [`Harness::keep_objects`]) and prints what the cleanup did.
+/// then deletes what the run wrote (unless [`Harness::keep_objects`]) and prints what the cleanup did
+/// (when the runner prints).
 pub async fn run_all_with(harness: &Harness, runner: &Runner) -> Report {
     let subject = Subject::new(harness);
     let report = runner.run(&subject, &cases()).await;
-    if harness.keep_objects {
-        println!(
+    let said = if harness.keep_objects {
+        format!(
             "cleanup: kept the run's objects under {}",
             subject.run_prefix()
-        );
+        )
     } else {
-        println!("{}", subject.clean_up().await);
+        subject.clean_up().await.to_string()
+    };
+    if runner.prints() {
+        println!("{said}");
     }
     report
 }

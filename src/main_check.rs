@@ -1,0 +1,65 @@
+//! `avb check`: every port's conformance suite against the configured backends (see `avb::check`).
+
+use std::process::ExitCode;
+
+/// Runs the check; exit 0 when every port passed or was skipped, 1 when a case failed or a backend could
+/// not be opened, 2 on a bad configuration.
+#[cfg(feature = "check")]
+pub fn run(json: bool, catalog_sample: bool) -> ExitCode {
+    let config = match avb::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("avb: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("avb: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = avb::check::CheckOptions {
+        print: !json,
+        catalog_sample,
+    };
+    if !json {
+        println!(
+            "avb check: {} mode, {} — each port's conformance suite against its configured backend",
+            config.mode, config.environment
+        );
+    }
+    let checks = runtime.block_on(avb::check::run(&config, &options));
+    let summary = avb::check::to_json(&checks);
+    if json {
+        match serde_json::to_string_pretty(&summary) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("avb: cannot serialise the report: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        println!();
+        print!("{}", avb::check::table(&checks));
+    }
+    if summary.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Without the `check` feature: says how to build it.
+#[cfg(not(feature = "check"))]
+pub fn run(_json: bool, _catalog_sample: bool) -> ExitCode {
+    eprintln!(
+        "avb: `avb check` runs the conformance suites, which this build leaves out: \
+         cargo run --features check -- check"
+    );
+    ExitCode::from(2)
+}
