@@ -11,6 +11,11 @@
 //! | ObjectStore | the whole suite, a 16 MiB streamed object | objects under `avb-check/<run uuid>/`, deleted afterwards |
 //! | Catalog | the whole suite when the catalog holds the sample content (the sandbox's built-in sample, or `--catalog-sample` to say so); otherwise skipped, naming why (the suite compares exact answers about that content) | nothing |
 //! | LLM | not yet: the port has no backend in this build | — |
+//!
+//! `avb check --parity` ([`parity`]) compares instead what each port's sandbox default backend declares in
+//! its `Capabilities` with what the configured backend declares: `lacks` (code that works in the sandbox
+//! may break there: e.g. Redis Streams keep no per-key order) and `extra` (it does what the sandbox never
+//! shows, e.g. persistence).
 
 use crate::config::Config;
 use avb_event_bus::conformance::{Report, Runner};
@@ -396,6 +401,254 @@ pub fn table(checks: &[PortCheck]) -> String {
         out.push_str(&format!(
             "{:<13} {:<8} {:>6} {:>7} {:>6}  {}{}\n",
             c.port, result, passed, skipped, failed, c.backend, note
+        ));
+    }
+    out
+}
+
+/// One difference between what the sandbox default backend of a port promises and what the configured
+/// backend does (`avb check --parity`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParityGap {
+    /// The port.
+    pub port: &'static str,
+    /// The capability (its field name in the port's `Capabilities`).
+    pub capability: &'static str,
+    /// What the sandbox default backend declares.
+    pub sandbox: String,
+    /// What the configured backend declares.
+    pub configured: String,
+    /// `lacks`: code that works on the sandbox may break on the configured backend (it promises less);
+    /// `extra`: the configured backend does something the sandbox never shows (so the sandbox does not
+    /// test it).
+    pub kind: &'static str,
+}
+
+/// Compares a capability the sandbox may rely on: `more_is_better` says which direction is a loss.
+fn compare<T: PartialOrd + std::fmt::Debug>(
+    out: &mut Vec<ParityGap>,
+    port: &'static str,
+    capability: &'static str,
+    sandbox: T,
+    configured: T,
+    more_is_better: bool,
+) {
+    if sandbox == configured {
+        return;
+    }
+    let configured_is_less = if more_is_better {
+        configured < sandbox
+    } else {
+        configured > sandbox
+    };
+    out.push(ParityGap {
+        port,
+        capability,
+        sandbox: format!("{sandbox:?}"),
+        configured: format!("{configured:?}"),
+        kind: if configured_is_less { "lacks" } else { "extra" },
+    });
+}
+
+/// `avb check --parity`: the capabilities the sandbox default backends declare against those of the
+/// configured ones, port by port (both are opened, so the configured servers must answer). The sandbox
+/// reference is what the same variables resolve to with `AVB_DEV_MODE=sandbox` in development.
+pub async fn parity(config: &Config) -> Result<Vec<ParityGap>, String> {
+    let sandbox = Config::from_iter([("AVB_ENV", "development"), ("AVB_DEV_MODE", "sandbox")])
+        .map_err(|e| format!("the sandbox reference does not resolve: {e}"))?;
+    let mut out = Vec::new();
+
+    let open_bus = |c: &avb_event_bus::config::EventBusConfig| {
+        let c = c.clone();
+        async move { avb_event_bus::open(&c).await.map_err(|e| e.to_string()) }
+    };
+    let (s, l) = (
+        open_bus(&sandbox.event_bus.backend).await?.capabilities(),
+        open_bus(&config.event_bus.backend).await?.capabilities(),
+    );
+    let p = "event_bus";
+    compare(
+        &mut out,
+        p,
+        "ordering_per_key",
+        s.ordering_per_key,
+        l.ordering_per_key,
+        true,
+    );
+    compare(&mut out, p, "persistent", s.persistent, l.persistent, true);
+    compare(
+        &mut out,
+        p,
+        "dead_letter",
+        s.dead_letter,
+        l.dead_letter,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "redeliver_on_drop",
+        s.redeliver_on_drop,
+        l.redeliver_on_drop,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "max_message_bytes",
+        s.max_message_bytes,
+        l.max_message_bytes,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "max_nack_delay",
+        s.max_nack_delay,
+        l.max_nack_delay,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "extend_lease",
+        s.extend_lease,
+        l.extend_lease,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "max_lease_extension",
+        s.max_lease_extension,
+        l.max_lease_extension,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "idempotent_publish",
+        s.idempotent_publish,
+        l.idempotent_publish,
+        true,
+    );
+
+    let open_store = |c: &avb_object_store::config::ObjectStoreConfig| {
+        let c = c.clone();
+        async move { avb_object_store::open(&c).await.map_err(|e| e.to_string()) }
+    };
+    let (s, l) = (
+        open_store(&sandbox.object_store.backend)
+            .await?
+            .capabilities(),
+        open_store(&config.object_store.backend)
+            .await?
+            .capabilities(),
+    );
+    let p = "object_store";
+    compare(
+        &mut out,
+        p,
+        "conditional_create",
+        s.conditional_create,
+        l.conditional_create,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "conditional_update",
+        s.conditional_update,
+        l.conditional_update,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "conditional_read",
+        s.conditional_read,
+        l.conditional_read,
+        true,
+    );
+    compare(&mut out, p, "multipart", s.multipart, l.multipart, true);
+    compare(
+        &mut out,
+        p,
+        "min_part_size",
+        s.min_part_size,
+        l.min_part_size,
+        false,
+    );
+    compare(&mut out, p, "presign", s.presign, l.presign, true);
+    compare(&mut out, p, "metadata", s.metadata, l.metadata, true);
+    compare(&mut out, p, "persistent", s.persistent, l.persistent, true);
+    compare(&mut out, p, "streaming", s.streaming, l.streaming, true);
+
+    let open_auth = |c: &avb_auth::config::AuthConfig| {
+        let c = c.clone();
+        async move { avb_auth::open(&c).await.map_err(|e| e.to_string()) }
+    };
+    let (s, l) = (
+        open_auth(&sandbox.auth.backend).await?.capabilities(),
+        open_auth(&config.auth.backend).await?.capabilities(),
+    );
+    let p = "auth";
+    compare(
+        &mut out,
+        p,
+        "rejects_invalid_tokens",
+        s.rejects_invalid_tokens,
+        l.rejects_invalid_tokens,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "key_rotation",
+        s.key_rotation,
+        l.key_rotation,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "mints_tokens",
+        s.mints_tokens,
+        l.mints_tokens,
+        true,
+    );
+
+    let open_catalog = |c: &avb_catalog::config::CatalogConfig| {
+        let c = c.clone();
+        async move { avb_catalog::open(&c).await.map_err(|e| e.to_string()) }
+    };
+    let (s, l) = (
+        open_catalog(&sandbox.catalog.backend).await?.capabilities(),
+        open_catalog(&config.catalog.backend).await?.capabilities(),
+    );
+    compare(&mut out, "catalog", "reload", s.reload, l.reload, true);
+    compare(&mut out, "catalog", "remote", s.remote, l.remote, true);
+    Ok(out)
+}
+
+/// The `--parity` report as text: one line per difference, `lacks` first.
+pub fn parity_text(gaps: &[ParityGap]) -> String {
+    if gaps.is_empty() {
+        return "parity: the configured backends declare every capability of the sandbox defaults, and no more\n"
+            .into();
+    }
+    let mut sorted: Vec<&ParityGap> = gaps.iter().collect();
+    sorted.sort_by_key(|g| (g.kind != "lacks", g.port));
+    let mut out = String::new();
+    for g in sorted {
+        let what = if g.kind == "lacks" {
+            "LACKS what the sandbox promises"
+        } else {
+            "does more than the sandbox shows"
+        };
+        out.push_str(&format!(
+            "{:<13} {:<24} sandbox {:<12} configured {:<12} {what}\n",
+            g.port, g.capability, g.sandbox, g.configured
         ));
     }
     out

@@ -48,6 +48,10 @@ enum Command {
         /// suite against it (it compares exact answers about that content).
         #[arg(long)]
         catalog_sample: bool,
+        /// Instead of the suites: the capabilities the sandbox default backends declare that the configured
+        /// ones lack (and those they add); non-zero exit when one is lacking.
+        #[arg(long)]
+        parity: bool,
     },
     /// The configured catalog: validate a pipeline against it, or snapshot it into a JSON catalog file.
     Catalog {
@@ -213,6 +217,12 @@ fn main() -> ExitCode {
         Command::Check {
             json,
             catalog_sample,
+            parity,
+        } if parity => main_check::parity(json, catalog_sample),
+        Command::Check {
+            json,
+            catalog_sample,
+            ..
         } => main_check::run(json, catalog_sample),
         Command::Catalog { command } => main_catalog::run(command),
         Command::Token {

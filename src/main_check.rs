@@ -54,6 +54,60 @@ pub fn run(json: bool, catalog_sample: bool) -> ExitCode {
     }
 }
 
+/// `avb check --parity`: exit 0 when the configured backends lack nothing the sandbox defaults declare, 1
+/// when one does (or cannot be opened), 2 on a bad configuration.
+#[cfg(feature = "check")]
+pub fn parity(json: bool, _catalog_sample: bool) -> ExitCode {
+    let config = match avb::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("avb: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("avb: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let gaps = match runtime.block_on(avb::check::parity(&config)) {
+        Ok(gaps) => gaps,
+        Err(e) => {
+            eprintln!("avb: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let lacking = gaps.iter().any(|g| g.kind == "lacks");
+    if json {
+        let body = serde_json::json!({ "ok": !lacking, "gaps": gaps });
+        match serde_json::to_string_pretty(&body) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("avb: cannot serialise the report: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", avb::check::parity_text(&gaps));
+    }
+    if lacking {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Without the `check` feature: says how to build it.
+#[cfg(not(feature = "check"))]
+pub fn parity(json: bool, catalog_sample: bool) -> ExitCode {
+    run(json, catalog_sample)
+}
+
 /// Without the `check` feature: says how to build it.
 #[cfg(not(feature = "check"))]
 pub fn run(_json: bool, _catalog_sample: bool) -> ExitCode {

@@ -79,7 +79,10 @@ fn check_runs_the_auth_suite_on_the_local_issuer_and_prints_a_table() {
     );
     // Every port has its row.
     for name in ["event_bus ", "object_store ", "catalog ", "llm "] {
-        assert!(stdout.lines().any(|l| l.starts_with(name)), "{name}: {stdout}");
+        assert!(
+            stdout.lines().any(|l| l.starts_with(name)),
+            "{name}: {stdout}"
+        );
     }
 }
 
@@ -136,4 +139,42 @@ fn a_catalog_that_is_not_the_sample_is_skipped_with_the_reason() {
     let out = avb(&["check", "--json", "--catalog-sample"], &vars, dir.path());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(port(&json, "catalog")["status"], "passed");
+}
+
+#[test]
+fn parity_on_the_sandbox_default_finds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = avb(&["check", "--parity"], &[], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("declare every capability"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn parity_names_what_redis_streams_lack_that_the_memory_bus_promises() {
+    let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [("EVENT_BUS", "redis"), ("REDIS_URL", url.as_str())];
+    let out = avb(&["check", "--parity", "--json"], &vars, dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    let gaps = json["gaps"].as_array().unwrap();
+    let gap = |cap: &str| {
+        gaps.iter()
+            .find(|g| g["port"] == "event_bus" && g["capability"] == cap)
+            .unwrap_or_else(|| panic!("no {cap} gap in {json}"))
+    };
+    // Consumer groups do not keep per-key order; the memory bus does.
+    assert_eq!(gap("ordering_per_key")["kind"], "lacks");
+    assert_eq!(gap("ordering_per_key")["sandbox"], "true");
+    // Redis keeps messages across restarts; the memory bus cannot show that.
+    assert_eq!(gap("persistent")["kind"], "extra");
+    // Only the event bus differs: the other ports are the same sandbox backends.
+    assert!(gaps.iter().all(|g| g["port"] == "event_bus"), "{json}");
 }
