@@ -13,6 +13,12 @@ use std::path::PathBuf;
 /// (chosen by the mode the environment resolves to) when that file exists in `AVB_DOTENV_DIR` or the
 /// current directory. The process environment wins over the file; avb never writes the process environment.
 pub fn from_env() -> Result<Config, ConfigError> {
+    from_env_in_mode(None)
+}
+
+/// [`from_env`] with `AVB_DEV_MODE` set to `mode` over the process environment (when `Some`): what
+/// [`crate::Platform::switch_mode`] re-resolves (the `.env.*` file of the new mode is layered under it).
+pub(crate) fn from_env_in_mode(mode: Option<crate::config::Mode>) -> Result<Config, ConfigError> {
     let mut builder = ConfigBuilder::new();
     for (key, value) in std::env::vars_os() {
         let Some(key) = key.to_str().map(str::to_string) else {
@@ -22,6 +28,9 @@ pub fn from_env() -> Result<Config, ConfigError> {
             Ok(value) => builder.with_config(key, value),
             Err(_) => builder.with_non_unicode(key),
         };
+    }
+    if let Some(mode) = mode {
+        builder = builder.with_config("AVB_DEV_MODE", mode.as_str());
     }
     let file_name = builder.env_file_name()?;
     let dir = std::env::var_os("AVB_DOTENV_DIR")

@@ -27,8 +27,11 @@ pub mod check;
 pub mod config;
 mod env;
 pub mod health;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod layers;
 mod main_error;
+mod platform;
 pub mod ports;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -36,4 +39,5 @@ pub mod testing;
 pub use avb_core::{Health, Status, WorkspaceId};
 pub use env::from_env;
 pub use main_error::MainError;
+pub use platform::{Platform, PlatformError, SwitchError};
 pub use ports::{OpenError, Ports};

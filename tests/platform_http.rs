@@ -1,0 +1,245 @@
+//! `avb::Platform` behind `avb::http::router`, over real HTTP: `/health`, the dev-mode API (read, switch,
+//! refusals), and the mode switch's guarantees (new ports built first; nothing changes on a refusal; the
+//! old snapshot keeps working; production refuses with 403).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+#[path = "support/http.rs"]
+mod http;
+
+use avb::Platform;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/stub-catalog.json");
+
+/// Serves `platform` on a loopback port; the base URL.
+async fn serve(platform: Arc<Platform>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, avb::http::router(platform))
+            .await
+            .unwrap();
+    });
+    format!("http://{addr}")
+}
+
+async fn get(url: &str) -> (u16, Value) {
+    let r = http::client().get(url).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+async fn post(url: &str, body: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = http::client()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn health_and_dev_mode_on_the_sandbox_default() {
+    let platform = Arc::new(
+        Platform::from_pairs(Vec::<(String, String)>::new())
+            .await
+            .unwrap(),
+    );
+    let base = serve(platform).await;
+    let (status, body) = get(&format!("{base}/health")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "healthy");
+    assert_eq!(body["mode"], "sandbox");
+    assert_eq!(body["environment"], "development");
+    for port in ["event_bus", "auth", "object_store", "catalog"] {
+        assert_eq!(body["components"][port]["status"], "up", "{body}");
+    }
+    let (status, body) = get(&format!("{base}/api/v2/system/dev-mode")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["mode"], "sandbox");
+    assert_eq!(body["switchable"], true);
+    assert_eq!(body["features"]["event_bus"]["backend"], "memory");
+    assert_eq!(body["features"]["auth"]["backend"], "none");
+}
+
+#[tokio::test]
+async fn an_invalid_live_configuration_is_refused_with_its_problems_and_nothing_changes() {
+    let platform = Arc::new(
+        Platform::from_pairs(Vec::<(String, String)>::new())
+            .await
+            .unwrap(),
+    );
+    let before = platform.ports();
+    let base = serve(platform.clone()).await;
+    let url = format!("{base}/api/v2/system/dev-mode");
+    let (status, body) = post(&url, r#"{"mode": "live"}"#, None).await;
+    assert_eq!(status, 422, "{body}");
+    let problems = body["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("PULSAR_URL is required")),
+        "{body}"
+    );
+    assert!(body["error"].as_str().unwrap().contains("nothing changed"));
+    assert!(
+        Arc::ptr_eq(&before, &platform.ports()),
+        "the ports were replaced"
+    );
+    assert_eq!(get(&url).await.1["mode"], "sandbox");
+
+    // Bodies it cannot read: 400, naming what it wants.
+    for bad in [r#"{"mode": "prod"}"#, r#"{"nope": 1}"#, "not json"] {
+        let (status, body) = post(&url, bad, None).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("sandbox"),
+            "{body}"
+        );
+    }
+    assert!(Arc::ptr_eq(&before, &platform.ports()));
+}
+
+/// Live pairs that need no server but Redis: per-port choices that live mode accepts in development.
+fn live_ready_pairs(redis: &str, key_file: &str) -> Vec<(String, String)> {
+    [
+        ("EVENT_BUS", "redis"),
+        ("REDIS_URL", redis),
+        ("AUTH_MODE", "local"),
+        ("AVB_AUTH_DEV_KEY_FILE", key_file),
+        ("OBJECT_STORE", "memory"),
+        ("DATA_CATALOG", "json"),
+        ("DATA_CATALOG_FILE", SAMPLE),
+        ("LLM_PROVIDER", "mock"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+#[tokio::test]
+async fn a_switch_needs_an_owner_or_admin_token_and_swaps_while_old_snapshots_keep_working() {
+    let Some(redis) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("dev-key.pem").display().to_string();
+    let platform = Arc::new(
+        Platform::from_pairs(live_ready_pairs(&redis, &key_file))
+            .await
+            .unwrap(),
+    );
+    let base = serve(platform.clone()).await;
+    let url = format!("{base}/api/v2/system/dev-mode");
+    let issuer =
+        avb::auth::local::LocalIssuer::from_key_file(dir.path().join("dev-key.pem")).unwrap();
+    let ttl = std::time::Duration::from_secs(300);
+    let viewer = issuer.mint("u1", "acme", &["viewer"], ttl).unwrap();
+    let owner = issuer.mint("u2", "acme", &["owner"], ttl).unwrap();
+
+    let (status, body) = post(&url, r#"{"mode": "live"}"#, None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = post(&url, r#"{"mode": "live"}"#, Some("not-a-token")).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = post(&url, r#"{"mode": "live"}"#, Some(&viewer)).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("owner or admin"),
+        "{body}"
+    );
+    assert_eq!(get(&url).await.1["mode"], "sandbox");
+
+    let old = platform.ports();
+    let mut changes = platform.changes();
+    let (status, body) = post(&url, r#"{"mode": "live"}"#, Some(&owner)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["mode"], "live");
+    assert_eq!(body["features"]["event_bus"]["backend"], "redis");
+    assert!(changes.has_changed().unwrap());
+    changes.mark_unchanged();
+    let new = platform.ports();
+    assert!(!Arc::ptr_eq(&old, &new), "new ports were built");
+    assert_eq!(new.config().mode.as_str(), "live");
+    // A request that took the old snapshot finishes on it.
+    old.object_store()
+        .put("k", bytes::Bytes::from_static(b"old"), Default::default())
+        .await
+        .unwrap();
+    assert_eq!(old.object_store().get_bytes("k").await.unwrap(), "old");
+    assert_eq!(get(&format!("{base}/health")).await.1["mode"], "live");
+
+    // Switching to the running mode changes nothing.
+    let (status, _) = post(&url, r#"{"mode": "live"}"#, Some(&owner)).await;
+    assert_eq!(status, 200);
+    assert!(Arc::ptr_eq(&new, &platform.ports()));
+    assert!(!changes.has_changed().unwrap());
+    // And back.
+    let (status, body) = post(&url, &json!({"mode": "sandbox"}).to_string(), Some(&owner)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["mode"], "sandbox");
+}
+
+#[cfg(all(
+    feature = "event-bus-redis",
+    feature = "auth-oidc",
+    feature = "object-store-s3"
+))]
+#[tokio::test]
+async fn production_refuses_the_switch_with_403() {
+    let (Some(redis), Some(issuer), Some(s3), Some(key), Some(secret), Some(bucket)) = (
+        avb::testing::live_server("AVB_TEST_REDIS_URL"),
+        avb::testing::live_server("AVB_TEST_OIDC_URL"),
+        avb::testing::live_server("AVB_TEST_S3_URL"),
+        avb::testing::harness_value("AVB_TEST_S3_ACCESS_KEY"),
+        avb::testing::harness_value("AVB_TEST_S3_SECRET_KEY"),
+        avb::testing::harness_value("AVB_TEST_S3_BUCKET"),
+    ) else {
+        return;
+    };
+    let platform = Arc::new(
+        Platform::from_pairs([
+            ("AVB_ENV", "production"),
+            ("EVENT_BUS", "redis"),
+            ("REDIS_URL", redis.as_str()),
+            ("AUTH_MODE", "keycloak"),
+            ("OIDC_ISSUER_URL", issuer.as_str()),
+            ("OIDC_AUDIENCE", "avb-api"),
+            ("OBJECT_STORE", "s3"),
+            ("AWS_ENDPOINT_URL", s3.as_str()),
+            ("AWS_ACCESS_KEY_ID", key.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
+            ("OBJECT_STORE_BUCKET", bucket.as_str()),
+            ("DATA_CATALOG", "json"),
+            ("DATA_CATALOG_FILE", SAMPLE),
+            ("LLM_PROVIDER", "ollama"),
+            ("LLM_API_URL", "http://127.0.0.1:11434"),
+            ("LLM_MODEL", "gemma3:270m"),
+        ])
+        .await
+        .unwrap(),
+    );
+    let before = platform.ports();
+    let base = serve(platform.clone()).await;
+    let url = format!("{base}/api/v2/system/dev-mode");
+    let (status, body) = get(&url).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["switchable"], false);
+    assert_eq!(body["environment"], "production");
+    let (status, body) = post(&url, r#"{"mode": "sandbox"}"#, None).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("development"),
+        "{body}"
+    );
+    assert!(Arc::ptr_eq(&before, &platform.ports()));
+    // No secret in any answer.
+    for answer in [get(&url).await.1, get(&format!("{base}/health")).await.1] {
+        assert!(!answer.to_string().contains(secret.as_str()), "{answer}");
+    }
+}
