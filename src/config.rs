@@ -24,6 +24,22 @@ use serde::Serialize;
 use std::fmt;
 use std::sync::OnceLock;
 
+/// `AVB_HTTP_ADDR`: where `avb serve` (and a service using [`Config::http_addr`]) listens.
+pub const AVB_HTTP_ADDR: Key = key(
+    "AVB_HTTP_ADDR",
+    "http",
+    "`ip:port`",
+    "`127.0.0.1:65020`",
+    "Where `avb serve` listens (`/health`, the dev-mode API); a service may use `Config::http_addr` for its own router.",
+);
+
+/// The facade's own variables (the HTTP surface).
+pub const HTTP_KEYS: &[Key] = &[AVB_HTTP_ADDR];
+
+/// The default of [`AVB_HTTP_ADDR`]: the requirements' API port, on loopback.
+pub const DEFAULT_HTTP_ADDR: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 65020);
+
 /// The test harness's variables (`scripts/services env`): documented here, ignored by the resolver, read
 /// only through [`crate::testing`].
 pub const TEST_KEYS: &[Key] = &[
@@ -194,6 +210,7 @@ pub fn registry() -> &'static Registry {
             <ObjectStoreConfig as PortConfig>::VARS,
             <CatalogConfig as PortConfig>::VARS,
             <LlmConfig as PortConfig>::VARS,
+            HTTP_KEYS,
             TEST_KEYS,
         ])
     })
@@ -223,6 +240,8 @@ pub struct Config {
     pub catalog: Port<CatalogConfig>,
     /// LLM backend.
     pub llm: Port<LlmConfig>,
+    /// `AVB_HTTP_ADDR`.
+    pub http_addr: std::net::SocketAddr,
     /// Variables seen and not used, with the reason.
     pub ignored: Vec<Ignored>,
 }
@@ -283,6 +302,24 @@ impl fmt::Display for Config {
         rows.port("catalog", &self.catalog.backend, &self.catalog.chosen_by)?;
         rows.port("llm", &self.llm.backend, &self.llm.chosen_by)?;
         rows.footer()
+    }
+}
+
+/// `AVB_HTTP_ADDR`: an `ip:port` (default [`DEFAULT_HTTP_ADDR`]).
+fn http_addr(r: &mut avb_core::config::Reader<'_>) -> Option<std::net::SocketAddr> {
+    let Some(text) = r.value(&AVB_HTTP_ADDR) else {
+        return Some(DEFAULT_HTTP_ADDR);
+    };
+    match text.trim().parse() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            r.invalid(
+                &AVB_HTTP_ADDR,
+                text,
+                "an IP address and port, e.g. 127.0.0.1:65020 or [::1]:65020",
+            );
+            None
+        }
     }
 }
 
@@ -349,14 +386,15 @@ impl ConfigBuilder {
 
     /// Resolves and validates everything; returns every problem found.
     pub fn build(self) -> Result<Config, ConfigError> {
-        let (resolution, (event_bus, auth, object_store, catalog, llm)) =
+        let (resolution, (event_bus, auth, object_store, catalog, llm, http_addr)) =
             self.layers.resolve(registry(), |r| {
                 let event_bus = r.port::<EventBusConfig>();
                 let auth = r.port::<AuthConfig>();
                 let object_store = r.port::<ObjectStoreConfig>();
                 let catalog = r.port::<CatalogConfig>();
                 let llm = r.port::<LlmConfig>();
-                Some((event_bus?, auth?, object_store?, catalog?, llm?))
+                let http_addr = http_addr(r);
+                Some((event_bus?, auth?, object_store?, catalog?, llm?, http_addr?))
             })?;
         Ok(Config {
             environment: resolution.environment,
@@ -369,6 +407,7 @@ impl ConfigBuilder {
             object_store,
             catalog,
             llm,
+            http_addr,
             ignored: resolution.ignored,
         })
     }

@@ -6,6 +6,7 @@
 
 mod main_catalog;
 mod main_check;
+mod main_serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -52,6 +53,13 @@ enum Command {
         /// ones lack (and those they add); non-zero exit when one is lacking.
         #[arg(long)]
         parity: bool,
+    },
+    /// Serve `/health` and the dev-mode API on the resolved configuration at `AVB_HTTP_ADDR` (default
+    /// 127.0.0.1:65020) until SIGTERM or Ctrl-C (needs the `http` feature).
+    Serve {
+        /// Listen here instead of `AVB_HTTP_ADDR`.
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
     },
     /// The configured catalog: validate a pipeline against it, or snapshot it into a JSON catalog file.
     Catalog {
@@ -214,6 +222,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Health { json, wait } => health(json, wait),
+        Command::Serve { addr } => main_serve::run(addr),
         Command::Check {
             json,
             catalog_sample,
