@@ -37,8 +37,8 @@ ollama_headers() {
   [[ -s $inc/miniaudio/miniaudio.h ]] && return 0
   local tmp; tmp=$(mktemp -d)
   say "fetching miniaudio.h from PyPI miniaudio $OLLAMA_MINIAUDIO_PY_VERSION (source distribution)"
-  python3 -m pip download -q --no-cache-dir --no-deps --no-binary miniaudio -d "$tmp" \
-    "miniaudio==$OLLAMA_MINIAUDIO_PY_VERSION" >&2 ||
+  { python3 -m venv "$tmp/venv" && "$tmp/venv/bin/pip" download -q --no-cache-dir --no-deps --no-binary miniaudio \
+    -d "$tmp" "miniaudio==$OLLAMA_MINIAUDIO_PY_VERSION"; } >&2 ||
     { rm -rf "$tmp"; die "pip download miniaudio==$OLLAMA_MINIAUDIO_PY_VERSION (sdist) failed"; }
   mkdir -p "$inc/miniaudio"
   tar -xzf "$tmp/miniaudio-$OLLAMA_MINIAUDIO_PY_VERSION.tar.gz" -O \
