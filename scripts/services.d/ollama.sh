@@ -13,7 +13,7 @@
 # download a toolchain).
 #
 # Start: `ollama serve` with OLLAMA_HOST=127.0.0.1:11434, OLLAMA_MODELS and HOME under $STATE/ollama (its key
-# pair and models stay there), no update checks or pulls; then, once, `ollama create avb-gemma3` from
+# pair and models stay there), no update checks or pulls; then `ollama create avb-gemma3` from
 # scripts/services.d/ollama/Modelfile with `FROM <the GGUF>` (offline: the CLI uploads the local file to the
 # server). Ready when `/api/tags` lists the model and a warm-up generate has loaded it (kept loaded:
 # OLLAMA_KEEP_ALIVE=-1), so the first test does not pay the load.
@@ -85,12 +85,10 @@ ollama_start() {
   nohup env "${OLLAMA_ENVIRON[@]}" "$(ollama_bin)" serve >"$dir/ollama.log" 2>&1 </dev/null &
   echo $! >"$(ollama_pidfile)"
   wait_until ollama "$dir/ollama.log" curl -sf "http://127.0.0.1:$OLLAMA_PORT/api/version" || return 1
-  if ! ollama_lists_model; then
-    { echo "FROM $(llm_gguf)"; cat "$ROOT/scripts/services.d/ollama/Modelfile"; } >"$dir/Modelfile"
-    say "ollama create $OLLAMA_MODEL_NAME from $(llm_gguf)"
-    env "${OLLAMA_ENVIRON[@]}" "$(ollama_bin)" create "$OLLAMA_MODEL_NAME" -f "$dir/Modelfile" >"$dir/create.log" 2>&1 ||
-      { tail -n 20 "$dir/create.log" >&2; return 1; }
-  fi
+  # At every start, so the model follows the Modelfile; once the blob is on the server this takes < 1 s.
+  { echo "FROM $(llm_gguf)"; cat "$ROOT/scripts/services.d/ollama/Modelfile"; } >"$dir/Modelfile"
+  env "${OLLAMA_ENVIRON[@]}" "$(ollama_bin)" create "$OLLAMA_MODEL_NAME" -f "$dir/Modelfile" >"$dir/create.log" 2>&1 ||
+    { tail -n 20 "$dir/create.log" >&2; return 1; }
   wait_until ollama "$dir/ollama.log" ollama_lists_model || return 1
   # Load the model now (a generate without a prompt only loads it); it stays loaded (OLLAMA_KEEP_ALIVE=-1).
   curl -sf -m "$((TIMEOUT > 120 ? TIMEOUT : 120))" "http://127.0.0.1:$OLLAMA_PORT/api/generate" \
