@@ -197,6 +197,34 @@ pub const TEST_KEYS: &[Key] = &[
         "unset",
         "Tests only: the Kafka broker's jars (the services cache) for fault tests that run and kill a private broker (`scripts/services env`).",
     ),
+    key(
+        "AVB_TEST_LLAMACPP_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: llama.cpp's OpenAI-compatible server, base URL without `/v1` (`scripts/services env`), for the `openai` LLM backend.",
+    ),
+    key(
+        "AVB_TEST_LLAMACPP_MODEL",
+        "tests",
+        "model id",
+        "unset",
+        "Tests only: the model id the llama.cpp server reports in `/v1/models` (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_OLLAMA_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the Ollama server, base URL without `/v1` (`scripts/services env`), for the `ollama` LLM backend.",
+    ),
+    key(
+        "AVB_TEST_OLLAMA_MODEL",
+        "tests",
+        "model name",
+        "unset",
+        "Tests only: the model loaded into Ollama with `ollama create` (`scripts/services env`).",
+    ),
 ];
 
 /// Every variable avb reads, in documentation order: mode, the five ports, the test harness. The source of

@@ -147,3 +147,111 @@ fn harness_kafka_answers_metadata_and_never_auto_creates_topics() {
     let (_, _, again) = kafka_metadata(&bootstrap, &topic);
     assert_eq!(again, 3, "the topic was not created by the first request");
 }
+
+#[path = "support/http.rs"]
+mod http;
+
+/// One request with a JSON body (or a GET without one) against a local LLM server: the status and the JSON answer.
+async fn llm_call(
+    base: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let request = match body {
+        Some(body) => http::client().post(&url).json(&body),
+        None => http::client().get(&url),
+    };
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{url} answered {status} with non-JSON ({e}): {text}"));
+    (status, json)
+}
+
+/// Ollama names a model `name:tag`; `ollama create avb-gemma3` makes `avb-gemma3:latest`.
+fn names_model(id: &str, model: &str) -> bool {
+    id == model || id.strip_suffix(":latest") == Some(model)
+}
+
+/// The OpenAI-compatible surface both LLM servers share: `/v1/models` lists the model, and a one-token chat
+/// completion at temperature 0 answers with one token of usage, the same text twice.
+async fn assert_openai_compatible(base: &str, model: &str) {
+    let (status, models) = llm_call(base, "/v1/models", None).await;
+    assert_eq!(status, 200, "/v1/models: {models}");
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("/v1/models has no data list: {models}"))
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert!(
+        ids.iter().any(|id| names_model(id, model)),
+        "/v1/models lists {ids:?}, not {model}"
+    );
+    let request = serde_json::json!({
+        "model": model,
+        "messages": [{"role": "user", "content": "Say hello."}],
+        "max_tokens": 1,
+        "temperature": 0,
+    });
+    let mut texts = Vec::new();
+    for _ in 0..2 {
+        let (status, answer) = llm_call(base, "/v1/chat/completions", Some(request.clone())).await;
+        assert_eq!(status, 200, "/v1/chat/completions: {answer}");
+        assert_eq!(answer["object"], "chat.completion", "{answer}");
+        assert_eq!(answer["usage"]["completion_tokens"], 1, "{answer}");
+        assert!(
+            answer["usage"]["prompt_tokens"].as_u64() > Some(0),
+            "{answer}"
+        );
+        assert_eq!(answer["choices"][0]["message"]["role"], "assistant");
+        let text = answer["choices"][0]["message"]["content"].as_str();
+        texts.push(
+            text.unwrap_or_else(|| panic!("no content: {answer}"))
+                .to_string(),
+        );
+    }
+    assert_eq!(texts[0], texts[1], "temperature 0 is deterministic");
+}
+
+#[tokio::test]
+async fn harness_llamacpp_lists_the_model_and_completes_one_token() {
+    let Some(url) = avb::testing::live_server("AVB_TEST_LLAMACPP_URL") else {
+        return;
+    };
+    let Some(model) = avb::testing::harness_value("AVB_TEST_LLAMACPP_MODEL") else {
+        return;
+    };
+    let (status, health) = llm_call(&url, "/health", None).await;
+    assert_eq!((status, &health["status"]), (200, &"ok".into()), "{health}");
+    assert_openai_compatible(&url, &model).await;
+}
+
+#[tokio::test]
+async fn harness_ollama_lists_the_model_and_completes_one_token() {
+    let Some(url) = avb::testing::live_server("AVB_TEST_OLLAMA_URL") else {
+        return;
+    };
+    let Some(model) = avb::testing::harness_value("AVB_TEST_OLLAMA_MODEL") else {
+        return;
+    };
+    // Ollama's own API: the model was created from the GGUF (`ollama create`), no registry pull.
+    let (status, tags) = llm_call(&url, "/api/tags", None).await;
+    assert_eq!(status, 200, "/api/tags: {tags}");
+    let names: Vec<&str> = tags["models"]
+        .as_array()
+        .unwrap_or_else(|| panic!("/api/tags has no models list: {tags}"))
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert!(
+        names.iter().any(|name| names_model(name, &model)),
+        "/api/tags lists {names:?}, not {model}"
+    );
+    assert_openai_compatible(&url, &model).await;
+}
