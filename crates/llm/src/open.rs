@@ -72,7 +72,10 @@ mod tests {
 
     #[test]
     fn the_sandbox_default_is_the_mock_with_its_settings() {
-        let c = config(&[("LLM_MOCK_FAIL", "mid_stream"), ("LLM_MOCK_FAIL_AFTER", "4")]);
+        let c = config(&[
+            ("LLM_MOCK_FAIL", "mid_stream"),
+            ("LLM_MOCK_FAIL_AFTER", "4"),
+        ]);
         let LlmConfig::Mock(settings) = c else {
             panic!("{c:?}")
         };

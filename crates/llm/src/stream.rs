@@ -71,12 +71,7 @@ impl ChatStream {
         inner: EventStream,
         total: Option<Duration>,
     ) -> Self {
-        let deadline = total.map(|t| {
-            (
-                Box::pin(tokio::time::sleep_until((started + t).into())),
-                t,
-            )
-        });
+        let deadline = total.map(|t| (Box::pin(tokio::time::sleep_until((started + t).into())), t));
         Self {
             inner,
             buffered: buffered.into(),
@@ -298,7 +293,13 @@ mod tests {
         );
         let err = s.next().await.unwrap().unwrap_err();
         assert!(
-            matches!(err, Error::Timeout { phase: TimeoutPhase::Total, .. }),
+            matches!(
+                err,
+                Error::Timeout {
+                    phase: TimeoutPhase::Total,
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(s.next().await.is_none());

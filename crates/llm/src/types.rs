@@ -118,7 +118,9 @@ impl ChatRequest {
     /// positive token limit, no empty stop sequence.
     pub fn validate(&self) -> crate::Result<()> {
         if self.messages.is_empty() {
-            return Err(crate::Error::invalid("a chat request needs at least one message"));
+            return Err(crate::Error::invalid(
+                "a chat request needs at least one message",
+            ));
         }
         if let Some(t) = self.temperature
             && !(t.is_finite() && t >= 0.0)

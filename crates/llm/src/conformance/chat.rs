@@ -19,7 +19,10 @@ pub async fn chat_usage_and_finish(h: &Harness, c: &mut Checks) -> CaseResult {
     );
     c.check(
         "finish_reason",
-        matches!(r.finish_reason, Some(FinishReason::Stop | FinishReason::Length)),
+        matches!(
+            r.finish_reason,
+            Some(FinishReason::Stop | FinishReason::Length)
+        ),
         format_args!("finish reason stop or length: {:?}", r.finish_reason),
     );
     c.check(
@@ -54,9 +57,18 @@ pub async fn chat_max_tokens(h: &Harness, c: &mut Checks) -> CaseResult {
 pub async fn chat_deterministic(h: &Harness, c: &mut Checks) -> CaseResult {
     let a = c.ok("first", h.client.chat(prompt(12)).await)?;
     let b = c.ok("second", h.client.chat(prompt(12)).await)?;
-    c.require("not_empty", !a.content.is_empty(), "the answer is not empty")?;
+    c.require(
+        "not_empty",
+        !a.content.is_empty(),
+        "the answer is not empty",
+    )?;
     c.check_eq("same_content", &b.content, &a.content, "the second answer");
-    c.check_eq("same_usage", b.usage.completion_tokens, a.usage.completion_tokens, "completion tokens");
+    c.check_eq(
+        "same_usage",
+        b.usage.completion_tokens,
+        a.usage.completion_tokens,
+        "completion tokens",
+    );
     Ok(())
 }
 
@@ -70,7 +82,10 @@ pub async fn chat_stop_sequence(h: &Harness, c: &mut Checks) -> CaseResult {
             format_args!("no word to stop at in {:?}", free.content),
         ));
     };
-    let cut = c.ok("stopped", h.client.chat(prompt(24).stop(stop.clone())).await)?;
+    let cut = c.ok(
+        "stopped",
+        h.client.chat(prompt(24).stop(stop.clone())).await,
+    )?;
     c.check(
         "prefix",
         free.content.starts_with(&cut.content),
@@ -79,14 +94,22 @@ pub async fn chat_stop_sequence(h: &Harness, c: &mut Checks) -> CaseResult {
     c.check(
         "without_stop",
         !cut.content.contains(&stop),
-        format_args!("{:?} does not contain the stop sequence {stop:?}", cut.content),
+        format_args!(
+            "{:?} does not contain the stop sequence {stop:?}",
+            cut.content
+        ),
     );
     c.check(
         "shorter",
         cut.content.len() < free.content.len(),
         format_args!("{:?} is shorter than {:?}", cut.content, free.content),
     );
-    c.check_eq("finish_stop", cut.finish_reason, Some(FinishReason::Stop), "finish reason");
+    c.check_eq(
+        "finish_stop",
+        cut.finish_reason,
+        Some(FinishReason::Stop),
+        "finish reason",
+    );
     Ok(())
 }
 
@@ -106,7 +129,16 @@ fn stop_word(text: &str) -> Option<String> {
 /// System, user and assistant messages are accepted together; the answer reports more prompt tokens than
 /// the user message alone.
 pub async fn chat_roles(h: &Harness, c: &mut Checks) -> CaseResult {
-    let alone = c.ok("alone", h.client.chat(ChatRequest::user("Say hello.").temperature(0.0).max_tokens(4)).await)?;
+    let alone = c.ok(
+        "alone",
+        h.client
+            .chat(
+                ChatRequest::user("Say hello.")
+                    .temperature(0.0)
+                    .max_tokens(4),
+            )
+            .await,
+    )?;
     let request = ChatRequest::new([
         Message::system("You are terse."),
         Message::user("Hi."),

@@ -7,8 +7,12 @@ use avb_conformance::{CaseResult, Checks};
 /// One vector per input, in order, all of one dimension, finite and not all zero; the same text gives the
 /// same vector, another text another.
 pub async fn embeddings_shape(h: &Harness, c: &mut Checks) -> CaseResult {
-    let inputs = ["a lighthouse on the coast", "tax law of 1892", "a lighthouse on the coast"]
-        .map(String::from);
+    let inputs = [
+        "a lighthouse on the coast",
+        "tax law of 1892",
+        "a lighthouse on the coast",
+    ]
+    .map(String::from);
     let e = c.ok("embed", h.client.embed(&inputs, None).await)?;
     c.require_eq("count", e.vectors.len(), 3, "vectors for 3 inputs")?;
     let dim = e.vectors[0].len();
@@ -20,12 +24,22 @@ pub async fn embeddings_shape(h: &Harness, c: &mut Checks) -> CaseResult {
     );
     c.check(
         "finite_not_zero",
-        e.vectors.iter().all(|v| v.iter().all(|x| x.is_finite()) && v.iter().any(|x| *x != 0.0)),
+        e.vectors
+            .iter()
+            .all(|v| v.iter().all(|x| x.is_finite()) && v.iter().any(|x| *x != 0.0)),
         "components are finite and not all zero",
     );
     let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-4);
-    c.check("same_text_same_vector", close(&e.vectors[0], &e.vectors[2]), "equal texts, equal vectors");
-    c.check("other_text_other_vector", !close(&e.vectors[0], &e.vectors[1]), "different texts, different vectors");
+    c.check(
+        "same_text_same_vector",
+        close(&e.vectors[0], &e.vectors[2]),
+        "equal texts, equal vectors",
+    );
+    c.check(
+        "other_text_other_vector",
+        !close(&e.vectors[0], &e.vectors[1]),
+        "different texts, different vectors",
+    );
     let empty = h.client.embed(&[], None).await;
     c.check(
         "empty_input_invalid",
@@ -42,14 +56,19 @@ pub async fn list_models_has_model(h: &Harness, c: &mut Checks) -> CaseResult {
     c.check(
         "has_model",
         models.iter().any(|m| m.id == want),
-        format_args!("{want:?} is listed in {:?}", models.iter().map(|m| &m.id).collect::<Vec<_>>()),
+        format_args!(
+            "{want:?} is listed in {:?}",
+            models.iter().map(|m| &m.id).collect::<Vec<_>>()
+        ),
     );
     Ok(())
 }
 
 /// A model the server does not have is a `NotFound` ([`Error::ModelNotFound`]), streamed or not.
 pub async fn unknown_model_not_found(h: &Harness, c: &mut Checks) -> CaseResult {
-    let request = ChatRequest::user("hi").max_tokens(2).model("avb-no-such-model");
+    let request = ChatRequest::user("hi")
+        .max_tokens(2)
+        .model("avb-no-such-model");
     let r = h.client.chat(request.clone()).await;
     c.check(
         "chat",
@@ -86,7 +105,10 @@ pub async fn context_too_long(h: &Harness, c: &mut Checks) -> CaseResult {
 pub async fn invalid_request(h: &Harness, c: &mut Checks) -> CaseResult {
     let bad = [
         ("no_messages", ChatRequest::new([])),
-        ("negative_temperature", ChatRequest::user("x").temperature(-1.0)),
+        (
+            "negative_temperature",
+            ChatRequest::user("x").temperature(-1.0),
+        ),
         ("zero_max_tokens", ChatRequest::user("x").max_tokens(0)),
     ];
     for (label, request) in bad {

@@ -23,9 +23,15 @@ pub async fn stream_deltas_and_summary(h: &Harness, c: &mut Checks) -> CaseResul
     c.check(
         "several_deltas",
         deltas.len() >= 2,
-        format_args!("an 8-token answer streams in several deltas, got {}", deltas.len()),
+        format_args!(
+            "an 8-token answer streams in several deltas, got {}",
+            deltas.len()
+        ),
     );
-    let numbered = deltas.iter().enumerate().all(|(i, d)| d.index as usize == i);
+    let numbered = deltas
+        .iter()
+        .enumerate()
+        .all(|(i, d)| d.index as usize == i);
     c.check("numbered", numbered, "deltas are numbered 0, 1, 2, …");
     c.check(
         "not_empty",
@@ -35,7 +41,12 @@ pub async fn stream_deltas_and_summary(h: &Harness, c: &mut Checks) -> CaseResul
     let Some(summary) = stream.summary() else {
         return Err(c.fail("summary", "a finished stream has a summary"));
     };
-    c.check_eq("summary_deltas", summary.deltas as usize, deltas.len(), "delta count");
+    c.check_eq(
+        "summary_deltas",
+        summary.deltas as usize,
+        deltas.len(),
+        "delta count",
+    );
     c.check(
         "usage_prompt",
         summary.usage.prompt_tokens > 0,
@@ -43,7 +54,8 @@ pub async fn stream_deltas_and_summary(h: &Harness, c: &mut Checks) -> CaseResul
     );
     c.check(
         "usage_completion",
-        summary.usage.completion_tokens as usize >= deltas.len() && summary.usage.completion_tokens <= 8,
+        summary.usage.completion_tokens as usize >= deltas.len()
+            && summary.usage.completion_tokens <= 8,
         format_args!(
             "completion tokens ({}) between the deltas ({}) and max_tokens (8)",
             summary.usage.completion_tokens,
@@ -52,16 +64,26 @@ pub async fn stream_deltas_and_summary(h: &Harness, c: &mut Checks) -> CaseResul
     );
     c.check(
         "finish_reason",
-        matches!(summary.finish_reason, Some(FinishReason::Stop | FinishReason::Length)),
+        matches!(
+            summary.finish_reason,
+            Some(FinishReason::Stop | FinishReason::Length)
+        ),
         format_args!("finish reason: {:?}", summary.finish_reason),
     );
     match summary.timing.time_to_first_token {
         Some(ttft) => c.check(
             "ttft_within_total",
             ttft <= summary.timing.total,
-            format_args!("time to first token {ttft:?} <= total {:?}", summary.timing.total),
+            format_args!(
+                "time to first token {ttft:?} <= total {:?}",
+                summary.timing.total
+            ),
         ),
-        None => c.check("ttft", false, "a stream with deltas has a time to first token"),
+        None => c.check(
+            "ttft",
+            false,
+            "a stream with deltas has a time to first token",
+        ),
     };
     Ok(())
 }
@@ -74,7 +96,12 @@ pub async fn stream_equals_chat(h: &Harness, c: &mut Checks) -> CaseResult {
     let text: String = deltas.iter().map(|d| d.content.as_str()).collect();
     c.check_eq("same_text", &text, &whole.content, "the streamed text");
     let usage = stream.summary().map(|s| s.usage.completion_tokens);
-    c.check_eq("same_completion_tokens", usage, Some(whole.usage.completion_tokens), "completion tokens");
+    c.check_eq(
+        "same_completion_tokens",
+        usage,
+        Some(whole.usage.completion_tokens),
+        "completion tokens",
+    );
     Ok(())
 }
 

@@ -232,7 +232,9 @@ impl LlmClient for MockLlm {
 
     async fn health(&self) -> Health {
         match self.settings.fail {
-            MockFailure::Unavailable => Health::down(BACKEND, "injected by LLM_MOCK_FAIL=unavailable"),
+            MockFailure::Unavailable => {
+                Health::down(BACKEND, "injected by LLM_MOCK_FAIL=unavailable")
+            }
             _ => Health::up(BACKEND),
         }
     }

@@ -4,9 +4,38 @@ use crate::{ChatRequest, FinishReason, Usage};
 
 /// The vocabulary the mock speaks.
 const WORDS: [&str; 32] = [
-    "the", "port", "answers", "offline", "with", "a", "deterministic", "reply", "and", "every", "token",
-    "arrives", "in", "its", "own", "chunk", "so", "streams", "can", "be", "tested", "without", "any",
-    "network", "or", "key", "sandbox", "model", "says", "hello", "again", "today",
+    "the",
+    "port",
+    "answers",
+    "offline",
+    "with",
+    "a",
+    "deterministic",
+    "reply",
+    "and",
+    "every",
+    "token",
+    "arrives",
+    "in",
+    "its",
+    "own",
+    "chunk",
+    "so",
+    "streams",
+    "can",
+    "be",
+    "tested",
+    "without",
+    "any",
+    "network",
+    "or",
+    "key",
+    "sandbox",
+    "model",
+    "says",
+    "hello",
+    "again",
+    "today",
 ];
 
 /// The mock's context window, in tokens (prompt + completion).
@@ -57,7 +86,11 @@ pub(crate) fn answer(request: &ChatRequest, model: &str) -> (Vec<String>, Finish
         parts.push(m.role.as_str().as_bytes());
         parts.push(m.content.as_bytes());
     }
-    let temperature = request.temperature.map(f32::to_bits).unwrap_or(u32::MAX).to_le_bytes();
+    let temperature = request
+        .temperature
+        .map(f32::to_bits)
+        .unwrap_or(u32::MAX)
+        .to_le_bytes();
     let seed = request.seed.unwrap_or(0).to_le_bytes();
     parts.push(&temperature);
     parts.push(&seed);
@@ -118,7 +151,8 @@ fn cut_at(pieces: Vec<String>, cut: usize) -> Vec<String> {
 /// A unit vector of [`DIMENSIONS`] determined by `model` and `text`.
 pub(crate) fn embedding(model: &str, text: &str) -> Vec<f32> {
     let h = fnv(&[model.as_bytes(), text.as_bytes()]);
-    #[allow(clippy::cast_precision_loss)] // a pseudo-random value in [-1, 1): precision is irrelevant
+    #[allow(clippy::cast_precision_loss)]
+    // a pseudo-random value in [-1, 1): precision is irrelevant
     let raw: Vec<f32> = (0..DIMENSIONS as u64)
         .map(|i| (mix(h, i) >> 40) as f32 / (1u64 << 23) as f32 - 1.0)
         .collect();

@@ -64,14 +64,22 @@ async fn injected_mid_stream_failure_comes_after_the_first_tokens() {
 async fn unavailable_turns_health_down() {
     let llm = mock(MockFailure::Unavailable);
     assert!(!llm.health().await.is_up());
-    assert!(llm.embed(&["a".into()], None).await.unwrap_err().is_retryable());
+    assert!(
+        llm.embed(&["a".into()], None)
+            .await
+            .unwrap_err()
+            .is_retryable()
+    );
     assert!(mock(MockFailure::None).health().await.is_up());
 }
 
 #[tokio::test]
 async fn unknown_model_and_long_prompt_are_typed() {
     let llm = mock(MockFailure::None);
-    let err = llm.chat(ChatRequest::user("x").model("nope")).await.unwrap_err();
+    let err = llm
+        .chat(ChatRequest::user("x").model("nope"))
+        .await
+        .unwrap_err();
     assert_eq!(err.class(), ErrorClass::NotFound);
     let long = "word ".repeat(CONTEXT_TOKENS as usize);
     let err = llm.chat(ChatRequest::user(long)).await.unwrap_err();
@@ -88,7 +96,10 @@ async fn latency_delays_the_first_token() {
         ..MockSettings::new()
     });
     let start = tokio::time::Instant::now();
-    let stream = llm.chat_stream(ChatRequest::user("x").max_tokens(3)).await.unwrap();
+    let stream = llm
+        .chat_stream(ChatRequest::user("x").max_tokens(3))
+        .await
+        .unwrap();
     // Paused clock: the time advanced is exactly the configured latency (no wall-clock assertion).
     assert_eq!(start.elapsed(), Duration::from_secs(5));
     let text = stream.collect_response().await.unwrap();
