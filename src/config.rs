@@ -181,6 +181,34 @@ pub const TEST_KEYS: &[Key] = &[
         "unset",
         "Tests only: the Kafka broker's jars (the services cache) for fault tests that run and kill a private broker (`scripts/services env`).",
     ),
+    key(
+        "AVB_TEST_LLAMACPP_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's llama.cpp server (OpenAI-compatible API, without `/v1`) (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_LLAMACPP_MODEL",
+        "tests",
+        "model id",
+        "unset",
+        "Tests only: the model id the harness's llama.cpp server serves.",
+    ),
+    key(
+        "AVB_TEST_OLLAMA_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's Ollama server (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_OLLAMA_MODEL",
+        "tests",
+        "model name",
+        "unset",
+        "Tests only: the model the harness's Ollama server has loaded (`ollama create`).",
+    ),
 ];
 
 /// Every variable avb reads, in documentation order: mode, the five ports, the test harness. The source of

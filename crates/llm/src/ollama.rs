@@ -9,13 +9,13 @@
 //! failing (`context_limit_error: false`) and reports no cached tokens.
 
 use crate::config::{HttpSettings, LlmConfig};
-use avb_core::config::PortConfig as _;
 use crate::openai::OpenAiClient;
 use crate::{
     Capabilities, ChatRequest, ChatResponse, ChatStream, Embeddings, Error, Health, LlmClient,
     ModelInfo, Result,
 };
 use async_trait::async_trait;
+use avb_core::config::PortConfig as _;
 use avb_core::config::Secret;
 
 /// What the `ollama` backend declares.

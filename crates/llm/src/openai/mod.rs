@@ -16,13 +16,13 @@ mod wire;
 pub use sse::{LineTooLong, MAX_LINE, SseParser};
 
 use crate::config::{HttpSettings, LlmConfig};
-use avb_core::config::PortConfig as _;
 use crate::error::TimeoutPhase;
 use crate::{
     Capabilities, ChatRequest, ChatResponse, ChatStream, Embeddings, Error, Event, EventStream,
     FinishReason, Health, LlmClient, ModelInfo, Result, Timing,
 };
 use async_trait::async_trait;
+use avb_core::config::PortConfig as _;
 use avb_core::config::Secret;
 use futures::StreamExt;
 use std::time::{Duration, Instant};

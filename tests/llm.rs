@@ -1,0 +1,87 @@
+//! The LLM port through the facade: one conformance suite on mock, on `openai` against the real llama.cpp
+//! server and on `ollama` against real Ollama (`scripts/services up llamacpp ollama`), switched by the
+//! environment alone; the key redacted; a dropped stream closing the server connection (`llm_cancel.rs`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+use avb::config::Config;
+use avb::llm::conformance::{self, Expect, Harness};
+use avb::llm::{LlmClient, capability};
+use std::sync::Arc;
+
+fn config(pairs: &[(&str, &str)]) -> Config {
+    Config::from_iter(pairs.iter().copied()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Exactly what a service does: the configuration from the environment, then `Ports`.
+async fn client(pairs: &[(&str, &str)]) -> Arc<dyn LlmClient> {
+    let ports = avb::Ports::open(config(pairs)).await.unwrap();
+    let report = ports.health().await;
+    assert!(report.components["llm"].is_up(), "{report}");
+    ports.llm().clone()
+}
+
+/// The llama.cpp server's URL and model, or skip (fail under AVB_TEST_REQUIRE_LIVE=1).
+fn llamacpp() -> Option<(String, String)> {
+    let url = avb::testing::live_server("AVB_TEST_LLAMACPP_URL")?;
+    let model = avb::testing::harness_value("AVB_TEST_LLAMACPP_MODEL")?;
+    Some((url, model))
+}
+
+/// Ollama's URL and model, or skip (fail under AVB_TEST_REQUIRE_LIVE=1).
+fn ollama() -> Option<(String, String)> {
+    let url = avb::testing::live_server("AVB_TEST_OLLAMA_URL")?;
+    let model = avb::testing::harness_value("AVB_TEST_OLLAMA_MODEL")?;
+    Some((url, model))
+}
+
+#[tokio::test]
+async fn conformance_on_the_mock_through_the_facade() {
+    let llm = client(&[("LLM_PROVIDER", "mock")]).await;
+    assert_eq!(llm.backend(), "mock");
+    conformance::run_all(&Harness::new(llm))
+        .await
+        .assert_exact(&Expect::all());
+}
+
+/// llama.cpp serves its one model whatever the name, so `rejects_unknown_model` is not declared by
+/// `openai` and that case is skipped, visibly.
+#[tokio::test]
+async fn conformance_on_openai_against_llamacpp() {
+    let Some((url, model)) = llamacpp() else {
+        return;
+    };
+    let api = format!("{}/v1", url.trim_end_matches('/'));
+    let llm = client(&[
+        ("LLM_PROVIDER", "openai"),
+        ("LLM_API_URL", &api),
+        ("LLM_MODEL", &model),
+    ])
+    .await;
+    assert_eq!(llm.backend(), "openai");
+    conformance::run_all(&Harness::new(llm)).await.assert_exact(
+        &Expect::all().skipped("unknown_model_not_found", capability::REJECTS_UNKNOWN_MODEL),
+    );
+}
+
+/// The same code with `LLM_PROVIDER=ollama`: production's settings, nothing else changed. Ollama
+/// truncates an over-long prompt and reports no cached tokens, so those two cases are skipped, visibly.
+#[tokio::test]
+async fn conformance_on_ollama() {
+    let Some((url, model)) = ollama() else {
+        return;
+    };
+    let api = format!("{}/v1", url.trim_end_matches('/'));
+    let llm = client(&[
+        ("LLM_PROVIDER", "ollama"),
+        ("LLM_API_URL", &api),
+        ("LLM_MODEL", &model),
+    ])
+    .await;
+    assert_eq!(llm.backend(), "ollama");
+    conformance::run_all(&Harness::new(llm)).await.assert_exact(
+        &Expect::all()
+            .skipped("stream_cached_tokens", capability::CACHED_TOKENS)
+            .skipped("context_too_long", capability::CONTEXT_LIMIT_ERROR),
+    );
+}
