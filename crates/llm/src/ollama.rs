@@ -6,7 +6,9 @@
 //! [`Error::ModelNotFound`](crate::Error).
 //!
 //! Declared: Ollama rejects unknown models; it truncates a prompt longer than the context instead of
-//! failing (`context_limit_error: false`) and reports no cached tokens.
+//! failing (`context_limit_error: false`) and reports no cached tokens. Whether the model embeds is
+//! Ollama's own declaration (`/api/show` → `capabilities` containing `embedding`), read by
+//! [`LlmClient::health`]; until health has been asked, `embeddings` is not declared.
 
 use crate::config::{HttpSettings, LlmConfig};
 use crate::openai::OpenAiClient;
@@ -17,10 +19,11 @@ use crate::{
 use async_trait::async_trait;
 use avb_core::config::PortConfig as _;
 use avb_core::config::Secret;
+use std::sync::{Arc, OnceLock};
 
-/// What the `ollama` backend declares.
+/// What the `ollama` backend declares (`embeddings` once `/api/show` says so).
 pub const OLLAMA_CAPABILITIES: Capabilities = Capabilities {
-    embeddings: true,
+    embeddings: false,
     deterministic: true,
     rejects_unknown_model: true,
     context_limit_error: false,
@@ -35,6 +38,8 @@ pub struct OllamaClient {
     root: String,
     http: reqwest::Client,
     settings: HttpSettings,
+    /// Whether `/api/show` lists `embedding` among the model's capabilities (read by `health`).
+    embeds: Arc<OnceLock<bool>>,
 }
 
 /// The server root of an Ollama URL given with or without `/v1` (and trailing slashes).
@@ -84,6 +89,7 @@ impl OllamaClient {
             root,
             http,
             settings,
+            embeds: Arc::new(OnceLock::new()),
         })
     }
 
@@ -120,20 +126,28 @@ impl LlmClient for OllamaClient {
     }
 
     fn capabilities(&self) -> Capabilities {
-        self.api.capabilities()
+        Capabilities {
+            embeddings: self.embeds.get().copied().unwrap_or(false),
+            ..self.api.capabilities()
+        }
     }
 
     async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
-        self.api.chat(with_full_name(request)).await
+        let asked = request.model.clone();
+        let r = self.api.chat(with_full_name(request)).await;
+        r.map_err(|e| as_asked(e, asked))
     }
 
     async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream> {
-        self.api.chat_stream(with_full_name(request)).await
+        let asked = request.model.clone();
+        let r = self.api.chat_stream(with_full_name(request)).await;
+        r.map_err(|e| as_asked(e, asked))
     }
 
     async fn embed(&self, inputs: &[String], model: Option<&str>) -> Result<Embeddings> {
-        let model = model.map(full_model_name);
-        self.api.embed(inputs, model.as_deref()).await
+        let full = model.map(full_model_name);
+        let r = self.api.embed(inputs, full.as_deref()).await;
+        r.map_err(|e| as_asked(e, model.map(str::to_string)))
     }
 
     async fn list_models(&self) -> Result<Vec<ModelInfo>> {
@@ -141,17 +155,71 @@ impl LlmClient for OllamaClient {
     }
 
     async fn health(&self) -> Health {
-        let url = format!("{}/api/version", self.root);
-        let probe = self.http.get(url).send();
-        match tokio::time::timeout(self.settings.first_token_timeout, probe).await {
-            Ok(Ok(r)) if r.status().is_success() => Health::up("ollama"),
-            Ok(Ok(r)) => Health::down(
-                "ollama",
-                format!("/api/version answered HTTP {}", r.status().as_u16()),
-            ),
-            Ok(Err(e)) => Health::down("ollama", crate::openai::describe(&e)),
-            Err(_) => Health::down("ollama", "/api/version did not answer in time"),
+        match tokio::time::timeout(self.settings.first_token_timeout, self.probe()).await {
+            Ok(Ok(())) => Health::up("ollama"),
+            Ok(Err(reason)) => Health::down("ollama", reason),
+            Err(_) => Health::down("ollama", "Ollama did not answer in time"),
         }
+    }
+}
+
+impl OllamaClient {
+    /// `/api/version` answers, and `/api/show` knows the model (its capabilities are noted).
+    async fn probe(&self) -> std::result::Result<(), String> {
+        let describe = |e: reqwest::Error| crate::openai::describe(&e);
+        let version = self
+            .http
+            .get(format!("{}/api/version", self.root))
+            .send()
+            .await
+            .map_err(describe)?;
+        if !version.status().is_success() {
+            return Err(format!(
+                "/api/version answered HTTP {}",
+                version.status().as_u16()
+            ));
+        }
+        let show = self
+            .http
+            .post(format!("{}/api/show", self.root))
+            .json(&serde_json::json!({ "model": self.api.model() }))
+            .send()
+            .await
+            .map_err(describe)?;
+        let status = show.status().as_u16();
+        let body = show.text().await.map_err(describe)?;
+        if status != 200 {
+            let (message, _, _) = crate::openai::error_parts(&body);
+            return Err(format!(
+                "model {:?}: HTTP {status}: {message}",
+                self.api.model()
+            ));
+        }
+        let capabilities: Vec<String> = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| serde_json::from_value(v.get("capabilities")?.clone()).ok())
+            .unwrap_or_default();
+        let _ = self
+            .embeds
+            .set(capabilities.iter().any(|c| c == "embedding"));
+        Ok(())
+    }
+}
+
+/// A [`Error::ModelNotFound`] names the model as the caller asked for it (without the `:latest` added).
+fn as_asked(e: Error, asked: Option<String>) -> Error {
+    match (e, asked) {
+        (
+            Error::ModelNotFound {
+                backend, detail, ..
+            },
+            Some(model),
+        ) => Error::ModelNotFound {
+            backend,
+            model,
+            detail,
+        },
+        (e, _) => e,
     }
 }
 

@@ -14,6 +14,7 @@ mod stream;
 mod wire;
 
 pub use sse::{LineTooLong, MAX_LINE, SseParser};
+pub(crate) use wire::error_parts;
 
 use crate::config::{HttpSettings, LlmConfig};
 use crate::error::TimeoutPhase;

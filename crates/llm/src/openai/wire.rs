@@ -265,6 +265,14 @@ pub fn error_for(
             detail,
         };
     }
+    // 501 (Ollama: `this model does not support embeddings`) fails the same way every time.
+    if status == 501 || lower.contains("does not support") {
+        return Error::Rejected {
+            backend: origin.backend,
+            status,
+            detail,
+        };
+    }
     if status == 408 || status >= 500 || is(&["server_error", "overloaded_error"]) {
         return Error::Unavailable {
             backend: origin.backend,
@@ -339,6 +347,13 @@ mod tests {
         let e = error_for(O, 429, "slow down", Some(Duration::from_secs(3)));
         assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
         assert!(e.is_retryable());
+        let e = error_for(
+            O,
+            501,
+            r#"{"error":{"message":"this model does not support embeddings","type":"api_error","param":null,"code":null}}"#,
+            None,
+        );
+        assert!(matches!(e, Error::Rejected { status: 501, .. }), "{e}");
         let e = error_for(O, 503, "<html>busy</html>", None);
         assert!(e.is_retryable(), "{e}");
         let e = error_for(
