@@ -124,8 +124,8 @@ fn request() -> ChatRequest {
     ChatRequest::user("bench").temperature(0.0).max_tokens(64)
 }
 
-/// Raw reqwest: POST, read the SSE body, count content events; returns (TTFT, content chunks).
-async fn raw_stream(http: &reqwest::Client, url: &str) -> (Duration, usize) {
+/// Raw reqwest: POST, read the SSE body, count content events; returns (TTFT, content chunks, total).
+async fn raw_stream(http: &reqwest::Client, url: &str) -> (Duration, usize, Duration) {
     let started = Instant::now();
     let body = serde_json::json!({
         "model": "bench",
@@ -162,11 +162,11 @@ async fn raw_stream(http: &reqwest::Client, url: &str) -> (Duration, usize) {
             }
         }
     }
-    (ttft.unwrap(), chunks)
+    (ttft.unwrap(), chunks, started.elapsed())
 }
 
-/// The adapter: `chat_stream`, deltas counted; returns (TTFT, deltas).
-async fn avb_stream(llm: &OpenAiClient) -> (Duration, usize) {
+/// The adapter: `chat_stream`, deltas counted; returns (TTFT, deltas, total).
+async fn avb_stream(llm: &OpenAiClient) -> (Duration, usize, Duration) {
     let started = Instant::now();
     let mut stream = llm.chat_stream(request()).await.unwrap();
     let mut ttft = None;
@@ -180,7 +180,7 @@ async fn avb_stream(llm: &OpenAiClient) -> (Duration, usize) {
         stream.summary().unwrap().usage.completion_tokens as usize,
         CONTENT_CHUNKS
     );
-    (ttft.unwrap(), chunks)
+    (ttft.unwrap(), chunks, started.elapsed())
 }
 
 async fn raw_chat(http: &reqwest::Client, url: &str) -> usize {
@@ -223,6 +223,7 @@ fn interleaved(_c: &mut Criterion) {
     const ROUNDS: usize = 400;
     let mut added: Vec<f64> = Vec::with_capacity(ROUNDS);
     let (mut raw_t, mut avb_t) = (Vec::new(), Vec::new());
+    let mut whole = Vec::with_capacity(ROUNDS);
     rt.block_on(async {
         for _ in 0..20 {
             raw_stream(&http, &url).await;
@@ -244,6 +245,7 @@ fn interleaved(_c: &mut Criterion) {
             added.push((avb.0.as_secs_f64() - raw.0.as_secs_f64()) * 1e3);
             raw_t.push(raw.0.as_secs_f64() * 1e3);
             avb_t.push(avb.0.as_secs_f64() * 1e3);
+            whole.push((raw.2, avb.2));
         }
     });
     let med = |v: &mut Vec<f64>, q: f64| {
@@ -258,6 +260,7 @@ fn interleaved(_c: &mut Criterion) {
         med(&mut raw_t, 0.5),
         med(&mut avb_t, 0.5),
     );
+    ratio::ratio_report("llm whole streamed answer (1 stream per round)", 1, &whole, 0);
     // Non-streamed throughput: rounds of 50 calls each, interleaved.
     const PER_ROUND: usize = 50;
     let mut rounds = Vec::new();

@@ -14,6 +14,7 @@ mod stream;
 mod wire;
 
 pub use sse::{LineTooLong, MAX_LINE, SseParser};
+#[cfg_attr(not(feature = "ollama"), allow(unused_imports))]
 pub(crate) use wire::error_parts;
 
 use crate::config::{HttpSettings, LlmConfig};
