@@ -260,7 +260,12 @@ fn interleaved(_c: &mut Criterion) {
         med(&mut raw_t, 0.5),
         med(&mut avb_t, 0.5),
     );
-    ratio::ratio_report("llm whole streamed answer (1 stream per round)", 1, &whole, 0);
+    ratio::ratio_report(
+        "llm whole streamed answer (1 stream per round)",
+        1,
+        &whole,
+        0,
+    );
     // Non-streamed throughput: rounds of 50 calls each, interleaved.
     const PER_ROUND: usize = 50;
     let mut rounds = Vec::new();

@@ -80,10 +80,58 @@ async fn conformance_on_ollama() {
     ])
     .await;
     assert_eq!(llm.backend(), "ollama");
+    // The URL without `/v1` is the same server.
+    let bare = client(&[
+        ("LLM_PROVIDER", "ollama"),
+        ("LLM_API_URL", &url),
+        ("LLM_MODEL", &model),
+    ])
+    .await;
+    let listed = bare.list_models().await.unwrap();
+    assert!(listed.iter().any(|m| m.id == bare.model()), "{listed:?}");
     conformance::run_all(&Harness::new(llm)).await.assert_exact(
         &Expect::all()
             .skipped("stream_cached_tokens", capability::CACHED_TOKENS)
             .skipped("embeddings_shape", capability::EMBEDDINGS)
             .skipped("context_too_long", capability::CONTEXT_LIMIT_ERROR),
     );
+}
+
+/// `LLM_API_KEY` appears in no text: summary, JSON, `Debug`, health, errors.
+#[tokio::test]
+async fn the_api_key_is_redacted_everywhere() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    drop(listener); // nothing listens there: every call fails
+    let key = "sk-avb-test-secret-4711";
+    let cfg = config(&[
+        ("LLM_PROVIDER", "openai"),
+        ("LLM_API_URL", &url),
+        ("LLM_MODEL", "m"),
+        ("LLM_API_KEY", key),
+    ]);
+    let mut texts = vec![
+        cfg.to_string(),
+        serde_json::to_string(&cfg).unwrap(),
+        format!("{cfg:?}"),
+    ];
+    let ports = avb::Ports::open(cfg).await.unwrap();
+    let report = ports.health().await;
+    assert!(!report.components["llm"].is_up(), "{report}");
+    let err = ports
+        .llm()
+        .chat(avb::llm::ChatRequest::user("hi"))
+        .await
+        .unwrap_err();
+    texts.extend([
+        report.to_string(),
+        serde_json::to_string(&report).unwrap(),
+        format!("{ports:?}"),
+        format!("{:?}", ports.llm()),
+        err.to_string(),
+        format!("{err:?}"),
+    ]);
+    for text in texts {
+        assert!(!text.contains(key), "{text}");
+    }
 }
