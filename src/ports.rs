@@ -175,6 +175,20 @@ mod tests {
         assert_eq!(main.matches("not implemented yet").count(), 1, "{main}");
     }
 
+    #[cfg(not(feature = "llm-openai"))]
+    #[tokio::test]
+    async fn an_llm_backend_not_compiled_in_names_its_feature() {
+        let config = Config::from_iter([
+            ("LLM_PROVIDER", "openai"),
+            ("LLM_API_URL", "http://127.0.0.1:9/v1"),
+            ("LLM_MODEL", "m"),
+        ])
+        .unwrap();
+        let text = Ports::open(config).await.unwrap_err().to_string();
+        assert!(text.starts_with("llm: "), "{text}");
+        assert!(text.contains("llm-openai"), "{text}");
+    }
+
     #[tokio::test]
     async fn health_probes_the_instances_held() {
         let ports = Ports::open(Config::from_iter(Vec::<(String, String)>::new()).unwrap())
@@ -182,6 +196,8 @@ mod tests {
             .unwrap();
         let report = ports.health().await;
         assert!(report.is_healthy(), "{report}");
+        assert_eq!(report.components["llm"].backend, "mock");
+        assert_eq!(ports.llm().backend(), "mock");
         // The same instance: what one handle wrote, a clone of `Ports` reads.
         let copy = ports.clone();
         ports
