@@ -11,7 +11,8 @@
 //! token, total). A streamed call ([`LlmClient::chat_stream`]) is a [`ChatStream`] of [`Delta`]s handed
 //! out as they arrive, never merged; its usage comes from the provider's final chunk. Dropping the stream
 //! cancels the request and closes its connection. Backends retry (and time out on the first token) only
-//! *before* the stream is handed out, never after a token reached the caller.
+//! *before* the stream is handed out, never after a token reached the caller; [`Fallback`] puts a second
+//! client behind a first on the same rule.
 //!
 //! The shared conformance suite is `conformance` (feature `conformance`, on the kit `avb-conformance`).
 //!
@@ -35,6 +36,7 @@
 
 pub mod config;
 mod error;
+mod fallback;
 pub mod mock;
 mod open;
 mod stream;
@@ -49,6 +51,7 @@ pub mod openai;
 
 pub use avb_core::{Classify, ErrorClass, Health, NotCompiled};
 pub use error::{Error, Result, TimeoutPhase};
+pub use fallback::Fallback;
 pub use open::open;
 pub use stream::{ChatStream, Event, EventStream};
 pub use types::{
