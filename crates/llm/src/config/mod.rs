@@ -1,6 +1,6 @@
 //! The LLM port's configuration: which backend `LLM_PROVIDER` chose and its settings, read and checked here
 //! (once) and shown as the startup summary's line; [`crate::open`] builds the backend from it. The mock's
-//! and the HTTP backends' own settings are in [`settings`].
+//! and the HTTP backends' own settings are [`HttpSettings`] and [`MockSettings`].
 
 use avb_core::config::keys::{Key, key, secret};
 use avb_core::config::{PortConfig, Reader, Scrubber, Secret, ServiceUrl};
