@@ -135,3 +135,27 @@ async fn the_api_key_is_redacted_everywhere() {
         assert!(!text.contains(key), "{text}");
     }
 }
+
+/// A service tests its handling of LLM failures with the environment alone (`LLM_MOCK_*`).
+#[tokio::test]
+async fn injected_failures_through_the_environment() {
+    use avb::llm::{ChatRequest, Classify, Error};
+    use futures::StreamExt;
+    let limited = client(&[("LLM_MOCK_FAIL", "rate_limit")]).await;
+    let err = limited.chat(ChatRequest::user("hi")).await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err}");
+    assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(1)));
+    let broken = client(&[
+        ("LLM_MOCK_FAIL", "mid_stream"),
+        ("LLM_MOCK_FAIL_AFTER", "3"),
+    ])
+    .await;
+    let mut stream = broken.chat_stream(ChatRequest::user("hi")).await.unwrap();
+    let mut got = Vec::new();
+    while let Some(d) = stream.next().await {
+        got.push(d.map(|d| d.content));
+    }
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(got[..3].iter().all(Result::is_ok), "{got:?}");
+    assert!(got[3].as_ref().is_err_and(|e| e.is_retryable()), "{got:?}");
+}
