@@ -10,7 +10,7 @@
 //! | Auth | `none` and `local`: the whole suite (the local issuer mints every token it needs); `keycloak`: skipped, naming why (the suite must mint arbitrary and forged tokens, which a configured issuer does not allow) | nothing |
 //! | ObjectStore | the whole suite, a 16 MiB streamed object | objects under `avb-check/<run uuid>/`, deleted afterwards |
 //! | Catalog | the whole suite when the catalog holds the sample content (the sandbox's built-in sample, or `--catalog-sample` to say so); otherwise skipped, naming why (the suite compares exact answers about that content) | nothing |
-//! | LLM | not yet: the port has no backend in this build | — |
+//! | LLM | the whole suite on the configured client (health asked first, so capabilities learnt from the server count; a backend that is down is one line) | nothing (it sends short prompts to the model) |
 //!
 //! `avb check --parity` ([`parity`]) compares instead what each port's sandbox default backend declares in
 //! its `Capabilities` with what the configured backend declares: `lacks` (code that works in the sandbox
@@ -85,12 +85,33 @@ pub async fn run(config: &Config, options: &CheckOptions) -> Vec<PortCheck> {
     out.push(auth(config, options).await);
     out.push(object_store(config, options).await);
     out.push(catalog(config, options).await);
-    out.push(PortCheck {
-        port: "llm",
-        backend: config.llm.backend.to_string(),
-        outcome: Outcome::Skipped("the LLM port has no backend in this build yet".into()),
-    });
+    out.push(llm(config, options).await);
     out
+}
+
+async fn llm(config: &Config, options: &CheckOptions) -> PortCheck {
+    use avb_llm::conformance::{self as suite, Harness};
+    let shown = config.llm.backend.to_string();
+    header(options, "llm", &shown);
+    let port = |outcome| PortCheck {
+        port: "llm",
+        backend: shown.clone(),
+        outcome,
+    };
+    let client = match avb_llm::open(&config.llm.backend) {
+        Ok(client) => client,
+        Err(e) => return port(Outcome::Unavailable(e.to_string())),
+    };
+    let health = client.health().await;
+    if !health.is_up() {
+        return port(Outcome::Unavailable(
+            health.reason.unwrap_or_else(|| "down".into()),
+        ));
+    }
+    let runner = runner(options, Runner::new().concurrency(2));
+    port(Outcome::Ran(
+        suite::run_all_with(&Harness::new(client), runner).await,
+    ))
 }
 
 fn header(options: &CheckOptions, port: &str, backend: &str) {

@@ -12,7 +12,7 @@
 //! `healthy` when every component is up, `unhealthy` when none is, else `degraded`.
 
 use crate::config::{
-    AuthConfig, CatalogConfig, Config, EventBusConfig, ObjectStoreConfig, PortConfig,
+    AuthConfig, CatalogConfig, Config, EventBusConfig, LlmConfig, ObjectStoreConfig, PortConfig,
 };
 use avb_core::{Health, Status};
 use serde::Serialize;
@@ -55,7 +55,7 @@ pub struct Report {
     pub mode: String,
     /// `development`, `staging` or `production`.
     pub environment: String,
-    /// Each port's health, by port name (`event_bus`, `auth`, `object_store`, `catalog`).
+    /// Each port's health, by port name (`event_bus`, `auth`, `object_store`, `catalog`, `llm`).
     pub components: BTreeMap<&'static str, Health>,
 }
 
@@ -93,10 +93,10 @@ where
     probe(backend, work).await
 }
 
-/// The report over `[event_bus, auth, object_store, catalog]`, reasons scrubbed of `config`'s secrets.
+/// The report over `[event_bus, auth, object_store, catalog, llm]`, reasons scrubbed of `config`'s secrets.
 pub(crate) fn report(
     config: &Config,
-    [event_bus, auth, object_store, catalog]: [Health; 4],
+    [event_bus, auth, object_store, catalog, llm]: [Health; 5],
 ) -> Report {
     // A backend's reason is a client library's text, which may quote a URL or key it was given: the
     // configuration's own secrets are scrubbed from it before it is reported.
@@ -105,6 +105,7 @@ pub(crate) fn report(
         (AuthConfig::NAME, auth),
         (ObjectStoreConfig::NAME, object_store),
         (CatalogConfig::NAME, catalog),
+        (LlmConfig::NAME, llm),
     ])
     .into_iter()
     .map(|(name, mut health)| {
@@ -129,11 +130,10 @@ pub(crate) fn report(
     }
 }
 
-/// Builds every implemented port from `config` and collects its health (LLM is not implemented yet and
-/// is not listed). For a one-shot check; a running service asks the ports it holds
+/// Builds every port from `config` and collects its health. For a one-shot check; a running service asks the ports it holds
 /// ([`Ports::health`](crate::Ports::health)).
 pub async fn check(config: &Config) -> Report {
-    let (event_bus, auth, object_store, catalog) = tokio::join!(
+    let (event_bus, auth, object_store, catalog, llm) = tokio::join!(
         component(
             config.event_bus.backend.kind().as_str(),
             avb_event_bus::open(&config.event_bus.backend),
@@ -154,8 +154,13 @@ pub async fn check(config: &Config) -> Report {
             avb_catalog::open(&config.catalog.backend),
             |catalog| async move { catalog.health().await },
         ),
+        component(
+            config.llm.backend.kind().as_str(),
+            async { avb_llm::open(&config.llm.backend) },
+            |llm| async move { llm.health().await },
+        ),
     );
-    report(config, [event_bus, auth, object_store, catalog])
+    report(config, [event_bus, auth, object_store, catalog, llm])
 }
 
 impl std::fmt::Display for Report {
@@ -189,7 +194,8 @@ mod tests {
         let config = Config::from_iter(Vec::<(String, String)>::new()).unwrap();
         let report = check(&config).await;
         assert_eq!(report.status, Overall::Healthy, "{report}");
-        assert_eq!(report.components.len(), 4);
+        assert_eq!(report.components.len(), 5);
+        assert_eq!(report.components["llm"].backend, "mock");
         assert_eq!(report.components["catalog"].backend, "json");
         assert_eq!(report.components["event_bus"].backend, "memory");
     }

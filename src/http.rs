@@ -9,7 +9,7 @@
 //! Every error body is `{"error": "<message>", "problems": [..]?}`; no secret appears in any answer (the
 //! configuration's summaries are redacted, health reasons scrubbed).
 
-use crate::config::{AuthConfig, Choice, Mode, PortConfig};
+use crate::config::{AuthConfig, Choice, Mode};
 use crate::{Platform, Ports, SwitchError};
 use axum::Json;
 use axum::extract::State;
@@ -51,7 +51,7 @@ fn dev_mode_body(platform: &Platform, ports: &Ports) -> Value {
             "auth": {"backend": ports.auth().backend(), "summary": config.auth.backend.to_string()},
             "object_store": {"backend": ports.object_store().backend(), "summary": config.object_store.backend.to_string()},
             "catalog": {"backend": ports.catalog().backend(), "summary": config.catalog.backend.to_string()},
-            "llm": {"backend": config.llm.backend.kind().as_str(), "summary": config.llm.backend.to_string()},
+            "llm": {"backend": ports.llm().backend(), "summary": config.llm.backend.to_string()},
         },
     })
 }

@@ -1,16 +1,17 @@
 //! [`Ports`]: every implemented port, built once from the resolved [`Config`].
 //!
 //! Each port crate turns its own configuration into a backend (`avb_event_bus::open`, `avb_auth::open`,
-//! `avb_object_store::open`, `avb_catalog::open`) with one exhaustive `match`; a backend left out of this build by its cargo
+//! `avb_object_store::open`, `avb_catalog::open`, `avb_llm::open`) with one exhaustive `match`; a backend left out of this build by its cargo
 //! feature is that port's `NotCompiled` error, naming the feature. `Ports` holds the instances, so a
 //! `/health` endpoint probed every few seconds asks the live backends ([`Ports::health`]) instead of
-//! building new ones. LLM has no backend yet; its configuration is resolved and checked.
+//! building new ones.
 
 use crate::config::Config;
 use crate::health::Report;
 use avb_auth::Authenticator;
 use avb_catalog::Catalog;
 use avb_event_bus::EventBus;
+use avb_llm::LlmClient;
 use avb_object_store::ObjectStore;
 use std::fmt;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub struct Ports {
     auth: Arc<dyn Authenticator>,
     object_store: Arc<dyn ObjectStore>,
     catalog: Arc<dyn Catalog>,
+    llm: Arc<dyn LlmClient>,
 }
 
 /// A port that could not be built, and why.
@@ -37,6 +39,8 @@ pub enum OpenError {
     ObjectStore(avb_object_store::Error),
     /// The Catalog (`DATA_CATALOG`): a malformed catalog file fails here, naming the file and JSON path.
     Catalog(avb_catalog::Error),
+    /// The LLM client (`LLM_PROVIDER`): a backend not compiled in fails here, naming its feature.
+    Llm(avb_llm::Error),
 }
 
 impl fmt::Display for OpenError {
@@ -46,6 +50,7 @@ impl fmt::Display for OpenError {
             OpenError::Auth(e) => write!(f, "auth: {e}"),
             OpenError::ObjectStore(e) => write!(f, "object store: {e}"),
             OpenError::Catalog(e) => write!(f, "catalog: {e}"),
+            OpenError::Llm(e) => write!(f, "llm: {e}"),
         }
     }
 }
@@ -59,6 +64,7 @@ impl std::error::Error for OpenError {
             OpenError::Auth(e) => std::error::Error::source(e),
             OpenError::ObjectStore(e) => std::error::Error::source(e),
             OpenError::Catalog(e) => std::error::Error::source(e),
+            OpenError::Llm(e) => std::error::Error::source(e),
         }
     }
 }
@@ -88,6 +94,7 @@ impl Ports {
             auth: auth.map_err(OpenError::Auth)?,
             object_store: object_store.map_err(OpenError::ObjectStore)?,
             catalog: catalog.map_err(OpenError::Catalog)?,
+            llm: avb_llm::open(&config.llm.backend).map_err(OpenError::Llm)?,
             config: Arc::new(config),
         })
     }
@@ -117,16 +124,22 @@ impl Ports {
         &self.catalog
     }
 
+    /// The LLM client.
+    pub fn llm(&self) -> &Arc<dyn LlmClient> {
+        &self.llm
+    }
+
     /// The health of the ports held (see [`crate::health`]): each asked with a time limit, concurrently,
     /// reasons scrubbed of the configuration's secrets.
     pub async fn health(&self) -> Report {
-        let (event_bus, auth, object_store, catalog) = tokio::join!(
+        let (event_bus, auth, object_store, catalog, llm) = tokio::join!(
             crate::health::probe(self.event_bus.backend(), self.event_bus.health()),
             crate::health::probe(self.auth.backend(), self.auth.health()),
             crate::health::probe(self.object_store.backend(), self.object_store.health()),
             crate::health::probe(self.catalog.backend(), self.catalog.health()),
+            crate::health::probe(self.llm.backend(), self.llm.health()),
         );
-        crate::health::report(&self.config, [event_bus, auth, object_store, catalog])
+        crate::health::report(&self.config, [event_bus, auth, object_store, catalog, llm])
     }
 }
 
@@ -137,6 +150,7 @@ impl fmt::Debug for Ports {
             .field("auth", &self.auth.backend())
             .field("object_store", &self.object_store.backend())
             .field("catalog", &self.catalog.backend())
+            .field("llm", &self.llm.backend())
             .finish_non_exhaustive()
     }
 }
@@ -161,6 +175,20 @@ mod tests {
         assert_eq!(main.matches("not implemented yet").count(), 1, "{main}");
     }
 
+    #[cfg(not(feature = "llm-openai"))]
+    #[tokio::test]
+    async fn an_llm_backend_not_compiled_in_names_its_feature() {
+        let config = Config::from_iter([
+            ("LLM_PROVIDER", "openai"),
+            ("LLM_API_URL", "http://127.0.0.1:9/v1"),
+            ("LLM_MODEL", "m"),
+        ])
+        .unwrap();
+        let text = Ports::open(config).await.unwrap_err().to_string();
+        assert!(text.starts_with("llm: "), "{text}");
+        assert!(text.contains("llm-openai"), "{text}");
+    }
+
     #[tokio::test]
     async fn health_probes_the_instances_held() {
         let ports = Ports::open(Config::from_iter(Vec::<(String, String)>::new()).unwrap())
@@ -168,6 +196,8 @@ mod tests {
             .unwrap();
         let report = ports.health().await;
         assert!(report.is_healthy(), "{report}");
+        assert_eq!(report.components["llm"].backend, "mock");
+        assert_eq!(ports.llm().backend(), "mock");
         // The same instance: what one handle wrote, a clone of `Ports` reads.
         let copy = ports.clone();
         ports

@@ -1,11 +1,14 @@
 //! The LLM port's configuration: which backend `LLM_PROVIDER` chose and its settings, read and checked here
-//! (once) and shown as the startup summary's line. The port's trait and backends arrive with its own issue;
-//! the backend is already selected and validated at startup.
+//! (once) and shown as the startup summary's line; [`crate::open`] builds the backend from it. The mock's
+//! and the HTTP backends' own settings are [`HttpSettings`] and [`MockSettings`].
 
 use avb_core::config::keys::{Key, key, secret};
 use avb_core::config::{PortConfig, Reader, Scrubber, Secret, ServiceUrl};
 use serde::Serialize;
 use std::fmt;
+
+mod settings;
+pub use settings::*;
 
 avb_core::choice! {
     /// LLM backend (`LLM_PROVIDER`).
@@ -52,14 +55,27 @@ pub const LLM_MODEL: Key = key(
 );
 
 /// Every variable of the port, in documentation order.
-pub const VARS: &[Key] = &[LLM_PROVIDER, LLM_API_URL, LLM_API_KEY, LLM_MODEL];
+pub const VARS: &[Key] = &[
+    LLM_PROVIDER,
+    LLM_API_URL,
+    LLM_API_KEY,
+    LLM_MODEL,
+    LLM_CONNECT_TIMEOUT_MS,
+    LLM_FIRST_TOKEN_TIMEOUT_MS,
+    LLM_TIMEOUT_MS,
+    LLM_RETRIES,
+    LLM_MOCK_LATENCY_MS,
+    LLM_MOCK_TOKEN_DELAY_MS,
+    LLM_MOCK_FAIL,
+    LLM_MOCK_FAIL_AFTER,
+];
 
 /// LLM backend and its settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum LlmConfig {
     /// Deterministic offline model (sandbox only).
-    Mock,
+    Mock(MockSettings),
     /// An OpenAI-compatible API.
     OpenAi {
         /// `LLM_API_URL`.
@@ -68,6 +84,8 @@ pub enum LlmConfig {
         model: String,
         /// `LLM_API_KEY`.
         api_key: Option<Secret>,
+        /// Timeouts and retries.
+        http: HttpSettings,
     },
     /// Ollama.
     Ollama {
@@ -77,6 +95,8 @@ pub enum LlmConfig {
         model: String,
         /// `LLM_API_KEY` (for an authenticating proxy in front of Ollama).
         api_key: Option<Secret>,
+        /// Timeouts and retries.
+        http: HttpSettings,
     },
 }
 
@@ -87,7 +107,7 @@ impl PortConfig for LlmConfig {
 
     fn read(kind: LlmKind, r: &mut Reader<'_>, needed_by: &str) -> Option<Self> {
         let example = match kind {
-            LlmKind::Mock => return Some(LlmConfig::Mock),
+            LlmKind::Mock => return MockSettings::read(r).map(LlmConfig::Mock),
             LlmKind::Ollama => "http://127.0.0.1:11434",
             LlmKind::OpenAi => "https://api.openai.com/v1",
         };
@@ -96,24 +116,27 @@ impl PortConfig for LlmConfig {
             .required(&LLM_MODEL, needed_by, "gemma3:270m")
             .map(str::to_string);
         let api_key = r.optional_secret(&LLM_API_KEY);
-        let (url, model, api_key) = (url?, model?, api_key?);
+        let http = HttpSettings::read(r);
+        let (url, model, api_key, http) = (url?, model?, api_key?, http?);
         Some(match kind {
             LlmKind::Ollama => LlmConfig::Ollama {
                 url,
                 model,
                 api_key,
+                http,
             },
             LlmKind::OpenAi | LlmKind::Mock => LlmConfig::OpenAi {
                 url,
                 model,
                 api_key,
+                http,
             },
         })
     }
 
     fn kind(&self) -> LlmKind {
         match self {
-            LlmConfig::Mock => LlmKind::Mock,
+            LlmConfig::Mock(_) => LlmKind::Mock,
             LlmConfig::OpenAi { .. } => LlmKind::OpenAi,
             LlmConfig::Ollama { .. } => LlmKind::Ollama,
         }
@@ -121,7 +144,7 @@ impl PortConfig for LlmConfig {
 
     fn secrets<'a>(&'a self, out: &mut Scrubber<'a>) {
         match self {
-            LlmConfig::Mock => {}
+            LlmConfig::Mock(_) => {}
             LlmConfig::OpenAi { url, api_key, .. } | LlmConfig::Ollama { url, api_key, .. } => {
                 out.url(url);
                 if let Some(key) = api_key {
@@ -136,16 +159,18 @@ impl fmt::Display for LlmConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let key = |k: &Option<_>| if k.is_some() { " (key ***)" } else { "" };
         match self {
-            LlmConfig::Mock => f.write_str("mock (deterministic, offline)"),
+            LlmConfig::Mock(m) => write!(f, "mock (deterministic, offline{m})"),
             LlmConfig::OpenAi {
                 url,
                 model,
                 api_key,
+                ..
             } => write!(f, "openai {url} model {model:?}{}", key(api_key)),
             LlmConfig::Ollama {
                 url,
                 model,
                 api_key,
+                ..
             } => write!(f, "ollama {url} model {model:?}{}", key(api_key)),
         }
     }
