@@ -25,7 +25,10 @@ OLLAMA_MINIAUDIO_PY_VERSION=1.71
 # SSE2 only) runs this model at a fifth of llama.cpp's speed. The binary is built for the machine that runs it.
 OLLAMA_CFLAGS="-O2 -march=native"
 ollama_home() { echo "$CACHE/ollama/$OLLAMA_VERSION"; }
-ollama_bin() { echo "$(ollama_home)/ollama"; }
+# ollama_cpu: a key of this CPU (model and feature flags): a binary built with -march=native is kept per CPU, so
+# a services cache copied to another machine rebuilds instead of dying on an illegal instruction.
+ollama_cpu() { { grep -m1 '^model name' /proc/cpuinfo; grep -m1 '^flags' /proc/cpuinfo; } 2>/dev/null | cksum | cut -d' ' -f1; }
+ollama_bin() { echo "$(ollama_home)/cpu-$(ollama_cpu)/ollama"; }
 ollama_dir() { echo "$STATE/ollama"; }
 ollama_pidfile() { echo "$(ollama_dir)/ollama.pid"; }
 
@@ -65,6 +68,7 @@ ollama_install() {
     -ldflags "-s -w -X github.com/ollama/ollama/version.Version=${OLLAMA_VERSION#v}" \
     "github.com/ollama/ollama@$OLLAMA_VERSION" >"$log" 2>&1 ||
     { tail -n 20 "$log" >&2; rm -rf "$tmp"; die "go install github.com/ollama/ollama@$OLLAMA_VERSION failed"; }
+  mkdir -p "$(dirname "$(ollama_bin)")"
   mv "$tmp/ollama" "$(ollama_bin)"
   rm -rf "$tmp"
 }
