@@ -110,23 +110,31 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-fn health(json: bool, wait: Option<std::time::Duration>) -> ExitCode {
-    let config = match avb::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("avb: {e}");
-            return ExitCode::from(2);
-        }
+/// The configuration from the environment; a bad one is printed and exits 2.
+pub(crate) fn resolved() -> Result<avb::config::Config, ExitCode> {
+    avb::from_env().map_err(|e| {
+        eprintln!("avb: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// A tokio runtime (`threads`: a multi-threaded one, else one thread); a failure is printed and exits 1.
+pub(crate) fn runtime(threads: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut builder = if threads {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("avb: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("avb: cannot start the async runtime: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+fn health(json: bool, wait: Option<std::time::Duration>) -> ExitCode {
+    let (config, runtime) = match (resolved(), runtime(false)) {
+        (Ok(c), Ok(r)) => (c, r),
+        (Err(code), _) | (_, Err(code)) => return code,
     };
     let deadline = wait.map(|w| std::time::Instant::now() + w);
     let report = runtime.block_on(async {
@@ -160,12 +168,9 @@ fn health(json: bool, wait: Option<std::time::Duration>) -> ExitCode {
 }
 
 fn token(subject: &str, workspace: &str, roles: &[String], ttl: std::time::Duration) -> ExitCode {
-    let config = match avb::from_env() {
+    let config = match resolved() {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("avb: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let key_file = match &config.auth.backend {
         avb::config::AuthConfig::Local { key_file, .. } => key_file.clone(),

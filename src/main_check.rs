@@ -6,22 +6,9 @@ use std::process::ExitCode;
 /// not be opened, 2 on a bad configuration.
 #[cfg(feature = "check")]
 pub fn run(json: bool, catalog_sample: bool) -> ExitCode {
-    let config = match avb::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("avb: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("avb: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let (config, runtime) = match (crate::resolved(), crate::runtime(true)) {
+        (Ok(c), Ok(r)) => (c, r),
+        (Err(code), _) | (_, Err(code)) => return code,
     };
     let options = avb::check::CheckOptions {
         print: !json,
@@ -58,22 +45,9 @@ pub fn run(json: bool, catalog_sample: bool) -> ExitCode {
 /// when one does (or cannot be opened), 2 on a bad configuration.
 #[cfg(feature = "check")]
 pub fn parity(json: bool, _catalog_sample: bool) -> ExitCode {
-    let config = match avb::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("avb: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("avb: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let (config, runtime) = match (crate::resolved(), crate::runtime(true)) {
+        (Ok(c), Ok(r)) => (c, r),
+        (Err(code), _) | (_, Err(code)) => return code,
     };
     let gaps = match runtime.block_on(avb::check::parity(&config)) {
         Ok(gaps) => gaps,

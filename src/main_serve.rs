@@ -7,15 +7,9 @@ use std::process::ExitCode;
 /// configuration.
 #[cfg(feature = "http")]
 pub fn run(addr: Option<std::net::SocketAddr>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime(true) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("avb: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let platform = match avb::Platform::from_env().await {

@@ -3,22 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{avb, text};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn avb(args: &[&str], vars: &[(&str, &str)], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_avb"))
-        .args(args)
-        .env_clear()
-        .envs(vars.iter().copied())
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn tempdir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("avb-cli-{name}-{}", std::process::id()));

@@ -3,25 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{avb, text};
+
+use std::path::PathBuf;
+use std::process::Output;
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/stub-catalog.json");
 const PIPELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pipeline.yaml");
-
-fn avb(args: &[&str], vars: &[(&str, &str)], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_avb"))
-        .args(args)
-        .env_clear()
-        .envs(vars.iter().copied())
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()

@@ -3,22 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn avb(args: &[&str], vars: &[(&str, &str)], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_avb"))
-        .args(args)
-        .env_clear()
-        .envs(vars.iter().copied())
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{avb, text};
 
 fn port<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     json["ports"]
