@@ -5,6 +5,7 @@
 //! | `GET /health` | the health report: `{"status": "healthy"\|"degraded"\|"unhealthy", "mode", "environment", "components": {<port>: {"status", "backend", "reason"?}}}`; HTTP 200, or 503 when unhealthy |
 //! | `GET /api/v2/system/dev-mode` | `{"mode", "environment", "switchable", "features": {<port>: {"backend", "summary"}}}` |
 //! | `POST /api/v2/system/dev-mode` | body `{"mode": "sandbox"\|"live"}`: switches the mode ([`Platform::switch_mode`]) and answers like `GET`. 403 outside `development`; unless auth is `none`, a bearer token the current Auth port accepts with role `owner` or `admin` (401 without a valid one, 403 without the role); 400 for a body or mode it cannot read (naming the allowed values); 422 when the new mode's configuration is invalid or its ports cannot be built (its problems listed; nothing changed) |
+//! | `GET /metrics` | Prometheus/OpenMetrics text of [`crate::metrics`] |
 //!
 //! Every error body is `{"error": "<message>", "problems": [..]?}`; no secret appears in any answer (the
 //! configuration's summaries are redacted, health reasons scrubbed).
@@ -27,6 +28,7 @@ pub fn router(platform: Arc<Platform>) -> axum::Router {
     axum::Router::new()
         .route("/health", get(health))
         .route("/api/v2/system/dev-mode", get(dev_mode).post(switch))
+        .route("/metrics", get(metrics))
         .with_state(platform)
 }
 
@@ -54,6 +56,17 @@ fn dev_mode_body(platform: &Platform, ports: &Ports) -> Value {
             "llm": {"backend": ports.llm().backend(), "summary": config.llm.backend.to_string()},
         },
     })
+}
+
+async fn metrics(State(platform): State<Arc<Platform>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        platform.metrics().encode(),
+    )
+        .into_response()
 }
 
 async fn dev_mode(State(platform): State<Arc<Platform>>) -> Json<Value> {

@@ -29,8 +29,10 @@ mod env;
 pub mod health;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod instrument;
 pub mod layers;
 mod main_error;
+pub mod metrics;
 mod platform;
 pub mod ports;
 #[cfg(feature = "testing")]

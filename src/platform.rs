@@ -7,9 +7,12 @@
 //! in, atomically: [`Platform::ports`] hands out an `Arc` snapshot, so a request that took the old ports
 //! finishes on them while the next one gets the new ones. Switches are allowed in the `development`
 //! environment only ([`SwitchError::NotDevelopment`] elsewhere) and are serialised.
+//!
+//! The platform's EventBus and Auth ports record into [`Platform::metrics`] ([`Ports::instrumented`]).
 
 use crate::config::{Config, ConfigError, Environment, Mode};
 use crate::health::Report;
+use crate::metrics::Metrics;
 use crate::{OpenError, Ports};
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -19,6 +22,7 @@ type Resolve = dyn Fn(Option<Mode>) -> Result<Config, ConfigError> + Send + Sync
 /// The ports of a service and how to resolve them again (see the module docs).
 pub struct Platform {
     current: RwLock<Arc<Ports>>,
+    metrics: Arc<Metrics>,
     resolve: Box<Resolve>,
     switching: tokio::sync::Mutex<()>,
     changes: tokio::sync::watch::Sender<u64>,
@@ -112,9 +116,14 @@ impl Platform {
 
     async fn with_resolver(resolve: Box<Resolve>) -> Result<Self, PlatformError> {
         let config = resolve(None).map_err(PlatformError::Config)?;
-        let ports = Ports::open(config).await.map_err(PlatformError::Open)?;
+        let metrics = Arc::new(Metrics::new());
+        let ports = Ports::open(config)
+            .await
+            .map_err(PlatformError::Open)?
+            .instrumented(&metrics);
         Ok(Self {
             current: RwLock::new(Arc::new(ports)),
+            metrics,
             resolve,
             switching: tokio::sync::Mutex::new(()),
             changes: tokio::sync::watch::channel(0).0,
@@ -127,6 +136,11 @@ impl Platform {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The metrics the platform's ports record (see [`crate::metrics`]); kept across mode switches.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The health of the current ports (see [`Ports::health`]).
@@ -158,7 +172,12 @@ impl Platform {
             return Ok(current);
         }
         let config = (self.resolve)(Some(mode)).map_err(SwitchError::Config)?;
-        let ports = Arc::new(Ports::open(config).await.map_err(SwitchError::Open)?);
+        let ports = Arc::new(
+            Ports::open(config)
+                .await
+                .map_err(SwitchError::Open)?
+                .instrumented(&self.metrics),
+        );
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = ports.clone();
         self.changes.send_modify(|n| *n += 1);
         Ok(ports)

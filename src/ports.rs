@@ -129,6 +129,25 @@ impl Ports {
         &self.llm
     }
 
+    /// The same ports with the EventBus and Auth behind the metered layer, recording into `metrics` (what
+    /// [`crate::Platform`] builds; see [`crate::metrics`]).
+    pub fn instrumented(mut self, metrics: &Arc<crate::metrics::Metrics>) -> Self {
+        use crate::layers::{Direct, Layer, metered::MeteredLayer};
+        let bus = self.event_bus.clone();
+        let layer = MeteredLayer::new(metrics.clone(), "event_bus", bus.backend());
+        self.event_bus = Arc::new(crate::instrument::InstrumentedBus::new(
+            bus,
+            layer.layer(Direct),
+        ));
+        let auth = self.auth.clone();
+        let layer = MeteredLayer::new(metrics.clone(), "auth", auth.backend());
+        self.auth = Arc::new(crate::instrument::InstrumentedAuth::new(
+            auth,
+            layer.layer(Direct),
+        ));
+        self
+    }
+
     /// The health of the ports held (see [`crate::health`]): each asked with a time limit, concurrently,
     /// reasons scrubbed of the configuration's secrets.
     pub async fn health(&self) -> Report {

@@ -69,6 +69,49 @@ async fn health_and_dev_mode_on_the_sandbox_default() {
 }
 
 #[tokio::test]
+async fn metrics_count_what_the_platforms_ports_did() {
+    let platform = Arc::new(
+        Platform::from_pairs(Vec::<(String, String)>::new())
+            .await
+            .unwrap(),
+    );
+    let ports = platform.ports();
+    let topic = avb::event_bus::Topic::new(&avb::WorkspaceId::new("acme").unwrap(), "t").unwrap();
+    for _ in 0..3 {
+        ports
+            .event_bus()
+            .publish(&topic, avb::event_bus::Message::new(&b"x"[..]))
+            .await
+            .unwrap();
+    }
+    let too_big = avb::event_bus::Message::new(vec![0u8; 64 * 1024 * 1024]);
+    assert!(ports.event_bus().publish(&topic, too_big).await.is_err());
+    ports.auth().authenticate("anything").await.unwrap();
+    let base = serve(platform.clone()).await;
+    let r = http::client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = r.text().await.unwrap();
+    for line in [
+        r#"avb_event_bus_operations_total{backend="memory",operation="publish",result="ok"} 3"#,
+        r#"avb_event_bus_operations_total{backend="memory",operation="publish",result="permanent"} 1"#,
+        r#"avb_event_bus_publish_failures_total{backend="memory",class="permanent"} 1"#,
+        r#"avb_auth_decisions_total{backend="none",decision="accepted"} 1"#,
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}
+
+#[tokio::test]
 async fn an_invalid_live_configuration_is_refused_with_its_problems_and_nothing_changes() {
     let platform = Arc::new(
         Platform::from_pairs(Vec::<(String, String)>::new())

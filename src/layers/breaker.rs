@@ -144,6 +144,10 @@ impl Drop for TrialGuard<'_> {
 }
 
 impl<S: Service> Service for Breaker<S> {
+    fn may_retry(&self) -> bool {
+        self.inner.may_retry()
+    }
+
     async fn call<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, E>
     where
         T: Send,

@@ -37,6 +37,7 @@
 //! against the breaker: a not-found, a conflict or a refused credential is an answer, not a failure.
 
 pub mod breaker;
+pub mod metered;
 pub mod retry;
 #[cfg(test)]
 mod tests;
@@ -109,6 +110,12 @@ pub trait Service: Send + Sync {
         E: Classify + From<Refusal> + Send,
         F: FnMut() -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send;
+
+    /// Whether this stack may call an operation more than once (a retry layer in it): a wrapper whose call
+    /// consumes its argument keeps a copy only then.
+    fn may_retry(&self) -> bool {
+        false
+    }
 }
 
 /// A layer: wraps an inner service into its own.

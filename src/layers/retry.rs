@@ -114,6 +114,10 @@ impl<S> Retry<S> {
 }
 
 impl<S: Service> Service for Retry<S> {
+    fn may_retry(&self) -> bool {
+        self.settings.max_attempts > 1
+    }
+
     async fn call<T, E, F, Fut>(&self, operation: &'static str, mut call: F) -> Result<T, E>
     where
         T: Send,

@@ -37,6 +37,10 @@ pub struct Timeout<S> {
 }
 
 impl<S: Service> Service for Timeout<S> {
+    fn may_retry(&self) -> bool {
+        self.inner.may_retry()
+    }
+
     async fn call<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, E>
     where
         T: Send,

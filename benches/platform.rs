@@ -1,0 +1,101 @@
+//! What the Platform costs: building the sandbox ports (all five), and the metered layer's added cost per
+//! call on the memory backends — the instrumented port beside the same backend without it, in interleaved
+//! rounds (the ratio is raw time / instrumented time: 1.00 = free; the target is ≥ 0.95, i.e. ≤ 5 %).
+//!
+//! `cargo bench --bench platform` (prints its own report; criterion is not used for the ratios).
+
+use avb::event_bus::{EventBus, Message, Topic};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[path = "support/ratio.rs"]
+mod ratio;
+
+const ROUNDS: usize = 40;
+const PER_ROUND: usize = 20_000;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        // Building the sandbox platform (all five ports), median of 30.
+        let mut builds: Vec<Duration> = Vec::new();
+        for _ in 0..30 {
+            let started = Instant::now();
+            let platform = avb::Platform::from_pairs(Vec::<(String, String)>::new())
+                .await
+                .expect("sandbox platform");
+            builds.push(started.elapsed());
+            black_box(platform);
+        }
+        builds.sort();
+        println!(
+            "sandbox Platform build (event bus, auth, object store, catalog, llm): median {:.2} ms, p90 {:.2} ms (30 builds)",
+            builds[15].as_secs_f64() * 1e3,
+            builds[27].as_secs_f64() * 1e3
+        );
+
+        let metrics = Arc::new(avb::metrics::Metrics::new());
+        let topic = Topic::new(&avb::WorkspaceId::new("bench").expect("ws"), "t").expect("topic");
+
+        // EventBus publish: raw memory bus vs the same bus behind the metered layer.
+        let raw: Arc<dyn EventBus> = Arc::new(
+            avb::event_bus::memory::MemoryBus::builder()
+                .build()
+                .expect("bus"),
+        );
+        let layered: Arc<dyn EventBus> = {
+            use avb::layers::{Direct, Layer, metered::MeteredLayer};
+            let inner: Arc<dyn EventBus> = Arc::new(
+                avb::event_bus::memory::MemoryBus::builder()
+                    .build()
+                    .expect("bus"),
+            );
+            let stack = MeteredLayer::new(metrics.clone(), "event_bus", "memory").layer(Direct);
+            Arc::new(avb::instrument::InstrumentedBus::new(inner, stack))
+        };
+        let payload = bytes::Bytes::from_static(b"0123456789abcdef");
+        let mut rounds = Vec::new();
+        for _ in 0..ROUNDS {
+            let mut times = [Duration::ZERO; 2];
+            for (i, bus) in [&raw, &layered].into_iter().enumerate() {
+                let started = Instant::now();
+                for _ in 0..PER_ROUND {
+                    black_box(
+                        bus.publish(&topic, Message::new(payload.clone()))
+                            .await
+                            .expect("publish"),
+                    );
+                }
+                times[i] = started.elapsed();
+            }
+            rounds.push((times[0], times[1]));
+        }
+        ratio::ratio_report("memory publish, metered vs raw", PER_ROUND, &rounds, 0);
+
+        // Auth: trust-all authenticate, raw vs metered.
+        let config = avb::config::Config::from_iter(Vec::<(String, String)>::new()).expect("config");
+        let raw = avb::auth::open(&config.auth.backend).await.expect("auth");
+        let layered: Arc<dyn avb::auth::Authenticator> = {
+            use avb::layers::{Direct, Layer, metered::MeteredLayer};
+            let stack = MeteredLayer::new(metrics.clone(), "auth", raw.backend()).layer(Direct);
+            Arc::new(avb::instrument::InstrumentedAuth::new(raw.clone(), stack))
+        };
+        let mut rounds = Vec::new();
+        for _ in 0..ROUNDS {
+            let mut times = [Duration::ZERO; 2];
+            for (i, auth) in [&raw, &layered].into_iter().enumerate() {
+                let started = Instant::now();
+                for _ in 0..PER_ROUND {
+                    black_box(auth.authenticate("token").await.expect("accepted"));
+                }
+                times[i] = started.elapsed();
+            }
+            rounds.push((times[0], times[1]));
+        }
+        ratio::ratio_report("trust-all authenticate, metered vs raw", PER_ROUND, &rounds, 0);
+    });
+}

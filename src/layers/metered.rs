@@ -1,0 +1,111 @@
+//! The metered layer: records every call's result and latency into [`Metrics`] (see [`crate::metrics`]).
+//! Outermost in the stack, so a call is counted once with its final result (after any retries).
+
+use super::{Layer, Refusal, Service};
+use crate::metrics::{Metrics, OkHandles, SAMPLE_EVERY};
+use avb_core::Classify;
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+/// An operation and its resolved handles (`None`: a port the metrics do not know).
+type Slot = OnceLock<(&'static str, Option<OkHandles>)>;
+
+/// Operations whose handles a metered service keeps (an operation beyond them takes the slow path).
+const SLOTS: usize = 16;
+
+thread_local! {
+    static TICK: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Whether this call is one of the timed sample.
+fn sampled() -> bool {
+    TICK.with(|t| {
+        let n = t.get().wrapping_add(1);
+        t.set(n);
+        n % SAMPLE_EVERY == 0
+    })
+}
+
+/// Settings: where to record, and the port and backend the calls go to.
+#[derive(Debug, Clone)]
+pub struct MeteredLayer {
+    metrics: Arc<Metrics>,
+    port: &'static str,
+    backend: &'static str,
+}
+
+impl MeteredLayer {
+    /// Records `port`'s calls on `backend` into `metrics`.
+    pub fn new(metrics: Arc<Metrics>, port: &'static str, backend: &'static str) -> Self {
+        Self {
+            metrics,
+            port,
+            backend,
+        }
+    }
+}
+
+impl<S> Layer<S> for MeteredLayer {
+    type Service = Metered<S>;
+    fn layer(&self, inner: S) -> Metered<S> {
+        Metered {
+            inner,
+            settings: self.clone(),
+            slots: Arc::new(std::array::from_fn(|_| OnceLock::new())),
+        }
+    }
+}
+
+/// The service of [`MeteredLayer`]; clones share their resolved handles.
+#[derive(Debug, Clone)]
+pub struct Metered<S> {
+    inner: S,
+    settings: MeteredLayer,
+    slots: Arc<[Slot; SLOTS]>,
+}
+
+impl<S> Metered<S> {
+    /// The handles of `operation`, resolved on its first call.
+    fn handles(&self, operation: &'static str) -> Option<&OkHandles> {
+        let s = &self.settings;
+        for slot in self.slots.iter() {
+            let (name, handles) =
+                slot.get_or_init(|| (operation, s.metrics.handles(s.port, s.backend, operation)));
+            if *name == operation {
+                return handles.as_ref();
+            }
+        }
+        None
+    }
+}
+
+impl<S: Service> Service for Metered<S> {
+    fn may_retry(&self) -> bool {
+        self.inner.may_retry()
+    }
+
+    async fn call<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, E>
+    where
+        T: Send,
+        E: Classify + From<Refusal> + Send,
+        F: FnMut() -> Fut + Send,
+        Fut: Future<Output = Result<T, E>> + Send,
+    {
+        let started = sampled().then(Instant::now);
+        let answer = self.inner.call(operation, call).await;
+        let took = started.map(|t| t.elapsed());
+        let s = &self.settings;
+        match &answer {
+            Ok(_) => match self.handles(operation) {
+                Some(h) => h.record_ok(took),
+                None => s.metrics.record(s.port, s.backend, operation, Ok(()), took),
+            },
+            Err(e) => s
+                .metrics
+                .record_error(s.port, s.backend, operation, e.class(), took),
+        }
+        answer
+    }
+}
