@@ -4,6 +4,9 @@
 //!
 //! `cargo bench --bench platform` (prints its own report; criterion is not used for the ratios).
 
+// Bench code: a failed expect is the benchmark failing, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use avb::event_bus::{EventBus, Message, Topic};
 use std::hint::black_box;
 use std::sync::Arc;
