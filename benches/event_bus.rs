@@ -25,7 +25,7 @@ const GROUPS: usize = 4;
 /// The `max` of a batched take (`Subscription::next_batch`), and the raw side's `recv_many` limit.
 const BATCH: usize = 64;
 /// Interleaved rounds per memory pair (raw then avb, avb then raw, …).
-const MEMORY_ROUNDS: usize = 21;
+const MEMORY_ROUNDS: usize = 41;
 
 fn messages(n: usize) -> Vec<Message> {
     let payload = bytes::Bytes::from_static(&[42u8; 64]);

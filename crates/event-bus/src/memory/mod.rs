@@ -151,8 +151,18 @@ struct TopicState {
 #[derive(Default)]
 struct TopicInner {
     log: VecDeque<Arc<Message>>,
-    groups: HashMap<String, Arc<Group>>,
+    /// The index in `members` of each group, by name.
+    groups: HashMap<String, usize>,
+    /// Every group of the topic ([`Group::slot`] is its index), with what was published to it since its
+    /// consumers last looked: a publish appends here under the topic's lock alone (no lock per group), and
+    /// a consumer whose queue ran dry takes all of it at once (see `Group::take_ready`).
+    members: Vec<Member>,
     recent: Recent,
+}
+
+struct Member {
+    group: Arc<Group>,
+    incoming: VecDeque<Entry>,
 }
 
 /// Recently published ids of one topic, for idempotent publish: a two-generation Bloom filter over the
@@ -271,11 +281,11 @@ impl Shared {
                 accepted.push(m);
             }
         }
-        for group in t.groups.values() {
-            lock(&group.inner)
-                .ready
+        for member in &mut t.members {
+            member
+                .incoming
                 .extend(accepted.iter().cloned().map(Entry::new));
-            group.wake();
+            member.group.wake();
         }
         if let Some(max) = self.settings.max_len {
             let excess = t.log.len().saturating_sub(max);
@@ -295,11 +305,9 @@ impl Shared {
         if !t.recent.first(&message, &t.log, &self.settings) {
             return; // a retried publish: already there
         }
-        for group in t.groups.values() {
-            lock(&group.inner)
-                .ready
-                .push_back(Entry::new(message.clone()));
-            group.wake();
+        for member in &mut t.members {
+            member.incoming.push_back(Entry::new(message.clone()));
+            member.group.wake();
         }
         t.log.push_back(message);
         if let Some(max) = self.settings.max_len
@@ -367,9 +375,10 @@ impl EventBus for MemoryBus {
         let state = self.shared.topic(topic);
         let group = {
             let mut t = lock(&state.inner);
-            if let Some(g) = t.groups.get(group) {
-                g.clone()
+            if let Some(&slot) = t.groups.get(group) {
+                t.members[slot].group.clone()
             } else {
+                let slot = t.members.len();
                 let mut inner = GroupInner::default();
                 if start == StartPosition::Earliest {
                     inner.ready = t.log.iter().cloned().map(Entry::new).collect();
@@ -382,13 +391,19 @@ impl EventBus for MemoryBus {
                     inner: Mutex::new(inner),
                     notify: Notify::new(),
                     waiting: AtomicUsize::new(0),
+                    slot,
                 });
-                t.groups.insert(group.to_string(), g.clone());
+                t.groups.insert(group.to_string(), slot);
+                t.members.push(Member {
+                    group: g.clone(),
+                    incoming: VecDeque::new(),
+                });
                 g
             }
         };
         Ok(Subscription::new(Box::new(MemorySource {
             group,
+            topic: state,
             shared: self.shared.clone(),
         })))
     }
@@ -400,7 +415,7 @@ impl EventBus for MemoryBus {
         let topics: Vec<Arc<TopicState>> = read(&self.shared.topics).values().cloned().collect();
         let mut groups = Vec::new();
         for t in topics {
-            groups.extend(lock(&t.inner).groups.values().cloned());
+            groups.extend(lock(&t.inner).members.iter().map(|m| m.group.clone()));
         }
         for g in &groups {
             g.notify.notify_waiters();
