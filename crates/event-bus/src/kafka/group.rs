@@ -7,7 +7,7 @@ use super::{SCHEME, Shared, wire};
 use crate::backend::{Origin, Receipt, Settle, Source};
 use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
-    Result, Settings, StartPosition, Subscription, Topic,
+    Message, Result, Settings, StartPosition, Subscription, Topic,
 };
 use rdkafka::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer};
@@ -19,6 +19,11 @@ use tokio::time::Instant;
 
 /// Records read but not yet handed out, above which the reader stops fetching until members catch up.
 const READ_AHEAD: usize = 1000;
+/// Records the reader queues at once (what librdkafka fetched already, up to this many).
+const READ_BATCH: usize = 256;
+
+/// A record read: partition, offset, message.
+type Read = (i32, i64, Arc<Message>);
 
 /// The consumer of one (topic, group) in one bus, shared by that group's subscriptions in this process.
 pub(crate) struct Reader {
@@ -106,14 +111,16 @@ impl Reader {
                 .busy
                 .insert(k.clone(), (entry.partition, entry.offset));
         }
+        let tag = state.next_tag;
+        state.next_tag += 1;
         let receipt = Receipt {
-            tag: u64::try_from(entry.offset).unwrap_or_default(),
-            id: entry.partition.to_string(),
+            tag,
+            id: String::new(),
             attempt: entry.attempts,
         };
         let message = entry.message.clone();
         state.out.insert(
-            (entry.partition, entry.offset),
+            tag,
             Out {
                 entry,
                 deadline: Instant::now() + self.settings.ack_timeout,
@@ -127,14 +134,33 @@ impl Reader {
     /// receipt — the record was redelivered meanwhile, or its partition went to another consumer — is
     /// `None`).
     fn take_back(&self, receipt: &Receipt) -> Option<Entry> {
-        let partition: i32 = receipt.id.parse().ok()?;
-        let offset = i64::try_from(receipt.tag).ok()?;
-        let mut state = lock(&self.state);
-        match state.out.get(&(partition, offset)) {
+        Self::take_back_from(&mut lock(&self.state), receipt)
+    }
+
+    fn take_back_from(state: &mut State, receipt: &Receipt) -> Option<Entry> {
+        match state.out.get(&receipt.tag) {
             Some(out) if out.entry.attempts == receipt.attempt => {
-                state.out.remove(&(partition, offset)).map(|o| o.entry)
+                state.out.remove(&receipt.tag).map(|o| o.entry)
             }
             _ => None,
+        }
+    }
+
+    /// Acks under one lock of the state: each receipt still out is settled; a freed key wakes the members
+    /// (one of them may have waited for that key's next record).
+    fn ack_receipts<'a>(&self, receipts: impl IntoIterator<Item = &'a Receipt>) {
+        let mut freed = false;
+        {
+            let mut state = lock(&self.state);
+            for receipt in receipts {
+                if let Some(entry) = Self::take_back_from(&mut state, receipt) {
+                    freed |=
+                        state.settle(entry.partition, entry.offset, entry.message.key.as_ref());
+                }
+            }
+        }
+        if freed {
+            self.wake.notify_waiters();
         }
     }
 
@@ -194,7 +220,7 @@ impl Reader {
                 state.ready.push_front(e);
                 woke = true;
             }
-            let expired: Vec<(i32, i64)> = state
+            let expired: Vec<u64> = state
                 .out
                 .iter()
                 .filter(|(_, o)| o.deadline <= now)
@@ -224,24 +250,55 @@ impl Reader {
         }
     }
 
-    fn on_record(&self, record: &rdkafka::message::BorrowedMessage<'_>) {
-        let (partition, offset) = (record.partition(), record.offset());
-        let message = Arc::new(wire::decode(record));
+    /// A record, decoded (outside the state's lock).
+    fn read(record: &rdkafka::message::BorrowedMessage<'_>) -> Read {
+        (
+            record.partition(),
+            record.offset(),
+            Arc::new(wire::decode(record)),
+        )
+    }
+
+    /// Takes what librdkafka already fetched, without waiting, until `batch` holds `max` records.
+    async fn read_more(consumer: &Kafka, batch: &mut Vec<Read>, max: usize) {
+        while batch.len() < max {
+            // One poll of a fresh `recv`: a record if one is fetched already; dropping a pending `recv`
+            // loses nothing (it takes no record until it returns one).
+            let more = std::future::poll_fn(|cx| {
+                let recv = std::pin::pin!(consumer.recv());
+                std::task::Poll::Ready(match recv.poll(cx) {
+                    std::task::Poll::Ready(Ok(record)) => Some(Self::read(&record)),
+                    // An error is met again by the next `recv` of the reader's loop.
+                    std::task::Poll::Ready(Err(_)) | std::task::Poll::Pending => None,
+                })
+            })
+            .await;
+            match more {
+                Some(read) => batch.push(read),
+                None => break,
+            }
+        }
+    }
+
+    /// Queues records read (one lock, one wake-up for the batch).
+    fn on_records(&self, batch: Vec<Read>) {
         let mut state = lock(&self.state);
-        let attempts = state
-            .restored
-            .get_mut(&partition)
-            .and_then(|r| r.remove(&offset))
-            .unwrap_or(0);
-        let part = state.parts.entry(partition).or_default();
-        part.next = offset + 1;
-        part.unsettled.insert(offset);
-        state.ready.push_back(Entry {
-            partition,
-            offset,
-            message,
-            attempts,
-        });
+        for (partition, offset, message) in batch {
+            let attempts = state
+                .restored
+                .get_mut(&partition)
+                .and_then(|r| r.remove(&offset))
+                .unwrap_or(0);
+            let part = state.parts.entry(partition).or_default();
+            part.next = offset + 1;
+            part.unsettled.insert(offset);
+            state.ready.push_back(Entry {
+                partition,
+                offset,
+                message,
+                attempts,
+            });
+        }
         drop(state);
         self.wake.notify_waiters();
     }
@@ -252,12 +309,21 @@ impl Reader {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !self.stopping.load(Ordering::SeqCst) {
-            let full = lock(&self.state).ready.len() >= READ_AHEAD;
+            let room = READ_AHEAD.saturating_sub(lock(&self.state).ready.len());
+            let full = room == 0;
             tokio::select! {
                 _ = self.stop.notified() => break,
                 _ = self.room.notified(), if full => {}
                 record = consumer.recv(), if !full => match record {
-                    Ok(record) => self.on_record(&record),
+                    Ok(record) => {
+                        // What else is fetched already goes in with it: one lock and one wake-up per
+                        // batch, not per record.
+                        let mut batch = Vec::with_capacity(room.min(READ_BATCH));
+                        batch.push(Self::read(&record));
+                        drop(record);
+                        Self::read_more(&consumer, &mut batch, room.min(READ_BATCH)).await;
+                        self.on_records(batch);
+                    }
                     // Broker trouble: librdkafka reconnects by itself; health() reports it.
                     Err(_) => tokio::time::sleep(tick).await,
                 },
@@ -298,9 +364,18 @@ impl Reader {
 #[async_trait::async_trait]
 impl Settle for Reader {
     async fn ack(&self, receipt: &Receipt) -> Result<()> {
-        if let Some(entry) = self.take_back(receipt) {
-            self.settled(&entry);
-        }
+        self.ack_receipts([receipt]);
+        Ok(())
+    }
+
+    /// Acks need no I/O here (the commit follows on the reader's schedule): no future per ack.
+    fn try_ack(&self, receipt: &Receipt) -> Option<Result<()>> {
+        self.ack_receipts([receipt]);
+        Some(Ok(()))
+    }
+
+    async fn ack_batch(&self, receipts: &[&Receipt]) -> Result<()> {
+        self.ack_receipts(receipts.iter().copied());
         Ok(())
     }
 
@@ -333,7 +408,7 @@ impl Settle for Reader {
             Err(e) => {
                 // Still out: the caller may nack again, or the ack timeout takes it.
                 lock(&self.state).out.insert(
-                    (entry.partition, entry.offset),
+                    receipt.tag,
                     Out {
                         entry,
                         deadline: Instant::now() + self.settings.ack_timeout,
@@ -360,10 +435,8 @@ impl Settle for Reader {
         if self.done.load(Ordering::SeqCst) {
             return Err(lost());
         }
-        let partition: i32 = receipt.id.parse().map_err(|_| lost())?;
-        let offset = i64::try_from(receipt.tag).map_err(|_| lost())?;
         let mut state = lock(&self.state);
-        match state.out.get_mut(&(partition, offset)) {
+        match state.out.get_mut(&receipt.tag) {
             // Still out with this attempt: the lease is this process's to move.
             Some(out) if out.entry.attempts == receipt.attempt => {
                 out.deadline = Instant::now() + duration;
