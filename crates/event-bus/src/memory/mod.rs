@@ -2,11 +2,15 @@
 //! semantics as the durable backends — groups, fan-out, redelivery with attempts, dead-letter, per-key order.
 //!
 //! How it works: each topic keeps a log of its last `max_len` messages (for groups that start at
-//! [`StartPosition::Earliest`]); publishing appends to it and to the queue of every group of the topic. A
+//! [`StartPosition::Earliest`]); publishing appends to it and to an incoming queue per group of the topic,
+//! all under the topic's one lock; a consumer whose group queue ran dry takes the group's incoming queue
+//! whole (one lock of the topic for everything published since). A
 //! keyed message is held back while an earlier message with the same key is in flight in that group, so
 //! same-key messages reach the group's consumers one at a time, in publish order. A group's queue is not
 //! trimmed: a group whose consumers went away keeps its messages until the bus is dropped. Ack deadlines
 //! come from a coarse clock on the fast path: never early, at most a few milliseconds late (see `clock`).
+//! [`MemoryBus::publisher`] gives a topic handle ([`MemoryPublisher`]) that publishes without the lookup
+//! by name and without a boxed future.
 //!
 //! Leases: [`Delivery::extend`](crate::Delivery::extend) moves a delivery's deadline (up to 24 h at a time).
 //! Redelivery after a `nack` without a delay, a drop or a lapsed lease waits the backoff
