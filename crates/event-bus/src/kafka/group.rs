@@ -130,6 +130,17 @@ impl Reader {
         Some(Delivery::from_origin(message, receipt, self.clone()))
     }
 
+    /// A delivery, or else the consumer's unreported error (cancel-safe: no await).
+    fn take_or_error(self: &Arc<Self>) -> Option<Result<Delivery>> {
+        if let Some(d) = self.take() {
+            return Some(Ok(d));
+        }
+        if self.draining.load(Ordering::SeqCst) {
+            return None;
+        }
+        lock(&self.state).error.take().map(Err)
+    }
+
     /// Takes the handed-out record of `receipt` back, if it is still out with that attempt (a stale
     /// receipt — the record was redelivered meanwhile, or its partition went to another consumer — is
     /// `None`).
@@ -324,8 +335,14 @@ impl Reader {
                         Self::read_more(&consumer, &mut batch, room.min(READ_BATCH)).await;
                         self.on_records(batch);
                     }
-                    // Broker trouble: librdkafka reconnects by itself; health() reports it.
-                    Err(_) => tokio::time::sleep(tick).await,
+                    // Broker trouble: librdkafka reconnects by itself; a member's `next` reports it
+                    // (retryable or not, see `map_err`), then the loop reads on after a pause.
+                    Err(e) => {
+                        lock(&self.state).error =
+                            Some(super::map_err(e, "reading from the group's consumer"));
+                        self.wake.notify_waiters();
+                        tokio::time::sleep(tick).await;
+                    }
                 },
                 _ = interval.tick() => {
                     self.housekeeping().await;
@@ -494,8 +511,8 @@ impl Source for Member {
             if self.ended() {
                 return None;
             }
-            if let Some(d) = self.reader.take() {
-                return Some(Ok(d));
+            if let Some(ready) = self.reader.take_or_error() {
+                return Some(ready);
             }
             woken.await;
         }
@@ -505,7 +522,7 @@ impl Source for Member {
         if self.ended() {
             return None;
         }
-        self.reader.take().map(Ok)
+        self.reader.take_or_error()
     }
 }
 

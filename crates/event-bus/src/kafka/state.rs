@@ -85,6 +85,9 @@ pub(super) struct State {
     pub(super) restored: HashMap<i32, HashMap<i64, u32>>,
     /// Records to dead-letter (from a drop or an ack timeout), with the last error.
     pub(super) dead: Vec<(Entry, String)>,
+    /// The consumer's last error (broker unreachable, topic gone …) not yet reported: the next member
+    /// whose `next` finds no delivery returns it (one report per error; a newer one replaces it).
+    pub(super) error: Option<crate::Error>,
 }
 
 impl State {
