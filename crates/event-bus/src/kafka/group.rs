@@ -93,50 +93,73 @@ impl Reader {
         }
     }
 
-    /// Hands out the first ready record whose key is free (cancel-safe: no await).
-    fn take(self: &Arc<Self>) -> Option<Delivery> {
+    /// Hands out up to `max` ready records whose keys are free, in queue order, under one lock of the
+    /// state (cancel-safe: no await); empty when none is ready.
+    fn take_many(self: &Arc<Self>, max: usize) -> Vec<Delivery> {
         if self.draining.load(Ordering::SeqCst) {
-            return None;
+            return Vec::new();
         }
+        let mut taken = Vec::new();
         let mut state = lock(&self.state);
-        let at = (0..state.ready.len()).find(|i| state.key_free(&state.ready[*i]))?;
-        let mut entry = state.ready.remove(at)?;
-        if state.ready.len() + 1 == READ_AHEAD {
+        let was_full = state.ready.len() >= READ_AHEAD;
+        let deadline = Instant::now() + self.settings.ack_timeout;
+        let mut from = 0;
+        while taken.len() < max {
+            let Some(at) = (from..state.ready.len()).find(|i| state.key_free(&state.ready[*i]))
+            else {
+                break;
+            };
+            let Some(mut entry) = state.ready.remove(at) else {
+                break;
+            };
+            // Records before `at` wait for their keys; the next search starts where this one was.
+            from = at;
+            entry.attempts += 1;
+            // The next commit carries the new attempt count in its metadata.
+            if let Some(part) = state.parts.get_mut(&entry.partition) {
+                part.dirty = true;
+            }
+            if let Some(k) = &entry.message.key {
+                state
+                    .busy
+                    .insert(k.clone(), (entry.partition, entry.offset));
+            }
+            let tag = state.next_tag;
+            state.next_tag += 1;
+            let receipt = Receipt {
+                tag,
+                id: String::new(),
+                attempt: entry.attempts,
+            };
+            let message = entry.message.clone();
+            state.out.insert(tag, Out { entry, deadline });
+            taken.push((message, receipt));
+        }
+        let room = was_full && state.ready.len() < READ_AHEAD;
+        drop(state);
+        if room {
             self.room.notify_one();
         }
-        entry.attempts += 1;
-        // The next commit carries the new attempt count in its metadata.
-        if let Some(part) = state.parts.get_mut(&entry.partition) {
-            part.dirty = true;
-        }
-        if let Some(k) = &entry.message.key {
-            state
-                .busy
-                .insert(k.clone(), (entry.partition, entry.offset));
-        }
-        let tag = state.next_tag;
-        state.next_tag += 1;
-        let receipt = Receipt {
-            tag,
-            id: String::new(),
-            attempt: entry.attempts,
-        };
-        let message = entry.message.clone();
-        state.out.insert(
-            tag,
-            Out {
-                entry,
-                deadline: Instant::now() + self.settings.ack_timeout,
-            },
-        );
-        drop(state);
-        Some(Delivery::from_origin(message, receipt, self.clone()))
+        let origin: Arc<dyn Origin> = self.clone();
+        taken
+            .into_iter()
+            .map(|(message, receipt)| Delivery::from_origin(message, receipt, origin.clone()))
+            .collect()
     }
 
     /// A delivery, or else the consumer's unreported error (cancel-safe: no await).
     fn take_or_error(self: &Arc<Self>) -> Option<Result<Delivery>> {
-        if let Some(d) = self.take() {
-            return Some(Ok(d));
+        match self.take_many_or_error(1)? {
+            Ok(mut batch) => batch.pop().map(Ok),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Up to `max` deliveries (at least one), or else the consumer's unreported error; `None`: neither.
+    fn take_many_or_error(self: &Arc<Self>, max: usize) -> Option<Result<Vec<Delivery>>> {
+        let batch = self.take_many(max);
+        if !batch.is_empty() {
+            return Some(Ok(batch));
         }
         if self.draining.load(Ordering::SeqCst) {
             return None;

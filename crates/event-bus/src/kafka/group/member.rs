@@ -38,6 +38,22 @@ impl Source for Member {
         }
     }
 
+    /// Up to `max` ready deliveries under one lock of the group's state (cancel-safe like `next`).
+    async fn next_batch(&mut self, max: usize) -> Option<Result<Vec<Delivery>>> {
+        loop {
+            let woken = self.reader.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if self.ended() {
+                return None;
+            }
+            if let Some(ready) = self.reader.take_many_or_error(max) {
+                return Some(ready);
+            }
+            woken.await;
+        }
+    }
+
     fn try_next(&mut self) -> Option<Result<Delivery>> {
         if self.ended() {
             return None;
