@@ -25,7 +25,7 @@ const GROUPS: usize = 4;
 /// The `max` of a batched take (`Subscription::next_batch`), and the raw side's `recv_many` limit.
 const BATCH: usize = 64;
 /// Interleaved rounds per memory pair (raw then avb, avb then raw, …).
-const MEMORY_ROUNDS: usize = 21;
+const MEMORY_ROUNDS: usize = 41;
 
 fn messages(n: usize) -> Vec<Message> {
     let payload = bytes::Bytes::from_static(&[42u8; 64]);
@@ -53,7 +53,15 @@ enum Take {
     Batch,
 }
 
-async fn bus_work(groups: usize, take: Take, msgs: Vec<Message>) -> Duration {
+/// How the memory bus side publishes: through the port (`EventBus::publish`: a topic lookup and a boxed
+/// future per message) or through a topic handle (`MemoryBus::publisher`, synchronous).
+#[derive(Clone, Copy, Debug)]
+enum Publish {
+    Port,
+    Handle,
+}
+
+async fn bus_work(groups: usize, take: Take, publish: Publish, msgs: Vec<Message>) -> Duration {
     let bus = MemoryBus::builder()
         .build()
         .unwrap_or_else(|e| panic!("memory bus with default settings: {e}"));
@@ -65,9 +73,14 @@ async fn bus_work(groups: usize, take: Take, msgs: Vec<Message>) -> Duration {
         subs.push(sub.unwrap_or_else(|e| panic!("subscribe {name}: {e}")));
     }
     let n = msgs.len();
+    let handle = bus.publisher(&topic);
     let start = Instant::now();
     for m in msgs {
-        if let Err(e) = bus.publish(&topic, m).await {
+        let published = match publish {
+            Publish::Port => bus.publish(&topic, m).await,
+            Publish::Handle => handle.publish(m),
+        };
+        if let Err(e) = published {
             panic!("memory publish: {e}");
         }
     }
@@ -146,13 +159,15 @@ fn memory(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("memory/{name}"));
         g.throughput(Throughput::Elements((N * groups) as u64));
         for (suffix, take) in [("", Take::One), ("_batched", Take::Batch)] {
-            g.bench_function(format!("avb{suffix}"), |b| {
-                b.iter_custom(|iters| {
-                    (0..iters)
-                        .map(|_| rt.block_on(bus_work(groups, take, messages(N))))
-                        .sum()
-                })
-            });
+            for (how, publish) in [("", Publish::Port), ("_handle", Publish::Handle)] {
+                g.bench_function(format!("avb{suffix}{how}"), |b| {
+                    b.iter_custom(|iters| {
+                        (0..iters)
+                            .map(|_| rt.block_on(bus_work(groups, take, publish, messages(N))))
+                            .sum()
+                    })
+                });
+            }
             g.bench_function(format!("raw_tokio_mpsc{suffix}"), |b| {
                 b.iter_custom(|iters| {
                     (0..iters)
@@ -170,20 +185,25 @@ fn memory(c: &mut Criterion) {
 fn memory_interleaved(_: &mut Criterion) {
     let rt = runtime();
     for (name, groups) in [("queue", 1), ("fan_out", GROUPS)] {
-        for take in [Take::One, Take::Batch] {
+        for (take, publish) in [
+            (Take::One, Publish::Port),
+            (Take::Batch, Publish::Port),
+            (Take::One, Publish::Handle),
+            (Take::Batch, Publish::Handle),
+        ] {
             let mut rounds = Vec::with_capacity(MEMORY_ROUNDS);
             for round in 0..MEMORY_ROUNDS {
                 let (msgs_raw, msgs_avb) = (messages(N), messages(N));
                 let (raw, avb) = if round % 2 == 0 {
                     let raw = rt.block_on(raw_work(groups, take, msgs_raw));
-                    (raw, rt.block_on(bus_work(groups, take, msgs_avb)))
+                    (raw, rt.block_on(bus_work(groups, take, publish, msgs_avb)))
                 } else {
-                    let avb = rt.block_on(bus_work(groups, take, msgs_avb));
+                    let avb = rt.block_on(bus_work(groups, take, publish, msgs_avb));
                     (rt.block_on(raw_work(groups, take, msgs_raw)), avb)
                 };
                 rounds.push((raw, avb));
             }
-            let label = format!("memory/{name} ({take:?})");
+            let label = format!("memory/{name} ({take:?}, publish via {publish:?})");
             ratio_report(&label, N * groups, &rounds, 0);
         }
     }

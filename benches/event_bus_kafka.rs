@@ -5,8 +5,14 @@
 //!   `FutureProducer` (idempotent, `acks=all`, `linger.ms=5`, the same `message.max.bytes`) handing the same
 //!   100 records (same `avb-id` header) to librdkafka, then awaiting their 100 delivery reports.
 //! - `kafka/consume_ack`: 2,000 pre-published messages, `next` + `ack` each through a new group — against a
-//!   raw `StreamConsumer` (the backend's consumer settings) receiving them and committing the offset every
-//!   100 ms. Timed from the first message on both sides (the group join is not the adapter's cost).
+//!   raw `StreamConsumer` (the backend's consumer settings: `enable.auto.commit=false`,
+//!   `enable.auto.offset.store=false`) receiving them, storing each one's offset after processing it
+//!   (`store_offset_from_message`) and committing the stored offsets every 100 ms (the adapter's commit
+//!   schedule), plus once at the end, as the adapter commits on close. Timed from the first message on both
+//!   sides (the group join is not the adapter's cost).
+//! - `kafka/consume_ack_batched`: the same with `next_batch(64)` + one `Delivery::ack_all` per batch —
+//!   against the raw consumer receiving 64 records (or the rest) and storing the last one's offset once
+//!   (what a raw at-least-once consumer storing per batch does), the same commits.
 //!
 //! 20 rounds, alternating which side goes first; the median of the per-round ratios is the result. A
 //! failed round is skipped and named; nothing panics on a slow broker.
@@ -16,11 +22,14 @@
 
 use avb::event_bus::kafka::KafkaBus;
 use avb::event_bus::kafka::wire::{HEADER_ID, kafka_topic};
-use avb::event_bus::{EventBus, Message, Settings, StartPosition, Topic, WorkspaceId};
+use avb::event_bus::{Delivery, EventBus, Message, Settings, StartPosition, Topic, WorkspaceId};
 use rdkafka::ClientConfig;
+use rdkafka::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
 use std::time::{Duration, Instant};
 
 const N: usize = 2_000;
@@ -91,7 +100,10 @@ async fn avb_publish(bus: &KafkaBus, topic: &Topic, msgs: &[Message]) -> Outcome
     Ok(start.elapsed())
 }
 
-async fn raw_consume(bootstrap: &str, name: &str) -> Outcome {
+/// Records per batch of the batched consume pair.
+const BATCH: usize = 64;
+
+async fn raw_consume(bootstrap: &str, name: &str, batched: bool) -> Outcome {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("raw-{}", uuid::Uuid::new_v4().simple()))
@@ -105,28 +117,65 @@ async fn raw_consume(bootstrap: &str, name: &str) -> Outcome {
     consumer.subscribe(&[name]).map_err(|e| e.to_string())?;
     let mut start = None;
     let mut last_commit = Instant::now();
-    for _ in 0..N {
+    for i in 0..N {
         let m = tokio::time::timeout(Duration::from_secs(60), consumer.recv())
             .await
             .map_err(|_| "raw consumer: nothing within 60 s".to_string())?
             .map_err(|e| e.to_string())?;
         start.get_or_insert_with(Instant::now);
-        if last_commit.elapsed() >= Duration::from_millis(100) {
+        std::hint::black_box(m.payload());
+        // Processed: its offset may be committed (at-least-once, as the adapter's ack); batched, once
+        // for the batch's last record.
+        if !batched || (i + 1) % BATCH == 0 || i + 1 == N {
             consumer
-                .commit_message(&m, CommitMode::Async)
+                .store_offset_from_message(&m)
                 .map_err(|e| e.to_string())?;
+        }
+        if last_commit.elapsed() >= COMMIT_EVERY {
+            commit(&consumer, CommitMode::Async)?;
             last_commit = Instant::now();
         }
     }
-    Ok(start.map(|s| s.elapsed()).unwrap_or_default())
+    let took = start.map(|s| s.elapsed()).unwrap_or_default();
+    // Untimed, as the adapter's close: the last stored offsets.
+    commit(&consumer, CommitMode::Sync)?;
+    Ok(took)
 }
 
-async fn avb_consume(bus: &KafkaBus, topic: &Topic) -> Outcome {
+/// The adapter's commit interval.
+const COMMIT_EVERY: Duration = Duration::from_millis(100);
+
+/// Commits the stored offsets; "nothing new to commit" is not an error.
+fn commit(consumer: &StreamConsumer, mode: CommitMode) -> Result<(), String> {
+    match consumer.commit_consumer_state(mode) {
+        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
+        Err(e) => Err(format!("raw commit: {e}")),
+    }
+}
+
+async fn avb_consume(bus: &KafkaBus, topic: &Topic, batched: bool) -> Outcome {
     let mut sub = bus
         .subscribe(topic, "bench", StartPosition::Earliest)
         .await
         .map_err(|e| e.to_string())?;
     let mut start = None;
+    if batched {
+        let mut done = 0;
+        while done < N {
+            let batch = tokio::time::timeout(Duration::from_secs(60), sub.next_batch(BATCH))
+                .await
+                .map_err(|_| "avb: nothing within 60 s".to_string())?
+                .ok_or("avb: the subscription ended")?
+                .map_err(|e| e.to_string())?;
+            start.get_or_insert_with(Instant::now);
+            for d in &batch {
+                std::hint::black_box(&d.message().payload);
+            }
+            Delivery::ack_all(&batch).await.map_err(|e| e.to_string())?;
+            done += batch.len();
+        }
+        return Ok(start.map(|s| s.elapsed()).unwrap_or_default());
+    }
     for _ in 0..N {
         let d = tokio::time::timeout(Duration::from_secs(60), sub.next())
             .await
@@ -134,6 +183,7 @@ async fn avb_consume(bus: &KafkaBus, topic: &Topic) -> Outcome {
             .ok_or("avb: the subscription ended")?
             .map_err(|e| e.to_string())?;
         start.get_or_insert_with(Instant::now);
+        std::hint::black_box(&d.message().payload);
         d.ack().await.map_err(|e| e.to_string())?;
     }
     Ok(start.map(|s| s.elapsed()).unwrap_or_default())
@@ -201,18 +251,24 @@ fn main() {
             avb_publish(&bus, &t, &msgs).await?;
             Ok(t)
         };
-        interleave(
-            "kafka/consume_ack",
-            async || {
-                let t = fill("raw-consume").await?;
-                raw_consume(&bootstrap, &kafka_topic(&t).map_err(|e| e.to_string())?).await
-            },
-            async || {
-                let t = fill("avb-consume").await?;
-                avb_consume(&bus, &t).await
-            },
-        )
-        .await;
+        for (case, batched) in [
+            ("kafka/consume_ack", false),
+            ("kafka/consume_ack_batched", true),
+        ] {
+            interleave(
+                case,
+                async || {
+                    let t = fill("raw-consume").await?;
+                    let name = kafka_topic(&t).map_err(|e| e.to_string())?;
+                    raw_consume(&bootstrap, &name, batched).await
+                },
+                async || {
+                    let t = fill("avb-consume").await?;
+                    avb_consume(&bus, &t, batched).await
+                },
+            )
+            .await;
+        }
         let _ = bus.close().await;
     });
 }

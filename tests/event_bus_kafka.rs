@@ -318,3 +318,55 @@ async fn an_extend_after_the_partition_was_revoked_is_lease_lost() {
     holder_bus.close().await.unwrap();
     joiner_bus.close().await.unwrap();
 }
+
+/// Broker trouble reaches the application (issue 10): the topic of a live subscription is deleted under
+/// it, and `next` returns the consumer's error (`UnknownTopicOrPartition`, retryable) instead of waiting
+/// silently; the error names what failed. Before, the reader swallowed consumer errors and `next` hung.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_error_comes_out_of_next() {
+    use avb::event_bus::kafka::wire::kafka_topic;
+    use avb::event_bus::{Message, StartPosition};
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+    let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
+        return;
+    };
+    let bus = Kafka {
+        bootstrap: bootstrap.clone(),
+    }
+    .new_bus()
+    .await
+    .unwrap();
+    let topic = unique("deleted");
+    let mut sub = bus
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    bus.publish(&topic, Message::new(&b"before"[..]))
+        .await
+        .unwrap();
+    // Assigned and fetching.
+    next_within(&mut sub).await.ack().await.unwrap();
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
+    let name = kafka_topic(&topic).unwrap();
+    let deleted = admin
+        .delete_topics(&[name.as_str()], &AdminOptions::new())
+        .await
+        .unwrap();
+    assert!(deleted.iter().all(|r| r.is_ok()), "{deleted:?}");
+    // A hang guard, not a timing assertion: librdkafka notices the missing topic at its next fetch.
+    let got = tokio::time::timeout(Duration::from_secs(60), sub.next())
+        .await
+        .expect("next returned within 60 s of the topic's deletion")
+        .expect("the subscription is still open");
+    let err = got.expect_err("the consumer's error, not a delivery");
+    assert!(
+        err.to_string()
+            .contains("reading from the group's consumer"),
+        "{err}"
+    );
+    bus.close().await.unwrap();
+}

@@ -131,6 +131,13 @@ impl MessageId {
     }
 }
 
+impl From<&str> for MessageId {
+    /// An id with this text (one allocation, no intermediate `String`).
+    fn from(id: &str) -> Self {
+        Self(std::sync::Arc::from(id))
+    }
+}
+
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

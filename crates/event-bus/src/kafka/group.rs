@@ -4,10 +4,10 @@
 
 use super::state::{Entry, Kafka, Out, State, lock};
 use super::{SCHEME, Shared, wire};
-use crate::backend::{Origin, Receipt, Settle, Source};
+use crate::backend::{Origin, Receipt, Settle};
 use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
-    Result, Settings, StartPosition, Subscription, Topic,
+    Message, Result, Settings, Topic,
 };
 use rdkafka::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer};
@@ -17,8 +17,16 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+mod member;
+pub(crate) use member::subscribe;
+
 /// Records read but not yet handed out, above which the reader stops fetching until members catch up.
 const READ_AHEAD: usize = 1000;
+/// Records the reader queues at once (what librdkafka fetched already, up to this many).
+const READ_BATCH: usize = 256;
+
+/// A record read: partition, offset, message.
+type Read = (i32, i64, Arc<Message>);
 
 /// The consumer of one (topic, group) in one bus, shared by that group's subscriptions in this process.
 pub(crate) struct Reader {
@@ -85,56 +93,111 @@ impl Reader {
         }
     }
 
-    /// Hands out the first ready record whose key is free (cancel-safe: no await).
-    fn take(self: &Arc<Self>) -> Option<Delivery> {
+    /// Hands out up to `max` ready records whose keys are free, in queue order, under one lock of the
+    /// state (cancel-safe: no await); empty when none is ready.
+    fn take_many(self: &Arc<Self>, max: usize) -> Vec<Delivery> {
+        if self.draining.load(Ordering::SeqCst) {
+            return Vec::new();
+        }
+        let mut taken = Vec::new();
+        let mut state = lock(&self.state);
+        let was_full = state.ready.len() >= READ_AHEAD;
+        let deadline = Instant::now() + self.settings.ack_timeout;
+        let mut from = 0;
+        while taken.len() < max {
+            let Some(at) = (from..state.ready.len()).find(|i| state.key_free(&state.ready[*i]))
+            else {
+                break;
+            };
+            let Some(mut entry) = state.ready.remove(at) else {
+                break;
+            };
+            // Records before `at` wait for their keys; the next search starts where this one was.
+            from = at;
+            entry.attempts += 1;
+            // The next commit carries the new attempt count in its metadata.
+            if let Some(part) = state.parts.get_mut(&entry.partition) {
+                part.dirty = true;
+            }
+            if let Some(k) = &entry.message.key {
+                state
+                    .busy
+                    .insert(k.clone(), (entry.partition, entry.offset));
+            }
+            let tag = state.next_tag;
+            state.next_tag += 1;
+            let receipt = Receipt {
+                tag,
+                id: String::new(),
+                attempt: entry.attempts,
+            };
+            let message = entry.message.clone();
+            state.out.insert(tag, Out { entry, deadline });
+            taken.push((message, receipt));
+        }
+        let room = was_full && state.ready.len() < READ_AHEAD;
+        drop(state);
+        if room {
+            self.room.notify_one();
+        }
+        let origin: Arc<dyn Origin> = self.clone();
+        taken
+            .into_iter()
+            .map(|(message, receipt)| Delivery::from_origin(message, receipt, origin.clone()))
+            .collect()
+    }
+
+    /// A delivery, or else the consumer's unreported error (cancel-safe: no await).
+    fn take_or_error(self: &Arc<Self>) -> Option<Result<Delivery>> {
+        match self.take_many_or_error(1)? {
+            Ok(mut batch) => batch.pop().map(Ok),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Up to `max` deliveries (at least one), or else the consumer's unreported error; `None`: neither.
+    fn take_many_or_error(self: &Arc<Self>, max: usize) -> Option<Result<Vec<Delivery>>> {
+        let batch = self.take_many(max);
+        if !batch.is_empty() {
+            return Some(Ok(batch));
+        }
         if self.draining.load(Ordering::SeqCst) {
             return None;
         }
-        let mut state = lock(&self.state);
-        let at = (0..state.ready.len()).find(|i| state.key_free(&state.ready[*i]))?;
-        let mut entry = state.ready.remove(at)?;
-        if state.ready.len() + 1 == READ_AHEAD {
-            self.room.notify_one();
-        }
-        entry.attempts += 1;
-        // The next commit carries the new attempt count in its metadata.
-        if let Some(part) = state.parts.get_mut(&entry.partition) {
-            part.dirty = true;
-        }
-        if let Some(k) = &entry.message.key {
-            state
-                .busy
-                .insert(k.clone(), (entry.partition, entry.offset));
-        }
-        let receipt = Receipt {
-            tag: u64::try_from(entry.offset).unwrap_or_default(),
-            id: entry.partition.to_string(),
-            attempt: entry.attempts,
-        };
-        let message = entry.message.clone();
-        state.out.insert(
-            (entry.partition, entry.offset),
-            Out {
-                entry,
-                deadline: Instant::now() + self.settings.ack_timeout,
-            },
-        );
-        drop(state);
-        Some(Delivery::from_origin(message, receipt, self.clone()))
+        lock(&self.state).error.take().map(Err)
     }
 
     /// Takes the handed-out record of `receipt` back, if it is still out with that attempt (a stale
     /// receipt — the record was redelivered meanwhile, or its partition went to another consumer — is
     /// `None`).
     fn take_back(&self, receipt: &Receipt) -> Option<Entry> {
-        let partition: i32 = receipt.id.parse().ok()?;
-        let offset = i64::try_from(receipt.tag).ok()?;
-        let mut state = lock(&self.state);
-        match state.out.get(&(partition, offset)) {
+        Self::take_back_from(&mut lock(&self.state), receipt)
+    }
+
+    fn take_back_from(state: &mut State, receipt: &Receipt) -> Option<Entry> {
+        match state.out.get(&receipt.tag) {
             Some(out) if out.entry.attempts == receipt.attempt => {
-                state.out.remove(&(partition, offset)).map(|o| o.entry)
+                state.out.remove(&receipt.tag).map(|o| o.entry)
             }
             _ => None,
+        }
+    }
+
+    /// Acks under one lock of the state: each receipt still out is settled; a freed key wakes the members
+    /// (one of them may have waited for that key's next record).
+    fn ack_receipts<'a>(&self, receipts: impl IntoIterator<Item = &'a Receipt>) {
+        let mut freed = false;
+        {
+            let mut state = lock(&self.state);
+            for receipt in receipts {
+                if let Some(entry) = Self::take_back_from(&mut state, receipt) {
+                    freed |=
+                        state.settle(entry.partition, entry.offset, entry.message.key.as_ref());
+                }
+            }
+        }
+        if freed {
+            self.wake.notify_waiters();
         }
     }
 
@@ -194,7 +257,7 @@ impl Reader {
                 state.ready.push_front(e);
                 woke = true;
             }
-            let expired: Vec<(i32, i64)> = state
+            let expired: Vec<u64> = state
                 .out
                 .iter()
                 .filter(|(_, o)| o.deadline <= now)
@@ -224,24 +287,55 @@ impl Reader {
         }
     }
 
-    fn on_record(&self, record: &rdkafka::message::BorrowedMessage<'_>) {
-        let (partition, offset) = (record.partition(), record.offset());
-        let message = Arc::new(wire::decode(record));
+    /// A record, decoded (outside the state's lock).
+    fn read(record: &rdkafka::message::BorrowedMessage<'_>) -> Read {
+        (
+            record.partition(),
+            record.offset(),
+            Arc::new(wire::decode(record)),
+        )
+    }
+
+    /// Takes what librdkafka already fetched, without waiting, until `batch` holds `max` records.
+    async fn read_more(consumer: &Kafka, batch: &mut Vec<Read>, max: usize) {
+        while batch.len() < max {
+            // One poll of a fresh `recv`: a record if one is fetched already; dropping a pending `recv`
+            // loses nothing (it takes no record until it returns one).
+            let more = std::future::poll_fn(|cx| {
+                let recv = std::pin::pin!(consumer.recv());
+                std::task::Poll::Ready(match recv.poll(cx) {
+                    std::task::Poll::Ready(Ok(record)) => Some(Self::read(&record)),
+                    // An error is met again by the next `recv` of the reader's loop.
+                    std::task::Poll::Ready(Err(_)) | std::task::Poll::Pending => None,
+                })
+            })
+            .await;
+            match more {
+                Some(read) => batch.push(read),
+                None => break,
+            }
+        }
+    }
+
+    /// Queues records read (one lock, one wake-up for the batch).
+    fn on_records(&self, batch: Vec<Read>) {
         let mut state = lock(&self.state);
-        let attempts = state
-            .restored
-            .get_mut(&partition)
-            .and_then(|r| r.remove(&offset))
-            .unwrap_or(0);
-        let part = state.parts.entry(partition).or_default();
-        part.next = offset + 1;
-        part.unsettled.insert(offset);
-        state.ready.push_back(Entry {
-            partition,
-            offset,
-            message,
-            attempts,
-        });
+        for (partition, offset, message) in batch {
+            let attempts = state
+                .restored
+                .get_mut(&partition)
+                .and_then(|r| r.remove(&offset))
+                .unwrap_or(0);
+            let part = state.parts.entry(partition).or_default();
+            part.next = offset + 1;
+            part.unsettled.insert(offset);
+            state.ready.push_back(Entry {
+                partition,
+                offset,
+                message,
+                attempts,
+            });
+        }
         drop(state);
         self.wake.notify_waiters();
     }
@@ -252,14 +346,29 @@ impl Reader {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !self.stopping.load(Ordering::SeqCst) {
-            let full = lock(&self.state).ready.len() >= READ_AHEAD;
+            let room = READ_AHEAD.saturating_sub(lock(&self.state).ready.len());
+            let full = room == 0;
             tokio::select! {
                 _ = self.stop.notified() => break,
                 _ = self.room.notified(), if full => {}
                 record = consumer.recv(), if !full => match record {
-                    Ok(record) => self.on_record(&record),
-                    // Broker trouble: librdkafka reconnects by itself; health() reports it.
-                    Err(_) => tokio::time::sleep(tick).await,
+                    Ok(record) => {
+                        // What else is fetched already goes in with it: one lock and one wake-up per
+                        // batch, not per record.
+                        let mut batch = Vec::with_capacity(room.min(READ_BATCH));
+                        batch.push(Self::read(&record));
+                        drop(record);
+                        Self::read_more(&consumer, &mut batch, room.min(READ_BATCH)).await;
+                        self.on_records(batch);
+                    }
+                    // Broker trouble: librdkafka reconnects by itself; a member's `next` reports it
+                    // (retryable or not, see `map_err`), then the loop reads on after a pause.
+                    Err(e) => {
+                        lock(&self.state).error =
+                            Some(super::map_err(e, "reading from the group's consumer"));
+                        self.wake.notify_waiters();
+                        tokio::time::sleep(tick).await;
+                    }
                 },
                 _ = interval.tick() => {
                     self.housekeeping().await;
@@ -298,9 +407,18 @@ impl Reader {
 #[async_trait::async_trait]
 impl Settle for Reader {
     async fn ack(&self, receipt: &Receipt) -> Result<()> {
-        if let Some(entry) = self.take_back(receipt) {
-            self.settled(&entry);
-        }
+        self.ack_receipts([receipt]);
+        Ok(())
+    }
+
+    /// Acks need no I/O here (the commit follows on the reader's schedule): no future per ack.
+    fn try_ack(&self, receipt: &Receipt) -> Option<Result<()>> {
+        self.ack_receipts([receipt]);
+        Some(Ok(()))
+    }
+
+    async fn ack_batch(&self, receipts: &[&Receipt]) -> Result<()> {
+        self.ack_receipts(receipts.iter().copied());
         Ok(())
     }
 
@@ -333,7 +451,7 @@ impl Settle for Reader {
             Err(e) => {
                 // Still out: the caller may nack again, or the ack timeout takes it.
                 lock(&self.state).out.insert(
-                    (entry.partition, entry.offset),
+                    receipt.tag,
                     Out {
                         entry,
                         deadline: Instant::now() + self.settings.ack_timeout,
@@ -360,10 +478,8 @@ impl Settle for Reader {
         if self.done.load(Ordering::SeqCst) {
             return Err(lost());
         }
-        let partition: i32 = receipt.id.parse().map_err(|_| lost())?;
-        let offset = i64::try_from(receipt.tag).map_err(|_| lost())?;
         let mut state = lock(&self.state);
-        match state.out.get_mut(&(partition, offset)) {
+        match state.out.get_mut(&receipt.tag) {
             // Still out with this attempt: the lease is this process's to move.
             Some(out) if out.entry.attempts == receipt.attempt => {
                 out.deadline = Instant::now() + duration;
@@ -395,102 +511,6 @@ impl Origin for Reader {
     }
     fn group(&self) -> &str {
         &self.group
-    }
-}
-
-/// One subscription: a member of the reader's group in this process.
-struct Member {
-    reader: Arc<Reader>,
-}
-
-impl Member {
-    fn ended(&self) -> bool {
-        self.reader.draining.load(Ordering::SeqCst)
-            || self.reader.stopping.load(Ordering::SeqCst)
-            || self.reader.done.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait::async_trait]
-impl Source for Member {
-    async fn next(&mut self) -> Option<Result<Delivery>> {
-        loop {
-            let woken = self.reader.wake.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            if self.ended() {
-                return None;
-            }
-            if let Some(d) = self.reader.take() {
-                return Some(Ok(d));
-            }
-            woken.await;
-        }
-    }
-
-    fn try_next(&mut self) -> Option<Result<Delivery>> {
-        if self.ended() {
-            return None;
-        }
-        self.reader.take().map(Ok)
-    }
-}
-
-impl Drop for Member {
-    fn drop(&mut self) {
-        let Some(bus) = self.reader.bus.upgrade() else {
-            self.reader.stop();
-            return;
-        };
-        let _readers = bus.readers.lock();
-        if self.reader.members.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.reader.stop();
-        }
-    }
-}
-
-/// Joins `group` of `topic` in this bus: the existing reader, or a new consumer.
-pub(crate) async fn subscribe(
-    bus: &Arc<Shared>,
-    topic: &Topic,
-    kafka_topic: &str,
-    group: &str,
-    start: StartPosition,
-) -> Result<Subscription> {
-    let key = (kafka_topic.to_string(), group.to_string());
-    loop {
-        let existing = {
-            let readers = bus.readers.lock().map_err(|_| poisoned())?;
-            match readers.get(&key) {
-                Some(r) if !r.stopping.load(Ordering::SeqCst) => {
-                    r.members.fetch_add(1, Ordering::SeqCst);
-                    return Ok(member(r.clone()));
-                }
-                other => other.cloned(),
-            }
-        };
-        match existing {
-            // A reader of this group is leaving: its commit must land before a new consumer reads.
-            Some(old) => old.stopped().await,
-            None => break,
-        }
-    }
-    let reader = super::join::start_reader(bus, topic, kafka_topic, group, start).await?;
-    let mut readers = bus.readers.lock().map_err(|_| poisoned())?;
-    reader.members.fetch_add(1, Ordering::SeqCst);
-    readers.insert(key, reader.clone());
-    Ok(member(reader))
-}
-
-fn member(reader: Arc<Reader>) -> Subscription {
-    Subscription::new(Box::new(Member { reader }))
-}
-
-fn poisoned() -> Error {
-    Error::Backend {
-        backend: SCHEME,
-        reason: "an internal lock was poisoned by a panic".into(),
-        source: None,
     }
 }
 

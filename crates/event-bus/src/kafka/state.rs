@@ -19,6 +19,32 @@ const METADATA_PREFIX: &str = "avb1 ";
 /// Kafka's default `offset.metadata.max.bytes` is 4096: stay below it.
 const METADATA_MAX: usize = 3500;
 
+/// A hasher for the integer keys of the per-record maps (hand-out tags, partitions): one multiply
+/// instead of SipHash on every hand-out and ack. The keys are this process's counters and the broker's
+/// partition numbers, never an outsider's choice, so flooding is not a concern.
+#[derive(Default, Clone, Copy)]
+pub(super) struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_i32(&mut self, i: i32) {
+        self.write_u64(u64::from(i as u32));
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map with integer keys hashed by [`IntHasher`].
+pub(super) type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
 /// A record this process read and has not settled.
 #[derive(Clone)]
 pub(super) struct Entry {
@@ -47,14 +73,21 @@ pub(super) struct Part {
 pub(super) struct State {
     pub(super) ready: VecDeque<Entry>,
     pub(super) delayed: Vec<(Instant, Entry)>,
-    pub(super) out: HashMap<(i32, i64), Out>,
+    /// Handed-out records by hand-out tag (a new one per hand-out, so a receipt of an earlier hand-out of
+    /// the same record finds nothing).
+    pub(super) out: IntMap<u64, Out>,
+    /// The tag of the next hand-out.
+    pub(super) next_tag: u64,
     /// Keys with a record handed out, nacked or waiting for its redelivery: the key's next record waits.
     pub(super) busy: HashMap<String, (i32, i64)>,
-    pub(super) parts: HashMap<i32, Part>,
+    pub(super) parts: IntMap<i32, Part>,
     /// Attempt counts from the committed metadata of partitions this consumer was assigned.
     pub(super) restored: HashMap<i32, HashMap<i64, u32>>,
     /// Records to dead-letter (from a drop or an ack timeout), with the last error.
     pub(super) dead: Vec<(Entry, String)>,
+    /// The consumer's last error (broker unreachable, topic gone …) not yet reported: the next member
+    /// whose `next` finds no delivery returns it (one report per error; a newer one replaces it).
+    pub(super) error: Option<crate::Error>,
 }
 
 impl State {
@@ -68,7 +101,9 @@ impl State {
         }
     }
 
-    pub(super) fn settle(&mut self, partition: i32, offset: i64, key: Option<&String>) {
+    /// Settles a record: its offset may be committed past, its key is free again. `true` when a key was
+    /// freed (a member waiting for that key's next record may go on).
+    pub(super) fn settle(&mut self, partition: i32, offset: i64, key: Option<&String>) -> bool {
         if let Some(part) = self.parts.get_mut(&partition) {
             part.unsettled.remove(&offset);
             part.dirty = true;
@@ -77,7 +112,9 @@ impl State {
             && self.busy.get(k) == Some(&(partition, offset))
         {
             self.busy.remove(k);
+            return true;
         }
+        false
     }
 
     /// The offsets to commit (lowest unsettled, or the next to read) with the attempt counts of the
@@ -130,7 +167,7 @@ impl State {
         self.ready.retain(|e| e.partition != partition);
         self.delayed.retain(|(_, e)| e.partition != partition);
         self.dead.retain(|(e, _)| e.partition != partition);
-        self.out.retain(|(p, _), _| *p != partition);
+        self.out.retain(|_, o| o.entry.partition != partition);
         self.busy.retain(|_, (p, _)| *p != partition);
         self.parts.remove(&partition);
         self.restored.remove(&partition);

@@ -65,27 +65,25 @@ pub fn decode(record: &BorrowedMessage<'_>) -> Message {
     let mut id = None;
     if let Some(hs) = record.headers() {
         for h in hs.iter() {
-            let value = h
-                .value
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_default();
+            let value = h.value.map(String::from_utf8_lossy).unwrap_or_default();
             if h.key == HEADER_ID {
-                id = Some(value);
+                // Straight into the shared id: no intermediate `String`.
+                id = Some(MessageId::from(&*value));
             } else {
-                headers.insert(h.key.to_string(), value);
+                headers.insert(h.key.to_string(), value.into_owned());
             }
         }
     }
     let id = id.unwrap_or_else(|| {
-        format!(
+        MessageId::new(format!(
             "{}/{}/{}",
             record.topic(),
             record.partition(),
             record.offset()
-        )
+        ))
     });
     Message {
-        id: MessageId::new(id),
+        id,
         key: record
             .key()
             .map(|k| String::from_utf8_lossy(k).into_owned()),

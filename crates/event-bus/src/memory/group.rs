@@ -3,7 +3,7 @@
 
 use super::clock::Now;
 use super::ring::InFlightRing;
-use super::{MAX_NACK_DELAY, SCHEME, Shared, lock};
+use super::{MAX_NACK_DELAY, SCHEME, Shared, TopicState, lock};
 use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
     Message, Result, Settings, Topic,
@@ -59,6 +59,8 @@ pub(super) struct Group {
     pub(super) inner: Mutex<GroupInner>,
     pub(super) notify: Notify,
     pub(super) waiting: AtomicUsize,
+    /// This group's index in its topic's `members`.
+    pub(super) slot: usize,
 }
 
 pub(super) enum Poll {
@@ -75,10 +77,10 @@ impl Group {
     }
 
     /// Expired deliveries are failed, due delays released, and the next deliverable entry taken.
-    pub(super) fn poll(&self, now: Now, dead: &mut Vec<Entry>) -> Poll {
+    pub(super) fn poll(&self, topic: &TopicState, now: Now, dead: &mut Vec<Entry>) -> Poll {
         let mut g = lock(&self.inner);
         self.release_due(&mut g, now, dead);
-        match self.take_ready(&mut g, now) {
+        match self.take_ready(&mut g, topic, now) {
             Some((message, attempt, tag)) => Poll::Ready(message, attempt, tag),
             None => Poll::Wait(Self::next_due(&g)),
         }
@@ -88,6 +90,7 @@ impl Group {
     /// `out` in hand-out order), or `Err` with when to look again.
     pub(super) fn poll_batch(
         &self,
+        topic: &TopicState,
         now: Now,
         dead: &mut Vec<Entry>,
         max: usize,
@@ -97,7 +100,7 @@ impl Group {
         self.release_due(&mut g, now, dead);
         let mut taken = 0;
         while taken < max {
-            match self.take_ready(&mut g, now) {
+            match self.take_ready(&mut g, topic, now) {
                 Some(ready) => {
                     out.push(ready);
                     taken += 1;
@@ -129,8 +132,29 @@ impl Group {
     }
 
     /// The next deliverable entry (same-key entries behind one in flight are held back), put in flight.
-    fn take_ready(&self, g: &mut GroupInner, now: Now) -> Option<(Arc<Message>, u32, u64)> {
-        while let Some(mut e) = g.ready.pop_front() {
+    /// When the group's queue runs dry, everything published to the group since is taken from the topic
+    /// at once (one lock of the topic, the group's lock held: the lock order is group, then topic).
+    fn take_ready(
+        &self,
+        g: &mut GroupInner,
+        topic: &TopicState,
+        now: Now,
+    ) -> Option<(Arc<Message>, u32, u64)> {
+        loop {
+            let mut e = match g.ready.pop_front() {
+                Some(e) => e,
+                None => {
+                    let mut t = lock(&topic.inner);
+                    let incoming = &mut t.members.get_mut(self.slot)?.incoming;
+                    if incoming.is_empty() {
+                        return None;
+                    }
+                    // `ready` is empty: swapping moves every entry at once and keeps both buffers.
+                    std::mem::swap(&mut g.ready, incoming);
+                    drop(t);
+                    g.ready.pop_front()?
+                }
+            };
             if let (Some(key), false) = (&e.message.key, e.owns_key) {
                 if let Some(held) = g.busy_keys.get_mut(key) {
                     held.push_back(e);
@@ -144,7 +168,6 @@ impl Group {
             let tag = g.in_flight.push(e, now.late + self.settings.ack_timeout);
             return Some((message, attempt, tag));
         }
-        None
     }
 
     /// When the next in-flight deadline or delayed entry falls due, if any.
@@ -349,6 +372,7 @@ impl Settle for Group {
 
 pub(super) struct MemorySource {
     pub(super) group: Arc<Group>,
+    pub(super) topic: Arc<TopicState>,
     pub(super) shared: Arc<Shared>,
 }
 
@@ -357,7 +381,7 @@ impl MemorySource {
     /// wait (so a consumer woken at a deadline sees it expired).
     pub(super) fn poll_once(&self, now: Now) -> std::result::Result<Delivery, Option<Instant>> {
         let mut dead = Vec::new();
-        let poll = self.group.poll(now, &mut dead);
+        let poll = self.group.poll(&self.topic, now, &mut dead);
         if !dead.is_empty() {
             self.group.dead_letter(dead);
         }
@@ -383,7 +407,9 @@ impl MemorySource {
     ) -> std::result::Result<Vec<Delivery>, Option<Instant>> {
         let mut dead = Vec::new();
         let mut taken = Vec::with_capacity(max.min(256));
-        let polled = self.group.poll_batch(now, &mut dead, max, &mut taken);
+        let polled = self
+            .group
+            .poll_batch(&self.topic, now, &mut dead, max, &mut taken);
         if !dead.is_empty() {
             self.group.dead_letter(dead);
         }

@@ -2,11 +2,15 @@
 //! semantics as the durable backends — groups, fan-out, redelivery with attempts, dead-letter, per-key order.
 //!
 //! How it works: each topic keeps a log of its last `max_len` messages (for groups that start at
-//! [`StartPosition::Earliest`]); publishing appends to it and to the queue of every group of the topic. A
+//! [`StartPosition::Earliest`]); publishing appends to it and to an incoming queue per group of the topic,
+//! all under the topic's one lock; a consumer whose group queue ran dry takes the group's incoming queue
+//! whole (one lock of the topic for everything published since). A
 //! keyed message is held back while an earlier message with the same key is in flight in that group, so
 //! same-key messages reach the group's consumers one at a time, in publish order. A group's queue is not
 //! trimmed: a group whose consumers went away keeps its messages until the bus is dropped. Ack deadlines
 //! come from a coarse clock on the fast path: never early, at most a few milliseconds late (see `clock`).
+//! [`MemoryBus::publisher`] gives a topic handle ([`MemoryPublisher`]) that publishes without the lookup
+//! by name and without a boxed future.
 //!
 //! Leases: [`Delivery::extend`](crate::Delivery::extend) moves a delivery's deadline (up to 24 h at a time).
 //! Redelivery after a `nack` without a delay, a drop or a lapsed lease waits the backoff
@@ -20,9 +24,11 @@
 mod builder;
 mod clock;
 mod group;
+mod publisher;
 mod ring;
 
 pub use builder::MemoryBusBuilder;
+pub use publisher::MemoryPublisher;
 
 use crate::{
     Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
@@ -149,29 +155,49 @@ struct TopicState {
 #[derive(Default)]
 struct TopicInner {
     log: VecDeque<Arc<Message>>,
-    groups: HashMap<String, Arc<Group>>,
+    /// The index in `members` of each group, by name.
+    groups: HashMap<String, usize>,
+    /// Every group of the topic ([`Group::slot`] is its index), with what was published to it since its
+    /// consumers last looked: a publish appends here under the topic's lock alone (no lock per group), and
+    /// a consumer whose queue ran dry takes all of it at once (see `Group::take_ready`).
+    members: Vec<Member>,
     recent: Recent,
 }
 
+struct Member {
+    group: Arc<Group>,
+    incoming: VecDeque<Entry>,
+}
+
 /// Recently published ids of one topic, for idempotent publish: a two-generation Bloom filter over the
-/// ids (each generation [`DEDUPE_GENERATION`] ids, 2 × 8 KiB), so a new id costs a hash and four bit
-/// operations. A possible hit is confirmed by comparing ids against the newest entries of the topic's log,
-/// so a filter false positive never drops a message.
+/// ids (each generation [`DEDUPE_GENERATION`] ids, 2 × 8 KiB, three bits per id), so a new id costs a hash
+/// and six bit operations. A possible hit is checked against the 64-bit hashes of the last
+/// 2 × [`DEDUPE_GENERATION`] ids (a filter false positive, about 1 in 1,000 publishes, stops there), and a
+/// hash match is confirmed by comparing ids against the newest entries of the topic's log, so neither a
+/// filter false positive nor a hash collision ever drops a message.
 #[derive(Default)]
 struct Recent {
     generations: Option<Box<[[u64; FILTER_WORDS]; 2]>>,
     current: usize,
     in_current: usize,
+    /// The hashes of the ids remembered last (at most 2 × [`DEDUPE_GENERATION`]), oldest first.
+    hashes: VecDeque<u64>,
 }
 
 const FILTER_BITS: usize = FILTER_WORDS * 64;
 const FILTER_WORDS: usize = 1024;
 
+/// The id's hash, mixed (a 64-bit finalizer) so that any of its bit ranges can pick a filter bit.
 fn id_hash(id: &MessageId) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = FastHasher::default();
     id.hash(&mut h);
-    h.finish()
+    let mut x = h.finish();
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
 }
 
 impl Recent {
@@ -190,9 +216,14 @@ impl Recent {
             .generations
             .get_or_insert_with(|| Box::new([[0; FILTER_WORDS]; 2]));
         let h = id_hash(&message.id);
-        let bits = [h as usize % FILTER_BITS, (h >> 32) as usize % FILTER_BITS];
+        let bits = [
+            h as usize % FILTER_BITS,
+            (h >> 21) as usize % FILTER_BITS,
+            (h >> 42) as usize % FILTER_BITS,
+        ];
         let has = |f: &[u64; FILTER_WORDS]| bits.iter().all(|b| f[b / 64] & (1 << (b % 64)) != 0);
         if (has(&filters[0]) || has(&filters[1]))
+            && self.hashes.iter().any(|&x| x == h)
             && log
                 .iter()
                 .rev()
@@ -210,6 +241,10 @@ impl Recent {
             filters[self.current][b / 64] |= 1 << (b % 64);
         }
         self.in_current += 1;
+        if self.hashes.len() == DEDUPE_GENERATION * 2 {
+            self.hashes.pop_front();
+        }
+        self.hashes.push_back(h);
         true
     }
 }
@@ -236,7 +271,11 @@ impl Shared {
     /// Appends to the topic's log and every group's queue (with `dedupe`, skipping ids published
     /// recently: see [`Recent`]); no size or closed checks.
     fn append(&self, topic: &Topic, messages: Vec<Arc<Message>>, dedupe: bool) {
-        let state = self.topic(topic);
+        self.append_to(&self.topic(topic), messages, dedupe);
+    }
+
+    /// [`Shared::append`] to a topic already looked up.
+    fn append_to(&self, state: &TopicState, messages: Vec<Arc<Message>>, dedupe: bool) {
         let mut guard = lock(&state.inner);
         let t = &mut *guard;
         let mut accepted = Vec::with_capacity(messages.len());
@@ -246,11 +285,11 @@ impl Shared {
                 accepted.push(m);
             }
         }
-        for group in t.groups.values() {
-            lock(&group.inner)
-                .ready
+        for member in &mut t.members {
+            member
+                .incoming
                 .extend(accepted.iter().cloned().map(Entry::new));
-            group.wake();
+            member.group.wake();
         }
         if let Some(max) = self.settings.max_len {
             let excess = t.log.len().saturating_sub(max);
@@ -260,25 +299,26 @@ impl Shared {
 
     /// [`Shared::append`] for one message (deduped), without the batch's allocations.
     fn append_one(&self, topic: &Topic, message: Arc<Message>) {
-        self.with_topic(topic, |state| {
-            let mut guard = lock(&state.inner);
-            let t = &mut *guard;
-            if !t.recent.first(&message, &t.log, &self.settings) {
-                return; // a retried publish: already there
-            }
-            for group in t.groups.values() {
-                lock(&group.inner)
-                    .ready
-                    .push_back(Entry::new(message.clone()));
-                group.wake();
-            }
-            t.log.push_back(message);
-            if let Some(max) = self.settings.max_len
-                && t.log.len() > max
-            {
-                t.log.pop_front();
-            }
-        });
+        self.with_topic(topic, |state| self.append_one_to(state, message));
+    }
+
+    /// [`Shared::append_one`] to a topic already looked up (also the path of [`MemoryPublisher`]).
+    fn append_one_to(&self, state: &TopicState, message: Arc<Message>) {
+        let mut guard = lock(&state.inner);
+        let t = &mut *guard;
+        if !t.recent.first(&message, &t.log, &self.settings) {
+            return; // a retried publish: already there
+        }
+        for member in &mut t.members {
+            member.incoming.push_back(Entry::new(message.clone()));
+            member.group.wake();
+        }
+        t.log.push_back(message);
+        if let Some(max) = self.settings.max_len
+            && t.log.len() > max
+        {
+            t.log.pop_front();
+        }
     }
 
     fn check_open(&self) -> Result<()> {
@@ -339,9 +379,10 @@ impl EventBus for MemoryBus {
         let state = self.shared.topic(topic);
         let group = {
             let mut t = lock(&state.inner);
-            if let Some(g) = t.groups.get(group) {
-                g.clone()
+            if let Some(&slot) = t.groups.get(group) {
+                t.members[slot].group.clone()
             } else {
+                let slot = t.members.len();
                 let mut inner = GroupInner::default();
                 if start == StartPosition::Earliest {
                     inner.ready = t.log.iter().cloned().map(Entry::new).collect();
@@ -354,13 +395,19 @@ impl EventBus for MemoryBus {
                     inner: Mutex::new(inner),
                     notify: Notify::new(),
                     waiting: AtomicUsize::new(0),
+                    slot,
                 });
-                t.groups.insert(group.to_string(), g.clone());
+                t.groups.insert(group.to_string(), slot);
+                t.members.push(Member {
+                    group: g.clone(),
+                    incoming: VecDeque::new(),
+                });
                 g
             }
         };
         Ok(Subscription::new(Box::new(MemorySource {
             group,
+            topic: state,
             shared: self.shared.clone(),
         })))
     }
@@ -372,7 +419,7 @@ impl EventBus for MemoryBus {
         let topics: Vec<Arc<TopicState>> = read(&self.shared.topics).values().cloned().collect();
         let mut groups = Vec::new();
         for t in topics {
-            groups.extend(lock(&t.inner).groups.values().cloned());
+            groups.extend(lock(&t.inner).members.iter().map(|m| m.group.clone()));
         }
         for g in &groups {
             g.notify.notify_waiters();

@@ -193,10 +193,14 @@ async fn a_cancelled_next_does_not_stay_counted_as_waiting() {
         let waited = tokio::time::timeout(Duration::from_millis(1), sub.next()).await;
         assert!(waited.is_err(), "nothing was published");
     }
-    let group = bus.shared.topic(&topic);
-    let waiting = lock(&group.inner).groups["g"]
-        .waiting
-        .load(Ordering::SeqCst);
+    let state = bus.shared.topic(&topic);
+    let waiting = {
+        let t = lock(&state.inner);
+        t.members[t.groups["g"]]
+            .group
+            .waiting
+            .load(Ordering::SeqCst)
+    };
     assert_eq!(waiting, 0, "dropped waits are not counted as waiting");
     bus.publish(&topic, Message::new(&b"x"[..])).await.unwrap();
     let d = sub.next().await.unwrap().unwrap();
@@ -259,4 +263,62 @@ async fn ack_timeouts_count_as_attempts_and_dead_letter_with_that_reason() {
     assert!(bus.health().await.is_up());
     bus.close().await.unwrap();
     assert_eq!(bus.health().await.reason.as_deref(), Some("closed"));
+}
+
+#[tokio::test]
+async fn a_topic_handle_publishes_like_the_port() {
+    let bus = MemoryBus::builder()
+        .with_max_message_bytes(100)
+        .build()
+        .unwrap();
+    let topic = conformance::unique_topic("handle");
+    let mut a = bus
+        .subscribe(&topic, "a", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let handle = bus.publisher(&topic);
+    assert_eq!(handle.topic(), &topic);
+    let first = Message::new(&b"one"[..]);
+    assert_eq!(handle.publish(first.clone()).unwrap(), first.id);
+    // A group created after the handle still gets what it publishes (fan-out to every group).
+    let mut b = bus
+        .subscribe(&topic, "b", StartPosition::Latest)
+        .await
+        .unwrap();
+    // A retry of the same id through the handle or the port adds nothing; the next message follows.
+    handle.publish(first.clone()).unwrap();
+    bus.publish(&topic, first.clone()).await.unwrap();
+    let batch = vec![Message::new(&b"two"[..]), Message::new(&b"three"[..])];
+    let ids = handle.publish_batch(batch.clone()).unwrap();
+    assert_eq!(ids, vec![batch[0].id.clone(), batch[1].id.clone()]);
+    let big = Message::new(vec![0u8; 200]);
+    assert!(matches!(
+        handle.publish(big.clone()),
+        Err(Error::TooLarge { .. })
+    ));
+    assert!(matches!(
+        handle.publish_batch(vec![Message::new(&b"ok"[..]), big]),
+        Err(Error::TooLarge { .. })
+    ));
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let d = a.next().await.unwrap().unwrap();
+        got.push(d.message().payload.clone());
+        d.ack().await.unwrap();
+    }
+    assert_eq!(got, vec![&b"one"[..], &b"two"[..], &b"three"[..]]);
+    for want in [&b"two"[..], &b"three"[..]] {
+        let d = b.next().await.unwrap().unwrap();
+        assert_eq!(&d.message().payload[..], want);
+        d.ack().await.unwrap();
+    }
+    bus.close().await.unwrap();
+    assert!(matches!(
+        handle.publish(Message::new(&b"late"[..])),
+        Err(Error::Closed { .. })
+    ));
+    assert!(matches!(
+        handle.publish_batch(vec![Message::new(&b"late"[..])]),
+        Err(Error::Closed { .. })
+    ));
 }
