@@ -230,6 +230,19 @@ impl OpenAiClient {
     }
 
     /// A JSON answer of the right shape, or [`Error::MalformedResponse`].
+    /// `POST <path>` with `body` as JSON, the answer parsed as `T` (errors mapped as [`Self::send`] does).
+    async fn post_json<T: serde::de::DeserializeOwned, B: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+        model: &str,
+    ) -> Result<T> {
+        let response = self
+            .send(self.request(reqwest::Method::POST, path).json(body), model)
+            .await?;
+        self.json(response).await
+    }
+
     async fn json<T: serde::de::DeserializeOwned>(&self, response: reqwest::Response) -> Result<T> {
         let bytes = response.bytes().await.map_err(|e| self.transport(&e))?;
         serde_json::from_slice(&bytes).map_err(|e| Error::MalformedResponse {
@@ -341,14 +354,7 @@ impl LlmClient for OpenAiClient {
         let answer: wire::ChatAnswer = self
             .with_retries(started, || async {
                 let body = wire::ChatBody::new(&request, model, false);
-                let response = self
-                    .send(
-                        self.request(reqwest::Method::POST, "/chat/completions")
-                            .json(&body),
-                        model,
-                    )
-                    .await?;
-                self.json(response).await
+                self.post_json("/chat/completions", &body, model).await
             })
             .await?;
         let choice = answer
@@ -398,16 +404,7 @@ impl LlmClient for OpenAiClient {
         let model = model.unwrap_or(&self.model);
         let body = serde_json::json!({ "model": model, "input": inputs });
         let answer: wire::EmbeddingAnswer = self
-            .with_retries(started, || async {
-                let response = self
-                    .send(
-                        self.request(reqwest::Method::POST, "/embeddings")
-                            .json(&body),
-                        model,
-                    )
-                    .await?;
-                self.json(response).await
-            })
+            .with_retries(started, || self.post_json("/embeddings", &body, model))
             .await?;
         let mut data = answer.data;
         data.sort_by_key(|d| d.index);
