@@ -129,7 +129,7 @@ impl Ports {
         &self.llm
     }
 
-    /// The same ports with the EventBus and Auth behind the metered layer, recording into `metrics` (what
+    /// The same ports with the EventBus, Auth, Catalog and LLM behind the metered layer, recording into `metrics` (what
     /// [`crate::Platform`] builds; see [`crate::metrics`]).
     pub fn instrumented(mut self, metrics: &Arc<crate::metrics::Metrics>) -> Self {
         use crate::layers::{Direct, Layer, metered::MeteredLayer};
@@ -143,6 +143,18 @@ impl Ports {
         let layer = MeteredLayer::new(metrics.clone(), "auth", auth.backend());
         self.auth = Arc::new(crate::instrument::InstrumentedAuth::new(
             auth,
+            layer.layer(Direct),
+        ));
+        let catalog = self.catalog.clone();
+        let layer = MeteredLayer::new(metrics.clone(), "catalog", catalog.backend());
+        self.catalog = Arc::new(crate::instrument::InstrumentedCatalog::new(
+            catalog,
+            layer.layer(Direct),
+        ));
+        let llm = self.llm.clone();
+        let layer = MeteredLayer::new(metrics.clone(), "llm", llm.backend());
+        self.llm = Arc::new(crate::instrument::InstrumentedLlm::new(
+            llm,
             layer.layer(Direct),
         ));
         self

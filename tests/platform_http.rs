@@ -87,6 +87,20 @@ async fn metrics_count_what_the_platforms_ports_did() {
     let too_big = avb::event_bus::Message::new(vec![0u8; 64 * 1024 * 1024]);
     assert!(ports.event_bus().publish(&topic, too_big).await.is_err());
     ports.auth().authenticate("anything").await.unwrap();
+    ports.catalog().list_methods(None).await.unwrap();
+    assert!(ports.catalog().get_method("no-such-method").await.is_err());
+    ports
+        .llm()
+        .chat(avb::llm::ChatRequest::user("hello"))
+        .await
+        .unwrap();
+    let mut stream = ports
+        .llm()
+        .chat_stream(avb::llm::ChatRequest::user("hello"))
+        .await
+        .unwrap();
+    use futures::StreamExt;
+    while stream.next().await.is_some() {}
     let base = serve(platform.clone()).await;
     let r = http::client()
         .get(format!("{base}/metrics"))
@@ -106,6 +120,10 @@ async fn metrics_count_what_the_platforms_ports_did() {
         r#"avb_event_bus_operations_total{backend="memory",operation="publish",result="permanent"} 1"#,
         r#"avb_event_bus_publish_failures_total{backend="memory",class="permanent"} 1"#,
         r#"avb_auth_decisions_total{backend="none",decision="accepted"} 1"#,
+        r#"avb_catalog_operations_total{backend="json",operation="list_methods",result="ok"} 1"#,
+        r#"avb_catalog_operations_total{backend="json",operation="get_method",result="not_found"} 1"#,
+        r#"avb_llm_operations_total{backend="mock",operation="chat",result="ok"} 1"#,
+        r#"avb_llm_operations_total{backend="mock",operation="chat_stream",result="ok"} 1"#,
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
