@@ -7,11 +7,12 @@
 //! | `avb_auth_decisions_total` | `backend`, `decision` (`accepted`, or the refusal's class) | every token the Auth port judged |
 //! | `avb_event_bus_publish_failures_total` | `backend`, `class` | publishes (single or batch) that failed |
 //!
-//! Counts are exact; latency is timed on one call in [`SAMPLE_EVERY`] per thread (and on every failed
-//! call's sample), so the clock is not read twice on every sub-microsecond call.
+//! Counts are exact; latency is timed on one call in [`SAMPLE_EVERY`] per thread, so the clock is not read
+//! twice on every sub-microsecond call.
 //!
-//! `<port>` is `event_bus`, `auth`, `object_store`, `catalog` or `llm`. The [`crate::Platform`] records into
-//! one [`Metrics`] through the metered layer ([`crate::layers::metered`]).
+//! `<port>` is `event_bus`, `auth`, `object_store`, `catalog` or `llm`. The [`crate::Platform`] records every
+//! port into one [`Metrics`] through the metered layer ([`crate::layers::metered`]); the LLM's `chat_stream`
+//! latency is its time to the first token.
 
 use avb_core::ErrorClass;
 use prometheus_client::encoding::EncodeLabelSet;

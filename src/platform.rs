@@ -8,7 +8,7 @@
 //! finishes on them while the next one gets the new ones. Switches are allowed in the `development`
 //! environment only ([`SwitchError::NotDevelopment`] elsewhere) and are serialised.
 //!
-//! The platform's EventBus, Auth, Catalog and LLM ports record into [`Platform::metrics`] ([`Ports::instrumented`]).
+//! The platform's ports record into [`Platform::metrics`] ([`Ports::instrumented`]).
 
 use crate::config::{Config, ConfigError, Environment, Mode};
 use crate::health::Report;

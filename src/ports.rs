@@ -129,7 +129,7 @@ impl Ports {
         &self.llm
     }
 
-    /// The same ports with the EventBus, Auth, Catalog and LLM behind the metered layer, recording into `metrics` (what
+    /// The same ports, each behind the metered layer, recording into `metrics` (what
     /// [`crate::Platform`] builds; see [`crate::metrics`]).
     pub fn instrumented(mut self, metrics: &Arc<crate::metrics::Metrics>) -> Self {
         use crate::layers::{Direct, Layer, metered::MeteredLayer};
@@ -143,6 +143,12 @@ impl Ports {
         let layer = MeteredLayer::new(metrics.clone(), "auth", auth.backend());
         self.auth = Arc::new(crate::instrument::InstrumentedAuth::new(
             auth,
+            layer.layer(Direct),
+        ));
+        let store = self.object_store.clone();
+        let layer = MeteredLayer::new(metrics.clone(), "object_store", store.backend());
+        self.object_store = Arc::new(crate::instrument::InstrumentedStore::new(
+            store,
             layer.layer(Direct),
         ));
         let catalog = self.catalog.clone();

@@ -44,6 +44,43 @@ async fn memory_passes_every_conformance_case() {
     run_all(&Memory).await.assert_exact(&Expect::all());
 }
 
+/// The bus the Platform hands out (publish, subscribe, close behind the metered layer) is still a
+/// conforming bus: the wrapper changes no answer.
+#[cfg(feature = "event-bus-memory")]
+struct MeteredMemory(Arc<avb::metrics::Metrics>);
+
+#[cfg(feature = "event-bus-memory")]
+#[async_trait::async_trait]
+impl Harness for MeteredMemory {
+    fn settings(&self) -> Settings {
+        settings()
+    }
+    async fn new_bus(&self) -> Result<Arc<dyn EventBus>> {
+        use avb::layers::{Direct, Layer, metered::MeteredLayer};
+        let inner: Arc<dyn EventBus> = Arc::new(
+            avb::event_bus::memory::MemoryBus::builder()
+                .with_settings(settings())
+                .build()?,
+        );
+        Ok(Arc::new(avb::instrument::InstrumentedBus::new(
+            inner,
+            MeteredLayer::new(self.0.clone(), "event_bus", "memory").layer(Direct),
+        )))
+    }
+}
+
+#[cfg(feature = "event-bus-memory")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_behind_the_metered_layer_passes_every_conformance_case() {
+    let metrics = Arc::new(avb::metrics::Metrics::new());
+    run_all(&MeteredMemory(metrics.clone()))
+        .await
+        .assert_exact(&Expect::all());
+    assert!(metrics.encode().contains(
+        r#"avb_event_bus_operations_total{backend="memory",operation="publish",result="ok"}"#
+    ));
+}
+
 #[cfg(feature = "event-bus-redis")]
 mod redis {
     use super::*;

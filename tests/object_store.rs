@@ -51,6 +51,26 @@ async fn memory_passes_conformance() {
     run_expecting(Harness::new(store), conformance::runner(), expect).await;
 }
 
+/// The store the Platform hands out (every operation behind the metered layer) is still a conforming
+/// store: the wrapper changes no answer.
+#[tokio::test]
+async fn memory_behind_the_metered_layer_passes_conformance() {
+    use avb::layers::{Direct, Layer, metered::MeteredLayer};
+    let metrics = Arc::new(avb::metrics::Metrics::new());
+    let store = Arc::new(avb::instrument::InstrumentedStore::new(
+        Arc::new(avb::object_store::memory::MemoryStore::new()),
+        MeteredLayer::new(metrics.clone(), "object_store", "memory").layer(Direct),
+    ));
+    let expect = Expect::all()
+        .skipped("symlinks_not_followed", capability::SYMLINKS)
+        .skipped("presigned_round_trip", capability::PRESIGN)
+        .skipped("presigned_refusals", capability::PRESIGN);
+    run_expecting(Harness::new(store), conformance::runner(), expect).await;
+    assert!(metrics.encode().contains(
+        r#"avb_object_store_operations_total{backend="memory",operation="put",result="ok"}"#
+    ));
+}
+
 #[tokio::test]
 async fn fs_passes_conformance() {
     let dir = tempfile::tempdir().unwrap();

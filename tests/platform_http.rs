@@ -88,6 +88,12 @@ async fn metrics_count_what_the_platforms_ports_did() {
     assert!(ports.event_bus().publish(&topic, too_big).await.is_err());
     ports.auth().authenticate("anything").await.unwrap();
     ports.catalog().list_methods(None).await.unwrap();
+    ports
+        .object_store()
+        .put("k", bytes::Bytes::from_static(b"v"), Default::default())
+        .await
+        .unwrap();
+    assert!(ports.object_store().get_bytes("missing").await.is_err());
     assert!(ports.catalog().get_method("no-such-method").await.is_err());
     ports
         .llm()
@@ -123,6 +129,8 @@ async fn metrics_count_what_the_platforms_ports_did() {
         r#"avb_catalog_operations_total{backend="json",operation="list_methods",result="ok"} 1"#,
         r#"avb_catalog_operations_total{backend="json",operation="get_method",result="not_found"} 1"#,
         r#"avb_llm_operations_total{backend="mock",operation="chat",result="ok"} 1"#,
+        r#"avb_object_store_operations_total{backend="memory",operation="put",result="ok"} 1"#,
+        r#"avb_object_store_operations_total{backend="memory",operation="get",result="not_found"} 1"#,
         r#"avb_llm_operations_total{backend="mock",operation="chat_stream",result="ok"} 1"#,
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
