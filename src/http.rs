@@ -3,6 +3,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /health` | the health report: `{"status": "healthy"\|"degraded"\|"unhealthy", "mode", "environment", "components": {<port>: {"status", "backend", "reason"?}}}`; HTTP 200, or 503 when unhealthy |
+//! | `GET /ready` | readiness: the same report; 200 only while every port is up, else 503 |
 //! | `GET /api/v2/system/dev-mode` | `{"mode", "environment", "switchable", "features": {<port>: {"backend", "summary"}}}` |
 //! | `POST /api/v2/system/dev-mode` | body `{"mode": "sandbox"\|"live"}`: switches the mode ([`Platform::switch_mode`]) and answers like `GET`. 403 outside `development`; unless auth is `none`, a bearer token the current Auth port accepts with role `owner` or `admin` (401 without a valid one, 403 without the role); 400 for a body or mode it cannot read (naming the allowed values); 422 when the new mode's configuration is invalid or its ports cannot be built (its problems listed; nothing changed) |
 //! | `GET /metrics` | Prometheus/OpenMetrics text of [`crate::metrics`] |
@@ -27,9 +28,22 @@ pub const SWITCH_ROLES: [&str; 2] = ["owner", "admin"];
 pub fn router(platform: Arc<Platform>) -> axum::Router {
     axum::Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/api/v2/system/dev-mode", get(dev_mode).post(switch))
         .route("/metrics", get(metrics))
         .with_state(platform)
+}
+
+/// Readiness: 200 only while every port is up (so an orchestrator sends traffic only then, and stops when
+/// one fails); 503 otherwise. The body is the health report.
+async fn ready(State(platform): State<Arc<Platform>>) -> Response {
+    let report = platform.health().await;
+    let status = if report.is_healthy() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(report)).into_response()
 }
 
 async fn health(State(platform): State<Arc<Platform>>) -> Response {

@@ -7,102 +7,14 @@
 
 use avb::event_bus::redis::RedisBus;
 use avb::event_bus::{Delivery, EventBus, Message, MessageId, StartPosition, Topic, WorkspaceId};
+#[path = "support/private_redis.rs"]
+mod private_redis;
+use private_redis::PrivateRedis;
+
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-struct PrivateRedis {
-    bin: PathBuf,
-    dir: PathBuf,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl PrivateRedis {
-    fn start() -> Option<Self> {
-        let bin = avb::testing::live_binary("AVB_TEST_REDIS_SERVER_BIN")?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("eventbus-faults-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut me = Self {
-            bin,
-            dir,
-            port,
-            child: None,
-        };
-        me.restart();
-        Some(me)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn restart(&mut self) {
-        assert!(self.child.is_none(), "already running");
-        let child = Command::new(&self.bin)
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .arg("--dir")
-            .arg(&self.dir)
-            .args([
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ])
-            .args(["--daemonize", "no", "--logfile", "redis.log"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let ready =
-                std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok_and(|mut s| {
-                    use std::io::{Read, Write};
-                    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-                    let mut buf = [0u8; 7];
-                    s.write_all(b"PING\r\n").is_ok()
-                        && s.read(&mut buf).is_ok()
-                        && &buf == b"+PONG\r\n"
-                });
-            if ready {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "private redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL: a crash, not a clean shutdown.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn topic(case: &str) -> Topic {
     Topic::new(

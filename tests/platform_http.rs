@@ -6,6 +6,8 @@
 
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/private_redis.rs"]
+mod private_redis;
 
 use avb::Platform;
 use serde_json::{Value, json};
@@ -311,4 +313,56 @@ async fn production_refuses_the_switch_with_403() {
     for answer in [get(&url).await.1, get(&format!("{base}/health")).await.1] {
         assert!(!answer.to_string().contains(secret.as_str()), "{answer}");
     }
+}
+
+/// A killed broker makes `/health` degraded (still 200: the other ports work) and `/ready` 503; once the
+/// broker is back, both are green again — readiness is never stale in either direction.
+#[tokio::test]
+async fn a_killed_broker_degrades_health_and_readiness_until_it_is_back() {
+    let Some(mut redis) = private_redis::PrivateRedis::start() else {
+        return;
+    };
+    let platform = Arc::new(
+        Platform::from_pairs([("EVENT_BUS", "redis"), ("REDIS_URL", redis.url().as_str())])
+            .await
+            .unwrap(),
+    );
+    let base = serve(platform).await;
+    let health = format!("{base}/health");
+    let ready = format!("{base}/ready");
+    let (status, body) = get(&health).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("healthy")),
+        "{body}"
+    );
+    assert_eq!(get(&ready).await.0, 200);
+
+    redis.kill();
+    let (status, body) = get(&health).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(body["components"]["event_bus"]["status"], "down", "{body}");
+    assert_eq!(body["components"]["object_store"]["status"], "up", "{body}");
+    let (status, body) = get(&ready).await;
+    assert_eq!(status, 503, "{body}");
+
+    redis.restart();
+    // The connection manager reconnects on its own; poll until it has (bounded).
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = get(&ready).await;
+        if status == 200 {
+            last = Value::Null;
+            break;
+        }
+        last = body;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        last,
+        Value::Null,
+        "never ready again after the restart: {last}"
+    );
+    assert_eq!(get(&health).await.1["status"], "healthy");
 }
