@@ -131,6 +131,8 @@ pulsar_env() {
   echo "export AVB_TEST_PULSAR_URL=pulsar://127.0.0.1:$PULSAR_PORT"
   echo "export AVB_TEST_PULSAR_ADMIN_URL=http://127.0.0.1:$PULSAR_WEB_PORT"
   echo "export AVB_TEST_PULSAR_PYTHON=$(pulsar_python_venv)/bin/python"
+  echo "export AVB_TEST_PULSAR_JAVA=$(pulsar_java || echo java)"
+  echo "export AVB_TEST_PULSAR_LIBS=$(pulsar_home)/libs"
 }
 pulsar_addr() { echo "127.0.0.1:$PULSAR_PORT"; }
 pulsar_port() { echo "$PULSAR_PORT"; }
