@@ -10,9 +10,9 @@
 //! | `pulsar` | [`PulsarBus`](crate::pulsar::PulsarBus) at `PULSAR_URL` (namespaces through `PULSAR_ADMIN_URL`) | `event-bus-pulsar` (`pulsar`) |
 
 use crate::config::{EventBusConfig, EventBusDelivery, PulsarPolicies};
-use avb_core::config::Secret;
 use crate::{Error, EventBus, Result};
 use avb_core::NotCompiled;
+use avb_core::config::Secret;
 use avb_core::config::ServiceUrl;
 use std::sync::Arc;
 
@@ -148,7 +148,6 @@ fn not_compiled(backend: &str, feature: &'static str) -> Error {
         feature,
     })
 }
-
 
 #[cfg(test)]
 mod tests {

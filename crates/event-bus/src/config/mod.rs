@@ -323,8 +323,7 @@ fn pulsar_policies(r: &mut Reader<'_>) -> Option<PulsarPolicies> {
 fn is_tenant(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 100
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
@@ -483,11 +482,7 @@ impl PortConfig for EventBusConfig {
                 let tenant = r.with_default(&PULSAR_TENANT, "public");
                 let tenant = match tenant {
                     Some(t) if !is_tenant(&t) => {
-                        r.invalid(
-                            &PULSAR_TENANT,
-                            &t,
-                            "1-100 characters of A-Z a-z 0-9 _ - .",
-                        );
+                        r.invalid(&PULSAR_TENANT, &t, "1-100 characters of A-Z a-z 0-9 _ - .");
                         None
                     }
                     other => other,

@@ -115,7 +115,10 @@ impl Admin {
         }
         resp.json().await.map_err(|e| Error::Backend {
             backend: SCHEME,
-            reason: format!("{what}: the admin API's answer is not JSON: {}", e.without_url()),
+            reason: format!(
+                "{what}: the admin API's answer is not JSON: {}",
+                e.without_url()
+            ),
             source: None,
         })
     }
@@ -123,11 +126,17 @@ impl Admin {
     /// Creates `tenant` (allowed on every cluster) unless it exists.
     pub(crate) async fn ensure_tenant(&self, tenant: &str) -> Result<()> {
         let path = format!("/admin/v2/tenants/{tenant}");
-        let exists = self.send(self.request(reqwest::Method::GET, &path), "reading the tenant", &[404]);
+        let exists = self.send(
+            self.request(reqwest::Method::GET, &path),
+            "reading the tenant",
+            &[404],
+        );
         if exists.await? != 404 {
             return Ok(());
         }
-        let clusters = self.get_json("/admin/v2/clusters", "listing the clusters").await?;
+        let clusters = self
+            .get_json("/admin/v2/clusters", "listing the clusters")
+            .await?;
         let body = serde_json::json!({ "adminRoles": [], "allowedClusters": clusters });
         self.send(
             self.request(reqwest::Method::PUT, &path).json(&body),
@@ -140,10 +149,15 @@ impl Admin {
 
     /// Creates the namespace `<tenant>/<workspace>` unless it exists, and sets its policies (every time:
     /// setting the same values again changes nothing).
-    pub(crate) async fn ensure_namespace(&self, namespace: &str, p: NamespacePolicies) -> Result<()> {
+    pub(crate) async fn ensure_namespace(
+        &self,
+        namespace: &str,
+        p: NamespacePolicies,
+    ) -> Result<()> {
         let path = format!("/admin/v2/namespaces/{namespace}");
         self.send(
-            self.request(reqwest::Method::PUT, &path).json(&serde_json::json!({})),
+            self.request(reqwest::Method::PUT, &path)
+                .json(&serde_json::json!({})),
             "creating the namespace",
             &[409],
         )

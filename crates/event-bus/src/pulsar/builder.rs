@@ -111,7 +111,11 @@ impl PulsarBusBuilder {
         if !(admin_url.starts_with("http://") || admin_url.starts_with("https://")) {
             return Err(Error::InvalidConfig {
                 key: "admin_url".into(),
-                value: admin_url.split('@').next_back().unwrap_or_default().to_string(),
+                value: admin_url
+                    .split('@')
+                    .next_back()
+                    .unwrap_or_default()
+                    .to_string(),
                 expected: "an http:// or https:// URL of the admin REST API (PULSAR_ADMIN_URL)"
                     .into(),
             });
@@ -149,8 +153,6 @@ impl PulsarBusBuilder {
 fn is_pulsar_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 100
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
-

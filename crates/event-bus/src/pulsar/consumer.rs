@@ -186,7 +186,14 @@ impl Group {
 
     /// Publishes the redelivery (or the dead letter) of the settling flight `tag`, then acks the original.
     /// On failure the flight is open again (its lease as it was).
-    async fn redeliver(&self, tag: u64, message: &Message, attempt: u32, delay: Duration, reason: &str) -> Result<()> {
+    async fn redeliver(
+        &self,
+        tag: u64,
+        message: &Message,
+        attempt: u32,
+        delay: Duration,
+        reason: &str,
+    ) -> Result<()> {
         let settings = self.bus.settings();
         let result = if attempt >= settings.max_attempts {
             let extra = [
@@ -198,7 +205,10 @@ impl Group {
             let raw = wire::encode(message, &extra);
             self.bus.send_all(&self.dlq_url, vec![raw]).await
         } else {
-            let mut raw = wire::encode(message, &[(wire::PROPERTY_ATTEMPT, (attempt + 1).to_string())]);
+            let mut raw = wire::encode(
+                message,
+                &[(wire::PROPERTY_ATTEMPT, (attempt + 1).to_string())],
+            );
             if !delay.is_zero() {
                 let at = SystemTime::now() + delay;
                 let ms = at

@@ -53,6 +53,9 @@ pub const SCHEME: &str = "pulsar";
 /// How often `close()` looks whether the deliveries in flight have settled.
 const DRAIN_POLL: Duration = Duration::from_millis(10);
 
+/// How long `health()` waits for the broker.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// The longest accepted `nack` delay (Pulsar's delayed delivery has no limit of its own).
 pub const MAX_NACK_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -106,7 +109,7 @@ impl PulsarBus {
 
 /// Maps a `pulsar` crate error: connection trouble and timeouts are [`Error::Unavailable`] (retryable).
 pub(crate) fn map_err(e: pulsar::Error, what: &str) -> Error {
-    use pulsar::error::{ConnectionError, ProducerError};
+    use pulsar::error::ProducerError;
     let retryable = match &e {
         pulsar::Error::Connection(_) | pulsar::Error::ServiceDiscovery(_) => true,
         pulsar::Error::Producer(ProducerError::Connection(_)) => true,
@@ -115,7 +118,6 @@ pub(crate) fn map_err(e: pulsar::Error, what: &str) -> Error {
         pulsar::Error::Authentication(_) => false,
         _ => false,
     };
-    let _ = ConnectionError::Shutdown;
     let reason = format!("{what}: {e}");
     if retryable {
         Error::Unavailable {
@@ -327,7 +329,8 @@ impl EventBus for PulsarBus {
         check_group(group)?;
         self.shared.check_open()?;
         self.shared.ensure_namespace(topic).await?;
-        let (group, source) = consumer::Group::start(self.shared.clone(), topic, group, start).await?;
+        let (group, source) =
+            consumer::Group::start(self.shared.clone(), topic, group, start).await?;
         if let Ok(mut subs) = self.shared.subscriptions.lock() {
             subs.push(Arc::downgrade(&group));
         }
@@ -352,8 +355,17 @@ impl EventBus for PulsarBus {
         if self.shared.is_closed() {
             return Health::down(SCHEME, "closed");
         }
-        if let Err(e) = self.shared.client().await {
-            return Health::down(SCHEME, e.to_string());
+        // The client retries a refused connection for a while (it is what reconnects after a broker
+        // restart); health answers within a few seconds.
+        match tokio::time::timeout(HEALTH_TIMEOUT, self.shared.client()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Health::down(SCHEME, e.to_string()),
+            Err(_) => {
+                return Health::down(
+                    SCHEME,
+                    format!("the broker did not accept a connection within {HEALTH_TIMEOUT:?}"),
+                );
+            }
         }
         match self
             .shared

@@ -33,7 +33,11 @@ pub fn namespace(tenant: &str, topic: &Topic) -> String {
 
 /// The full Pulsar topic of `topic`: `persistent://<tenant>/<workspace>/<name>`.
 pub fn topic_url(tenant: &str, topic: &Topic) -> String {
-    format!("persistent://{tenant}/{}/{}", topic.workspace(), topic.name())
+    format!(
+        "persistent://{tenant}/{}/{}",
+        topic.workspace(),
+        topic.name()
+    )
 }
 
 /// The retry topic of `group` on `topic`: `persistent://<tenant>/<workspace>/<name>~retry~<group>`. Only
@@ -142,9 +146,18 @@ mod tests {
             .with_key("k")
             .with_header("traceparent", "00-1");
         let raw = encode(&m, &[(PROPERTY_ATTEMPT, "2".into())]);
-        assert_eq!(raw.properties.get(PROPERTY_ID).map(String::as_str), Some(m.id.as_str()));
-        assert_eq!(raw.properties.get("traceparent").map(String::as_str), Some("00-1"));
-        assert_eq!(raw.properties.get(PROPERTY_ATTEMPT).map(String::as_str), Some("2"));
+        assert_eq!(
+            raw.properties.get(PROPERTY_ID).map(String::as_str),
+            Some(m.id.as_str())
+        );
+        assert_eq!(
+            raw.properties.get("traceparent").map(String::as_str),
+            Some("00-1")
+        );
+        assert_eq!(
+            raw.properties.get(PROPERTY_ATTEMPT).map(String::as_str),
+            Some("2")
+        );
         assert_eq!(raw.partition_key.as_deref(), Some("k"));
     }
 }
