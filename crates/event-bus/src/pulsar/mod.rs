@@ -363,7 +363,7 @@ impl EventBus for PulsarBus {
             Err(_) => {
                 return Health::down(
                     SCHEME,
-                    format!("the broker did not accept a connection within {HEALTH_TIMEOUT:?}"),
+                    format!("no connection to the pulsar broker within {HEALTH_TIMEOUT:?}"),
                 );
             }
         }
