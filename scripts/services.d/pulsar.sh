@@ -9,6 +9,7 @@
 # Maven's local repository under the cache ($CACHE/maven), so an empty cache measures the whole download.
 # 4.0.8 does not resolve from Maven Central (its org.apache.pulsar:jetcd-core-shaded:4.0.8 is not there), so
 # this is 4.0.7, the newest 4.0.x (LTS) that does. Runs on the machine's default JDK (17).
+# Also installs Debian `protobuf-compiler`: building the backend (the `pulsar` crate's prost-build) needs protoc.
 # Ready when the admin REST API lists the namespaces of tenant `public` (with `public/default`, which the
 # standalone creates) and the binary port accepts a connection.
 PULSAR_PORT=16650
@@ -29,6 +30,9 @@ pulsar_install() {
   command -v java >/dev/null || apt_install default-jre-headless
   command -v python3 >/dev/null || apt_install python3
   command -v curl >/dev/null || apt_install curl
+  # Not the server's: the `pulsar` crate's build (prost-build) needs protoc, and scripts/test brings the
+  # servers up before it builds, so the plugin of the backend that needs it installs it.
+  command -v protoc >/dev/null || apt_install protobuf-compiler
   if [[ ! -x $(pulsar_python_venv)/bin/python ]]; then
     say "installing pulsar-client $PULSAR_PYTHON_CLIENT_VERSION into $(pulsar_python_venv)"
     { python3 -m venv "$(pulsar_python_venv)" &&
