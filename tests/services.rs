@@ -161,7 +161,10 @@ fn http_get(url: &str, path: &str) -> (u16, String) {
     let mut raw = String::new();
     stream.read_to_string(&mut raw).unwrap();
     let status = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
     (status, body.to_string())
 }
 
@@ -183,7 +186,10 @@ fn harness_pulsar_serves_public_default_and_advertises_loopback() {
     // The standalone's cluster advertises the loopback address the tests use.
     let (status, body) = http_get(&admin, "/admin/v2/clusters/standalone");
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains(&format!("\"brokerServiceUrl\":\"{url}\"")), "{body}");
+    assert!(
+        body.contains(&format!("\"brokerServiceUrl\":\"{url}\"")),
+        "{body}"
+    );
     // One bookie, on loopback.
     let (status, body) = http_get(&admin, "/admin/v2/bookies/all");
     assert_eq!(status, 200, "{body}");
