@@ -156,3 +156,39 @@ fn is_pulsar_name(s: &str) -> bool {
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_settings_are_named_and_the_token_never_shows() {
+        let b = PulsarBusBuilder::new()
+            .with_url("pulsar://h:6650")
+            .with_admin_url("http://h:8080")
+            .with_token("tok-secret-3");
+        assert!(!format!("{b:?}").contains("tok-secret-3"));
+        let bus = b.clone().build().unwrap();
+        assert!(!format!("{bus:?}").contains("tok-secret-3"));
+        let err = b
+            .clone()
+            .with_tenant("a/b")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tenant") && err.contains("a/b"), "{err}");
+        let err = b
+            .clone()
+            .with_url("http://u:pw@h:1")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pulsar://") && !err.contains("pw"), "{err}");
+        let err = PulsarBusBuilder::new()
+            .with_url("pulsar://h:6650")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PULSAR_ADMIN_URL"), "{err}");
+    }
+}
