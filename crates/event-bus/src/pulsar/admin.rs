@@ -76,9 +76,16 @@ impl Admin {
         if resp.status().is_success() || accept.contains(&status) {
             return Ok(status);
         }
+        let phrase = resp.status().canonical_reason().unwrap_or("");
         let body = resp.text().await.unwrap_or_default();
-        let body: String = body.chars().take(300).collect();
-        let reason = format!("{what}: the admin API answered {status}: {body}");
+        // Pulsar's JSON errors ({"reason": …}) say what is wrong; an HTML error page adds nothing.
+        let detail: String = if body.trim_start().starts_with('<') {
+            String::new()
+        } else {
+            let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            format!(": {}", flat.chars().take(300).collect::<String>())
+        };
+        let reason = format!("{what}: the admin API answered {status} {phrase}{detail}");
         Err(if status >= 500 || status == 429 {
             Error::Unavailable {
                 backend: SCHEME,
