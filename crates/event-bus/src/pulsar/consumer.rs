@@ -23,9 +23,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 /// Messages the task reads ahead into the channel.
-const CHANNEL: usize = 32;
-/// Flow permits the consumer asks the broker for (its receiver queue).
-const RECEIVER_QUEUE: u32 = 64;
+const CHANNEL: usize = 1;
+/// Flow permits the consumer asks the broker for (its receiver queue). One: a Shared subscription's
+/// dispatcher gives each member as many messages as it has permits, so a member with a larger queue hoards
+/// messages another idle member could be working on (the conformance suite's competing-consumers case
+/// caught it with 64).
+const RECEIVER_QUEUE: u32 = 1;
 
 /// A delivery handed out and not yet settled.
 struct Flight {
