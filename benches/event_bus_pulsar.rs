@@ -6,7 +6,7 @@
 //!   producer (same options: no batching) handing the same 100 messages (same `avb-id` property) to the
 //!   producer, then awaiting their 100 receipts.
 //! - `pulsar/consume_ack`: 2,000 pre-published messages, `next` + `ack` each through a new group — against a
-//!   raw consumer of a new Shared subscription on the same topic receiving them and acking each
+//!   raw consumer of a new Shared subscription on the same topic (receiver queue 1, as the adapter's) receiving them and acking each
 //!   individually. Timed from the first message on both sides (subscribing is not the adapter's cost).
 //!
 //! 20 rounds, alternating which side goes first; the median of the per-round ratios is the result. A
@@ -87,7 +87,7 @@ async fn raw_consume(client: &Pulsar<TokioExecutor>, name: &str) -> Outcome {
         .with_topic(name)
         .with_subscription(format!("raw-{}", uuid::Uuid::new_v4().simple()))
         .with_subscription_type(SubType::Shared)
-        .with_batch_size(64)
+        .with_batch_size(1)
         .with_options(ConsumerOptions::default().with_initial_position(InitialPosition::Earliest))
         .build()
         .await
