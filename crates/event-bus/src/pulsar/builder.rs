@@ -17,6 +17,7 @@ pub struct PulsarBusBuilder {
     token: Option<String>,
     policies: NamespacePolicies,
     settings: Settings,
+    receiver_queue: u32,
 }
 
 impl std::fmt::Debug for PulsarBusBuilder {
@@ -28,6 +29,7 @@ impl std::fmt::Debug for PulsarBusBuilder {
             .field("token", &self.token.as_ref().map(|_| "***"))
             .field("policies", &self.policies)
             .field("settings", &self.settings)
+            .field("receiver_queue", &self.receiver_queue)
             .finish()
     }
 }
@@ -48,6 +50,7 @@ impl PulsarBusBuilder {
             token: None,
             policies: NamespacePolicies::default(),
             settings: Settings::default(),
+            receiver_queue: super::consumer::RECEIVER_QUEUE,
         }
     }
 
@@ -85,6 +88,14 @@ impl PulsarBusBuilder {
     /// Delivery settings (`max_len` and `dedupe_window` are not used: retention is the namespace's).
     pub fn with_settings(mut self, settings: Settings) -> Self {
         self.settings = settings;
+        self
+    }
+
+    /// Flow permits of each subscription's consumer (its read-ahead from the broker; default 1, at least
+    /// 1). A Shared subscription's dispatcher hands each member as many messages as it has permits: more
+    /// permits make one consumer faster and let it hoard messages other members of its group could take.
+    pub fn with_receiver_queue(mut self, permits: u32) -> Self {
+        self.receiver_queue = permits.max(1);
         self
     }
 
@@ -136,6 +147,7 @@ impl PulsarBusBuilder {
                 admin,
                 policies: self.policies,
                 settings: self.settings,
+                receiver_queue: self.receiver_queue,
                 client: tokio::sync::OnceCell::new(),
                 namespaces: tokio::sync::Mutex::new(HashSet::new()),
                 tenant_ready: tokio::sync::OnceCell::new(),

@@ -24,11 +24,12 @@ use tokio::time::Instant;
 
 /// Messages the task reads ahead into the channel.
 const CHANNEL: usize = 1;
-/// Flow permits the consumer asks the broker for (its receiver queue). One: a Shared subscription's
-/// dispatcher gives each member as many messages as it has permits, so a member with a larger queue hoards
-/// messages another idle member could be working on (the conformance suite's competing-consumers case
-/// caught it with 64).
-const RECEIVER_QUEUE: u32 = 1;
+/// The default flow permits a consumer asks the broker for (its receiver queue,
+/// [`PulsarBusBuilder::with_receiver_queue`](super::PulsarBusBuilder::with_receiver_queue)). One: a Shared
+/// subscription's dispatcher gives each member as many messages as it has permits, so a member with a larger
+/// queue hoards messages another idle member could be working on (the conformance suite's
+/// competing-consumers case caught it with 64).
+pub(crate) const RECEIVER_QUEUE: u32 = 1;
 
 /// A delivery handed out and not yet settled.
 struct Flight {
@@ -93,7 +94,7 @@ impl Group {
             .with_topics([main_url.as_str(), retry_url.as_str()])
             .with_subscription(group)
             .with_subscription_type(SubType::Shared)
-            .with_batch_size(RECEIVER_QUEUE)
+            .with_batch_size(bus.receiver_queue)
             .with_options(
                 ConsumerOptions::default()
                     .with_initial_position(position)

@@ -83,6 +83,7 @@ pub(crate) struct Shared {
     admin: admin::Admin,
     policies: NamespacePolicies,
     settings: Settings,
+    receiver_queue: u32,
     client: tokio::sync::OnceCell<Pulsar<TokioExecutor>>,
     /// Namespaces known to exist with their policies (created or found by this bus).
     namespaces: tokio::sync::Mutex<HashSet<String>>,
