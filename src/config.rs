@@ -225,6 +225,41 @@ pub const TEST_KEYS: &[Key] = &[
         "unset",
         "Tests only: the model loaded into Ollama with `ollama create` (`scripts/services env`).",
     ),
+    key(
+        "AVB_TEST_PULSAR_URL",
+        "tests",
+        "`pulsar://host:port`",
+        "unset",
+        "Tests only: the harness's Apache Pulsar standalone, `pulsar://127.0.0.1:16650` (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_PULSAR_ADMIN_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: that Pulsar's admin REST API, `http://127.0.0.1:16680` (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_PULSAR_PYTHON",
+        "tests",
+        "path",
+        "unset",
+        "Tests only: a Python with PyPI `pulsar-client` (a non-avb Pulsar client) for the Pulsar interop test (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_PULSAR_JAVA",
+        "tests",
+        "path",
+        "unset",
+        "Tests only: the `java` that runs a private Pulsar standalone in the Pulsar fault tests (`scripts/services env`).",
+    ),
+    key(
+        "AVB_TEST_PULSAR_LIBS",
+        "tests",
+        "directory",
+        "unset",
+        "Tests only: the Pulsar broker's jars (the services cache) for fault tests that run and kill a private broker (`scripts/services env`).",
+    ),
 ];
 
 /// Every variable avb reads, in documentation order: mode, the five ports, the test harness. The source of

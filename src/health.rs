@@ -201,7 +201,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unimplemented_backend_is_down_with_the_reason() {
+    /// A backend that cannot be built or reached (nothing listens on port 9) is down with the reason.
+    async fn an_unreachable_backend_is_down_with_the_reason() {
         let config = Config::from_iter([
             ("EVENT_BUS", "pulsar"),
             ("PULSAR_URL", "pulsar://127.0.0.1:9"),

@@ -196,6 +196,8 @@ impl fmt::Debug for Ports {
 mod tests {
     use super::*;
 
+    // Without `event-bus-pulsar` the Pulsar bus cannot be built (with it, it builds and connects lazily).
+    #[cfg(not(feature = "event-bus-pulsar"))]
     #[tokio::test]
     async fn a_port_that_cannot_be_built_names_itself() {
         let config = Config::from_iter([
@@ -209,7 +211,7 @@ mod tests {
         assert!(text.contains("pulsar"), "{text}");
         // What `avb::MainError` prints: the message once, not again as its own cause.
         let main = format!("{:?}", crate::MainError::from(err));
-        assert_eq!(main.matches("not implemented yet").count(), 1, "{main}");
+        assert_eq!(main.matches("`event-bus-pulsar`").count(), 1, "{main}");
     }
 
     #[cfg(not(feature = "llm-openai"))]

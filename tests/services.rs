@@ -255,3 +255,51 @@ async fn harness_ollama_lists_the_model_and_completes_one_token() {
     );
     assert_openai_compatible(&url, &model).await;
 }
+
+/// One HTTP/1.1 GET on loopback; the status code and the body of the answer.
+fn http_get(url: &str, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let status = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    (status, body.to_string())
+}
+
+#[test]
+fn harness_pulsar_serves_public_default_and_advertises_loopback() {
+    let Some(url) = avb::testing::live_server("AVB_TEST_PULSAR_URL") else {
+        return;
+    };
+    let Some(admin) = avb::testing::live_server("AVB_TEST_PULSAR_ADMIN_URL") else {
+        return;
+    };
+    // The readiness the plugin waits for: the admin REST API lists `public/default` …
+    let (status, body) = http_get(&admin, "/admin/v2/namespaces/public");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"public/default\""), "{body}");
+    // … and the binary protocol port accepts a connection.
+    let addr = url.trim_start_matches("pulsar://");
+    TcpStream::connect(addr).unwrap();
+    // The standalone's cluster advertises the loopback address the tests use.
+    let (status, body) = http_get(&admin, "/admin/v2/clusters/standalone");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!("\"brokerServiceUrl\":\"{url}\"")),
+        "{body}"
+    );
+    // One bookie, on loopback.
+    let (status, body) = http_get(&admin, "/admin/v2/bookies/all");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"bookieId\":\"127.0.0.1:"), "{body}");
+}

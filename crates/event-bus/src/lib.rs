@@ -6,7 +6,7 @@
 //! | in-memory | [`memory`] | `memory` (default) | sandbox only; same semantics as the durable backends |
 //! | Redis Streams | `redis` | `redis` | XADD / XREADGROUP / XACK / XAUTOCLAIM, key prefix per workspace |
 //! | Apache Kafka | `kafka` | `kafka` | idempotent producer, one consumer group per (topic, group), attempts in commit metadata |
-//! | Pulsar | — | — | not implemented yet |
+//! | Apache Pulsar | `pulsar` | `pulsar` | a namespace per workspace, a Shared subscription per group, redeliveries through a per-group retry topic with delayed delivery |
 //!
 //! Backend authors also need [`backend`] (the traits a backend implements); services do not.
 //!
@@ -44,6 +44,8 @@ mod types;
 pub mod kafka;
 #[cfg(feature = "memory")]
 pub mod memory;
+#[cfg(feature = "pulsar")]
+pub mod pulsar;
 #[cfg(feature = "redis")]
 pub mod redis;
 

@@ -7,11 +7,12 @@
 //! | `memory` | [`MemoryBus`](crate::memory::MemoryBus) | `event-bus-memory` (`memory`), default |
 //! | `redis` | `RedisBus` at `REDIS_URL` | `event-bus-redis` (`redis`) |
 //! | `kafka` | [`KafkaBus`](crate::kafka::KafkaBus) at `KAFKA_BOOTSTRAP_SERVERS` | `event-bus-kafka` (`kafka`) |
-//! | `pulsar` | not implemented yet: an error says so | — |
+//! | `pulsar` | [`PulsarBus`](crate::pulsar::PulsarBus) at `PULSAR_URL` (namespaces through `PULSAR_ADMIN_URL`) | `event-bus-pulsar` (`pulsar`) |
 
-use crate::config::{EventBusConfig, EventBusDelivery};
+use crate::config::{EventBusConfig, EventBusDelivery, PulsarPolicies};
 use crate::{Error, EventBus, Result};
 use avb_core::NotCompiled;
+use avb_core::config::Secret;
 use avb_core::config::ServiceUrl;
 use std::sync::Arc;
 
@@ -36,7 +37,21 @@ pub async fn open(config: &EventBusConfig) -> Result<Arc<dyn EventBus>> {
             bootstrap_servers,
             delivery,
         } => kafka(bootstrap_servers, delivery),
-        EventBusConfig::Pulsar { .. } => Err(not_implemented("pulsar")),
+        EventBusConfig::Pulsar {
+            url,
+            admin_url,
+            tenant,
+            token,
+            policies,
+            delivery,
+        } => pulsar(PulsarArgs {
+            url,
+            admin_url,
+            tenant,
+            token: token.as_ref(),
+            policies,
+            delivery,
+        }),
     }
 }
 
@@ -84,8 +99,47 @@ fn kafka(_: &[String], _: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
     Err(not_compiled("kafka", "event-bus-kafka"))
 }
 
+/// The settings of `EVENT_BUS=pulsar`, as read.
+#[cfg_attr(not(feature = "pulsar"), allow(dead_code))]
+struct PulsarArgs<'a> {
+    url: &'a ServiceUrl,
+    admin_url: &'a ServiceUrl,
+    tenant: &'a str,
+    token: Option<&'a Secret>,
+    policies: &'a PulsarPolicies,
+    delivery: &'a EventBusDelivery,
+}
+
+#[cfg(feature = "pulsar")]
+fn pulsar(a: PulsarArgs<'_>) -> Result<Arc<dyn EventBus>> {
+    let mut b = crate::pulsar::PulsarBus::builder()
+        .with_url(a.url.expose().as_str())
+        .with_admin_url(a.admin_url.expose().as_str())
+        .with_tenant(a.tenant)
+        .with_policies(crate::pulsar::NamespacePolicies {
+            retention_minutes: a.policies.retention_minutes,
+            retention_mb: a.policies.retention_mb,
+            backlog_quota_mb: a.policies.backlog_quota_mb,
+        })
+        .with_settings(a.delivery.settings());
+    if let Some(token) = a.token {
+        b = b.with_token(token.expose());
+    }
+    Ok(Arc::new(b.build()?))
+}
+
+#[cfg(not(feature = "pulsar"))]
+fn pulsar(_: PulsarArgs<'_>) -> Result<Arc<dyn EventBus>> {
+    Err(not_compiled("pulsar", "event-bus-pulsar"))
+}
+
 #[cfg_attr(
-    all(feature = "memory", feature = "redis", feature = "kafka"),
+    all(
+        feature = "memory",
+        feature = "redis",
+        feature = "kafka",
+        feature = "pulsar"
+    ),
     allow(dead_code)
 )]
 fn not_compiled(backend: &str, feature: &'static str) -> Error {
@@ -93,15 +147,6 @@ fn not_compiled(backend: &str, feature: &'static str) -> Error {
         backend: format!("EVENT_BUS={backend}"),
         feature,
     })
-}
-
-fn not_implemented(backend: &'static str) -> Error {
-    Error::NotSupported {
-        operation: format!("EVENT_BUS={backend}"),
-        backend,
-        hint: "this backend is not implemented yet; use EVENT_BUS=redis (live) or memory (sandbox)"
-            .into(),
-    }
 }
 
 #[cfg(test)]
@@ -143,16 +188,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn pulsar_says_not_implemented() {
-        let err = open(&config(&[
+    async fn pulsar_without_its_feature_names_the_feature() {
+        let result = open(&config(&[
             ("EVENT_BUS", "pulsar"),
-            ("PULSAR_URL", "pulsar://127.0.0.1:6650"),
+            ("PULSAR_URL", "pulsar://127.0.0.1:1"),
+            ("PULSAR_ADMIN_URL", "http://127.0.0.1:1"),
         ]))
-        .await
-        .err()
-        .unwrap();
-        assert!(err.to_string().contains("not implemented yet"), "{err}");
-        assert!(err.to_string().contains("EVENT_BUS=pulsar"), "{err}");
+        .await;
+        if cfg!(feature = "pulsar") {
+            let bus = result.unwrap();
+            assert_eq!(bus.backend(), "pulsar");
+            assert!(!bus.health().await.is_up(), "nothing listens on port 1");
+        } else {
+            let err = result.err().unwrap();
+            assert!(err.to_string().contains("`event-bus-pulsar`"), "{err}");
+        }
     }
 
     #[tokio::test]

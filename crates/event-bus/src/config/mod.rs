@@ -13,7 +13,11 @@
 //! | `EVENT_BUS_DEDUPE_WINDOW_MS` | 300000 | an integer >= 0 (0: no dedupe) |
 //! | `EVENT_BUS_DRAIN_TIMEOUT_MS` | 10000 | an integer >= 0 |
 //! | `KAFKA_BOOTSTRAP_SERVERS` | required for `kafka` | `host:port[,host:port…]` |
-//! | `PULSAR_URL`, `PULSAR_TOKEN` | required for `pulsar`; token optional | `pulsar://`/`pulsar+ssl://` URL; secret |
+//! | `PULSAR_URL` | required for `pulsar` | `pulsar://`/`pulsar+ssl://` URL |
+//! | `PULSAR_ADMIN_URL` | `http://<PULSAR_URL's host>:8080` | `http://`/`https://` URL of the admin REST API |
+//! | `PULSAR_TENANT` | `public` | 1-100 characters of `A-Z a-z 0-9 _ - .` |
+//! | `PULSAR_TOKEN` | none | secret |
+//! | `PULSAR_RETENTION_MINUTES`, `PULSAR_RETENTION_MB`, `PULSAR_BACKLOG_QUOTA_MB` | 10080, 1024, 512 | an integer >= -1 (-1: unlimited) |
 //!
 //! ```
 //! use avb_core::config::PortConfig;
@@ -63,7 +67,7 @@ pub const EVENT_BUS_ACK_TIMEOUT_MS: Key = key(
     "event bus",
     "milliseconds, an integer >= 10",
     "`30000`",
-    "A delivery neither acked nor nacked within this time is delivered again (`memory`, `redis`, `kafka`).",
+    "A delivery neither acked nor nacked within this time is delivered again (`memory`, `redis`, `kafka`, `pulsar`).",
 );
 
 /// `EVENT_BUS_MAX_ATTEMPTS`.
@@ -72,7 +76,7 @@ pub const EVENT_BUS_MAX_ATTEMPTS: Key = key(
     "event bus",
     "an integer >= 1",
     "`5`",
-    "Hand-outs of a message to the application within a consumer group (read-ahead never counts) before it moves to the dead-letter topic `<topic>.dlq` (`memory`, `redis`, `kafka`).",
+    "Hand-outs of a message to the application within a consumer group (read-ahead never counts) before it moves to the dead-letter topic `<topic>.dlq` (`memory`, `redis`, `kafka`, `pulsar`).",
 );
 
 /// `EVENT_BUS_MAX_LEN`.
@@ -81,7 +85,7 @@ pub const EVENT_BUS_MAX_LEN: Key = key(
     "event bus",
     "an integer >= 1, or `none`",
     "`100000`",
-    "Messages retained per topic: Redis trims each stream with `XADD MAXLEN ~` (a group lagging further loses the oldest); memory keeps this many for new `earliest` groups. `none` keeps everything. Not used by `kafka` (the topic's retention trims).",
+    "Messages retained per topic: Redis trims each stream with `XADD MAXLEN ~` (a group lagging further loses the oldest); memory keeps this many for new `earliest` groups. `none` keeps everything. Not used by `kafka` (the topic's retention trims) nor `pulsar` (the namespace's retention policy).",
 );
 
 /// `EVENT_BUS_RETRY_MIN_MS`.
@@ -90,7 +94,7 @@ pub const EVENT_BUS_RETRY_MIN_MS: Key = key(
     "event bus",
     "milliseconds, an integer >= 1",
     "`100`",
-    "Redelivery backoff after a nack without a delay, a dropped delivery or a lapsed lease: the wait before the 2nd attempt, doubling per attempt (plus up to 25% jitter) up to `EVENT_BUS_RETRY_MAX_MS` (`memory`, `redis`, `kafka`; Redis and Kafka cap it at the ack timeout).",
+    "Redelivery backoff after a nack without a delay, a dropped delivery or a lapsed lease: the wait before the 2nd attempt, doubling per attempt (plus up to 25% jitter) up to `EVENT_BUS_RETRY_MAX_MS` (`memory`, `redis`, `kafka`, `pulsar`; Redis and Kafka cap it at the ack timeout).",
 );
 
 /// `EVENT_BUS_RETRY_MAX_MS`.
@@ -99,7 +103,7 @@ pub const EVENT_BUS_RETRY_MAX_MS: Key = key(
     "event bus",
     "milliseconds, an integer >= `EVENT_BUS_RETRY_MIN_MS`",
     "`10000`",
-    "The longest redelivery backoff (`memory`, `redis`, `kafka`); when unset and `EVENT_BUS_RETRY_MIN_MS` is larger, that minimum.",
+    "The longest redelivery backoff (`memory`, `redis`, `kafka`, `pulsar`); when unset and `EVENT_BUS_RETRY_MIN_MS` is larger, that minimum.",
 );
 
 /// `EVENT_BUS_DEDUPE_WINDOW_MS`.
@@ -108,7 +112,7 @@ pub const EVENT_BUS_DEDUPE_WINDOW_MS: Key = key(
     "event bus",
     "milliseconds, an integer >= 0",
     "`300000`",
-    "Idempotent publish: a message published again with the same id within this window is not added again (`redis`: a `…:dedupe:<id>` key per message with this expiry; `memory`: at most `EVENT_BUS_MAX_LEN` ids; not `kafka`, whose idempotent producer dedupes only its own retries). `0` turns dedupe off.",
+    "Idempotent publish: a message published again with the same id within this window is not added again (`redis`: a `…:dedupe:<id>` key per message with this expiry; `memory`: at most `EVENT_BUS_MAX_LEN` ids; not `kafka`, whose idempotent producer dedupes only its own retries, nor `pulsar`). `0` turns dedupe off.",
 );
 
 /// `EVENT_BUS_DRAIN_TIMEOUT_MS`.
@@ -117,7 +121,7 @@ pub const EVENT_BUS_DRAIN_TIMEOUT_MS: Key = key(
     "event bus",
     "milliseconds, an integer >= 0",
     "`10000`",
-    "How long `close()` waits for in-flight deliveries to be settled and acks flushed before it returns (`memory`, `redis`, `kafka`).",
+    "How long `close()` waits for in-flight deliveries to be settled and acks flushed before it returns (`memory`, `redis`, `kafka`, `pulsar`).",
 );
 
 /// `KAFKA_BOOTSTRAP_SERVERS`.
@@ -135,7 +139,52 @@ pub const PULSAR_URL: Key = key(
     "event bus",
     "`pulsar://` or `pulsar+ssl://` URL",
     "required for `EVENT_BUS=pulsar`",
-    "Pulsar broker service URL.",
+    "Pulsar broker service URL (`event-bus-pulsar`; wire format and redelivery: `docs/event-bus-pulsar.md`).",
+);
+
+/// `PULSAR_ADMIN_URL`.
+pub const PULSAR_ADMIN_URL: Key = key(
+    "PULSAR_ADMIN_URL",
+    "event bus",
+    "`http://` or `https://` URL",
+    "`http://<host of PULSAR_URL>:8080`",
+    "Pulsar admin REST API: each workspace's namespace is created there on first use, with its policies.",
+);
+
+/// `PULSAR_TENANT`.
+pub const PULSAR_TENANT: Key = key(
+    "PULSAR_TENANT",
+    "event bus",
+    "1-100 characters of `A-Z a-z 0-9 _ - .`",
+    "`public`",
+    "Pulsar tenant whose namespaces are the workspaces (`persistent://<tenant>/<workspace>/<topic>`); created if missing.",
+);
+
+/// `PULSAR_RETENTION_MINUTES`.
+pub const PULSAR_RETENTION_MINUTES: Key = key(
+    "PULSAR_RETENTION_MINUTES",
+    "event bus",
+    "an integer >= -1 (-1: forever)",
+    "`10080`",
+    "Retention policy of each workspace's namespace: acknowledged messages are kept this long (`pulsar`).",
+);
+
+/// `PULSAR_RETENTION_MB`.
+pub const PULSAR_RETENTION_MB: Key = key(
+    "PULSAR_RETENTION_MB",
+    "event bus",
+    "an integer >= -1 (-1: unlimited)",
+    "`1024`",
+    "Retention policy of each workspace's namespace: acknowledged messages are kept up to this size per topic (`pulsar`).",
+);
+
+/// `PULSAR_BACKLOG_QUOTA_MB`.
+pub const PULSAR_BACKLOG_QUOTA_MB: Key = key(
+    "PULSAR_BACKLOG_QUOTA_MB",
+    "event bus",
+    "an integer >= -1 (-1: none), below `PULSAR_RETENTION_MB`",
+    "`512`",
+    "Backlog quota of each workspace's namespace per topic: over it a publish fails (`producer_exception`), nothing is dropped (`pulsar`).",
 );
 
 /// `PULSAR_TOKEN`.
@@ -159,10 +208,15 @@ pub const VARS: &[Key] = &[
     EVENT_BUS_DRAIN_TIMEOUT_MS,
     KAFKA_BOOTSTRAP_SERVERS,
     PULSAR_URL,
+    PULSAR_ADMIN_URL,
+    PULSAR_TENANT,
     PULSAR_TOKEN,
+    PULSAR_RETENTION_MINUTES,
+    PULSAR_RETENTION_MB,
+    PULSAR_BACKLOG_QUOTA_MB,
 ];
 
-/// Delivery settings of the event bus backends that honour them (`memory`, `redis`, `kafka`), as configured:
+/// Delivery settings of the event bus backends that honour them (`memory`, `redis`, `kafka`, `pulsar`), as configured:
 /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`, `EVENT_BUS_RETRY_MIN_MS`,
 /// `EVENT_BUS_RETRY_MAX_MS`, `EVENT_BUS_DEDUPE_WINDOW_MS`, `EVENT_BUS_DRAIN_TIMEOUT_MS`. Defaults are
 /// [`Settings::default`]'s; [`EventBusDelivery::settings`] gives the port's [`Settings`].
@@ -226,6 +280,57 @@ impl EventBusDelivery {
     }
 }
 
+/// The policies of each workspace's Pulsar namespace (`PULSAR_RETENTION_MINUTES`, `PULSAR_RETENTION_MB`,
+/// `PULSAR_BACKLOG_QUOTA_MB`; -1: unlimited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PulsarPolicies {
+    /// `PULSAR_RETENTION_MINUTES`.
+    pub retention_minutes: i64,
+    /// `PULSAR_RETENTION_MB`.
+    pub retention_mb: i64,
+    /// `PULSAR_BACKLOG_QUOTA_MB`.
+    pub backlog_quota_mb: i64,
+}
+
+impl Default for PulsarPolicies {
+    fn default() -> Self {
+        Self {
+            retention_minutes: 7 * 24 * 60,
+            retention_mb: 1024,
+            backlog_quota_mb: 512,
+        }
+    }
+}
+
+fn pulsar_policies(r: &mut Reader<'_>) -> Option<PulsarPolicies> {
+    let d = PulsarPolicies::default();
+    let parse = |v: &str| v.trim().parse::<i64>().ok().filter(|n| *n >= -1);
+    let minutes = r.number(&PULSAR_RETENTION_MINUTES, "an integer >= -1", parse);
+    let mb = r.number(&PULSAR_RETENTION_MB, "an integer >= -1", parse);
+    let retention_mb = mb.flatten().unwrap_or(d.retention_mb);
+    let expected = if retention_mb < 0 {
+        "an integer >= -1".to_string()
+    } else {
+        format!("an integer >= -1 and below PULSAR_RETENTION_MB ({retention_mb})")
+    };
+    let quota = r.number(&PULSAR_BACKLOG_QUOTA_MB, &expected, |v| {
+        parse(v).filter(|q| retention_mb < 0 || *q < retention_mb)
+    });
+    Some(PulsarPolicies {
+        retention_minutes: minutes?.unwrap_or(d.retention_minutes),
+        retention_mb: mb?.unwrap_or(d.retention_mb),
+        backlog_quota_mb: quota?.unwrap_or(d.backlog_quota_mb),
+    })
+}
+
+/// A Pulsar tenant name (needs no escaping in a URL path).
+fn is_tenant(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
 /// EventBus backend and its connection settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -257,8 +362,18 @@ pub enum EventBusConfig {
     Pulsar {
         /// `PULSAR_URL`.
         url: ServiceUrl,
+        /// `PULSAR_ADMIN_URL` (default `http://<host of PULSAR_URL>:8080`).
+        admin_url: ServiceUrl,
+        /// `PULSAR_TENANT`.
+        tenant: String,
         /// `PULSAR_TOKEN`.
         token: Option<Secret>,
+        /// `PULSAR_RETENTION_MINUTES`, `PULSAR_RETENTION_MB`, `PULSAR_BACKLOG_QUOTA_MB`.
+        policies: PulsarPolicies,
+        /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_RETRY_MIN_MS`,
+        /// `EVENT_BUS_RETRY_MAX_MS`, `EVENT_BUS_DRAIN_TIMEOUT_MS` (`EVENT_BUS_MAX_LEN` is not used: the
+        /// namespace's retention trims; nor `EVENT_BUS_DEDUPE_WINDOW_MS`).
+        delivery: EventBusDelivery,
     },
 }
 
@@ -360,16 +475,40 @@ impl PortConfig for EventBusConfig {
                 }
             }
             EventBusKind::Pulsar => {
+                let delivery = delivery(r);
                 let url = r.url(
                     &PULSAR_URL,
                     needed_by,
                     &["pulsar", "pulsar+ssl"],
                     "pulsar://127.0.0.1:6650",
                 );
+                let admin = r.optional_url(&PULSAR_ADMIN_URL, &["http", "https"]);
+                let tenant = r.with_default(&PULSAR_TENANT, "public");
+                let tenant = match tenant {
+                    Some(t) if !is_tenant(&t) => {
+                        r.invalid(&PULSAR_TENANT, &t, "1-100 characters of A-Z a-z 0-9 _ - .");
+                        None
+                    }
+                    other => other,
+                };
                 let token = r.optional_secret(&PULSAR_TOKEN);
+                let policies = pulsar_policies(r);
+                let url = url?;
+                let admin_url = match admin? {
+                    Some(a) => a,
+                    None => {
+                        let host = url.expose().host_str().unwrap_or("127.0.0.1").to_string();
+                        let derived = format!("http://{host}:8080");
+                        r.parse_url(&PULSAR_ADMIN_URL, &derived, &["http"])?
+                    }
+                };
                 EventBusConfig::Pulsar {
-                    url: url?,
+                    url,
+                    admin_url,
+                    tenant: tenant?,
                     token: token?,
+                    policies: policies?,
+                    delivery: delivery?,
                 }
             }
         })
@@ -390,8 +529,14 @@ impl PortConfig for EventBusConfig {
             EventBusConfig::Redis { url, .. } => {
                 out.url(url);
             }
-            EventBusConfig::Pulsar { url, token } => {
+            EventBusConfig::Pulsar {
+                url,
+                admin_url,
+                token,
+                ..
+            } => {
                 out.url(url);
+                out.url(admin_url);
                 if let Some(token) = token {
                     out.secret(token);
                 }
@@ -406,8 +551,8 @@ impl EventBusConfig {
         match self {
             EventBusConfig::Memory { delivery }
             | EventBusConfig::Redis { delivery, .. }
-            | EventBusConfig::Kafka { delivery, .. } => Some(delivery),
-            EventBusConfig::Pulsar { .. } => None,
+            | EventBusConfig::Kafka { delivery, .. }
+            | EventBusConfig::Pulsar { delivery, .. } => Some(delivery),
         }
     }
 }
@@ -423,10 +568,20 @@ impl fmt::Display for EventBusConfig {
             } => {
                 write!(f, "kafka {}, {delivery}", bootstrap_servers.join(","))
             }
-            EventBusConfig::Pulsar { url, token } => write!(
+            EventBusConfig::Pulsar {
+                url,
+                admin_url,
+                tenant,
+                token,
+                policies,
+                delivery,
+            } => write!(
                 f,
-                "pulsar {url}{}",
-                if token.is_some() { " (token ***)" } else { "" }
+                "pulsar {url} (admin {admin_url}, tenant {tenant}{}, retention {} min / {} MB, backlog quota {} MB), {delivery}",
+                if token.is_some() { ", token ***" } else { "" },
+                policies.retention_minutes,
+                policies.retention_mb,
+                policies.backlog_quota_mb,
             ),
         }
     }

@@ -179,3 +179,113 @@ fn bad_delivery_settings_name_variable_value_and_allowed_values() {
         assert!(err.contains(&want), "{err}\nshould contain: {want}");
     }
 }
+
+#[test]
+fn pulsar_settings_default_derive_and_are_checked() {
+    let got = event_bus(&[
+        ("EVENT_BUS", "pulsar"),
+        ("PULSAR_URL", "pulsar://broker.internal:6650"),
+        ("EVENT_BUS_MAX_ATTEMPTS", "4"),
+    ])
+    .unwrap();
+    let EventBusConfig::Pulsar {
+        admin_url,
+        tenant,
+        token,
+        policies,
+        delivery,
+        ..
+    } = &got
+    else {
+        panic!("{got:?}")
+    };
+    // The admin API defaults to Pulsar's web port on the broker's host.
+    assert_eq!(admin_url.expose().as_str(), "http://broker.internal:8080/");
+    assert_eq!(tenant, "public");
+    assert!(token.is_none());
+    assert_eq!(*policies, PulsarPolicies::default());
+    assert_eq!(
+        delivery.max_attempts, 4,
+        "the delivery settings reach pulsar"
+    );
+    for (key, value) in [
+        (&PULSAR_RETENTION_MINUTES, policies.retention_minutes),
+        (&PULSAR_RETENTION_MB, policies.retention_mb),
+        (&PULSAR_BACKLOG_QUOTA_MB, policies.backlog_quota_mb),
+    ] {
+        assert_eq!(key.default, format!("`{value}`"), "{}", key.name);
+    }
+    let got = event_bus(&[
+        ("EVENT_BUS", "pulsar"),
+        ("PULSAR_URL", "pulsar://h:6650"),
+        ("PULSAR_ADMIN_URL", "https://admin.example:8443"),
+        ("PULSAR_TENANT", "acme-saas"),
+        ("PULSAR_RETENTION_MINUTES", "-1"),
+        ("PULSAR_RETENTION_MB", "-1"),
+        ("PULSAR_BACKLOG_QUOTA_MB", "4096"),
+    ])
+    .unwrap();
+    let EventBusConfig::Pulsar {
+        admin_url,
+        tenant,
+        policies,
+        ..
+    } = &got
+    else {
+        panic!("{got:?}")
+    };
+    assert_eq!(admin_url.expose().as_str(), "https://admin.example:8443/");
+    assert_eq!(tenant, "acme-saas");
+    assert_eq!(
+        *policies,
+        PulsarPolicies {
+            retention_minutes: -1,
+            retention_mb: -1,
+            backlog_quota_mb: 4096
+        }
+    );
+    for (pairs, want) in [
+        (
+            ("PULSAR_TENANT", "a/b"),
+            "PULSAR_TENANT=\"a/b\" is invalid: expected 1-100 characters of A-Z a-z 0-9 _ - .",
+        ),
+        (
+            ("PULSAR_ADMIN_URL", "ftp://h"),
+            "PULSAR_ADMIN_URL=\"ftp://h\" is invalid",
+        ),
+        (
+            ("PULSAR_RETENTION_MINUTES", "-2"),
+            "PULSAR_RETENTION_MINUTES=\"-2\" is invalid: expected an integer >= -1",
+        ),
+        (
+            ("PULSAR_BACKLOG_QUOTA_MB", "1024"),
+            "PULSAR_BACKLOG_QUOTA_MB=\"1024\" is invalid: expected an integer >= -1 and below PULSAR_RETENTION_MB (1024)",
+        ),
+    ] {
+        let err = event_bus(&[
+            ("EVENT_BUS", "pulsar"),
+            ("PULSAR_URL", "pulsar://h:6650"),
+            pairs,
+        ])
+        .unwrap_err();
+        assert!(err.contains(want), "{pairs:?}: {err}");
+    }
+}
+
+#[test]
+fn the_pulsar_summary_shows_no_token_and_no_admin_userinfo() {
+    let c = event_bus(&[
+        ("EVENT_BUS", "pulsar"),
+        ("PULSAR_URL", "pulsar://h:6650"),
+        ("PULSAR_ADMIN_URL", "http://admin:adminpw9@h:8080"),
+        ("PULSAR_TOKEN", "tok-secret-7"),
+    ])
+    .unwrap();
+    let shown = format!("{c} {c:?}");
+    assert!(!shown.contains("tok-secret-7"), "{shown}");
+    assert!(!shown.contains("adminpw9"), "{shown}");
+    assert!(shown.contains("token ***"), "{shown}");
+    let mut s = Scrubber::new();
+    c.secrets(&mut s);
+    assert_eq!(s.scrub("adminpw9 tok-secret-7"), "*** ***");
+}
