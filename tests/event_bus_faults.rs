@@ -6,33 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use avb::event_bus::redis::RedisBus;
-use avb::event_bus::{Delivery, EventBus, Message, MessageId, StartPosition, Topic, WorkspaceId};
+use avb::event_bus::{EventBus, Message, MessageId, StartPosition};
+#[path = "support/bus_faults.rs"]
+mod bus_faults;
 #[path = "support/private_redis.rs"]
 mod private_redis;
+use bus_faults::topic;
 use private_redis::PrivateRedis;
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-fn topic(case: &str) -> Topic {
-    Topic::new(
-        &WorkspaceId::new("faults").unwrap(),
-        format!("{case}-{}", uuid::Uuid::new_v4().simple()),
-    )
-    .unwrap()
-}
-
-async fn ack_until_done(d: &Delivery) {
-    loop {
-        match d.ack().await {
-            Ok(()) => return,
-            Err(e) if e.is_retryable() => tokio::time::sleep(Duration::from_millis(50)).await,
-            Err(e) => panic!("ack failed: {e}"),
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_messages_survive_a_broker_restart_mid_stream() {
@@ -52,96 +35,37 @@ async fn ten_thousand_messages_survive_a_broker_restart_mid_stream() {
             .unwrap(),
     );
     let topic = topic("restart");
-    let mut sub = bus
-        .subscribe(&topic, "g", StartPosition::Earliest)
-        .await
-        .unwrap();
-    let published = Arc::new(AtomicUsize::new(0));
-    let consumed = Arc::new(AtomicUsize::new(0));
-    let publish_retries = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-
-    let mut publishers = Vec::new();
-    for p in 0..PUBLISHERS {
-        let (bus, topic, published, retries) = (
-            bus.clone(),
-            topic.clone(),
-            published.clone(),
-            publish_retries.clone(),
-        );
-        publishers.push(tokio::spawn(async move {
-            for i in (p..TOTAL).step_by(PUBLISHERS) {
-                let m = Message::new(format!("payload {i}").into_bytes())
-                    .with_id(MessageId::new(format!("m{i}")));
-                loop {
-                    match bus.publish(&topic, m.clone()).await {
-                        Ok(_) => break,
-                        Err(e) if e.is_retryable() => {
-                            retries.fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                        Err(e) => panic!("publish failed: {e}"),
-                    }
-                }
-                published.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-
-    let consumed_by_consumer = consumed.clone();
-    let consumer = tokio::spawn(async move {
-        let mut seen = HashSet::new();
-        let mut deliveries = 0usize;
-        let mut errors = 0usize;
-        let mut max_attempt = 0u32;
-        let deadline = Instant::now() + Duration::from_secs(240);
-        while seen.len() < TOTAL {
-            assert!(
-                Instant::now() < deadline,
-                "only {} of {TOTAL} consumed",
-                seen.len()
-            );
-            match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
-                Ok(Some(Ok(d))) => {
-                    deliveries += 1;
-                    max_attempt = max_attempt.max(d.attempt());
-                    seen.insert(d.message().id.to_string());
-                    consumed_by_consumer.store(seen.len(), Ordering::Relaxed);
-                    ack_until_done(&d).await;
-                }
-                Ok(Some(Err(e))) if e.is_retryable() => errors += 1,
-                Ok(Some(Err(e))) => panic!("consume failed: {e}"),
-                Ok(None) => panic!("subscription ended"),
-                Err(_) => {}
-            }
-        }
-        (seen, deliveries, errors, max_attempt)
-    });
-
     // Kill the broker once a third is published, keep it down a moment, bring it back on the same data.
-    while published.load(Ordering::Relaxed) < TOTAL / 3 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let at = published.load(Ordering::Relaxed);
-    let consumed_at_kill = consumed.load(Ordering::Relaxed);
-    server.kill();
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    server.restart();
-
-    for p in publishers {
-        p.await.unwrap();
-    }
-    let (seen, deliveries, consume_errors, max_attempt) = consumer.await.unwrap();
-    let expected: HashSet<String> = (0..TOTAL).map(|i| format!("m{i}")).collect();
-    assert_eq!(seen, expected, "every published message consumed");
-    let retries = publish_retries.load(Ordering::Relaxed);
-    let duplicates = deliveries - TOTAL;
+    let run = bus_faults::kill_mid_stream(
+        bus.clone(),
+        &topic,
+        bus_faults::Load {
+            total: TOTAL,
+            publishers: PUBLISHERS,
+            message: bus_faults::unkeyed,
+            retry_pause: Duration::from_millis(20),
+            patience: Duration::from_secs(240),
+        },
+        || {
+            server.kill();
+            std::thread::sleep(Duration::from_millis(700));
+            server.restart();
+        },
+    )
+    .await;
+    run.assert_none_lost(TOTAL);
+    let (at, consumed_at_kill, deliveries) =
+        (run.published_at_kill, run.consumed_at_kill, run.deliveries);
+    let (consume_errors, max_attempt, started_elapsed) =
+        (run.consume_errors, run.max_attempt, run.elapsed);
+    let retries = run.publish_retries;
+    let duplicates = run.duplicates();
     println!(
         "restart after {at} published, {consumed_at_kill} consumed (backlog at the kill: {} messages): \
          {TOTAL} consumed ({deliveries} deliveries, {duplicates} duplicates, highest attempt {max_attempt}), \
          {retries} publish retries, {consume_errors} consume errors, {:?}",
         at.saturating_sub(consumed_at_kill),
-        started.elapsed()
+        started_elapsed
     );
     assert!(
         retries + consume_errors > 0,

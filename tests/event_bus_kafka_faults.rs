@@ -5,14 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
+#[path = "support/bus_faults.rs"]
+mod bus_faults;
 use avb::event_bus::kafka::KafkaBus;
-use avb::event_bus::{
-    Delivery, EventBus, Message, MessageId, Settings, StartPosition, Topic, WorkspaceId,
-};
+use avb::event_bus::{EventBus, Settings, StartPosition, Topic, WorkspaceId};
+use bus_faults::{ack_until_done, keyed, topic};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -135,30 +135,6 @@ async fn wait_up(bus: &dyn EventBus) {
     }
 }
 
-fn topic(case: &str) -> Topic {
-    Topic::new(
-        &WorkspaceId::new("faults").unwrap(),
-        format!("{case}-{}", uuid::Uuid::new_v4().simple()),
-    )
-    .unwrap()
-}
-
-async fn ack_until_done(d: &Delivery) {
-    loop {
-        match d.ack().await {
-            Ok(()) => return,
-            Err(e) if e.is_retryable() => tokio::time::sleep(Duration::from_millis(50)).await,
-            Err(e) => panic!("ack failed: {e}"),
-        }
-    }
-}
-
-fn keyed(i: usize) -> Message {
-    Message::new(format!("payload {i}").into_bytes())
-        .with_key(format!("k{}", i % 64))
-        .with_id(MessageId::new(format!("m{i}")))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_keyed_messages_survive_a_broker_sigkill_mid_stream() {
     const TOTAL: usize = 10_000;
@@ -179,85 +155,31 @@ async fn ten_thousand_keyed_messages_survive_a_broker_sigkill_mid_stream() {
     );
     wait_up(&*bus).await;
     let topic = topic("sigkill");
-    let mut sub = bus
-        .subscribe(&topic, "g", StartPosition::Earliest)
-        .await
-        .unwrap();
-    let published = Arc::new(AtomicUsize::new(0));
-    let publish_retries = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut publishers = Vec::new();
-    for p in 0..PUBLISHERS {
-        let (bus, topic, published, retries) = (
-            bus.clone(),
-            topic.clone(),
-            published.clone(),
-            publish_retries.clone(),
-        );
-        publishers.push(tokio::spawn(async move {
-            for i in (p..TOTAL).step_by(PUBLISHERS) {
-                loop {
-                    match bus.publish(&topic, keyed(i)).await {
-                        Ok(_) => break,
-                        Err(e) if e.is_retryable() => {
-                            retries.fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                        }
-                        Err(e) => panic!("publish failed: {e}"),
-                    }
-                }
-                published.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    let consumer = tokio::spawn(async move {
-        let mut seen = HashSet::new();
-        let mut deliveries = 0usize;
-        let deadline = Instant::now() + Duration::from_secs(400);
-        while seen.len() < TOTAL {
-            assert!(
-                Instant::now() < deadline,
-                "only {} of {TOTAL} consumed",
-                seen.len()
-            );
-            match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
-                Ok(Some(Ok(d))) => {
-                    deliveries += 1;
-                    seen.insert(d.message().id.to_string());
-                    ack_until_done(&d).await;
-                }
-                Ok(Some(Err(e))) if e.is_retryable() => {}
-                Ok(Some(Err(e))) => panic!("consume failed: {e}"),
-                Ok(None) => panic!("subscription ended"),
-                Err(_) => {}
-            }
-        }
-        (seen, deliveries)
-    });
-
-    while published.load(Ordering::Relaxed) < TOTAL / 3 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let at = published.load(Ordering::Relaxed);
-    broker.kill();
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    broker.restart();
-
-    for p in publishers {
-        p.await.unwrap();
-    }
-    let (seen, deliveries) = consumer.await.unwrap();
-    let expected: HashSet<String> = (0..TOTAL).map(|i| format!("m{i}")).collect();
-    assert_eq!(
-        seen, expected,
-        "every published message consumed: none lost"
-    );
+    let run = bus_faults::kill_mid_stream(
+        bus.clone(),
+        &topic,
+        bus_faults::Load {
+            total: TOTAL,
+            publishers: PUBLISHERS,
+            message: keyed,
+            retry_pause: Duration::from_millis(100),
+            patience: Duration::from_secs(400),
+        },
+        || {
+            broker.kill();
+            std::thread::sleep(Duration::from_millis(700));
+            broker.restart();
+        },
+    )
+    .await;
+    run.assert_none_lost(TOTAL);
+    let (at, deliveries, started_elapsed) = (run.published_at_kill, run.deliveries, run.elapsed);
     println!(
         "broker SIGKILLed after {at} of {TOTAL} published, restarted on the same data: {TOTAL} consumed in \
          {deliveries} deliveries ({} duplicates), {} publish retries, {:?}, {} publish failures counted",
         deliveries - TOTAL,
-        publish_retries.load(Ordering::Relaxed),
-        started.elapsed(),
+        run.publish_retries,
+        started_elapsed,
         bus.publish_failures(),
     );
     bus.close().await.unwrap();
