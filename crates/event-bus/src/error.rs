@@ -141,6 +141,30 @@ pub enum Error {
 }
 
 impl Error {
+    /// A client library's error `source` as the port's error: [`Error::Unavailable`] when `retryable`,
+    /// else [`Error::Backend`] (how every backend's error mapping ends, once it has classified the error).
+    pub fn from_client(
+        backend: &'static str,
+        retryable: bool,
+        reason: String,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        let source: Option<BoxError> = Some(Box::new(source));
+        if retryable {
+            Error::Unavailable {
+                backend,
+                reason,
+                source,
+            }
+        } else {
+            Error::Backend {
+                backend,
+                reason,
+                source,
+            }
+        }
+    }
+
     /// Whether the same call may succeed later (the broker is unreachable or timed out): the same answer
     /// as [`Classify::is_retryable`], callable without importing the trait.
     pub fn is_retryable(&self) -> bool {

@@ -158,19 +158,7 @@ pub(crate) fn map_err(e: KafkaError, what: &str) -> Error {
         None => matches!(e, KafkaError::Canceled),
     };
     let reason = format!("{what}: {e}");
-    if retryable {
-        Error::Unavailable {
-            backend: SCHEME,
-            reason,
-            source: Some(Box::new(e)),
-        }
-    } else {
-        Error::Backend {
-            backend: SCHEME,
-            reason,
-            source: Some(Box::new(e)),
-        }
-    }
+    Error::from_client(SCHEME, retryable, reason, e)
 }
 
 impl Shared {

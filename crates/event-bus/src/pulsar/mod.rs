@@ -120,19 +120,7 @@ pub(crate) fn map_err(e: pulsar::Error, what: &str) -> Error {
         _ => false,
     };
     let reason = format!("{what}: {e}");
-    if retryable {
-        Error::Unavailable {
-            backend: SCHEME,
-            reason,
-            source: Some(Box::new(e)),
-        }
-    } else {
-        Error::Backend {
-            backend: SCHEME,
-            reason,
-            source: Some(Box::new(e)),
-        }
-    }
+    Error::from_client(SCHEME, retryable, reason, e)
 }
 
 impl Shared {

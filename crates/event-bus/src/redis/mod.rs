@@ -130,19 +130,7 @@ pub(crate) fn map_err(e: redis::RedisError, what: &str) -> Error {
         )
         || !matches!(e.retry_method(), redis::RetryMethod::NoRetry);
     let reason = format!("{what}: {e}");
-    if retryable {
-        Error::Unavailable {
-            backend: SCHEME,
-            reason,
-            source: Some(Box::new(e)),
-        }
-    } else {
-        Error::Backend {
-            backend: SCHEME,
-            reason,
-            source: Some(Box::new(e)),
-        }
-    }
+    Error::from_client(SCHEME, retryable, reason, e)
 }
 
 impl Shared {
