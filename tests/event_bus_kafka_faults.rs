@@ -319,7 +319,6 @@ async fn crash_child() {
 /// metadata).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_consumers_messages_reach_another_member_with_attempt_2() {
-    use std::io::{BufRead, BufReader, Write};
     const COUNT: usize = 5;
     let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
         return;
@@ -333,37 +332,8 @@ async fn a_crashed_consumers_messages_reach_another_member_with_attempt_2() {
     bus.publish_batch(&topic, (0..COUNT).map(keyed).collect())
         .await
         .unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "crash_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(
-        child.stdin.take().unwrap(),
-        "{bootstrap} {} {COUNT}",
-        topic.name()
-    )
-    .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.starts_with("HELD") {
-        line.clear();
-        // Ends (EOF, a failure) if the child dies before holding its deliveries.
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the child ended before holding its deliveries"
-        );
-    }
-    assert_eq!(line.trim(), format!("HELD {COUNT}"));
+    let mut child =
+        bus_faults::spawn_holding_child(&format!("{bootstrap} {} {COUNT}", topic.name()), COUNT);
     child.kill().unwrap();
     child.wait().unwrap();
 

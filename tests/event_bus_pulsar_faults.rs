@@ -283,7 +283,6 @@ async fn crash_child() {
 /// redelivery count, and the attempt travels in the message (see `docs/event-bus-pulsar.md`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_consumers_messages_reach_another_member() {
-    use std::io::{BufRead, BufReader, Write};
     const COUNT: usize = 5;
     let Some(url) = avb::testing::live_server("AVB_TEST_PULSAR_URL") else {
         return;
@@ -297,36 +296,8 @@ async fn a_crashed_consumers_messages_reach_another_member() {
     bus.publish_batch(&topic, (0..COUNT).map(keyed).collect())
         .await
         .unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "crash_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(
-        child.stdin.take().unwrap(),
-        "{url} {admin} {} {COUNT}",
-        topic.name()
-    )
-    .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.starts_with("HELD") {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the child ended before holding its deliveries"
-        );
-    }
-    assert_eq!(line.trim(), format!("HELD {COUNT}"));
+    let mut child =
+        bus_faults::spawn_holding_child(&format!("{url} {admin} {} {COUNT}", topic.name()), COUNT);
     // The survivor joins while the child still holds everything: it must get nothing yet.
     let mut sub = bus
         .subscribe(&topic, "g", StartPosition::Earliest)

@@ -200,3 +200,38 @@ async fn consume(
     }
     (seen, deliveries, errors, max_attempt)
 }
+
+/// Runs this test binary's ignored `crash_child` test as a separate process, hands it `input` (one line
+/// on its stdin: what to consume), and returns once it says it holds `count` deliveries unacked — for the
+/// caller to SIGKILL it (a crash runs no destructors, gives nothing back).
+pub fn spawn_holding_child(input: &str, count: usize) -> std::process::Child {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{input}").unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("HELD") {
+        line.clear();
+        // Ends (EOF, a failure) if the child dies before holding its deliveries.
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended before holding its deliveries"
+        );
+    }
+    assert_eq!(line.trim(), format!("HELD {count}"));
+    child
+}
