@@ -273,3 +273,28 @@ async fn the_bodies_detect_a_shared_backend() {
         .await;
     assert!(shared.is_err(), "a shared store went unnoticed");
 }
+
+/// `AVB_RESOURCE_SCOPE` is checked even when every port is in-process (nothing would use it): a bad value
+/// is an error naming the variable, the value and the allowed form; each live port carries the same scope.
+#[test]
+fn the_scope_is_checked_and_shared_by_every_port() {
+    let err = avb::config::Config::from_iter([("AVB_RESOURCE_SCOPE", "Prod_EU")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("AVB_RESOURCE_SCOPE") && err.contains("Prod_EU") && err.contains("1-32"),
+        "{err}"
+    );
+    let config = avb::config::Config::from_iter([
+        ("AVB_RESOURCE_SCOPE", "feature-x"),
+        ("EVENT_BUS", "redis"),
+        ("REDIS_URL", "redis://127.0.0.1:1"),
+        ("OBJECT_STORE", "fs"),
+        ("OBJECT_STORE_DIR", "/tmp/none"),
+    ]);
+    let summary = match config {
+        Ok(c) => c.to_string(),
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(summary.matches("scope feature-x").count(), 2, "{summary}");
+}
