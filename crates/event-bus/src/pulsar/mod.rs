@@ -3,7 +3,7 @@
 //!
 //! | operation | Pulsar |
 //! |---|---|
-//! | workspace | namespace `<tenant>/<workspace>`, created through the admin REST API on first use with its retention, backlog quota and topic auto-creation policies ([`admin`]) |
+//! | workspace | namespace `<tenant>/<scope>.<workspace>` (the environment scope, `docs/isolation.md`; [`wire::Names`]), created through the admin REST API on first use with its retention, backlog quota and topic auto-creation policies ([`admin`]) |
 //! | publish / batch | one producer per topic, kept by the bus; a batch hands every message to the producer before awaiting any receipt (one pipelined stream, in order); `publish` returns once the broker's receipt says the message is stored |
 //! | subscribe | a consumer of the Shared subscription `<group>` on the topic and on the group's retry topic `<topic>~retry~<group>`; one consumer per [`Subscription`], its receiver queue the read-ahead |
 //! | ack | an individual ack of the message (sent by the subscription's task; `close` flushes them) |
