@@ -69,7 +69,12 @@ async fn read_until(sub: &mut avb::event_bus::Subscription, end: &Message) -> Ve
 /// up to its own end marker and must have seen exactly its own two messages. The backends here keep a
 /// topic's order for one publisher and one consumer, so a message of the other environment, had it
 /// reached this topic, would have come before the end marker: no waiting for an absence.
-async fn buses_share_nothing(backend: &str, dev: Arc<dyn EventBus>, prod: Arc<dyn EventBus>) {
+/// Returns the topic, for the caller's look at the server.
+async fn buses_share_nothing(
+    backend: &str,
+    dev: Arc<dyn EventBus>,
+    prod: Arc<dyn EventBus>,
+) -> Topic {
     let ws = avb::WorkspaceId::new(format!("iso-{}", run_id())).unwrap();
     let topic = Topic::new(&ws, "orders").unwrap();
     let mut subs = Vec::new();
@@ -102,6 +107,7 @@ async fn buses_share_nothing(backend: &str, dev: Arc<dyn EventBus>, prod: Arc<dy
     for bus in [dev, prod] {
         bus.close().await.unwrap();
     }
+    topic
 }
 
 #[cfg(feature = "event-bus-redis")]
@@ -112,7 +118,26 @@ async fn redis_environments_share_nothing() {
     };
     let pairs = [("EVENT_BUS", "redis"), ("REDIS_URL", url.as_str())];
     let (dev, prod) = (bus_in(ENVS[0], &pairs).await, bus_in(ENVS[1], &pairs).await);
-    buses_share_nothing("redis", dev, prod).await;
+    let topic = buses_share_nothing("redis", dev, prod).await;
+    // On the server: one stream per environment, none under the unscoped name.
+    let mut raw = ::redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let ws = topic.workspace();
+    for (key, expected) in [
+        (format!("avb-development:{{{ws}}}:orders"), 2),
+        (format!("avb-production:{{{ws}}}:orders"), 2),
+        (format!("avb:{{{ws}}}:orders"), 0),
+    ] {
+        let len: u64 = ::redis::cmd("XLEN")
+            .arg(&key)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(len, expected, "{key}");
+    }
 }
 
 #[cfg(feature = "event-bus-kafka")]
@@ -126,7 +151,30 @@ async fn kafka_environments_share_nothing() {
         ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.as_str()),
     ];
     let (dev, prod) = (bus_in(ENVS[0], &pairs).await, bus_in(ENVS[1], &pairs).await);
-    buses_share_nothing("kafka", dev, prod).await;
+    let topic = buses_share_nothing("kafka", dev, prod).await;
+    // On the broker: one topic per environment, none under the unscoped name.
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let admin: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
+    let metadata = admin.fetch_metadata(None, Duration::from_secs(30)).unwrap();
+    let ws = topic.workspace();
+    let names: BTreeSet<&str> = metadata
+        .topics()
+        .iter()
+        .map(|t| t.name())
+        .filter(|n| n.contains(&format!(".{ws}.")))
+        .collect();
+    let expected: BTreeSet<String> = [
+        format!("avb-development.{ws}.orders"),
+        format!("avb-production.{ws}.orders"),
+    ]
+    .into();
+    assert_eq!(
+        names,
+        expected.iter().map(String::as_str).collect::<BTreeSet<_>>()
+    );
 }
 
 #[cfg(feature = "event-bus-pulsar")]
@@ -145,17 +193,40 @@ async fn pulsar_environments_share_nothing() {
         ("PULSAR_TENANT", "avb-test"),
     ];
     let (dev, prod) = (bus_in(ENVS[0], &pairs).await, bus_in(ENVS[1], &pairs).await);
-    buses_share_nothing("pulsar", dev, prod).await;
+    let topic = buses_share_nothing("pulsar", dev, prod).await;
+    // On the cluster: one namespace per environment, none under the unscoped name.
+    let ws = topic.workspace();
+    let namespaces: Vec<String> = reqwest::get(format!("{admin}/admin/v2/namespaces/avb-test"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mine: BTreeSet<&str> = namespaces
+        .iter()
+        .map(String::as_str)
+        .filter(|n| n.ends_with(&format!("{ws}")))
+        .collect();
+    let dev_ns = format!("avb-test/development.{ws}");
+    let prod_ns = format!("avb-test/production.{ws}");
+    assert_eq!(
+        mine,
+        [dev_ns.as_str(), prod_ns.as_str()].into(),
+        "{namespaces:?}"
+    );
 }
 
 /// Two stores of different environments on one server (bucket or directory): the same key written by
 /// each reads back each one's own value; a key only one wrote is not found by the other; listing a prefix
 /// shows each only its own keys; a delete in one leaves the other's object; and no key, however it climbs
-/// (`..`, absolute), reaches the other environment's objects.
+/// (`..`, absolute), reaches the other environment's objects. With `raw` (the bucket or directory itself,
+/// and the `OBJECT_STORE_S3_PREFIX` in force), also checks where the objects really are: under
+/// `[<prefix>/]<environment>/`, nothing at the unscoped key.
 async fn stores_share_nothing(
     backend: &str,
     dev: Arc<dyn ObjectStore>,
     prod: Arc<dyn ObjectStore>,
+    raw: Option<(&dyn ObjectStore, &str)>,
 ) {
     let dir = format!("ws/iso-{}/", run_id());
     let shared = format!("{dir}same-key");
@@ -204,6 +275,15 @@ async fn stores_share_nothing(
             );
         }
     }
+    if let Some((raw, prefix)) = raw {
+        for env in ENVS {
+            let key = format!("{prefix}{env}/{shared}");
+            assert_eq!(raw.get_bytes(&key).await.unwrap(), env, "{backend}: {key}");
+        }
+        let unscoped = format!("{prefix}{shared}");
+        let err = raw.get_bytes(&unscoped).await.unwrap_err();
+        assert!(err.is_not_found(), "{backend}: {unscoped}: {err:?}");
+    }
     dev.delete(&shared).await.unwrap();
     assert!(dev.get_bytes(&shared).await.unwrap_err().is_not_found());
     assert_eq!(prod.get_bytes(&shared).await.unwrap(), "production");
@@ -223,7 +303,8 @@ async fn fs_environments_share_nothing() {
         store_in(ENVS[0], &pairs).await,
         store_in(ENVS[1], &pairs).await,
     );
-    stores_share_nothing("fs", dev, prod).await;
+    let raw = avb::object_store::fs::FsStore::new(tmp.path()).unwrap();
+    stores_share_nothing("fs", dev, prod, Some((&raw, ""))).await;
 }
 
 #[cfg(feature = "object-store-s3")]
@@ -241,7 +322,8 @@ async fn s3_environments_share_nothing() {
             store_in(ENVS[0], &pairs).await,
             store_in(ENVS[1], &pairs).await,
         );
-        stores_share_nothing(server.name, dev, prod).await;
+        let raw = server.builder().build().await.unwrap();
+        stores_share_nothing(server.name, dev, prod, Some((&raw, ""))).await;
         // Under OBJECT_STORE_S3_PREFIX the scope comes below the prefix: the same isolation.
         let mut prefixed = pairs.to_vec();
         prefixed.push(("OBJECT_STORE_S3_PREFIX", "iso-prefix"));
@@ -249,7 +331,7 @@ async fn s3_environments_share_nothing() {
             store_in(ENVS[0], &prefixed).await,
             store_in(ENVS[1], &prefixed).await,
         );
-        stores_share_nothing(server.name, dev, prod).await;
+        stores_share_nothing(server.name, dev, prod, Some((&raw, "iso-prefix/"))).await;
     }
 }
 
@@ -268,9 +350,10 @@ async fn the_bodies_detect_a_shared_backend() {
         .await;
     assert!(shared.is_err(), "a shared bus went unnoticed");
     let store: Arc<dyn ObjectStore> = Arc::new(avb::object_store::memory::MemoryStore::new());
-    let shared = std::panic::AssertUnwindSafe(stores_share_nothing("memory", store.clone(), store))
-        .catch_unwind()
-        .await;
+    let shared =
+        std::panic::AssertUnwindSafe(stores_share_nothing("memory", store.clone(), store, None))
+            .catch_unwind()
+            .await;
     assert!(shared.is_err(), "a shared store went unnoticed");
 }
 
