@@ -217,7 +217,12 @@ mod live {
     //! alternating which goes first, and the median of the per-round ratios is the result. A failed
     //! operation (the server too slow to answer, gone) skips that round with a message; nothing panics.
     use super::*;
-    use avb::event_bus::redis::{RedisBus, stream_key};
+    use avb::event_bus::redis::{RedisBus, key_root, stream_key};
+
+    /// The key root of the adapter here (built in the default environment, `development`).
+    fn dev_root() -> String {
+        key_root(&avb::ResourceScope::default())
+    }
 
     const RN: usize = 2_000;
     const DEPTH: usize = 100;
@@ -282,12 +287,12 @@ mod live {
                 .map_err(|e| format!("publish_batch: {e}"))?;
         }
         let took = start.elapsed();
-        del(conn, &stream_key(&t)).await;
+        del(conn, &stream_key(&dev_root(), &t)).await;
         Ok(took)
     }
 
     async fn raw_publish(conn: &mut Conn) -> Outcome {
-        let key = stream_key(&topic("raw"));
+        let key = stream_key(&dev_root(), &topic("raw"));
         let msgs = messages(RN);
         let start = Instant::now();
         let filled = fill(conn, &key, &msgs).await;
@@ -298,7 +303,7 @@ mod live {
 
     async fn avb_consume(bus: &RedisBus, conn: &mut Conn, take: Take) -> Outcome {
         let t = topic("con");
-        let key = stream_key(&t);
+        let key = stream_key(&dev_root(), &t);
         let mut sub = bus
             .subscribe(&t, "g", StartPosition::Earliest)
             .await
@@ -351,7 +356,7 @@ mod live {
     }
 
     async fn raw_consume(url: &str, conn: &mut Conn, take: Take) -> Outcome {
-        let key = stream_key(&topic("rawcon"));
+        let key = stream_key(&dev_root(), &topic("rawcon"));
         let result = async {
             redis::cmd("XGROUP")
                 .arg("CREATE")

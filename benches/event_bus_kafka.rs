@@ -21,9 +21,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may stop on a broken setup
 
 use avb::event_bus::kafka::KafkaBus;
-use avb::event_bus::kafka::wire::{HEADER_ID, kafka_topic};
+use avb::event_bus::kafka::wire::{HEADER_ID, kafka_topic, topic_root};
 use avb::event_bus::{Delivery, EventBus, Message, Settings, StartPosition, Topic, WorkspaceId};
 use rdkafka::ClientConfig;
+
+/// The topic root of the adapter here (built in the default environment, `development`).
+fn dev_root() -> String {
+    topic_root(&avb::ResourceScope::default())
+}
 use rdkafka::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -237,7 +242,7 @@ fn main() {
         bus.publish(&target, Message::new(&b"create"[..]))
             .await
             .unwrap();
-        let name = kafka_topic(&target).unwrap();
+        let name = kafka_topic(&dev_root(), &target).unwrap();
         let msgs = messages();
         interleave(
             "kafka/publish",
@@ -259,7 +264,7 @@ fn main() {
                 case,
                 async || {
                     let t = fill("raw-consume").await?;
-                    let name = kafka_topic(&t).map_err(|e| e.to_string())?;
+                    let name = kafka_topic(&dev_root(), &t).map_err(|e| e.to_string())?;
                     raw_consume(&bootstrap, &name, batched).await
                 },
                 async || {

@@ -20,7 +20,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may stop on a broken setup
 
 use avb::event_bus::pulsar::PulsarBus;
-use avb::event_bus::pulsar::wire::{PROPERTY_ID, topic_url};
+use avb::event_bus::pulsar::wire::PROPERTY_ID;
 use avb::event_bus::{EventBus, Message, StartPosition, Topic, WorkspaceId};
 use futures::StreamExt;
 use pulsar::consumer::{ConsumerOptions, InitialPosition};
@@ -32,6 +32,14 @@ const N: usize = 2_000;
 const DEPTH: usize = 100;
 const ROUNDS: usize = 20;
 const TENANT: &str = "avb-bench";
+
+/// Where the buses here put their topics: the tenant, in the default environment (`development`).
+fn dev_names() -> avb::event_bus::pulsar::wire::Names {
+    avb::event_bus::pulsar::wire::Names {
+        tenant: TENANT.into(),
+        scope: avb::ResourceScope::default(),
+    }
+}
 const RECEIVER_QUEUE: u32 = 64;
 
 type Outcome = Result<Duration, String>;
@@ -185,7 +193,7 @@ fn main() {
         bus.publish(&target, Message::new(&b"create"[..]))
             .await
             .unwrap();
-        let name = topic_url(TENANT, &target);
+        let name = dev_names().topic_url(&target);
         let mut producer = client
             .producer()
             .with_topic(&name)
@@ -213,7 +221,7 @@ fn main() {
             "pulsar/consume_ack",
             async || {
                 let t = fill("raw-consume").await?;
-                raw_consume(&client, &topic_url(TENANT, &t)).await
+                raw_consume(&client, &dev_names().topic_url(&t)).await
             },
             async || {
                 let t = fill("avb-consume").await?;

@@ -38,7 +38,7 @@ pub mod ports;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use avb_core::{Health, Status, WorkspaceId};
+pub use avb_core::{Health, ResourceScope, Status, WorkspaceId};
 pub use env::from_env;
 pub use main_error::MainError;
 pub use platform::{Platform, PlatformError, SwitchError};

@@ -128,6 +128,11 @@ mod redis {
         .unwrap()
     }
 
+    /// The key root of the buses here (built in the default environment, `development`).
+    fn dev_root() -> String {
+        avb::event_bus::redis::key_root(&avb::ResourceScope::default())
+    }
+
     async fn raw_connection(url: &str) -> ::redis::aio::MultiplexedConnection {
         ::redis::Client::open(url)
             .unwrap()
@@ -143,7 +148,8 @@ mod redis {
         fields: &[(&[u8], &[u8])],
     ) -> String {
         let mut cmd = ::redis::cmd("XADD");
-        cmd.arg(avb::event_bus::redis::stream_key(topic)).arg("*");
+        cmd.arg(avb::event_bus::redis::stream_key(&dev_root(), topic))
+            .arg("*");
         for (f, v) in fields {
             cmd.arg(*f).arg(*v);
         }
@@ -219,6 +225,7 @@ mod redis {
         dead.ack().await.unwrap();
         let len: u64 = ::redis::cmd("XLEN")
             .arg(avb::event_bus::redis::stream_key(
+                &dev_root(),
                 &topic.dead_letter().dead_letter(),
             ))
             .query_async(&mut raw)
@@ -431,7 +438,7 @@ mod redis {
         assert!(bus.capabilities().idempotent_publish);
         let topic = foreign_topic("dedupe_window");
         let mut raw = raw_connection(&url).await;
-        let key = avb::event_bus::redis::stream_key(&topic);
+        let key = avb::event_bus::redis::stream_key(&dev_root(), &topic);
         let m = Message::new(&b"once"[..]);
         bus.publish(&topic, m.clone()).await.unwrap();
         bus.publish(&topic, m.clone()).await.unwrap();

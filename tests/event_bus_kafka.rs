@@ -10,6 +10,11 @@ use avb::event_bus::{EventBus, Result, Settings};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The topic root of the buses here (built in the default environment, `development`).
+fn dev_root() -> String {
+    avb::event_bus::kafka::wire::topic_root(&avb::ResourceScope::default())
+}
+
 fn settings() -> Settings {
     Settings {
         ack_timeout: Duration::from_secs(1),
@@ -158,7 +163,7 @@ async fn a_non_avb_client_reads_and_writes_the_same_records() {
         .subscribe(&topic, "g", StartPosition::Earliest)
         .await
         .unwrap();
-    let name = kafka_topic(&topic).unwrap();
+    let name = kafka_topic(&dev_root(), &topic).unwrap();
     let written = python_client(&python, &["produce", &bootstrap, &name, "3"]);
     assert_eq!(written.len(), 3);
     for (i, w) in written.iter().enumerate() {
@@ -197,7 +202,7 @@ async fn a_non_avb_client_reads_and_writes_the_same_records() {
         Message::new(&b""[..]).with_header("h", "v"),
     ];
     bus.publish_batch(&topic, sent.clone()).await.unwrap();
-    let name = kafka_topic(&topic).unwrap();
+    let name = kafka_topic(&dev_root(), &topic).unwrap();
     let read = python_client(&python, &["consume", &bootstrap, &name, "2"]);
     assert_eq!(read.len(), 2);
     for (m, r) in sent.iter().zip(&read) {
@@ -351,7 +356,7 @@ async fn a_consumer_error_comes_out_of_next() {
         .set("bootstrap.servers", &bootstrap)
         .create()
         .unwrap();
-    let name = kafka_topic(&topic).unwrap();
+    let name = kafka_topic(&dev_root(), &topic).unwrap();
     let deleted = admin
         .delete_topics(&[name.as_str()], &AdminOptions::new())
         .await

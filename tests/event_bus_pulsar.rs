@@ -28,6 +28,14 @@ fn settings() -> Settings {
 /// The tenant the tests' workspaces live under (created by the bus on first use).
 const TENANT: &str = "avb-test";
 
+/// Where the buses here put their topics: the tenant, in the default environment (`development`).
+fn dev_names() -> avb::event_bus::pulsar::wire::Names {
+    avb::event_bus::pulsar::wire::Names {
+        tenant: TENANT.into(),
+        scope: avb::ResourceScope::default(),
+    }
+}
+
 struct Pulsar {
     url: String,
     admin: String,
@@ -175,6 +183,8 @@ async fn two_workspaces_cannot_see_each_others_topics() {
         let more = tokio::time::timeout(Duration::from_secs(1), sub.next()).await;
         assert!(more.is_err(), "a workspace saw another's message: {more:?}");
     }
+    // The buses run in the default environment: the namespaces carry its scope.
+    let (a, b) = (format!("development.{a}"), format!("development.{b}"));
     let in_a = admin_topics(&pulsar.admin, &a).await;
     let in_b = admin_topics(&pulsar.admin, &b).await;
     assert!(
@@ -242,7 +252,7 @@ fn python_client(python: &std::path::Path, args: &[&str]) -> Vec<serde_json::Val
 /// the `avb-id` property. The wire format is `docs/event-bus-pulsar.md`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_avb_client_reads_and_writes_the_same_messages() {
-    use avb::event_bus::pulsar::wire::{PROPERTY_ID, topic_url};
+    use avb::event_bus::pulsar::wire::PROPERTY_ID;
     use avb::event_bus::{Message, StartPosition, Topic};
     let Some(pulsar) = live() else {
         return;
@@ -259,7 +269,7 @@ async fn a_non_avb_client_reads_and_writes_the_same_messages() {
         .subscribe(&topic, "g", StartPosition::Earliest)
         .await
         .unwrap();
-    let name = topic_url(TENANT, &topic);
+    let name = dev_names().topic_url(&topic);
     let written = python_client(&python, &["produce", &pulsar.url, &name, "3"]);
     assert_eq!(written.len(), 3);
     for (i, w) in written.iter().enumerate() {
@@ -297,7 +307,7 @@ async fn a_non_avb_client_reads_and_writes_the_same_messages() {
         Message::new(&b""[..]).with_header("h", "v"),
     ];
     bus.publish_batch(&topic, sent.clone()).await.unwrap();
-    let name = topic_url(TENANT, &topic);
+    let name = dev_names().topic_url(&topic);
     let read = python_client(&python, &["consume", &pulsar.url, &name, "2"]);
     assert_eq!(read.len(), 2);
     for (m, r) in sent.iter().zip(&read) {

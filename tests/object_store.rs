@@ -113,7 +113,11 @@ async fn configuration_alone_switches_memory_and_fs() {
             .unwrap();
         assert_eq!(store.get_bytes("k").await.unwrap(), "v", "{pairs:?}");
     }
-    assert!(dir.path().join("k").is_file(), "fs wrote elsewhere");
+    // Under the environment scope (`development` by default).
+    assert!(
+        dir.path().join("development/k").is_file(),
+        "fs wrote elsewhere"
+    );
 }
 
 #[cfg(feature = "object-store-s3")]
@@ -336,7 +340,8 @@ mod s3 {
                 .await
                 .unwrap();
             assert_eq!(store.get_bytes(&key_name).await.unwrap(), "live");
-            // The prefix from OBJECT_STORE_S3_PREFIX is where the object really lives.
+            // The prefix from OBJECT_STORE_S3_PREFIX, then the environment's scope, is where the object
+            // really lives.
             let raw = avb::object_store::s3::S3Builder::new()
                 .with_endpoint(url)
                 .with_bucket(bucket)
@@ -344,7 +349,7 @@ mod s3 {
                 .build()
                 .await
                 .unwrap();
-            let raw_key = format!("zero-code-change/{key_name}");
+            let raw_key = format!("zero-code-change/production/{key_name}");
             assert_eq!(raw.get_bytes(&raw_key).await.unwrap(), "live");
             store.delete(&key_name).await.unwrap();
             assert!(raw.head(&raw_key).await.unwrap_err().is_not_found());

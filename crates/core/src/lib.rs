@@ -14,8 +14,10 @@
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod scope;
 pub mod workspace;
 
 pub use error::{Classify, ErrorClass, NotCompiled};
 pub use health::{Health, Status};
+pub use scope::{InvalidResourceScope, ResourceScope};
 pub use workspace::{InvalidWorkspaceId, WorkspaceId};

@@ -11,9 +11,9 @@
 
 use crate::config::{EventBusConfig, EventBusDelivery, PulsarPolicies};
 use crate::{Error, EventBus, Result};
-use avb_core::NotCompiled;
 use avb_core::config::Secret;
 use avb_core::config::ServiceUrl;
+use avb_core::{NotCompiled, ResourceScope};
 use std::sync::Arc;
 
 /// Builds the event bus `config` selects, with its delivery settings. Call it inside a Tokio runtime (the
@@ -32,15 +32,21 @@ use std::sync::Arc;
 pub async fn open(config: &EventBusConfig) -> Result<Arc<dyn EventBus>> {
     match config {
         EventBusConfig::Memory { delivery } => memory(delivery),
-        EventBusConfig::Redis { url, delivery } => redis(url, delivery),
+        EventBusConfig::Redis {
+            url,
+            scope,
+            delivery,
+        } => redis(url, scope, delivery),
         EventBusConfig::Kafka {
             bootstrap_servers,
+            scope,
             delivery,
-        } => kafka(bootstrap_servers, delivery),
+        } => kafka(bootstrap_servers, scope, delivery),
         EventBusConfig::Pulsar {
             url,
             admin_url,
             tenant,
+            scope,
             token,
             policies,
             delivery,
@@ -48,6 +54,7 @@ pub async fn open(config: &EventBusConfig) -> Result<Arc<dyn EventBus>> {
             url,
             admin_url,
             tenant,
+            scope,
             token: token.as_ref(),
             policies,
             delivery,
@@ -70,32 +77,42 @@ fn memory(_: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
 }
 
 #[cfg(feature = "redis")]
-fn redis(url: &ServiceUrl, delivery: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
+fn redis(
+    url: &ServiceUrl,
+    scope: &ResourceScope,
+    delivery: &EventBusDelivery,
+) -> Result<Arc<dyn EventBus>> {
     Ok(Arc::new(
         crate::redis::RedisBus::builder()
             .with_url(url.expose().as_str())
+            .with_scope(scope.clone())
             .with_settings(delivery.settings())
             .build()?,
     ))
 }
 
 #[cfg(not(feature = "redis"))]
-fn redis(_: &ServiceUrl, _: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
+fn redis(_: &ServiceUrl, _: &ResourceScope, _: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
     Err(not_compiled("redis", "event-bus-redis"))
 }
 
 #[cfg(feature = "kafka")]
-fn kafka(bootstrap_servers: &[String], delivery: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
+fn kafka(
+    bootstrap_servers: &[String],
+    scope: &ResourceScope,
+    delivery: &EventBusDelivery,
+) -> Result<Arc<dyn EventBus>> {
     Ok(Arc::new(
         crate::kafka::KafkaBus::builder()
             .with_bootstrap_servers(bootstrap_servers)
+            .with_scope(scope.clone())
             .with_settings(delivery.settings())
             .build()?,
     ))
 }
 
 #[cfg(not(feature = "kafka"))]
-fn kafka(_: &[String], _: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
+fn kafka(_: &[String], _: &ResourceScope, _: &EventBusDelivery) -> Result<Arc<dyn EventBus>> {
     Err(not_compiled("kafka", "event-bus-kafka"))
 }
 
@@ -105,6 +122,7 @@ struct PulsarArgs<'a> {
     url: &'a ServiceUrl,
     admin_url: &'a ServiceUrl,
     tenant: &'a str,
+    scope: &'a ResourceScope,
     token: Option<&'a Secret>,
     policies: &'a PulsarPolicies,
     delivery: &'a EventBusDelivery,
@@ -116,6 +134,7 @@ fn pulsar(a: PulsarArgs<'_>) -> Result<Arc<dyn EventBus>> {
         .with_url(a.url.expose().as_str())
         .with_admin_url(a.admin_url.expose().as_str())
         .with_tenant(a.tenant)
+        .with_scope(a.scope.clone())
         .with_policies(crate::pulsar::NamespacePolicies {
             retention_minutes: a.policies.retention_minutes,
             retention_mb: a.policies.retention_mb,

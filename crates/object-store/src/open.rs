@@ -10,9 +10,12 @@
 
 use crate::config::ObjectStoreConfig;
 use crate::{Error, ObjectStore};
+use avb_core::ResourceScope;
 use std::sync::Arc;
 
-/// Builds the configured store; with `OBJECT_STORE_S3_PREFIX`, every key lives under that prefix.
+/// Builds the configured store. For `fs` and `s3` every key lives under the environment scope,
+/// `[<OBJECT_STORE_S3_PREFIX>/]<scope>/<key>` (a [`PrefixStore`](crate::PrefixStore); nothing outside it is
+/// visible or reachable; `docs/isolation.md`); the in-process `memory` store needs no scope.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,9 +29,26 @@ use std::sync::Arc;
 pub async fn open(config: &ObjectStoreConfig) -> Result<Arc<dyn ObjectStore>, Error> {
     match config {
         ObjectStoreConfig::Memory => memory(),
-        ObjectStoreConfig::Fs { root } => fs(root),
-        ObjectStoreConfig::S3 { prefix, .. } => s3(config, prefix.as_deref()).await,
+        ObjectStoreConfig::Fs { root, scope } => scoped(fs(root)?, None, scope),
+        ObjectStoreConfig::S3 { prefix, scope, .. } => {
+            scoped(s3(config).await?, prefix.as_deref(), scope)
+        }
     }
+}
+
+/// `store` under `[<prefix>/]<scope>` (as it is when both are absent).
+fn scoped(
+    store: Arc<dyn ObjectStore>,
+    prefix: Option<&str>,
+    scope: &ResourceScope,
+) -> Result<Arc<dyn ObjectStore>, Error> {
+    let full = match (prefix, scope.as_str()) {
+        (None, None) => return Ok(store),
+        (Some(p), None) => p.to_string(),
+        (None, Some(s)) => s.to_string(),
+        (Some(p), Some(s)) => format!("{}/{s}", p.trim_end_matches('/')),
+    };
+    Ok(Arc::new(crate::PrefixStore::new(store, &full)?))
 }
 
 #[cfg(feature = "memory")]
@@ -52,20 +72,14 @@ fn fs(_: &std::path::Path) -> Result<Arc<dyn ObjectStore>, Error> {
 }
 
 #[cfg(feature = "s3")]
-async fn s3(
-    config: &ObjectStoreConfig,
-    prefix: Option<&str>,
-) -> Result<Arc<dyn ObjectStore>, Error> {
-    let store: Arc<dyn ObjectStore> =
-        Arc::new(crate::s3::S3Builder::from_config(config)?.build().await?);
-    match prefix {
-        Some(p) => Ok(Arc::new(crate::PrefixStore::new(store, p)?)),
-        None => Ok(store),
-    }
+async fn s3(config: &ObjectStoreConfig) -> Result<Arc<dyn ObjectStore>, Error> {
+    Ok(Arc::new(
+        crate::s3::S3Builder::from_config(config)?.build().await?,
+    ))
 }
 
 #[cfg(not(feature = "s3"))]
-async fn s3(_: &ObjectStoreConfig, _: Option<&str>) -> Result<Arc<dyn ObjectStore>, Error> {
+async fn s3(_: &ObjectStoreConfig) -> Result<Arc<dyn ObjectStore>, Error> {
     Err(not_compiled("s3", "object-store-s3"))
 }
 
@@ -103,6 +117,50 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(store.backend(), "fs");
+    }
+
+    // Two environments on one directory: neither sees the other's keys, and no key climbs out of its
+    // scope.
+    #[cfg(feature = "fs")]
+    #[tokio::test]
+    async fn fs_environments_share_nothing_on_one_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().display().to_string();
+        let open_in = |env: &'static str| {
+            let root = root.clone();
+            async move {
+                open(&config(&[
+                    ("AVB_ENV", env),
+                    ("OBJECT_STORE", "fs"),
+                    ("OBJECT_STORE_DIR", root.as_str()),
+                ]))
+                .await
+                .unwrap()
+            }
+        };
+        let dev = open_in("development").await;
+        let prod = open_in("production").await;
+        let v = |s: &'static str| bytes::Bytes::from_static(s.as_bytes());
+        dev.put("ws/a/k", v("dev"), Default::default())
+            .await
+            .unwrap();
+        prod.put("ws/a/k", v("prod"), Default::default())
+            .await
+            .unwrap();
+        assert_eq!(dev.get_bytes("ws/a/k").await.unwrap(), v("dev"));
+        assert_eq!(prod.get_bytes("ws/a/k").await.unwrap(), v("prod"));
+        assert!(dir.path().join("development/ws/a/k").is_file());
+        assert!(dir.path().join("production/ws/a/k").is_file());
+        for bad in [
+            "../production/ws/a/k",
+            "/production/ws/a/k",
+            "ws/../../production/ws/a/k",
+        ] {
+            assert!(
+                matches!(dev.get_bytes(bad).await, Err(Error::InvalidKey { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[cfg(not(feature = "s3"))]

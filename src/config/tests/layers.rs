@@ -88,7 +88,8 @@ fn env_file_layers_under_the_process_environment() {
     assert_eq!(
         c.object_store.backend,
         ObjectStoreConfig::Fs {
-            root: "/data".into()
+            root: "/data".into(),
+            scope: avb_core::ResourceScope::default(),
         }
     );
     assert_eq!(

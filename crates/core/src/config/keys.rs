@@ -109,11 +109,27 @@ pub const AVB_DOTENV_DIR: Key = key(
     "Where the facade looks for `.env.sandbox` / `.env.live` (chosen by the mode; the process environment wins over the file).",
 );
 
+/// `AVB_RESOURCE_SCOPE`: read by [`Reader::resource_scope`](super::Reader::resource_scope) (rules:
+/// [`ResourceScope::resolve`](crate::ResourceScope::resolve)).
+pub const AVB_RESOURCE_SCOPE: Key = key(
+    "AVB_RESOURCE_SCOPE",
+    "mode",
+    "1-32 characters of `a-z 0-9 -`, or `none`",
+    "the environment: `development`, `staging`, `production`",
+    "Environment scope in every live backend's resource names (Redis keys, Kafka topics, Pulsar namespaces, object-key prefix), so environments sharing a server never see each other's data. Another environment's name is refused; `none` keeps the unscoped names (refused in a defaulted development). See `docs/isolation.md`.",
+);
+
 /// Prefix of variables owned by the test harness (`scripts/services env`); the resolver ignores them.
 pub const TEST_PREFIX: &str = "AVB_TEST_";
 
 /// The mode variables, read by the resolver itself.
-pub const MODE_KEYS: &[Key] = &[AVB_ENV, DJANGO_ENV, AVB_DEV_MODE, AVB_DOTENV_DIR];
+pub const MODE_KEYS: &[Key] = &[
+    AVB_ENV,
+    DJANGO_ENV,
+    AVB_DEV_MODE,
+    AVB_DOTENV_DIR,
+    AVB_RESOURCE_SCOPE,
+];
 
 /// Every variable avb reads: the mode variables and each port's, in documentation order.
 #[derive(Debug, Clone, Default)]

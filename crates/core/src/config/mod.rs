@@ -277,6 +277,8 @@ impl Layers {
             resolve_mode(&vars, &mut problems);
         let mut r = Reader::new(&vars, registry, environment, &environment_source, mode);
         let ports = read(&mut r);
+        // Checked even when no port used it (all in-process): a bad value is an error, never ignored.
+        let _ = r.resource_scope();
         let mut port_problems = r.into_problems();
         problems.append(&mut port_problems);
         match ports {

@@ -60,6 +60,7 @@ pub struct Reader<'a> {
     environment_source: &'a Source,
     mode: Mode,
     problems: Vec<Problem>,
+    resource_scope: Option<Option<crate::ResourceScope>>,
 }
 
 impl<'a> Reader<'a> {
@@ -77,6 +78,7 @@ impl<'a> Reader<'a> {
             environment_source,
             mode,
             problems: Vec::new(),
+            resource_scope: None,
         }
     }
 
@@ -92,6 +94,28 @@ impl<'a> Reader<'a> {
     /// The resolved environment.
     pub fn environment(&self) -> Environment {
         self.environment
+    }
+
+    /// The environment scope of resource names (`AVB_RESOURCE_SCOPE`, default the environment; rules:
+    /// [`ResourceScope::resolve`](crate::ResourceScope::resolve)). Read once: every port asking gets the
+    /// same scope, and a bad value is one problem.
+    pub fn resource_scope(&mut self) -> Option<crate::ResourceScope> {
+        if let Some(done) = &self.resource_scope {
+            return done.clone();
+        }
+        let key = &super::keys::AVB_RESOURCE_SCOPE;
+        let scope = self.optional(key).and_then(|value| {
+            let explicit = !matches!(self.environment_source, Source::Default);
+            match crate::ResourceScope::resolve(value.as_deref(), self.environment, explicit) {
+                Ok(scope) => Some(scope),
+                Err(expected) => {
+                    self.invalid(key, value.as_deref().unwrap_or_default(), expected);
+                    None
+                }
+            }
+        });
+        self.resource_scope = Some(scope.clone());
+        scope
     }
 
     /// Records a problem.

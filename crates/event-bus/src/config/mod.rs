@@ -28,6 +28,7 @@
 //! ```
 
 use crate::Settings;
+use avb_core::ResourceScope;
 use avb_core::config::keys::{Key, key, secret};
 use avb_core::config::{PortConfig, Reader, Scrubber, Secret, ServiceUrl};
 use serde::Serialize;
@@ -157,7 +158,7 @@ pub const PULSAR_TENANT: Key = key(
     "event bus",
     "1-100 characters of `A-Z a-z 0-9 _ - .`",
     "`public`",
-    "Pulsar tenant whose namespaces are the workspaces (`persistent://<tenant>/<workspace>/<topic>`); created if missing.",
+    "Pulsar tenant whose namespaces are the environment scope and workspace (`persistent://<tenant>/<scope>.<workspace>/<topic>`, see `AVB_RESOURCE_SCOPE`); created if missing.",
 );
 
 /// `PULSAR_RETENTION_MINUTES`.
@@ -345,6 +346,8 @@ pub enum EventBusConfig {
     Redis {
         /// `REDIS_URL`.
         url: ServiceUrl,
+        /// The environment scope of every key (`AVB_RESOURCE_SCOPE`, default the environment).
+        scope: ResourceScope,
         /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_MAX_LEN`, `EVENT_BUS_RETRY_*_MS`,
         /// `EVENT_BUS_DEDUPE_WINDOW_MS`, `EVENT_BUS_DRAIN_TIMEOUT_MS`.
         delivery: EventBusDelivery,
@@ -353,6 +356,8 @@ pub enum EventBusConfig {
     Kafka {
         /// `host:port` entries.
         bootstrap_servers: Vec<String>,
+        /// The environment scope of every topic (`AVB_RESOURCE_SCOPE`, default the environment).
+        scope: ResourceScope,
         /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_RETRY_MIN_MS`,
         /// `EVENT_BUS_RETRY_MAX_MS`, `EVENT_BUS_DRAIN_TIMEOUT_MS` (`EVENT_BUS_MAX_LEN` is not used: Kafka's
         /// retention trims; nor `EVENT_BUS_DEDUPE_WINDOW_MS`: no idempotent publish of an application retry).
@@ -366,6 +371,8 @@ pub enum EventBusConfig {
         admin_url: ServiceUrl,
         /// `PULSAR_TENANT`.
         tenant: String,
+        /// The environment scope of every namespace (`AVB_RESOURCE_SCOPE`, default the environment).
+        scope: ResourceScope,
         /// `PULSAR_TOKEN`.
         token: Option<Secret>,
         /// `PULSAR_RETENTION_MINUTES`, `PULSAR_RETENTION_MB`, `PULSAR_BACKLOG_QUOTA_MB`.
@@ -449,13 +456,16 @@ impl PortConfig for EventBusConfig {
                     &["redis", "rediss", "redis+unix", "unix"],
                     "redis://127.0.0.1:6379",
                 );
+                let scope = r.resource_scope();
                 EventBusConfig::Redis {
                     url: url?,
+                    scope: scope?,
                     delivery: delivery?,
                 }
             }
             EventBusKind::Kafka => {
                 let delivery = delivery(r);
+                let scope = r.resource_scope();
                 let value = r.required(&KAFKA_BOOTSTRAP_SERVERS, needed_by, "127.0.0.1:9092")?;
                 let servers: Vec<String> = value.split(',').map(|s| s.trim().to_string()).collect();
                 if let Some(bad) = servers.iter().position(|s| !is_host_port(s)) {
@@ -471,6 +481,7 @@ impl PortConfig for EventBusConfig {
                 }
                 EventBusConfig::Kafka {
                     bootstrap_servers: servers,
+                    scope: scope?,
                     delivery: delivery?,
                 }
             }
@@ -491,6 +502,7 @@ impl PortConfig for EventBusConfig {
                     }
                     other => other,
                 };
+                let scope = r.resource_scope();
                 let token = r.optional_secret(&PULSAR_TOKEN);
                 let policies = pulsar_policies(r);
                 let url = url?;
@@ -506,6 +518,7 @@ impl PortConfig for EventBusConfig {
                     url,
                     admin_url,
                     tenant: tenant?,
+                    scope: scope?,
                     token: token?,
                     policies: policies?,
                     delivery: delivery?,
@@ -561,23 +574,33 @@ impl fmt::Display for EventBusConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EventBusConfig::Memory { delivery } => write!(f, "memory (in-process), {delivery}"),
-            EventBusConfig::Redis { url, delivery } => write!(f, "redis {url}, {delivery}"),
+            EventBusConfig::Redis {
+                url,
+                scope,
+                delivery,
+            } => write!(f, "redis {url}, scope {scope}, {delivery}"),
             EventBusConfig::Kafka {
                 bootstrap_servers,
+                scope,
                 delivery,
             } => {
-                write!(f, "kafka {}, {delivery}", bootstrap_servers.join(","))
+                write!(
+                    f,
+                    "kafka {}, scope {scope}, {delivery}",
+                    bootstrap_servers.join(",")
+                )
             }
             EventBusConfig::Pulsar {
                 url,
                 admin_url,
                 tenant,
+                scope,
                 token,
                 policies,
                 delivery,
             } => write!(
                 f,
-                "pulsar {url} (admin {admin_url}, tenant {tenant}{}, retention {} min / {} MB, backlog quota {} MB), {delivery}",
+                "pulsar {url} (admin {admin_url}, tenant {tenant}, scope {scope}{}, retention {} min / {} MB, backlog quota {} MB), {delivery}",
                 if token.is_some() { ", token ***" } else { "" },
                 policies.retention_minutes,
                 policies.retention_mb,

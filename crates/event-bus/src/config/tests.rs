@@ -43,6 +43,7 @@ fn kafka_and_pulsar_settings_are_checked() {
         .unwrap(),
         EventBusConfig::Kafka {
             bootstrap_servers: vec!["a:1".into(), "[::1]:2".into()],
+            scope: ResourceScope::default(),
             delivery: EventBusDelivery::default(),
         }
     );
@@ -288,4 +289,44 @@ fn the_pulsar_summary_shows_no_token_and_no_admin_userinfo() {
     let mut s = Scrubber::new();
     c.secrets(&mut s);
     assert_eq!(s.scrub("adminpw9 tok-secret-7"), "*** ***");
+}
+
+fn scope_of(pairs: &[(&str, &str)]) -> Result<ResourceScope, String> {
+    match event_bus(pairs)? {
+        EventBusConfig::Redis { scope, .. }
+        | EventBusConfig::Kafka { scope, .. }
+        | EventBusConfig::Pulsar { scope, .. } => Ok(scope),
+        EventBusConfig::Memory { .. } => Err("memory has no scope".into()),
+    }
+}
+
+#[test]
+fn every_live_bus_is_scoped_by_the_environment_or_the_override() {
+    for backend in [
+        [("EVENT_BUS", "redis"), ("REDIS_URL", "redis://h:1")],
+        [("EVENT_BUS", "kafka"), ("KAFKA_BOOTSTRAP_SERVERS", "h:1")],
+        [("EVENT_BUS", "pulsar"), ("PULSAR_URL", "pulsar://h:1")],
+    ] {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = backend.to_vec();
+            pairs.extend_from_slice(extra);
+            scope_of(&pairs)
+        };
+        assert_eq!(with(&[]).unwrap().as_str(), Some("development"));
+        let prod = with(&[("AVB_ENV", "production")]).unwrap();
+        assert_eq!(prod.as_str(), Some("production"));
+        let eu = with(&[("AVB_ENV", "production"), ("AVB_RESOURCE_SCOPE", "prod-eu")]);
+        assert_eq!(eu.unwrap().as_str(), Some("prod-eu"));
+        let err = with(&[("AVB_RESOURCE_SCOPE", "Prod.EU")]).unwrap_err();
+        assert!(
+            err.contains("AVB_RESOURCE_SCOPE") && err.contains("Prod.EU") && err.contains("1-32"),
+            "{err}"
+        );
+        let err = with(&[("AVB_RESOURCE_SCOPE", "none")]).unwrap_err();
+        assert!(err.contains("AVB_ENV=development"), "{err}");
+        let none = with(&[("AVB_ENV", "staging"), ("AVB_RESOURCE_SCOPE", "none")]);
+        assert!(none.unwrap().is_unscoped());
+        let err = with(&[("AVB_RESOURCE_SCOPE", "production")]).unwrap_err();
+        assert!(err.contains("share production"), "{err}");
+    }
 }

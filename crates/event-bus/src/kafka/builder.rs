@@ -2,6 +2,7 @@
 
 use super::{KafkaBus, Shared};
 use crate::{Error, Result, Settings};
+use avb_core::ResourceScope;
 use rdkafka::ClientConfig;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone)]
 pub struct KafkaBusBuilder {
     bootstrap: Vec<String>,
+    scope: ResourceScope,
     settings: Settings,
     partitions: i32,
     replication: i32,
@@ -34,6 +36,7 @@ impl KafkaBusBuilder {
     pub fn new() -> Self {
         Self {
             bootstrap: Vec::new(),
+            scope: ResourceScope::default(),
             settings: Settings::default(),
             partitions: 1,
             replication: -1,
@@ -51,6 +54,13 @@ impl KafkaBusBuilder {
             .into_iter()
             .map(|s| s.as_ref().to_string())
             .collect();
+        self
+    }
+
+    /// The environment scope of every topic (default `development`): `avb-<scope>.<workspace>.<name>`
+    /// ([`super::wire::topic_root`], `docs/isolation.md`).
+    pub fn with_scope(mut self, scope: ResourceScope) -> Self {
+        self.scope = scope;
         self
     }
 
@@ -146,6 +156,7 @@ impl KafkaBusBuilder {
             })?;
         Ok(KafkaBus {
             shared: Arc::new(Shared {
+                root: super::wire::topic_root(&self.scope),
                 consumer_config: self.client_config(),
                 producer,
                 admin,

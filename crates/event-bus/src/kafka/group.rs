@@ -229,7 +229,7 @@ impl Reader {
         let Some(bus) = self.bus.upgrade() else {
             return Err(Error::Closed { backend: SCHEME });
         };
-        let name = wire::kafka_topic(&self.topic.dead_letter())?;
+        let name = wire::kafka_topic(&bus.root, &self.topic.dead_letter())?;
         bus.ensure_topic(&name).await?;
         let mut m = (*entry.message).clone();
         m.headers

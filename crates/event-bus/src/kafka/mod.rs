@@ -30,10 +30,12 @@
 //! consumer of the group, and that consumer hands out a key's next record only once the previous one is
 //! acked or dead-lettered — a redelivery comes back in its place.
 //!
-//! **Workspace scoping**: topic `t` of workspace `w` is the Kafka topic `avb.w.t` (workspace ids contain no
-//! `.`; names longer than Kafka's 249 characters are refused). Kafka refuses to create two topics whose
-//! names differ only in `.` versus `_` (their metric names collide), e.g. `avb.a_b.c` and `avb.a.b_c`:
-//! the second fails with a clear error.
+//! **Environment and workspace scoping**: topic `t` of workspace `w` under the environment scope `e` is
+//! the Kafka topic `avb-e.w.t` (`avb.w.t` unscoped; scopes and workspace ids contain no `.`; names longer
+//! than Kafka's 249 characters are refused; `docs/isolation.md`). Kafka refuses to create two topics
+//! whose names differ only in `.` versus `_` (their metric names collide), e.g. `avb-e.a_b.c` and
+//! `avb-e.a.b_c`: the second fails with a clear error. Scopes contain neither, so this never happens
+//! across two scopes.
 //!
 //! **Wire format**: [`wire`] and `docs/event-bus-kafka.md`. **Retention**: the topic's (`retention.ms`,
 //! broker default 7 days); `max_len` is not used. **Metrics**: [`KafkaBus::publish_failures`] and
@@ -84,6 +86,8 @@ impl std::fmt::Debug for KafkaBus {
 }
 
 pub(crate) struct Shared {
+    /// [`wire::topic_root`] of the bus's scope.
+    pub(crate) root: String,
     consumer_config: ClientConfig,
     producer: FutureProducer,
     admin: AdminClient<DefaultClientContext>,
@@ -267,7 +271,7 @@ impl Shared {
 
     /// Publishes `message` to `topic` (created if needed) and awaits its delivery report.
     async fn publish_one(&self, topic: &Topic, message: &Message) -> Result<()> {
-        let name = wire::kafka_topic(topic)?;
+        let name = wire::kafka_topic(&self.root, topic)?;
         self.ensure_topic(&name).await?;
         let report = self.send(&name, message)?;
         self.delivered(report).await
@@ -317,7 +321,7 @@ impl EventBus for KafkaBus {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let name = wire::kafka_topic(topic)?;
+        let name = wire::kafka_topic(&self.shared.root, topic)?;
         self.shared
             .publish_all(&name, &messages)
             .await
@@ -333,9 +337,9 @@ impl EventBus for KafkaBus {
     ) -> Result<Subscription> {
         check_group(group)?;
         self.shared.check_open()?;
-        let name = wire::kafka_topic(topic)?;
+        let name = wire::kafka_topic(&self.shared.root, topic)?;
         self.shared.ensure_topic(&name).await?;
-        wire::kafka_topic(&topic.dead_letter())?;
+        wire::kafka_topic(&self.shared.root, &topic.dead_letter())?;
         group::subscribe(&self.shared, topic, &name, group, start).await
     }
 

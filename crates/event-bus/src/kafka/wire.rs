@@ -2,7 +2,7 @@
 //!
 //! | avb | Kafka record |
 //! |---|---|
-//! | topic `t` of workspace `w` | topic `avb.w.t` ([`kafka_topic`]) |
+//! | topic `t` of workspace `w`, environment scope `e` | topic `avb-e.w.t` (`avb.w.t` unscoped; [`kafka_topic`]) |
 //! | [`Message::key`] | the record key (UTF-8); no key: a null key |
 //! | [`Message::payload`] | the record value, byte for byte (an empty payload is an empty value) |
 //! | [`Message::headers`] | one record header each, same name, UTF-8 value |
@@ -13,6 +13,7 @@
 //! stable across redeliveries.
 
 use crate::{Error, Message, MessageId, Result, Topic};
+use avb_core::ResourceScope;
 use rdkafka::Message as _;
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
 use std::collections::BTreeMap;
@@ -23,16 +24,22 @@ pub const HEADER_ID: &str = "avb-id";
 /// Kafka's longest topic name.
 const MAX_KAFKA_TOPIC: usize = 249;
 
-/// The Kafka topic of `topic`: `avb.<workspace>.<name>`. Workspace ids have no `.`, so the first `.` after
-/// `avb.` separates the scopes and no two (workspace, name) pairs share a topic. Fails for a name too long
-/// for Kafka (249 characters in all).
-pub fn kafka_topic(topic: &Topic) -> Result<String> {
-    let name = format!("avb.{}.{}", topic.workspace(), topic.name());
+/// The root of every topic in `scope`: `avb-<scope>` (`avb` unscoped).
+pub fn topic_root(scope: &ResourceScope) -> String {
+    scope.qualify("avb")
+}
+
+/// The Kafka topic of `topic` under `root` ([`topic_root`]): `<root>.<workspace>.<name>`. Neither scopes
+/// nor workspace ids contain `.`, so the first two `.` separate root, workspace and name, and no two
+/// (scope, workspace, name) triples share a topic. Fails for a name too long for Kafka (249 characters in
+/// all).
+pub fn kafka_topic(root: &str, topic: &Topic) -> Result<String> {
+    let name = format!("{root}.{}.{}", topic.workspace(), topic.name());
     if name.len() > MAX_KAFKA_TOPIC {
         return Err(Error::InvalidTopic {
             name: topic.name().to_string(),
-            reason: "with its workspace it is longer than Kafka's 249 characters",
-            expected: "avb.<workspace>.<name> of at most 249 characters",
+            reason: "with its scope and workspace it is longer than Kafka's 249 characters",
+            expected: "avb-<scope>.<workspace>.<name> of at most 249 characters",
         });
     }
     Ok(name)
@@ -101,14 +108,20 @@ mod tests {
     fn topics_are_scoped_by_workspace_and_bounded() {
         let ws = WorkspaceId::new("acme").unwrap();
         let t = Topic::new(&ws, "orders").unwrap();
-        assert_eq!(kafka_topic(&t).unwrap(), "avb.acme.orders");
+        let root = topic_root(&ResourceScope::default());
         assert_eq!(
-            kafka_topic(&t.dead_letter()).unwrap(),
-            "avb.acme.orders.dlq"
+            kafka_topic(&root, &t).unwrap(),
+            "avb-development.acme.orders"
         );
+        assert_eq!(
+            kafka_topic(&root, &t.dead_letter()).unwrap(),
+            "avb-development.acme.orders.dlq"
+        );
+        let unscoped = topic_root(&ResourceScope::unscoped());
+        assert_eq!(kafka_topic(&unscoped, &t).unwrap(), "avb.acme.orders");
         let long = Topic::new(&WorkspaceId::new("w".repeat(63)).unwrap(), "x".repeat(200)).unwrap();
         assert!(matches!(
-            kafka_topic(&long),
+            kafka_topic(&root, &long),
             Err(Error::InvalidTopic { .. })
         ));
     }

@@ -4,7 +4,7 @@
 //! | call | REST |
 //! |---|---|
 //! | the tenant (if missing) | `GET /admin/v2/clusters`, `PUT /admin/v2/tenants/<tenant>` (allowed on every cluster) |
-//! | the namespace | `PUT /admin/v2/namespaces/<tenant>/<workspace>` |
+//! | the namespace | `PUT /admin/v2/namespaces/<tenant>/<scope>.<workspace>` ([`super::wire::Names::namespace`]) |
 //! | retention | `POST …/retention` (`retentionTimeInMinutes`, `retentionSizeInMB`) |
 //! | backlog quota | `POST …/backlogQuota?backlogQuotaType=destination_storage` (`limitSize`, policy `producer_exception`) |
 //! | topic auto-creation | `POST …/autoTopicCreation` (non-partitioned: the retry topics are created on first use) |
@@ -154,7 +154,7 @@ impl Admin {
         Ok(())
     }
 
-    /// Creates the namespace `<tenant>/<workspace>` unless it exists, and sets its policies (every time:
+    /// Creates `namespace` (`<tenant>/<scope>.<workspace>`) unless it exists, and sets its policies (every time:
     /// setting the same values again changes nothing).
     pub(crate) async fn ensure_namespace(
         &self,

@@ -3,6 +3,7 @@
 use super::admin::{Admin, NamespacePolicies};
 use super::{PulsarBus, Shared};
 use crate::{Error, Result, Settings};
+use avb_core::ResourceScope;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ pub struct PulsarBusBuilder {
     url: Option<String>,
     admin_url: Option<String>,
     tenant: String,
+    scope: ResourceScope,
     token: Option<String>,
     policies: NamespacePolicies,
     settings: Settings,
@@ -26,6 +28,7 @@ impl std::fmt::Debug for PulsarBusBuilder {
             .field("url", &self.url)
             .field("admin_url", &self.admin_url)
             .field("tenant", &self.tenant)
+            .field("scope", &self.scope)
             .field("token", &self.token.as_ref().map(|_| "***"))
             .field("policies", &self.policies)
             .field("settings", &self.settings)
@@ -47,6 +50,7 @@ impl PulsarBusBuilder {
             url: None,
             admin_url: None,
             tenant: "public".into(),
+            scope: ResourceScope::default(),
             token: None,
             policies: NamespacePolicies::default(),
             settings: Settings::default(),
@@ -63,6 +67,13 @@ impl PulsarBusBuilder {
     /// The admin REST API (`http://host:8080`, `PULSAR_ADMIN_URL`), for the workspaces' namespaces.
     pub fn with_admin_url(mut self, url: impl Into<String>) -> Self {
         self.admin_url = Some(url.into());
+        self
+    }
+
+    /// The environment scope of every namespace (default `development`): `<tenant>/<scope>.<workspace>`
+    /// ([`super::wire::Names`], `docs/isolation.md`).
+    pub fn with_scope(mut self, scope: ResourceScope) -> Self {
+        self.scope = scope;
         self
     }
 
@@ -143,7 +154,10 @@ impl PulsarBusBuilder {
             shared: Arc::new(Shared {
                 url,
                 token: self.token,
-                tenant: self.tenant,
+                names: super::wire::Names {
+                    tenant: self.tenant,
+                    scope: self.scope,
+                },
                 admin,
                 policies: self.policies,
                 settings: self.settings,

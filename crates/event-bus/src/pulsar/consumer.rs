@@ -79,10 +79,10 @@ impl Group {
         group: &str,
         start: StartPosition,
     ) -> Result<(Arc<Group>, PulsarSource)> {
-        let tenant = bus.tenant().to_string();
-        let main_url = wire::topic_url(&tenant, topic);
-        let retry_url = wire::retry_topic(&tenant, topic, group);
-        let dlq_url = wire::topic_url(&tenant, &topic.dead_letter());
+        let names = bus.names();
+        let main_url = names.topic_url(topic);
+        let retry_url = names.retry_topic(topic, group);
+        let dlq_url = names.topic_url(&topic.dead_letter());
         let position = match start {
             StartPosition::Earliest => InitialPosition::Earliest,
             StartPosition::Latest => InitialPosition::Latest,

@@ -3,7 +3,7 @@
 //!
 //! | operation | Pulsar |
 //! |---|---|
-//! | workspace | namespace `<tenant>/<workspace>`, created through the admin REST API on first use with its retention, backlog quota and topic auto-creation policies ([`admin`]) |
+//! | workspace | namespace `<tenant>/<scope>.<workspace>` (the environment scope, `docs/isolation.md`; [`wire::Names`]), created through the admin REST API on first use with its retention, backlog quota and topic auto-creation policies ([`admin`]) |
 //! | publish / batch | one producer per topic, kept by the bus; a batch hands every message to the producer before awaiting any receipt (one pipelined stream, in order); `publish` returns once the broker's receipt says the message is stored |
 //! | subscribe | a consumer of the Shared subscription `<group>` on the topic and on the group's retry topic `<topic>~retry~<group>`; one consumer per [`Subscription`], its receiver queue the read-ahead |
 //! | ack | an individual ack of the message (sent by the subscription's task; `close` flushes them) |
@@ -68,7 +68,7 @@ pub struct PulsarBus {
 impl std::fmt::Debug for PulsarBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PulsarBus")
-            .field("tenant", &self.shared.tenant)
+            .field("names", &self.shared.names)
             .field("settings", &self.shared.settings)
             .finish_non_exhaustive()
     }
@@ -79,7 +79,7 @@ type SharedProducer = Arc<tokio::sync::Mutex<Producer<TokioExecutor>>>;
 pub(crate) struct Shared {
     url: String,
     token: Option<String>,
-    tenant: String,
+    names: wire::Names,
     admin: admin::Admin,
     policies: NamespacePolicies,
     settings: Settings,
@@ -167,13 +167,13 @@ impl Shared {
 
     /// Creates `topic`'s namespace (and the tenant) unless this bus already did.
     async fn ensure_namespace(&self, topic: &Topic) -> Result<()> {
-        let ns = wire::namespace(&self.tenant, topic);
+        let ns = self.names.namespace(topic);
         let mut known = self.namespaces.lock().await;
         if known.contains(&ns) {
             return Ok(());
         }
         self.tenant_ready
-            .get_or_try_init(|| self.admin.ensure_tenant(&self.tenant))
+            .get_or_try_init(|| self.admin.ensure_tenant(&self.names.tenant))
             .await?;
         self.admin.ensure_namespace(&ns, self.policies).await?;
         known.insert(ns);
@@ -299,7 +299,7 @@ impl EventBus for PulsarBus {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let url = wire::topic_url(&self.shared.tenant, topic);
+        let url = self.shared.names.topic_url(topic);
         let raw = messages.iter().map(|m| wire::encode(m, &[])).collect();
         let sent = async {
             self.shared.ensure_namespace(topic).await?;
@@ -372,7 +372,7 @@ impl Shared {
     pub(crate) fn settings(&self) -> &Settings {
         &self.settings
     }
-    pub(crate) fn tenant(&self) -> &str {
-        &self.tenant
+    pub(crate) fn names(&self) -> &wire::Names {
+        &self.names
     }
 }

@@ -3,19 +3,20 @@
 //!
 //! | avb | Pulsar |
 //! |---|---|
-//! | workspace `w` | namespace `<tenant>/w` ([`namespace`]) |
-//! | topic `t` of workspace `w` | `persistent://<tenant>/w/t` ([`topic_url`]) |
+//! | workspace `w` in environment scope `e` | namespace `<tenant>/e.w` (`<tenant>/w` unscoped; [`Names::namespace`]) |
+//! | topic `t` of workspace `w` | `persistent://<tenant>/e.w/t` ([`Names::topic_url`]) |
 //! | [`Message::key`] | the partition key (UTF-8, not base64) |
 //! | [`Message::payload`] | the payload, byte for byte (no schema: raw bytes) |
 //! | [`Message::headers`] | one message property each, same name |
 //! | [`Message::id`] | the property [`PROPERTY_ID`] |
-//! | a redelivery of group `g` | a copy in `persistent://<tenant>/w/t~retry~g` ([`retry_topic`]) with the property [`PROPERTY_ATTEMPT`] |
+//! | a redelivery of group `g` | a copy in `persistent://<tenant>/e.w/t~retry~g` ([`Names::retry_topic`]) with the property [`PROPERTY_ATTEMPT`] |
 //!
 //! A message another client wrote reads back with its key and properties; without a [`PROPERTY_ID`]
 //! property its id is `<ledger>:<entry>:<partition>:<batch index>` of the message id, stable across
 //! redeliveries. Properties named `avb-id` or `avb-attempt` are reserved.
 
 use crate::{Error, Message, MessageId, Result, Topic};
+use avb_core::ResourceScope;
 use std::collections::{BTreeMap, HashMap};
 
 /// The message property carrying the message id.
@@ -26,24 +27,39 @@ pub const PROPERTY_ATTEMPT: &str = "avb-attempt";
 /// What separates a topic's name from its group's in the retry topic's name (no avb name contains it).
 pub const RETRY_SEPARATOR: &str = "~retry~";
 
-/// The namespace of `topic`'s workspace under `tenant`: `<tenant>/<workspace>`.
-pub fn namespace(tenant: &str, topic: &Topic) -> String {
-    format!("{tenant}/{}", topic.workspace())
+/// Where a bus's topics live: the tenant (`PULSAR_TENANT`) and the environment scope. The scope is part of
+/// the namespace, not the tenant: namespaces are what the bus already creates (with their retention and
+/// backlog policies) through the admin API with a tenant admin's rights, whereas a tenant is an operator's
+/// object (creating one needs a super-user on a secured cluster) — see `docs/isolation.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// `PULSAR_TENANT`.
+    pub tenant: String,
+    /// The environment scope.
+    pub scope: ResourceScope,
 }
 
-/// The full Pulsar topic of `topic`: `persistent://<tenant>/<workspace>/<name>`.
-pub fn topic_url(tenant: &str, topic: &Topic) -> String {
-    format!(
-        "persistent://{tenant}/{}/{}",
-        topic.workspace(),
-        topic.name()
-    )
-}
+impl Names {
+    /// The namespace of `topic`'s workspace: `<tenant>/<scope>.<workspace>` (`<tenant>/<workspace>`
+    /// unscoped). Neither scopes nor workspace ids contain `.`, so no two (scope, workspace) pairs share a
+    /// namespace, and a scoped namespace never equals an unscoped one.
+    pub fn namespace(&self, topic: &Topic) -> String {
+        match self.scope.as_str() {
+            Some(scope) => format!("{}/{scope}.{}", self.tenant, topic.workspace()),
+            None => format!("{}/{}", self.tenant, topic.workspace()),
+        }
+    }
 
-/// The retry topic of `group` on `topic`: `persistent://<tenant>/<workspace>/<name>~retry~<group>`. Only
-/// this group subscribes to it, so a redelivery reaches no other group.
-pub fn retry_topic(tenant: &str, topic: &Topic, group: &str) -> String {
-    format!("{}{RETRY_SEPARATOR}{group}", topic_url(tenant, topic))
+    /// The full Pulsar topic of `topic`: `persistent://<namespace>/<name>`.
+    pub fn topic_url(&self, topic: &Topic) -> String {
+        format!("persistent://{}/{}", self.namespace(topic), topic.name())
+    }
+
+    /// The retry topic of `group` on `topic`: `persistent://<namespace>/<name>~retry~<group>`. Only this
+    /// group subscribes to it, so a redelivery reaches no other group.
+    pub fn retry_topic(&self, topic: &Topic, group: &str) -> String {
+        format!("{}{RETRY_SEPARATOR}{group}", self.topic_url(topic))
+    }
 }
 
 /// Refuses headers the wire format reserves.
@@ -122,18 +138,30 @@ mod tests {
     use avb_core::WorkspaceId;
 
     #[test]
-    fn topics_are_scoped_by_tenant_and_workspace() {
+    fn topics_are_scoped_by_tenant_environment_and_workspace() {
         let t = Topic::new(&WorkspaceId::new("acme").unwrap(), "orders").unwrap();
-        assert_eq!(namespace("avb", &t), "avb/acme");
-        assert_eq!(topic_url("avb", &t), "persistent://avb/acme/orders");
+        let names = Names {
+            tenant: "avb".into(),
+            scope: ResourceScope::default(),
+        };
+        assert_eq!(names.namespace(&t), "avb/development.acme");
         assert_eq!(
-            topic_url("avb", &t.dead_letter()),
-            "persistent://avb/acme/orders.dlq"
+            names.topic_url(&t),
+            "persistent://avb/development.acme/orders"
         );
         assert_eq!(
-            retry_topic("avb", &t, "billing"),
-            "persistent://avb/acme/orders~retry~billing"
+            names.topic_url(&t.dead_letter()),
+            "persistent://avb/development.acme/orders.dlq"
         );
+        assert_eq!(
+            names.retry_topic(&t, "billing"),
+            "persistent://avb/development.acme/orders~retry~billing"
+        );
+        let unscoped = Names {
+            tenant: "avb".into(),
+            scope: ResourceScope::unscoped(),
+        };
+        assert_eq!(unscoped.topic_url(&t), "persistent://avb/acme/orders");
     }
 
     #[test]

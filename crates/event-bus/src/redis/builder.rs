@@ -2,6 +2,7 @@
 
 use super::{RedisBus, SCHEME, Shared};
 use crate::{Error, Result, Settings};
+use avb_core::ResourceScope;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -12,6 +13,7 @@ use std::time::Duration;
 /// | setter | default | meaning |
 /// |---|---|---|
 /// | `with_url` | required | `redis://`, `rediss://`, `redis+unix://` or `unix://` URL |
+/// | `with_scope` | `development` | the environment scope of every key (`avb-<scope>:{<workspace>}:<topic>`; `docs/isolation.md`) |
 /// | `with_settings`, `with_ack_timeout`, `with_max_attempts`, `with_max_len`, `with_retry_backoff`, `with_dedupe_window`, `with_drain_timeout` | see [`Settings`] | delivery settings; `max_len` is the `XADD MAXLEN ~` trim; the backoff is capped at the ack timeout; `dedupe_window` is the life of the `…:dedupe:<id>` keys |
 /// | `with_claim_interval` | 100 ms | how often a consumer looks for idle or nacked entries (XAUTOCLAIM); also its XREADGROUP BLOCK (≥ 1 ms) |
 /// | `with_read_count` | 32 | entries fetched per XREADGROUP / XAUTOCLAIM: a subscription's read-ahead (given back untouched when not taken; `docs/event-bus-redis.md`) (≥ 1) |
@@ -19,6 +21,7 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct RedisBusBuilder {
     url: Option<String>,
+    scope: ResourceScope,
     settings: Settings,
     claim_interval: Duration,
     read_count: usize,
@@ -29,6 +32,7 @@ impl Default for RedisBusBuilder {
     fn default() -> Self {
         Self {
             url: None,
+            scope: ResourceScope::default(),
             settings: Settings::default(),
             claim_interval: Duration::from_millis(100),
             read_count: 32,
@@ -53,6 +57,11 @@ impl RedisBusBuilder {
     /// The server URL.
     pub fn with_url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
+        self
+    }
+    /// The environment scope of every key ([`super::key_root`]).
+    pub fn with_scope(mut self, scope: ResourceScope) -> Self {
+        self.scope = scope;
         self
     }
     /// All delivery settings at once.
@@ -146,6 +155,7 @@ impl RedisBusBuilder {
             .map_err(|e| super::map_err(e, "preparing the connection"))?;
         Ok(RedisBus {
             shared: Arc::new(Shared {
+                root: super::key_root(&b.scope),
                 client,
                 config,
                 conn,

@@ -17,9 +17,11 @@
 //! count hand-outs, leases, backoff, the dedupe window, the drain and why `next` is cancel-safe:
 //! `docs/event-bus-redis.md`, and the `wire`, `reader` and `scripts` modules.
 //!
-//! **Workspace scoping**: the stream of topic `t` in workspace `w` is the key `avb:{w}:t` (the `{w}` hash
-//! tag keeps a workspace on one cluster slot); a topic's failure reasons live in `avb:{w}:t:errors:<group>`.
-//! Topic names cannot contain `:`, so no two scopes share a key.
+//! **Environment and workspace scoping**: the stream of topic `t` in workspace `w` under the environment
+//! scope `e` ([`ResourceScope`], `docs/isolation.md`) is the key `avb-e:{w}:t` (`avb:{w}:t` unscoped); the
+//! `{w}` hash tag keeps a workspace on one cluster slot; a topic's failure reasons live in
+//! `avb-e:{w}:t:errors:<group>`. Neither scopes nor workspaces nor topic names contain `:`, so no two
+//! (scope, workspace, topic) triples share a key.
 //!
 //! **Durability**: `publish` returns when Redis answered `XADD`; it is durable across a server restart when
 //! the server runs with `appendonly yes` and `appendfsync always` (as `scripts/services` starts it).
@@ -46,7 +48,7 @@ use crate::{
     Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
     Subscription, Topic, backend::check_group,
 };
-use avb_core::Health;
+use avb_core::{Health, ResourceScope};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -81,6 +83,8 @@ impl RedisBus {
 }
 
 pub(crate) struct Shared {
+    /// [`key_root`] of the bus's scope.
+    pub(crate) root: String,
     client: redis::Client,
     config: ConnectionManagerConfig,
     conn: ConnectionManager,
@@ -98,13 +102,18 @@ pub(crate) struct Shared {
     pub(crate) readers: AtomicUsize,
 }
 
-/// The stream key of a topic.
-pub fn stream_key(topic: &Topic) -> String {
-    format!("avb:{{{}}}:{}", topic.workspace(), topic.name())
+/// The root of every key in `scope`: `avb-<scope>` (`avb` unscoped). Its `:` can occur in no scope.
+pub fn key_root(scope: &ResourceScope) -> String {
+    scope.qualify("avb")
 }
 
-fn errors_key(topic: &Topic, group: &str) -> String {
-    format!("{}:errors:{group}", stream_key(topic))
+/// The stream key of a topic under `root` ([`key_root`]): `<root>:{<workspace>}:<name>`.
+pub fn stream_key(root: &str, topic: &Topic) -> String {
+    format!("{root}:{{{}}}:{}", topic.workspace(), topic.name())
+}
+
+fn errors_key(root: &str, topic: &Topic, group: &str) -> String {
+    format!("{}:errors:{group}", stream_key(root, topic))
 }
 
 /// The field of a topic's errors hash that records the attempt whose backoff was already applied (a nack,
@@ -114,8 +123,8 @@ fn backoff_field(entry_id: &str) -> String {
 }
 
 /// The key that marks message `id` as published to `topic` within the dedupe window.
-fn dedupe_key(topic: &Topic, id: &MessageId) -> String {
-    format!("{}:dedupe:{}", stream_key(topic), id.as_str())
+fn dedupe_key(root: &str, topic: &Topic, id: &MessageId) -> String {
+    format!("{}:dedupe:{}", stream_key(root, topic), id.as_str())
 }
 
 /// Maps a Redis error: connection trouble and "try again" answers are [`Error::Unavailable`] (retryable).
@@ -139,7 +148,7 @@ impl Shared {
     async fn publish(&self, topic: &Topic, messages: &[Message]) -> Result<()> {
         let window = u64::try_from(self.settings.dedupe_window.as_millis()).unwrap_or(u64::MAX);
         let mut keys = Vec::with_capacity(1 + messages.len());
-        keys.push(stream_key(topic).into_bytes());
+        keys.push(stream_key(&self.root, topic).into_bytes());
         let mut args = vec![
             window.to_string().into_bytes(),
             self.settings
@@ -147,7 +156,7 @@ impl Shared {
                 .map_or_else(Vec::new, |max| max.to_string().into_bytes()),
         ];
         for m in messages {
-            keys.push(dedupe_key(topic, &m.id).into_bytes());
+            keys.push(dedupe_key(&self.root, topic, &m.id).into_bytes());
             let fields = wire::encode(m);
             args.push((fields.len() * 2).to_string().into_bytes());
             for (f, v) in fields {
@@ -200,9 +209,9 @@ impl Shared {
     ) -> Result<bool> {
         let out = wire::dead_letter_fields(entry, why);
         let keys = [
-            stream_key(topic).into_bytes(),
-            stream_key(&topic.dead_letter()).into_bytes(),
-            errors_key(topic, group).into_bytes(),
+            stream_key(&self.root, topic).into_bytes(),
+            stream_key(&self.root, &topic.dead_letter()).into_bytes(),
+            errors_key(&self.root, topic, group).into_bytes(),
         ];
         let (consumer, attempt) = holder.unwrap_or(("", 0));
         let mut args = Vec::with_capacity(6 + 2 * out.len());
@@ -275,7 +284,7 @@ impl EventBus for RedisBus {
     ) -> Result<Subscription> {
         check_group(group)?;
         self.shared.check_open()?;
-        let key = stream_key(topic);
+        let key = stream_key(&self.shared.root, topic);
         let mut conn = self.shared.conn.clone();
         let created = redis::cmd("XGROUP")
             .arg("CREATE")

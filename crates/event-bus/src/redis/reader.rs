@@ -254,7 +254,7 @@ impl Reader {
         if claimed.is_empty() {
             return Ok(());
         }
-        let errors = errors_key(&self.topic, &self.group);
+        let errors = errors_key(&self.shared.root, &self.topic, &self.group);
         let mut pipe = redis::pipe();
         for e in &claimed {
             pipe.cmd("XPENDING")
@@ -313,7 +313,7 @@ impl Reader {
             return;
         }
         let settings = &self.shared.settings;
-        let errors = errors_key(&self.topic, &self.group);
+        let errors = errors_key(&self.shared.root, &self.topic, &self.group);
         let mut pipe = redis::pipe();
         for (id, attempt) in &lapsed {
             let backoff = settings.retry_delay(*attempt).min(settings.ack_timeout);
@@ -354,7 +354,7 @@ impl Reader {
             return self.dead_letter(entry, attempts, reason).await;
         }
         let mut hget = redis::cmd("HGET");
-        hget.arg(errors_key(&self.topic, &self.group))
+        hget.arg(errors_key(&self.shared.root, &self.topic, &self.group))
             .arg(&entry.id);
         let last = match self.query(&hget, "HGET").await? {
             Value::Nil => None,

@@ -44,7 +44,7 @@ impl RedisSource {
         let reader = Reader {
             shared: shared.clone(),
             conn,
-            key: stream_key(&topic),
+            key: stream_key(&shared.root, &topic),
             topic: topic.clone(),
             group: group.clone(),
             consumer,
@@ -208,8 +208,8 @@ impl RedisSettle {
         let ack_timeout = self.shared.settings.ack_timeout;
         let idle = u64::try_from(ack_timeout.saturating_sub(delay).as_millis()).unwrap_or(0);
         let keys = [
-            stream_key(&self.topic).into_bytes(),
-            errors_key(&self.topic, &self.group).into_bytes(),
+            stream_key(&self.shared.root, &self.topic).into_bytes(),
+            errors_key(&self.shared.root, &self.topic, &self.group).into_bytes(),
         ];
         let args = [
             self.group.clone().into_bytes(),
@@ -231,7 +231,7 @@ impl RedisSettle {
 impl Settle for RedisSettle {
     async fn ack(&self, r: &Receipt) -> Result<()> {
         let mut conn = self.shared.conn.clone();
-        let key = stream_key(&self.topic);
+        let key = stream_key(&self.shared.root, &self.topic);
         let result = if r.attempt == 1 {
             redis::cmd("XACK")
                 .arg(&key)
@@ -247,7 +247,7 @@ impl Settle for RedisSettle {
                 .arg(&r.id)
                 .ignore()
                 .cmd("HDEL")
-                .arg(errors_key(&self.topic, &self.group))
+                .arg(errors_key(&self.shared.root, &self.topic, &self.group))
                 .arg(&r.id)
                 .arg(backoff_field(&r.id))
                 .ignore()
@@ -267,7 +267,7 @@ impl Settle for RedisSettle {
         let mut pipe = redis::pipe();
         let xack = pipe
             .cmd("XACK")
-            .arg(stream_key(&self.topic))
+            .arg(stream_key(&self.shared.root, &self.topic))
             .arg(&*self.group);
         for r in receipts {
             xack.arg(&r.id);
@@ -275,7 +275,9 @@ impl Settle for RedisSettle {
         xack.ignore();
         let redelivered: Vec<&&Receipt> = receipts.iter().filter(|r| r.attempt > 1).collect();
         if !redelivered.is_empty() {
-            let hdel = pipe.cmd("HDEL").arg(errors_key(&self.topic, &self.group));
+            let hdel =
+                pipe.cmd("HDEL")
+                    .arg(errors_key(&self.shared.root, &self.topic, &self.group));
             for r in redelivered {
                 hdel.arg(&r.id).arg(backoff_field(&r.id));
             }
@@ -307,7 +309,7 @@ impl Settle for RedisSettle {
             });
         }
         let idle = u64::try_from(ack_timeout.saturating_sub(duration).as_millis()).unwrap_or(0);
-        let keys = [stream_key(&self.topic).into_bytes()];
+        let keys = [stream_key(&self.shared.root, &self.topic).into_bytes()];
         let args = [
             self.group.clone().into_bytes(),
             self.consumer.clone().into_bytes(),
@@ -362,7 +364,7 @@ impl RedisSettle {
         if r.attempt >= self.shared.settings.max_attempts {
             let mut conn = self.shared.conn.clone();
             let range: redis::Value = redis::cmd("XRANGE")
-                .arg(stream_key(&self.topic))
+                .arg(stream_key(&self.shared.root, &self.topic))
                 .arg(&r.id)
                 .arg(&r.id)
                 .query_async(&mut conn)

@@ -15,6 +15,7 @@
 //! assert!(matches!(port.backend, ObjectStoreConfig::S3 { profile: S3Profile::Gcs, .. }));
 //! ```
 
+use avb_core::ResourceScope;
 use avb_core::config::keys::{Key, key, secret};
 use avb_core::config::{PortConfig, Problem, Reader, Scrubber, Secret, ServiceUrl};
 use serde::Serialize;
@@ -124,7 +125,7 @@ pub const OBJECT_STORE_S3_PREFIX: Key = key(
     "object store",
     "key segments, e.g. `avb/prod`",
     "unset (bucket root)",
-    "Every key lives under this prefix in the bucket (shares one bucket between deployments).",
+    "Every key lives under this prefix in the bucket (shares one bucket between deployments); the environment scope (`AVB_RESOURCE_SCOPE`) comes below it: `<prefix>/<scope>/<key>`.",
 );
 
 /// Every variable of the port, in documentation order.
@@ -261,6 +262,9 @@ pub enum ObjectStoreConfig {
     Fs {
         /// `OBJECT_STORE_DIR`.
         root: PathBuf,
+        /// The environment scope: every key lives under `<scope>/` in the directory (`AVB_RESOURCE_SCOPE`,
+        /// default the environment).
+        scope: ResourceScope,
     },
     /// S3 API.
     S3 {
@@ -282,6 +286,9 @@ pub enum ObjectStoreConfig {
         checksums: S3Checksums,
         /// `OBJECT_STORE_S3_PREFIX`: every key lives under this prefix (without a trailing `/`).
         prefix: Option<String>,
+        /// The environment scope: every key lives under `[<prefix>/]<scope>/` (`AVB_RESOURCE_SCOPE`,
+        /// default the environment).
+        scope: ResourceScope,
     },
 }
 
@@ -356,6 +363,7 @@ fn s3(r: &mut Reader<'_>, needed_by: &str) -> Option<ObjectStoreConfig> {
     let endpoint = r.optional_url(&AWS_ENDPOINT_URL, HTTP);
     let region = r.optional(&AWS_REGION);
     let credentials = credentials(r);
+    let scope = r.resource_scope();
     let endpoint = endpoint?;
     let inferred = S3Profile::infer(endpoint.as_ref().and_then(|e| e.expose().host_str()));
     let profile = r.choice(&OBJECT_STORE_S3_PROFILE, &S3Profile::NAMES, inferred);
@@ -376,6 +384,7 @@ fn s3(r: &mut Reader<'_>, needed_by: &str) -> Option<ObjectStoreConfig> {
         path_style: path_style?,
         checksums: checksums?,
         prefix: prefix?,
+        scope: scope?,
     })
 }
 
@@ -387,11 +396,14 @@ impl PortConfig for ObjectStoreConfig {
     fn read(kind: ObjectStoreKind, r: &mut Reader<'_>, needed_by: &str) -> Option<Self> {
         match kind {
             ObjectStoreKind::Memory => Some(ObjectStoreConfig::Memory),
-            ObjectStoreKind::Fs => Some(ObjectStoreConfig::Fs {
-                root: r
-                    .sandbox_default(&OBJECT_STORE_DIR, DEFAULT_SANDBOX_DIR, needed_by)?
-                    .into(),
-            }),
+            ObjectStoreKind::Fs => {
+                let root = r.sandbox_default(&OBJECT_STORE_DIR, DEFAULT_SANDBOX_DIR, needed_by);
+                let scope = r.resource_scope();
+                Some(ObjectStoreConfig::Fs {
+                    root: root?.into(),
+                    scope: scope?,
+                })
+            }
             ObjectStoreKind::S3 => s3(r, needed_by),
         }
     }
@@ -427,7 +439,9 @@ impl fmt::Display for ObjectStoreConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ObjectStoreConfig::Memory => f.write_str("memory (in-process)"),
-            ObjectStoreConfig::Fs { root } => write!(f, "fs {}", root.display()),
+            ObjectStoreConfig::Fs { root, scope } => {
+                write!(f, "fs {}, scope {scope}", root.display())
+            }
             ObjectStoreConfig::S3 {
                 bucket,
                 endpoint,
@@ -437,11 +451,13 @@ impl fmt::Display for ObjectStoreConfig {
                 path_style,
                 checksums,
                 prefix,
+                scope,
             } => {
                 write!(f, "s3 bucket {bucket:?}")?;
                 if let Some(prefix) = prefix {
                     write!(f, " prefix {prefix:?}")?;
                 }
+                write!(f, " scope {scope}")?;
                 f.write_str(" at ")?;
                 match endpoint {
                     Some(e) => write!(f, "{e}")?,

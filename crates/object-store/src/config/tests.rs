@@ -113,3 +113,25 @@ fn summary_shows_profile_and_prefix() {
     assert!(text.contains("prefix \"team\""), "{text}");
     assert!(text.contains("checksums when_required"), "{text}");
 }
+
+#[test]
+fn live_stores_carry_the_environment_scope() {
+    let scope = |extra: &[(&str, &str)]| match s3(extra).map(|p| p.backend) {
+        Ok(ObjectStoreConfig::S3 { scope, .. }) => Ok(scope),
+        Ok(other) => panic!("expected s3, got {other:?}"),
+        Err(e) => Err(e.to_string()),
+    };
+    assert_eq!(scope(&[]).unwrap().as_str(), Some("development"));
+    let prod = scope(&[("AVB_ENV", "production")]).unwrap();
+    assert_eq!(prod.as_str(), Some("production"));
+    let err = scope(&[("AVB_RESOURCE_SCOPE", "a/b")]).unwrap_err();
+    assert!(
+        err.contains("AVB_RESOURCE_SCOPE") && err.contains("a/b"),
+        "{err}"
+    );
+    let fs = ObjectStoreConfig::from_pairs([("OBJECT_STORE", "fs"), ("OBJECT_STORE_DIR", "/d")]);
+    let ObjectStoreConfig::Fs { scope, .. } = fs.unwrap().backend else {
+        panic!("expected fs")
+    };
+    assert_eq!(scope.as_str(), Some("development"));
+}

@@ -47,8 +47,9 @@ impl S3Builder {
     }
 
     /// The builder for the settings of `config` (read and checked once by [`crate::config`]); an error
-    /// unless `config` is the S3 variant. The key prefix (`OBJECT_STORE_S3_PREFIX`) is not the client's:
-    /// [`open`](crate::open) wraps the store in a [`PrefixStore`](crate::PrefixStore).
+    /// unless `config` is the S3 variant. The key prefix (`OBJECT_STORE_S3_PREFIX`) and the environment
+    /// scope are not the client's: [`open`](crate::open) wraps the store in a
+    /// [`PrefixStore`](crate::PrefixStore).
     pub fn from_config(config: &ObjectStoreConfig) -> Result<Self> {
         let ObjectStoreConfig::S3 {
             bucket,
@@ -59,6 +60,7 @@ impl S3Builder {
             path_style,
             checksums,
             prefix: _,
+            scope: _,
         } = config
         else {
             return Err(Error::NotSupported {
