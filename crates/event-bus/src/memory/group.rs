@@ -240,21 +240,41 @@ impl Group {
         }
     }
 
-    /// [`Group::ack`] for many tags under one lock, with one wake-up.
+    /// [`Group::ack`] for many tags under one lock, with one wake-up. Consecutive tags (a batch from
+    /// `next_batch`, acked with `ack_all`) are taken out of the in-flight ring as one run.
     pub(super) fn ack_many(&self, tags: impl Iterator<Item = u64>) {
-        let mut released = false;
+        let mut keyed = Vec::new();
         {
             let mut g = lock(&self.inner);
+            let mut settle = |first: u64, count: usize| {
+                g.in_flight.remove_run(first, count, |f| {
+                    // Entries without a key are dropped here; the few holding a key are released below.
+                    if f.entry.owns_key {
+                        keyed.push(f.entry);
+                    }
+                });
+            };
+            let mut run: Option<(u64, usize)> = None;
             for tag in tags {
-                if let Some(f) = g.in_flight.remove(tag)
-                    && f.entry.owns_key
-                {
-                    Self::release_key(&mut g, &f.entry);
-                    released = true;
-                }
+                run = match run {
+                    Some((first, count)) if first.checked_add(count as u64) == Some(tag) => {
+                        Some((first, count + 1))
+                    }
+                    Some((first, count)) => {
+                        settle(first, count);
+                        Some((tag, 1))
+                    }
+                    None => Some((tag, 1)),
+                };
+            }
+            if let Some((first, count)) = run {
+                settle(first, count);
+            }
+            for entry in &keyed {
+                Self::release_key(&mut g, entry);
             }
         }
-        if released {
+        if !keyed.is_empty() {
             self.wake();
         }
     }
