@@ -37,6 +37,7 @@ const RING_COMPACT_MIN: usize = 1024;
 impl InFlightRing {
     /// Adds a delivery; its tag, and the deadline actually used (never earlier than the previous one's, so
     /// the front stays the earliest).
+    #[inline]
     pub(super) fn push(&mut self, entry: Entry, deadline: Instant) -> u64 {
         let deadline = self
             .last_deadline
