@@ -19,7 +19,8 @@
 //! remembered id adds nothing.
 //! `close` waits up to `drain_timeout` until no group has a delivery in flight.
 //! Batches: [`Subscription::next_batch`](crate::Subscription::next_batch) takes up to `max` entries under one
-//! lock of the group (one wake-up); [`Delivery::ack_all`](crate::Delivery::ack_all) settles them under one.
+//! lock of the group (one wake-up); [`Delivery::ack_all`](crate::Delivery::ack_all) settles them under one,
+//! taking their consecutive delivery tags out of the in-flight ring as one run.
 
 mod builder;
 mod clock;
