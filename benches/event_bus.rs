@@ -61,7 +61,20 @@ enum Publish {
     Handle,
 }
 
-async fn bus_work(groups: usize, take: Take, publish: Publish, msgs: Vec<Message>) -> Duration {
+/// The time of a memory round: publishing everything, then consuming everything (the total is their sum).
+#[derive(Clone, Copy)]
+struct Phases {
+    publish: Duration,
+    consume: Duration,
+}
+
+impl Phases {
+    fn total(self) -> Duration {
+        self.publish + self.consume
+    }
+}
+
+async fn bus_work(groups: usize, take: Take, publish: Publish, msgs: Vec<Message>) -> Phases {
     let bus = MemoryBus::builder()
         .build()
         .unwrap_or_else(|e| panic!("memory bus with default settings: {e}"));
@@ -84,6 +97,7 @@ async fn bus_work(groups: usize, take: Take, publish: Publish, msgs: Vec<Message
             panic!("memory publish: {e}");
         }
     }
+    let published = start.elapsed();
     for sub in &mut subs {
         let mut got = 0;
         while got < n {
@@ -109,10 +123,14 @@ async fn bus_work(groups: usize, take: Take, publish: Publish, msgs: Vec<Message
             }
         }
     }
-    start.elapsed()
+    let total = start.elapsed();
+    Phases {
+        publish: published,
+        consume: total - published,
+    }
 }
 
-async fn raw_work(groups: usize, take: Take, msgs: Vec<Message>) -> Duration {
+async fn raw_work(groups: usize, take: Take, msgs: Vec<Message>) -> Phases {
     let mut txs = Vec::new();
     let mut rxs = Vec::new();
     for _ in 0..groups {
@@ -130,6 +148,7 @@ async fn raw_work(groups: usize, take: Take, msgs: Vec<Message>) -> Duration {
             }
         }
     }
+    let published = start.elapsed();
     let mut buf = Vec::with_capacity(BATCH);
     for rx in &mut rxs {
         let mut got = 0;
@@ -150,7 +169,11 @@ async fn raw_work(groups: usize, take: Take, msgs: Vec<Message>) -> Duration {
             }
         }
     }
-    start.elapsed()
+    let total = start.elapsed();
+    Phases {
+        publish: published,
+        consume: total - published,
+    }
 }
 
 fn memory(c: &mut Criterion) {
@@ -163,7 +186,10 @@ fn memory(c: &mut Criterion) {
                 g.bench_function(format!("avb{suffix}{how}"), |b| {
                     b.iter_custom(|iters| {
                         (0..iters)
-                            .map(|_| rt.block_on(bus_work(groups, take, publish, messages(N))))
+                            .map(|_| {
+                                rt.block_on(bus_work(groups, take, publish, messages(N)))
+                                    .total()
+                            })
                             .sum()
                     })
                 });
@@ -171,7 +197,7 @@ fn memory(c: &mut Criterion) {
             g.bench_function(format!("raw_tokio_mpsc{suffix}"), |b| {
                 b.iter_custom(|iters| {
                     (0..iters)
-                        .map(|_| rt.block_on(raw_work(groups, take, messages(N))))
+                        .map(|_| rt.block_on(raw_work(groups, take, messages(N))).total())
                         .sum()
                 })
             });
@@ -192,6 +218,7 @@ fn memory_interleaved(_: &mut Criterion) {
             (Take::Batch, Publish::Handle),
         ] {
             let mut rounds = Vec::with_capacity(MEMORY_ROUNDS);
+            let mut phases = Vec::with_capacity(MEMORY_ROUNDS);
             for round in 0..MEMORY_ROUNDS {
                 let (msgs_raw, msgs_avb) = (messages(N), messages(N));
                 let (raw, avb) = if round % 2 == 0 {
@@ -201,12 +228,34 @@ fn memory_interleaved(_: &mut Criterion) {
                     let avb = rt.block_on(bus_work(groups, take, publish, msgs_avb));
                     (rt.block_on(raw_work(groups, take, msgs_raw)), avb)
                 };
-                rounds.push((raw, avb));
+                rounds.push((raw.total(), avb.total()));
+                phases.push((raw, avb));
             }
             let label = format!("memory/{name} ({take:?}, publish via {publish:?})");
             ratio_report(&label, N * groups, &rounds, 0);
+            phase_report(&label, N, N * groups, &phases);
         }
     }
+}
+
+/// Prints where a memory pair's time goes: the median nanoseconds per message of the publish phase (per
+/// published message) and of the consume phase (per delivery), raw and avb, from the same rounds.
+fn phase_report(name: &str, published: usize, delivered: usize, rounds: &[(Phases, Phases)]) {
+    let median_ns = |f: &dyn Fn(&(Phases, Phases)) -> Duration, per: usize| {
+        let mut ns: Vec<f64> = rounds
+            .iter()
+            .map(|r| f(r).as_secs_f64() * 1e9 / per as f64)
+            .collect();
+        ns.sort_by(f64::total_cmp);
+        ns[ns.len() / 2]
+    };
+    println!(
+        "{name}: per message, median ns: publish raw {:.0} / avb {:.0}; consume (per delivery) raw {:.0} / avb {:.0}",
+        median_ns(&|r| r.0.publish, published),
+        median_ns(&|r| r.1.publish, published),
+        median_ns(&|r| r.0.consume, delivered),
+        median_ns(&|r| r.1.consume, delivered),
+    );
 }
 
 #[cfg(feature = "event-bus-redis")]

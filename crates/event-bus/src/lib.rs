@@ -37,6 +37,7 @@ mod dedupe;
 mod delivery;
 mod error;
 mod forward;
+mod message_id;
 mod open;
 mod types;
 

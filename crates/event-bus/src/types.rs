@@ -1,5 +1,6 @@
 //! The port's value types: [`Topic`], [`Message`], [`StartPosition`], [`Capabilities`], [`Settings`].
 
+pub use crate::message_id::MessageId;
 use crate::{Error, Result};
 use avb_core::WorkspaceId;
 use bytes::Bytes;
@@ -107,43 +108,6 @@ pub fn check_group(group: &str) -> Result<()> {
     })
 }
 
-/// A message id: assigned by [`Message::new`] (a UUID), kept through publish, delivery and dead-lettering.
-/// Shared, not copied: cloning one (as `publish` does to return it) costs a reference count, not an
-/// allocation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MessageId(std::sync::Arc<str>);
-
-impl MessageId {
-    /// A fresh random id.
-    pub fn random() -> Self {
-        let mut buf = uuid::Uuid::encode_buffer();
-        Self(std::sync::Arc::from(
-            &*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf),
-        ))
-    }
-    /// An id chosen by the caller (e.g. for idempotency on the consumer side).
-    pub fn new(id: impl Into<String>) -> Self {
-        Self(std::sync::Arc::from(id.into()))
-    }
-    /// The id as a string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for MessageId {
-    /// An id with this text (one allocation, no intermediate `String`).
-    fn from(id: &str) -> Self {
-        Self(std::sync::Arc::from(id))
-    }
-}
-
-impl fmt::Display for MessageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A message: payload bytes (any bytes, not only UTF-8), an optional ordering key, string headers and an id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -186,7 +150,7 @@ impl Message {
     pub fn size(&self) -> usize {
         self.payload.len()
             + self.key.as_ref().map_or(0, String::len)
-            + self.id.0.len()
+            + self.id.len()
             + self
                 .headers
                 .iter()

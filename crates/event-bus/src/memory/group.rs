@@ -80,33 +80,39 @@ impl Group {
     pub(super) fn poll(&self, topic: &TopicState, now: Now, dead: &mut Vec<Entry>) -> Poll {
         let mut g = lock(&self.inner);
         self.release_due(&mut g, now, dead);
-        match self.take_ready(&mut g, topic, now) {
+        match self.take_ready(&mut g, topic, now.late + self.settings.ack_timeout) {
             Some((message, attempt, tag)) => Poll::Ready(message, attempt, tag),
             None => Poll::Wait(Self::next_due(&g)),
         }
     }
 
-    /// [`Group::poll`] for up to `max` entries under one lock: `Ok` with the count taken (≥ 1, pushed to
-    /// `out` in hand-out order), or `Err` with when to look again.
+    /// [`Group::poll`] for up to `max` entries under one lock, handed out as deliveries settled through
+    /// `origin` (this group): `Ok` with the count taken (≥ 1, pushed to `out` in hand-out order), or `Err`
+    /// with when to look again.
     pub(super) fn poll_batch(
         &self,
         topic: &TopicState,
         now: Now,
         dead: &mut Vec<Entry>,
         max: usize,
-        out: &mut Vec<(Arc<Message>, u32, u64)>,
+        origin: &Arc<dyn Origin>,
+        out: &mut Vec<Delivery>,
     ) -> std::result::Result<usize, Option<Instant>> {
         let mut g = lock(&self.inner);
         self.release_due(&mut g, now, dead);
+        let deadline = now.late + self.settings.ack_timeout;
         let mut taken = 0;
         while taken < max {
-            match self.take_ready(&mut g, topic, now) {
-                Some(ready) => {
-                    out.push(ready);
-                    taken += 1;
-                }
-                None => break,
-            }
+            let Some((message, attempt, tag)) = self.take_ready(&mut g, topic, deadline) else {
+                break;
+            };
+            let receipt = Receipt {
+                tag,
+                id: String::new(),
+                attempt,
+            };
+            out.push(Delivery::from_origin(message, receipt, origin.clone()));
+            taken += 1;
         }
         if taken == 0 {
             Err(Self::next_due(&g))
@@ -131,14 +137,15 @@ impl Group {
         }
     }
 
-    /// The next deliverable entry (same-key entries behind one in flight are held back), put in flight.
+    /// The next deliverable entry (same-key entries behind one in flight are held back), put in flight
+    /// until `deadline`.
     /// When the group's queue runs dry, everything published to the group since is taken from the topic
     /// at once (one lock of the topic, the group's lock held: the lock order is group, then topic).
     fn take_ready(
         &self,
         g: &mut GroupInner,
         topic: &TopicState,
-        now: Now,
+        deadline: Instant,
     ) -> Option<(Arc<Message>, u32, u64)> {
         loop {
             let mut e = match g.ready.pop_front() {
@@ -165,7 +172,7 @@ impl Group {
             }
             e.attempts += 1;
             let (message, attempt) = (e.message.clone(), e.attempts);
-            let tag = g.in_flight.push(e, now.late + self.settings.ack_timeout);
+            let tag = g.in_flight.push(e, deadline);
             return Some((message, attempt, tag));
         }
     }
@@ -233,21 +240,41 @@ impl Group {
         }
     }
 
-    /// [`Group::ack`] for many tags under one lock, with one wake-up.
+    /// [`Group::ack`] for many tags under one lock, with one wake-up. Consecutive tags (a batch from
+    /// `next_batch`, acked with `ack_all`) are taken out of the in-flight ring as one run.
     pub(super) fn ack_many(&self, tags: impl Iterator<Item = u64>) {
-        let mut released = false;
+        let mut keyed = Vec::new();
         {
             let mut g = lock(&self.inner);
+            let mut settle = |first: u64, count: usize| {
+                g.in_flight.remove_run(first, count, |f| {
+                    // Entries without a key are dropped here; the few holding a key are released below.
+                    if f.entry.owns_key {
+                        keyed.push(f.entry);
+                    }
+                });
+            };
+            let mut run: Option<(u64, usize)> = None;
             for tag in tags {
-                if let Some(f) = g.in_flight.remove(tag)
-                    && f.entry.owns_key
-                {
-                    Self::release_key(&mut g, &f.entry);
-                    released = true;
-                }
+                run = match run {
+                    Some((first, count)) if first.checked_add(count as u64) == Some(tag) => {
+                        Some((first, count + 1))
+                    }
+                    Some((first, count)) => {
+                        settle(first, count);
+                        Some((tag, 1))
+                    }
+                    None => Some((tag, 1)),
+                };
+            }
+            if let Some((first, count)) = run {
+                settle(first, count);
+            }
+            for entry in &keyed {
+                Self::release_key(&mut g, entry);
             }
         }
-        if released {
+        if !keyed.is_empty() {
             self.wake();
         }
     }
@@ -407,28 +434,16 @@ impl MemorySource {
     ) -> std::result::Result<Vec<Delivery>, Option<Instant>> {
         let mut dead = Vec::new();
         let mut taken = Vec::with_capacity(max.min(256));
+        // One reference for the batch here; each delivery takes its own from it.
+        let origin: Arc<dyn Origin> = self.group.clone();
         let polled = self
             .group
-            .poll_batch(&self.topic, now, &mut dead, max, &mut taken);
+            .poll_batch(&self.topic, now, &mut dead, max, &origin, &mut taken);
         if !dead.is_empty() {
             self.group.dead_letter(dead);
         }
         polled?;
-        let origin: Arc<dyn Origin> = self.group.clone();
-        Ok(taken
-            .into_iter()
-            .map(|(message, attempt, tag)| {
-                Delivery::from_origin(
-                    message,
-                    Receipt {
-                        tag,
-                        id: String::new(),
-                        attempt,
-                    },
-                    origin.clone(),
-                )
-            })
-            .collect())
+        Ok(taken)
     }
 }
 

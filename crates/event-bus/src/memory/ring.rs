@@ -37,6 +37,7 @@ const RING_COMPACT_MIN: usize = 1024;
 impl InFlightRing {
     /// Adds a delivery; its tag, and the deadline actually used (never earlier than the previous one's, so
     /// the front stays the earliest).
+    #[inline]
     pub(super) fn push(&mut self, entry: Entry, deadline: Instant) -> u64 {
         let deadline = self
             .last_deadline
@@ -71,6 +72,38 @@ impl InFlightRing {
             None if !self.extended.is_empty() => self.extended.remove(&tag),
             None => None,
         }
+    }
+
+    /// Takes out the deliveries with tags `first .. first + count` that are still in flight, oldest first,
+    /// handing each to `each`: the acks of one batch in one pass over the ring's front (a batch's tags are
+    /// consecutive), else one [`InFlightRing::remove`] per tag.
+    pub(super) fn remove_run(&mut self, first: u64, count: usize, mut each: impl FnMut(InFlight)) {
+        if first != self.base || count > self.slots.len() {
+            for tag in (0..count as u64).map_while(|i| first.checked_add(i)) {
+                if let Some(f) = self.remove(tag) {
+                    each(f);
+                }
+            }
+            return;
+        }
+        for (tag, slot) in (first..).zip(self.slots.drain(..count)) {
+            match slot {
+                Some(f) => {
+                    self.live -= 1;
+                    each(f);
+                }
+                // A hole: settled already, or extended (then it is in `extended`).
+                None => {
+                    if !self.extended.is_empty()
+                        && let Some(f) = self.extended.remove(&tag)
+                    {
+                        each(f);
+                    }
+                }
+            }
+        }
+        self.base += count as u64;
+        self.trim();
     }
 
     fn remove_ordered(&mut self, tag: u64) -> Option<InFlight> {
@@ -265,6 +298,30 @@ mod tests {
         );
         assert!(!ring.extend(lapsed, now + Duration::from_secs(1)), "lapsed");
         assert_eq!((ring.len(), ring.first_deadline()), (0, None));
+    }
+
+    #[test]
+    fn a_run_of_tags_is_removed_in_one_pass_and_skips_what_is_settled() {
+        let now = Instant::now();
+        let mut ring = InFlightRing::default();
+        let tags: Vec<u64> = (0..6u64)
+            .map(|i| ring.push(entry(), now + Duration::from_secs(i)))
+            .collect();
+        assert!(ring.remove(tags[1]).is_some(), "acked on its own");
+        assert!(ring.extend(tags[2], now + Duration::from_secs(60)));
+        let mut taken = Vec::new();
+        ring.remove_run(tags[0], 4, |f| taken.push(f.deadline));
+        let secs = |s| now + Duration::from_secs(s);
+        assert_eq!(taken, vec![secs(0), secs(60), secs(3)], "0, extended 2, 3");
+        assert_eq!(ring.len(), 2);
+        assert_eq!(ring.first_deadline(), Some(secs(4)));
+        // Not at the front (5 before 4): tag by tag, the same result.
+        taken.clear();
+        ring.remove_run(tags[5], 1, |f| taken.push(f.deadline));
+        ring.remove_run(tags[3], 3, |f| taken.push(f.deadline));
+        assert_eq!(taken, vec![secs(5), secs(4)]);
+        assert_eq!((ring.len(), ring.first_deadline()), (0, None));
+        ring.remove_run(tags[0], 6, |_| panic!("nothing left in flight"));
     }
 
     #[test]
