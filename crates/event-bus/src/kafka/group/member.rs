@@ -34,6 +34,11 @@ impl Source for Member {
             if let Some(ready) = self.reader.take_or_error() {
                 return Some(ready);
             }
+            // Nothing ready: what librdkafka fetched already, without waiting for the reader task.
+            if self.reader.pull() {
+                continue;
+            }
+            let _waiting = self.reader.pulling.wait();
             woken.await;
         }
     }
@@ -50,6 +55,10 @@ impl Source for Member {
             if let Some(ready) = self.reader.take_many_or_error(max) {
                 return Some(ready);
             }
+            if self.reader.pull() {
+                continue;
+            }
+            let _waiting = self.reader.pulling.wait();
             woken.await;
         }
     }
@@ -58,7 +67,11 @@ impl Source for Member {
         if self.ended() {
             return None;
         }
-        self.reader.take_or_error()
+        match self.reader.take_or_error() {
+            Some(ready) => Some(ready),
+            None if self.reader.pull() => self.reader.take_or_error(),
+            None => None,
+        }
     }
 }
 
