@@ -1,6 +1,5 @@
-//! One consumer per (bus, topic, group): records go from librdkafka into an in-process queue — pulled by
-//! a member that ran out, or by the [`Reader`] task for members that wait (see [`pull`]) — subscriptions
-//! (members) take deliveries from it in turn, and settlement moves the committed offset.
+//! One consumer per (bus, topic, group): the [`Reader`] task reads records into an in-process queue,
+//! subscriptions (members) take deliveries from it in turn, and settlement moves the committed offset.
 //! The design and its costs are in the module docs of [`super`].
 
 use super::state::{Entry, Kafka, Out, State, lock};
@@ -10,6 +9,7 @@ use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
     Message, Result, Settings, Topic,
 };
+use rdkafka::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -18,7 +18,6 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 mod member;
-mod pull;
 pub(crate) use member::subscribe;
 
 /// Records read but not yet handed out, above which the reader stops fetching until members catch up.
@@ -28,8 +27,6 @@ const READ_BATCH: usize = 256;
 
 /// A record read: partition, offset, message.
 type Read = (i32, i64, Arc<Message>);
-/// The reader's stream of records from its consumer.
-type Stream<'a> = rdkafka::consumer::MessageStream<'a, super::state::Ctx>;
 
 /// The consumer of one (topic, group) in one bus, shared by that group's subscriptions in this process.
 pub(crate) struct Reader {
@@ -44,10 +41,6 @@ pub(crate) struct Reader {
     wake: Notify,
     /// The reader, waiting for room in a full read-ahead queue.
     room: Notify,
-    /// Who pulls records from the consumer (the reader task or a member, see [`pull`]).
-    pulling: pull::Token,
-    /// The consumer, for members that pull (`None` once the reader stopped).
-    consumer: Mutex<Option<Arc<Kafka>>>,
     members: AtomicUsize,
     /// `close()` began: nothing more is handed out; in-flight deliveries may still settle.
     draining: AtomicBool,
@@ -103,35 +96,15 @@ impl Reader {
     /// Hands out up to `max` ready records whose keys are free, in queue order, under one lock of the
     /// state (cancel-safe: no await); empty when none is ready.
     fn take_many(self: &Arc<Self>, max: usize) -> Vec<Delivery> {
-        let mut taken = Vec::new();
-        self.take_into(max, |t| taken.push(t));
-        let origin: Arc<dyn Origin> = self.clone();
-        taken
-            .into_iter()
-            .map(|(message, receipt)| Delivery::from_origin(message, receipt, origin.clone()))
-            .collect()
-    }
-
-    /// One ready record whose key is free (the common `next`: no vector on the way).
-    fn take_one(self: &Arc<Self>) -> Option<Delivery> {
-        let mut one = None;
-        self.take_into(1, |t| one = Some(t));
-        let (message, receipt) = one?;
-        Some(Delivery::from_origin(message, receipt, self.clone()))
-    }
-
-    /// Marks up to `max` ready records whose keys are free as handed out, in queue order, under one
-    /// lock of the state, and passes each one's message and receipt to `each`.
-    fn take_into(&self, max: usize, mut each: impl FnMut((Arc<Message>, Receipt))) {
         if self.draining.load(Ordering::SeqCst) {
-            return;
+            return Vec::new();
         }
+        let mut taken = Vec::new();
         let mut state = lock(&self.state);
         let was_full = state.ready.len() >= READ_AHEAD;
         let deadline = Instant::now() + self.settings.ack_timeout;
         let mut from = 0;
-        let mut count = 0;
-        while count < max {
+        while taken.len() < max {
             let Some(at) = (from..state.ready.len()).find(|i| state.key_free(&state.ready[*i]))
             else {
                 break;
@@ -160,25 +133,26 @@ impl Reader {
             };
             let message = entry.message.clone();
             state.out.insert(tag, Out { entry, deadline });
-            each((message, receipt));
-            count += 1;
+            taken.push((message, receipt));
         }
         let room = was_full && state.ready.len() < READ_AHEAD;
         drop(state);
         if room {
             self.room.notify_one();
         }
+        let origin: Arc<dyn Origin> = self.clone();
+        taken
+            .into_iter()
+            .map(|(message, receipt)| Delivery::from_origin(message, receipt, origin.clone()))
+            .collect()
     }
 
     /// A delivery, or else the consumer's unreported error (cancel-safe: no await).
     fn take_or_error(self: &Arc<Self>) -> Option<Result<Delivery>> {
-        if let Some(d) = self.take_one() {
-            return Some(Ok(d));
+        match self.take_many_or_error(1)? {
+            Ok(mut batch) => batch.pop().map(Ok),
+            Err(e) => Some(Err(e)),
         }
-        if self.draining.load(Ordering::SeqCst) {
-            return None;
-        }
-        lock(&self.state).error.take().map(Err)
     }
 
     /// Up to `max` deliveries (at least one), or else the consumer's unreported error; `None`: neither.
@@ -313,52 +287,90 @@ impl Reader {
         }
     }
 
+    /// A record, decoded (outside the state's lock).
+    fn read(record: &rdkafka::message::BorrowedMessage<'_>) -> Read {
+        (
+            record.partition(),
+            record.offset(),
+            Arc::new(wire::decode(record)),
+        )
+    }
+
+    /// Takes what librdkafka already fetched, without waiting, until `batch` holds `max` records.
+    async fn read_more(consumer: &Kafka, batch: &mut Vec<Read>, max: usize) {
+        while batch.len() < max {
+            // One poll of a fresh `recv`: a record if one is fetched already; dropping a pending `recv`
+            // loses nothing (it takes no record until it returns one).
+            let more = std::future::poll_fn(|cx| {
+                let recv = std::pin::pin!(consumer.recv());
+                std::task::Poll::Ready(match recv.poll(cx) {
+                    std::task::Poll::Ready(Ok(record)) => Some(Self::read(&record)),
+                    // An error is met again by the next `recv` of the reader's loop.
+                    std::task::Poll::Ready(Err(_)) | std::task::Poll::Pending => None,
+                })
+            })
+            .await;
+            match more {
+                Some(read) => batch.push(read),
+                None => break,
+            }
+        }
+    }
+
+    /// Queues records read (one lock, one wake-up for the batch).
+    fn on_records(&self, batch: Vec<Read>) {
+        let mut state = lock(&self.state);
+        for (partition, offset, message) in batch {
+            let attempts = state
+                .restored
+                .get_mut(&partition)
+                .and_then(|r| r.remove(&offset))
+                .unwrap_or(0);
+            let part = state.parts.entry(partition).or_default();
+            part.next = offset + 1;
+            part.unsettled.insert(offset);
+            state.ready.push_back(Entry {
+                partition,
+                offset,
+                message,
+                attempts,
+            });
+        }
+        drop(state);
+        self.wake.notify_waiters();
+    }
+
     async fn run(self: Arc<Self>, consumer: Arc<Kafka>) {
         let tick = (self.settings.ack_timeout / 4)
             .clamp(Duration::from_millis(5), Duration::from_millis(100));
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut stream = consumer.stream();
         while !self.stopping.load(Ordering::SeqCst) {
             let room = READ_AHEAD.saturating_sub(lock(&self.state).ready.len());
             let full = room == 0;
-            // While no member waits, the members pull for themselves (see `pull`); this task waits for
-            // librdkafka on behalf of members that wait.
-            let wanted = self.pulling.waiting() > 0;
             tokio::select! {
                 _ = self.stop.notified() => break,
                 _ = self.room.notified(), if full => {}
-                _ = self.pulling.wanted(), if !full && !wanted => {}
-                // Cancel-safe: a losing branch took no record (and holds no token).
-                (record, pulling) = self.next_record(&mut stream), if !full && wanted => match record {
-                    // A librdkafka stream never ends.
-                    None => break,
-                    Some(Ok(record)) => {
+                record = consumer.recv(), if !full => match record {
+                    Ok(record) => {
                         // What else is fetched already goes in with it: one lock and one wake-up per
                         // batch, not per record.
                         let mut batch = Vec::with_capacity(room.min(READ_BATCH));
                         batch.push(Self::read(&record));
                         drop(record);
-                        let error =
-                            Self::read_more(&mut stream, &mut batch, room.min(READ_BATCH)).await;
+                        Self::read_more(&consumer, &mut batch, room.min(READ_BATCH)).await;
                         self.on_records(batch);
-                        drop(pulling);
-                        if let Some(e) = error {
-                            self.report(e);
-                        }
                     }
                     // Broker trouble: librdkafka reconnects by itself; a member's `next` reports it
                     // (retryable or not, see `map_err`), then the loop reads on after a pause.
-                    Some(Err(e)) => {
-                        drop(pulling);
-                        self.report(e);
+                    Err(e) => {
+                        lock(&self.state).error =
+                            Some(super::map_err(e, "reading from the group's consumer"));
+                        self.wake.notify_waiters();
                         tokio::time::sleep(tick).await;
                     }
                 },
                 _ = interval.tick() => {
-                    // Members busy with what they hold still get a read-ahead, and librdkafka is
-                    // served (its rebalance events and errors come with a poll).
-                    self.pull();
                     self.housekeeping().await;
                     let commits = lock(&self.state).commits(&self.kafka_topic, false);
                     if let Some(commits) = commits {
@@ -367,9 +379,6 @@ impl Reader {
                 }
             }
         }
-        drop(stream);
-        // Members pull no more: the consumer below is the last reference to it.
-        self.retire_pulling().await;
         // Settle what can be settled, commit, and leave the group (closing the consumer blocks).
         self.housekeeping().await;
         let commits = lock(&self.state).commits(&self.kafka_topic, true);
@@ -526,8 +535,6 @@ impl Reader {
             lag,
             wake: Notify::new(),
             room: Notify::new(),
-            pulling: pull::Token::default(),
-            consumer: Mutex::new(Some(consumer.clone())),
             members: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             stopping: AtomicBool::new(false),

@@ -231,13 +231,9 @@ impl ConsumerContext for Ctx {
         {
             let mut state = lock(&self.state);
             for elem in committed.elements_for_topic(&self.topic) {
-                // Only partitions with counts: reading a record looks up nothing otherwise.
-                let counts = parse_metadata(elem.metadata());
-                if counts.is_empty() {
-                    state.restored.remove(&elem.partition());
-                } else {
-                    state.restored.insert(elem.partition(), counts);
-                }
+                state
+                    .restored
+                    .insert(elem.partition(), parse_metadata(elem.metadata()));
             }
         }
     }

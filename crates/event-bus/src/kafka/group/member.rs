@@ -34,11 +34,6 @@ impl Source for Member {
             if let Some(ready) = self.reader.take_or_error() {
                 return Some(ready);
             }
-            // Nothing ready: what librdkafka fetched already, without waiting for the reader task.
-            if self.reader.pull() {
-                continue;
-            }
-            let _waiting = self.reader.pulling.wait();
             woken.await;
         }
     }
@@ -55,10 +50,6 @@ impl Source for Member {
             if let Some(ready) = self.reader.take_many_or_error(max) {
                 return Some(ready);
             }
-            if self.reader.pull() {
-                continue;
-            }
-            let _waiting = self.reader.pulling.wait();
             woken.await;
         }
     }
@@ -67,11 +58,7 @@ impl Source for Member {
         if self.ended() {
             return None;
         }
-        match self.reader.take_or_error() {
-            Some(ready) => Some(ready),
-            None if self.reader.pull() => self.reader.take_or_error(),
-            None => None,
-        }
+        self.reader.take_or_error()
     }
 }
 
