@@ -14,8 +14,13 @@
 //!   against the raw consumer receiving 64 records (or the rest) and storing the last one's offset once
 //!   (what a raw at-least-once consumer storing per batch does), the same commits.
 //!
-//! 20 rounds, alternating which side goes first; the median of the per-round ratios is the result. A
-//! failed round is skipped and named; nothing panics on a slow broker.
+//! - `kafka/consume_ack_long`: the one-by-one pair over one topic of 20,000 messages, filled once
+//!   (untimed), each round a new group on both sides, 10 rounds: ten times the records per timed window
+//!   (the 2,000-message rounds last about a millisecond on the raw side, so a wake-up more or less moves
+//!   their ratio).
+//!
+//! 20 rounds (10 for the long case), alternating which side goes first; the median of the per-round
+//! ratios is the result. A failed round is skipped and named; nothing panics on a slow broker.
 //!
 //! Run with: `cargo bench -p avb --features event-bus-kafka,testing --bench event_bus_kafka`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may stop on a broken setup
@@ -40,12 +45,15 @@ use std::time::{Duration, Instant};
 const N: usize = 2_000;
 const DEPTH: usize = 100;
 const ROUNDS: usize = 20;
+/// Messages in the topic of `kafka/consume_ack_long`, and its rounds.
+const LONG: usize = 20_000;
+const LONG_ROUNDS: usize = 10;
 
 type Outcome = Result<Duration, String>;
 
-fn messages() -> Vec<Message> {
+fn messages(n: usize) -> Vec<Message> {
     let payload = bytes::Bytes::from_static(&[42u8; 64]);
-    (0..N).map(|_| Message::new(payload.clone())).collect()
+    (0..n).map(|_| Message::new(payload.clone())).collect()
 }
 
 fn topic(name: &str) -> Topic {
@@ -108,7 +116,7 @@ async fn avb_publish(bus: &KafkaBus, topic: &Topic, msgs: &[Message]) -> Outcome
 /// Records per batch of the batched consume pair.
 const BATCH: usize = 64;
 
-async fn raw_consume(bootstrap: &str, name: &str, batched: bool) -> Outcome {
+async fn raw_consume(bootstrap: &str, name: &str, batched: bool, n: usize) -> Outcome {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("raw-{}", uuid::Uuid::new_v4().simple()))
@@ -122,7 +130,7 @@ async fn raw_consume(bootstrap: &str, name: &str, batched: bool) -> Outcome {
     consumer.subscribe(&[name]).map_err(|e| e.to_string())?;
     let mut start = None;
     let mut last_commit = Instant::now();
-    for i in 0..N {
+    for i in 0..n {
         let m = tokio::time::timeout(Duration::from_secs(60), consumer.recv())
             .await
             .map_err(|_| "raw consumer: nothing within 60 s".to_string())?
@@ -131,7 +139,7 @@ async fn raw_consume(bootstrap: &str, name: &str, batched: bool) -> Outcome {
         std::hint::black_box(m.payload());
         // Processed: its offset may be committed (at-least-once, as the adapter's ack); batched, once
         // for the batch's last record.
-        if !batched || (i + 1) % BATCH == 0 || i + 1 == N {
+        if !batched || (i + 1) % BATCH == 0 || i + 1 == n {
             consumer
                 .store_offset_from_message(&m)
                 .map_err(|e| e.to_string())?;
@@ -158,15 +166,17 @@ fn commit(consumer: &StreamConsumer, mode: CommitMode) -> Result<(), String> {
     }
 }
 
-async fn avb_consume(bus: &KafkaBus, topic: &Topic, batched: bool) -> Outcome {
+async fn avb_consume(bus: &KafkaBus, topic: &Topic, batched: bool, n: usize) -> Outcome {
+    // A new group each time (the long case reads one topic in every round).
+    let group = format!("bench-{}", uuid::Uuid::new_v4().simple());
     let mut sub = bus
-        .subscribe(topic, "bench", StartPosition::Earliest)
+        .subscribe(topic, &group, StartPosition::Earliest)
         .await
         .map_err(|e| e.to_string())?;
     let mut start = None;
     if batched {
         let mut done = 0;
-        while done < N {
+        while done < n {
             let batch = tokio::time::timeout(Duration::from_secs(60), sub.next_batch(BATCH))
                 .await
                 .map_err(|_| "avb: nothing within 60 s".to_string())?
@@ -181,7 +191,7 @@ async fn avb_consume(bus: &KafkaBus, topic: &Topic, batched: bool) -> Outcome {
         }
         return Ok(start.map(|s| s.elapsed()).unwrap_or_default());
     }
-    for _ in 0..N {
+    for _ in 0..n {
         let d = tokio::time::timeout(Duration::from_secs(60), sub.next())
             .await
             .map_err(|_| "avb: nothing within 60 s".to_string())?
@@ -194,14 +204,14 @@ async fn avb_consume(bus: &KafkaBus, topic: &Topic, batched: bool) -> Outcome {
     Ok(start.map(|s| s.elapsed()).unwrap_or_default())
 }
 
-async fn interleave<R, A>(name: &str, mut raw: R, mut avb: A)
+async fn interleave<R, A>(name: &str, (per_round, rounds_n): (usize, usize), mut raw: R, mut avb: A)
 where
     R: AsyncFnMut() -> Outcome,
     A: AsyncFnMut() -> Outcome,
 {
     let mut rounds = Vec::new();
     let mut skipped = 0;
-    for round in 0..ROUNDS {
+    for round in 0..rounds_n {
         let (r, a) = if round % 2 == 0 {
             let r = raw().await;
             (r, avb().await)
@@ -219,7 +229,7 @@ where
             }
         }
     }
-    ratio_report(name, N, &rounds, skipped);
+    ratio_report(name, per_round, &rounds, skipped);
 }
 
 fn main() {
@@ -243,9 +253,10 @@ fn main() {
             .await
             .unwrap();
         let name = kafka_topic(&dev_root(), &target).unwrap();
-        let msgs = messages();
+        let msgs = messages(N);
         interleave(
             "kafka/publish",
+            (N, ROUNDS),
             async || raw_publish(&producer, &name, &msgs).await,
             async || avb_publish(&bus, &target, &msgs).await,
         )
@@ -262,18 +273,31 @@ fn main() {
         ] {
             interleave(
                 case,
+                (N, ROUNDS),
                 async || {
                     let t = fill("raw-consume").await?;
                     let name = kafka_topic(&dev_root(), &t).map_err(|e| e.to_string())?;
-                    raw_consume(&bootstrap, &name, batched).await
+                    raw_consume(&bootstrap, &name, batched, N).await
                 },
                 async || {
                     let t = fill("avb-consume").await?;
-                    avb_consume(&bus, &t, batched).await
+                    avb_consume(&bus, &t, batched, N).await
                 },
             )
             .await;
         }
+        let long = topic("consume-long");
+        for chunk in messages(LONG).chunks(N) {
+            avb_publish(&bus, &long, chunk).await.unwrap();
+        }
+        let long_name = kafka_topic(&dev_root(), &long).unwrap();
+        interleave(
+            "kafka/consume_ack_long",
+            (LONG, LONG_ROUNDS),
+            async || raw_consume(&bootstrap, &long_name, false, LONG).await,
+            async || avb_consume(&bus, &long, false, LONG).await,
+        )
+        .await;
         let _ = bus.close().await;
     });
 }

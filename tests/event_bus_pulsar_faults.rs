@@ -279,8 +279,9 @@ async fn crash_child() {
 /// A consumer process that dies (SIGKILL) holding un-acked deliveries: another member of its group gets
 /// every one of them, long before the ack timeout (the broker sees the connection close and hands the
 /// dead consumer's unacked messages to the other members of the Shared subscription). The attempt the
-/// other member sees is the one the dead member saw (1): the `pulsar` crate does not expose the broker's
-/// redelivery count, and the attempt travels in the message (see `docs/event-bus-pulsar.md`).
+/// other member sees is the one the dead member saw (1), not 2: the attempt travels in the message, and the
+/// broker does not count a redelivery after a disconnect (the next test pins that; see
+/// `docs/event-bus-pulsar.md`, "A crashed consumer's attempt").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_consumers_messages_reach_another_member() {
     const COUNT: usize = 5;
@@ -327,6 +328,43 @@ async fn a_crashed_consumers_messages_reach_another_member() {
     assert_eq!(got.keys().cloned().collect::<HashSet<_>>(), ids);
     println!("the crashed member's deliveries came back with attempts {got:?}");
     bus.close().await.unwrap();
+}
+
+/// The broker's own redelivery count (what a `DeadLetterPolicy { max_redeliver_count: 1, .. }` of the
+/// `pulsar` crate acts on) does not see a crash: read with PyPI pulsar-client
+/// (`tests/fixtures/pulsar/redelivery_count.py`), a negative ack counts (1), but a consumer that closed
+/// holding the message, or was SIGKILLed holding it, gives it back at 0. So no route through that count can
+/// make a crashed member's delivery arrive at attempt 2. If this starts to fail, the broker counts
+/// disconnects now and that route opens (`docs/event-bus-pulsar.md`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_brokers_redelivery_count_does_not_count_a_crash() {
+    let Some(url) = avb::testing::live_server("AVB_TEST_PULSAR_URL") else {
+        return;
+    };
+    let Some(python) = avb::testing::live_binary("AVB_TEST_PULSAR_PYTHON") else {
+        return;
+    };
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/pulsar/redelivery_count.py"
+    );
+    let name = format!(
+        "persistent://public/default/avb-redelivery-count-{}",
+        uuid::Uuid::new_v4().simple()
+    );
+    let out = Command::new(python)
+        .args([script, &url, &name])
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "redelivery_count.py failed");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let line = stdout.lines().rfind(|l| l.starts_with('{')).unwrap();
+    let counts: serde_json::Value = serde_json::from_str(line).unwrap();
+    println!("the broker's redelivery counts: {counts}");
+    assert_eq!(counts["after_nack"], 1, "{counts}");
+    assert_eq!(counts["after_close"], 0, "{counts}");
+    assert_eq!(counts["after_crash"], 0, "{counts}");
 }
 
 /// A private standalone with token authentication and authorization on: a bus with `PULSAR_TOKEN`'s token
