@@ -8,7 +8,8 @@
 //! finishes on them while the next one gets the new ones. Switches are allowed in the `development`
 //! environment only ([`SwitchError::NotDevelopment`] elsewhere) and are serialised.
 //!
-//! The platform's ports record into [`Platform::metrics`] ([`Ports::instrumented`]).
+//! The platform's ports record into [`Platform::metrics`] and run behind the default resilience layers
+//! ([`Ports::layered`], [`crate::layers::defaults`]).
 //!
 //! [`Platform::builder`] names the ports a service uses and the capabilities it requires (see
 //! [`PlatformBuilder`]); `from_env`/`from_pairs` use every port. [`Platform::shutdown`] drains (see
@@ -81,6 +82,7 @@ pub struct Platform {
     metrics: Arc<Metrics>,
     origin: Origin,
     uses: PortSet,
+    layers: builder::Layering,
     switching: tokio::sync::Mutex<()>,
     changes: tokio::sync::watch::Sender<u64>,
     drain: drain::Drain,
@@ -291,7 +293,7 @@ impl Platform {
             Ports::open(config)
                 .await
                 .map_err(SwitchError::Open)?
-                .instrumented(&self.metrics),
+                .layered(&self.metrics, |p| builder::for_port(&self.layers, p)),
         );
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = ports.clone();
         self.changes.send_modify(|n| *n += 1);

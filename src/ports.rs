@@ -36,6 +36,8 @@ pub struct Ports {
     object_store: Option<Arc<dyn ObjectStore>>,
     catalog: Option<Arc<dyn Catalog>>,
     llm: Option<Arc<dyn LlmClient>>,
+    /// The EventBus without layers, for `close` (set once layers wrap `event_bus`).
+    closable_bus: Option<Arc<dyn EventBus>>,
 }
 
 /// `Some(open)` when `port` is used, else `None` (nothing is built).
@@ -147,6 +149,7 @@ impl Ports {
             object_store: object_store.transpose().map_err(OpenError::ObjectStore)?,
             catalog: catalog.transpose().map_err(OpenError::Catalog)?,
             llm: llm.transpose().map_err(OpenError::Llm)?,
+            closable_bus: None,
             config: Arc::new(config),
         })
     }
@@ -255,44 +258,50 @@ impl Ports {
         })
     }
 
-    /// The same ports, each behind the metered layer, recording into `metrics` (what
-    /// [`crate::Platform`] builds; see [`crate::metrics`]).
-    pub fn instrumented(mut self, metrics: &Arc<crate::metrics::Metrics>) -> Self {
+    /// The same ports, each behind the metered layer only, recording into `metrics` (see
+    /// [`crate::metrics`]).
+    pub fn instrumented(self, metrics: &Arc<crate::metrics::Metrics>) -> Self {
+        self.layered(metrics, |_| crate::layers::defaults::PortLayers::NONE)
+    }
+
+    /// The same ports, each behind metered → retry → breaker → timeout as `layers(port)` sets them (what
+    /// [`crate::Platform`] builds: [`PortLayers::default_for`](crate::layers::defaults::PortLayers::default_for)
+    /// unless the builder says otherwise), recording into `metrics`. The EventBus's `close` (the drain)
+    /// is called on the bus itself, bounded by the shutdown deadline rather than a per-call timeout.
+    pub fn layered(
+        mut self,
+        metrics: &Arc<crate::metrics::Metrics>,
+        layers: impl Fn(Port) -> crate::layers::defaults::PortLayers,
+    ) -> Self {
         use crate::layers::{Direct, Layer, metered::MeteredLayer};
+        let stack = |port: Port, backend: &'static str| {
+            MeteredLayer::new(metrics.clone(), port.name(), backend)
+                .layer(layers(port).stack(Direct))
+        };
         if let Some(bus) = self.event_bus.take() {
-            let layer = MeteredLayer::new(metrics.clone(), "event_bus", bus.backend());
-            self.event_bus = Some(Arc::new(crate::instrument::InstrumentedBus::new(
-                bus,
-                layer.layer(Direct),
-            )));
+            self.closable_bus.get_or_insert_with(|| bus.clone());
+            let s = stack(Port::EventBus, bus.backend());
+            self.event_bus = Some(Arc::new(crate::instrument::InstrumentedBus::new(bus, s)));
         }
         if let Some(auth) = self.auth.take() {
-            let layer = MeteredLayer::new(metrics.clone(), "auth", auth.backend());
-            self.auth = Some(Arc::new(crate::instrument::InstrumentedAuth::new(
-                auth,
-                layer.layer(Direct),
-            )));
+            let s = stack(Port::Auth, auth.backend());
+            self.auth = Some(Arc::new(crate::instrument::InstrumentedAuth::new(auth, s)));
         }
         if let Some(store) = self.object_store.take() {
-            let layer = MeteredLayer::new(metrics.clone(), "object_store", store.backend());
+            let s = stack(Port::ObjectStore, store.backend());
             self.object_store = Some(Arc::new(crate::instrument::InstrumentedStore::new(
-                store,
-                layer.layer(Direct),
+                store, s,
             )));
         }
         if let Some(catalog) = self.catalog.take() {
-            let layer = MeteredLayer::new(metrics.clone(), "catalog", catalog.backend());
+            let s = stack(Port::Catalog, catalog.backend());
             self.catalog = Some(Arc::new(crate::instrument::InstrumentedCatalog::new(
-                catalog,
-                layer.layer(Direct),
+                catalog, s,
             )));
         }
         if let Some(llm) = self.llm.take() {
-            let layer = MeteredLayer::new(metrics.clone(), "llm", llm.backend());
-            self.llm = Some(Arc::new(crate::instrument::InstrumentedLlm::new(
-                llm,
-                layer.layer(Direct),
-            )));
+            let s = stack(Port::Llm, llm.backend());
+            self.llm = Some(Arc::new(crate::instrument::InstrumentedLlm::new(llm, s)));
         }
         self
     }
@@ -327,7 +336,7 @@ impl Ports {
     /// (scrubbed of the configuration's secrets).
     pub async fn close(&self) -> Vec<(Port, String)> {
         let mut failed = Vec::new();
-        if let Some(bus) = &self.event_bus
+        if let Some(bus) = self.closable_bus.as_ref().or(self.event_bus.as_ref())
             && let Err(e) = bus.close().await
         {
             failed.push((Port::EventBus, self.config.scrub(&e.to_string())));

@@ -2,6 +2,7 @@
 //! comes from.
 
 use super::{Origin, Platform, PlatformError};
+use crate::layers::defaults::PortLayers;
 use crate::metrics::Metrics;
 use crate::{Port, PortSet, Ports};
 use std::sync::{Arc, RwLock};
@@ -15,6 +16,9 @@ use std::sync::{Arc, RwLock};
 /// - [`requires`](Self::requires): a capability the service relies on, by its field name in the port's
 ///   `Capabilities` (`persistent`, `ordering_per_key`, … — [`crate::ports::capability_names`]). `build`
 ///   fails naming port, capability and backend when the resolved backend lacks it.
+/// - [`layers`](Self::layers): a port's retry/breaker/timeout (default
+///   [`PortLayers::default_for`], the table in `docs/layers.md`); [`without_default_layers`](Self::without_default_layers)
+///   opts out on every port.
 /// - [`from_env`](Self::from_env) (the default) or [`from_pairs`](Self::from_pairs).
 ///
 /// `build` logs the startup summary once (`tracing` `info`, target `avb::platform`; secrets redacted as
@@ -26,6 +30,15 @@ pub struct PlatformBuilder {
     uses: PortSet,
     requires: Vec<(Port, String)>,
     origin: Origin,
+    layers: Layering,
+}
+
+/// Each port's resilience layers, by [`Port`] index.
+pub(super) type Layering = [PortLayers; 5];
+
+/// `layers`' entry for `port`.
+pub(super) fn for_port(layers: &Layering, port: Port) -> PortLayers {
+    layers[port as usize]
 }
 
 impl PlatformBuilder {
@@ -34,7 +47,20 @@ impl PlatformBuilder {
             uses: PortSet::ALL,
             requires: Vec::new(),
             origin: Origin::Env,
+            layers: Port::ALL.map(PortLayers::default_for),
         }
+    }
+
+    /// `port`'s resilience layers (replacing [`PortLayers::default_for`]).
+    pub fn layers(mut self, port: Port, layers: PortLayers) -> Self {
+        self.layers[port as usize] = layers;
+        self
+    }
+
+    /// No retry, breaker or timeout on any port (the metered layer remains): the opt-out.
+    pub fn without_default_layers(mut self) -> Self {
+        self.layers = [PortLayers::NONE; 5];
+        self
     }
 
     /// The ports the service uses (replaces the default, every port).
@@ -118,12 +144,14 @@ impl PlatformBuilder {
             tracing::warn!(target: "avb::platform", variable = %unread.key, "avb: {unread}");
         }
         let metrics = Arc::new(Metrics::new());
-        let ports = ports.instrumented(&metrics);
+        let layers = self.layers;
+        let ports = ports.layered(&metrics, |p| for_port(&layers, p));
         Ok(Platform {
             current: RwLock::new(Arc::new(ports)),
             metrics,
             origin: self.origin,
             uses: self.uses,
+            layers: self.layers,
             switching: tokio::sync::Mutex::new(()),
             changes: tokio::sync::watch::channel(0).0,
             drain: super::drain::Drain::new(),
