@@ -318,7 +318,8 @@ pub struct Config {
     pub llm: Port<LlmConfig>,
     /// `AVB_HTTP_ADDR`.
     pub http_addr: std::net::SocketAddr,
-    /// `AVB_SHUTDOWN_TIMEOUT`.
+    /// `AVB_SHUTDOWN_TIMEOUT` (JSON: `shutdown_timeout_ms`).
+    #[serde(rename = "shutdown_timeout_ms", serialize_with = "millis")]
     pub shutdown_timeout: std::time::Duration,
     /// Variables seen and not used, with the reason.
     pub ignored: Vec<Ignored>,
@@ -422,6 +423,10 @@ fn http_addr(r: &mut avb_core::config::Reader<'_>) -> Option<std::net::SocketAdd
             None
         }
     }
+}
+
+fn millis<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u128(d.as_millis())
 }
 
 /// `AVB_SHUTDOWN_TIMEOUT`: a duration (default [`DEFAULT_SHUTDOWN_TIMEOUT`]).

@@ -169,3 +169,17 @@ async fn sigterm_drains_and_exits_0() {
         "{stdout}"
     );
 }
+
+#[test]
+fn mode_json_shows_the_shutdown_timeout_in_ms() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = avb(
+        &["mode", "--json"],
+        &[("AVB_SHUTDOWN_TIMEOUT", "2m")],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["shutdown_timeout_ms"], 120_000);
+    assert_eq!(body["uses"].as_array().unwrap().len(), 5);
+}
