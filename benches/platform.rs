@@ -2,6 +2,9 @@
 //! call on the memory backends — the instrumented port beside the same backend without it, in interleaved
 //! rounds (the ratio is raw time / instrumented time: 1.00 = free; the target is ≥ 0.95, i.e. ≤ 5 %).
 //!
+//! Then the same two calls behind the whole default stack the Platform builds (metered → retry → breaker →
+//! timeout, `PortLayers::default_for`) against the raw port.
+//!
 //! `cargo bench --bench platform` (prints its own report; criterion is not used for the ratios).
 
 // Bench code: a failed expect is the benchmark failing, with the value in the message.
@@ -100,5 +103,71 @@ fn main() {
             rounds.push((times[0], times[1]));
         }
         ratio::ratio_report("trust-all authenticate, metered vs raw", PER_ROUND, &rounds, 0);
+
+        // What the Platform hands out: metered → retry → breaker → timeout (PortLayers::default_for).
+        let raw: Arc<dyn EventBus> = Arc::new(
+            avb::event_bus::memory::MemoryBus::builder()
+                .build()
+                .expect("bus"),
+        );
+        let defaults: Arc<dyn EventBus> = {
+            use avb::layers::{Direct, Layer, defaults::PortLayers, metered::MeteredLayer};
+            let inner: Arc<dyn EventBus> = Arc::new(
+                avb::event_bus::memory::MemoryBus::builder()
+                    .build()
+                    .expect("bus"),
+            );
+            let stack = MeteredLayer::new(metrics.clone(), "event_bus", "memory")
+                .layer(PortLayers::default_for(avb::Port::EventBus).stack(Direct));
+            Arc::new(avb::instrument::InstrumentedBus::new(inner, stack))
+        };
+        let mut rounds = Vec::new();
+        for _ in 0..ROUNDS {
+            let mut times = [Duration::ZERO; 2];
+            for (i, bus) in [&raw, &defaults].into_iter().enumerate() {
+                let started = Instant::now();
+                for _ in 0..PER_ROUND {
+                    black_box(
+                        bus.publish(&topic, Message::new(payload.clone()))
+                            .await
+                            .expect("publish"),
+                    );
+                }
+                times[i] = started.elapsed();
+            }
+            rounds.push((times[0], times[1]));
+        }
+        ratio::ratio_report(
+            "memory publish, the Platform's default layers vs raw",
+            PER_ROUND,
+            &rounds,
+            0,
+        );
+
+        let raw = avb::auth::open(&config.auth.backend).await.expect("auth");
+        let defaults: Arc<dyn avb::auth::Authenticator> = {
+            use avb::layers::{Direct, Layer, defaults::PortLayers, metered::MeteredLayer};
+            let stack = MeteredLayer::new(metrics.clone(), "auth", raw.backend())
+                .layer(PortLayers::default_for(avb::Port::Auth).stack(Direct));
+            Arc::new(avb::instrument::InstrumentedAuth::new(raw.clone(), stack))
+        };
+        let mut rounds = Vec::new();
+        for _ in 0..ROUNDS {
+            let mut times = [Duration::ZERO; 2];
+            for (i, auth) in [&raw, &defaults].into_iter().enumerate() {
+                let started = Instant::now();
+                for _ in 0..PER_ROUND {
+                    black_box(auth.authenticate("token").await.expect("accepted"));
+                }
+                times[i] = started.elapsed();
+            }
+            rounds.push((times[0], times[1]));
+        }
+        ratio::ratio_report(
+            "trust-all authenticate, the Platform's default layers vs raw",
+            PER_ROUND,
+            &rounds,
+            0,
+        );
     });
 }

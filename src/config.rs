@@ -33,8 +33,21 @@ pub const AVB_HTTP_ADDR: Key = key(
     "Where `avb serve` listens (`/health`, the dev-mode API); a service may use `Config::http_addr` for its own router.",
 );
 
-/// The facade's own variables (the HTTP surface).
-pub const HTTP_KEYS: &[Key] = &[AVB_HTTP_ADDR];
+/// `AVB_SHUTDOWN_TIMEOUT`: how long `avb serve` (and a service using [`Config::shutdown_timeout`]) drains
+/// on SIGTERM before it stops (`Platform::shutdown`).
+pub const AVB_SHUTDOWN_TIMEOUT: Key = key(
+    "AVB_SHUTDOWN_TIMEOUT",
+    "http",
+    "duration: `30s`, `500ms`, `2m` or plain seconds",
+    "`30s`",
+    "How long `avb serve` drains on SIGTERM (in-flight requests, then the ports' in-flight deliveries and acks) before it stops; a service may use `Config::shutdown_timeout` for its own `Platform::shutdown`.",
+);
+
+/// The default of [`AVB_SHUTDOWN_TIMEOUT`].
+pub const DEFAULT_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The facade's own variables (the HTTP surface, the drain).
+pub const HTTP_KEYS: &[Key] = &[AVB_HTTP_ADDR, AVB_SHUTDOWN_TIMEOUT];
 
 /// The default of [`AVB_HTTP_ADDR`]: the requirements' API port, on loopback.
 pub const DEFAULT_HTTP_ADDR: std::net::SocketAddr =
@@ -305,8 +318,14 @@ pub struct Config {
     pub llm: Port<LlmConfig>,
     /// `AVB_HTTP_ADDR`.
     pub http_addr: std::net::SocketAddr,
+    /// `AVB_SHUTDOWN_TIMEOUT` (JSON: `shutdown_timeout_ms`).
+    #[serde(rename = "shutdown_timeout_ms", serialize_with = "millis")]
+    pub shutdown_timeout: std::time::Duration,
     /// Variables seen and not used, with the reason.
     pub ignored: Vec<Ignored>,
+    /// The ports resolved ([`ConfigBuilder::uses`]; every port by default). An unused port's variables
+    /// are not read, and its field holds the development sandbox default, which nothing opens.
+    pub uses: crate::PortSet,
 }
 
 impl Config {
@@ -350,21 +369,41 @@ impl Config {
 impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let resolution = self.resolution();
+        use crate::ports::Port as Which;
         let mut rows = Rows::header(f, &resolution)?;
-        rows.port(
-            "event bus",
-            &self.event_bus.backend,
-            &self.event_bus.chosen_by,
-        )?;
-        rows.port("auth", &self.auth.backend, &self.auth.chosen_by)?;
-        rows.port(
-            "object store",
-            &self.object_store.backend,
-            &self.object_store.chosen_by,
-        )?;
-        rows.port("catalog", &self.catalog.backend, &self.catalog.chosen_by)?;
-        rows.port("llm", &self.llm.backend, &self.llm.chosen_by)?;
-        rows.footer()
+        let used = |p: Which| self.uses.contains(p);
+        if used(Which::EventBus) {
+            rows.port(
+                "event bus",
+                &self.event_bus.backend,
+                &self.event_bus.chosen_by,
+            )?;
+        }
+        if used(Which::Auth) {
+            rows.port("auth", &self.auth.backend, &self.auth.chosen_by)?;
+        }
+        if used(Which::ObjectStore) {
+            rows.port(
+                "object store",
+                &self.object_store.backend,
+                &self.object_store.chosen_by,
+            )?;
+        }
+        if used(Which::Catalog) {
+            rows.port("catalog", &self.catalog.backend, &self.catalog.chosen_by)?;
+        }
+        if used(Which::Llm) {
+            rows.port("llm", &self.llm.backend, &self.llm.chosen_by)?;
+        }
+        rows.footer()?;
+        if !self.uses.is_all() {
+            writeln!(
+                f,
+                "  unused        {} (not resolved, not opened)",
+                self.uses.complement()
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -386,11 +425,27 @@ fn http_addr(r: &mut avb_core::config::Reader<'_>) -> Option<std::net::SocketAdd
     }
 }
 
+fn millis<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u128(d.as_millis())
+}
+
+/// `AVB_SHUTDOWN_TIMEOUT`: a duration (default [`DEFAULT_SHUTDOWN_TIMEOUT`]).
+fn shutdown_timeout(r: &mut avb_core::config::Reader<'_>) -> Option<std::time::Duration> {
+    r.number(
+        &AVB_SHUTDOWN_TIMEOUT,
+        "a positive duration: a whole number with unit ms, s, m, h or d (e.g. 30s, 500ms), or plain seconds",
+        crate::platform::parse_duration,
+    )
+    .map(|d| d.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT))
+}
+
 /// Builds a [`Config`] from layers of pairs (see [`Layers`]). All validation happens in
 /// [`ConfigBuilder::build`].
 #[derive(Debug, Default, Clone)]
 pub struct ConfigBuilder {
     layers: Layers,
+    /// `None`: every port.
+    uses: Option<crate::PortSet>,
 }
 
 impl ConfigBuilder {
@@ -447,18 +502,58 @@ impl ConfigBuilder {
         self
     }
 
+    /// Resolves only the ports of `uses` (the default is every port): an unused port's variables are not
+    /// read, so live mode does not demand its settings (see [`Config::uses`]).
+    pub fn uses(mut self, uses: crate::PortSet) -> Self {
+        self.uses = Some(uses);
+        self
+    }
+
     /// Resolves and validates everything; returns every problem found.
     pub fn build(self) -> Result<Config, ConfigError> {
-        let (resolution, (event_bus, auth, object_store, catalog, llm, http_addr)) =
-            self.layers.resolve(registry(), |r| {
-                let event_bus = r.port::<EventBusConfig>();
-                let auth = r.port::<AuthConfig>();
-                let object_store = r.port::<ObjectStoreConfig>();
-                let catalog = r.port::<CatalogConfig>();
-                let llm = r.port::<LlmConfig>();
-                let http_addr = http_addr(r);
-                Some((event_bus?, auth?, object_store?, catalog?, llm?, http_addr?))
-            })?;
+        use crate::ports::Port as Which;
+        let uses = self.uses.unwrap_or(crate::PortSet::ALL);
+        // An unused port is not read: its field holds the development sandbox default (nothing opens it).
+        let sandbox = if uses.is_all() {
+            None
+        } else {
+            Some(ConfigBuilder::new().build()?)
+        };
+        fn pick<C: PortConfig + Clone>(
+            r: &mut avb_core::config::Reader<'_>,
+            used: bool,
+            unused: Option<&Port<C>>,
+        ) -> Option<Port<C>> {
+            match (used, unused) {
+                (false, Some(placeholder)) => Some(placeholder.clone()),
+                _ => r.port::<C>(),
+            }
+        }
+        let s = sandbox.as_ref();
+        let (
+            resolution,
+            (event_bus, auth, object_store, catalog, llm, (http_addr, shutdown_timeout)),
+        ) = self.layers.resolve(registry(), |r| {
+            let event_bus = pick(r, uses.contains(Which::EventBus), s.map(|c| &c.event_bus));
+            let auth = pick(r, uses.contains(Which::Auth), s.map(|c| &c.auth));
+            let object_store = pick(
+                r,
+                uses.contains(Which::ObjectStore),
+                s.map(|c| &c.object_store),
+            );
+            let catalog = pick(r, uses.contains(Which::Catalog), s.map(|c| &c.catalog));
+            let llm = pick(r, uses.contains(Which::Llm), s.map(|c| &c.llm));
+            let http_addr = http_addr(r);
+            let shutdown_timeout = shutdown_timeout(r);
+            Some((
+                event_bus?,
+                auth?,
+                object_store?,
+                catalog?,
+                llm?,
+                (http_addr?, shutdown_timeout?),
+            ))
+        })?;
         Ok(Config {
             environment: resolution.environment,
             environment_source: resolution.environment_source,
@@ -471,7 +566,9 @@ impl ConfigBuilder {
             catalog,
             llm,
             http_addr,
+            shutdown_timeout,
             ignored: resolution.ignored,
+            uses,
         })
     }
 }

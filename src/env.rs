@@ -13,12 +13,22 @@ use std::path::PathBuf;
 /// (chosen by the mode the environment resolves to) when that file exists in `AVB_DOTENV_DIR` or the
 /// current directory. The process environment wins over the file; avb never writes the process environment.
 pub fn from_env() -> Result<Config, ConfigError> {
-    from_env_in_mode(None)
+    from_env_in_mode(None, |b| b)
+}
+
+/// [`from_env`] for the ports of `uses` only: the other ports' variables are not read (see
+/// [`Config::uses`]).
+pub fn from_env_using(uses: crate::PortSet) -> Result<Config, ConfigError> {
+    from_env_in_mode(None, |b| b.uses(uses))
 }
 
 /// [`from_env`] with `AVB_DEV_MODE` set to `mode` over the process environment (when `Some`): what
 /// [`crate::Platform::switch_mode`] re-resolves (the `.env.*` file of the new mode is layered under it).
-pub(crate) fn from_env_in_mode(mode: Option<crate::config::Mode>) -> Result<Config, ConfigError> {
+/// `tweak` adjusts the builder over the process pairs (the ports used, a probe value).
+pub(crate) fn from_env_in_mode(
+    mode: Option<crate::config::Mode>,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> Result<Config, ConfigError> {
     let mut builder = ConfigBuilder::new();
     for (key, value) in std::env::vars_os() {
         let Some(key) = key.to_str().map(str::to_string) else {
@@ -32,6 +42,7 @@ pub(crate) fn from_env_in_mode(mode: Option<crate::config::Mode>) -> Result<Conf
     if let Some(mode) = mode {
         builder = builder.with_config("AVB_DEV_MODE", mode.as_str());
     }
+    builder = tweak(builder);
     let file_name = builder.env_file_name()?;
     let dir = std::env::var_os("AVB_DOTENV_DIR")
         .map(PathBuf::from)
@@ -45,6 +56,14 @@ pub(crate) fn from_env_in_mode(mode: Option<crate::config::Mode>) -> Result<Conf
         }
     }
     builder.build()
+}
+
+/// The names of the process environment's variables (for the platform's warning about set variables the
+/// resolved backends do not read).
+pub(crate) fn process_keys() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect()
 }
 
 /// Reads a test-harness variable (`AVB_TEST_…`) for `avb::testing` (feature `testing`). Returns `None`

@@ -1,4 +1,5 @@
-//! Health of every configured port: what `avb health` prints, and the body a service's `/health` serves.
+//! Health of every used port (every port unless the configuration was resolved for a set of used ports,
+//! [`Config::uses`]): what `avb health` prints, and the body a service's `/health` serves.
 //!
 //! Two entry points, one report:
 //! - [`Ports::health`](crate::Ports::health) asks the instances a service holds — what a `/health` route
@@ -11,9 +12,7 @@
 //! the report; every reason has the configuration's secrets scrubbed ([`Config::scrub`]). Overall:
 //! `healthy` when every component is up, `unhealthy` when none is, else `degraded`.
 
-use crate::config::{
-    AuthConfig, CatalogConfig, Config, EventBusConfig, LlmConfig, ObjectStoreConfig, PortConfig,
-};
+use crate::config::{Config, PortConfig};
 use avb_core::{Health, Status};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -55,7 +54,8 @@ pub struct Report {
     pub mode: String,
     /// `development`, `staging` or `production`.
     pub environment: String,
-    /// Each port's health, by port name (`event_bus`, `auth`, `object_store`, `catalog`, `llm`).
+    /// Each used port's health, by port name (`event_bus`, `auth`, `object_store`, `catalog`, `llm`); an
+    /// unused port is absent and never affects `status`.
     pub components: BTreeMap<&'static str, Health>,
 }
 
@@ -77,42 +77,45 @@ pub(crate) async fn probe(backend: &'static str, health: impl Future<Output = He
     }
 }
 
-async fn component<T, E, B, H, F>(backend: &'static str, build: B, health: H) -> Health
+/// `None` (nothing built) when `skip`: the port is not used.
+async fn component<T, E, B, H, F>(
+    skip: bool,
+    backend: &'static str,
+    build: B,
+    health: H,
+) -> Option<Health>
 where
     E: std::fmt::Display,
     B: Future<Output = Result<T, E>>,
     H: FnOnce(T) -> F,
     F: Future<Output = Health>,
 {
+    if skip {
+        return None;
+    }
     let work = async {
         match build.await {
             Ok(port) => health(port).await,
             Err(e) => Health::down(backend, e.to_string()),
         }
     };
-    probe(backend, work).await
+    Some(probe(backend, work).await)
 }
 
-/// The report over `[event_bus, auth, object_store, catalog, llm]`, reasons scrubbed of `config`'s secrets.
+/// The report over the `components` given (the ports used), reasons scrubbed of `config`'s secrets.
 pub(crate) fn report(
     config: &Config,
-    [event_bus, auth, object_store, catalog, llm]: [Health; 5],
+    components: impl IntoIterator<Item = (crate::Port, Health)>,
 ) -> Report {
     // A backend's reason is a client library's text, which may quote a URL or key it was given: the
     // configuration's own secrets are scrubbed from it before it is reported.
-    let components = BTreeMap::from([
-        (EventBusConfig::NAME, event_bus),
-        (AuthConfig::NAME, auth),
-        (ObjectStoreConfig::NAME, object_store),
-        (CatalogConfig::NAME, catalog),
-        (LlmConfig::NAME, llm),
-    ])
-    .into_iter()
-    .map(|(name, mut health)| {
-        health.reason = health.reason.map(|r| config.scrub(&r));
-        (name, health)
-    })
-    .collect::<BTreeMap<_, _>>();
+    let components = components
+        .into_iter()
+        .map(|(port, mut health)| {
+            health.reason = health.reason.map(|r| config.scrub(&r));
+            (port.name(), health)
+        })
+        .collect::<BTreeMap<_, _>>();
     let up = components
         .values()
         .filter(|h| h.status == Status::Up)
@@ -130,37 +133,52 @@ pub(crate) fn report(
     }
 }
 
-/// Builds every port from `config` and collects its health. For a one-shot check; a running service asks the ports it holds
+/// Builds every used port from `config` and collects its health. For a one-shot check; a running service asks the ports it holds
 /// ([`Ports::health`](crate::Ports::health)).
 pub async fn check(config: &Config) -> Report {
+    use crate::Port;
+    let uses = config.uses;
+    let skip = |port: Port| !uses.contains(port);
     let (event_bus, auth, object_store, catalog, llm) = tokio::join!(
         component(
+            skip(Port::EventBus),
             config.event_bus.backend.kind().as_str(),
             avb_event_bus::open(&config.event_bus.backend),
             |bus| async move { bus.health().await },
         ),
         component(
+            skip(Port::Auth),
             config.auth.backend.kind().as_str(),
             avb_auth::open(&config.auth.backend),
             |auth| async move { auth.health().await },
         ),
         component(
+            skip(Port::ObjectStore),
             config.object_store.backend.kind().as_str(),
             avb_object_store::open(&config.object_store.backend),
             |store| async move { store.health().await },
         ),
         component(
+            skip(Port::Catalog),
             config.catalog.backend.kind().as_str(),
             avb_catalog::open(&config.catalog.backend),
             |catalog| async move { catalog.health().await },
         ),
         component(
+            skip(Port::Llm),
             config.llm.backend.kind().as_str(),
             async { avb_llm::open(&config.llm.backend) },
             |llm| async move { llm.health().await },
         ),
     );
-    report(config, [event_bus, auth, object_store, catalog, llm])
+    let all = [
+        (Port::EventBus, event_bus),
+        (Port::Auth, auth),
+        (Port::ObjectStore, object_store),
+        (Port::Catalog, catalog),
+        (Port::Llm, llm),
+    ];
+    report(config, all.into_iter().filter_map(|(p, h)| Some((p, h?))))
 }
 
 impl std::fmt::Display for Report {

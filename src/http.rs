@@ -3,7 +3,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /health` | the health report: `{"status": "healthy"\|"degraded"\|"unhealthy", "mode", "environment", "components": {<port>: {"status", "backend", "reason"?}}}`; HTTP 200, or 503 when unhealthy |
-//! | `GET /ready` | readiness: the same report; 200 only while every port is up, else 503 |
+//! | `GET /ready` | readiness: the same report; 200 only while every used port is up and no shutdown has started, else 503 |
 //! | `GET /api/v2/system/dev-mode` | `{"mode", "environment", "switchable", "features": {<port>: {"backend", "summary"}}}` |
 //! | `POST /api/v2/system/dev-mode` | body `{"mode": "sandbox"\|"live"}`: switches the mode ([`Platform::switch_mode`]) and answers like `GET`. 403 outside `development`; unless auth is `none`, a bearer token the current Auth port accepts with role `owner` or `admin` (401 without a valid one, 403 without the role); 400 for a body or mode it cannot read (naming the allowed values); 422 when the new mode's configuration is invalid or its ports cannot be built (its problems listed; nothing changed) |
 //! | `GET /metrics` | Prometheus/OpenMetrics text of [`crate::metrics`] |
@@ -34,11 +34,12 @@ pub fn router(platform: Arc<Platform>) -> axum::Router {
         .with_state(platform)
 }
 
-/// Readiness: 200 only while every port is up (so an orchestrator sends traffic only then, and stops when
-/// one fails); 503 otherwise. The body is the health report.
+/// Readiness ([`Platform::ready`]): 200 only while every used port is up and the platform is not shutting
+/// down (so an orchestrator sends traffic only then, and stops when one fails); 503 otherwise. The body is
+/// the health report.
 async fn ready(State(platform): State<Arc<Platform>>) -> Response {
-    let report = platform.health().await;
-    let status = if report.is_healthy() {
+    let (ready, report) = platform.ready().await;
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -58,17 +59,20 @@ async fn health(State(platform): State<Arc<Platform>>) -> Response {
 
 fn dev_mode_body(platform: &Platform, ports: &Ports) -> Value {
     let config = ports.config();
+    // The ports the service uses (an unused port is absent).
+    let features: serde_json::Map<String, Value> = ports
+        .uses()
+        .iter()
+        .map(|p| {
+            let feature = json!({"backend": ports.backend(p), "summary": ports.summary(p)});
+            (p.name().to_string(), feature)
+        })
+        .collect();
     json!({
         "mode": config.mode.as_str(),
         "environment": config.environment.to_string(),
         "switchable": platform.can_switch(),
-        "features": {
-            "event_bus": {"backend": ports.event_bus().backend(), "summary": config.event_bus.backend.to_string()},
-            "auth": {"backend": ports.auth().backend(), "summary": config.auth.backend.to_string()},
-            "object_store": {"backend": ports.object_store().backend(), "summary": config.object_store.backend.to_string()},
-            "catalog": {"backend": ports.catalog().backend(), "summary": config.catalog.backend.to_string()},
-            "llm": {"backend": ports.llm().backend(), "summary": config.llm.backend.to_string()},
-        },
+        "features": features,
     })
 }
 

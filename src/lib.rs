@@ -39,7 +39,10 @@ pub mod ports;
 pub mod testing;
 
 pub use avb_core::{Health, ResourceScope, Status, WorkspaceId};
-pub use env::from_env;
+pub use env::{from_env, from_env_using};
 pub use main_error::MainError;
-pub use platform::{Platform, PlatformError, SwitchError};
-pub use ports::{OpenError, Ports};
+pub use platform::{
+    Platform, PlatformBuilder, PlatformError, ShutdownReport, ShuttingDown, SwitchError, Work,
+    parse_duration,
+};
+pub use ports::{Capability, OpenError, Port, PortSet, Ports, Unused};

@@ -6,6 +6,7 @@
 
 mod main_catalog;
 mod main_check;
+mod main_health;
 mod main_serve;
 
 use clap::{Parser, Subcommand};
@@ -29,15 +30,20 @@ enum Command {
     },
     /// Print every environment variable avb reads, as a Markdown table.
     Vars,
-    /// Build each configured port and report its health; non-zero unless all are up. With `--wait`, retry
+    /// Build each used port and report its health; non-zero unless all are up. With `--wait`, retry
     /// until healthy or the time is up (health-gated startup, e.g. an init container).
     Health {
         /// Print JSON (the `/health` body) instead of the summary.
         #[arg(long)]
         json: bool,
-        /// Keep checking until healthy, at most this long (`60s`, `2m`, `500ms`).
+        /// Keep checking until healthy, at most this long (`60s`, `2m`, `500ms`); on timeout print the
+        /// report and exit non-zero.
         #[arg(long, value_parser = parse_duration)]
         wait: Option<std::time::Duration>,
+        /// The ports the service uses, comma-separated (`event_bus,object_store`; default: every port):
+        /// only these are resolved and checked.
+        #[arg(long, value_parser = avb::PortSet::parse_list)]
+        uses: Option<avb::PortSet>,
     },
     /// Run each port's conformance suite against its configured backend (needs the `check` feature):
     /// progress as it goes, then a pass/fail table; non-zero exit when a case fails or a backend is down.
@@ -86,28 +92,12 @@ enum Command {
 
 /// A positive duration: a number with unit `ms`, `s`, `m`, `h` or `d` (`1h`, `500ms`), or plain seconds.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let bad = || {
-        format!("{text:?}: expected a positive number with unit ms, s, m, h or d (e.g. 1h, 60s)")
-    };
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let millis_per_unit: u64 = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(bad()),
-    };
-    match number.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(std::time::Duration::from_millis(
-            n.saturating_mul(millis_per_unit),
-        )),
-        _ => Err(bad()),
-    }
+    avb::parse_duration(text).ok_or_else(|| {
+        format!(
+            "{:?}: expected a positive whole number with unit ms, s, m, h or d (e.g. 1h, 60s)",
+            text.trim()
+        )
+    })
 }
 
 /// The configuration from the environment; a bad one is printed and exits 2.
@@ -129,42 +119,6 @@ pub(crate) fn runtime(threads: bool) -> Result<tokio::runtime::Runtime, ExitCode
         eprintln!("avb: cannot start the async runtime: {e}");
         ExitCode::FAILURE
     })
-}
-
-fn health(json: bool, wait: Option<std::time::Duration>) -> ExitCode {
-    let (config, runtime) = match (resolved(), runtime(false)) {
-        (Ok(c), Ok(r)) => (c, r),
-        (Err(code), _) | (_, Err(code)) => return code,
-    };
-    let deadline = wait.map(|w| std::time::Instant::now() + w);
-    let report = runtime.block_on(async {
-        loop {
-            let report = avb::health::check(&config).await;
-            let healthy = report.status == avb::health::Overall::Healthy;
-            match deadline {
-                Some(d) if !healthy && std::time::Instant::now() < d => {
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await
-                }
-                _ => break report,
-            }
-        }
-    });
-    if json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(text) => println!("{text}"),
-            Err(e) => eprintln!("avb: cannot serialise the report: {e}"),
-        }
-    } else {
-        print!("{report}");
-    }
-    if report.status == avb::health::Overall::Healthy {
-        ExitCode::SUCCESS
-    } else {
-        if let Some(w) = wait {
-            eprintln!("avb: not healthy after waiting {} ms", w.as_millis());
-        }
-        ExitCode::FAILURE
-    }
 }
 
 fn token(subject: &str, workspace: &str, roles: &[String], ttl: std::time::Duration) -> ExitCode {
@@ -226,7 +180,7 @@ fn main() -> ExitCode {
             print!("{}", avb::config::registry().markdown_table());
             ExitCode::SUCCESS
         }
-        Command::Health { json, wait } => health(json, wait),
+        Command::Health { json, wait, uses } => main_health::run(json, wait, uses),
         Command::Serve { addr } => main_serve::run(addr),
         Command::Check {
             json,

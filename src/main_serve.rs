@@ -1,5 +1,10 @@
 //! `avb serve`: the HTTP surface (`avb::http`: `/health`, the dev-mode API) on the resolved configuration,
 //! at `AVB_HTTP_ADDR` (default `127.0.0.1:65020`), until SIGTERM or Ctrl-C.
+//!
+//! Stopping: on the signal the listener stops accepting, the requests in flight finish (axum's graceful
+//! shutdown), then `Platform::shutdown` drains and closes the ports — the whole stop bounded by
+//! `AVB_SHUTDOWN_TIMEOUT` (default 30 s). Exit 0 when everything finished in time, 1 otherwise (what was
+//! still in flight is printed).
 
 use std::process::ExitCode;
 
@@ -26,6 +31,7 @@ pub fn run(addr: Option<std::net::SocketAddr>) -> ExitCode {
         let config = platform.ports().config().clone();
         print!("{config}");
         let addr = addr.unwrap_or(config.http_addr);
+        let signal = stop_signal();
         let listener = match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => l,
             Err(e) => {
@@ -37,13 +43,51 @@ pub fn run(addr: Option<std::net::SocketAddr>) -> ExitCode {
         println!(
             "avb serve: listening on http://{shown} (GET /health, GET|POST /api/v2/system/dev-mode)"
         );
-        let served = axum::serve(listener, avb::http::router(platform))
-            .with_graceful_shutdown(stop_signal())
-            .await;
+        let deadline = config.shutdown_timeout;
+        // Set when the signal arrives: the end of the drain.
+        let end = std::sync::Arc::new(std::sync::OnceLock::new());
+        let signalled = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (on_signal, end_at) = (signalled.clone(), end.clone());
+        let served = axum::serve(listener, avb::http::router(platform.clone()))
+            .with_graceful_shutdown(async move {
+                signal.await;
+                println!(
+                    "avb serve: stopping (draining for at most {} ms, AVB_SHUTDOWN_TIMEOUT)",
+                    deadline.as_millis()
+                );
+                let _ = end_at.set(tokio::time::Instant::now() + deadline);
+                on_signal.notify_one();
+            });
+        let serve = served.into_future();
+        tokio::pin!(serve);
+        // After the signal, the requests in flight get until the end; the ports' drain what is left.
+        let (served, requests_unfinished) = tokio::select! {
+            r = &mut serve => (r, false),
+            () = signalled.notified() => {
+                let until = end.get().copied().unwrap_or_else(|| tokio::time::Instant::now() + deadline);
+                match tokio::time::timeout_at(until, &mut serve).await {
+                    Ok(r) => (r, false),
+                    Err(_) => (Ok(()), true),
+                }
+            }
+        };
+        let end = end
+            .get()
+            .copied()
+            .unwrap_or_else(|| tokio::time::Instant::now() + deadline);
+        let left = end.saturating_duration_since(tokio::time::Instant::now());
+        let report = platform.shutdown(left).await;
+        if requests_unfinished {
+            eprintln!("avb serve: HTTP requests were still in flight at the deadline");
+        }
         match served {
-            Ok(()) => {
-                println!("avb serve: stopped");
+            Ok(()) if report.is_clean() && !requests_unfinished => {
+                println!("avb serve: stopped ({report})");
                 ExitCode::SUCCESS
+            }
+            Ok(()) => {
+                eprintln!("avb serve: stopped: {report}");
+                ExitCode::FAILURE
             }
             Err(e) => {
                 eprintln!("avb: the server failed: {e}");
@@ -53,28 +97,37 @@ pub fn run(addr: Option<std::net::SocketAddr>) -> ExitCode {
     })
 }
 
-/// SIGTERM (what an orchestrator sends) or Ctrl-C.
+/// SIGTERM (what an orchestrator sends) or Ctrl-C. The handlers are installed by this call (before the
+/// listener is bound), so a signal that arrives early is not lost to the default action.
 #[cfg(feature = "http")]
-async fn stop_signal() {
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("avb: cannot watch SIGTERM ({e}); Ctrl-C still stops the server");
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!(
+                        "avb: cannot watch SIGTERM/SIGINT ({e}); Ctrl-C still stops the server"
+                    );
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

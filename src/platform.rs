@@ -8,24 +8,84 @@
 //! finishes on them while the next one gets the new ones. Switches are allowed in the `development`
 //! environment only ([`SwitchError::NotDevelopment`] elsewhere) and are serialised.
 //!
-//! The platform's ports record into [`Platform::metrics`] ([`Ports::instrumented`]).
+//! The platform's ports record into [`Platform::metrics`] and run behind the default resilience layers
+//! ([`Ports::layered`], [`crate::layers::defaults`]).
+//!
+//! [`Platform::builder`] names the ports a service uses and the capabilities it requires (see
+//! [`PlatformBuilder`]); `from_env`/`from_pairs` use every port. [`Platform::shutdown`] drains (see
+//! [`drain`](self#drain)).
+//!
+//! # Drain
+//! Work is counted: [`Platform::begin`] hands out a [`Work`] (the ports snapshot plus a guard) and refuses
+//! once [`Platform::shutdown`] has started. `shutdown(deadline)` stops handing out work, waits for the
+//! work in flight, then closes the ports (the EventBus drains: new publishes and subscriptions refuse,
+//! deliveries handed out are waited for and their acks flushed) and reports what was still in flight when
+//! the deadline passed.
+
+mod builder;
+mod drain;
+mod unread;
+
+pub use builder::PlatformBuilder;
+pub use drain::{ShutdownReport, ShuttingDown, Work, parse_duration};
 
 use crate::config::{Config, ConfigError, Environment, Mode};
 use crate::health::Report;
 use crate::metrics::Metrics;
-use crate::{OpenError, Ports};
+use crate::{OpenError, PortSet, Ports};
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
-type Resolve = dyn Fn(Option<Mode>) -> Result<Config, ConfigError> + Send + Sync;
+/// Where the configuration comes from, and how to resolve it again (a mode switch) or with one variable
+/// changed (the unread-variable probe).
+#[derive(Debug, Clone)]
+pub(crate) enum Origin {
+    /// The process environment ([`crate::from_env`]).
+    Env,
+    /// Given pairs.
+    Pairs(Vec<(String, String)>),
+}
+
+impl Origin {
+    /// The configuration for `uses`, in `mode` when given, with `extra` pairs over the others.
+    pub(crate) fn resolve(
+        &self,
+        mode: Option<Mode>,
+        uses: PortSet,
+        extra: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let tweak = |b: crate::config::ConfigBuilder| b.uses(uses).from_iter(extra.to_vec());
+        match self {
+            Origin::Env => crate::env::from_env_in_mode(mode, tweak),
+            Origin::Pairs(pairs) => {
+                let mut builder = crate::config::ConfigBuilder::new().from_iter(pairs.clone());
+                if let Some(mode) = mode {
+                    builder = builder.with_config("AVB_DEV_MODE", mode.as_str());
+                }
+                tweak(builder).build()
+            }
+        }
+    }
+
+    /// The names of the variables set.
+    pub(crate) fn keys(&self) -> Vec<String> {
+        match self {
+            Origin::Env => crate::env::process_keys(),
+            Origin::Pairs(pairs) => pairs.iter().map(|(k, _)| k.clone()).collect(),
+        }
+    }
+}
 
 /// The ports of a service and how to resolve them again (see the module docs).
 pub struct Platform {
     current: RwLock<Arc<Ports>>,
     metrics: Arc<Metrics>,
-    resolve: Box<Resolve>,
+    origin: Origin,
+    uses: PortSet,
+    layers: builder::Layering,
     switching: tokio::sync::Mutex<()>,
     changes: tokio::sync::watch::Sender<u64>,
+    drain: drain::Drain,
 }
 
 /// Why the platform could not be built.
@@ -36,6 +96,29 @@ pub enum PlatformError {
     Config(ConfigError),
     /// A port could not be built.
     Open(OpenError),
+    /// The resolved backend of a port lacks a capability the service requires.
+    Lacks {
+        /// The port.
+        port: crate::Port,
+        /// The capability (its field name in the port's `Capabilities`).
+        capability: &'static str,
+        /// The backend resolved for the port.
+        backend: &'static str,
+    },
+    /// A required capability is not one the port declares (a mistake in the service's code).
+    UnknownCapability {
+        /// The port.
+        port: crate::Port,
+        /// The name given.
+        name: String,
+    },
+    /// A capability was required of a port the service does not use.
+    RequiresUnused {
+        /// The port.
+        port: crate::Port,
+        /// The capability.
+        capability: String,
+    },
 }
 
 impl fmt::Display for PlatformError {
@@ -43,6 +126,26 @@ impl fmt::Display for PlatformError {
         match self {
             PlatformError::Config(e) => write!(f, "{e}"),
             PlatformError::Open(e) => write!(f, "{e}"),
+            PlatformError::Lacks {
+                port,
+                capability,
+                backend,
+            } => write!(
+                f,
+                "the service requires {port} capability `{capability}`, which the {backend} backend ({}={backend}) lacks: \
+                 choose a backend that provides it (`avb check --parity` lists what each backend lacks)",
+                port.variable()
+            ),
+            PlatformError::UnknownCapability { port, name } => write!(
+                f,
+                "{name:?} is not a capability of the {port} port; expected one of {}",
+                crate::ports::capability_names(*port).join(", ")
+            ),
+            PlatformError::RequiresUnused { port, capability } => write!(
+                f,
+                "capability `{capability}` is required of the {port} port, which the service does not use: \
+                 add Port::{port:?} to uses(..)"
+            ),
         }
     }
 }
@@ -52,6 +155,7 @@ impl std::error::Error for PlatformError {
         match self {
             PlatformError::Config(e) => std::error::Error::source(e),
             PlatformError::Open(e) => std::error::Error::source(e),
+            _ => None,
         }
     }
 }
@@ -69,6 +173,8 @@ pub enum SwitchError {
     Config(ConfigError),
     /// A port of the new mode could not be built.
     Open(OpenError),
+    /// The platform is shutting down.
+    ShuttingDown,
 }
 
 impl fmt::Display for SwitchError {
@@ -80,6 +186,7 @@ impl fmt::Display for SwitchError {
             ),
             SwitchError::Config(e) => write!(f, "the new mode's configuration is invalid: {e}"),
             SwitchError::Open(e) => write!(f, "the new mode's ports could not be built: {e}"),
+            SwitchError::ShuttingDown => write!(f, "{ShuttingDown}"),
         }
     }
 }
@@ -87,9 +194,28 @@ impl fmt::Display for SwitchError {
 impl std::error::Error for SwitchError {}
 
 impl Platform {
+    /// A builder: the ports the service uses and the capabilities it requires (see [`PlatformBuilder`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use avb::{Platform, Port};
+    /// let platform = Platform::builder()
+    ///     .uses(&[Port::EventBus, Port::ObjectStore])
+    ///     .requires(Port::ObjectStore, "conditional_create")
+    ///     .from_pairs([("OBJECT_STORE", "memory")])
+    ///     .build()
+    ///     .await?;
+    /// assert!(platform.ports().try_llm().is_err());
+    /// assert_eq!(platform.health().await.components.len(), 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> PlatformBuilder {
+        PlatformBuilder::new()
+    }
+
     /// Resolves the configuration from the process environment ([`crate::from_env`]) and builds every port.
     pub async fn from_env() -> Result<Self, PlatformError> {
-        Self::with_resolver(Box::new(crate::env::from_env_in_mode)).await
+        Self::builder().build().await
     }
 
     /// Resolves the configuration from `pairs` (as [`Config::from_iter`] does) and builds every port; a
@@ -100,34 +226,12 @@ impl Platform {
         K: Into<String>,
         V: Into<String>,
     {
-        let pairs: Vec<(String, String)> = pairs
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        Self::with_resolver(Box::new(move |mode: Option<Mode>| {
-            let mut builder = crate::config::ConfigBuilder::new().from_iter(pairs.clone());
-            if let Some(mode) = mode {
-                builder = builder.with_config("AVB_DEV_MODE", mode.as_str());
-            }
-            builder.build()
-        }))
-        .await
+        Self::builder().from_pairs(pairs).build().await
     }
 
-    async fn with_resolver(resolve: Box<Resolve>) -> Result<Self, PlatformError> {
-        let config = resolve(None).map_err(PlatformError::Config)?;
-        let metrics = Arc::new(Metrics::new());
-        let ports = Ports::open(config)
-            .await
-            .map_err(PlatformError::Open)?
-            .instrumented(&metrics);
-        Ok(Self {
-            current: RwLock::new(Arc::new(ports)),
-            metrics,
-            resolve,
-            switching: tokio::sync::Mutex::new(()),
-            changes: tokio::sync::watch::channel(0).0,
-        })
+    /// The ports the service uses.
+    pub fn uses(&self) -> PortSet {
+        self.uses
     }
 
     /// The ports now: a snapshot that stays valid (and keeps working) across a mode switch.
@@ -143,9 +247,16 @@ impl Platform {
         &self.metrics
     }
 
-    /// The health of the current ports (see [`Ports::health`]).
+    /// The health of the current ports (see [`Ports::health`]): the used ports only.
     pub async fn health(&self) -> Report {
         self.ports().health().await
+    }
+
+    /// Readiness: true only while every used port is healthy and the platform is not shutting down
+    /// (what `GET /ready` answers); with the health report.
+    pub async fn ready(&self) -> (bool, Report) {
+        let report = self.health().await;
+        (report.is_healthy() && !self.is_shutting_down(), report)
     }
 
     /// Whether [`Platform::switch_mode`] is allowed here (the `development` environment).
@@ -163,6 +274,9 @@ impl Platform {
     /// changes. Switching to the mode already running rebuilds nothing and answers the current ports.
     pub async fn switch_mode(&self, mode: Mode) -> Result<Arc<Ports>, SwitchError> {
         let _one_at_a_time = self.switching.lock().await;
+        if self.is_shutting_down() {
+            return Err(SwitchError::ShuttingDown);
+        }
         let current = self.ports();
         let environment = current.config().environment;
         if environment != Environment::Development {
@@ -171,15 +285,19 @@ impl Platform {
         if current.config().mode == mode {
             return Ok(current);
         }
-        let config = (self.resolve)(Some(mode)).map_err(SwitchError::Config)?;
+        let config = self
+            .origin
+            .resolve(Some(mode), self.uses, &[])
+            .map_err(SwitchError::Config)?;
         let ports = Arc::new(
             Ports::open(config)
                 .await
                 .map_err(SwitchError::Open)?
-                .instrumented(&self.metrics),
+                .layered(&self.metrics, |p| builder::for_port(&self.layers, p)),
         );
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = ports.clone();
         self.changes.send_modify(|n| *n += 1);
+        tracing::info!(target: "avb::platform", mode = %mode, "avb: switched mode\n{}", ports.config());
         Ok(ports)
     }
 }

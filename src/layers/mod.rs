@@ -37,6 +37,7 @@
 //! against the breaker: a not-found, a conflict or a refused credential is an answer, not a failure.
 
 pub mod breaker;
+pub mod defaults;
 pub mod metered;
 pub mod retry;
 #[cfg(test)]
