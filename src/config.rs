@@ -93,6 +93,20 @@ pub const TEST_KEYS: &[Key] = &[
         "Tests only: the bucket the harness's S3 server creates for tests.",
     ),
     key(
+        "AVB_TEST_WEBDRIVER_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's chromedriver (W3C WebDriver), `http://127.0.0.1:19515` (`scripts/services env`), for the dev console's browser test.",
+    ),
+    key(
+        "AVB_TEST_CHROMIUM_BIN",
+        "tests",
+        "path",
+        "unset",
+        "Tests only: the Chromium binary chromedriver starts headless (Debian `chromium`; `scripts/services env`).",
+    ),
+    key(
         "AVB_TEST_MOTO_URL",
         "tests",
         "URL",
