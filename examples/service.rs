@@ -247,7 +247,10 @@ async fn order_status(
     );
     let key = record["object_key"].as_str().unwrap_or_default();
     let stored = match store.get_bytes(key).await {
-        Ok(bytes) => serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+        Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v) => v,
+            Err(e) => return problem(StatusCode::BAD_GATEWAY, format!("{key} is not JSON: {e}")),
+        },
         Err(e) => {
             return problem(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -400,3 +400,77 @@ async fn the_example_runs_unchanged_on_the_live_servers() {
     drive(&service, &token, "live").await;
     service.stop();
 }
+
+/// The other live servers, same program: Kafka, Keycloak (a client-credentials token), MinIO, the
+/// OpenMetadata contract server, llama.cpp through the OpenAI-compatible backend.
+#[cfg(all(
+    feature = "event-bus-kafka",
+    feature = "auth-oidc",
+    feature = "object-store-s3",
+    feature = "catalog-openmetadata",
+    feature = "llm-openai",
+    feature = "testing"
+))]
+#[tokio::test]
+async fn the_example_runs_unchanged_on_kafka_keycloak_minio_and_llamacpp() {
+    let get = avb::testing::live_server;
+    let val = avb::testing::harness_value;
+    let (Some(kafka), Some(issuer), Some(minio), Some(metadata), Some(llamacpp)) = (
+        get("AVB_TEST_KAFKA_BOOTSTRAP"),
+        get("AVB_TEST_KEYCLOAK_URL"),
+        get("AVB_TEST_MINIO_URL"),
+        get("AVB_TEST_OPENMETADATA_URL"),
+        get("AVB_TEST_LLAMACPP_URL"),
+    ) else {
+        return;
+    };
+    let (Some(key), Some(secret), Some(bucket), Some(metadata_token), Some(model)) = (
+        val("AVB_TEST_MINIO_ACCESS_KEY"),
+        val("AVB_TEST_MINIO_SECRET_KEY"),
+        val("AVB_TEST_MINIO_BUCKET"),
+        val("AVB_TEST_OPENMETADATA_TOKEN"),
+        val("AVB_TEST_LLAMACPP_MODEL"),
+    ) else {
+        return;
+    };
+    let service = Service::start(&[
+        ("AVB_DEV_MODE", "live".into()),
+        ("EVENT_BUS", "kafka".into()),
+        ("KAFKA_BOOTSTRAP_SERVERS", kafka),
+        ("AUTH_MODE", "keycloak".into()),
+        ("OIDC_ISSUER_URL", issuer.clone()),
+        ("OIDC_AUDIENCE", "avb-api".into()),
+        ("OBJECT_STORE", "s3".into()),
+        ("AWS_ENDPOINT_URL", minio),
+        ("AWS_ACCESS_KEY_ID", key),
+        ("AWS_SECRET_ACCESS_KEY", secret),
+        ("OBJECT_STORE_BUCKET", bucket),
+        ("DATA_CATALOG", "openmetadata".into()),
+        ("OPENMETADATA_URL", metadata),
+        ("OPENMETADATA_TOKEN", metadata_token),
+        ("LLM_PROVIDER", "openai".into()),
+        (
+            "LLM_API_URL",
+            format!("{}/v1", llamacpp.trim_end_matches('/')),
+        ),
+        ("LLM_MODEL", model),
+    ])
+    .await;
+    // The realm's service client (loopback test credentials from tests/fixtures/keycloak/avb-realm.json).
+    let grant: Value = http::client()
+        .post(format!("{issuer}/protocol/openid-connect/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "avb-service"),
+            ("client_secret", "avb-secret"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = grant["access_token"].as_str().unwrap().to_string();
+    drive(&service, &token, "live").await;
+    service.stop();
+}
