@@ -256,3 +256,33 @@ async fn outside_development_every_console_route_is_404() {
         .unwrap();
     assert_ne!(r.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn a_quiet_stream_sends_keep_alive_comments() {
+    let base = serve(platform(&[]).await).await;
+    let mut events = Sse::open(&format!("{base}/api/v2/system/events")).await;
+    events.next_state().await;
+    // Nothing changes: the next thing on the wire is a keep-alive comment (every 15 s), not an event.
+    let between = events.until_comment().await;
+    assert!(between.is_empty(), "{between:?}");
+    assert_eq!(events.comments, 1);
+}
+
+#[tokio::test]
+async fn the_page_never_polls_it_listens() {
+    let base = serve(platform(&[]).await).await;
+    let script = http::client()
+        .get(format!("{base}/console/console.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(script.contains(r#"new EventSource("/api/v2/system/events")"#));
+    for polling in ["setInterval", "setTimeout", "requestAnimationFrame"] {
+        assert!(!script.contains(polling), "{polling}");
+    }
+    // The only other request the page makes is the switch.
+    assert_eq!(script.matches("fetch(").count(), 1);
+}

@@ -55,6 +55,23 @@ impl Sse {
 
     /// The next event (comments are counted and skipped); panics when the stream ends or stays quiet.
     pub async fn next(&mut self) -> SseEvent {
+        self.next_or_comment(false)
+            .await
+            .unwrap_or_else(|| unreachable!("only a comment returns None"))
+    }
+
+    /// Reads until the next comment line (a keep-alive); the events read meanwhile.
+    #[allow(dead_code)] // used by the keep-alive test only
+    pub async fn until_comment(&mut self) -> Vec<SseEvent> {
+        let mut events = Vec::new();
+        while let Some(e) = self.next_or_comment(true).await {
+            events.push(e);
+        }
+        events
+    }
+
+    /// The next event, or `None` at a comment when `stop_at_comment`.
+    async fn next_or_comment(&mut self, stop_at_comment: bool) -> Option<SseEvent> {
         loop {
             if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
                 let bytes: Vec<u8> = self.buffer.drain(..end + 2).collect();
@@ -78,10 +95,13 @@ impl Sse {
                     }
                 }
                 if comment_only {
+                    if stop_at_comment {
+                        return None;
+                    }
                     continue;
                 }
                 event.data = data.join("\n");
-                return event;
+                return Some(event);
             }
             let chunk = tokio::time::timeout(QUIET_LIMIT, self.response.chunk())
                 .await
