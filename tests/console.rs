@@ -286,3 +286,42 @@ async fn the_page_never_polls_it_listens() {
     // The only other request the page makes is the switch.
     assert_eq!(script.matches("fetch(").count(), 1);
 }
+
+/// `avb serve` serves the console too (it mounts the same router).
+#[tokio::test]
+async fn avb_serve_serves_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_avb"))
+        .arg("serve")
+        .env_clear()
+        .env("AVB_HTTP_ADDR", &addr)
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut page = None;
+    // Until it listens (a hang guard, not a timed assertion).
+    for _ in 0..600 {
+        if let Ok(r) = http::client()
+            .get(format!("http://{addr}/console"))
+            .send()
+            .await
+        {
+            page = Some((r.status().as_u16(), r.text().await.unwrap()));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let (status, page) = page.expect("avb serve never answered");
+    assert_eq!(status, 200);
+    assert!(page.contains("SANDBOX MODE — Auth: Bypassed"), "{page}");
+}
