@@ -30,7 +30,7 @@ pub const AVB_HTTP_ADDR: Key = key(
     "http",
     "`ip:port`",
     "`127.0.0.1:65020`",
-    "Where `avb serve` listens (`/health`, the dev-mode API); a service may use `Config::http_addr` for its own router.",
+    "Where `avb serve` listens (`/health`, the dev-mode API, the dev console `/console`); a service may use `Config::http_addr` for its own router.",
 );
 
 /// The facade's own variables (the HTTP surface).
