@@ -16,8 +16,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// The cargo features this test was built with, so the example is built against the very same `avb`
-/// (nothing is rebuilt). `every_feature_is_listed` keeps the list in step with Cargo.toml.
+/// The cargo features this test was built with, so the example is built against the same `avb`. `every_feature_is_listed` keeps the list in step with Cargo.toml.
 const FEATURES: &[(&str, bool)] = &[
     ("event-bus-memory", cfg!(feature = "event-bus-memory")),
     ("event-bus-redis", cfg!(feature = "event-bus-redis")),
@@ -73,23 +72,23 @@ fn example_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
+            // With every feature on, build as `scripts/test` does (`--workspace --all-features`), whose
+            // run has already built the example: nothing is compiled again.
             let features: Vec<&str> = FEATURES
                 .iter()
                 .filter(|(_, on)| *on)
                 .map(|(f, _)| *f)
                 .collect();
-            let out = Command::new(env!("CARGO"))
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .args([
-                    "build",
-                    "--example",
-                    "service",
-                    "--no-default-features",
-                    "--features",
-                ])
-                .arg(features.join(","))
-                .output()
-                .unwrap();
+                .args(["build", "--example", "service"]);
+            if features.len() == FEATURES.len() {
+                cargo.args(["--workspace", "--all-features"]);
+            } else {
+                cargo.args(["--no-default-features", "--features", &features.join(",")]);
+            }
+            let out = cargo.output().unwrap();
             assert!(
                 out.status.success(),
                 "cargo build --example service failed:\n{}",
