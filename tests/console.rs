@@ -146,6 +146,12 @@ async fn a_switch_is_pushed_to_open_streams_and_a_refused_one_is_not() {
     let pushed = events.next_state().await;
     assert_eq!(pushed["mode"], "live");
     assert_eq!(pushed["badge"], "LIVE MODE");
+    let html = pushed["html"].as_str().unwrap();
+    assert!(
+        html.contains("Sandbox-only backends still in use")
+            && !html.contains("What the sandbox bypasses"),
+        "{html}"
+    );
 
     let (status, body) = post_mode(&base, "sandbox").await;
     assert_eq!(status, 200, "{body}");

@@ -264,11 +264,16 @@ pub(super) fn state(platform: &Platform, ports: &Ports, health: &Report, viewers
         "status": health.status.as_str(),
         "bypassed": bypassed,
         "viewers": viewers,
-        "html": render_ports(&views, health, &bypassed),
+        "html": render_ports(&views, health, &bypassed, config.mode),
     })
 }
 
-fn render_ports(views: &[PortView], health: &Report, bypassed: &[String]) -> String {
+fn render_ports(
+    views: &[PortView],
+    health: &Report,
+    bypassed: &[String],
+    mode: crate::config::Mode,
+) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
@@ -318,7 +323,12 @@ fn render_ports(views: &[PortView], health: &Report, bypassed: &[String]) -> Str
     }
     h.push_str("</tbody></table>");
     if !bypassed.is_empty() {
-        h.push_str(r#"<h2>What the sandbox bypasses</h2><ul class="bypassed">"#);
+        // Live mode accepts sandbox-only backends in development when named explicitly: say so.
+        h.push_str(match mode {
+            crate::config::Mode::Sandbox => "<h2>What the sandbox bypasses</h2>",
+            crate::config::Mode::Live => "<h2>Sandbox-only backends still in use</h2>",
+        });
+        h.push_str(r#"<ul class="bypassed">"#);
         for b in bypassed {
             let _ = write!(h, "<li>{}</li>", escape(b));
         }
