@@ -30,7 +30,7 @@ pub const AVB_HTTP_ADDR: Key = key(
     "http",
     "`ip:port`",
     "`127.0.0.1:65020`",
-    "Where `avb serve` listens (`/health`, the dev-mode API); a service may use `Config::http_addr` for its own router.",
+    "Where `avb serve` listens (`/health`, the dev-mode API, the dev console `/console`); a service may use `Config::http_addr` for its own router.",
 );
 
 /// `AVB_SHUTDOWN_TIMEOUT`: how long `avb serve` (and a service using [`Config::shutdown_timeout`]) drains
@@ -104,6 +104,20 @@ pub const TEST_KEYS: &[Key] = &[
         "bucket name",
         "unset",
         "Tests only: the bucket the harness's S3 server creates for tests.",
+    ),
+    key(
+        "AVB_TEST_WEBDRIVER_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's chromedriver (W3C WebDriver), `http://127.0.0.1:19515` (`scripts/services env`), for the dev console's browser test.",
+    ),
+    key(
+        "AVB_TEST_CHROMIUM_BIN",
+        "tests",
+        "path",
+        "unset",
+        "Tests only: the Chromium binary chromedriver starts headless (Debian `chromium`; `scripts/services env`).",
     ),
     key(
         "AVB_TEST_MOTO_URL",

@@ -1,5 +1,5 @@
 //! The README stays in step with the code: its variable table is the registry's, its example is
-//! `examples/service.rs` (which the build compiles).
+//! `examples/quickstart.rs` (which the build compiles).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
@@ -42,7 +42,7 @@ fn readme_example_is_the_compiled_example() {
         "<!-- readme-example:start -->\n```rust\n",
         "```\n<!-- readme-example:end -->",
     );
-    let example = read("examples/service.rs");
+    let example = read("examples/quickstart.rs");
     let compiled = between(
         &example,
         "// readme-example:start\n",
@@ -50,7 +50,7 @@ fn readme_example_is_the_compiled_example() {
     );
     assert_eq!(
         shown, compiled,
-        "README.md's example differs from examples/service.rs"
+        "README.md's example differs from examples/quickstart.rs"
     );
     assert!(
         shown.lines().count() <= 16,

@@ -1,61 +1,17 @@
-//! The HTTP surface of a [`Platform`] (feature `http`, axum): mount [`router`] into the service's router.
-//!
-//! | route | answer |
-//! |---|---|
-//! | `GET /health` | the health report: `{"status": "healthy"\|"degraded"\|"unhealthy", "mode", "environment", "components": {<port>: {"status", "backend", "reason"?}}}`; HTTP 200, or 503 when unhealthy |
-//! | `GET /ready` | readiness: the same report; 200 only while every used port is up and no shutdown has started, else 503 |
-//! | `GET /api/v2/system/dev-mode` | `{"mode", "environment", "switchable", "features": {<port>: {"backend", "summary"}}}` |
-//! | `POST /api/v2/system/dev-mode` | body `{"mode": "sandbox"\|"live"}`: switches the mode ([`Platform::switch_mode`]) and answers like `GET`. 403 outside `development`; unless auth is `none`, a bearer token the current Auth port accepts with role `owner` or `admin` (401 without a valid one, 403 without the role); 400 for a body or mode it cannot read (naming the allowed values); 422 when the new mode's configuration is invalid or its ports cannot be built (its problems listed; nothing changed) |
-//! | `GET /metrics` | Prometheus/OpenMetrics text of [`crate::metrics`] |
-//!
-//! Every error body is `{"error": "<message>", "problems": [..]?}`; no secret appears in any answer (the
-//! configuration's summaries are redacted, health reasons scrubbed).
+//! `GET|POST /api/v2/system/dev-mode`: read the mode, and switch it (development only; see [`super`]).
 
+use super::error;
 use crate::config::{AuthConfig, Choice, Mode};
 use crate::{Platform, Ports, SwitchError};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The roles that may switch the mode (when auth is not `none`).
 pub const SWITCH_ROLES: [&str; 2] = ["owner", "admin"];
-
-/// The routes above, over `platform`.
-pub fn router(platform: Arc<Platform>) -> axum::Router {
-    axum::Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/api/v2/system/dev-mode", get(dev_mode).post(switch))
-        .route("/metrics", get(metrics))
-        .with_state(platform)
-}
-
-/// Readiness ([`Platform::ready`]): 200 only while every used port is up and the platform is not shutting
-/// down (so an orchestrator sends traffic only then, and stops when one fails); 503 otherwise. The body is
-/// the health report.
-async fn ready(State(platform): State<Arc<Platform>>) -> Response {
-    let (ready, report) = platform.ready().await;
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, Json(report)).into_response()
-}
-
-async fn health(State(platform): State<Arc<Platform>>) -> Response {
-    let report = platform.health().await;
-    let status = if report.status == crate::health::Overall::Unhealthy {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
-    (status, Json(report)).into_response()
-}
 
 fn dev_mode_body(platform: &Platform, ports: &Ports) -> Value {
     let config = ports.config();
@@ -76,31 +32,23 @@ fn dev_mode_body(platform: &Platform, ports: &Ports) -> Value {
     })
 }
 
-async fn metrics(State(platform): State<Arc<Platform>>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        platform.metrics().encode(),
-    )
-        .into_response()
-}
-
-async fn dev_mode(State(platform): State<Arc<Platform>>) -> Json<Value> {
+pub(super) async fn dev_mode(State(platform): State<Arc<Platform>>) -> Json<Value> {
     Json(dev_mode_body(&platform, &platform.ports()))
-}
-
-fn error(status: StatusCode, message: impl Into<String>, problems: Vec<String>) -> Response {
-    let mut body = json!({ "error": message.into() });
-    if !problems.is_empty() {
-        body["problems"] = json!(problems);
-    }
-    (status, Json(body)).into_response()
 }
 
 /// `Err` is the refusal to send when the caller may not switch.
 async fn authorize(ports: &Ports, headers: &HeaderMap) -> Result<(), Response> {
+    // A service that does not use the Auth port has no way to authorize the caller: refused, rather than
+    // reading the unused port's placeholder (`none`) as "anyone may switch".
+    let Ok(auth) = ports.try_auth() else {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "switching the mode needs the Auth port: this service does not use it (name Port::Auth in the \
+             Platform builder's `uses`; with AUTH_MODE=none anyone may switch)"
+                .into(),
+            Vec::new(),
+        ));
+    };
     if matches!(ports.config().auth.backend, AuthConfig::None { .. }) {
         return Ok(());
     }
@@ -123,8 +71,7 @@ async fn authorize(ports: &Ports, headers: &HeaderMap) -> Result<(), Response> {
             "switching the mode needs `Authorization: Bearer <token>`".into(),
         ));
     };
-    let principal = ports
-        .auth()
+    let principal = auth
         .authenticate(token)
         .await
         .map_err(|e| unauthorized(format!("the token was refused: {e}")))?;
@@ -143,7 +90,7 @@ async fn authorize(ports: &Ports, headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-async fn switch(
+pub(super) async fn switch(
     State(platform): State<Arc<Platform>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
