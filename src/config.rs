@@ -36,6 +36,18 @@ pub const AVB_HTTP_ADDR: Key = key(
 /// The facade's own variables (the HTTP surface).
 pub const HTTP_KEYS: &[Key] = &[AVB_HTTP_ADDR];
 
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`: where [`crate::trace::init_otlp`] sends spans (feature `otlp`).
+pub const OTEL_EXPORTER_OTLP_ENDPOINT: Key = key(
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "traces",
+    "`http://` or `https://` URL without credentials",
+    "unset (no export)",
+    "The OTLP/HTTP receiver for traces (spans go to `<url>/v1/traces`, protobuf); read into `Config::otlp_endpoint`, used by `avb::trace::init_otlp` (feature `otlp`). See docs/observability.md.",
+);
+
+/// The trace export's variables.
+pub const TRACE_KEYS: &[Key] = &[OTEL_EXPORTER_OTLP_ENDPOINT];
+
 /// The default of [`AVB_HTTP_ADDR`]: the requirements' API port, on loopback.
 pub const DEFAULT_HTTP_ADDR: std::net::SocketAddr =
     std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 65020);
@@ -274,6 +286,7 @@ pub fn registry() -> &'static Registry {
             <CatalogConfig as PortConfig>::VARS,
             <LlmConfig as PortConfig>::VARS,
             HTTP_KEYS,
+            TRACE_KEYS,
             TEST_KEYS,
         ])
     })
@@ -305,6 +318,8 @@ pub struct Config {
     pub llm: Port<LlmConfig>,
     /// `AVB_HTTP_ADDR`.
     pub http_addr: std::net::SocketAddr,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the OTLP receiver for traces, when set.
+    pub otlp_endpoint: Option<url::Url>,
     /// Variables seen and not used, with the reason.
     pub ignored: Vec<Ignored>,
 }
@@ -386,6 +401,41 @@ fn http_addr(r: &mut avb_core::config::Reader<'_>) -> Option<std::net::SocketAdd
     }
 }
 
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`: an `http://` or `https://` URL with a host and no credentials (unset:
+/// no export).
+fn otlp_endpoint(r: &mut avb_core::config::Reader<'_>) -> Option<Option<url::Url>> {
+    let Some(text) = r.value(&OTEL_EXPORTER_OTLP_ENDPOINT) else {
+        return Some(None);
+    };
+    match url::Url::parse(text.trim()) {
+        Ok(u)
+            if matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.username().is_empty()
+                && u.password().is_none() =>
+        {
+            Some(Some(u))
+        }
+        parsed => {
+            // Never echo credentials: a URL that carries some is shown with them masked.
+            let shown = match parsed {
+                Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+                    let _ = u.set_username("***");
+                    let _ = u.set_password(None);
+                    u.to_string()
+                }
+                _ => text.to_string(),
+            };
+            r.invalid(
+                &OTEL_EXPORTER_OTLP_ENDPOINT,
+                &shown,
+                "an http:// or https:// URL without credentials, e.g. http://127.0.0.1:4318",
+            );
+            None
+        }
+    }
+}
+
 /// Builds a [`Config`] from layers of pairs (see [`Layers`]). All validation happens in
 /// [`ConfigBuilder::build`].
 #[derive(Debug, Default, Clone)]
@@ -449,7 +499,7 @@ impl ConfigBuilder {
 
     /// Resolves and validates everything; returns every problem found.
     pub fn build(self) -> Result<Config, ConfigError> {
-        let (resolution, (event_bus, auth, object_store, catalog, llm, http_addr)) =
+        let (resolution, (event_bus, auth, object_store, catalog, llm, (http_addr, otlp_endpoint))) =
             self.layers.resolve(registry(), |r| {
                 let event_bus = r.port::<EventBusConfig>();
                 let auth = r.port::<AuthConfig>();
@@ -457,7 +507,15 @@ impl ConfigBuilder {
                 let catalog = r.port::<CatalogConfig>();
                 let llm = r.port::<LlmConfig>();
                 let http_addr = http_addr(r);
-                Some((event_bus?, auth?, object_store?, catalog?, llm?, http_addr?))
+                let otlp_endpoint = otlp_endpoint(r);
+                Some((
+                    event_bus?,
+                    auth?,
+                    object_store?,
+                    catalog?,
+                    llm?,
+                    (http_addr?, otlp_endpoint?),
+                ))
             })?;
         Ok(Config {
             environment: resolution.environment,
@@ -471,6 +529,7 @@ impl ConfigBuilder {
             catalog,
             llm,
             http_addr,
+            otlp_endpoint,
             ignored: resolution.ignored,
         })
     }

@@ -6,6 +6,14 @@
 //! | `avb_<port>_operation_duration_seconds` | `backend`, `operation` | their latency (histogram, 100 µs … 26 s) |
 //! | `avb_auth_decisions_total` | `backend`, `decision` (`accepted`, or the refusal's class) | every token the Auth port judged |
 //! | `avb_event_bus_publish_failures_total` | `backend`, `class` | publishes (single or batch) that failed |
+//! | `avb_event_bus_deliveries_total` | `backend`, `topic` | deliveries handed out by the Platform's subscriptions |
+//! | `avb_event_bus_redeliveries_total` | `backend`, `topic` | those with attempt > 1 (a nack, a drop or a lapsed lease before) |
+//! | `avb_llm_time_to_first_token_seconds` | `backend`, `model` | streamed chats: from the call to the first token (histogram, 10 ms … 164 s) |
+//! | `avb_llm_tokens_total` | `backend`, `model`, `type` (`input`, `output`) | tokens the provider counted (chat: on the answer; stream: at its end) |
+//!
+//! **Cardinality.** `topic` is the topic's name without its workspace (workspaces are tenants: unbounded),
+//! and at most [`MAX_TOPICS`] distinct names get a label of their own; later ones share `topic="other"`.
+//! `model` is bounded the same way ([`MAX_MODELS`]).
 //!
 //! Counts are exact; latency is timed on one call in [`SAMPLE_EVERY`] per thread, so the clock is not read
 //! twice on every sub-microsecond call.
@@ -24,6 +32,11 @@ use std::time::Duration;
 
 /// One call in this many (per thread) is timed for the latency histograms.
 pub const SAMPLE_EVERY: u32 = 16;
+
+/// The most distinct `topic` label values; later topics are counted under `other`.
+pub const MAX_TOPICS: usize = 64;
+/// The most distinct `model` label values; later models are counted under `other`.
+pub const MAX_MODELS: usize = 16;
 
 /// The ports, as metric names spell them.
 pub const PORTS: [&str; 5] = ["event_bus", "auth", "object_store", "catalog", "llm"];
@@ -53,10 +66,81 @@ struct FailureLabels {
     class: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TopicLabels {
+    backend: String,
+    topic: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    backend: String,
+    model: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    backend: String,
+    model: String,
+    r#type: String,
+}
+
+/// Label values seen so far, at most `max`: a new value beyond that is `other`.
+#[derive(Debug)]
+struct Bounded {
+    seen: std::sync::Mutex<std::collections::HashSet<String>>,
+    max: usize,
+}
+
+impl Bounded {
+    fn new(max: usize) -> Self {
+        Self {
+            seen: Default::default(),
+            max,
+        }
+    }
+
+    fn label(&self, value: &str) -> String {
+        let mut seen = match self.seen.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if seen.contains(value) {
+            return value.to_string();
+        }
+        if seen.len() < self.max {
+            seen.insert(value.to_string());
+            return value.to_string();
+        }
+        "other".to_string()
+    }
+}
+
+/// What a subscription's deliveries move: the delivery and redelivery counters of its topic.
+#[derive(Debug, Clone)]
+pub struct DeliveryHandles {
+    deliveries: Counter,
+    redeliveries: Counter,
+}
+
+impl DeliveryHandles {
+    /// Counts one delivery handed out with `attempt` (a redelivery when > 1).
+    pub fn record(&self, attempt: u32) {
+        self.deliveries.inc();
+        if attempt > 1 {
+            self.redeliveries.inc();
+        }
+    }
+}
+
 type Latency = Family<LatencyLabels, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 4.0, 10))
+}
+
+fn ttft_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 2.0, 15))
 }
 
 /// What one successful call moves: its `ok` counter, its latency histogram (when timed), and for Auth its
@@ -89,6 +173,12 @@ pub struct Metrics {
     latency: [Latency; 5],
     auth_decisions: Family<DecisionLabels, Counter>,
     publish_failures: Family<FailureLabels, Counter>,
+    deliveries: Family<TopicLabels, Counter>,
+    redeliveries: Family<TopicLabels, Counter>,
+    topics: Bounded,
+    time_to_first_token: Family<ModelLabels, Histogram, fn() -> Histogram>,
+    tokens: Family<TokenLabels, Counter>,
+    models: Bounded,
 }
 
 impl Default for Metrics {
@@ -128,12 +218,84 @@ impl Metrics {
             "Publishes (single or batch) that failed, by backend and error class",
             publish_failures.clone(),
         );
+        let deliveries = Family::<TopicLabels, Counter>::default();
+        registry.register(
+            "avb_event_bus_deliveries",
+            "Deliveries handed out, by backend and topic (workspace left out; at most MAX_TOPICS names, then other)",
+            deliveries.clone(),
+        );
+        let redeliveries = Family::<TopicLabels, Counter>::default();
+        registry.register(
+            "avb_event_bus_redeliveries",
+            "Deliveries handed out with attempt > 1, by backend and topic",
+            redeliveries.clone(),
+        );
+        let time_to_first_token = Family::new_with_constructor(ttft_histogram as fn() -> Histogram);
+        registry.register(
+            "avb_llm_time_to_first_token_seconds",
+            "Streamed chats: time from the call to the first token, by backend and model",
+            time_to_first_token.clone(),
+        );
+        let tokens = Family::<TokenLabels, Counter>::default();
+        registry.register(
+            "avb_llm_tokens",
+            "Tokens the LLM provider counted, by backend, model and type (input, output)",
+            tokens.clone(),
+        );
         Self {
             registry,
             operations,
             latency,
             auth_decisions,
             publish_failures,
+            deliveries,
+            redeliveries,
+            topics: Bounded::new(MAX_TOPICS),
+            time_to_first_token,
+            tokens,
+            models: Bounded::new(MAX_MODELS),
+        }
+    }
+
+    /// The delivery counters of `topic` (its name, without the workspace) on `backend`, resolved once per
+    /// subscription.
+    pub fn delivery_handles(&self, backend: &str, topic: &str) -> DeliveryHandles {
+        let labels = TopicLabels {
+            backend: backend.to_string(),
+            topic: self.topics.label(topic),
+        };
+        DeliveryHandles {
+            deliveries: self.deliveries.get_or_create(&labels).clone(),
+            redeliveries: self.redeliveries.get_or_create(&labels).clone(),
+        }
+    }
+
+    /// Records an LLM call's token counts (and, for a stream, its time to the first token).
+    pub fn record_llm(
+        &self,
+        backend: &str,
+        model: &str,
+        input_tokens: u32,
+        output_tokens: u32,
+        time_to_first_token: Option<Duration>,
+    ) {
+        let model = self.models.label(model);
+        if let Some(t) = time_to_first_token {
+            self.time_to_first_token
+                .get_or_create(&ModelLabels {
+                    backend: backend.to_string(),
+                    model: model.clone(),
+                })
+                .observe(t.as_secs_f64());
+        }
+        for (kind, n) in [("input", input_tokens), ("output", output_tokens)] {
+            self.tokens
+                .get_or_create(&TokenLabels {
+                    backend: backend.to_string(),
+                    model: model.clone(),
+                    r#type: kind.to_string(),
+                })
+                .inc_by(u64::from(n));
         }
     }
 

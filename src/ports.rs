@@ -135,10 +135,10 @@ impl Ports {
         use crate::layers::{Direct, Layer, metered::MeteredLayer};
         let bus = self.event_bus.clone();
         let layer = MeteredLayer::new(metrics.clone(), "event_bus", bus.backend());
-        self.event_bus = Arc::new(crate::instrument::InstrumentedBus::new(
-            bus,
-            layer.layer(Direct),
-        ));
+        self.event_bus = Arc::new(
+            crate::instrument::InstrumentedBus::new(bus, layer.layer(Direct))
+                .with_metrics(metrics.clone()),
+        );
         let auth = self.auth.clone();
         let layer = MeteredLayer::new(metrics.clone(), "auth", auth.backend());
         self.auth = Arc::new(crate::instrument::InstrumentedAuth::new(
@@ -159,10 +159,10 @@ impl Ports {
         ));
         let llm = self.llm.clone();
         let layer = MeteredLayer::new(metrics.clone(), "llm", llm.backend());
-        self.llm = Arc::new(crate::instrument::InstrumentedLlm::new(
-            llm,
-            layer.layer(Direct),
-        ));
+        self.llm = Arc::new(
+            crate::instrument::InstrumentedLlm::new(llm, layer.layer(Direct))
+                .with_metrics(metrics.clone()),
+        );
         self
     }
 

@@ -1,0 +1,268 @@
+//! W3C trace context across every bus: one test body, run on memory, Redis, Kafka and Pulsar (each live
+//! backend against the harness's server; `AVB_TEST_REQUIRE_LIVE=1` makes a missing server a failure).
+//! A publish under a span injects `traceparent`; the consumer's `receive` span carries the same trace id
+//! with the publisher's span as parent (checked on the recorded span fields, and — feature `otlp` — on the
+//! OpenTelemetry spans as exported). The same run checks the delivery metrics: a nacked message comes back
+//! with attempt 2 and moves `avb_event_bus_redeliveries_total`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+#[path = "support/trace_capture.rs"]
+mod trace_capture;
+
+use avb::event_bus::{Delivery, EventBus, Message, Settings, StartPosition, Subscription, Topic};
+use avb::layers::{Direct, Layer, metered::MeteredLayer};
+use avb::metrics::Metrics;
+use avb::trace::TraceContext;
+use std::sync::Arc;
+use std::time::Duration;
+use trace_capture::Captured;
+use tracing::Instrument;
+use tracing_subscriber::layer::SubscriberExt;
+
+fn settings() -> Settings {
+    Settings {
+        ack_timeout: Duration::from_secs(5),
+        max_attempts: 5,
+        retry_min: Duration::from_millis(50),
+        retry_max: Duration::from_millis(200),
+        drain_timeout: Duration::from_secs(1),
+        ..Settings::default()
+    }
+}
+
+/// A safety net against a hang (not an assertion on time): a broker that never delivers fails the test.
+async fn next(sub: &mut Subscription) -> Delivery {
+    tokio::time::timeout(Duration::from_secs(60), sub.next())
+        .await
+        .expect("a delivery within 60 s")
+        .expect("the subscription is open")
+        .expect("a delivery, not an error")
+}
+
+/// The one body every backend runs.
+async fn trace_crosses_the_bus(inner: Arc<dyn EventBus>) {
+    let backend = inner.backend();
+    let metrics = Arc::new(Metrics::new());
+    let bus = avb::instrument::InstrumentedBus::new(
+        inner,
+        MeteredLayer::new(metrics.clone(), "event_bus", backend).layer(Direct),
+    )
+    .with_metrics(metrics.clone());
+
+    let captured = Captured::default();
+    #[cfg(feature = "otlp")]
+    let (exporter, provider) = {
+        let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        (exporter, provider)
+    };
+    let subscriber = tracing_subscriber::registry().with(captured.clone());
+    #[cfg(feature = "otlp")]
+    let subscriber = subscriber.with(tracing_opentelemetry::layer().with_tracer(
+        opentelemetry::trace::TracerProvider::tracer(&provider, "trace_bus"),
+    ));
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let ws = avb::WorkspaceId::new("trace").unwrap();
+    let name = format!("trace-{}", uuid::Uuid::new_v4().simple());
+    let topic = Topic::new(&ws, name.clone()).unwrap();
+    let mut sub = bus
+        .subscribe(&topic, "readers", StartPosition::Earliest)
+        .await
+        .unwrap();
+
+    let request = tracing::info_span!("request");
+    bus.publish(&topic, Message::new(&b"traced"[..]))
+        .instrument(request.clone())
+        .await
+        .unwrap();
+    // A caller's own traceparent is kept as it is.
+    let own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    bus.publish(
+        &topic,
+        Message::new(&b"own"[..]).with_header("traceparent", own),
+    )
+    .await
+    .unwrap();
+
+    let d = next(&mut sub).await;
+    assert_eq!(&d.message().payload[..], b"traced", "{backend}");
+    let sent = TraceContext::from_headers(&d.message().headers).unwrap_or_else(|| {
+        panic!(
+            "{backend}: no valid traceparent in {:?}",
+            d.message().headers
+        )
+    });
+
+    let publish = captured
+        .spans_named("publish")
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("{backend}: no publish span"));
+    assert_eq!(
+        publish.parent,
+        request.id().map(|i| i.into_u64()),
+        "{backend}: publish is a child of the caller's span"
+    );
+    assert_eq!(publish.fields["trace_id"], sent.trace_id_hex(), "{backend}");
+    assert_eq!(
+        publish.fields["span_id"],
+        sent.span_id_hex(),
+        "{backend}: the header names the publish span as parent"
+    );
+    assert_eq!(publish.fields["messaging.system"], backend);
+
+    let receive = captured.spans_named("receive");
+    let receive = receive
+        .first()
+        .unwrap_or_else(|| panic!("{backend}: no receive span"));
+    assert_eq!(
+        receive.fields["trace_id"],
+        sent.trace_id_hex(),
+        "{backend}: same trace on the consumer side"
+    );
+    assert_eq!(
+        receive.fields["parent_span_id"],
+        sent.span_id_hex(),
+        "{backend}: the publisher's span is the parent"
+    );
+    assert_eq!(receive.fields["messaging.delivery.attempt"], "1");
+
+    // A redelivery: attempt 2, counted.
+    d.nack(Duration::ZERO, "once more").await.unwrap();
+    let mut seen_own = false;
+    let again = loop {
+        let d = next(&mut sub).await;
+        if &d.message().payload[..] == b"own" {
+            assert_eq!(
+                d.message().headers["traceparent"],
+                own,
+                "{backend}: the caller's traceparent is kept"
+            );
+            seen_own = true;
+            d.ack().await.unwrap();
+            continue;
+        }
+        break d;
+    };
+    assert_eq!(again.attempt(), 2, "{backend}");
+    again.ack().await.unwrap();
+    if !seen_own {
+        let d = next(&mut sub).await;
+        assert_eq!(d.message().headers["traceparent"], own, "{backend}");
+        d.ack().await.unwrap();
+    }
+    let text = metrics.encode();
+    for line in [
+        format!(r#"avb_event_bus_deliveries_total{{backend="{backend}",topic="{name}"}} 3"#),
+        format!(r#"avb_event_bus_redeliveries_total{{backend="{backend}",topic="{name}"}} 1"#),
+    ] {
+        assert!(
+            text.contains(&line),
+            "{backend}: missing {line:?} in\n{text}"
+        );
+    }
+
+    #[cfg(feature = "otlp")]
+    {
+        drop(request);
+        provider.force_flush().unwrap();
+        let spans = exporter.get_finished_spans().unwrap();
+        let find = |n: &str| {
+            spans
+                .iter()
+                .find(|s| s.name == n)
+                .unwrap_or_else(|| panic!("{backend}: no exported {n} span in {spans:#?}"))
+        };
+        let (request, publish) = (find("request"), find("publish"));
+        let receive = spans
+            .iter()
+            .find(|s| s.name == "receive" && s.parent_span_id == publish.span_context.span_id())
+            .unwrap_or_else(|| {
+                panic!("{backend}: no receive span with the publish span as parent: {spans:#?}")
+            });
+        assert_eq!(
+            publish.parent_span_id,
+            request.span_context.span_id(),
+            "{backend}"
+        );
+        assert_eq!(
+            publish.span_context.trace_id(),
+            request.span_context.trace_id(),
+            "{backend}"
+        );
+        assert_eq!(
+            receive.span_context.trace_id(),
+            publish.span_context.trace_id(),
+            "{backend}"
+        );
+        assert!(receive.parent_span_is_remote, "{backend}");
+        assert_eq!(
+            format!("{:032x}", publish.span_context.trace_id()),
+            sent.trace_id_hex()
+        );
+    }
+    drop(sub);
+    bus.close().await.unwrap();
+}
+
+#[cfg(feature = "event-bus-memory")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_carries_the_trace() {
+    let bus = avb::event_bus::memory::MemoryBus::builder()
+        .with_settings(settings())
+        .build()
+        .unwrap();
+    trace_crosses_the_bus(Arc::new(bus)).await;
+}
+
+#[cfg(feature = "event-bus-redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_carries_the_trace() {
+    let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
+        return;
+    };
+    let bus = avb::event_bus::redis::RedisBus::builder()
+        .with_url(&url)
+        .with_settings(settings())
+        .with_claim_interval(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    trace_crosses_the_bus(Arc::new(bus)).await;
+}
+
+#[cfg(feature = "event-bus-kafka")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_carries_the_trace() {
+    let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
+        return;
+    };
+    let bus = avb::event_bus::kafka::KafkaBus::builder()
+        .with_bootstrap_servers([&bootstrap])
+        .with_settings(settings())
+        .build()
+        .unwrap();
+    trace_crosses_the_bus(Arc::new(bus)).await;
+}
+
+#[cfg(feature = "event-bus-pulsar")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulsar_carries_the_trace() {
+    let Some(url) = avb::testing::live_server("AVB_TEST_PULSAR_URL") else {
+        return;
+    };
+    let Some(admin) = avb::testing::live_server("AVB_TEST_PULSAR_ADMIN_URL") else {
+        return;
+    };
+    let bus = avb::event_bus::pulsar::PulsarBus::builder()
+        .with_url(&url)
+        .with_admin_url(&admin)
+        .with_tenant("avb-test")
+        .with_settings(settings())
+        .build()
+        .unwrap();
+    trace_crosses_the_bus(Arc::new(bus)).await;
+}
