@@ -148,7 +148,12 @@ pub(crate) fn provider(endpoint: &str, service: &str) -> Result<SdkTracerProvide
 /// To combine export with your own layers (a log formatter, a filter), build the layer yourself with
 /// `tracing-opentelemetry`; avb's spans need nothing more than an OpenTelemetry layer to be exported.
 pub fn init_otlp(endpoint: &str, service: &str) -> Result<OtlpGuard, OtlpError> {
-    let provider = provider(endpoint, service)?;
+    // The blocking HTTP client starts a runtime of its own, which must not happen on a thread that runs
+    // an async runtime (a service calls this from `main` under `#[tokio::main]`): build it on another.
+    let (endpoint, service) = (endpoint.to_string(), service.to_string());
+    let provider = std::thread::spawn(move || provider(&endpoint, &service))
+        .join()
+        .map_err(|_| OtlpError::Exporter("building the exporter panicked".into()))??;
     let tracer = provider.tracer("avb");
     let subscriber =
         tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
