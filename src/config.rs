@@ -40,7 +40,7 @@ pub const HTTP_KEYS: &[Key] = &[AVB_HTTP_ADDR];
 pub const OTEL_EXPORTER_OTLP_ENDPOINT: Key = key(
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "traces",
-    "`http://` or `https://` URL without credentials",
+    "`http://` or `https://` URL (no credentials, query or fragment)",
     "unset (no export)",
     "The OTLP/HTTP receiver for traces (spans go to `<url>/v1/traces`, protobuf); read into `Config::otlp_endpoint`, used by `avb::trace::init_otlp` (feature `otlp`). See docs/observability.md.",
 );
@@ -319,7 +319,7 @@ pub struct Config {
     /// `AVB_HTTP_ADDR`.
     pub http_addr: std::net::SocketAddr,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the OTLP receiver for traces, when set.
-    pub otlp_endpoint: Option<url::Url>,
+    pub otlp_endpoint: Option<ServiceUrl>,
     /// Variables seen and not used, with the reason.
     pub ignored: Vec<Ignored>,
 }
@@ -401,39 +401,27 @@ fn http_addr(r: &mut avb_core::config::Reader<'_>) -> Option<std::net::SocketAdd
     }
 }
 
-/// `OTEL_EXPORTER_OTLP_ENDPOINT`: an `http://` or `https://` URL with a host and no credentials (unset:
-/// no export).
-fn otlp_endpoint(r: &mut avb_core::config::Reader<'_>) -> Option<Option<url::Url>> {
-    let Some(text) = r.value(&OTEL_EXPORTER_OTLP_ENDPOINT) else {
-        return Some(None);
-    };
-    match url::Url::parse(text.trim()) {
-        Ok(u)
-            if matches!(u.scheme(), "http" | "https")
-                && u.host().is_some()
-                && u.username().is_empty()
-                && u.password().is_none() =>
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`: an `http://` or `https://` base URL with a host and no credentials,
+/// query or fragment (unset: no export). Errors show the value only redacted, as for every URL variable.
+fn otlp_endpoint(r: &mut avb_core::config::Reader<'_>) -> Option<Option<ServiceUrl>> {
+    let url = r.optional_url(&OTEL_EXPORTER_OTLP_ENDPOINT, &["http", "https"])?;
+    if let Some(u) = &url {
+        let e = u.expose();
+        if !e.username().is_empty()
+            || e.password().is_some()
+            || e.query().is_some()
+            || e.fragment().is_some()
         {
-            Some(Some(u))
-        }
-        parsed => {
-            // Never echo credentials: a URL that carries some is shown with them masked.
-            let shown = match parsed {
-                Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
-                    let _ = u.set_username("***");
-                    let _ = u.set_password(None);
-                    u.to_string()
-                }
-                _ => text.to_string(),
-            };
+            let value = e.to_string();
             r.invalid(
                 &OTEL_EXPORTER_OTLP_ENDPOINT,
-                &shown,
-                "an http:// or https:// URL without credentials, e.g. http://127.0.0.1:4318",
+                &value,
+                "a base URL without credentials, query or fragment, e.g. http://127.0.0.1:4318",
             );
-            None
+            return None;
         }
     }
+    Some(url)
 }
 
 /// Builds a [`Config`] from layers of pairs (see [`Layers`]). All validation happens in

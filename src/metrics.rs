@@ -8,6 +8,7 @@
 //! | `avb_event_bus_publish_failures_total` | `backend`, `class` | publishes (single or batch) that failed |
 //! | `avb_event_bus_deliveries_total` | `backend`, `topic` | deliveries handed out by the Platform's subscriptions |
 //! | `avb_event_bus_redeliveries_total` | `backend`, `topic` | those with attempt > 1 (a nack, a drop or a lapsed lease before) |
+//! | `avb_event_bus_in_flight_deliveries` | `backend`, `topic` | gauge: handed out and not yet acked, nacked or dropped |
 //! | `avb_llm_time_to_first_token_seconds` | `backend`, `model` | streamed chats: from the call to the first token (histogram, 10 ms … 164 s) |
 //! | `avb_llm_tokens_total` | `backend`, `model`, `type` (`input`, `output`) | tokens the provider counted (chat: on the answer; stream: at its end) |
 //!
@@ -26,6 +27,7 @@ use avb_core::ErrorClass;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::time::Duration;
@@ -121,9 +123,15 @@ impl Bounded {
 pub struct DeliveryHandles {
     deliveries: Counter,
     redeliveries: Counter,
+    in_flight: Gauge,
 }
 
 impl DeliveryHandles {
+    /// The topic's gauge of deliveries handed out and not yet settled.
+    pub fn in_flight(&self) -> Gauge {
+        self.in_flight.clone()
+    }
+
     /// Counts one delivery handed out with `attempt` (a redelivery when > 1).
     pub fn record(&self, attempt: u32) {
         self.deliveries.inc();
@@ -175,6 +183,7 @@ pub struct Metrics {
     publish_failures: Family<FailureLabels, Counter>,
     deliveries: Family<TopicLabels, Counter>,
     redeliveries: Family<TopicLabels, Counter>,
+    in_flight: Family<TopicLabels, Gauge>,
     topics: Bounded,
     time_to_first_token: Family<ModelLabels, Histogram, fn() -> Histogram>,
     tokens: Family<TokenLabels, Counter>,
@@ -230,6 +239,12 @@ impl Metrics {
             "Deliveries handed out with attempt > 1, by backend and topic",
             redeliveries.clone(),
         );
+        let in_flight = Family::<TopicLabels, Gauge>::default();
+        registry.register(
+            "avb_event_bus_in_flight_deliveries",
+            "Deliveries handed out and not yet acked, nacked or dropped, by backend and topic",
+            in_flight.clone(),
+        );
         let time_to_first_token = Family::new_with_constructor(ttft_histogram as fn() -> Histogram);
         registry.register(
             "avb_llm_time_to_first_token_seconds",
@@ -250,6 +265,7 @@ impl Metrics {
             publish_failures,
             deliveries,
             redeliveries,
+            in_flight,
             topics: Bounded::new(MAX_TOPICS),
             time_to_first_token,
             tokens,
@@ -267,6 +283,7 @@ impl Metrics {
         DeliveryHandles {
             deliveries: self.deliveries.get_or_create(&labels).clone(),
             redeliveries: self.redeliveries.get_or_create(&labels).clone(),
+            in_flight: self.in_flight.get_or_create(&labels).clone(),
         }
     }
 

@@ -90,6 +90,13 @@ async fn trace_crosses_the_bus(inner: Arc<dyn EventBus>) {
 
     let d = next(&mut sub).await;
     assert_eq!(&d.message().payload[..], b"traced", "{backend}");
+    let in_flight =
+        format!(r#"avb_event_bus_in_flight_deliveries{{backend="{backend}",topic="{name}"}}"#);
+    assert!(
+        metrics.encode().contains(&format!("{in_flight} 1")),
+        "{backend}: one delivery in flight\n{}",
+        metrics.encode()
+    );
     let sent = TraceContext::from_headers(&d.message().headers).unwrap_or_else(|| {
         panic!(
             "{backend}: no valid traceparent in {:?}",
@@ -159,6 +166,7 @@ async fn trace_crosses_the_bus(inner: Arc<dyn EventBus>) {
     for line in [
         format!(r#"avb_event_bus_deliveries_total{{backend="{backend}",topic="{name}"}} 3"#),
         format!(r#"avb_event_bus_redeliveries_total{{backend="{backend}",topic="{name}"}} 1"#),
+        format!("{in_flight} 0"),
     ] {
         assert!(
             text.contains(&line),

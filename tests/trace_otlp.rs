@@ -87,7 +87,7 @@ async fn spans_reach_an_otlp_receiver_with_the_trace_across_the_bus() {
         avb::config::Config::from_iter([("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{addr}"))])
             .unwrap();
     let endpoint = config.otlp_endpoint.clone().expect("the endpoint is read");
-    let guard = avb::trace::init_otlp(endpoint.as_str(), "trace-otlp-test").unwrap();
+    let guard = avb::trace::init_otlp(endpoint.expose().as_str(), "trace-otlp-test").unwrap();
 
     let metrics = Arc::new(avb::metrics::Metrics::new());
     let inner: Arc<dyn EventBus> = Arc::new(
@@ -180,6 +180,7 @@ fn a_bad_endpoint_is_refused_naming_the_variable_without_its_credentials() {
         "ftp://collector:4318",
         "not a url",
         "http://user:pw-secret@collector:4318",
+        "http://collector:4318/?api_key=pw-secret",
     ] {
         let err = avb::config::Config::from_iter([("OTEL_EXPORTER_OTLP_ENDPOINT", bad)])
             .unwrap_err()

@@ -4,9 +4,10 @@
 //! Traces ([`crate::trace`]): each publish runs in a `publish` span (kind producer) and, when that span is
 //! recorded (a subscriber is interested), each message without a `traceparent` gets one — the producer
 //! span's context — so the consumer's `receive` span (opened as each delivery is handed out) continues
-//! the same trace on every backend. Metrics ([`InstrumentedBus::with_metrics`]): deliveries and
-//! redeliveries per topic.
+//! the same trace on every backend. Metrics ([`InstrumentedBus::with_metrics`]): deliveries,
+//! redeliveries and deliveries in flight per topic (see `in_flight.rs`).
 
+use super::in_flight::InFlight;
 use crate::layers::{Refusal, Service};
 use crate::metrics::{DeliveryHandles, Metrics};
 use crate::trace::{TRACEPARENT, producer_context, receive_span};
@@ -85,40 +86,37 @@ fn inject<'a>(span: &tracing::Span, messages: impl IntoIterator<Item = &'a mut M
     }
 }
 
-/// A subscription whose deliveries open a `receive` span and are counted.
+/// A subscription whose deliveries open a `receive` span and, with metrics, are counted (and tracked
+/// while in flight).
 struct Traced {
     inner: Subscription,
     backend: &'static str,
-    counts: Option<DeliveryHandles>,
+    counts: Option<(DeliveryHandles, Arc<InFlight>)>,
 }
 
 impl Traced {
-    fn seen(&self, d: &Delivery) {
-        drop(receive_span(self.backend, d));
-        if let Some(c) = &self.counts {
-            c.record(d.attempt());
+    fn seen(&self, d: Delivery) -> Delivery {
+        drop(receive_span(self.backend, &d));
+        match &self.counts {
+            Some((counts, in_flight)) => {
+                counts.record(d.attempt());
+                in_flight.wrap(d)
+            }
+            None => d,
         }
     }
 }
 
 #[async_trait]
 impl Source for Traced {
-    async fn next(&mut self) -> Option<Result<avb_event_bus::Delivery>> {
-        let got = self.inner.next().await;
-        if let Some(Ok(d)) = &got {
-            self.seen(d);
-        }
-        got
+    async fn next(&mut self) -> Option<Result<Delivery>> {
+        let got = self.inner.next().await?;
+        Some(got.map(|d| self.seen(d)))
     }
 
-    async fn next_batch(&mut self, max: usize) -> Option<Result<Vec<avb_event_bus::Delivery>>> {
-        let got = self.inner.next_batch(max).await;
-        if let Some(Ok(batch)) = &got {
-            for d in batch {
-                self.seen(d);
-            }
-        }
-        got
+    async fn next_batch(&mut self, max: usize) -> Option<Result<Vec<Delivery>>> {
+        let got = self.inner.next_batch(max).await?;
+        Some(got.map(|batch| batch.into_iter().map(|d| self.seen(d)).collect()))
     }
 }
 
@@ -204,10 +202,11 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
             .call("subscribe", || self.inner.subscribe(topic, group, start))
             .await?;
         let backend = self.inner.backend();
-        let counts = self
-            .metrics
-            .as_ref()
-            .map(|m| m.delivery_handles(backend, topic.name()));
+        let counts = self.metrics.as_ref().map(|m| {
+            let handles = m.delivery_handles(backend, topic.name());
+            let in_flight = InFlight::new(handles.in_flight(), topic, group);
+            (handles, in_flight)
+        });
         Ok(Subscription::new(Box::new(Traced {
             inner,
             backend,
