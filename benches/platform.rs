@@ -79,6 +79,57 @@ fn main() {
         }
         ratio::ratio_report("memory publish, metered vs raw", PER_ROUND, &rounds, 0);
 
+        // EventBus delivery: publish + next + ack on the raw memory bus vs the same bus as the Platform
+        // hands it out (metered, with delivery metrics: each delivery re-wrapped for the in-flight gauge).
+        let raw: Arc<dyn EventBus> = Arc::new(
+            avb::event_bus::memory::MemoryBus::builder()
+                .build()
+                .expect("bus"),
+        );
+        let layered: Arc<dyn EventBus> = {
+            use avb::layers::{Direct, Layer, metered::MeteredLayer};
+            let inner: Arc<dyn EventBus> = Arc::new(
+                avb::event_bus::memory::MemoryBus::builder()
+                    .build()
+                    .expect("bus"),
+            );
+            let stack = MeteredLayer::new(metrics.clone(), "event_bus", "memory").layer(Direct);
+            Arc::new(
+                avb::instrument::InstrumentedBus::new(inner, stack).with_metrics(metrics.clone()),
+            )
+        };
+        let mut subs = Vec::new();
+        for bus in [&raw, &layered] {
+            subs.push(
+                bus.subscribe(&topic, "bench", avb::event_bus::StartPosition::Latest)
+                    .await
+                    .expect("subscribe"),
+            );
+        }
+        let mut rounds = Vec::new();
+        for _ in 0..ROUNDS {
+            let mut times = [Duration::ZERO; 2];
+            for (i, bus) in [&raw, &layered].into_iter().enumerate() {
+                let sub = &mut subs[i];
+                let started = Instant::now();
+                for _ in 0..PER_ROUND {
+                    bus.publish(&topic, Message::new(payload.clone()))
+                        .await
+                        .expect("publish");
+                    let d = sub.next().await.expect("open").expect("delivery");
+                    d.ack().await.expect("ack");
+                }
+                times[i] = started.elapsed();
+            }
+            rounds.push((times[0], times[1]));
+        }
+        ratio::ratio_report(
+            "memory publish + next + ack, instrumented (metered, delivery metrics) vs raw",
+            PER_ROUND,
+            &rounds,
+            0,
+        );
+
         // Auth: trust-all authenticate, raw vs metered.
         let config = avb::config::Config::from_iter(Vec::<(String, String)>::new()).expect("config");
         let raw = avb::auth::open(&config.auth.backend).await.expect("auth");

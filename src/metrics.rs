@@ -477,4 +477,46 @@ mod tests {
         }
         assert!(!text.contains("nope"), "{text}");
     }
+
+    #[test]
+    fn topic_labels_are_bounded() {
+        let m = Metrics::new();
+        for i in 0..MAX_TOPICS + 3 {
+            m.delivery_handles("memory", &format!("t{i}")).record(2);
+        }
+        let text = m.encode();
+        let last = MAX_TOPICS - 1;
+        assert!(
+            text.contains(&format!(
+                r#"avb_event_bus_deliveries_total{{backend="memory",topic="t{last}"}} 1"#
+            )),
+            "{text}"
+        );
+        assert!(
+            !text.contains(&format!(r#"topic="t{MAX_TOPICS}""#)),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"avb_event_bus_redeliveries_total{backend="memory",topic="other"} 3"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn llm_tokens_and_time_to_first_token_are_recorded_with_bounded_models() {
+        let m = Metrics::new();
+        m.record_llm("openai", "m0", 5, 7, Some(Duration::from_millis(120)));
+        for i in 0..MAX_MODELS + 1 {
+            m.record_llm("openai", &format!("x{i}"), 1, 0, None);
+        }
+        let text = m.encode();
+        for line in [
+            r#"avb_llm_tokens_total{backend="openai",model="m0",type="input"} 5"#,
+            r#"avb_llm_tokens_total{backend="openai",model="m0",type="output"} 7"#,
+            r#"avb_llm_time_to_first_token_seconds_count{backend="openai",model="m0"} 1"#,
+            r#"avb_llm_tokens_total{backend="openai",model="other",type="input"} 2"#,
+        ] {
+            assert!(text.contains(line), "missing {line:?} in:\n{text}");
+        }
+    }
 }

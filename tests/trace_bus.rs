@@ -274,3 +274,59 @@ async fn pulsar_carries_the_trace() {
         .unwrap();
     trace_crosses_the_bus(Arc::new(bus)).await;
 }
+
+/// The in-flight gauge follows batches and drops too: three handed out at once count 3, `ack_all` settles
+/// them in one call and the gauge is back to 0; a dropped delivery leaves the gauge and comes back.
+#[cfg(feature = "event-bus-memory")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_follows_batches_and_drops() {
+    let metrics = Arc::new(Metrics::new());
+    let inner: Arc<dyn EventBus> = Arc::new(
+        avb::event_bus::memory::MemoryBus::builder()
+            .with_settings(settings())
+            .build()
+            .unwrap(),
+    );
+    let bus = avb::instrument::InstrumentedBus::new(
+        inner,
+        MeteredLayer::new(metrics.clone(), "event_bus", "memory").layer(Direct),
+    )
+    .with_metrics(metrics.clone());
+    let topic = Topic::new(&avb::WorkspaceId::new("trace").unwrap(), "batched").unwrap();
+    let mut sub = bus
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let messages = (0..4u8).map(|i| Message::new(vec![i])).collect();
+    bus.publish_batch(&topic, messages).await.unwrap();
+    let gauge = |n: u32| {
+        format!(r#"avb_event_bus_in_flight_deliveries{{backend="memory",topic="batched"}} {n}"#)
+    };
+    let mut batch = Vec::new();
+    while batch.len() < 3 {
+        batch.extend(sub.next_batch(3 - batch.len()).await.unwrap().unwrap());
+    }
+    assert!(metrics.encode().contains(&gauge(3)), "{}", metrics.encode());
+    Delivery::ack_all(&batch).await.unwrap();
+    assert!(metrics.encode().contains(&gauge(0)), "{}", metrics.encode());
+    // Acking again is refused as on the backend's own deliveries.
+    assert!(batch[0].ack().await.is_err());
+    let d = next(&mut sub).await;
+    assert_eq!(d.attempt(), 1);
+    assert!(metrics.encode().contains(&gauge(1)));
+    drop(d);
+    assert!(metrics.encode().contains(&gauge(0)), "{}", metrics.encode());
+    let again = next(&mut sub).await;
+    assert_eq!(
+        (again.attempt(), &again.message().payload[..]),
+        (2, &[3u8][..])
+    );
+    again.ack().await.unwrap();
+    let text = metrics.encode();
+    assert!(text.contains(&gauge(0)), "{text}");
+    assert!(
+        text.contains(r#"avb_event_bus_redeliveries_total{backend="memory",topic="batched"} 1"#),
+        "{text}"
+    );
+    bus.close().await.unwrap();
+}
