@@ -79,37 +79,39 @@ fn main() {
         }
         ratio::ratio_report("memory publish, metered vs raw", PER_ROUND, &rounds, 0);
 
-        // EventBus delivery: publish + next + ack on the raw memory bus vs the same bus as the Platform
-        // hands it out (metered, with delivery metrics: each delivery re-wrapped for the in-flight gauge).
-        let raw: Arc<dyn EventBus> = Arc::new(
-            avb::event_bus::memory::MemoryBus::builder()
-                .build()
-                .expect("bus"),
-        );
-        let layered: Arc<dyn EventBus> = {
-            use avb::layers::{Direct, Layer, metered::MeteredLayer};
-            let inner: Arc<dyn EventBus> = Arc::new(
+        // EventBus delivery: publish + next + ack on the raw memory bus, the same bus behind the metered
+        // layer (spans; deliveries passed through), and as the Platform hands it out (plus delivery metrics:
+        // each delivery re-wrapped for the in-flight gauge) — three buses, interleaved in every round.
+        let memory = || -> Arc<dyn EventBus> {
+            Arc::new(
                 avb::event_bus::memory::MemoryBus::builder()
                     .build()
                     .expect("bus"),
-            );
-            let stack = MeteredLayer::new(metrics.clone(), "event_bus", "memory").layer(Direct);
-            Arc::new(
-                avb::instrument::InstrumentedBus::new(inner, stack).with_metrics(metrics.clone()),
             )
         };
+        let metered = |with_metrics: bool| -> Arc<dyn EventBus> {
+            use avb::layers::{Direct, Layer, metered::MeteredLayer};
+            let stack = MeteredLayer::new(metrics.clone(), "event_bus", "memory").layer(Direct);
+            let bus = avb::instrument::InstrumentedBus::new(memory(), stack);
+            Arc::new(if with_metrics {
+                bus.with_metrics(metrics.clone())
+            } else {
+                bus
+            })
+        };
+        let buses = [memory(), metered(false), metered(true)];
         let mut subs = Vec::new();
-        for bus in [&raw, &layered] {
+        for bus in &buses {
             subs.push(
                 bus.subscribe(&topic, "bench", avb::event_bus::StartPosition::Latest)
                     .await
                     .expect("subscribe"),
             );
         }
-        let mut rounds = Vec::new();
+        let (mut plain, mut counted) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
-            let mut times = [Duration::ZERO; 2];
-            for (i, bus) in [&raw, &layered].into_iter().enumerate() {
+            let mut times = [Duration::ZERO; 3];
+            for (i, bus) in buses.iter().enumerate() {
                 let sub = &mut subs[i];
                 let started = Instant::now();
                 for _ in 0..PER_ROUND {
@@ -121,12 +123,19 @@ fn main() {
                 }
                 times[i] = started.elapsed();
             }
-            rounds.push((times[0], times[1]));
+            plain.push((times[0], times[1]));
+            counted.push((times[0], times[2]));
         }
         ratio::ratio_report(
-            "memory publish + next + ack, instrumented (metered, delivery metrics) vs raw",
+            "memory publish + next + ack, metered (no delivery metrics) vs raw",
             PER_ROUND,
-            &rounds,
+            &plain,
+            0,
+        );
+        ratio::ratio_report(
+            "memory publish + next + ack, metered + delivery metrics (in-flight wrapper) vs raw",
+            PER_ROUND,
+            &counted,
             0,
         );
 
