@@ -330,3 +330,54 @@ async fn in_flight_follows_batches_and_drops() {
     );
     bus.close().await.unwrap();
 }
+
+/// A malformed `traceparent` the publisher set is passed on untouched (it is the caller's header) and the
+/// consumer side ignores it: the delivery is handed out, its `receive` span links to no remote parent.
+#[cfg(feature = "event-bus-memory")]
+#[tokio::test]
+async fn a_malformed_traceparent_is_passed_on_and_ignored() {
+    let inner: Arc<dyn EventBus> = Arc::new(
+        avb::event_bus::memory::MemoryBus::builder()
+            .with_settings(settings())
+            .build()
+            .unwrap(),
+    );
+    let metrics = Arc::new(Metrics::new());
+    let bus = avb::instrument::InstrumentedBus::new(
+        inner,
+        MeteredLayer::new(metrics.clone(), "event_bus", "memory").layer(Direct),
+    )
+    .with_metrics(metrics);
+    let captured = Captured::default();
+    let _default =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
+    let topic = Topic::new(&avb::WorkspaceId::new("trace").unwrap(), "malformed").unwrap();
+    let mut sub = bus
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let bad = "00-00000000000000000000000000000000-00f067aa0ba902b7-01";
+    bus.publish(
+        &topic,
+        Message::new(&b"x"[..]).with_header("traceparent", bad),
+    )
+    .await
+    .unwrap();
+    let d = next(&mut sub).await;
+    assert_eq!(d.message().headers["traceparent"], bad);
+    let receive = captured.spans_named("receive");
+    assert_eq!(receive.len(), 1);
+    assert!(!receive[0].fields.contains_key("trace_id"), "{receive:?}");
+    assert!(
+        !receive[0].fields.contains_key("parent_span_id"),
+        "{receive:?}"
+    );
+    let debug = captured.events.lock().unwrap().clone();
+    assert!(
+        debug.iter().any(|e| e
+            .get("message")
+            .is_some_and(|m| m.contains("malformed traceparent"))),
+        "{debug:?}"
+    );
+    d.ack().await.unwrap();
+}
