@@ -139,9 +139,23 @@ async fn llm_spans_follow_the_gen_ai_conventions_and_metrics_count_tokens() {
         .chat_stream(ChatRequest::user("stream please"))
         .await
         .unwrap();
+    let mut streamed = String::new();
     while let Some(d) = stream.next().await {
-        d.unwrap();
+        streamed.push_str(&d.unwrap().content);
     }
+    // The stream handed out is re-emitted by the instrument: same text and summary as the backend's.
+    let direct = inner
+        .chat_stream(ChatRequest::user("stream please"))
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap();
+    assert_eq!(streamed, direct.content);
+    let summary = stream.summary().expect("a summary after the end");
+    assert_eq!(summary.usage, direct.usage);
+    assert_eq!(summary.finish_reason, direct.finish_reason);
+    assert!(summary.timing.time_to_first_token.is_some());
     assert!(
         llm.chat(ChatRequest::user("x").model("no-such-model"))
             .await
@@ -182,14 +196,59 @@ async fn llm_spans_follow_the_gen_ai_conventions_and_metrics_count_tokens() {
     for line in [
         format!(
             r#"avb_llm_tokens_total{{backend="mock",model="{model}",type="input"}} {}"#,
-            answer.usage.prompt_tokens
+            answer.usage.prompt_tokens + summary.usage.prompt_tokens
         ),
         format!(
             r#"avb_llm_tokens_total{{backend="mock",model="{model}",type="output"}} {}"#,
-            answer.usage.completion_tokens
+            answer.usage.completion_tokens + summary.usage.completion_tokens
         ),
         format!(r#"avb_llm_time_to_first_token_seconds_count{{backend="mock",model="{model}"}} 1"#),
     ] {
         assert!(m.contains(&line), "missing {line:?} in\n{m}");
     }
+}
+
+/// The LLM port as the Platform hands it out (metered, with metrics: streams re-emitted to count their
+/// tokens) still passes the LLM conformance suite — on the mock, and on llama.cpp through the OpenAI API.
+#[tokio::test]
+async fn the_instrumented_llm_passes_the_conformance_suite() {
+    use avb::llm::conformance::{self, Expect, Harness};
+    let metrics = Arc::new(Metrics::new());
+    let mut runs = vec![(
+        vec![("LLM_PROVIDER".to_string(), "mock".to_string())],
+        Expect::all(),
+    )];
+    if let Some(url) = avb::testing::live_server("AVB_TEST_LLAMACPP_URL") {
+        let model = avb::testing::harness_value("AVB_TEST_LLAMACPP_MODEL").unwrap();
+        runs.push((
+            vec![
+                ("LLM_PROVIDER".into(), "openai".into()),
+                (
+                    "LLM_API_URL".into(),
+                    format!("{}/v1", url.trim_end_matches('/')),
+                ),
+                ("LLM_MODEL".into(), model),
+            ],
+            Expect::all().skipped(
+                "unknown_model_not_found",
+                avb::llm::capability::REJECTS_UNKNOWN_MODEL,
+            ),
+        ));
+    }
+    for (pairs, expect) in runs {
+        let config = avb::config::Config::from_iter(pairs).unwrap();
+        let ports = avb::Ports::open(config)
+            .await
+            .unwrap()
+            .instrumented(&metrics);
+        let llm = ports.llm().clone();
+        conformance::run_all(&Harness::new(llm))
+            .await
+            .assert_exact(&expect);
+    }
+    let text = metrics.encode();
+    assert!(
+        text.contains(r#"avb_llm_tokens_total{backend="mock""#),
+        "{text}"
+    );
 }

@@ -8,7 +8,8 @@
 //! `gen_ai.response.model`, `gen_ai.usage.input_tokens`/`output_tokens`, `gen_ai.response.finish_reasons`;
 //! a streamed chat records `gen_ai.server.time_to_first_token` (seconds). No prompt or answer text.
 //! With [`InstrumentedLlm::with_metrics`], token counts and the time to the first token go to
-//! [`crate::metrics`] (a stream's tokens arrive after the call returns and are not counted).
+//! [`crate::metrics`]; a stream's tokens arrive with its last chunk, so the stream handed out is the
+//! backend's re-emitted piece by piece (same deltas, same summary) and counts them when it ends.
 
 use crate::layers::{Refusal, Service};
 use crate::metrics::Metrics;
@@ -92,6 +93,55 @@ impl<S> InstrumentedLlm<S> {
         }
         span
     }
+}
+
+/// `stream` re-emitted event by event (the same deltas, then its model, finish reason and usage), counting
+/// its tokens into `metrics` when it ends. `started` is when the call began; the first token had arrived
+/// when the backend handed the stream out (now).
+fn counted(
+    stream: ChatStream,
+    started: Instant,
+    backend: &'static str,
+    model: String,
+    metrics: Arc<Metrics>,
+) -> ChatStream {
+    use avb_llm::Event;
+    use futures::StreamExt;
+    let first_token_at = Instant::now();
+    let events = futures::stream::unfold(Some(stream), move |state| {
+        let (model, metrics) = (model.clone(), metrics.clone());
+        async move {
+            let mut s = state?;
+            match s.next().await {
+                Some(Ok(delta)) => Some((vec![Ok(Event::Delta(delta.content))], Some(s))),
+                Some(Err(e)) => Some((vec![Err(e)], None)),
+                None => {
+                    let summary = s.summary()?;
+                    let u = summary.usage;
+                    metrics.record_llm(backend, &model, u.prompt_tokens, u.completion_tokens, None);
+                    let mut end = Vec::with_capacity(3);
+                    if let Some(m) = summary.model {
+                        end.push(Ok(Event::Model(m)));
+                    }
+                    if let Some(f) = summary.finish_reason {
+                        end.push(Ok(Event::Finish(f)));
+                    }
+                    end.push(Ok(Event::Usage(u)));
+                    Some((end, None))
+                }
+            }
+        }
+    })
+    .flat_map(futures::stream::iter);
+    ChatStream::new(
+        backend,
+        String::new(),
+        started,
+        Vec::new(),
+        Some(first_token_at),
+        Box::pin(events),
+        None,
+    )
 }
 
 fn finish_name(f: &avb_llm::FinishReason) -> &str {
@@ -212,7 +262,16 @@ impl<S: Service + 'static> LlmClient for InstrumentedLlm<S> {
             }
             Err(e) => record_error(&span, e),
         }
-        answer
+        match (answer, &self.metrics) {
+            (Ok(stream), Some(m)) => Ok(counted(
+                stream,
+                started,
+                self.inner.backend(),
+                model,
+                m.clone(),
+            )),
+            (answer, _) => answer,
+        }
     }
 
     async fn embed(&self, inputs: &[String], model: Option<&str>) -> Result<Embeddings> {
