@@ -9,6 +9,7 @@
 //! | `avb_event_bus_deliveries_total` | `backend`, `topic` | deliveries handed out by the Platform's subscriptions |
 //! | `avb_event_bus_redeliveries_total` | `backend`, `topic` | those with attempt > 1 (a nack, a drop or a lapsed lease before) |
 //! | `avb_event_bus_in_flight_deliveries` | `backend`, `topic` | gauge: handed out and not yet acked, nacked or dropped |
+//! | `avb_event_bus_dead_lettered_total` | `backend`, `topic` | messages a nack (or, where dropped deliveries come back at once, a drop) of the last attempt dead-lettered (needs `InstrumentedBus::with_max_attempts`; the Platform sets it) |
 //! | `avb_llm_time_to_first_token_seconds` | `backend`, `model` | streamed chats: from the call to the first token (histogram, 10 ms … 164 s) |
 //! | `avb_llm_tokens_total` | `backend`, `model`, `type` (`input`, `output`) | tokens the provider counted (chat: on the answer; stream: at its end) |
 //!
@@ -124,12 +125,18 @@ pub struct DeliveryHandles {
     deliveries: Counter,
     redeliveries: Counter,
     in_flight: Gauge,
+    dead_lettered: Counter,
 }
 
 impl DeliveryHandles {
     /// The topic's gauge of deliveries handed out and not yet settled.
     pub fn in_flight(&self) -> Gauge {
         self.in_flight.clone()
+    }
+
+    /// The topic's counter of messages dead-lettered by a settlement.
+    pub fn dead_lettered(&self) -> Counter {
+        self.dead_lettered.clone()
     }
 
     /// Counts one delivery handed out with `attempt` (a redelivery when > 1).
@@ -184,6 +191,7 @@ pub struct Metrics {
     deliveries: Family<TopicLabels, Counter>,
     redeliveries: Family<TopicLabels, Counter>,
     in_flight: Family<TopicLabels, Gauge>,
+    dead_lettered: Family<TopicLabels, Counter>,
     topics: Bounded,
     time_to_first_token: Family<ModelLabels, Histogram, fn() -> Histogram>,
     tokens: Family<TokenLabels, Counter>,
@@ -245,6 +253,12 @@ impl Metrics {
             "Deliveries handed out and not yet acked, nacked or dropped, by backend and topic",
             in_flight.clone(),
         );
+        let dead_lettered = Family::<TopicLabels, Counter>::default();
+        registry.register(
+            "avb_event_bus_dead_lettered",
+            "Messages dead-lettered by a nack (or a drop) of their last attempt, by backend and topic",
+            dead_lettered.clone(),
+        );
         let time_to_first_token = Family::new_with_constructor(ttft_histogram as fn() -> Histogram);
         registry.register(
             "avb_llm_time_to_first_token_seconds",
@@ -266,6 +280,7 @@ impl Metrics {
             deliveries,
             redeliveries,
             in_flight,
+            dead_lettered,
             topics: Bounded::new(MAX_TOPICS),
             time_to_first_token,
             tokens,
@@ -284,6 +299,7 @@ impl Metrics {
             deliveries: self.deliveries.get_or_create(&labels).clone(),
             redeliveries: self.redeliveries.get_or_create(&labels).clone(),
             in_flight: self.in_flight.get_or_create(&labels).clone(),
+            dead_lettered: self.dead_lettered.get_or_create(&labels).clone(),
         }
     }
 

@@ -135,10 +135,12 @@ impl Ports {
         use crate::layers::{Direct, Layer, metered::MeteredLayer};
         let bus = self.event_bus.clone();
         let layer = MeteredLayer::new(metrics.clone(), "event_bus", bus.backend());
-        self.event_bus = Arc::new(
-            crate::instrument::InstrumentedBus::new(bus, layer.layer(Direct))
-                .with_metrics(metrics.clone()),
-        );
+        let mut bus = crate::instrument::InstrumentedBus::new(bus, layer.layer(Direct))
+            .with_metrics(metrics.clone());
+        if let Some(d) = self.config.event_bus.backend.clone().delivery_mut() {
+            bus = bus.with_max_attempts(d.max_attempts);
+        }
+        self.event_bus = Arc::new(bus);
         let auth = self.auth.clone();
         let layer = MeteredLayer::new(metrics.clone(), "auth", auth.backend());
         self.auth = Arc::new(crate::instrument::InstrumentedAuth::new(

@@ -3,7 +3,8 @@
 //! A publish under a span injects `traceparent`; the consumer's `receive` span carries the same trace id
 //! with the publisher's span as parent (checked on the recorded span fields, and — feature `otlp` — on the
 //! OpenTelemetry spans as exported). The same run checks the delivery metrics: a nacked message comes back
-//! with attempt 2 and moves `avb_event_bus_redeliveries_total`.
+//! with attempt 2 and moves `avb_event_bus_redeliveries_total`; a second body nacks a message on its last
+//! attempt and checks `avb_event_bus_dead_lettered_total` against the dead-letter topic.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
@@ -217,14 +218,79 @@ async fn trace_crosses_the_bus(inner: Arc<dyn EventBus>) {
     bus.close().await.unwrap();
 }
 
+/// The second body every backend runs: a message nacked on its last attempt is dead-lettered, and
+/// `avb_event_bus_dead_lettered_total` counts it (the message is then read from the dead-letter topic, so
+/// the count is not a guess).
+async fn dead_lettering_is_counted(inner: Arc<dyn EventBus>, max_attempts: u32) {
+    let backend = inner.backend();
+    let metrics = Arc::new(Metrics::new());
+    let bus = avb::instrument::InstrumentedBus::new(
+        inner,
+        MeteredLayer::new(metrics.clone(), "event_bus", backend).layer(Direct),
+    )
+    .with_metrics(metrics.clone())
+    .with_max_attempts(max_attempts);
+    let ws = avb::WorkspaceId::new("trace").unwrap();
+    let name = format!("dlq-{}", uuid::Uuid::new_v4().simple());
+    let topic = Topic::new(&ws, name.clone()).unwrap();
+    let mut dead = bus
+        .subscribe(&topic.dead_letter(), "dlq", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let mut sub = bus
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    let m = Message::new(&b"poison"[..]);
+    bus.publish(&topic, m.clone()).await.unwrap();
+    let counted =
+        format!(r#"avb_event_bus_dead_lettered_total{{backend="{backend}",topic="{name}"}}"#);
+    for attempt in 1..=max_attempts {
+        let d = next(&mut sub).await;
+        assert_eq!(d.attempt(), attempt, "{backend}");
+        assert!(
+            metrics.encode().contains(&format!("{counted} 0")),
+            "{backend}: nothing dead-lettered before the last nack\n{}",
+            metrics.encode()
+        );
+        d.nack(Duration::ZERO, "poison").await.unwrap();
+    }
+    let text = metrics.encode();
+    assert!(text.contains(&format!("{counted} 1")), "{backend}\n{text}");
+    let d = next(&mut dead).await;
+    assert_eq!(
+        d.message_id(),
+        &m.id,
+        "{backend}: the counted message is in the dead-letter topic"
+    );
+    d.ack().await.unwrap();
+    drop((sub, dead));
+    bus.close().await.unwrap();
+}
+
+/// Dead-lettering settings: two attempts, short backoff.
+fn dlq_settings() -> Settings {
+    Settings {
+        max_attempts: 2,
+        ..settings()
+    }
+}
+
+#[cfg(feature = "event-bus-memory")]
+fn memory(s: Settings) -> Arc<dyn EventBus> {
+    Arc::new(
+        avb::event_bus::memory::MemoryBus::builder()
+            .with_settings(s)
+            .build()
+            .unwrap(),
+    )
+}
+
 #[cfg(feature = "event-bus-memory")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_carries_the_trace() {
-    let bus = avb::event_bus::memory::MemoryBus::builder()
-        .with_settings(settings())
-        .build()
-        .unwrap();
-    trace_crosses_the_bus(Arc::new(bus)).await;
+    trace_crosses_the_bus(memory(settings())).await;
+    dead_lettering_is_counted(memory(dlq_settings()), 2).await;
 }
 
 #[cfg(feature = "event-bus-redis")]
@@ -233,13 +299,18 @@ async fn redis_carries_the_trace() {
     let Some(url) = avb::testing::live_server("AVB_TEST_REDIS_URL") else {
         return;
     };
-    let bus = avb::event_bus::redis::RedisBus::builder()
-        .with_url(&url)
-        .with_settings(settings())
-        .with_claim_interval(Duration::from_millis(50))
-        .build()
-        .unwrap();
-    trace_crosses_the_bus(Arc::new(bus)).await;
+    let redis = |s: Settings| -> Arc<dyn EventBus> {
+        Arc::new(
+            avb::event_bus::redis::RedisBus::builder()
+                .with_url(&url)
+                .with_settings(s)
+                .with_claim_interval(Duration::from_millis(50))
+                .build()
+                .unwrap(),
+        )
+    };
+    trace_crosses_the_bus(redis(settings())).await;
+    dead_lettering_is_counted(redis(dlq_settings()), 2).await;
 }
 
 #[cfg(feature = "event-bus-kafka")]
@@ -248,12 +319,17 @@ async fn kafka_carries_the_trace() {
     let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
         return;
     };
-    let bus = avb::event_bus::kafka::KafkaBus::builder()
-        .with_bootstrap_servers([&bootstrap])
-        .with_settings(settings())
-        .build()
-        .unwrap();
-    trace_crosses_the_bus(Arc::new(bus)).await;
+    let kafka = |s: Settings| -> Arc<dyn EventBus> {
+        Arc::new(
+            avb::event_bus::kafka::KafkaBus::builder()
+                .with_bootstrap_servers([&bootstrap])
+                .with_settings(s)
+                .build()
+                .unwrap(),
+        )
+    };
+    trace_crosses_the_bus(kafka(settings())).await;
+    dead_lettering_is_counted(kafka(dlq_settings()), 2).await;
 }
 
 #[cfg(feature = "event-bus-pulsar")]
@@ -265,14 +341,19 @@ async fn pulsar_carries_the_trace() {
     let Some(admin) = avb::testing::live_server("AVB_TEST_PULSAR_ADMIN_URL") else {
         return;
     };
-    let bus = avb::event_bus::pulsar::PulsarBus::builder()
-        .with_url(&url)
-        .with_admin_url(&admin)
-        .with_tenant("avb-test")
-        .with_settings(settings())
-        .build()
-        .unwrap();
-    trace_crosses_the_bus(Arc::new(bus)).await;
+    let pulsar = |s: Settings| -> Arc<dyn EventBus> {
+        Arc::new(
+            avb::event_bus::pulsar::PulsarBus::builder()
+                .with_url(&url)
+                .with_admin_url(&admin)
+                .with_tenant("avb-test")
+                .with_settings(s)
+                .build()
+                .unwrap(),
+        )
+    };
+    trace_crosses_the_bus(pulsar(settings())).await;
+    dead_lettering_is_counted(pulsar(dlq_settings()), 2).await;
 }
 
 /// The in-flight gauge follows batches and drops too: three handed out at once count 3, `ack_all` settles
@@ -380,4 +461,36 @@ async fn a_malformed_traceparent_is_passed_on_and_ignored() {
         "{debug:?}"
     );
     d.ack().await.unwrap();
+}
+
+/// The Platform's bus counts dead-lettering with the configured `EVENT_BUS_MAX_ATTEMPTS`, and a publish
+/// under a span carries the trace — a service gets both without wiring anything.
+#[cfg(feature = "event-bus-memory")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_bus_counts_dead_lettering_with_the_configured_attempts() {
+    let platform = avb::Platform::from_pairs([
+        ("EVENT_BUS_MAX_ATTEMPTS", "1"),
+        ("EVENT_BUS_RETRY_MIN_MS", "10"),
+    ])
+    .await
+    .unwrap();
+    let bus = platform.ports().event_bus().clone();
+    let topic = Topic::new(&avb::WorkspaceId::new("trace").unwrap(), "platform").unwrap();
+    let mut sub = bus
+        .subscribe(&topic, "g", StartPosition::Earliest)
+        .await
+        .unwrap();
+    bus.publish(&topic, Message::new(&b"once"[..]))
+        .await
+        .unwrap();
+    let d = next(&mut sub).await;
+    d.nack(Duration::ZERO, "no").await.unwrap();
+    let text = platform.metrics().encode();
+    for line in [
+        r#"avb_event_bus_dead_lettered_total{backend="memory",topic="platform"} 1"#,
+        r#"avb_event_bus_deliveries_total{backend="memory",topic="platform"} 1"#,
+        r#"avb_event_bus_in_flight_deliveries{backend="memory",topic="platform"} 0"#,
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
 }

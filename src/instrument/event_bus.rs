@@ -7,7 +7,7 @@
 //! the same trace on every backend. Metrics ([`InstrumentedBus::with_metrics`]): deliveries,
 //! redeliveries and deliveries in flight per topic (see `in_flight.rs`).
 
-use super::in_flight::InFlight;
+use super::in_flight::{DeadLetter, InFlight};
 use crate::layers::{Refusal, Service};
 use crate::metrics::{DeliveryHandles, Metrics};
 use crate::trace::{TRACEPARENT, producer_context, receive_span};
@@ -37,6 +37,7 @@ pub struct InstrumentedBus<S> {
     inner: Arc<dyn EventBus>,
     stack: S,
     metrics: Option<Arc<Metrics>>,
+    max_attempts: Option<u32>,
 }
 
 impl<S> InstrumentedBus<S> {
@@ -46,7 +47,17 @@ impl<S> InstrumentedBus<S> {
             inner,
             stack,
             metrics: None,
+            max_attempts: None,
         }
+    }
+
+    /// With metrics: also counts the messages its subscriptions' settlements dead-letter — a nack (or,
+    /// where the backend redelivers a dropped delivery at once, a drop) of attempt `max_attempts` (the
+    /// bus's [`avb_event_bus::Settings::max_attempts`]) on a backend with dead-letter topics. A last
+    /// attempt whose lease lapses is dead-lettered by the backend unseen.
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = Some(max_attempts);
+        self
     }
 
     /// Also counts the deliveries its subscriptions hand out (and the redeliveries among them) into
@@ -204,7 +215,16 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
         let backend = self.inner.backend();
         let counts = self.metrics.as_ref().map(|m| {
             let handles = m.delivery_handles(backend, topic.name());
-            let in_flight = InFlight::new(handles.in_flight(), topic, group);
+            let caps = self.inner.capabilities();
+            let dead_letter = self
+                .max_attempts
+                .filter(|_| caps.dead_letter)
+                .map(|max_attempts| DeadLetter {
+                    max_attempts,
+                    on_drop: caps.redeliver_on_drop,
+                    counter: handles.dead_lettered(),
+                });
+            let in_flight = InFlight::new(handles.in_flight(), topic, group, dead_letter);
             (handles, in_flight)
         });
         Ok(Subscription::new(Box::new(Traced {

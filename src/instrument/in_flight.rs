@@ -6,6 +6,7 @@
 
 use avb_event_bus::backend::{Receipt, Settle};
 use avb_event_bus::{Delivery, Error, Result, Topic};
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +35,26 @@ pub(crate) struct InFlight {
     gauge: Gauge,
     topic: Arc<Topic>,
     group: Arc<str>,
+    dead_letter: Option<DeadLetter>,
+}
+
+/// When a settlement dead-letters: a nack (or, where the backend redelivers on drop, a drop) of attempt
+/// `max_attempts` or later; counted in `counter`.
+pub(crate) struct DeadLetter {
+    /// The bus's `max_attempts`.
+    pub(crate) max_attempts: u32,
+    /// Whether a dropped delivery is redelivered at once (so a dropped last attempt is dead-lettered).
+    pub(crate) on_drop: bool,
+    /// `avb_event_bus_dead_lettered_total` of the topic.
+    pub(crate) counter: Counter,
+}
+
+impl DeadLetter {
+    fn count(&self, attempt: u32) {
+        if attempt >= self.max_attempts {
+            self.counter.inc();
+        }
+    }
 }
 
 fn gone() -> Error {
@@ -46,13 +67,19 @@ fn gone() -> Error {
 
 impl InFlight {
     /// Tracks the deliveries of one subscription (`topic`, `group`) in `gauge`.
-    pub(crate) fn new(gauge: Gauge, topic: &Topic, group: &str) -> Arc<Self> {
+    pub(crate) fn new(
+        gauge: Gauge,
+        topic: &Topic,
+        group: &str,
+        dead_letter: Option<DeadLetter>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             open: Mutex::new(HashMap::new()),
             next: AtomicU64::new(0),
             gauge,
             topic: Arc::new(topic.clone()),
             group: Arc::from(group),
+            dead_letter,
         })
     }
 
@@ -111,8 +138,10 @@ impl Settle for InFlight {
     async fn nack(&self, receipt: &Receipt, delay: Duration, reason: &str) -> Result<()> {
         let held = self.take(receipt)?;
         let result = held.delivery.nack(delay, reason).await;
-        if result.is_err() {
-            self.put_back(receipt.tag, held);
+        match (&result, &self.dead_letter) {
+            (Err(_), _) => self.put_back(receipt.tag, held),
+            (Ok(()), Some(dl)) => dl.count(receipt.attempt),
+            (Ok(()), None) => {}
         }
         result
     }
@@ -156,7 +185,12 @@ impl Settle for InFlight {
     }
 
     fn dropped(&self, receipt: &Receipt) {
-        // The backend's delivery is dropped too: it redelivers as it would have.
-        drop(self.open().remove(&receipt.tag));
+        // The backend's delivery is dropped too: it redelivers (or dead-letters) as it would have.
+        let held = self.open().remove(&receipt.tag);
+        if let (Some(_), Some(dl)) = (held, &self.dead_letter)
+            && dl.on_drop
+        {
+            dl.count(receipt.attempt);
+        }
     }
 }
