@@ -208,6 +208,7 @@ async fn llm_spans_follow_the_gen_ai_conventions_and_metrics_count_tokens() {
     }
 }
 
+#[cfg(feature = "llm-conformance")]
 /// The LLM port as the Platform hands it out (metered, with metrics: streams re-emitted to count their
 /// tokens) still passes the LLM conformance suite — on the mock, and on llama.cpp through the OpenAI API.
 #[tokio::test]
