@@ -82,6 +82,66 @@ fn main() {
         }
         ratio::ratio_report("memory publish, metered vs raw", PER_ROUND, &rounds, 0);
 
+        // EventBus delivery: publish + next + ack on the raw memory bus, the same bus behind the metered
+        // layer (spans; deliveries passed through), and as the Platform hands it out (plus delivery metrics:
+        // each delivery re-wrapped for the in-flight gauge) — three buses, interleaved in every round.
+        let memory = || -> Arc<dyn EventBus> {
+            Arc::new(
+                avb::event_bus::memory::MemoryBus::builder()
+                    .build()
+                    .expect("bus"),
+            )
+        };
+        let metered = |with_metrics: bool| -> Arc<dyn EventBus> {
+            use avb::layers::{Direct, Layer, metered::MeteredLayer};
+            let stack = MeteredLayer::new(metrics.clone(), "event_bus", "memory").layer(Direct);
+            let bus = avb::instrument::InstrumentedBus::new(memory(), stack);
+            Arc::new(if with_metrics {
+                bus.with_metrics(metrics.clone())
+            } else {
+                bus
+            })
+        };
+        let buses = [memory(), metered(false), metered(true)];
+        let mut subs = Vec::new();
+        for bus in &buses {
+            subs.push(
+                bus.subscribe(&topic, "bench", avb::event_bus::StartPosition::Latest)
+                    .await
+                    .expect("subscribe"),
+            );
+        }
+        let (mut plain, mut counted) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let mut times = [Duration::ZERO; 3];
+            for (i, bus) in buses.iter().enumerate() {
+                let sub = &mut subs[i];
+                let started = Instant::now();
+                for _ in 0..PER_ROUND {
+                    bus.publish(&topic, Message::new(payload.clone()))
+                        .await
+                        .expect("publish");
+                    let d = sub.next().await.expect("open").expect("delivery");
+                    d.ack().await.expect("ack");
+                }
+                times[i] = started.elapsed();
+            }
+            plain.push((times[0], times[1]));
+            counted.push((times[0], times[2]));
+        }
+        ratio::ratio_report(
+            "memory publish + next + ack, metered (no delivery metrics) vs raw",
+            PER_ROUND,
+            &plain,
+            0,
+        );
+        ratio::ratio_report(
+            "memory publish + next + ack, metered + delivery metrics (in-flight wrapper) vs raw",
+            PER_ROUND,
+            &counted,
+            0,
+        );
+
         // Auth: trust-all authenticate, raw vs metered.
         let config = avb::config::Config::from_iter(Vec::<(String, String)>::new()).expect("config");
         let raw = avb::auth::open(&config.auth.backend).await.expect("auth");

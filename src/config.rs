@@ -49,6 +49,18 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::f
 /// The facade's own variables (the HTTP surface, the drain).
 pub const HTTP_KEYS: &[Key] = &[AVB_HTTP_ADDR, AVB_SHUTDOWN_TIMEOUT];
 
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`: where [`crate::trace::init_otlp`] sends spans (feature `otlp`).
+pub const OTEL_EXPORTER_OTLP_ENDPOINT: Key = key(
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "traces",
+    "`http://` or `https://` URL (no credentials, query or fragment)",
+    "unset (no export)",
+    "The OTLP/HTTP receiver for traces (spans go to `<url>/v1/traces`, protobuf); read into `Config::otlp_endpoint`, used by `avb::trace::init_otlp` (feature `otlp`). See docs/observability.md.",
+);
+
+/// The trace export's variables.
+pub const TRACE_KEYS: &[Key] = &[OTEL_EXPORTER_OTLP_ENDPOINT];
+
 /// The default of [`AVB_HTTP_ADDR`]: the requirements' API port, on loopback.
 pub const DEFAULT_HTTP_ADDR: std::net::SocketAddr =
     std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 65020);
@@ -301,6 +313,7 @@ pub fn registry() -> &'static Registry {
             <CatalogConfig as PortConfig>::VARS,
             <LlmConfig as PortConfig>::VARS,
             HTTP_KEYS,
+            TRACE_KEYS,
             TEST_KEYS,
         ])
     })
@@ -335,6 +348,8 @@ pub struct Config {
     /// `AVB_SHUTDOWN_TIMEOUT` (JSON: `shutdown_timeout_ms`).
     #[serde(rename = "shutdown_timeout_ms", serialize_with = "millis")]
     pub shutdown_timeout: std::time::Duration,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the OTLP receiver for traces, when set.
+    pub otlp_endpoint: Option<ServiceUrl>,
     /// Variables seen and not used, with the reason.
     pub ignored: Vec<Ignored>,
     /// The ports resolved ([`ConfigBuilder::uses`]; every port by default). An unused port's variables
@@ -453,6 +468,29 @@ fn shutdown_timeout(r: &mut avb_core::config::Reader<'_>) -> Option<std::time::D
     .map(|d| d.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT))
 }
 
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`: an `http://` or `https://` base URL with a host and no credentials,
+/// query or fragment (unset: no export). Errors show the value only redacted, as for every URL variable.
+fn otlp_endpoint(r: &mut avb_core::config::Reader<'_>) -> Option<Option<ServiceUrl>> {
+    let url = r.optional_url(&OTEL_EXPORTER_OTLP_ENDPOINT, &["http", "https"])?;
+    if let Some(u) = &url {
+        let e = u.expose();
+        if !e.username().is_empty()
+            || e.password().is_some()
+            || e.query().is_some()
+            || e.fragment().is_some()
+        {
+            let value = e.to_string();
+            r.invalid(
+                &OTEL_EXPORTER_OTLP_ENDPOINT,
+                &value,
+                "a base URL without credentials, query or fragment, e.g. http://127.0.0.1:4318",
+            );
+            return None;
+        }
+    }
+    Some(url)
+}
+
 /// Builds a [`Config`] from layers of pairs (see [`Layers`]). All validation happens in
 /// [`ConfigBuilder::build`].
 #[derive(Debug, Default, Clone)]
@@ -546,7 +584,14 @@ impl ConfigBuilder {
         let s = sandbox.as_ref();
         let (
             resolution,
-            (event_bus, auth, object_store, catalog, llm, (http_addr, shutdown_timeout)),
+            (
+                event_bus,
+                auth,
+                object_store,
+                catalog,
+                llm,
+                (http_addr, shutdown_timeout, otlp_endpoint),
+            ),
         ) = self.layers.resolve(registry(), |r| {
             let event_bus = pick(r, uses.contains(Which::EventBus), s.map(|c| &c.event_bus));
             let auth = pick(r, uses.contains(Which::Auth), s.map(|c| &c.auth));
@@ -559,13 +604,14 @@ impl ConfigBuilder {
             let llm = pick(r, uses.contains(Which::Llm), s.map(|c| &c.llm));
             let http_addr = http_addr(r);
             let shutdown_timeout = shutdown_timeout(r);
+            let otlp_endpoint = otlp_endpoint(r);
             Some((
                 event_bus?,
                 auth?,
                 object_store?,
                 catalog?,
                 llm?,
-                (http_addr?, shutdown_timeout?),
+                (http_addr?, shutdown_timeout?, otlp_endpoint?),
             ))
         })?;
         Ok(Config {
@@ -581,6 +627,7 @@ impl ConfigBuilder {
             llm,
             http_addr,
             shutdown_timeout,
+            otlp_endpoint,
             ignored: resolution.ignored,
             uses,
         })

@@ -37,6 +37,7 @@ mod platform;
 pub mod ports;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod trace;
 
 pub use avb_core::{Health, ResourceScope, Status, WorkspaceId};
 pub use env::{from_env, from_env_using};

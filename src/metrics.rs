@@ -6,6 +6,16 @@
 //! | `avb_<port>_operation_duration_seconds` | `backend`, `operation` | their latency (histogram, 100 µs … 26 s) |
 //! | `avb_auth_decisions_total` | `backend`, `decision` (`accepted`, or the refusal's class) | every token the Auth port judged |
 //! | `avb_event_bus_publish_failures_total` | `backend`, `class` | publishes (single or batch) that failed |
+//! | `avb_event_bus_deliveries_total` | `backend`, `topic` | deliveries handed out by the Platform's subscriptions |
+//! | `avb_event_bus_redeliveries_total` | `backend`, `topic` | those with attempt > 1 (a nack, a drop or a lapsed lease before) |
+//! | `avb_event_bus_in_flight_deliveries` | `backend`, `topic` | gauge: handed out and not yet acked, nacked or dropped |
+//! | `avb_event_bus_dead_lettered_total` | `backend`, `topic` | messages a nack (or, where dropped deliveries come back at once, a drop) of the last attempt dead-lettered (needs `InstrumentedBus::with_max_attempts`; the Platform sets it) |
+//! | `avb_llm_time_to_first_token_seconds` | `backend`, `model` | streamed chats: from the call to the first token (histogram, 10 ms … 164 s) |
+//! | `avb_llm_tokens_total` | `backend`, `model`, `type` (`input`, `output`) | tokens the provider counted (chat: on the answer; stream: at its end) |
+//!
+//! **Cardinality.** `topic` is the topic's name without its workspace (workspaces are tenants: unbounded),
+//! and at most [`MAX_TOPICS`] distinct names get a label of their own; later ones share `topic="other"`.
+//! `model` is bounded the same way ([`MAX_MODELS`]).
 //!
 //! Counts are exact; latency is timed on one call in [`SAMPLE_EVERY`] per thread, so the clock is not read
 //! twice on every sub-microsecond call.
@@ -18,12 +28,18 @@ use avb_core::ErrorClass;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::time::Duration;
 
 /// One call in this many (per thread) is timed for the latency histograms.
 pub const SAMPLE_EVERY: u32 = 16;
+
+/// The most distinct `topic` label values; later topics are counted under `other`.
+pub const MAX_TOPICS: usize = 64;
+/// The most distinct `model` label values; later models are counted under `other`.
+pub const MAX_MODELS: usize = 16;
 
 /// The ports, as metric names spell them.
 pub const PORTS: [&str; 5] = ["event_bus", "auth", "object_store", "catalog", "llm"];
@@ -53,10 +69,93 @@ struct FailureLabels {
     class: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TopicLabels {
+    backend: String,
+    topic: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    backend: String,
+    model: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    backend: String,
+    model: String,
+    r#type: String,
+}
+
+/// Label values seen so far, at most `max`: a new value beyond that is `other`.
+#[derive(Debug)]
+struct Bounded {
+    seen: std::sync::Mutex<std::collections::HashSet<String>>,
+    max: usize,
+}
+
+impl Bounded {
+    fn new(max: usize) -> Self {
+        Self {
+            seen: Default::default(),
+            max,
+        }
+    }
+
+    fn label(&self, value: &str) -> String {
+        let mut seen = match self.seen.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if seen.contains(value) {
+            return value.to_string();
+        }
+        if seen.len() < self.max {
+            seen.insert(value.to_string());
+            return value.to_string();
+        }
+        "other".to_string()
+    }
+}
+
+/// What a subscription's deliveries move: the delivery and redelivery counters of its topic.
+#[derive(Debug, Clone)]
+pub struct DeliveryHandles {
+    deliveries: Counter,
+    redeliveries: Counter,
+    in_flight: Gauge,
+    dead_lettered: Counter,
+}
+
+impl DeliveryHandles {
+    /// The topic's gauge of deliveries handed out and not yet settled.
+    pub fn in_flight(&self) -> Gauge {
+        self.in_flight.clone()
+    }
+
+    /// The topic's counter of messages dead-lettered by a settlement.
+    pub fn dead_lettered(&self) -> Counter {
+        self.dead_lettered.clone()
+    }
+
+    /// Counts one delivery handed out with `attempt` (a redelivery when > 1).
+    pub fn record(&self, attempt: u32) {
+        self.deliveries.inc();
+        if attempt > 1 {
+            self.redeliveries.inc();
+        }
+    }
+}
+
 type Latency = Family<LatencyLabels, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 4.0, 10))
+}
+
+fn ttft_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 2.0, 15))
 }
 
 /// What one successful call moves: its `ok` counter, its latency histogram (when timed), and for Auth its
@@ -89,6 +188,14 @@ pub struct Metrics {
     latency: [Latency; 5],
     auth_decisions: Family<DecisionLabels, Counter>,
     publish_failures: Family<FailureLabels, Counter>,
+    deliveries: Family<TopicLabels, Counter>,
+    redeliveries: Family<TopicLabels, Counter>,
+    in_flight: Family<TopicLabels, Gauge>,
+    dead_lettered: Family<TopicLabels, Counter>,
+    topics: Bounded,
+    time_to_first_token: Family<ModelLabels, Histogram, fn() -> Histogram>,
+    tokens: Family<TokenLabels, Counter>,
+    models: Bounded,
 }
 
 impl Default for Metrics {
@@ -128,12 +235,100 @@ impl Metrics {
             "Publishes (single or batch) that failed, by backend and error class",
             publish_failures.clone(),
         );
+        let deliveries = Family::<TopicLabels, Counter>::default();
+        registry.register(
+            "avb_event_bus_deliveries",
+            "Deliveries handed out, by backend and topic (workspace left out; at most MAX_TOPICS names, then other)",
+            deliveries.clone(),
+        );
+        let redeliveries = Family::<TopicLabels, Counter>::default();
+        registry.register(
+            "avb_event_bus_redeliveries",
+            "Deliveries handed out with attempt > 1, by backend and topic",
+            redeliveries.clone(),
+        );
+        let in_flight = Family::<TopicLabels, Gauge>::default();
+        registry.register(
+            "avb_event_bus_in_flight_deliveries",
+            "Deliveries handed out and not yet acked, nacked or dropped, by backend and topic",
+            in_flight.clone(),
+        );
+        let dead_lettered = Family::<TopicLabels, Counter>::default();
+        registry.register(
+            "avb_event_bus_dead_lettered",
+            "Messages dead-lettered by a nack (or a drop) of their last attempt, by backend and topic",
+            dead_lettered.clone(),
+        );
+        let time_to_first_token = Family::new_with_constructor(ttft_histogram as fn() -> Histogram);
+        registry.register(
+            "avb_llm_time_to_first_token_seconds",
+            "Streamed chats: time from the call to the first token, by backend and model",
+            time_to_first_token.clone(),
+        );
+        let tokens = Family::<TokenLabels, Counter>::default();
+        registry.register(
+            "avb_llm_tokens",
+            "Tokens the LLM provider counted, by backend, model and type (input, output)",
+            tokens.clone(),
+        );
         Self {
             registry,
             operations,
             latency,
             auth_decisions,
             publish_failures,
+            deliveries,
+            redeliveries,
+            in_flight,
+            dead_lettered,
+            topics: Bounded::new(MAX_TOPICS),
+            time_to_first_token,
+            tokens,
+            models: Bounded::new(MAX_MODELS),
+        }
+    }
+
+    /// The delivery counters of `topic` (its name, without the workspace) on `backend`, resolved once per
+    /// subscription.
+    pub fn delivery_handles(&self, backend: &str, topic: &str) -> DeliveryHandles {
+        let labels = TopicLabels {
+            backend: backend.to_string(),
+            topic: self.topics.label(topic),
+        };
+        DeliveryHandles {
+            deliveries: self.deliveries.get_or_create(&labels).clone(),
+            redeliveries: self.redeliveries.get_or_create(&labels).clone(),
+            in_flight: self.in_flight.get_or_create(&labels).clone(),
+            dead_lettered: self.dead_lettered.get_or_create(&labels).clone(),
+        }
+    }
+
+    /// Records an LLM call's token counts (and, for a stream, its time to the first token).
+    pub fn record_llm(
+        &self,
+        backend: &str,
+        model: &str,
+        input_tokens: u32,
+        output_tokens: u32,
+        time_to_first_token: Option<Duration>,
+    ) {
+        let model = self.models.label(model);
+        if let Some(t) = time_to_first_token {
+            self.time_to_first_token
+                .get_or_create(&ModelLabels {
+                    backend: backend.to_string(),
+                    model: model.clone(),
+                })
+                .observe(t.as_secs_f64());
+        }
+        for (kind, n) in [("input", input_tokens), ("output", output_tokens)] {
+            self.tokens
+                .get_or_create(&TokenLabels {
+                    backend: backend.to_string(),
+                    model: model.clone(),
+                    r#type: kind.to_string(),
+                })
+                .inc_by(u64::from(n));
         }
     }
 
@@ -297,5 +492,47 @@ mod tests {
             assert!(text.contains(line), "missing {line:?} in:\n{text}");
         }
         assert!(!text.contains("nope"), "{text}");
+    }
+
+    #[test]
+    fn topic_labels_are_bounded() {
+        let m = Metrics::new();
+        for i in 0..MAX_TOPICS + 3 {
+            m.delivery_handles("memory", &format!("t{i}")).record(2);
+        }
+        let text = m.encode();
+        let last = MAX_TOPICS - 1;
+        assert!(
+            text.contains(&format!(
+                r#"avb_event_bus_deliveries_total{{backend="memory",topic="t{last}"}} 1"#
+            )),
+            "{text}"
+        );
+        assert!(
+            !text.contains(&format!(r#"topic="t{MAX_TOPICS}""#)),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"avb_event_bus_redeliveries_total{backend="memory",topic="other"} 3"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn llm_tokens_and_time_to_first_token_are_recorded_with_bounded_models() {
+        let m = Metrics::new();
+        m.record_llm("openai", "m0", 5, 7, Some(Duration::from_millis(120)));
+        for i in 0..MAX_MODELS + 1 {
+            m.record_llm("openai", &format!("x{i}"), 1, 0, None);
+        }
+        let text = m.encode();
+        for line in [
+            r#"avb_llm_tokens_total{backend="openai",model="m0",type="input"} 5"#,
+            r#"avb_llm_tokens_total{backend="openai",model="m0",type="output"} 7"#,
+            r#"avb_llm_time_to_first_token_seconds_count{backend="openai",model="m0"} 1"#,
+            r#"avb_llm_tokens_total{backend="openai",model="other",type="input"} 2"#,
+        ] {
+            assert!(text.contains(line), "missing {line:?} in:\n{text}");
+        }
     }
 }

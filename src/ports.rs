@@ -281,7 +281,12 @@ impl Ports {
         if let Some(bus) = self.event_bus.take() {
             self.closable_bus.get_or_insert_with(|| bus.clone());
             let s = stack(Port::EventBus, bus.backend());
-            self.event_bus = Some(Arc::new(crate::instrument::InstrumentedBus::new(bus, s)));
+            let mut bus =
+                crate::instrument::InstrumentedBus::new(bus, s).with_metrics(metrics.clone());
+            if let Some(d) = self.config.event_bus.backend.clone().delivery_mut() {
+                bus = bus.with_max_attempts(d.max_attempts);
+            }
+            self.event_bus = Some(Arc::new(bus));
         }
         if let Some(auth) = self.auth.take() {
             let s = stack(Port::Auth, auth.backend());
@@ -301,7 +306,9 @@ impl Ports {
         }
         if let Some(llm) = self.llm.take() {
             let s = stack(Port::Llm, llm.backend());
-            self.llm = Some(Arc::new(crate::instrument::InstrumentedLlm::new(llm, s)));
+            self.llm = Some(Arc::new(
+                crate::instrument::InstrumentedLlm::new(llm, s).with_metrics(metrics.clone()),
+            ));
         }
         self
     }

@@ -62,10 +62,13 @@ impl Harness for MeteredMemory {
                 .with_settings(settings())
                 .build()?,
         );
-        Ok(Arc::new(avb::instrument::InstrumentedBus::new(
-            inner,
-            MeteredLayer::new(self.0.clone(), "event_bus", "memory").layer(Direct),
-        )))
+        Ok(Arc::new(
+            avb::instrument::InstrumentedBus::new(
+                inner,
+                MeteredLayer::new(self.0.clone(), "event_bus", "memory").layer(Direct),
+            )
+            .with_metrics(self.0.clone()),
+        ))
     }
 }
 
@@ -76,9 +79,19 @@ async fn memory_behind_the_metered_layer_passes_every_conformance_case() {
     run_all(&MeteredMemory(metrics.clone()))
         .await
         .assert_exact(&Expect::all());
-    assert!(metrics.encode().contains(
+    let text = metrics.encode();
+    assert!(text.contains(
         r#"avb_event_bus_operations_total{backend="memory",operation="publish",result="ok"}"#
     ));
+    // The deliveries went through the in-flight wrapper (and redeliveries were counted).
+    assert!(
+        text.contains(r#"avb_event_bus_deliveries_total{backend="memory",topic="#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"avb_event_bus_redeliveries_total{backend="memory",topic="#),
+        "{text}"
+    );
 }
 
 #[cfg(feature = "event-bus-redis")]

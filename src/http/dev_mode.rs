@@ -45,7 +45,7 @@ async fn authorize(ports: &Ports, headers: &HeaderMap) -> Result<(), Response> {
             StatusCode::FORBIDDEN,
             "switching the mode needs the Auth port: this service does not use it (name Port::Auth in the \
              Platform builder's `uses`; with AUTH_MODE=none anyone may switch)"
-                .into(),
+                .to_string(),
             Vec::new(),
         ));
     };

@@ -1,13 +1,26 @@
 //! The EventBus behind a layer stack: `publish`, `publish_batch`, `subscribe` and `close` go through it
 //! (deliveries are not: they are settled on the subscription).
+//!
+//! Traces ([`crate::trace`]): each publish runs in a `publish` span (kind producer) and, when that span is
+//! recorded (a subscriber is interested), each message without a `traceparent` gets one — the producer
+//! span's context — so the consumer's `receive` span (opened as each delivery is handed out) continues
+//! the same trace on every backend. Metrics ([`InstrumentedBus::with_metrics`]): deliveries,
+//! redeliveries and deliveries in flight per topic (see `in_flight.rs`).
 
+use super::in_flight::{DeadLetter, InFlight};
 use crate::layers::{Refusal, Service};
+use crate::metrics::{DeliveryHandles, Metrics};
+use crate::trace::{TRACEPARENT, producer_context, receive_span};
 use async_trait::async_trait;
+use avb_event_bus::Delivery;
+use avb_event_bus::backend::Source;
 use avb_event_bus::{
     Capabilities, Error, EventBus, Health, Message, MessageId, Result, StartPosition, Subscription,
     Topic,
 };
 use std::sync::Arc;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Self {
@@ -23,12 +36,98 @@ impl From<Refusal> for Error {
 pub struct InstrumentedBus<S> {
     inner: Arc<dyn EventBus>,
     stack: S,
+    metrics: Option<Arc<Metrics>>,
+    max_attempts: Option<u32>,
 }
 
 impl<S> InstrumentedBus<S> {
     /// `inner` behind `stack`.
     pub fn new(inner: Arc<dyn EventBus>, stack: S) -> Self {
-        Self { inner, stack }
+        Self {
+            inner,
+            stack,
+            metrics: None,
+            max_attempts: None,
+        }
+    }
+
+    /// With metrics: also counts the messages its subscriptions' settlements dead-letter — a nack (or,
+    /// where the backend redelivers a dropped delivery at once, a drop) of attempt `max_attempts` (the
+    /// bus's [`avb_event_bus::Settings::max_attempts`]) on a backend with dead-letter topics. A last
+    /// attempt whose lease lapses is dead-lettered by the backend unseen.
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = Some(max_attempts);
+        self
+    }
+
+    /// Also counts the deliveries its subscriptions hand out (and the redeliveries among them) into
+    /// `metrics` (see [`crate::metrics`]).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+}
+
+/// The `publish` span (kind producer) of a publish of `count` messages to `topic`.
+fn publish_span(backend: &'static str, topic: &Topic, count: usize) -> tracing::Span {
+    tracing::info_span!(
+        "publish",
+        otel.kind = "producer",
+        messaging.system = backend,
+        messaging.operation.type = "send",
+        messaging.destination.name = %topic,
+        messaging.batch.message_count = count,
+        trace_id = Empty,
+        span_id = Empty,
+    )
+}
+
+/// Gives each message without a `traceparent` the context of `span` (only when the span is recorded).
+fn inject<'a>(span: &tracing::Span, messages: impl IntoIterator<Item = &'a mut Message>) {
+    if span.is_disabled() {
+        return;
+    }
+    let mut context = None;
+    for m in messages {
+        if !m.headers.contains_key(TRACEPARENT) {
+            context
+                .get_or_insert_with(|| producer_context(span))
+                .inject(&mut m.headers);
+        }
+    }
+}
+
+/// A subscription whose deliveries open a `receive` span and, with metrics, are counted (and tracked
+/// while in flight).
+struct Traced {
+    inner: Subscription,
+    backend: &'static str,
+    counts: Option<(DeliveryHandles, Arc<InFlight>)>,
+}
+
+impl Traced {
+    fn seen(&self, d: Delivery) -> Delivery {
+        drop(receive_span(self.backend, &d));
+        match &self.counts {
+            Some((counts, in_flight)) => {
+                counts.record(d.attempt());
+                in_flight.wrap(d)
+            }
+            None => d,
+        }
+    }
+}
+
+#[async_trait]
+impl Source for Traced {
+    async fn next(&mut self) -> Option<Result<Delivery>> {
+        let got = self.inner.next().await?;
+        Some(got.map(|d| self.seen(d)))
+    }
+
+    async fn next_batch(&mut self, max: usize) -> Option<Result<Vec<Delivery>>> {
+        let got = self.inner.next_batch(max).await?;
+        Some(got.map(|batch| batch.into_iter().map(|d| self.seen(d)).collect()))
     }
 }
 
@@ -50,7 +149,9 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
         self.inner.capabilities()
     }
 
-    async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
+    async fn publish(&self, topic: &Topic, mut message: Message) -> Result<MessageId> {
+        let span = publish_span(self.inner.backend(), topic, 1);
+        inject(&span, [&mut message]);
         // The first attempt takes the message; a copy is kept only when the stack may retry (a retry
         // publishes it again with the same id, which idempotent publish deduplicates).
         let copy = self.stack.may_retry().then(|| message.clone());
@@ -69,10 +170,17 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
                     }
                 }
             })
+            .instrument(span)
             .await
     }
 
-    async fn publish_batch(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
+    async fn publish_batch(
+        &self,
+        topic: &Topic,
+        mut messages: Vec<Message>,
+    ) -> Result<Vec<MessageId>> {
+        let span = publish_span(self.inner.backend(), topic, messages.len());
+        inject(&span, messages.iter_mut());
         let copy = self.stack.may_retry().then(|| messages.clone());
         let mut first = Some(messages);
         self.stack
@@ -90,6 +198,7 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
                     }
                 }
             })
+            .instrument(span)
             .await
     }
 
@@ -99,9 +208,30 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
         group: &str,
         start: StartPosition,
     ) -> Result<Subscription> {
-        self.stack
+        let inner = self
+            .stack
             .call("subscribe", || self.inner.subscribe(topic, group, start))
-            .await
+            .await?;
+        let backend = self.inner.backend();
+        let counts = self.metrics.as_ref().map(|m| {
+            let handles = m.delivery_handles(backend, topic.name());
+            let caps = self.inner.capabilities();
+            let dead_letter = self
+                .max_attempts
+                .filter(|_| caps.dead_letter)
+                .map(|max_attempts| DeadLetter {
+                    max_attempts,
+                    on_drop: caps.redeliver_on_drop,
+                    counter: handles.dead_lettered(),
+                });
+            let in_flight = InFlight::new(handles.in_flight(), topic, group, dead_letter);
+            (handles, in_flight)
+        });
+        Ok(Subscription::new(Box::new(Traced {
+            inner,
+            backend,
+            counts,
+        })))
     }
 
     async fn close(&self) -> Result<()> {

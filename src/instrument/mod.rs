@@ -8,6 +8,7 @@
 mod auth;
 mod catalog;
 mod event_bus;
+mod in_flight;
 mod llm;
 mod object_store;
 

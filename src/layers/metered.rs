@@ -1,5 +1,11 @@
 //! The metered layer: records every call's result and latency into [`Metrics`] (see [`crate::metrics`]).
 //! Outermost in the stack, so a call is counted once with its final result (after any retries).
+//!
+//! Each call also runs in a `tracing` span named `avb` (`otel.name` = `<port>.<operation>`, e.g.
+//! `object_store.get`) with the fields `avb.port`, `avb.backend`, `avb.operation` and, on failure,
+//! `error.type` (the error's class) and `otel.status_code` = `ERROR` — never an argument, a token, a key
+//! or a payload ([`crate::trace`], `docs/observability.md`). Without a subscriber the span is disabled
+//! and costs one relaxed atomic load.
 
 use super::{Layer, Refusal, Service};
 use crate::metrics::{Metrics, OkHandles, SAMPLE_EVERY};
@@ -8,6 +14,8 @@ use std::cell::Cell;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 /// An operation and its resolved handles (`None`: a port the metrics do not know).
 type Slot = OnceLock<(&'static str, Option<OkHandles>)>;
@@ -93,10 +101,30 @@ impl<S: Service> Service for Metered<S> {
         F: FnMut() -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
     {
-        let started = sampled().then(Instant::now);
-        let answer = self.inner.call(operation, call).await;
-        let took = started.map(|t| t.elapsed());
         let s = &self.settings;
+        let span = tracing::info_span!(
+            "avb",
+            otel.name = Empty,
+            avb.port = s.port,
+            avb.backend = s.backend,
+            avb.operation = operation,
+            error.type = Empty,
+            otel.status_code = Empty,
+        );
+        if !span.is_disabled() {
+            span.record("otel.name", format!("{}.{operation}", s.port));
+        }
+        let started = sampled().then(Instant::now);
+        let answer = self
+            .inner
+            .call(operation, call)
+            .instrument(span.clone())
+            .await;
+        let took = started.map(|t| t.elapsed());
+        if let Err(e) = &answer {
+            span.record("error.type", e.class().as_str());
+            span.record("otel.status_code", "ERROR");
+        }
         match &answer {
             Ok(_) => match self.handles(operation) {
                 Some(h) => h.record_ok(took),
