@@ -30,6 +30,28 @@ pub fn run(addr: Option<std::net::SocketAddr>) -> ExitCode {
         };
         let config = platform.ports().config().clone();
         print!("{config}");
+        // OTEL_EXPORTER_OTLP_ENDPOINT: spans exported while serving (the guard flushes them at the end).
+        #[cfg(feature = "otlp")]
+        let _otlp = match &config.otlp_endpoint {
+            Some(endpoint) => match avb::trace::init_otlp(endpoint.expose().as_str(), "avb") {
+                Ok(guard) => {
+                    println!("avb serve: exporting spans over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)");
+                    Some(guard)
+                }
+                Err(e) => {
+                    eprintln!("avb: OTEL_EXPORTER_OTLP_ENDPOINT: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            None => None,
+        };
+        #[cfg(not(feature = "otlp"))]
+        if config.otlp_endpoint.is_some() {
+            eprintln!(
+                "avb serve: WARNING: OTEL_EXPORTER_OTLP_ENDPOINT is set, but this avb was built without the \
+                 `otlp` feature: no spans are exported"
+            );
+        }
         let addr = addr.unwrap_or(config.http_addr);
         let signal = stop_signal();
         let listener = match tokio::net::TcpListener::bind(addr).await {
@@ -41,7 +63,7 @@ pub fn run(addr: Option<std::net::SocketAddr>) -> ExitCode {
         };
         let shown = listener.local_addr().unwrap_or(addr);
         println!(
-            "avb serve: listening on http://{shown} (GET /health, GET|POST /api/v2/system/dev-mode)"
+            "avb serve: listening on http://{shown} (GET /health, /ready, /metrics, GET|POST /api/v2/system/dev-mode, the dev console /console in development)"
         );
         let deadline = config.shutdown_timeout;
         // Set when the signal arrives: the end of the drain.

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 /// The cargo features this test was built with, so the example is built against the same `avb`. `every_feature_is_listed` keeps the list in step with Cargo.toml.
 const FEATURES: &[(&str, bool)] = &[
+    ("otlp", cfg!(feature = "otlp")),
     ("event-bus-memory", cfg!(feature = "event-bus-memory")),
     ("event-bus-redis", cfg!(feature = "event-bus-redis")),
     ("event-bus-kafka", cfg!(feature = "event-bus-kafka")),
