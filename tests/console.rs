@@ -5,6 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
+#[path = "support/served.rs"]
+mod served;
+
 #[path = "support/http.rs"]
 mod http;
 #[path = "support/sse.rs"]
@@ -12,19 +15,9 @@ mod sse;
 
 use avb::Platform;
 use serde_json::Value;
+use served::{SAMPLE, serve};
 use sse::Sse;
 use std::sync::Arc;
-
-async fn serve(platform: Arc<Platform>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, avb::http::router(platform))
-            .await
-            .unwrap();
-    });
-    format!("http://{addr}")
-}
 
 async fn platform(pairs: &[(&str, &str)]) -> Arc<Platform> {
     Arc::new(Platform::from_pairs(pairs.iter().copied()).await.unwrap())
@@ -40,8 +33,6 @@ const LIVE_WITHOUT_SERVERS: &[(&str, &str)] = &[
     ("DATA_CATALOG_FILE", SAMPLE),
     ("LLM_PROVIDER", "mock"),
 ];
-
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/stub-catalog.json");
 
 async fn post_mode(base: &str, mode: &str) -> (u16, Value) {
     let r = http::client()
@@ -201,38 +192,10 @@ async fn a_dropped_client_frees_its_stream() {
 ))]
 #[tokio::test]
 async fn outside_development_every_console_route_is_404() {
-    let (Some(redis), Some(issuer), Some(s3), Some(key), Some(secret), Some(bucket)) = (
-        avb::testing::live_server("AVB_TEST_REDIS_URL"),
-        avb::testing::live_server("AVB_TEST_OIDC_URL"),
-        avb::testing::live_server("AVB_TEST_S3_URL"),
-        avb::testing::harness_value("AVB_TEST_S3_ACCESS_KEY"),
-        avb::testing::harness_value("AVB_TEST_S3_SECRET_KEY"),
-        avb::testing::harness_value("AVB_TEST_S3_BUCKET"),
-    ) else {
+    let Some(production) = served::production_pairs() else {
         return;
     };
-    let base = serve(
-        platform(&[
-            ("AVB_ENV", "production"),
-            ("EVENT_BUS", "redis"),
-            ("REDIS_URL", redis.as_str()),
-            ("AUTH_MODE", "keycloak"),
-            ("OIDC_ISSUER_URL", issuer.as_str()),
-            ("OIDC_AUDIENCE", "avb-api"),
-            ("OBJECT_STORE", "s3"),
-            ("AWS_ENDPOINT_URL", s3.as_str()),
-            ("AWS_ACCESS_KEY_ID", key.as_str()),
-            ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
-            ("OBJECT_STORE_BUCKET", bucket.as_str()),
-            ("DATA_CATALOG", "json"),
-            ("DATA_CATALOG_FILE", SAMPLE),
-            ("LLM_PROVIDER", "ollama"),
-            ("LLM_API_URL", "http://127.0.0.1:11434"),
-            ("LLM_MODEL", "gemma3:270m"),
-        ])
-        .await,
-    )
-    .await;
+    let base = serve(Arc::new(Platform::from_pairs(production).await.unwrap())).await;
     for path in [
         "/console",
         "/console/console.js",

@@ -7,25 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
+#[path = "support/served.rs"]
+mod served;
+
 #[path = "support/webdriver.rs"]
 mod webdriver;
 
 use avb::Platform;
+use served::{SAMPLE, serve};
 use std::sync::Arc;
 use webdriver::Browser;
-
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/stub-catalog.json");
-
-async fn serve(platform: Arc<Platform>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, avb::http::router(platform))
-            .await
-            .unwrap();
-    });
-    format!("http://{addr}")
-}
 
 async fn browser() -> Option<Browser> {
     let driver = avb::testing::live_server("AVB_TEST_WEBDRIVER_URL")?;

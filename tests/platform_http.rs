@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
+#[path = "support/served.rs"]
+mod served;
+
 #[path = "support/http.rs"]
 mod http;
 #[path = "support/private_redis.rs"]
@@ -11,21 +14,8 @@ mod private_redis;
 
 use avb::Platform;
 use serde_json::{Value, json};
+use served::{SAMPLE, serve};
 use std::sync::Arc;
-
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/stub-catalog.json");
-
-/// Serves `platform` on a loopback port; the base URL.
-async fn serve(platform: Arc<Platform>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, avb::http::router(platform))
-            .await
-            .unwrap();
-    });
-    format!("http://{addr}")
-}
 
 async fn get(url: &str) -> (u16, Value) {
     let r = http::client().get(url).send().await.unwrap();
@@ -263,38 +253,15 @@ async fn a_switch_needs_an_owner_or_admin_token_and_swaps_while_old_snapshots_ke
 ))]
 #[tokio::test]
 async fn production_refuses_the_switch_with_403() {
-    let (Some(redis), Some(issuer), Some(s3), Some(key), Some(secret), Some(bucket)) = (
-        avb::testing::live_server("AVB_TEST_REDIS_URL"),
-        avb::testing::live_server("AVB_TEST_OIDC_URL"),
-        avb::testing::live_server("AVB_TEST_S3_URL"),
-        avb::testing::harness_value("AVB_TEST_S3_ACCESS_KEY"),
-        avb::testing::harness_value("AVB_TEST_S3_SECRET_KEY"),
-        avb::testing::harness_value("AVB_TEST_S3_BUCKET"),
-    ) else {
+    let Some(production) = served::production_pairs() else {
         return;
     };
-    let platform = Arc::new(
-        Platform::from_pairs([
-            ("AVB_ENV", "production"),
-            ("EVENT_BUS", "redis"),
-            ("REDIS_URL", redis.as_str()),
-            ("AUTH_MODE", "keycloak"),
-            ("OIDC_ISSUER_URL", issuer.as_str()),
-            ("OIDC_AUDIENCE", "avb-api"),
-            ("OBJECT_STORE", "s3"),
-            ("AWS_ENDPOINT_URL", s3.as_str()),
-            ("AWS_ACCESS_KEY_ID", key.as_str()),
-            ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
-            ("OBJECT_STORE_BUCKET", bucket.as_str()),
-            ("DATA_CATALOG", "json"),
-            ("DATA_CATALOG_FILE", SAMPLE),
-            ("LLM_PROVIDER", "ollama"),
-            ("LLM_API_URL", "http://127.0.0.1:11434"),
-            ("LLM_MODEL", "gemma3:270m"),
-        ])
-        .await
-        .unwrap(),
-    );
+    let secret = production
+        .iter()
+        .find(|(k, _)| *k == "AWS_SECRET_ACCESS_KEY")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let platform = Arc::new(Platform::from_pairs(production).await.unwrap());
     let before = platform.ports();
     let base = serve(platform.clone()).await;
     let url = format!("{base}/api/v2/system/dev-mode");
