@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use avb_event_bus::Delivery;
 use avb_event_bus::backend::Source;
 use avb_event_bus::{
-    Capabilities, Error, EventBus, Health, Message, MessageId, Result, StartPosition, Subscription,
-    Topic,
+    Backlog, Capabilities, Error, EventBus, Health, Message, MessageId, Result, StartPosition,
+    Subscription, Topic,
 };
 use std::sync::Arc;
 use tracing::Instrument;
@@ -240,5 +240,11 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
 
     async fn health(&self) -> Health {
         self.inner.health().await
+    }
+
+    /// Not layered (no retry, no breaker, no operation metric): a read of counts the metrics scrape asks
+    /// for, which must not trip the breaker of the port's real work.
+    async fn backlog(&self, topic: &Topic, group: &str) -> Result<Backlog> {
+        self.inner.backlog(topic, group).await
     }
 }

@@ -298,6 +298,9 @@ impl EventBus for KafkaBus {
             // The idempotent producer dedupes only its own retries of a send; an application's publish
             // retried with the same message id is a second record (see the module docs).
             idempotent_publish: false,
+            backlog_lag: false,
+            backlog_in_flight: false,
+            backlog_dead_letters: false,
         }
     }
 

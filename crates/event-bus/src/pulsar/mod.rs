@@ -275,6 +275,9 @@ impl EventBus for PulsarBus {
             max_lease_extension: self.shared.settings.ack_timeout,
             // Broker deduplication keys on (producer, sequence id), not on the message id (module docs).
             idempotent_publish: false,
+            backlog_lag: false,
+            backlog_in_flight: false,
+            backlog_dead_letters: false,
         }
     }
 

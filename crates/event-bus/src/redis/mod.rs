@@ -12,6 +12,7 @@
 //! | close | readers stop and give back their buffers; waits up to `drain_timeout` for them and for in-flight deliveries' acks |
 //! | give back (read, never handed out: subscription dropped, bus closed, buffered too long) | `XCLAIM … IDLE <ack_timeout> RETRYCOUNT <attempt - 1> JUSTID`: due at once, its counter restored |
 //! | dead letter | after `max_attempts` hand-outs: `MULTI; XADD <stream>.dlq …; XACK; HDEL; EXEC` |
+//! | backlog | `XLEN <stream>.dlq` and `XINFO GROUPS <stream>` in one pipeline (see `backlog`) |
 //!
 //! **Wire format** (fields `i`, `p`, `k`, `h:*`), what happens to entries other programs wrote, how attempts
 //! count hand-outs, leases, backoff, the dedupe window, the drain and why `next` is cancel-safe:
@@ -35,6 +36,7 @@
 //! **Not provided**: per-key order ([`Capabilities::ordering_per_key`] is false: Redis consumer groups hand
 //! entries to whichever member reads next).
 
+mod backlog;
 mod builder;
 mod reader;
 mod scripts;
@@ -45,7 +47,7 @@ pub use builder::RedisBusBuilder;
 pub use wire::HEADER_FOREIGN_ENTRY;
 
 use crate::{
-    Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
+    Backlog, Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
     Subscription, Topic, backend::check_group,
 };
 use avb_core::{Health, ResourceScope};
@@ -252,6 +254,9 @@ impl EventBus for RedisBus {
             extend_lease: true,
             max_lease_extension: self.shared.settings.ack_timeout,
             idempotent_publish: !self.shared.settings.dedupe_window.is_zero(),
+            backlog_lag: true,
+            backlog_in_flight: true,
+            backlog_dead_letters: true,
         }
     }
 
@@ -327,6 +332,10 @@ impl EventBus for RedisBus {
         })
         .await;
         Ok(())
+    }
+
+    async fn backlog(&self, topic: &Topic, group: &str) -> Result<Backlog> {
+        self.backlog_now(topic, group).await
     }
 
     async fn health(&self) -> Health {
