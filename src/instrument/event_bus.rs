@@ -5,7 +5,8 @@
 //! recorded (a subscriber is interested), each message without a `traceparent` gets one — the producer
 //! span's context — so the consumer's `receive` span (opened as each delivery is handed out) continues
 //! the same trace on every backend. Metrics ([`InstrumentedBus::with_metrics`]): deliveries,
-//! redeliveries and deliveries in flight per topic (see `in_flight.rs`).
+//! redeliveries and deliveries in flight per topic (see `in_flight.rs`); each (topic, group) it subscribes
+//! is watched for the backlog gauges ([`Metrics::watch_backlog`]).
 
 use super::in_flight::{DeadLetter, InFlight};
 use crate::layers::{Refusal, Service};
@@ -213,6 +214,12 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
             .call("subscribe", || self.inner.subscribe(topic, group, start))
             .await?;
         let backend = self.inner.backend();
+        if let Some(m) = &self.metrics {
+            let caps = self.inner.capabilities();
+            if caps.backlog_lag || caps.backlog_dead_letters {
+                m.watch_backlog(&self.inner, topic, group);
+            }
+        }
         let counts = self.metrics.as_ref().map(|m| {
             let handles = m.delivery_handles(backend, topic.name());
             let caps = self.inner.capabilities();
