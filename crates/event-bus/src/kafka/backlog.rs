@@ -10,14 +10,23 @@
 //! `<topic>.dlq` — the records retained there (0 when it does not exist). A topic without partitions in
 //! the metadata, or a group without a committed offset on any partition (every group this backend
 //! creates commits its start offsets before it joins), is [`Error::UnknownGroup`]. The blocking
-//! librdkafka calls run on the blocking pool, each within [`CALL_TIMEOUT`].
+//! librdkafka calls run on the blocking pool, each within [`CALL_TIMEOUT`]. The consumer of each group is
+//! kept for the next call (creating one costs about 100 ms; at most [`MAX_READERS`] are kept, then the
+//! oldest set is dropped), so a periodic scrape costs a few round trips.
 
 use super::{SCHEME, Shared, map_err, wire};
 use crate::{Backlog, Error, Result, Topic, backend::check_group};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+/// The most backlog consumers a bus keeps.
+const MAX_READERS: usize = 64;
+
+/// The backlog consumers of a bus, by consumer group id.
+pub(super) type Readers = Mutex<HashMap<String, Arc<BaseConsumer>>>;
 
 /// Time for each blocking librdkafka call of a backlog read.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,16 +35,7 @@ pub(super) async fn backlog(shared: &Arc<Shared>, topic: &Topic, group: &str) ->
     check_group(group)?;
     let name = wire::kafka_topic(&shared.root, topic)?;
     let dlq = wire::kafka_topic(&shared.root, &topic.dead_letter())?;
-    let mut config = shared.consumer_config.clone();
-    config
-        .set("group.id", format!("{name}.{group}"))
-        .set("enable.auto.commit", "false")
-        .set("allow.auto.create.topics", "false");
-    let consumer: BaseConsumer = config.create().map_err(|e| Error::InvalidConfig {
-        key: "kafka consumer".into(),
-        value: e.to_string(),
-        expected: "a valid librdkafka configuration".into(),
-    })?;
+    let consumer = reader(shared, format!("{name}.{group}"))?;
     let (topic_name, group_name) = (topic.name().to_string(), group.to_string());
     tokio::task::spawn_blocking(move || read(&consumer, &name, &dlq, &topic_name, &group_name))
         .await
@@ -44,6 +44,35 @@ pub(super) async fn backlog(shared: &Arc<Shared>, topic: &Topic, group: &str) ->
             reason: format!("reading the backlog: {e}"),
             source: None,
         })?
+}
+
+/// The kept consumer of consumer group `id`, created on first use (it never joins the group).
+fn reader(shared: &Shared, id: String) -> Result<Arc<BaseConsumer>> {
+    let mut readers = shared
+        .backlog_readers
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(c) = readers.get(&id) {
+        return Ok(c.clone());
+    }
+    let mut config = shared.consumer_config.clone();
+    config
+        .set("group.id", &id)
+        .set("enable.auto.commit", "false")
+        .set("allow.auto.create.topics", "false");
+    let consumer: Arc<BaseConsumer> =
+        Arc::new(config.create().map_err(|e| Error::InvalidConfig {
+            key: "kafka consumer".into(),
+            value: e.to_string(),
+            expected: "a valid librdkafka configuration".into(),
+        })?);
+    if readers.len() >= MAX_READERS {
+        // Destroying a librdkafka client blocks (it closes its threads): not on this task's thread.
+        let old = std::mem::take(&mut *readers);
+        tokio::task::spawn_blocking(move || drop(old));
+    }
+    readers.insert(id, consumer.clone());
+    Ok(consumer)
 }
 
 /// The partitions of `topic` (empty when the topic does not exist).

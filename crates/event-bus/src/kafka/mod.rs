@@ -101,6 +101,8 @@ pub(crate) struct Shared {
     created: Mutex<HashSet<String>>,
     /// The consumer of each (Kafka topic, group) in this bus.
     readers: Mutex<HashMap<(String, String), Arc<group::Reader>>>,
+    /// The consumers `backlog` reads offsets with, by consumer group (see `backlog`).
+    backlog_readers: backlog::Readers,
     closed: AtomicBool,
     publish_failures: AtomicU64,
 }
