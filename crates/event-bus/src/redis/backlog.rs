@@ -6,7 +6,10 @@
 //! handed out or read ahead into a reader's buffer, and nacked entries waiting for their backoff;
 //! `dead_letters`: `XLEN` of the dead-letter stream (0 when it does not exist). Redis answers a nil `lag`
 //! when it cannot compute it (entries in the group's unread range were deleted with `XDEL`, or a consumer
-//! group was moved with `XGROUP SETID` without `ENTRIESREAD`): `lag` is then `None` for that call.
+//! group was moved with `XGROUP SETID` without `ENTRIESREAD`): `lag` is then `None` for that call. Once the
+//! group has read past such an entry the lag is known again, but Redis (7.0, measured) may still count the
+//! deleted entry in it — avb never deletes entries, so only another program's `XDEL` does this
+//! (`tests/event_bus_backlog.rs`).
 //! A stream or group that does not exist is [`Error::UnknownGroup`].
 
 use super::{RedisBus, SCHEME, map_err, stream_key};

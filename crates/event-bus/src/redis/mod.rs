@@ -3,7 +3,7 @@
 //! | operation | Redis |
 //! |---|---|
 //! | publish / batch | one Lua script call: per message, unless `<stream>:dedupe:<id>` exists, `XADD <stream> MAXLEN ~ <max_len> * i <id> p <payload> [k <key>] [h:<name> <value>]…` and `SET <stream>:dedupe:<id> <entry id> PX <dedupe_window>` |
-//! | subscribe | `XGROUP CREATE <stream> <group> 0\|$ MKSTREAM` (an existing group resumes); a reader task per subscription then runs `XREADGROUP … >` when `next` finds its buffer empty |
+//! | subscribe | `XGROUP CREATE <stream> <group> 0 MKSTREAM`, or for `Latest` a script running `XGROUP CREATE <stream> <group> $ MKSTREAM ENTRIESREAD <entries-added>` (so Redis can tell its lag before it first reads) (an existing group resumes); a reader task per subscription then runs `XREADGROUP … >` when `next` finds its buffer empty |
 //! | ack | `XACK` |
 //! | next_batch(max) / ack_all | up to `max` of what one `XREADGROUP COUNT <read_count>` buffered, under one lock / one pipeline: `XACK <id>…` for all, `HDEL` of the redelivered ones' last errors |
 //! | nack(delay) | `XCLAIM … IDLE <ack_timeout - delay> JUSTID` (due again after `delay`; a zero delay: after the backoff), last error and backed-off attempt kept in a hash |
@@ -291,21 +291,29 @@ impl EventBus for RedisBus {
         self.shared.check_open()?;
         let key = stream_key(&self.shared.root, topic);
         let mut conn = self.shared.conn.clone();
-        let created = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(&key)
-            .arg(group)
-            .arg(match start {
-                StartPosition::Earliest => "0",
-                StartPosition::Latest => "$",
-            })
-            .arg("MKSTREAM")
-            .query_async::<()>(&mut conn)
-            .await;
-        match created {
-            Ok(()) => {}
-            Err(e) if e.code() == Some("BUSYGROUP") => {}
-            Err(e) => return Err(map_err(e, "XGROUP CREATE")),
+        match start {
+            StartPosition::Earliest => {
+                let created = redis::cmd("XGROUP")
+                    .arg("CREATE")
+                    .arg(&key)
+                    .arg(group)
+                    .arg("0")
+                    .arg("MKSTREAM")
+                    .query_async::<()>(&mut conn)
+                    .await;
+                match created {
+                    Ok(()) => {}
+                    Err(e) if e.code() == Some("BUSYGROUP") => {}
+                    Err(e) => return Err(map_err(e, "XGROUP CREATE")),
+                }
+            }
+            StartPosition::Latest => {
+                let keys = [key.clone().into_bytes()];
+                let args = [group.as_bytes().to_vec()];
+                scripts::CREATE_AT_END
+                    .run::<i64>(&mut conn, &keys, &args)
+                    .await?;
+            }
         }
         let own = ConnectionManager::new_lazy_with_config(
             self.shared.client.clone(),
