@@ -6,6 +6,9 @@
 use avb::event_bus::redis::{RedisBus, key_root, stream_key};
 use avb::event_bus::{EventBus, Message, StartPosition, Topic, WorkspaceId};
 
+/// `XRANGE`'s answer: (entry id, fields).
+type Entries = Vec<(String, Vec<(String, Vec<u8>)>)>;
+
 /// After another program deletes (`XDEL`) an entry the group has not read, Redis answers a nil `lag` in
 /// `XINFO GROUPS`: `backlog` then reports `lag: None` (unknown) while `in_flight` and `dead_letters` stay
 /// counted — and once the group has read past the deleted entry, the lag is known again.
@@ -44,7 +47,7 @@ async fn a_deleted_unread_entry_makes_the_redis_lag_unknown_not_wrong() {
         .await
         .unwrap();
     assert_eq!(bus.backlog(&topic, "g").await.unwrap().lag, Some(1));
-    let newest: Vec<(String, Vec<(String, Vec<u8>)>)> = ::redis::cmd("XREVRANGE")
+    let newest: Entries = ::redis::cmd("XREVRANGE")
         .arg(&key)
         .arg("+")
         .arg("-")
