@@ -192,7 +192,9 @@ pub struct Capabilities {
     /// A publish retried with the same [`MessageId`] within [`Settings::dedupe_window`] does not create a
     /// second message (the retry returns the id and delivers nothing new).
     pub idempotent_publish: bool,
-    /// [`crate::EventBus::backlog`] reports [`crate::Backlog::lag`] (the group's unsettled messages).
+    /// [`crate::EventBus::backlog`] reports [`crate::Backlog::lag`] (the group's unsettled messages) —
+    /// `None` only for a call where the broker itself cannot count it (Redis after another program
+    /// deleted an unread entry; see the backend's docs).
     pub backlog_lag: bool,
     /// [`crate::EventBus::backlog`] reports [`crate::Backlog::in_flight`].
     pub backlog_in_flight: bool,
