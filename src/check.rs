@@ -553,6 +553,30 @@ pub async fn parity(config: &Config) -> Result<Vec<ParityGap>, String> {
         l.idempotent_publish,
         true,
     );
+    compare(
+        &mut out,
+        p,
+        "backlog_lag",
+        s.backlog_lag,
+        l.backlog_lag,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "backlog_in_flight",
+        s.backlog_in_flight,
+        l.backlog_in_flight,
+        true,
+    );
+    compare(
+        &mut out,
+        p,
+        "backlog_dead_letters",
+        s.backlog_dead_letters,
+        l.backlog_dead_letters,
+        true,
+    );
 
     let open_store = |c: &avb_object_store::config::ObjectStoreConfig| {
         let c = c.clone();

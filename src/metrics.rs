@@ -10,6 +10,8 @@
 //! | `avb_event_bus_redeliveries_total` | `backend`, `topic` | those with attempt > 1 (a nack, a drop or a lapsed lease before) |
 //! | `avb_event_bus_in_flight_deliveries` | `backend`, `topic` | gauge: handed out and not yet acked, nacked or dropped |
 //! | `avb_event_bus_dead_lettered_total` | `backend`, `topic` | messages a nack (or, where dropped deliveries come back at once, a drop) of the last attempt dead-lettered (needs `InstrumentedBus::with_max_attempts`; the Platform sets it) |
+//! | `avb_event_bus_consumer_lag` | `backend`, `topic`, `group` | gauge: messages the group has not settled (waiting + in flight), from [`avb_event_bus::EventBus::backlog`] at scrape time (see `backlog`) |
+//! | `avb_event_bus_dead_letter_depth` | `backend`, `topic` | gauge: messages on the topic's dead-letter topic, likewise |
 //! | `avb_llm_time_to_first_token_seconds` | `backend`, `model` | streamed chats: from the call to the first token (histogram, 10 ms … 164 s) |
 //! | `avb_llm_tokens_total` | `backend`, `model`, `type` (`input`, `output`) | tokens the provider counted (chat: on the answer; stream: at its end) |
 //!
@@ -23,6 +25,10 @@
 //! `<port>` is `event_bus`, `auth`, `object_store`, `catalog` or `llm`. The [`crate::Platform`] records every
 //! port into one [`Metrics`] through the metered layer ([`crate::layers::metered`]); the LLM's `chat_stream`
 //! latency is its time to the first token.
+
+mod backlog;
+
+pub use backlog::{BACKLOG_TIMEOUT, MAX_GROUPS, MAX_WATCHES};
 
 use avb_core::ErrorClass;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -193,6 +199,7 @@ pub struct Metrics {
     in_flight: Family<TopicLabels, Gauge>,
     dead_lettered: Family<TopicLabels, Counter>,
     topics: Bounded,
+    backlog: backlog::BacklogGauges,
     time_to_first_token: Family<ModelLabels, Histogram, fn() -> Histogram>,
     tokens: Family<TokenLabels, Counter>,
     models: Bounded,
@@ -259,6 +266,17 @@ impl Metrics {
             "Messages dead-lettered by a nack (or a drop) of their last attempt, by backend and topic",
             dead_lettered.clone(),
         );
+        let backlog = backlog::BacklogGauges::new();
+        registry.register(
+            "avb_event_bus_consumer_lag",
+            "Messages a consumer group has not settled yet (waiting and in flight), by backend, topic and group, read at scrape time",
+            backlog.lag.clone(),
+        );
+        registry.register(
+            "avb_event_bus_dead_letter_depth",
+            "Messages on the topic's dead-letter topic, by backend and topic, read at scrape time",
+            backlog.dead_letters.clone(),
+        );
         let time_to_first_token = Family::new_with_constructor(ttft_histogram as fn() -> Histogram);
         registry.register(
             "avb_llm_time_to_first_token_seconds",
@@ -282,6 +300,7 @@ impl Metrics {
             in_flight,
             dead_lettered,
             topics: Bounded::new(MAX_TOPICS),
+            backlog,
             time_to_first_token,
             tokens,
             models: Bounded::new(MAX_MODELS),

@@ -71,6 +71,10 @@ async fn health(State(platform): State<Arc<Platform>>) -> Response {
 }
 
 async fn metrics(State(platform): State<Arc<Platform>>) -> Response {
+    platform
+        .metrics()
+        .refresh_backlog(crate::metrics::BACKLOG_TIMEOUT)
+        .await;
     (
         [(
             header::CONTENT_TYPE,

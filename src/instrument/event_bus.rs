@@ -5,7 +5,8 @@
 //! recorded (a subscriber is interested), each message without a `traceparent` gets one — the producer
 //! span's context — so the consumer's `receive` span (opened as each delivery is handed out) continues
 //! the same trace on every backend. Metrics ([`InstrumentedBus::with_metrics`]): deliveries,
-//! redeliveries and deliveries in flight per topic (see `in_flight.rs`).
+//! redeliveries and deliveries in flight per topic (see `in_flight.rs`); each (topic, group) it subscribes
+//! is watched for the backlog gauges ([`Metrics::watch_backlog`]).
 
 use super::in_flight::{DeadLetter, InFlight};
 use crate::layers::{Refusal, Service};
@@ -15,8 +16,8 @@ use async_trait::async_trait;
 use avb_event_bus::Delivery;
 use avb_event_bus::backend::Source;
 use avb_event_bus::{
-    Capabilities, Error, EventBus, Health, Message, MessageId, Result, StartPosition, Subscription,
-    Topic,
+    Backlog, Capabilities, Error, EventBus, Health, Message, MessageId, Result, StartPosition,
+    Subscription, Topic,
 };
 use std::sync::Arc;
 use tracing::Instrument;
@@ -213,6 +214,12 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
             .call("subscribe", || self.inner.subscribe(topic, group, start))
             .await?;
         let backend = self.inner.backend();
+        if let Some(m) = &self.metrics {
+            let caps = self.inner.capabilities();
+            if caps.backlog_lag || caps.backlog_dead_letters {
+                m.watch_backlog(&self.inner, topic, group);
+            }
+        }
         let counts = self.metrics.as_ref().map(|m| {
             let handles = m.delivery_handles(backend, topic.name());
             let caps = self.inner.capabilities();
@@ -240,5 +247,11 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
 
     async fn health(&self) -> Health {
         self.inner.health().await
+    }
+
+    /// Not layered (no retry, no breaker, no operation metric): a read of counts the metrics scrape asks
+    /// for, which must not trip the breaker of the port's real work.
+    async fn backlog(&self, topic: &Topic, group: &str) -> Result<Backlog> {
+        self.inner.backlog(topic, group).await
     }
 }

@@ -23,6 +23,9 @@ pub fn capability_names(port: Port) -> &'static [&'static str] {
             "redeliver_on_drop",
             "extend_lease",
             "idempotent_publish",
+            "backlog_lag",
+            "backlog_in_flight",
+            "backlog_dead_letters",
         ],
         Port::Auth => &["rejects_invalid_tokens", "key_rotation", "mints_tokens"],
         Port::ObjectStore => &[
@@ -61,6 +64,9 @@ impl Ports {
                     ("redeliver_on_drop", c.redeliver_on_drop),
                     ("extend_lease", c.extend_lease),
                     ("idempotent_publish", c.idempotent_publish),
+                    ("backlog_lag", c.backlog_lag),
+                    ("backlog_in_flight", c.backlog_in_flight),
+                    ("backlog_dead_letters", c.backlog_dead_letters),
                 ]
             }
             Port::Auth => {

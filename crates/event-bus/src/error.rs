@@ -134,6 +134,19 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// [`crate::EventBus::backlog`] of a group that does not exist on the topic (it was never subscribed,
+    /// or the topic does not exist). Class: [`ErrorClass::Permanent`].
+    #[error(
+        "consumer group {group:?} of topic {topic:?} does not exist on the {backend} event bus"
+    )]
+    UnknownGroup {
+        /// The backend.
+        backend: &'static str,
+        /// The topic's name.
+        topic: String,
+        /// The group asked for.
+        group: String,
+    },
     /// The configuration selects a backend this build does not contain. Class:
     /// [`ErrorClass::Configuration`].
     #[error(transparent)]
@@ -182,6 +195,7 @@ impl Classify for Error {
             | Error::DelayTooLong { .. }
             | Error::Closed { .. }
             | Error::NotSupported { .. }
+            | Error::UnknownGroup { .. }
             | Error::Backend { .. } => ErrorClass::Permanent,
             Error::AlreadySettled { .. } | Error::LeaseLost { .. } => ErrorClass::Conflict,
             Error::InvalidConfig { .. } | Error::NotCompiled(_) => ErrorClass::Configuration,

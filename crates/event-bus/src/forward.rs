@@ -3,7 +3,8 @@
 //! lost.
 
 use crate::{
-    Capabilities, EventBus, Health, Message, MessageId, Result, StartPosition, Subscription, Topic,
+    Backlog, Capabilities, EventBus, Health, Message, MessageId, Result, StartPosition,
+    Subscription, Topic,
 };
 use std::sync::Arc;
 
@@ -40,6 +41,9 @@ macro_rules! forward_event_bus {
             }
             async fn health(&self) -> Health {
                 (**self).health().await
+            }
+            async fn backlog(&self, topic: &Topic, group: &str) -> Result<Backlog> {
+                (**self).backlog(topic, group).await
             }
         }
     };
@@ -108,6 +112,10 @@ mod tests {
             self.saw("health");
             Health::down("recorder", "recorded")
         }
+        async fn backlog(&self, _: &Topic, _: &str) -> Result<Backlog> {
+            self.saw("backlog");
+            Ok(Backlog::new(Some(3), None, Some(1)))
+        }
     }
 
     async fn every_method(bus: &impl EventBus) {
@@ -128,9 +136,11 @@ mod tests {
         ));
         assert!(matches!(bus.close().await, Err(Error::Closed { .. })));
         assert!(!bus.health().await.is_up());
+        let backlog = bus.backlog(&topic, "g").await.unwrap();
+        assert_eq!(backlog, Backlog::new(Some(3), None, Some(1)));
     }
 
-    const EVERY_CALL: [&str; 7] = [
+    const EVERY_CALL: [&str; 8] = [
         "backend",
         "capabilities",
         "publish",
@@ -138,6 +148,7 @@ mod tests {
         "subscribe",
         "close",
         "health",
+        "backlog",
     ];
 
     #[tokio::test]

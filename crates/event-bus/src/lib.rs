@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+mod backlog;
 pub mod config;
 mod dedupe;
 mod delivery;
@@ -54,6 +55,7 @@ pub mod redis;
 pub mod conformance;
 
 pub use avb_core::{Classify, ErrorClass, Health, NotCompiled, WorkspaceId};
+pub use backlog::Backlog;
 pub use config::{EventBusConfig, EventBusKind};
 pub use dedupe::Dedupe;
 pub use delivery::{Delivery, Subscription};
@@ -117,4 +119,19 @@ pub trait EventBus: Send + Sync + std::fmt::Debug {
 
     /// Up, or down with the reason.
     async fn health(&self) -> Health;
+
+    /// How far consumer group `group` is behind on `topic`, and the depth of the topic's dead-letter
+    /// topic ([`Backlog`]; what each backend reads is in its module docs). A count the backend cannot tell
+    /// is `None` and its [`Capabilities`] flag (`backlog_lag`, `backlog_in_flight`,
+    /// `backlog_dead_letters`) is `false`. A group that does not exist on the topic (never subscribed, or
+    /// the topic does not exist) is [`Error::UnknownGroup`] on every backend; a topic without dead letters
+    /// yet has `dead_letters` zero. Works after `close` where the broker still answers.
+    ///
+    /// The default (for backends that keep no such counts): every count `None` — after checking the
+    /// group name like `subscribe` does.
+    async fn backlog(&self, topic: &Topic, group: &str) -> Result<Backlog> {
+        let _ = topic;
+        backend::check_group(group)?;
+        Ok(Backlog::default())
+    }
 }

@@ -192,6 +192,14 @@ pub struct Capabilities {
     /// A publish retried with the same [`MessageId`] within [`Settings::dedupe_window`] does not create a
     /// second message (the retry returns the id and delivers nothing new).
     pub idempotent_publish: bool,
+    /// [`crate::EventBus::backlog`] reports [`crate::Backlog::lag`] (the group's unsettled messages) —
+    /// `None` only for a call where the broker itself cannot count it (Redis after another program
+    /// deleted an unread entry; see the backend's docs).
+    pub backlog_lag: bool,
+    /// [`crate::EventBus::backlog`] reports [`crate::Backlog::in_flight`].
+    pub backlog_in_flight: bool,
+    /// [`crate::EventBus::backlog`] reports [`crate::Backlog::dead_letters`] (the dead-letter topic's depth).
+    pub backlog_dead_letters: bool,
 }
 
 impl Default for Capabilities {
@@ -206,6 +214,9 @@ impl Default for Capabilities {
             extend_lease: false,
             max_lease_extension: Duration::ZERO,
             idempotent_publish: false,
+            backlog_lag: false,
+            backlog_in_flight: false,
+            backlog_dead_letters: false,
         }
     }
 }

@@ -42,6 +42,7 @@ use avb_core::WorkspaceId;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod backlog;
 mod batched;
 mod cancel;
 mod contract;
@@ -51,6 +52,7 @@ mod redelivery;
 
 /// The kit's types a caller needs to run the suite and check its result.
 pub use avb_conformance::{Expect, Gap, Report, Runner};
+pub use backlog::*;
 pub use batched::*;
 pub use cancel::*;
 pub use contract::*;
@@ -81,6 +83,8 @@ pub mod capability {
     pub const EXTEND_LEASE: &str = "extend_lease";
     /// [`Capabilities::idempotent_publish`](crate::Capabilities::idempotent_publish).
     pub const IDEMPOTENT_PUBLISH: &str = "idempotent_publish";
+    /// [`Capabilities::backlog_lag`](crate::Capabilities::backlog_lag).
+    pub const BACKLOG_LAG: &str = "backlog_lag";
     /// The harness settings allow two deliveries of a message (`max_attempts >= 2`).
     pub const TWO_ATTEMPTS: &str = "max_attempts >= 2 in the harness settings";
     /// The harness settings allow three deliveries of a message (`max_attempts >= 3`).
@@ -130,6 +134,7 @@ impl Capable for Subject<'_> {
             capability::ORDERING_PER_KEY => caps.ordering_per_key,
             capability::EXTEND_LEASE => caps.extend_lease,
             capability::IDEMPOTENT_PUBLISH => caps.idempotent_publish,
+            capability::BACKLOG_LAG => caps.backlog_lag,
             capability::ONE_MIB_MESSAGES => caps.max_message_bytes >= ONE_MIB + 4096,
             capability::TWO_ATTEMPTS => self.settings.max_attempts >= 2,
             capability::THREE_ATTEMPTS => self.settings.max_attempts >= 3,
@@ -175,6 +180,8 @@ pub fn cases<'a>() -> Vec<Case<Subject<'a>>> {
         case!(batched_take_and_ack),
         case!(batched_per_key_order).requires(&[ORDERING_PER_KEY]),
         case!(batched_redelivery_and_dead_letter).requires(&[DEAD_LETTER]),
+        case!(backlog_counts).requires(&[BACKLOG_LAG]),
+        case!(backlog_unknown_group).requires(&[BACKLOG_LAG]),
     ]
 }
 

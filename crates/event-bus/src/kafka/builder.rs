@@ -168,6 +168,7 @@ impl KafkaBusBuilder {
                 readers: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
                 publish_failures: AtomicU64::new(0),
+                backlog_readers: Default::default(),
             }),
         })
     }

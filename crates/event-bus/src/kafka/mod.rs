@@ -11,6 +11,7 @@
 //! | extend | moves the in-process lease's deadline (at most the ack timeout per call); [`Error::LeaseLost`] once the lease lapsed, the record was handed out again, its partition was revoked (a rebalance gave it to another member), or the consumer left the group |
 //! | close | drains: nothing more is handed out, deliveries in flight may settle until `drain_timeout`, then the group commits what settled and leaves; the read-ahead and the unsettled are not committed (they come again to the group), the producer is flushed |
 //! | dead letter | after `max_attempts` hand-outs: produced to `<topic>.dlq` (same key, payload and headers, plus the `avb-dlq-*` headers), then settled |
+//! | backlog | high watermark − committed offset per partition, summed; the DLQ topic's high − low watermarks (see `backlog`) |
 //!
 //! **Redelivery design** (the issue leaves the choice open): *in-process queue*. A nacked or timed-out
 //! record stays with the consumer that read it and is handed out again from memory; the partition's
@@ -41,6 +42,7 @@
 //! broker default 7 days); `max_len` is not used. **Metrics**: [`KafkaBus::publish_failures`] and
 //! [`KafkaBus::consumer_lag`].
 
+mod backlog;
 mod builder;
 mod group;
 mod join;
@@ -50,7 +52,7 @@ pub mod wire;
 pub use builder::KafkaBusBuilder;
 
 use crate::{
-    Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
+    Backlog, Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
     Subscription, Topic, backend::check_group,
 };
 use avb_core::Health;
@@ -99,6 +101,8 @@ pub(crate) struct Shared {
     created: Mutex<HashSet<String>>,
     /// The consumer of each (Kafka topic, group) in this bus.
     readers: Mutex<HashMap<(String, String), Arc<group::Reader>>>,
+    /// The consumers `backlog` reads offsets with, by consumer group (see `backlog`).
+    backlog_readers: backlog::Readers,
     closed: AtomicBool,
     publish_failures: AtomicU64,
 }
@@ -298,6 +302,10 @@ impl EventBus for KafkaBus {
             // The idempotent producer dedupes only its own retries of a send; an application's publish
             // retried with the same message id is a second record (see the module docs).
             idempotent_publish: false,
+            backlog_lag: true,
+            // In-flight records live in the members' processes (see `backlog`).
+            backlog_in_flight: false,
+            backlog_dead_letters: true,
         }
     }
 
@@ -375,6 +383,10 @@ impl EventBus for KafkaBus {
                 source: None,
             })?;
         flushed.map_err(|e| map_err(e, "flushing the producer"))
+    }
+
+    async fn backlog(&self, topic: &Topic, group: &str) -> Result<Backlog> {
+        backlog::backlog(&self.shared, topic, group).await
     }
 
     async fn health(&self) -> Health {

@@ -17,11 +17,13 @@
 //! ([`Settings::retry_delay`]). Idempotent publish: each topic remembers the ids published
 //! recently (the last 2,048–4,096 ids still in its log; `dedupe_window` zero turns this off); a publish of a
 //! remembered id adds nothing.
+//! Backlog ([`EventBus::backlog`]): counted from the group's queues (see `backlog`).
 //! `close` waits up to `drain_timeout` until no group has a delivery in flight.
 //! Batches: [`Subscription::next_batch`](crate::Subscription::next_batch) takes up to `max` entries under one
 //! lock of the group (one wake-up); [`Delivery::ack_all`](crate::Delivery::ack_all) settles them under one,
 //! taking their consecutive delivery tags out of the in-flight ring as one run.
 
+mod backlog;
 mod builder;
 mod clock;
 mod group;
@@ -32,7 +34,7 @@ pub use builder::MemoryBusBuilder;
 pub use publisher::MemoryPublisher;
 
 use crate::{
-    Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
+    Backlog, Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
     Subscription, Topic, backend::check_group,
 };
 use avb_core::Health;
@@ -343,6 +345,9 @@ impl EventBus for MemoryBus {
             extend_lease: true,
             max_lease_extension: MAX_NACK_DELAY,
             idempotent_publish: !self.shared.settings.dedupe_window.is_zero(),
+            backlog_lag: true,
+            backlog_in_flight: true,
+            backlog_dead_letters: true,
         }
     }
 
@@ -426,6 +431,10 @@ impl EventBus for MemoryBus {
         })
         .await;
         Ok(())
+    }
+
+    async fn backlog(&self, topic: &Topic, group: &str) -> Result<Backlog> {
+        self.backlog_now(topic, group)
     }
 
     async fn health(&self) -> Health {

@@ -61,6 +61,9 @@ impl EventBus for PlainBus {
     async fn health(&self) -> Health {
         self.0.health().await
     }
+    async fn backlog(&self, topic: &Topic, group: &str) -> Result<crate::Backlog> {
+        self.0.backlog(topic, group).await
+    }
 }
 
 struct PlainHarness;

@@ -101,6 +101,18 @@ impl Admin {
         })
     }
 
+    /// GET `path` as JSON; `None` when the admin API answers 404 Not Found.
+    pub(crate) async fn get_json_if_found(
+        &self,
+        path: &str,
+        what: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        match self.get_json(path, what).await {
+            Err(Error::Backend { reason, .. }) if reason.ends_with("answered 404") => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
     /// GET `path` as JSON.
     pub(crate) async fn get_json(&self, path: &str, what: &str) -> Result<serde_json::Value> {
         let resp = self

@@ -11,6 +11,7 @@
 //! | extend | moves the in-process lease's deadline (at most the ack timeout per call); [`Error::LeaseLost`] once it lapsed |
 //! | close | drains: nothing more is handed out, deliveries in flight may settle until `drain_timeout`, their acks are sent, then each consumer closes (the broker gives its read-ahead back untouched) |
 //! | dead letter | after `max_attempts` hand-outs: published to `<topic>.dlq` in the same namespace (same id, key, payload and properties, plus the `avb-dlq-*` headers), then acked |
+//! | backlog | admin topic stats: the subscription's `msgBacklog` / `unackedMessages` on the topic and its retry topic; the DLQ's `msgInCounter` (see `backlog`) |
 //!
 //! **Attempts** travel with the message (`avb-attempt` on the retry copy), because the `pulsar` crate does
 //! not hand the broker's redelivery count to the application. A consumer that dies holding a delivery
@@ -29,6 +30,7 @@
 //! ([`NamespacePolicies`]); `max_len` is not used.
 
 mod admin;
+mod backlog;
 mod builder;
 mod consumer;
 pub mod wire;
@@ -37,7 +39,7 @@ pub use admin::NamespacePolicies;
 pub use builder::PulsarBusBuilder;
 
 use crate::{
-    Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
+    Backlog, Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
     Subscription, Topic, backend::check_group,
 };
 use avb_core::Health;
@@ -275,6 +277,9 @@ impl EventBus for PulsarBus {
             max_lease_extension: self.shared.settings.ack_timeout,
             // Broker deduplication keys on (producer, sequence id), not on the message id (module docs).
             idempotent_publish: false,
+            backlog_lag: true,
+            backlog_in_flight: true,
+            backlog_dead_letters: true,
         }
     }
 
@@ -338,6 +343,10 @@ impl EventBus for PulsarBus {
             g.flush().await;
         }
         Ok(())
+    }
+
+    async fn backlog(&self, topic: &Topic, group: &str) -> Result<Backlog> {
+        backlog::backlog(&self.shared, topic, group).await
     }
 
     async fn health(&self) -> Health {

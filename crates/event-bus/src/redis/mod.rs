@@ -3,7 +3,7 @@
 //! | operation | Redis |
 //! |---|---|
 //! | publish / batch | one Lua script call: per message, unless `<stream>:dedupe:<id>` exists, `XADD <stream> MAXLEN ~ <max_len> * i <id> p <payload> [k <key>] [h:<name> <value>]…` and `SET <stream>:dedupe:<id> <entry id> PX <dedupe_window>` |
-//! | subscribe | `XGROUP CREATE <stream> <group> 0\|$ MKSTREAM` (an existing group resumes); a reader task per subscription then runs `XREADGROUP … >` when `next` finds its buffer empty |
+//! | subscribe | `XGROUP CREATE <stream> <group> 0 MKSTREAM`, or for `Latest` a script running `XGROUP CREATE <stream> <group> $ MKSTREAM ENTRIESREAD <entries-added>` (so Redis can tell its lag before it first reads) (an existing group resumes); a reader task per subscription then runs `XREADGROUP … >` when `next` finds its buffer empty |
 //! | ack | `XACK` |
 //! | next_batch(max) / ack_all | up to `max` of what one `XREADGROUP COUNT <read_count>` buffered, under one lock / one pipeline: `XACK <id>…` for all, `HDEL` of the redelivered ones' last errors |
 //! | nack(delay) | `XCLAIM … IDLE <ack_timeout - delay> JUSTID` (due again after `delay`; a zero delay: after the backoff), last error and backed-off attempt kept in a hash |
@@ -12,6 +12,7 @@
 //! | close | readers stop and give back their buffers; waits up to `drain_timeout` for them and for in-flight deliveries' acks |
 //! | give back (read, never handed out: subscription dropped, bus closed, buffered too long) | `XCLAIM … IDLE <ack_timeout> RETRYCOUNT <attempt - 1> JUSTID`: due at once, its counter restored |
 //! | dead letter | after `max_attempts` hand-outs: `MULTI; XADD <stream>.dlq …; XACK; HDEL; EXEC` |
+//! | backlog | `XLEN <stream>.dlq` and `XINFO GROUPS <stream>` in one pipeline (see `backlog`) |
 //!
 //! **Wire format** (fields `i`, `p`, `k`, `h:*`), what happens to entries other programs wrote, how attempts
 //! count hand-outs, leases, backoff, the dedupe window, the drain and why `next` is cancel-safe:
@@ -35,6 +36,7 @@
 //! **Not provided**: per-key order ([`Capabilities::ordering_per_key`] is false: Redis consumer groups hand
 //! entries to whichever member reads next).
 
+mod backlog;
 mod builder;
 mod reader;
 mod scripts;
@@ -45,7 +47,7 @@ pub use builder::RedisBusBuilder;
 pub use wire::HEADER_FOREIGN_ENTRY;
 
 use crate::{
-    Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
+    Backlog, Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
     Subscription, Topic, backend::check_group,
 };
 use avb_core::{Health, ResourceScope};
@@ -252,6 +254,9 @@ impl EventBus for RedisBus {
             extend_lease: true,
             max_lease_extension: self.shared.settings.ack_timeout,
             idempotent_publish: !self.shared.settings.dedupe_window.is_zero(),
+            backlog_lag: true,
+            backlog_in_flight: true,
+            backlog_dead_letters: true,
         }
     }
 
@@ -286,21 +291,29 @@ impl EventBus for RedisBus {
         self.shared.check_open()?;
         let key = stream_key(&self.shared.root, topic);
         let mut conn = self.shared.conn.clone();
-        let created = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(&key)
-            .arg(group)
-            .arg(match start {
-                StartPosition::Earliest => "0",
-                StartPosition::Latest => "$",
-            })
-            .arg("MKSTREAM")
-            .query_async::<()>(&mut conn)
-            .await;
-        match created {
-            Ok(()) => {}
-            Err(e) if e.code() == Some("BUSYGROUP") => {}
-            Err(e) => return Err(map_err(e, "XGROUP CREATE")),
+        match start {
+            StartPosition::Earliest => {
+                let created = redis::cmd("XGROUP")
+                    .arg("CREATE")
+                    .arg(&key)
+                    .arg(group)
+                    .arg("0")
+                    .arg("MKSTREAM")
+                    .query_async::<()>(&mut conn)
+                    .await;
+                match created {
+                    Ok(()) => {}
+                    Err(e) if e.code() == Some("BUSYGROUP") => {}
+                    Err(e) => return Err(map_err(e, "XGROUP CREATE")),
+                }
+            }
+            StartPosition::Latest => {
+                let keys = [key.clone().into_bytes()];
+                let args = [group.as_bytes().to_vec()];
+                scripts::CREATE_AT_END
+                    .run::<i64>(&mut conn, &keys, &args)
+                    .await?;
+            }
         }
         let own = ConnectionManager::new_lazy_with_config(
             self.shared.client.clone(),
@@ -327,6 +340,10 @@ impl EventBus for RedisBus {
         })
         .await;
         Ok(())
+    }
+
+    async fn backlog(&self, topic: &Topic, group: &str) -> Result<Backlog> {
+        self.backlog_now(topic, group).await
     }
 
     async fn health(&self) -> Health {

@@ -15,6 +15,7 @@
 //! - [`DEAD_LETTER`]: optionally the same holder check, then `XADD` to the dead-letter stream, `XACK` and
 //!   the errors hash cleaned — atomically, so a stale receipt never dead-letters a message another
 //!   consumer is working on.
+//! - [`CREATE_AT_END`]: a `Latest` group created with `ENTRIESREAD`, so its lag is known from the start.
 
 use super::map_err;
 use crate::Result;
@@ -185,6 +186,33 @@ end
 redis.call('XADD', unpack(args))
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HDEL', KEYS[3], ARGV[3], ARGV[6])
+return 1
+",
+);
+
+/// Creates a group at the end of the stream (`StartPosition::Latest`) with `ENTRIESREAD` set to the
+/// stream's `entries-added` (Redis ≥ 7.0), atomically: without it Redis cannot tell the group's lag
+/// (`XINFO GROUPS` answers nil) until the group first reads, so a group whose consumers died before
+/// reading anything would have no lag at all. `KEYS`: the stream. `ARGV`: the group. Returns 1 when
+/// created, 0 when the group exists.
+pub(super) static CREATE_AT_END: Lua = Lua::new(
+    "XGROUP CREATE $ (group script)",
+    r"
+local key = KEYS[1]
+local group = ARGV[1]
+local added = 0
+if redis.call('EXISTS', key) == 1 then
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do
+    for i = 1, #g, 2 do
+      if g[i] == 'name' and g[i + 1] == group then return 0 end
+    end
+  end
+  local info = redis.call('XINFO', 'STREAM', key)
+  for i = 1, #info, 2 do
+    if info[i] == 'entries-added' then added = info[i + 1] end
+  end
+end
+redis.call('XGROUP', 'CREATE', key, group, '$', 'MKSTREAM', 'ENTRIESREAD', added)
 return 1
 ",
 );
