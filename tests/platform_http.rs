@@ -165,6 +165,36 @@ async fn an_invalid_live_configuration_is_refused_with_its_problems_and_nothing_
         );
     }
     assert!(Arc::ptr_eq(&before, &platform.ports()));
+
+    // A body a browser may send cross-site without a preflight (form, text/plain): 415, nothing changes —
+    // even with AUTH_MODE=none a page the developer visits cannot switch the mode (request forgery).
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let r = http::client()
+            .post(&url)
+            .header("content-type", content_type)
+            .body(r#"{"mode": "sandbox"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 415, "{content_type}");
+        let body: Value = r.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("application/json"),
+            "{body}"
+        );
+    }
+    let r = http::client()
+        .post(&url)
+        .body(r#"{"mode": "sandbox"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415, "no content type");
+    assert!(Arc::ptr_eq(&before, &platform.ports()));
 }
 
 /// Live pairs that need no server but Redis: per-port choices that live mode accepts in development.

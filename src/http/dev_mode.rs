@@ -106,6 +106,18 @@ pub(super) async fn switch(
             Vec::new(),
         );
     }
+    // Only `application/json`: a browser sends any other body type cross-site without asking first (a
+    // "simple" request), so a page the developer visits could otherwise switch the mode of a sandbox with
+    // `AUTH_MODE=none` (cross-site request forgery). JSON from another origin needs a CORS preflight, which
+    // this router never grants.
+    if !is_json(&headers) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as `Content-Type: application/json`: {\"mode\": <one of sandbox, live>}"
+                .to_string(),
+            Vec::new(),
+        );
+    }
     if let Err(refusal) = authorize(&ports, &headers).await {
         return refusal;
     }
@@ -153,4 +165,13 @@ pub(super) async fn switch(
             Vec::new(),
         ),
     }
+}
+
+/// Whether the request says its body is JSON (`application/json`, parameters such as `charset` allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
