@@ -5,7 +5,8 @@
 //! Then the same two calls behind the whole default stack the Platform builds (metered → retry → breaker →
 //! timeout, `PortLayers::default_for`) against the raw port.
 //!
-//! `cargo bench --bench platform` (prints its own report; criterion is not used for the ratios).
+//! `cargo bench --bench platform` (prints its own report; criterion is not used for the ratios);
+//! `cargo bench --bench platform -- --sizes` prints the layers' future sizes instead.
 
 // Bench code: a failed expect is the benchmark failing, with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -26,6 +27,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    if std::env::args().any(|a| a == "--sizes") {
+        sizes();
+        return;
+    }
     rt.block_on(async {
         // Building the sandbox platform (all five ports), median of 30.
         let mut builds: Vec<Duration> = Vec::new();
@@ -230,4 +235,34 @@ fn main() {
             0,
         );
     });
+}
+
+/// `--sizes`: the bytes of one call's future through each layer and through the default stack (a call's
+/// future is moved into the instrumented port's box on every call, so its size is a cost per call).
+fn sizes() {
+    use avb::layers::{Direct, Layer, Service, defaults::PortLayers, metered::MeteredLayer};
+    let metrics = Arc::new(avb::metrics::Metrics::new());
+    let stack = MeteredLayer::new(metrics.clone(), "event_bus", "memory")
+        .layer(PortLayers::default_for(avb::Port::EventBus).stack(Direct));
+    let inner = PortLayers::default_for(avb::Port::EventBus).stack(Direct);
+    let plain = MeteredLayer::new(metrics, "event_bus", "memory").layer(Direct);
+    let f = || async { Ok::<u32, avb::event_bus::Error>(1) };
+    use avb::layers::{breaker::BreakerLayer, retry::RetryLayer, timeout::TimeoutLayer};
+    println!(
+        "retry {}, breaker {}, timeout {}",
+        std::mem::size_of_val(&RetryLayer::default().layer(Direct).call("publish", f)),
+        std::mem::size_of_val(&BreakerLayer::default().layer(Direct).call("publish", f)),
+        std::mem::size_of_val(
+            &TimeoutLayer::new(Duration::from_secs(1))
+                .layer(Direct)
+                .call("publish", f)
+        ),
+    );
+    println!(
+        "future sizes: metered+defaults {}, defaults {}, metered {}, direct {}",
+        std::mem::size_of_val(&stack.call("publish", f)),
+        std::mem::size_of_val(&inner.call("publish", f)),
+        std::mem::size_of_val(&plain.call("publish", f)),
+        std::mem::size_of_val(&Direct.call("publish", f)),
+    );
 }

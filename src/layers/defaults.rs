@@ -88,7 +88,13 @@ impl<S, L: Layer<S>> Layer<S> for Option<L> {
 }
 
 impl<A: Service, B: Service> Service for Either<A, B> {
-    async fn call<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, E>
+    // Not an `async fn`: the call's future is the chosen service's, tagged (an `async fn` would add a
+    // state machine holding a second copy of the arguments to every call).
+    fn call<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        call: F,
+    ) -> impl Future<Output = Result<T, E>> + Send
     where
         T: Send,
         E: Classify + From<Refusal> + Send,
@@ -96,8 +102,8 @@ impl<A: Service, B: Service> Service for Either<A, B> {
         Fut: Future<Output = Result<T, E>> + Send,
     {
         match self {
-            Either::On(a) => a.call(operation, call).await,
-            Either::Off(b) => b.call(operation, call).await,
+            Either::On(a) => futures::future::Either::Left(a.call(operation, call)),
+            Either::Off(b) => futures::future::Either::Right(b.call(operation, call)),
         }
     }
 

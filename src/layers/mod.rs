@@ -132,13 +132,18 @@ pub trait Layer<S> {
 pub struct Direct;
 
 impl Service for Direct {
-    async fn call<T, E, F, Fut>(&self, _operation: &'static str, mut call: F) -> Result<T, E>
+    // Not an `async fn`: the call's future is the port's own.
+    fn call<T, E, F, Fut>(
+        &self,
+        _operation: &'static str,
+        mut call: F,
+    ) -> impl Future<Output = Result<T, E>> + Send
     where
         T: Send,
         E: Classify + From<Refusal> + Send,
         F: FnMut() -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
     {
-        call().await
+        call()
     }
 }

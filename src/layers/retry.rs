@@ -81,17 +81,22 @@ struct Budget {
 }
 
 impl Budget {
+    /// Tops the balance up by one call's share. Relaxed: the balance is a budget, not a lock, and a
+    /// full one (the usual case while the backend answers) is only read.
     fn deposit(&self) {
+        if self.balance.load(Ordering::Relaxed) >= self.cap {
+            return;
+        }
         let _ = self
             .balance
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
-                Some((b + self.deposit).min(self.cap))
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                (b < self.cap).then(|| (b + self.deposit).min(self.cap))
             });
     }
 
     fn withdraw(&self) -> bool {
         self.balance
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
                 (b >= MILLI).then_some(b - MILLI)
             })
             .is_ok()
@@ -109,7 +114,7 @@ pub struct Retry<S> {
 impl<S> Retry<S> {
     /// Retries the budget allows now (whole ones).
     pub fn budget_left(&self) -> u32 {
-        u32::try_from(self.budget.balance.load(Ordering::Acquire) / MILLI).unwrap_or(0)
+        u32::try_from(self.budget.balance.load(Ordering::Relaxed) / MILLI).unwrap_or(0)
     }
 }
 
@@ -118,26 +123,41 @@ impl<S: Service> Service for Retry<S> {
         self.settings.max_attempts > 1
     }
 
-    async fn call<T, E, F, Fut>(&self, operation: &'static str, mut call: F) -> Result<T, E>
+    // Not an `async fn`: an `async` block uses its captured arguments in place (an `async fn` copies
+    // them into its state a second time, and every byte of a call's future is moved into its box).
+    fn call<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        mut call: F,
+    ) -> impl Future<Output = Result<T, E>> + Send
     where
         T: Send,
         E: Classify + From<Refusal> + Send,
         F: FnMut() -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
     {
-        self.budget.deposit();
-        let mut attempt = 1;
-        loop {
-            match self.inner.call(operation, &mut call).await {
-                Err(e)
-                    if e.is_retryable()
-                        && attempt < self.settings.max_attempts
-                        && self.budget.withdraw() =>
-                {
-                    tokio::time::sleep(self.settings.backoff(attempt, jitter())).await;
-                    attempt += 1;
-                }
-                answer => return answer,
+        async move {
+            self.budget.deposit();
+            let mut attempt = 1;
+            loop {
+                // The answer lives in this block only, so its space is not kept across the backoff.
+                let backoff = {
+                    let answer = self.inner.call(operation, &mut call).await;
+                    match &answer {
+                        Err(e)
+                            if e.is_retryable()
+                                && attempt < self.settings.max_attempts
+                                && self.budget.withdraw() =>
+                        {
+                            self.settings.backoff(attempt, jitter())
+                        }
+                        _ => return answer,
+                    }
+                };
+                // Boxed: the timer stays out of the call's future (a call that is not retried neither
+                // arms nor carries it).
+                Box::pin(tokio::time::sleep(backoff)).await;
+                attempt += 1;
             }
         }
     }

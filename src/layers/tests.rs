@@ -277,3 +277,69 @@ async fn stack_order_retry_around_breaker_around_timeout() {
     );
     assert_eq!(port.calls(), 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn half_open_lets_exactly_one_trial_through() {
+    let stack = BreakerLayer {
+        fail_max: 1,
+        reset_timeout: Duration::from_secs(1),
+    }
+    .layer(Direct);
+    let down: Result<u32, E> = stack.call("get", || async { Err(E::Down) }).await;
+    assert_eq!(down, Err(E::Down));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let port = Port::default();
+    // The trial: polled once, so it is admitted and under way, then left waiting.
+    let mut trial = std::pin::pin!(stack.call::<u32, E, _, _>("get", || {
+        port.calls.fetch_add(1, Ordering::SeqCst);
+        std::future::pending()
+    }));
+    assert!(futures::poll!(trial.as_mut()).is_pending());
+    assert_eq!(port.calls(), 1);
+    for _ in 0..3 {
+        let refused: Result<u32, E> = stack
+            .call("get", || {
+                port.calls.fetch_add(1, Ordering::SeqCst);
+                async { Ok(1) }
+            })
+            .await;
+        assert_eq!(
+            refused,
+            Err(E::Refused(Refusal::CircuitOpen {
+                operation: "get",
+                retry_in: Duration::ZERO
+            }))
+        );
+    }
+    assert_eq!(port.calls(), 1, "only the trial reached the port");
+    assert_eq!(stack.position(), Position::HalfOpen);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeout_counts_from_the_first_wait_and_lets_a_quick_answer_through() {
+    let stack = TimeoutLayer::new(Duration::from_secs(1)).layer(Direct);
+    // Answers at once: no timer involved, the answer is passed on.
+    let quick: Result<u32, E> = stack.call("get", || async { Err(E::Missing) }).await;
+    assert_eq!(quick, Err(E::Missing));
+    // Waits, then answers within the timeout: passed on.
+    let in_time: Result<u32, E> = stack
+        .call("get", || async {
+            tokio::time::sleep(Duration::from_millis(999)).await;
+            Ok(3)
+        })
+        .await;
+    assert_eq!(in_time, Ok(3));
+    // Waits past it: refused, at the timeout.
+    let started = Instant::now();
+    let late: Result<u32, E> = stack
+        .call("get", || async {
+            tokio::time::sleep(Duration::from_millis(1001)).await;
+            Ok(4)
+        })
+        .await;
+    assert!(
+        matches!(late, Err(E::Refused(Refusal::TimedOut { .. }))),
+        "{late:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(1));
+}
