@@ -37,16 +37,7 @@ impl<S> Layer<S> for BreakerLayer {
     fn layer(&self, inner: S) -> Breaker<S> {
         Breaker {
             inner,
-            settings: BreakerLayer {
-                fail_max: self.fail_max.max(1),
-                reset_timeout: self.reset_timeout,
-            },
-            state: Arc::new(State {
-                epoch: Instant::now(),
-                open_until: AtomicU64::new(CLOSED),
-                consecutive: AtomicU32::new(0),
-                trial: AtomicBool::new(false),
-            }),
+            circuit: Circuit::new(self),
         }
     }
 }
@@ -92,13 +83,42 @@ impl State {
 #[derive(Debug, Clone)]
 pub struct Breaker<S> {
     inner: S,
-    settings: BreakerLayer,
-    state: Arc<State>,
+    circuit: Circuit,
 }
 
 impl<S> Breaker<S> {
     /// Where the breaker stands now.
     pub fn position(&self) -> Position {
+        self.circuit.position()
+    }
+}
+
+/// A breaker's settings and state, without the inner service (shared by [`Breaker`] and the default
+/// stack, [`super::defaults::Stack`]); clones share one breaker.
+#[derive(Debug, Clone)]
+pub(super) struct Circuit {
+    settings: BreakerLayer,
+    state: Arc<State>,
+}
+
+impl Circuit {
+    pub(super) fn new(settings: &BreakerLayer) -> Circuit {
+        Circuit {
+            settings: BreakerLayer {
+                fail_max: settings.fail_max.max(1),
+                reset_timeout: settings.reset_timeout,
+            },
+            state: Arc::new(State {
+                epoch: Instant::now(),
+                open_until: AtomicU64::new(CLOSED),
+                consecutive: AtomicU32::new(0),
+                trial: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Where the breaker stands now.
+    pub(super) fn position(&self) -> Position {
         let s = &*self.state;
         match s.open_until.load(Ordering::Acquire) {
             CLOSED => Position::Closed,
@@ -108,7 +128,7 @@ impl<S> Breaker<S> {
     }
 
     /// Lets a call through (`Ok(is_trial)`) or refuses it.
-    fn admit(&self, operation: &'static str) -> Result<bool, Refusal> {
+    pub(super) fn admit(&self, operation: &'static str) -> Result<bool, Refusal> {
         let s = &*self.state;
         let until = s.open_until.load(Ordering::Acquire);
         if until == CLOSED {
@@ -148,7 +168,8 @@ impl<S> Breaker<S> {
         }
     }
 
-    fn record(&self, failed: bool, trial: bool) {
+    /// Records a call's outcome (`failed`: a retryable error) and gives a trial back.
+    pub(super) fn record(&self, failed: bool, trial: bool) {
         let s = &*self.state;
         if failed {
             let consecutive = s
@@ -178,9 +199,24 @@ impl<S> Breaker<S> {
 }
 
 /// Gives the trial back when a trial call's future is dropped before it answered.
-struct TrialGuard<'a> {
+pub(super) struct TrialGuard<'a> {
     state: &'a State,
     armed: bool,
+}
+
+impl<'a> TrialGuard<'a> {
+    /// Armed when `trial`: until disarmed, dropping it gives the trial back.
+    pub(super) fn new(circuit: &'a Circuit, trial: bool) -> Self {
+        TrialGuard {
+            state: &circuit.state,
+            armed: trial,
+        }
+    }
+
+    /// The call answered: its outcome is recorded instead.
+    pub(super) fn disarm(&mut self) {
+        self.armed = false;
+    }
 }
 
 impl Drop for TrialGuard<'_> {
@@ -198,6 +234,10 @@ impl<S: Service> Service for Breaker<S> {
 
     // Not an `async fn`: an `async` block uses its captured arguments in place (an `async fn` copies
     // them into its state a second time, and every byte of a call's future is moved into its box).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice"
+    )]
     fn call<T, E, F, Fut>(
         &self,
         operation: &'static str,
@@ -210,15 +250,12 @@ impl<S: Service> Service for Breaker<S> {
         Fut: Future<Output = Result<T, E>> + Send,
     {
         async move {
-            let trial = self.admit(operation).map_err(E::from)?;
-            let mut guard = TrialGuard {
-                state: &self.state,
-                armed: trial,
-            };
+            let circuit = &self.circuit;
+            let trial = circuit.admit(operation).map_err(E::from)?;
+            let mut guard = TrialGuard::new(circuit, trial);
             let answer = self.inner.call(operation, call).await;
-            guard.armed = false;
-            let failed = matches!(&answer, Err(e) if e.is_retryable());
-            self.record(failed, trial);
+            guard.disarm();
+            circuit.record(matches!(&answer, Err(e) if e.is_retryable()), trial);
             answer
         }
     }

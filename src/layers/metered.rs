@@ -97,6 +97,10 @@ impl<S: Service> Service for Metered<S> {
 
     // Not an `async fn`: an `async` block uses its captured arguments in place (an `async fn` copies
     // them into its state a second time, and every byte of a call's future is moved into its box).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice"
+    )]
     fn call<T, E, F, Fut>(
         &self,
         operation: &'static str,

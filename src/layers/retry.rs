@@ -55,15 +55,10 @@ impl RetryLayer {
 impl<S> Layer<S> for RetryLayer {
     type Service = Retry<S>;
     fn layer(&self, inner: S) -> Retry<S> {
-        let reserve = i64::from(self.reserve) * MILLI;
         Retry {
             inner,
             settings: *self,
-            budget: Arc::new(Budget {
-                balance: AtomicI64::new(reserve),
-                deposit: (self.ratio.clamp(0.0, 1000.0) * MILLI as f64) as i64,
-                cap: reserve.max(MILLI),
-            }),
+            budget: Budget::new(self),
         }
     }
 }
@@ -74,16 +69,26 @@ const MILLI: i64 = 1000;
 /// The retry budget shared by the clones of one [`Retry`]: a balance of retries (in thousandths) that each
 /// call tops up by `ratio` (up to the reserve) and each retry spends one of.
 #[derive(Debug)]
-struct Budget {
+pub(super) struct Budget {
     balance: AtomicI64,
     deposit: i64,
     cap: i64,
 }
 
 impl Budget {
+    /// A full budget for `settings`.
+    pub(super) fn new(settings: &RetryLayer) -> Arc<Budget> {
+        let reserve = i64::from(settings.reserve) * MILLI;
+        Arc::new(Budget {
+            balance: AtomicI64::new(reserve),
+            deposit: (settings.ratio.clamp(0.0, 1000.0) * MILLI as f64) as i64,
+            cap: reserve.max(MILLI),
+        })
+    }
+
     /// Tops the balance up by one call's share. Relaxed: the balance is a budget, not a lock, and a
     /// full one (the usual case while the backend answers) is only read.
-    fn deposit(&self) {
+    pub(super) fn deposit(&self) {
         if self.balance.load(Ordering::Relaxed) >= self.cap {
             return;
         }
@@ -94,7 +99,7 @@ impl Budget {
             });
     }
 
-    fn withdraw(&self) -> bool {
+    pub(super) fn withdraw(&self) -> bool {
         self.balance
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
                 (b >= MILLI).then_some(b - MILLI)
@@ -125,6 +130,10 @@ impl<S: Service> Service for Retry<S> {
 
     // Not an `async fn`: an `async` block uses its captured arguments in place (an `async fn` copies
     // them into its state a second time, and every byte of a call's future is moved into its box).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice"
+    )]
     fn call<T, E, F, Fut>(
         &self,
         operation: &'static str,
@@ -164,7 +173,7 @@ impl<S: Service> Service for Retry<S> {
 }
 
 /// A fraction in `0.0 .. 1.0`, different on every call (std's per-instance random hash keys).
-fn jitter() -> f64 {
+pub(super) fn jitter() -> f64 {
     let bits = std::hash::RandomState::new().build_hasher().finish() >> 11;
     bits as f64 / (1u64 << 53) as f64
 }

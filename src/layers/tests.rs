@@ -2,6 +2,7 @@
 //! breaker, what a cancelled trial leaves behind, and the stack's order.
 
 use super::breaker::{BreakerLayer, Position};
+use super::defaults::PortLayers;
 use super::retry::RetryLayer;
 use super::timeout::TimeoutLayer;
 use super::{Direct, Layer, Refusal, Service};
@@ -342,4 +343,80 @@ async fn timeout_counts_from_the_first_wait_and_lets_a_quick_answer_through() {
         "{late:?}"
     );
     assert_eq!(started.elapsed(), Duration::from_secs(1));
+}
+
+/// The fused default stack ([`PortLayers::stack`]) behaves as the three layers nested.
+#[tokio::test(start_paused = true)]
+async fn default_stack_keeps_the_order_retry_breaker_timeout() {
+    let layers = PortLayers {
+        retry: Some(RetryLayer {
+            max_attempts: 6,
+            ..no_budget_limit()
+        }),
+        breaker: Some(BreakerLayer {
+            fail_max: 3,
+            reset_timeout: Duration::from_secs(30),
+        }),
+        timeout: Some(Duration::from_secs(1)),
+    };
+    let stack = layers.stack(Direct);
+    assert!(stack.may_retry());
+    let port = Port::default();
+    let answer: Result<u32, E> = stack
+        .call("get", || {
+            port.calls.fetch_add(1, Ordering::SeqCst);
+            std::future::pending()
+        })
+        .await;
+    assert!(
+        matches!(answer, Err(E::Refused(Refusal::CircuitOpen { .. }))),
+        "{answer:?}"
+    );
+    assert_eq!(port.calls(), 3, "3 timed-out attempts opened the breaker");
+    assert_eq!(stack.position(), Some(Position::Open));
+    // Not-retryable answers pass at once, uncounted, and are not retried (the breaker, once half-open,
+    // lets the trial through: a `Missing` is an answer, so it closes it).
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let missing: Result<u32, E> = stack
+        .call("get", || {
+            port.calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(E::Missing) }
+        })
+        .await;
+    assert_eq!(missing, Err(E::Missing));
+    assert_eq!(port.calls(), 4);
+    assert_eq!(stack.position(), Some(Position::Closed));
+    // A retryable failure then a success: retried after the backoff, answered.
+    let flaky = Port::default();
+    let started = Instant::now();
+    let ok: Result<u32, E> = stack
+        .call("get", || {
+            let a = flaky.answer(&[Err(E::Down), Ok(9)]);
+            async move { a }
+        })
+        .await;
+    assert_eq!(ok, Ok(9));
+    assert_eq!(flaky.calls(), 2);
+    assert!(started.elapsed() >= Duration::from_millis(50), "waited the backoff");
+    // A dropped trial through the stack gives the trial back.
+    let none = PortLayers {
+        retry: None,
+        ..layers
+    }
+    .stack(Direct);
+    for _ in 0..3 {
+        let down: Result<u32, E> = none.call("get", || async { Err(E::Down) }).await;
+        assert_eq!(down, Err(E::Down));
+    }
+    assert!(!none.may_retry());
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let hung = tokio::time::timeout(
+        Duration::from_millis(10),
+        none.call::<u32, E, _, _>("get", std::future::pending),
+    )
+    .await;
+    assert!(hung.is_err());
+    let next: Result<u32, E> = none.call("get", || async { Ok(5) }).await;
+    assert_eq!(next, Ok(5));
+    assert_eq!(none.position(), Some(Position::Closed));
 }

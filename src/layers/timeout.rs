@@ -46,8 +46,6 @@ impl<S: Service> Service for Timeout<S> {
         self.inner.may_retry()
     }
 
-    // Not an `async fn`: an `async` block uses its captured arguments in place (an `async fn` copies
-    // them into its state a second time, and every byte of a call's future is moved into its box).
     fn call<T, E, F, Fut>(
         &self,
         operation: &'static str,
@@ -59,22 +57,38 @@ impl<S: Service> Service for Timeout<S> {
         F: FnMut() -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
     {
-        async move {
-            let mut answer = std::pin::pin!(self.inner.call(operation, call));
-            // Most calls on an in-memory backend answer on their first poll: those arm no timer (a timer
-            // costs a clock read and a registration in the runtime's wheel, removed again on drop).
-            if let Poll::Ready(answer) = poll_fn(|cx| Poll::Ready(answer.as_mut().poll(cx))).await {
-                return answer;
-            }
-            // Boxed: the timer (a few hundred bytes) is kept out of every call's future, so a call that
-            // answers at once neither arms it nor carries (and moves) its space.
-            match Box::pin(tokio::time::timeout(self.after, answer)).await {
-                Ok(answer) => answer,
-                Err(_) => Err(E::from(Refusal::TimedOut {
-                    operation,
-                    after: self.after,
-                })),
-            }
+        limit(self.after, operation, self.inner.call(operation, call))
+    }
+}
+
+/// `call`, answered [`Refusal::TimedOut`] when it does not answer within `after` of its first wait (shared
+/// by [`Timeout`] and the default stack, [`super::defaults::Stack`]).
+// Not an `async fn`: an `async` block keeps `call` (the inner future) once, not twice.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice"
+)]
+pub(super) fn limit<T, E, Fut>(
+    after: Duration,
+    operation: &'static str,
+    call: Fut,
+) -> impl Future<Output = Result<T, E>>
+where
+    E: From<Refusal>,
+    Fut: Future<Output = Result<T, E>>,
+{
+    async move {
+        let mut answer = std::pin::pin!(call);
+        // Most calls on an in-memory backend answer on their first poll: those arm no timer (a timer
+        // costs a clock read and a registration in the runtime's wheel, removed again on drop).
+        if let Poll::Ready(answer) = poll_fn(|cx| Poll::Ready(answer.as_mut().poll(cx))).await {
+            return answer;
+        }
+        // Boxed: the timer (a few hundred bytes) is kept out of every call's future, so a call that
+        // answers at once neither arms it nor carries (and moves) its space.
+        match Box::pin(tokio::time::timeout(after, answer)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(E::from(Refusal::TimedOut { operation, after })),
         }
     }
 }
