@@ -397,7 +397,10 @@ async fn default_stack_keeps_the_order_retry_breaker_timeout() {
         .await;
     assert_eq!(ok, Ok(9));
     assert_eq!(flaky.calls(), 2);
-    assert!(started.elapsed() >= Duration::from_millis(50), "waited the backoff");
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "waited the backoff"
+    );
     // A dropped trial through the stack gives the trial back.
     let none = PortLayers {
         retry: None,
