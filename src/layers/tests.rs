@@ -423,3 +423,66 @@ async fn default_stack_keeps_the_order_retry_breaker_timeout() {
     assert_eq!(next, Ok(5));
     assert_eq!(none.position(), Some(Position::Closed));
 }
+
+/// Callers on several threads against a breaker that every call fails (so every admitted call is a
+/// trial: the breaker never closes, and with `reset_timeout` zero it half-opens again at once): never
+/// two of them inside the port at the same time — through the breaker layer and through the fused stack.
+#[test]
+fn concurrent_callers_never_run_two_trials_at_once() {
+    let breaker = BreakerLayer {
+        fail_max: 1,
+        reset_timeout: Duration::ZERO,
+    };
+    let fused = PortLayers {
+        breaker: Some(breaker),
+        ..PortLayers::NONE
+    };
+    one_trial_at_a_time(breaker.layer(Direct));
+    one_trial_at_a_time(fused.stack(Direct));
+}
+
+fn one_trial_at_a_time<S: Service + 'static>(stack: S) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stack = Arc::new(stack);
+        // Opened by a first failure (before any other caller starts: a call admitted while it was
+        // closed is not a trial).
+        let down: Result<u32, E> = stack.call("get", || async { Err(E::Down) }).await;
+        assert_eq!(down, Err(E::Down));
+        let inside = Arc::new(AtomicU32::new(0));
+        let most = Arc::new(AtomicU32::new(0));
+        let trials = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (stack, inside, most, trials) =
+                (stack.clone(), inside.clone(), most.clone(), trials.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..2_000 {
+                    let answer: Result<u32, E> = stack
+                        .call("get", || {
+                            let (inside, most, trials) =
+                                (inside.clone(), most.clone(), trials.clone());
+                            async move {
+                                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                                most.fetch_max(now, Ordering::SeqCst);
+                                trials.fetch_add(1, Ordering::SeqCst);
+                                tokio::task::yield_now().await;
+                                inside.fetch_sub(1, Ordering::SeqCst);
+                                Err(E::Down)
+                            }
+                        })
+                        .await;
+                    assert!(answer.is_err());
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert!(trials.load(Ordering::SeqCst) > 0, "some trials ran");
+        assert_eq!(most.load(Ordering::SeqCst), 1, "never two trials at once");
+    });
+}
