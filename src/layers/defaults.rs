@@ -1,7 +1,8 @@
 //! The layers the [`crate::Platform`] wraps around each port by default ([`PortLayers::default_for`]),
 //! in the documented order (outermost first): metered → retry → circuit breaker → timeout → the port.
-//! Each of retry, breaker and timeout is optional ([`Option<L>`] is itself a layer: `None` passes the call
-//! straight to the inner service).
+//! Each of retry, breaker and timeout is optional: [`PortLayers::stack`] builds them as one fused
+//! [`Stack`] where an absent layer costs a branch. (For hand-built stacks, [`Option<L>`] is itself a layer:
+//! `None` passes the call straight to the inner service.)
 
 use super::breaker::{BreakerLayer, Circuit, Position, TrialGuard};
 use super::retry::{Budget, RetryLayer, jitter};
