@@ -57,7 +57,8 @@ pub enum Position {
 const CLOSED: u64 = 0;
 
 /// The breaker's state, lock-free: a closed breaker's call reads `open_until` on the way in and
-/// `consecutive` on the way out and writes nothing (a failure or the first success after one writes).
+/// `consecutive` and `open_until` on the way out, and writes nothing (a failure, or the first success
+/// after one, writes).
 #[derive(Debug)]
 struct State {
     /// The instant `open_until` counts from.
