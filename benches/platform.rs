@@ -3,9 +3,11 @@
 //! rounds (the ratio is raw time / instrumented time: 1.00 = free; the target is ≥ 0.95, i.e. ≤ 5 %).
 //!
 //! Then the same two calls behind the whole default stack the Platform builds (metered → retry → breaker →
-//! timeout, `PortLayers::default_for`) against the raw port.
+//! timeout, `PortLayers::default_for`) against the raw port, with the steps between (the instrumented
+//! wrapper with no layer, the metered layer alone) in the same rounds and the nanoseconds each step adds.
 //!
-//! `cargo bench --bench platform` (prints its own report; criterion is not used for the ratios).
+//! `cargo bench --bench platform` (prints its own report; criterion is not used for the ratios);
+//! `cargo bench --bench platform -- --sizes` prints the layers' future sizes instead.
 
 // Bench code: a failed expect is the benchmark failing, with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -19,6 +21,15 @@ use std::time::{Duration, Instant};
 mod ratio;
 
 const ROUNDS: usize = 40;
+
+/// The steps from the raw port to the Platform's default stack, each adding one layer.
+const STEPS: [&str; 5] = [
+    "wrapper only (no layer)",
+    "metered",
+    "metered + timeout",
+    "metered + breaker + timeout",
+    "the Platform's default layers (metered + retry + breaker + timeout)",
+];
 const PER_ROUND: usize = 20_000;
 
 fn main() {
@@ -26,6 +37,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    if std::env::args().any(|a| a == "--sizes") {
+        sizes();
+        return;
+    }
     rt.block_on(async {
         // Building the sandbox platform (all five ports), median of 30.
         let mut builds: Vec<Duration> = Vec::new();
@@ -164,27 +179,48 @@ fn main() {
         }
         ratio::ratio_report("trust-all authenticate, metered vs raw", PER_ROUND, &rounds, 0);
 
-        // What the Platform hands out: metered → retry → breaker → timeout (PortLayers::default_for).
-        let raw: Arc<dyn EventBus> = Arc::new(
-            avb::event_bus::memory::MemoryBus::builder()
-                .build()
-                .expect("bus"),
-        );
-        let defaults: Arc<dyn EventBus> = {
-            use avb::layers::{Direct, Layer, defaults::PortLayers, metered::MeteredLayer};
-            let inner: Arc<dyn EventBus> = Arc::new(
+        // What the Platform hands out — metered → retry → breaker → timeout (PortLayers::default_for) —
+        // against the raw port, with the steps between in the same interleaved rounds, so each step's
+        // cost per call can be read off: the instrumented wrapper alone (`Direct`, no layer), the metered
+        // layer, then the default stack.
+        use avb::layers::{Direct, Layer, defaults::PortLayers, metered::MeteredLayer};
+        let memory = || -> Arc<dyn EventBus> {
+            Arc::new(
                 avb::event_bus::memory::MemoryBus::builder()
                     .build()
                     .expect("bus"),
-            );
-            let stack = MeteredLayer::new(metrics.clone(), "event_bus", "memory")
-                .layer(PortLayers::default_for(avb::Port::EventBus).stack(Direct));
-            Arc::new(avb::instrument::InstrumentedBus::new(inner, stack))
+            )
         };
-        let mut rounds = Vec::new();
+        let metered = || MeteredLayer::new(metrics.clone(), "event_bus", "memory");
+        let layered = |layers: PortLayers| -> Arc<dyn EventBus> {
+            Arc::new(avb::instrument::InstrumentedBus::new(
+                memory(),
+                metered().layer(layers.stack(Direct)),
+            ))
+        };
+        let steps_of = |port| {
+            let all = PortLayers::default_for(port);
+            [
+                PortLayers { timeout: all.timeout, ..PortLayers::NONE },
+                PortLayers { retry: None, ..all },
+                all,
+            ]
+        };
+        let [timed, broken, all] = steps_of(avb::Port::EventBus);
+        let buses: [Arc<dyn EventBus>; 6] = [
+            memory(),
+            Arc::new(avb::instrument::InstrumentedBus::new(memory(), Direct)),
+            Arc::new(avb::instrument::InstrumentedBus::new(
+                memory(),
+                metered().layer(Direct),
+            )),
+            layered(timed),
+            layered(broken),
+            layered(all),
+        ];
+        let mut times: [Vec<Duration>; 6] = Default::default();
         for _ in 0..ROUNDS {
-            let mut times = [Duration::ZERO; 2];
-            for (i, bus) in [&raw, &defaults].into_iter().enumerate() {
+            for (i, bus) in buses.iter().enumerate() {
                 let started = Instant::now();
                 for _ in 0..PER_ROUND {
                     black_box(
@@ -193,41 +229,111 @@ fn main() {
                             .expect("publish"),
                     );
                 }
-                times[i] = started.elapsed();
+                times[i].push(started.elapsed());
             }
-            rounds.push((times[0], times[1]));
         }
-        ratio::ratio_report(
-            "memory publish, the Platform's default layers vs raw",
-            PER_ROUND,
-            &rounds,
-            0,
+        steps(
+            "memory publish",
+            &STEPS,
+            &times,
         );
 
         let raw = avb::auth::open(&config.auth.backend).await.expect("auth");
-        let defaults: Arc<dyn avb::auth::Authenticator> = {
-            use avb::layers::{Direct, Layer, defaults::PortLayers, metered::MeteredLayer};
-            let stack = MeteredLayer::new(metrics.clone(), "auth", raw.backend())
-                .layer(PortLayers::default_for(avb::Port::Auth).stack(Direct));
-            Arc::new(avb::instrument::InstrumentedAuth::new(raw.clone(), stack))
+        let backend = raw.backend();
+        let metered = || MeteredLayer::new(metrics.clone(), "auth", backend);
+        let layered = |layers: PortLayers| -> Arc<dyn avb::auth::Authenticator> {
+            Arc::new(avb::instrument::InstrumentedAuth::new(
+                raw.clone(),
+                metered().layer(layers.stack(Direct)),
+            ))
         };
-        let mut rounds = Vec::new();
+        let [timed, broken, all] = steps_of(avb::Port::Auth);
+        let auths: [Arc<dyn avb::auth::Authenticator>; 6] = [
+            raw.clone(),
+            Arc::new(avb::instrument::InstrumentedAuth::new(raw.clone(), Direct)),
+            Arc::new(avb::instrument::InstrumentedAuth::new(
+                raw.clone(),
+                metered().layer(Direct),
+            )),
+            layered(timed),
+            layered(broken),
+            layered(all),
+        ];
+        let mut times: [Vec<Duration>; 6] = Default::default();
         for _ in 0..ROUNDS {
-            let mut times = [Duration::ZERO; 2];
-            for (i, auth) in [&raw, &defaults].into_iter().enumerate() {
+            for (i, auth) in auths.iter().enumerate() {
                 let started = Instant::now();
                 for _ in 0..PER_ROUND {
                     black_box(auth.authenticate("token").await.expect("accepted"));
                 }
-                times[i] = started.elapsed();
+                times[i].push(started.elapsed());
             }
-            rounds.push((times[0], times[1]));
         }
-        ratio::ratio_report(
-            "trust-all authenticate, the Platform's default layers vs raw",
-            PER_ROUND,
-            &rounds,
-            0,
+        steps(
+            "trust-all authenticate",
+            &STEPS,
+            &times,
         );
     });
+}
+
+/// Reports each variant (`times[1..]`, named by `names`) against the raw port (`times[0]`), round by
+/// round, and the median added nanoseconds per call of each step over the one before.
+fn steps(what: &str, names: &[&str], times: &[Vec<Duration>]) {
+    let per_call = |d: Duration| d.as_secs_f64() * 1e9 / PER_ROUND as f64;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for (k, name) in names.iter().enumerate() {
+        let rounds: Vec<(Duration, Duration)> = times[0]
+            .iter()
+            .copied()
+            .zip(times[k + 1].iter().copied())
+            .collect();
+        ratio::ratio_report(&format!("{what}, {name} vs raw"), PER_ROUND, &rounds, 0);
+    }
+    let raw = median(times[0].iter().map(|d| per_call(*d)).collect());
+    let mut line = format!("{what}, ns per call (median of per-round differences): raw {raw:.1}");
+    for (k, name) in names.iter().enumerate() {
+        let added = median(
+            times[k]
+                .iter()
+                .zip(&times[k + 1])
+                .map(|(before, after)| per_call(*after) - per_call(*before))
+                .collect(),
+        );
+        line.push_str(&format!("; + {name} {added:+.1}"));
+    }
+    println!("{line}");
+}
+
+/// `--sizes`: the bytes of one call's future through each layer and through the default stack (a call's
+/// future is moved into the instrumented port's box on every call, so its size is a cost per call).
+fn sizes() {
+    use avb::layers::{Direct, Layer, Service, defaults::PortLayers, metered::MeteredLayer};
+    let metrics = Arc::new(avb::metrics::Metrics::new());
+    let stack = MeteredLayer::new(metrics.clone(), "event_bus", "memory")
+        .layer(PortLayers::default_for(avb::Port::EventBus).stack(Direct));
+    let inner = PortLayers::default_for(avb::Port::EventBus).stack(Direct);
+    let plain = MeteredLayer::new(metrics, "event_bus", "memory").layer(Direct);
+    let f = || async { Ok::<u32, avb::event_bus::Error>(1) };
+    use avb::layers::{breaker::BreakerLayer, retry::RetryLayer, timeout::TimeoutLayer};
+    println!(
+        "retry {}, breaker {}, timeout {}",
+        std::mem::size_of_val(&RetryLayer::default().layer(Direct).call("publish", f)),
+        std::mem::size_of_val(&BreakerLayer::default().layer(Direct).call("publish", f)),
+        std::mem::size_of_val(
+            &TimeoutLayer::new(Duration::from_secs(1))
+                .layer(Direct)
+                .call("publish", f)
+        ),
+    );
+    println!(
+        "future sizes: metered+defaults {}, defaults {}, metered {}, direct {}",
+        std::mem::size_of_val(&stack.call("publish", f)),
+        std::mem::size_of_val(&inner.call("publish", f)),
+        std::mem::size_of_val(&plain.call("publish", f)),
+        std::mem::size_of_val(&Direct.call("publish", f)),
+    );
 }

@@ -8,7 +8,8 @@
 use super::{Layer, Refusal, Service};
 use avb_core::Classify;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -36,11 +37,7 @@ impl<S> Layer<S> for BreakerLayer {
     fn layer(&self, inner: S) -> Breaker<S> {
         Breaker {
             inner,
-            settings: BreakerLayer {
-                fail_max: self.fail_max.max(1),
-                reset_timeout: self.reset_timeout,
-            },
-            state: Arc::new(Mutex::new(State::default())),
+            circuit: Circuit::new(self),
         }
     }
 }
@@ -56,89 +53,177 @@ pub enum Position {
     HalfOpen,
 }
 
-#[derive(Debug, Default)]
+/// `open_until` of a closed breaker.
+const CLOSED: u64 = 0;
+
+/// The breaker's state, lock-free: a closed breaker's call reads `open_until` on the way in and
+/// `consecutive` and `open_until` on the way out, and writes nothing (a failure, or the first success
+/// after one, writes).
+#[derive(Debug)]
 struct State {
-    consecutive: u32,
-    open_until: Option<Instant>,
-    trial: bool,
+    /// The instant `open_until` counts from.
+    epoch: Instant,
+    /// When the breaker half-opens, as a [`State::stamp`]; [`CLOSED`] when closed.
+    open_until: AtomicU64,
+    /// Retryable failures in a row.
+    consecutive: AtomicU32,
+    /// A trial call is under way (at most one caller sets it, by compare-and-swap).
+    trial: AtomicBool,
+}
+
+impl State {
+    /// One plus the nanoseconds from `epoch` to `at` (saturating; never [`CLOSED`]).
+    fn stamp(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_nanos())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1)
+    }
 }
 
 /// The service of [`BreakerLayer`]; clones share one breaker.
 #[derive(Debug, Clone)]
 pub struct Breaker<S> {
     inner: S,
-    settings: BreakerLayer,
-    state: Arc<Mutex<State>>,
+    circuit: Circuit,
 }
 
 impl<S> Breaker<S> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Where the breaker stands now.
+    pub fn position(&self) -> Position {
+        self.circuit.position()
+    }
+}
+
+/// A breaker's settings and state, without the inner service (shared by [`Breaker`] and the default
+/// stack, [`super::defaults::Stack`]); clones share one breaker.
+#[derive(Debug, Clone)]
+pub(super) struct Circuit {
+    settings: BreakerLayer,
+    state: Arc<State>,
+}
+
+impl Circuit {
+    pub(super) fn new(settings: &BreakerLayer) -> Circuit {
+        Circuit {
+            settings: BreakerLayer {
+                fail_max: settings.fail_max.max(1),
+                reset_timeout: settings.reset_timeout,
+            },
+            state: Arc::new(State {
+                epoch: Instant::now(),
+                open_until: AtomicU64::new(CLOSED),
+                consecutive: AtomicU32::new(0),
+                trial: AtomicBool::new(false),
+            }),
+        }
     }
 
     /// Where the breaker stands now.
-    pub fn position(&self) -> Position {
-        let s = self.lock();
-        match s.open_until {
-            None => Position::Closed,
-            Some(t) if Instant::now() < t => Position::Open,
-            Some(_) => Position::HalfOpen,
+    pub(super) fn position(&self) -> Position {
+        let s = &*self.state;
+        match s.open_until.load(Ordering::Acquire) {
+            CLOSED => Position::Closed,
+            until if s.stamp(Instant::now()) < until => Position::Open,
+            _ => Position::HalfOpen,
         }
     }
 
     /// Lets a call through (`Ok(is_trial)`) or refuses it.
-    fn admit(&self, operation: &'static str) -> Result<bool, Refusal> {
-        let mut s = self.lock();
-        let Some(until) = s.open_until else {
+    pub(super) fn admit(&self, operation: &'static str) -> Result<bool, Refusal> {
+        let s = &*self.state;
+        let until = s.open_until.load(Ordering::Acquire);
+        if until == CLOSED {
             return Ok(false);
-        };
-        let now = Instant::now();
+        }
+        let now = s.stamp(Instant::now());
         if now < until {
             return Err(Refusal::CircuitOpen {
                 operation,
-                retry_in: until - now,
+                retry_in: Duration::from_nanos(until - now),
             });
         }
-        if s.trial {
+        if s.trial
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
             return Err(Refusal::CircuitOpen {
                 operation,
                 retry_in: Duration::ZERO,
             });
         }
-        s.trial = true;
-        Ok(true)
+        // The trial is ours; a trial that just failed may have reopened the breaker before giving the
+        // trial back (it writes `open_until` first), so look again.
+        match s.open_until.load(Ordering::Acquire) {
+            CLOSED => {
+                s.trial.store(false, Ordering::Release);
+                Ok(false)
+            }
+            until if now < until => {
+                s.trial.store(false, Ordering::Release);
+                Err(Refusal::CircuitOpen {
+                    operation,
+                    retry_in: Duration::from_nanos(until - now),
+                })
+            }
+            _ => Ok(true),
+        }
     }
 
-    fn record(&self, failed: bool, trial: bool) {
-        let mut s = self.lock();
-        if trial {
-            s.trial = false;
-        }
+    /// Records a call's outcome (`failed`: a retryable error) and gives a trial back.
+    pub(super) fn record(&self, failed: bool, trial: bool) {
+        let s = &*self.state;
         if failed {
-            s.consecutive = s.consecutive.saturating_add(1);
-            if trial || s.consecutive >= self.settings.fail_max {
-                s.open_until = Some(Instant::now() + self.settings.reset_timeout);
+            let consecutive = s
+                .consecutive
+                .fetch_add(1, Ordering::AcqRel)
+                .saturating_add(1);
+            if trial || consecutive >= self.settings.fail_max {
+                let reset =
+                    u64::try_from(self.settings.reset_timeout.as_nanos()).unwrap_or(u64::MAX);
+                let until = s.stamp(Instant::now()).saturating_add(reset);
+                s.open_until.store(until, Ordering::Release);
             }
         } else {
-            s.consecutive = 0;
-            s.open_until = None;
+            // Only the first success after a failure writes: a closed breaker's calls share the line
+            // read-only.
+            if s.consecutive.load(Ordering::Acquire) != 0 {
+                s.consecutive.store(0, Ordering::Release);
+            }
+            if s.open_until.load(Ordering::Acquire) != CLOSED {
+                s.open_until.store(CLOSED, Ordering::Release);
+            }
+        }
+        if trial {
+            s.trial.store(false, Ordering::Release);
         }
     }
 }
 
 /// Gives the trial back when a trial call's future is dropped before it answered.
-struct TrialGuard<'a> {
-    state: &'a Mutex<State>,
+pub(super) struct TrialGuard<'a> {
+    state: &'a State,
     armed: bool,
+}
+
+impl<'a> TrialGuard<'a> {
+    /// Armed when `trial`: until disarmed, dropping it gives the trial back.
+    pub(super) fn new(circuit: &'a Circuit, trial: bool) -> Self {
+        TrialGuard {
+            state: &circuit.state,
+            armed: trial,
+        }
+    }
+
+    /// The call answered: its outcome is recorded instead.
+    pub(super) fn disarm(&mut self) {
+        self.armed = false;
+    }
 }
 
 impl Drop for TrialGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
-            self.state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .trial = false;
+            self.state.trial.store(false, Ordering::Release);
         }
     }
 }
@@ -148,22 +233,31 @@ impl<S: Service> Service for Breaker<S> {
         self.inner.may_retry()
     }
 
-    async fn call<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, E>
+    // Not an `async fn`: an `async` block uses its captured arguments in place (an `async fn` copies
+    // them into its state a second time, and every byte of a call's future is moved into its box).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice"
+    )]
+    fn call<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        call: F,
+    ) -> impl Future<Output = Result<T, E>> + Send
     where
         T: Send,
         E: Classify + From<Refusal> + Send,
         F: FnMut() -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
     {
-        let trial = self.admit(operation).map_err(E::from)?;
-        let mut guard = TrialGuard {
-            state: &self.state,
-            armed: trial,
-        };
-        let answer = self.inner.call(operation, call).await;
-        guard.armed = false;
-        let failed = matches!(&answer, Err(e) if e.is_retryable());
-        self.record(failed, trial);
-        answer
+        async move {
+            let circuit = &self.circuit;
+            let trial = circuit.admit(operation).map_err(E::from)?;
+            let mut guard = TrialGuard::new(circuit, trial);
+            let answer = self.inner.call(operation, call).await;
+            guard.disarm();
+            circuit.record(matches!(&answer, Err(e) if e.is_retryable()), trial);
+            answer
+        }
     }
 }

@@ -1,15 +1,18 @@
 //! The layers the [`crate::Platform`] wraps around each port by default ([`PortLayers::default_for`]),
 //! in the documented order (outermost first): metered → retry → circuit breaker → timeout → the port.
-//! Each of retry, breaker and timeout is optional ([`Option<L>`] is itself a layer: `None` passes the call
-//! straight to the inner service).
+//! Each of retry, breaker and timeout is optional: [`PortLayers::stack`] builds them as one fused
+//! [`Stack`] where an absent layer costs a branch. (For hand-built stacks, [`Option<L>`] is itself a layer:
+//! `None` passes the call straight to the inner service.)
 
-use super::breaker::{Breaker, BreakerLayer};
-use super::retry::{Retry, RetryLayer};
-use super::timeout::{Timeout, TimeoutLayer};
+use super::breaker::{BreakerLayer, Circuit, Position, TrialGuard};
+use super::retry::{Budget, RetryLayer, jitter};
+use super::timeout::limit;
 use super::{Layer, Refusal, Service};
 use crate::Port;
 use avb_core::Classify;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 /// The resilience layers of one port (see the table in `docs/layers.md`).
@@ -57,16 +60,109 @@ impl PortLayers {
 
     /// `inner` behind retry → breaker → timeout (those set).
     pub fn stack<S: Service>(&self, inner: S) -> Stack<S> {
-        let timed = self.timeout.map(TimeoutLayer::new).layer(inner);
-        let broken = self.breaker.layer(timed);
-        self.retry.layer(broken)
+        Stack {
+            inner,
+            retry: self.retry.map(|r| (r, Budget::new(&r))),
+            circuit: self.breaker.as_ref().map(Circuit::new),
+            timeout: self.timeout,
+        }
     }
 }
 
-type Timed<S> = Either<Timeout<S>, S>;
-type Broken<S> = Either<Breaker<Timed<S>>, Timed<S>>;
-/// What [`PortLayers::stack`] builds: retry → breaker → timeout → `S`, each possibly off.
-pub type Stack<S> = Either<Retry<Broken<S>>, Broken<S>>;
+/// What [`PortLayers::stack`] builds: retry → breaker → timeout → `S`, each possibly off — the same
+/// behaviour as [`RetryLayer`], [`BreakerLayer`] and [`TimeoutLayer`](super::timeout::TimeoutLayer) nested (and the same code: the
+/// budget, the circuit and the time limit are theirs), fused into one service so a call runs one state
+/// machine rather than nested ones (an absent layer costs a branch). Clones share the budget and the
+/// breaker.
+#[derive(Debug, Clone)]
+pub struct Stack<S> {
+    inner: S,
+    retry: Option<(RetryLayer, Arc<Budget>)>,
+    circuit: Option<Circuit>,
+    timeout: Option<Duration>,
+}
+
+impl<S> Stack<S> {
+    /// Where the breaker stands (`None`: no breaker).
+    pub fn position(&self) -> Option<Position> {
+        self.circuit.as_ref().map(Circuit::position)
+    }
+}
+
+impl<S: Service> Service for Stack<S> {
+    fn may_retry(&self) -> bool {
+        self.retry.as_ref().is_some_and(|(r, _)| r.max_attempts > 1) || self.inner.may_retry()
+    }
+
+    // Not an `async fn`: an `async` block uses its captured arguments in place.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice"
+    )]
+    fn call<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        mut call: F,
+    ) -> impl Future<Output = Result<T, E>> + Send
+    where
+        T: Send,
+        E: Classify + From<Refusal> + Send,
+        F: FnMut() -> Fut + Send,
+        Fut: Future<Output = Result<T, E>> + Send,
+    {
+        async move {
+            if let Some((_, budget)) = &self.retry {
+                budget.deposit();
+            }
+            let mut attempt = 1;
+            loop {
+                // One attempt — breaker → timeout → the inner service — written out here rather than
+                // nested futures, so the answer is not copied out through a future per layer. It lives
+                // in this block only (not kept across the backoff).
+                let backoff = {
+                    let answer = match self.circuit.as_ref().map(|c| c.admit(operation)) {
+                        Some(Err(refused)) => Err(E::from(refused)),
+                        admitted => {
+                            let trial = matches!(admitted, Some(Ok(true)));
+                            let mut guard =
+                                self.circuit.as_ref().map(|c| TrialGuard::new(c, trial));
+                            let mut pending = std::pin::pin!(self.inner.call(operation, &mut call));
+                            let answer = match self.timeout {
+                                None => pending.await,
+                                // As the timeout layer: polled once before a timer is armed.
+                                Some(after) => {
+                                    match poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await
+                                    {
+                                        Poll::Ready(answer) => answer,
+                                        Poll::Pending => limit(after, operation, pending).await,
+                                    }
+                                }
+                            };
+                            if let (Some(circuit), Some(guard)) = (&self.circuit, guard.as_mut()) {
+                                guard.disarm();
+                                circuit
+                                    .record(matches!(&answer, Err(e) if e.is_retryable()), trial);
+                            }
+                            answer
+                        }
+                    };
+                    match (&answer, &self.retry) {
+                        (Err(e), Some((settings, budget)))
+                            if e.is_retryable()
+                                && attempt < settings.max_attempts
+                                && budget.withdraw() =>
+                        {
+                            settings.backoff(attempt, jitter())
+                        }
+                        _ => return answer,
+                    }
+                };
+                Box::pin(tokio::time::sleep(backoff)).await;
+                attempt += 1;
+            }
+        }
+    }
+}
 
 /// One of two services: what an optional layer ([`Option<L>`]) builds.
 #[derive(Debug)]
@@ -88,7 +184,13 @@ impl<S, L: Layer<S>> Layer<S> for Option<L> {
 }
 
 impl<A: Service, B: Service> Service for Either<A, B> {
-    async fn call<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, E>
+    // Not an `async fn`: the call's future is the chosen service's, tagged (an `async fn` would add a
+    // state machine holding a second copy of the arguments to every call).
+    fn call<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        call: F,
+    ) -> impl Future<Output = Result<T, E>> + Send
     where
         T: Send,
         E: Classify + From<Refusal> + Send,
@@ -96,8 +198,8 @@ impl<A: Service, B: Service> Service for Either<A, B> {
         Fut: Future<Output = Result<T, E>> + Send,
     {
         match self {
-            Either::On(a) => a.call(operation, call).await,
-            Either::Off(b) => b.call(operation, call).await,
+            Either::On(a) => futures::future::Either::Left(a.call(operation, call)),
+            Either::Off(b) => futures::future::Either::Right(b.call(operation, call)),
         }
     }
 

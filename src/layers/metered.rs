@@ -81,7 +81,8 @@ impl<S> Metered<S> {
         for slot in self.slots.iter() {
             let (name, handles) =
                 slot.get_or_init(|| (operation, s.metrics.handles(s.port, s.backend, operation)));
-            if *name == operation {
+            // The same `&'static str` (the usual case) compares by address first.
+            if std::ptr::eq(*name, operation) || *name == operation {
                 return handles.as_ref();
             }
         }
@@ -94,46 +95,58 @@ impl<S: Service> Service for Metered<S> {
         self.inner.may_retry()
     }
 
-    async fn call<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, E>
+    // Not an `async fn`: an `async` block uses its captured arguments in place (an `async fn` copies
+    // them into its state a second time, and every byte of a call's future is moved into its box).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice"
+    )]
+    fn call<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        call: F,
+    ) -> impl Future<Output = Result<T, E>> + Send
     where
         T: Send,
         E: Classify + From<Refusal> + Send,
         F: FnMut() -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
     {
-        let s = &self.settings;
-        let span = tracing::info_span!(
-            "avb",
-            otel.name = Empty,
-            avb.port = s.port,
-            avb.backend = s.backend,
-            avb.operation = operation,
-            error.type = Empty,
-            otel.status_code = Empty,
-        );
-        if !span.is_disabled() {
-            span.record("otel.name", format!("{}.{operation}", s.port));
+        async move {
+            let s = &self.settings;
+            let span = tracing::info_span!(
+                "avb",
+                otel.name = Empty,
+                avb.port = s.port,
+                avb.backend = s.backend,
+                avb.operation = operation,
+                error.type = Empty,
+                otel.status_code = Empty,
+            );
+            if !span.is_disabled() {
+                span.record("otel.name", format!("{}.{operation}", s.port));
+            }
+            let started = sampled().then(Instant::now);
+            // The span is kept in the instrumented call (not cloned beside it) and read back after.
+            let mut instrumented =
+                std::pin::pin!(self.inner.call(operation, call).instrument(span));
+            let answer = instrumented.as_mut().await;
+            let span = instrumented.span();
+            let took = started.map(|t| t.elapsed());
+            if let Err(e) = &answer {
+                span.record("error.type", e.class().as_str());
+                span.record("otel.status_code", "ERROR");
+            }
+            match &answer {
+                Ok(_) => match self.handles(operation) {
+                    Some(h) => h.record_ok(took),
+                    None => s.metrics.record(s.port, s.backend, operation, Ok(()), took),
+                },
+                Err(e) => s
+                    .metrics
+                    .record_error(s.port, s.backend, operation, e.class(), took),
+            }
+            answer
         }
-        let started = sampled().then(Instant::now);
-        let answer = self
-            .inner
-            .call(operation, call)
-            .instrument(span.clone())
-            .await;
-        let took = started.map(|t| t.elapsed());
-        if let Err(e) = &answer {
-            span.record("error.type", e.class().as_str());
-            span.record("otel.status_code", "ERROR");
-        }
-        match &answer {
-            Ok(_) => match self.handles(operation) {
-                Some(h) => h.record_ok(took),
-                None => s.metrics.record(s.port, s.backend, operation, Ok(()), took),
-            },
-            Err(e) => s
-                .metrics
-                .record_error(s.port, s.backend, operation, e.class(), took),
-        }
-        answer
     }
 }

@@ -2,7 +2,8 @@
 //! ([`avb_core::Classify`]): a [`timeout`], a [`retry`] with backoff, jitter and a budget, and a
 //! [`breaker`] (circuit breaker). Each is a small module in tower's shape — a *layer* (its settings,
 //! [`Layer::layer`] wraps an inner service), a *service* (runs a call through the inner one) and the
-//! error it adds ([`Refusal`]) — composed statically, so a call pays for no boxing.
+//! error it adds ([`Refusal`]) — composed statically, so a call pays for no boxing (a
+//! timer is boxed only when a call has to wait for it: see `docs/layers.md`, § Cost per call).
 //!
 //! A call is an operation name and a closure that starts the port's call afresh (a retry calls it again):
 //!
@@ -33,7 +34,7 @@
 //! **Order** (outermost first): retry → circuit breaker → timeout → the port. A timed-out attempt counts
 //! as one failure for the breaker and may be retried; an open breaker refuses at once
 //! ([`Refusal::CircuitOpen`], retryable) and the retry waits its backoff before asking again, within its
-//! budget. Only [`ErrorClass::Retryable`](avb_core::ErrorClass::Retryable) errors are retried or count
+//! budget. Only [`ErrorClass::Retryable`] errors are retried or count
 //! against the breaker: a not-found, a conflict or a refused credential is an answer, not a failure.
 
 pub mod breaker;
@@ -132,13 +133,18 @@ pub trait Layer<S> {
 pub struct Direct;
 
 impl Service for Direct {
-    async fn call<T, E, F, Fut>(&self, _operation: &'static str, mut call: F) -> Result<T, E>
+    // Not an `async fn`: the call's future is the port's own.
+    fn call<T, E, F, Fut>(
+        &self,
+        _operation: &'static str,
+        mut call: F,
+    ) -> impl Future<Output = Result<T, E>> + Send
     where
         T: Send,
         E: Classify + From<Refusal> + Send,
         F: FnMut() -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
     {
-        call().await
+        call()
     }
 }

@@ -55,15 +55,10 @@ impl RetryLayer {
 impl<S> Layer<S> for RetryLayer {
     type Service = Retry<S>;
     fn layer(&self, inner: S) -> Retry<S> {
-        let reserve = i64::from(self.reserve) * MILLI;
         Retry {
             inner,
             settings: *self,
-            budget: Arc::new(Budget {
-                balance: AtomicI64::new(reserve),
-                deposit: (self.ratio.clamp(0.0, 1000.0) * MILLI as f64) as i64,
-                cap: reserve.max(MILLI),
-            }),
+            budget: Budget::new(self),
         }
     }
 }
@@ -74,24 +69,39 @@ const MILLI: i64 = 1000;
 /// The retry budget shared by the clones of one [`Retry`]: a balance of retries (in thousandths) that each
 /// call tops up by `ratio` (up to the reserve) and each retry spends one of.
 #[derive(Debug)]
-struct Budget {
+pub(super) struct Budget {
     balance: AtomicI64,
     deposit: i64,
     cap: i64,
 }
 
 impl Budget {
-    fn deposit(&self) {
+    /// A full budget for `settings`.
+    pub(super) fn new(settings: &RetryLayer) -> Arc<Budget> {
+        let reserve = i64::from(settings.reserve) * MILLI;
+        Arc::new(Budget {
+            balance: AtomicI64::new(reserve),
+            deposit: (settings.ratio.clamp(0.0, 1000.0) * MILLI as f64) as i64,
+            cap: reserve.max(MILLI),
+        })
+    }
+
+    /// Tops the balance up by one call's share. Relaxed: the balance is a budget, not a lock, and a
+    /// full one (the usual case while the backend answers) is only read.
+    pub(super) fn deposit(&self) {
+        if self.balance.load(Ordering::Relaxed) >= self.cap {
+            return;
+        }
         let _ = self
             .balance
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
-                Some((b + self.deposit).min(self.cap))
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                (b < self.cap).then(|| (b + self.deposit).min(self.cap))
             });
     }
 
-    fn withdraw(&self) -> bool {
+    pub(super) fn withdraw(&self) -> bool {
         self.balance
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
                 (b >= MILLI).then_some(b - MILLI)
             })
             .is_ok()
@@ -109,7 +119,7 @@ pub struct Retry<S> {
 impl<S> Retry<S> {
     /// Retries the budget allows now (whole ones).
     pub fn budget_left(&self) -> u32 {
-        u32::try_from(self.budget.balance.load(Ordering::Acquire) / MILLI).unwrap_or(0)
+        u32::try_from(self.budget.balance.load(Ordering::Relaxed) / MILLI).unwrap_or(0)
     }
 }
 
@@ -118,33 +128,52 @@ impl<S: Service> Service for Retry<S> {
         self.settings.max_attempts > 1
     }
 
-    async fn call<T, E, F, Fut>(&self, operation: &'static str, mut call: F) -> Result<T, E>
+    // Not an `async fn`: an `async` block uses its captured arguments in place (an `async fn` copies
+    // them into its state a second time, and every byte of a call's future is moved into its box).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice"
+    )]
+    fn call<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        mut call: F,
+    ) -> impl Future<Output = Result<T, E>> + Send
     where
         T: Send,
         E: Classify + From<Refusal> + Send,
         F: FnMut() -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
     {
-        self.budget.deposit();
-        let mut attempt = 1;
-        loop {
-            match self.inner.call(operation, &mut call).await {
-                Err(e)
-                    if e.is_retryable()
-                        && attempt < self.settings.max_attempts
-                        && self.budget.withdraw() =>
-                {
-                    tokio::time::sleep(self.settings.backoff(attempt, jitter())).await;
-                    attempt += 1;
-                }
-                answer => return answer,
+        async move {
+            self.budget.deposit();
+            let mut attempt = 1;
+            loop {
+                // The answer lives in this block only, so its space is not kept across the backoff.
+                let backoff = {
+                    let answer = self.inner.call(operation, &mut call).await;
+                    match &answer {
+                        Err(e)
+                            if e.is_retryable()
+                                && attempt < self.settings.max_attempts
+                                && self.budget.withdraw() =>
+                        {
+                            self.settings.backoff(attempt, jitter())
+                        }
+                        _ => return answer,
+                    }
+                };
+                // Boxed: the timer stays out of the call's future (a call that is not retried neither
+                // arms nor carries it).
+                Box::pin(tokio::time::sleep(backoff)).await;
+                attempt += 1;
             }
         }
     }
 }
 
 /// A fraction in `0.0 .. 1.0`, different on every call (std's per-instance random hash keys).
-fn jitter() -> f64 {
+pub(super) fn jitter() -> f64 {
     let bits = std::hash::RandomState::new().build_hasher().finish() >> 11;
     bits as f64 / (1u64 << 53) as f64
 }

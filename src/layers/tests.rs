@@ -2,6 +2,7 @@
 //! breaker, what a cancelled trial leaves behind, and the stack's order.
 
 use super::breaker::{BreakerLayer, Position};
+use super::defaults::PortLayers;
 use super::retry::RetryLayer;
 use super::timeout::TimeoutLayer;
 use super::{Direct, Layer, Refusal, Service};
@@ -276,4 +277,212 @@ async fn stack_order_retry_around_breaker_around_timeout() {
         "{answer:?}"
     );
     assert_eq!(port.calls(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn half_open_lets_exactly_one_trial_through() {
+    let stack = BreakerLayer {
+        fail_max: 1,
+        reset_timeout: Duration::from_secs(1),
+    }
+    .layer(Direct);
+    let down: Result<u32, E> = stack.call("get", || async { Err(E::Down) }).await;
+    assert_eq!(down, Err(E::Down));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let port = Port::default();
+    // The trial: polled once, so it is admitted and under way, then left waiting.
+    let mut trial = std::pin::pin!(stack.call::<u32, E, _, _>("get", || {
+        port.calls.fetch_add(1, Ordering::SeqCst);
+        std::future::pending()
+    }));
+    assert!(futures::poll!(trial.as_mut()).is_pending());
+    assert_eq!(port.calls(), 1);
+    for _ in 0..3 {
+        let refused: Result<u32, E> = stack
+            .call("get", || {
+                port.calls.fetch_add(1, Ordering::SeqCst);
+                async { Ok(1) }
+            })
+            .await;
+        assert_eq!(
+            refused,
+            Err(E::Refused(Refusal::CircuitOpen {
+                operation: "get",
+                retry_in: Duration::ZERO
+            }))
+        );
+    }
+    assert_eq!(port.calls(), 1, "only the trial reached the port");
+    assert_eq!(stack.position(), Position::HalfOpen);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeout_counts_from_the_first_wait_and_lets_a_quick_answer_through() {
+    let stack = TimeoutLayer::new(Duration::from_secs(1)).layer(Direct);
+    // Answers at once: no timer involved, the answer is passed on.
+    let quick: Result<u32, E> = stack.call("get", || async { Err(E::Missing) }).await;
+    assert_eq!(quick, Err(E::Missing));
+    // Waits, then answers within the timeout: passed on.
+    let in_time: Result<u32, E> = stack
+        .call("get", || async {
+            tokio::time::sleep(Duration::from_millis(999)).await;
+            Ok(3)
+        })
+        .await;
+    assert_eq!(in_time, Ok(3));
+    // Waits past it: refused, at the timeout.
+    let started = Instant::now();
+    let late: Result<u32, E> = stack
+        .call("get", || async {
+            tokio::time::sleep(Duration::from_millis(1001)).await;
+            Ok(4)
+        })
+        .await;
+    assert!(
+        matches!(late, Err(E::Refused(Refusal::TimedOut { .. }))),
+        "{late:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(1));
+}
+
+/// The fused default stack ([`PortLayers::stack`]) behaves as the three layers nested.
+#[tokio::test(start_paused = true)]
+async fn default_stack_keeps_the_order_retry_breaker_timeout() {
+    let layers = PortLayers {
+        retry: Some(RetryLayer {
+            max_attempts: 6,
+            ..no_budget_limit()
+        }),
+        breaker: Some(BreakerLayer {
+            fail_max: 3,
+            reset_timeout: Duration::from_secs(30),
+        }),
+        timeout: Some(Duration::from_secs(1)),
+    };
+    let stack = layers.stack(Direct);
+    assert!(stack.may_retry());
+    let port = Port::default();
+    let answer: Result<u32, E> = stack
+        .call("get", || {
+            port.calls.fetch_add(1, Ordering::SeqCst);
+            std::future::pending()
+        })
+        .await;
+    assert!(
+        matches!(answer, Err(E::Refused(Refusal::CircuitOpen { .. }))),
+        "{answer:?}"
+    );
+    assert_eq!(port.calls(), 3, "3 timed-out attempts opened the breaker");
+    assert_eq!(stack.position(), Some(Position::Open));
+    // Not-retryable answers pass at once, uncounted, and are not retried (the breaker, once half-open,
+    // lets the trial through: a `Missing` is an answer, so it closes it).
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let missing: Result<u32, E> = stack
+        .call("get", || {
+            port.calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(E::Missing) }
+        })
+        .await;
+    assert_eq!(missing, Err(E::Missing));
+    assert_eq!(port.calls(), 4);
+    assert_eq!(stack.position(), Some(Position::Closed));
+    // A retryable failure then a success: retried after the backoff, answered.
+    let flaky = Port::default();
+    let started = Instant::now();
+    let ok: Result<u32, E> = stack
+        .call("get", || {
+            let a = flaky.answer(&[Err(E::Down), Ok(9)]);
+            async move { a }
+        })
+        .await;
+    assert_eq!(ok, Ok(9));
+    assert_eq!(flaky.calls(), 2);
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "waited the backoff"
+    );
+    // A dropped trial through the stack gives the trial back.
+    let none = PortLayers {
+        retry: None,
+        ..layers
+    }
+    .stack(Direct);
+    for _ in 0..3 {
+        let down: Result<u32, E> = none.call("get", || async { Err(E::Down) }).await;
+        assert_eq!(down, Err(E::Down));
+    }
+    assert!(!none.may_retry());
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let hung = tokio::time::timeout(
+        Duration::from_millis(10),
+        none.call::<u32, E, _, _>("get", std::future::pending),
+    )
+    .await;
+    assert!(hung.is_err());
+    let next: Result<u32, E> = none.call("get", || async { Ok(5) }).await;
+    assert_eq!(next, Ok(5));
+    assert_eq!(none.position(), Some(Position::Closed));
+}
+
+/// Callers on several threads against a breaker that every call fails (so every admitted call is a
+/// trial: the breaker never closes, and with `reset_timeout` zero it half-opens again at once): never
+/// two of them inside the port at the same time — through the breaker layer and through the fused stack.
+#[test]
+fn concurrent_callers_never_run_two_trials_at_once() {
+    let breaker = BreakerLayer {
+        fail_max: 1,
+        reset_timeout: Duration::ZERO,
+    };
+    let fused = PortLayers {
+        breaker: Some(breaker),
+        ..PortLayers::NONE
+    };
+    one_trial_at_a_time(breaker.layer(Direct));
+    one_trial_at_a_time(fused.stack(Direct));
+}
+
+fn one_trial_at_a_time<S: Service + 'static>(stack: S) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stack = Arc::new(stack);
+        // Opened by a first failure (before any other caller starts: a call admitted while it was
+        // closed is not a trial).
+        let down: Result<u32, E> = stack.call("get", || async { Err(E::Down) }).await;
+        assert_eq!(down, Err(E::Down));
+        let inside = Arc::new(AtomicU32::new(0));
+        let most = Arc::new(AtomicU32::new(0));
+        let trials = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (stack, inside, most, trials) =
+                (stack.clone(), inside.clone(), most.clone(), trials.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..2_000 {
+                    let answer: Result<u32, E> = stack
+                        .call("get", || {
+                            let (inside, most, trials) =
+                                (inside.clone(), most.clone(), trials.clone());
+                            async move {
+                                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                                most.fetch_max(now, Ordering::SeqCst);
+                                trials.fetch_add(1, Ordering::SeqCst);
+                                tokio::task::yield_now().await;
+                                inside.fetch_sub(1, Ordering::SeqCst);
+                                Err(E::Down)
+                            }
+                        })
+                        .await;
+                    assert!(answer.is_err());
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert!(trials.load(Ordering::SeqCst) > 0, "some trials ran");
+        assert_eq!(most.load(Ordering::SeqCst), 1, "never two trials at once");
+    });
 }
