@@ -37,6 +37,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One call in this many (per thread) is timed for the latency histograms.
@@ -55,6 +56,13 @@ struct OperationLabels {
     backend: String,
     operation: String,
     result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RetryLabels {
+    port: String,
+    backend: String,
+    operation: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -198,6 +206,7 @@ pub struct Metrics {
     redeliveries: Family<TopicLabels, Counter>,
     in_flight: Family<TopicLabels, Gauge>,
     dead_lettered: Family<TopicLabels, Counter>,
+    retries: Family<RetryLabels, Counter>,
     topics: Bounded,
     backlog: backlog::BacklogGauges,
     time_to_first_token: Family<ModelLabels, Histogram, fn() -> Histogram>,
@@ -266,6 +275,12 @@ impl Metrics {
             "Messages dead-lettered by a nack (or a drop) of their last attempt, by backend and topic",
             dead_lettered.clone(),
         );
+        let retries = Family::<RetryLabels, Counter>::default();
+        registry.register(
+            "avb_layer_retries",
+            "Calls started again by the retry layer (after a retryable failure, within the budget), by port, backend and operation",
+            retries.clone(),
+        );
         let backlog = backlog::BacklogGauges::new();
         registry.register(
             "avb_event_bus_consumer_lag",
@@ -299,12 +314,35 @@ impl Metrics {
             redeliveries,
             in_flight,
             dead_lettered,
+            retries,
             topics: Bounded::new(MAX_TOPICS),
             backlog,
             time_to_first_token,
             tokens,
             models: Bounded::new(MAX_MODELS),
         }
+    }
+
+    /// What the retry layer calls on each retry of `port`'s calls on `backend` (see
+    /// [`Stack::count_retries`](crate::layers::defaults::Stack::count_retries)): counts
+    /// `avb_layer_retries_total{port,backend,operation}`.
+    pub fn retry_counter(
+        self: &Arc<Self>,
+        port: &'static str,
+        backend: &'static str,
+    ) -> crate::layers::defaults::RetryCounter {
+        let metrics = Arc::downgrade(self);
+        Arc::new(move |operation: &'static str| {
+            if let Some(m) = metrics.upgrade() {
+                m.retries
+                    .get_or_create(&RetryLabels {
+                        port: port.to_string(),
+                        backend: backend.to_string(),
+                        operation: operation.to_string(),
+                    })
+                    .inc();
+            }
+        })
     }
 
     /// The delivery counters of `topic` (its name, without the workspace) on `backend`, resolved once per

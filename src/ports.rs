@@ -275,8 +275,11 @@ impl Ports {
     ) -> Self {
         use crate::layers::{Direct, Layer, metered::MeteredLayer};
         let stack = |port: Port, backend: &'static str| {
-            MeteredLayer::new(metrics.clone(), port.name(), backend)
-                .layer(layers(port).stack(Direct))
+            MeteredLayer::new(metrics.clone(), port.name(), backend).layer(
+                layers(port)
+                    .stack(Direct)
+                    .count_retries(metrics.retry_counter(port.name(), backend)),
+            )
         };
         if let Some(bus) = self.event_bus.take() {
             self.closable_bus.get_or_insert_with(|| bus.clone());

@@ -79,11 +79,29 @@ async fn the_default_retry_makes_three_attempts_of_a_retryable_failure_only() {
         let e = bus.publish(&topic, too_big.clone()).await.unwrap_err();
         assert!(!e.is_retryable() && !is_breaker(&e), "{e}");
     }
+    assert_eq!(retries(&platform), None, "an answer is never retried");
     // One call, retried: 3 attempts reach the dead Redis, so the breaker (fail_max 3) is open after it.
     let e = bus.publish(&topic, Message::new("x")).await.unwrap_err();
     assert!(!is_breaker(&e), "{e}");
+    assert_eq!(retries(&platform), Some(2), "3 attempts are 2 retries");
     let e = bus.publish(&topic, Message::new("x")).await.unwrap_err();
     assert!(is_breaker(&e), "one retried call made 3 attempts: {e}");
+    // The refusal is retryable (the backend may recover): retried within the budget like any other, each
+    // retry refused by the open breaker without reaching Redis (docs/layers.md) — and counted.
+    assert_eq!(retries(&platform), Some(4), "the refused call's 2 retries counted");
+}
+
+/// `avb_layer_retries_total` of the event bus's publish, as `/metrics` shows it (`None`: no sample yet).
+fn retries(platform: &Platform) -> Option<u64> {
+    let text = platform.metrics().encode();
+    text.lines()
+        .find(|l| {
+            l.starts_with("avb_layer_retries_total{")
+                && l.contains(r#"port="event_bus""#)
+                && l.contains(r#"backend="redis""#)
+                && l.contains(r#"operation="publish""#)
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
 }
 
 #[tokio::test]

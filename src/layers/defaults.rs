@@ -65,24 +65,48 @@ impl PortLayers {
             retry: self.retry.map(|r| (r, Budget::new(&r))),
             circuit: self.breaker.as_ref().map(Circuit::new),
             timeout: self.timeout,
+            on_retry: None,
         }
     }
 }
+
+/// Told the operation's name each time the retry layer starts a call again (e.g.
+/// [`Metrics::retry_counter`](crate::metrics::Metrics::retry_counter)).
+pub type RetryCounter = Arc<dyn Fn(&'static str) + Send + Sync>;
 
 /// What [`PortLayers::stack`] builds: retry → breaker → timeout → `S`, each possibly off — the same
 /// behaviour as [`RetryLayer`], [`BreakerLayer`] and [`TimeoutLayer`](super::timeout::TimeoutLayer) nested (and the same code: the
 /// budget, the circuit and the time limit are theirs), fused into one service so a call runs one state
 /// machine rather than nested ones (an absent layer costs a branch). Clones share the budget and the
 /// breaker.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Stack<S> {
     inner: S,
     retry: Option<(RetryLayer, Arc<Budget>)>,
     circuit: Option<Circuit>,
     timeout: Option<Duration>,
+    on_retry: Option<RetryCounter>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Stack<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field("inner", &self.inner)
+            .field("retry", &self.retry)
+            .field("circuit", &self.circuit)
+            .field("timeout", &self.timeout)
+            .field("counts_retries", &self.on_retry.is_some())
+            .finish()
+    }
 }
 
 impl<S> Stack<S> {
+    /// Tells `counter` each retry (the operation's name), e.g. to count them in the metrics.
+    pub fn count_retries(mut self, counter: RetryCounter) -> Self {
+        self.on_retry = Some(counter);
+        self
+    }
+
     /// Where the breaker stands (`None`: no breaker).
     pub fn position(&self) -> Option<Position> {
         self.circuit.as_ref().map(Circuit::position)
@@ -152,6 +176,9 @@ impl<S: Service> Service for Stack<S> {
                                 && attempt < settings.max_attempts
                                 && budget.withdraw() =>
                         {
+                            if let Some(count) = &self.on_retry {
+                                count(operation);
+                            }
                             settings.backoff(attempt, jitter())
                         }
                         _ => return answer,
