@@ -132,6 +132,20 @@ pub const TEST_KEYS: &[Key] = &[
         "Tests only: the Chromium binary chromedriver starts headless (Debian `chromium`; `scripts/services env`).",
     ),
     key(
+        "AVB_TEST_OTELCOL_URL",
+        "tests",
+        "URL",
+        "unset",
+        "Tests only: the harness's OpenTelemetry Collector, OTLP/HTTP at `http://127.0.0.1:14318` (`scripts/services env`), for the OTLP export test.",
+    ),
+    key(
+        "AVB_TEST_OTELCOL_TRACES",
+        "tests",
+        "path",
+        "unset",
+        "Tests only: the file the harness's collector appends received traces to, one OTLP/JSON request a line (`scripts/services env`).",
+    ),
+    key(
         "AVB_TEST_MOTO_URL",
         "tests",
         "URL",

@@ -1,7 +1,8 @@
 //! OTLP export (feature `otlp`): `avb::trace::init_otlp` sends the spans of a publish, its delivery and a
 //! port call to an OTLP/HTTP receiver. The receiver lives in this test: a plain HTTP/1.1 listener that
-//! decodes each `POST /v1/traces` body as an `ExportTraceServiceRequest` (protobuf, `opentelemetry-proto`)
-//! — not a collector; see docs/observability.md for why.
+//! decodes each `POST /v1/traces` body as an `ExportTraceServiceRequest` (protobuf, `opentelemetry-proto`),
+//! so the wire format is checked in every run without a server. tests/trace_otelcol.rs exports to a real
+//! OpenTelemetry Collector (`scripts/services up otelcol`); see docs/observability.md.
 
 #![cfg(feature = "otlp")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
