@@ -88,7 +88,11 @@ async fn the_default_retry_makes_three_attempts_of_a_retryable_failure_only() {
     assert!(is_breaker(&e), "one retried call made 3 attempts: {e}");
     // The refusal is retryable (the backend may recover): retried within the budget like any other, each
     // retry refused by the open breaker without reaching Redis (docs/layers.md) — and counted.
-    assert_eq!(retries(&platform), Some(4), "the refused call's 2 retries counted");
+    assert_eq!(
+        retries(&platform),
+        Some(4),
+        "the refused call's 2 retries counted"
+    );
 }
 
 /// `avb_layer_retries_total` of the event bus's publish, as `/metrics` shows it (`None`: no sample yet).
