@@ -5,7 +5,7 @@
 //! `None` passes the call straight to the inner service.)
 
 use super::breaker::{BreakerLayer, Circuit, Position, TrialGuard};
-use super::retry::{Budget, RetryLayer, jitter};
+use super::retry::{Budget, RetryLayer};
 use super::timeout::limit;
 use super::{Layer, Refusal, Service};
 use crate::Port;
@@ -170,18 +170,18 @@ impl<S: Service> Service for Stack<S> {
                             answer
                         }
                     };
-                    match (&answer, &self.retry) {
-                        (Err(e), Some((settings, budget)))
-                            if e.is_retryable()
-                                && attempt < settings.max_attempts
-                                && budget.withdraw() =>
-                        {
+                    let backoff = self
+                        .retry
+                        .as_ref()
+                        .and_then(|(settings, budget)| settings.after(&answer, attempt, budget));
+                    match backoff {
+                        Some(backoff) => {
                             if let Some(count) = &self.on_retry {
                                 count(operation);
                             }
-                            settings.backoff(attempt, jitter())
+                            backoff
                         }
-                        _ => return answer,
+                        None => return answer,
                     }
                 };
                 Box::pin(tokio::time::sleep(backoff)).await;

@@ -52,6 +52,25 @@ impl RetryLayer {
     }
 }
 
+impl RetryLayer {
+    /// What follows a failed attempt: the wait before attempt `attempt + 1` when `answer` failed retryably,
+    /// attempts remain and `budget` pays for one more; `None` when `answer` is to be returned as is. One
+    /// rule for [`Retry`] and the fused default stack ([`Stack`](super::defaults::Stack)).
+    pub(super) fn after<T, E: Classify>(
+        &self,
+        answer: &Result<T, E>,
+        attempt: u32,
+        budget: &Budget,
+    ) -> Option<Duration> {
+        match answer {
+            Err(e) if e.is_retryable() && attempt < self.max_attempts && budget.withdraw() => {
+                Some(self.backoff(attempt, jitter()))
+            }
+            _ => None,
+        }
+    }
+}
+
 impl<S> Layer<S> for RetryLayer {
     type Service = Retry<S>;
     fn layer(&self, inner: S) -> Retry<S> {
@@ -152,15 +171,9 @@ impl<S: Service> Service for Retry<S> {
                 // The answer lives in this block only, so its space is not kept across the backoff.
                 let backoff = {
                     let answer = self.inner.call(operation, &mut call).await;
-                    match &answer {
-                        Err(e)
-                            if e.is_retryable()
-                                && attempt < self.settings.max_attempts
-                                && self.budget.withdraw() =>
-                        {
-                            self.settings.backoff(attempt, jitter())
-                        }
-                        _ => return answer,
+                    match self.settings.after(&answer, attempt, &self.budget) {
+                        Some(backoff) => backoff,
+                        None => return answer,
                     }
                 };
                 // Boxed: the timer stays out of the call's future (a call that is not retried neither
