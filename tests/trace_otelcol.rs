@@ -14,11 +14,10 @@
 #![cfg(all(feature = "otlp", feature = "testing"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use avb::event_bus::{EventBus, Message, StartPosition, Topic};
-use avb::layers::{Direct, Layer, metered::MeteredLayer};
+#[path = "support/otlp_export.rs"]
+mod otlp_export;
+
 use serde_json::Value;
-use std::sync::Arc;
-use tracing::Instrument;
 
 /// One span as the collector wrote it (OTLP/JSON: ids in lowercase hex, empty parent for a root).
 #[derive(Debug, Clone)]
@@ -118,38 +117,7 @@ async fn a_real_collector_receives_the_spans_with_the_trace_across_the_bus() {
             .as_nanos()
     );
 
-    // The endpoint as a service gets it: from OTEL_EXPORTER_OTLP_ENDPOINT through the configuration.
-    let config = avb::config::Config::from_iter([("OTEL_EXPORTER_OTLP_ENDPOINT", url)]).unwrap();
-    let endpoint = config.otlp_endpoint.clone().expect("the endpoint is read");
-    let guard = avb::trace::init_otlp(endpoint.expose().as_str(), &service).unwrap();
-
-    let bus: Arc<dyn EventBus> = Arc::new(
-        avb::event_bus::memory::MemoryBus::builder()
-            .build()
-            .unwrap(),
-    );
-    let metrics = Arc::new(avb::metrics::Metrics::new());
-    let bus = avb::instrument::InstrumentedBus::new(
-        bus,
-        MeteredLayer::new(metrics, "event_bus", "memory").layer(Direct),
-    );
-    let topic = Topic::new(&avb::WorkspaceId::new("otelcol").unwrap(), "orders").unwrap();
-    let mut sub = bus
-        .subscribe(&topic, "g", StartPosition::Earliest)
-        .await
-        .unwrap();
-    bus.publish(&topic, Message::new(&b"hello"[..]))
-        .instrument(tracing::info_span!("request"))
-        .await
-        .unwrap();
-    let d = sub.next().await.unwrap().unwrap();
-    d.ack().await.unwrap();
-    tokio::task::spawn_blocking(move || {
-        guard.flush();
-        drop(guard);
-    })
-    .await
-    .unwrap();
+    otlp_export::export_a_publish_and_its_delivery(url, &service, "otelcol").await;
 
     let text = std::fs::read_to_string(&out)
         .unwrap_or_else(|e| panic!("AVB_TEST_OTELCOL_TRACES={out}: {e}"));

@@ -7,14 +7,14 @@
 #![cfg(feature = "otlp")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use avb::event_bus::{EventBus, Message, StartPosition, Topic};
-use avb::layers::{Direct, Layer, metered::MeteredLayer};
+#[path = "support/otlp_export.rs"]
+mod otlp_export;
+
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tracing::Instrument;
 
 /// Requests received: (path, content type, decoded body).
 type Received = Arc<Mutex<Vec<(String, String, ExportTraceServiceRequest)>>>;
@@ -83,43 +83,12 @@ async fn spans_reach_an_otlp_receiver_with_the_trace_across_the_bus() {
         }
     });
 
-    // The endpoint as a service gets it: from OTEL_EXPORTER_OTLP_ENDPOINT through the configuration.
-    let config =
-        avb::config::Config::from_iter([("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{addr}"))])
-            .unwrap();
-    let endpoint = config.otlp_endpoint.clone().expect("the endpoint is read");
-    let guard = avb::trace::init_otlp(endpoint.expose().as_str(), "trace-otlp-test").unwrap();
-
-    let metrics = Arc::new(avb::metrics::Metrics::new());
-    let inner: Arc<dyn EventBus> = Arc::new(
-        avb::event_bus::memory::MemoryBus::builder()
-            .build()
-            .unwrap(),
-    );
-    let bus = avb::instrument::InstrumentedBus::new(
-        inner,
-        MeteredLayer::new(metrics, "event_bus", "memory").layer(Direct),
-    );
-    let topic = Topic::new(&avb::WorkspaceId::new("otlp").unwrap(), "orders").unwrap();
-    let mut sub = bus
-        .subscribe(&topic, "g", StartPosition::Earliest)
-        .await
-        .unwrap();
-    bus.publish(&topic, Message::new(&b"hello"[..]))
-        .instrument(tracing::info_span!("request"))
-        .await
-        .unwrap();
-    let d = sub.next().await.unwrap().unwrap();
-    d.ack().await.unwrap();
-    let guard = tokio::task::spawn_blocking(move || {
-        guard.flush();
-        guard
-    })
-    .await
-    .unwrap();
-    tokio::task::spawn_blocking(move || drop(guard))
-        .await
-        .unwrap();
+    otlp_export::export_a_publish_and_its_delivery(
+        format!("http://{addr}"),
+        "trace-otlp-test",
+        "otlp",
+    )
+    .await;
 
     let got = received.lock().unwrap().clone();
     assert!(!got.is_empty(), "the receiver got nothing");
