@@ -82,6 +82,8 @@ ollama_environ() {
 ollama_lists_model() {
   curl -sf "http://127.0.0.1:$OLLAMA_PORT/api/tags" | grep -q "\"name\":\"$OLLAMA_MODEL_NAME:latest\""
 }
+# Ready: the server answers and lists the model (what `up` waits for last; `diagnose` reruns it).
+ollama_ready() { ollama_lists_model; }
 ollama_start() {
   local dir; dir=$(ollama_dir)
   mkdir -p "$dir/home" "$dir/models"

@@ -87,6 +87,15 @@ dbStorage_writeCacheMaxSizeMb=32
 dbStorage_readAheadCacheMaxSizeMb=32
 dbStorage_rocksDB_blockCacheSize=16777216
 bookkeeperClientTimeoutInSeconds=30
+# The in-process bookie turns read-only once its disk is diskUsageThreshold full — 0.95 by default — and the
+# broker then refuses every new producer, subscription and ledger ("BrokerPersistenceError: Not enough
+# non-faulty bookies available"), which clients retry until they time out. A test machine's disk gets there
+# while cargo builds beside the servers: a CI run failed so (every Pulsar test timed out), and a broker with
+# its data on a 97 %-full filesystem reproduced it (docs/services.md). A test broker writes until 99 % (the
+# validator wants a value below 1); `scripts/services diagnose` shows the bookie's disk errors.
+diskUsageThreshold=0.99
+diskUsageWarnThreshold=0.99
+diskUsageLwmThreshold=0.98
 # No metrics/stats endpoints beyond the web port; no functions, no transactions.
 functionsWorkerEnabled=false
 transactionCoordinatorEnabled=false
