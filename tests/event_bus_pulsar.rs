@@ -323,3 +323,43 @@ async fn a_non_avb_client_reads_and_writes_the_same_messages() {
     }
     bus.close().await.unwrap();
 }
+
+/// Eight buses, each its own client, publish at once into a tenant and a namespace that do not exist yet:
+/// every one creates them, and every publish succeeds. The broker can answer the losers of that race `500
+/// … BadVersionException … AlreadyExistsException` rather than 409 (seen on a fresh broker when several
+/// test processes started together); a create that failed because another bus won is not an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buses_racing_to_create_the_same_tenant_all_succeed() {
+    let Some(p) = live() else { return };
+    let tenant = format!("avb-race-{}", uuid::Uuid::new_v4().simple());
+    let ws = avb::WorkspaceId::new("race").unwrap();
+    let topic = avb::event_bus::Topic::new(&ws, "orders").unwrap();
+    let mut publishes = tokio::task::JoinSet::new();
+    for i in 0..8u8 {
+        let bus = PulsarBus::builder()
+            .with_url(&p.url)
+            .with_admin_url(&p.admin)
+            .with_tenant(&tenant)
+            .with_settings(settings())
+            .build()
+            .unwrap();
+        let topic = topic.clone();
+        publishes.spawn(async move {
+            let answer = bus
+                .publish(&topic, avb::event_bus::Message::new(vec![i]))
+                .await;
+            bus.close().await.unwrap();
+            answer
+        });
+    }
+    let mut published = 0;
+    while let Some(answer) = publishes.join_next().await {
+        let answer = answer.unwrap();
+        assert!(
+            answer.is_ok(),
+            "a bus that lost the creation race failed: {answer:?}"
+        );
+        published += 1;
+    }
+    assert_eq!(published, 8);
+}

@@ -157,13 +157,37 @@ impl Admin {
             .get_json("/admin/v2/clusters", "listing the clusters")
             .await?;
         let body = serde_json::json!({ "adminRoles": [], "allowedClusters": clusters });
-        self.send(
-            self.request(reqwest::Method::PUT, &path).json(&body),
-            "creating the tenant",
-            &[409],
-        )
-        .await?;
-        Ok(())
+        let created = self
+            .send(
+                self.request(reqwest::Method::PUT, &path).json(&body),
+                "creating the tenant",
+                &[409],
+            )
+            .await;
+        self.unless_created_meanwhile(created, &path, "reading the tenant")
+            .await
+    }
+
+    /// `created` (the answer to a create), unless it failed and the resource at `path` exists now: two
+    /// buses creating the same tenant or namespace at once can make the broker answer the loser `500
+    /// … BadVersionException … AlreadyExistsException` instead of 409 (seen on a fresh broker when
+    /// several test processes started together).
+    async fn unless_created_meanwhile(
+        &self,
+        created: Result<u16>,
+        path: &str,
+        what: &str,
+    ) -> Result<()> {
+        let Err(failed) = created else {
+            return Ok(());
+        };
+        match self
+            .send(self.request(reqwest::Method::GET, path), what, &[404])
+            .await
+        {
+            Ok(404) | Err(_) => Err(failed),
+            Ok(_) => Ok(()),
+        }
     }
 
     /// Creates `namespace` (`<tenant>/<scope>.<workspace>`) unless it exists, and sets its policies (every time:
@@ -174,11 +198,18 @@ impl Admin {
         p: NamespacePolicies,
     ) -> Result<()> {
         let path = format!("/admin/v2/namespaces/{namespace}");
-        self.send(
-            self.request(reqwest::Method::PUT, &path)
-                .json(&serde_json::json!({})),
-            "creating the namespace",
-            &[409],
+        let created = self
+            .send(
+                self.request(reqwest::Method::PUT, &path)
+                    .json(&serde_json::json!({})),
+                "creating the namespace",
+                &[409],
+            )
+            .await;
+        self.unless_created_meanwhile(
+            created,
+            &format!("{path}/policies"),
+            "reading the namespace",
         )
         .await?;
         self.send(

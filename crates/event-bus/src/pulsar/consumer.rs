@@ -5,7 +5,7 @@
 //! queue) while the subscription is open, sends the acks, and lets leases lapse. The [`Source`] hands out
 //! what the channel holds, synchronously after the receive, so a dropped `next()` loses nothing.
 
-use super::{SCHEME, Shared, map_err, wire};
+use super::{SCHEME, Shared, map_err, wire, within_setup_timeout};
 use crate::backend::{Origin, Receipt, Settle};
 use crate::{
     Delivery, Error, HEADER_ATTEMPTS, HEADER_GROUP, HEADER_LAST_ERROR, HEADER_ORIGINAL_TOPIC,
@@ -87,22 +87,25 @@ impl Group {
             StartPosition::Earliest => InitialPosition::Earliest,
             StartPosition::Latest => InitialPosition::Latest,
         };
-        let consumer: Consumer<Vec<u8>, TokioExecutor> = bus
-            .client()
-            .await?
-            .consumer()
-            .with_topics([main_url.as_str(), retry_url.as_str()])
-            .with_subscription(group)
-            .with_subscription_type(SubType::Shared)
-            .with_batch_size(bus.receiver_queue)
-            .with_options(
-                ConsumerOptions::default()
-                    .with_initial_position(position)
-                    .durable(true),
-            )
-            .build()
-            .await
-            .map_err(|e| map_err(e, "subscribing"))?;
+        let consumer: Consumer<Vec<u8>, TokioExecutor> =
+            within_setup_timeout("subscribing", async {
+                bus.client()
+                    .await?
+                    .consumer()
+                    .with_topics([main_url.as_str(), retry_url.as_str()])
+                    .with_subscription(group)
+                    .with_subscription_type(SubType::Shared)
+                    .with_batch_size(bus.receiver_queue)
+                    .with_options(
+                        ConsumerOptions::default()
+                            .with_initial_position(position)
+                            .durable(true),
+                    )
+                    .build()
+                    .await
+                    .map_err(|e| map_err(e, "subscribing"))
+            })
+            .await?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (tx, rx) = mpsc::channel(CHANNEL);
         let closing = bus.closing.subscribe();

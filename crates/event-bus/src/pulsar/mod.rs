@@ -58,6 +58,40 @@ const DRAIN_POLL: Duration = Duration::from_millis(10);
 /// How long `health()` waits for the broker.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long creating a producer or a subscription may take, lookups, reconnects and the client's retries
+/// included. The broker answers `ServiceNotReady` while it cannot load a topic — a bookie that turned
+/// read-only on a full disk, a topic being moved — and the `pulsar` crate retries that (and each attempt's
+/// 30 s timeout) for as long as it is allowed to; without this bound a publish or a subscribe waited for
+/// ever (measured against a broker whose bookie was read-only: no answer after 40 s, the client still
+/// retrying). A broker restart (≈ 15 s here) fits inside.
+pub(crate) const SETUP_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// How many times the client retries an operation the broker answered `ServiceNotReady`, `ProducerBusy`,
+/// `ConsumerBusy` or a quota refusal to (200 ms apart): about 10 s of immediate refusals, after which the
+/// call fails with the broker's own words ("Topic creation encountered an exception … Not enough
+/// non-faulty bookies available").
+const OPERATION_RETRIES: u32 = 50;
+
+/// Runs `setup` (a producer's or a consumer's creation) within [`SETUP_TIMEOUT`]; past it, a retryable
+/// [`Error::Unavailable`] naming what was being set up.
+pub(crate) async fn within_setup_timeout<T>(
+    what: &str,
+    setup: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(SETUP_TIMEOUT, setup).await {
+        Ok(answer) => answer,
+        Err(_) => Err(Error::Unavailable {
+            backend: SCHEME,
+            reason: format!(
+                "{what}: the broker did not accept it within {SETUP_TIMEOUT:?} (it kept refusing or not \
+                 answering — ServiceNotReady while it cannot load the topic, e.g. its bookie is read-only \
+                 on a full disk; the broker's log says which)"
+            ),
+            source: None,
+        }),
+    }
+}
+
 /// The longest accepted `nack` delay (Pulsar's delayed delivery has no limit of its own).
 pub const MAX_NACK_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -152,7 +186,7 @@ impl Shared {
                     .with_operation_retry_options(pulsar::OperationRetryOptions {
                         operation_timeout: Duration::from_secs(30),
                         retry_delay: Duration::from_millis(200),
-                        max_retries: None,
+                        max_retries: Some(OPERATION_RETRIES),
                     });
                 if let Some(token) = &self.token {
                     b = b.with_auth(pulsar::Authentication {
@@ -188,18 +222,20 @@ impl Shared {
         if let Some(p) = producers.get(url) {
             return Ok(p.clone());
         }
-        let producer = self
-            .client()
-            .await?
-            .producer()
-            .with_topic(url)
-            .with_options(pulsar::producer::ProducerOptions {
-                block_queue_if_full: true,
-                ..Default::default()
-            })
-            .build()
-            .await
-            .map_err(|e| map_err(e, "creating the producer"))?;
+        let producer = within_setup_timeout("creating the producer", async {
+            self.client()
+                .await?
+                .producer()
+                .with_topic(url)
+                .with_options(pulsar::producer::ProducerOptions {
+                    block_queue_if_full: true,
+                    ..Default::default()
+                })
+                .build()
+                .await
+                .map_err(|e| map_err(e, "creating the producer"))
+        })
+        .await?;
         let producer = Arc::new(tokio::sync::Mutex::new(producer));
         producers.insert(url.to_string(), producer.clone());
         Ok(producer)
