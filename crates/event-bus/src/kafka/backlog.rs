@@ -117,23 +117,101 @@ fn read(
     let committed = consumer
         .committed_offsets(asked, CALL_TIMEOUT)
         .map_err(|e| map_err(e, "reading the group's committed offsets"))?;
-    let mut lag: u64 = 0;
-    let mut any = false;
+    let mut behind = Vec::new();
     for elem in committed.elements_for_topic(name) {
         let Offset::Offset(at) = elem.offset() else {
             continue;
         };
-        any = true;
         let (_, high) = watermarks(consumer, name, elem.partition())?;
-        lag += u64::try_from(high - at).unwrap_or(0);
+        behind.push((at, high));
     }
-    if !any {
+    if behind.is_empty() {
         return Err(unknown());
     }
-    let mut dead: u64 = 0;
+    let mut held = Vec::new();
     for p in partitions(consumer, dlq)? {
-        let (low, high) = watermarks(consumer, dlq, p)?;
-        dead += u64::try_from(high - low).unwrap_or(0);
+        held.push(watermarks(consumer, dlq, p)?);
     }
-    Ok(Backlog::new(Some(lag), None, Some(dead)))
+    Ok(Backlog::new(
+        Some(total(&behind, Start::Committed)?),
+        None,
+        Some(total(&held, Start::LowWatermark)?),
+    ))
+}
+
+/// Where a partition's count starts.
+#[derive(Clone, Copy, PartialEq)]
+enum Start {
+    /// The group's committed offset (lag).
+    Committed,
+    /// The partition's low watermark (records retained).
+    LowWatermark,
+}
+
+/// The sum over partitions of `high − start`.
+/// A committed offset past the high watermark (the topic was truncated or recreated) is 0 behind; offsets
+/// a broker never sends (negative, a low watermark above the high one) or a sum past `u64` are an error
+/// naming both numbers — never a panic or a wrapped count.
+fn total(pairs: &[(i64, i64)], from: Start) -> Result<u64> {
+    let mut sum: u64 = 0;
+    for &(start, high) in pairs {
+        let bad = || Error::Backend {
+            backend: SCHEME,
+            reason: format!(
+                "the broker answered offsets that cannot be: {} {start}, high watermark {high}",
+                match from {
+                    Start::Committed => "committed offset",
+                    Start::LowWatermark => "low watermark",
+                }
+            ),
+            source: None,
+        };
+        if start < 0 || high < 0 || (from == Start::LowWatermark && start > high) {
+            return Err(bad());
+        }
+        // Both are non-negative, so the difference cannot overflow.
+        let n = u64::try_from(high - start).unwrap_or(0);
+        sum = sum.checked_add(n).ok_or_else(bad)?;
+    }
+    Ok(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Start, total};
+
+    #[test]
+    fn sums_what_each_partition_is_behind() {
+        assert_eq!(
+            total(&[(3, 10), (0, 0), (12, 10)], Start::Committed).unwrap(),
+            7
+        );
+        assert_eq!(total(&[(2, 5), (0, 1)], Start::LowWatermark).unwrap(), 4);
+        assert_eq!(total(&[], Start::Committed).unwrap(), 0);
+    }
+
+    #[test]
+    fn offsets_a_broker_never_sends_are_errors() {
+        for pairs in [
+            vec![(-5, 10)],
+            vec![(0, -1)],
+            vec![(i64::MIN, i64::MAX)],
+            vec![(0, i64::MAX), (0, i64::MAX), (0, i64::MAX)],
+        ] {
+            let err = total(&pairs, Start::Committed).unwrap_err();
+            assert!(err.to_string().contains("cannot be"), "{err}");
+        }
+        assert!(total(&[(6, 5)], Start::LowWatermark).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any offsets at all: a count or an error, never a panic.
+        #[test]
+        fn any_offsets_are_read_without_panicking(
+            pairs in proptest::collection::vec(proptest::prelude::any::<(i64, i64)>(), 0..8),
+        ) {
+            let _ = total(&pairs, Start::Committed);
+            let _ = total(&pairs, Start::LowWatermark);
+        }
+    }
 }

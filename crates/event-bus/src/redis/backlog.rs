@@ -43,21 +43,27 @@ impl RedisBus {
             }
             Err(e) => return Err(map_err(e, "XINFO GROUPS")),
         };
-        for g in &groups {
-            let fields = fields(g)?;
-            if field_str(&fields, "name").as_deref() != Some(group) {
-                continue;
-            }
-            let pending = field_u64(&fields, "pending").ok_or_else(|| bad("pending"))?;
-            let unread = field_u64(&fields, "lag");
-            return Ok(Backlog::new(
-                unread.map(|n| n + pending),
-                Some(pending),
-                Some(dead),
-            ));
-        }
-        Err(unknown())
+        group_backlog(&groups, group, dead)?.ok_or_else(unknown)
     }
+}
+
+/// The backlog of `group` from the answer to `XINFO GROUPS` and the dead-letter stream's length; `None`
+/// when the group is not in the answer. A field Redis answered in a shape it never sends is an error, not
+/// a guess: only an absent or nil `lag` (Redis < 7.0, or a lag it cannot compute) is an unknown lag.
+fn group_backlog(groups: &[Value], group: &str, dead: u64) -> Result<Option<Backlog>> {
+    for g in groups {
+        let fields = fields(g)?;
+        if field_str(&fields, "name").as_deref() != Some(group) {
+            continue;
+        }
+        let pending = field_u64(&fields, "pending")?.ok_or_else(|| bad("pending"))?;
+        let lag = match field_u64(&fields, "lag")? {
+            Some(unread) => Some(unread.checked_add(pending).ok_or_else(|| bad("lag"))?),
+            None => None,
+        };
+        return Ok(Some(Backlog::new(lag, Some(pending), Some(dead))));
+    }
+    Ok(None)
 }
 
 fn bad(what: &str) -> Error {
@@ -99,12 +105,14 @@ fn field_str(fields: &[(&Value, &Value)], name: &str) -> Option<String> {
     field(fields, name).and_then(text)
 }
 
-/// An integer field; `None` when absent, nil or not a non-negative integer.
-fn field_u64(fields: &[(&Value, &Value)], name: &str) -> Option<u64> {
-    match field(fields, name)? {
-        Value::Int(n) => u64::try_from(*n).ok(),
-        other => text(other).and_then(|s| s.parse().ok()),
-    }
+/// An integer field: `None` when absent or nil, an error when it is anything but a non-negative integer.
+fn field_u64(fields: &[(&Value, &Value)], name: &str) -> Result<Option<u64>> {
+    let parsed = match field(fields, name) {
+        None | Some(Value::Nil) => return Ok(None),
+        Some(Value::Int(n)) => u64::try_from(*n).ok(),
+        Some(other) => text(other).and_then(|s| s.parse().ok()),
+    };
+    parsed.map(Some).ok_or_else(|| bad(name))
 }
 
 #[cfg(test)]
@@ -127,11 +135,84 @@ mod tests {
         ]);
         let f = fields(&resp2).unwrap();
         assert_eq!(field_str(&f, "name").as_deref(), Some("g"));
-        assert_eq!(field_u64(&f, "pending"), Some(2));
-        assert_eq!(field_u64(&f, "lag"), None);
+        assert_eq!(field_u64(&f, "pending").unwrap(), Some(2));
+        assert_eq!(field_u64(&f, "lag").unwrap(), None);
         let resp3 = Value::Map(vec![(bulk("lag"), Value::Int(4))]);
-        assert_eq!(field_u64(&fields(&resp3).unwrap(), "lag"), Some(4));
+        assert_eq!(field_u64(&fields(&resp3).unwrap(), "lag").unwrap(), Some(4));
         assert!(fields(&Value::Int(1)).is_err());
-        assert_eq!(field_u64(&f, "missing"), None);
+        assert_eq!(field_u64(&f, "missing").unwrap(), None);
+    }
+
+    fn group(name: &str, pending: Value, lag: Value) -> Value {
+        Value::Array(vec![
+            bulk("name"),
+            bulk(name),
+            bulk("pending"),
+            pending,
+            bulk("lag"),
+            lag,
+        ])
+    }
+
+    #[test]
+    fn the_named_group_counts_and_garbled_counts_are_errors() {
+        let groups = [
+            group("other", Value::Int(9), Value::Int(9)),
+            group("g", Value::Int(2), Value::Int(3)),
+        ];
+        let b = group_backlog(&groups, "g", 7).unwrap().unwrap();
+        assert_eq!(
+            (b.lag, b.in_flight, b.dead_letters),
+            (Some(5), Some(2), Some(7))
+        );
+        assert!(group_backlog(&groups, "absent", 0).unwrap().is_none());
+        // Redis never sends these: each is an error naming the field, not a count of 0 or "unknown".
+        for (pending, lag) in [
+            (Value::Int(-1), Value::Int(0)),
+            (bulk("many"), Value::Int(0)),
+            (Value::Int(1), Value::Int(-3)),
+            (Value::Int(1), bulk("x")),
+            (bulk("18446744073709551615"), Value::Int(1)),
+            (Value::Int(i64::MAX), bulk("18446744073709551615")),
+        ] {
+            let err = group_backlog(&[group("g", pending, lag)], "g", 0).unwrap_err();
+            assert!(err.to_string().contains("XINFO GROUPS"), "{err}");
+        }
+        // A nil lag is Redis saying it cannot tell: unknown, not an error.
+        let b = group_backlog(&[group("g", Value::Int(1), Value::Nil)], "g", 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!((b.lag, b.in_flight), (None, Some(1)));
+    }
+
+    fn value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Nil),
+            any::<i64>().prop_map(Value::Int),
+            "[a-z]{0,8}".prop_map(|s| Value::BulkString(s.into_bytes())),
+            prop_oneof![Just("name"), Just("pending"), Just("lag"), Just("g")]
+                .prop_map(|s| Value::BulkString(s.as_bytes().to_vec())),
+            proptest::collection::vec(any::<u8>(), 0..8).prop_map(Value::BulkString),
+            "[0-9]{1,22}".prop_map(Value::SimpleString),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                proptest::collection::vec((inner.clone(), inner), 0..4).prop_map(Value::Map),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever a server answers to `XINFO GROUPS`, reading it is a backlog, "no such group" or an
+        /// error — never a panic (overflow included).
+        #[test]
+        fn any_xinfo_answer_is_read_without_panicking(
+            groups in proptest::collection::vec(value(), 0..4),
+            dead in proptest::prelude::any::<u64>(),
+        ) {
+            let _ = group_backlog(&groups, "g", dead);
+        }
     }
 }
