@@ -20,7 +20,7 @@
 
 use crate::jwks::{KeyCache, KeySet, StaticKeys, VerifyKey};
 use crate::validator::{DEFAULT_WORKSPACE_CLAIM, Rules, TokenCache, Validator};
-use crate::{Authenticator, Capabilities, Error, Principal, Result};
+use crate::{Authenticator, Capabilities, Error, PortFuture, Principal, Result};
 use async_trait::async_trait;
 use avb_core::WorkspaceId;
 use aws_lc_rs::encoding::AsDer;
@@ -281,8 +281,8 @@ impl LocalIssuer {
 
 #[async_trait]
 impl Authenticator for LocalIssuer {
-    async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
-        self.validator.validate(bearer_token).await
+    fn authenticate<'a>(&'a self, bearer_token: &'a str) -> PortFuture<'a, Result<Principal>> {
+        PortFuture::boxed(self.validator.validate(bearer_token))
     }
 
     fn capabilities(&self) -> Capabilities {
