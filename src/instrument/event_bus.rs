@@ -104,13 +104,10 @@ fn in_span<'a, T: Send + 'a>(
     call: impl FnOnce() -> PortFuture<'a, T>,
 ) -> PortFuture<'a, T> {
     let pending = span.in_scope(call);
-    if span.is_disabled() {
+    if span.is_disabled() || pending.is_ready() {
         return pending;
     }
-    match pending.into_ready() {
-        Ok(answer) => PortFuture::ready(answer),
-        Err(pending) => PortFuture::boxed(pending.instrument(span)),
-    }
+    PortFuture::boxed(pending.instrument(span))
 }
 
 /// What a publish answers when a layer without retry calls it a second time (its message was taken).

@@ -125,6 +125,7 @@ struct Admitted<'a> {
 /// [`RetryLayer::after`]).
 impl<S: Service> Stack<S> {
     /// A new call: tops the retry budget up by its share.
+    #[inline]
     fn begin(&self) {
         if let Some((_, budget)) = &self.retry {
             budget.deposit();
@@ -132,6 +133,7 @@ impl<S: Service> Stack<S> {
     }
 
     /// The breaker's word on the next attempt.
+    #[inline]
     fn admit(&self, operation: &'static str) -> Result<Admitted<'_>, Refusal> {
         match &self.circuit {
             None => Ok(Admitted {
@@ -149,6 +151,7 @@ impl<S: Service> Stack<S> {
     }
 
     /// Records an admitted attempt's answer in the breaker (a retryable error is a failure).
+    #[inline]
     fn record<T, E: Classify>(&self, answer: &Result<T, E>, admitted: Admitted<'_>) {
         if let (Some(circuit), Some(mut guard)) = (&self.circuit, admitted.guard) {
             guard.disarm();
@@ -182,6 +185,7 @@ impl<S: Service> Stack<S> {
 
     /// What follows attempt `attempt`'s answer: the backoff before the next attempt (the retry is
     /// counted), or `None` when `answer` is the call's.
+    #[inline]
     fn after<T, E: Classify>(
         &self,
         operation: &'static str,
@@ -272,6 +276,7 @@ impl<S: Service> Service for Stack<S> {
     /// answer that is not retried is recorded and answered ready (no allocation, no timer — it answered on
     /// its first poll). A refusal, a retry or an attempt that waits continues as [`Service::call`] does,
     /// boxed.
+    #[inline]
     fn call_port<'a, T, E, F>(
         &'a self,
         operation: &'static str,
@@ -286,26 +291,33 @@ impl<S: Service> Service for Stack<S> {
             return PortFuture::boxed(self.call(operation, call));
         }
         self.begin();
-        let answer = match self.admit(operation) {
-            Err(refused) => Err(E::from(refused)),
-            Ok(admitted) => match call().into_ready() {
-                Ok(answer) => {
-                    self.record(&answer, admitted);
-                    answer
+        // The answer is looked at in place and its future passed on (not copied out and back in).
+        let first = match self.admit(operation) {
+            Err(refused) => PortFuture::ready(Err(E::from(refused))),
+            Ok(admitted) => {
+                let first = call();
+                match first.answer() {
+                    Some(answer) => self.record(answer, admitted),
+                    None => {
+                        return PortFuture::boxed(async move {
+                            let answer = self.settle(operation, first, admitted).await;
+                            match self.after(operation, &answer, 1) {
+                                None => answer,
+                                Some(backoff) => {
+                                    self.attempts(operation, call, 2, Some(backoff)).await
+                                }
+                            }
+                        });
+                    }
                 }
-                Err(pending) => {
-                    return PortFuture::boxed(async move {
-                        let answer = self.settle(operation, pending, admitted).await;
-                        match self.after(operation, &answer, 1) {
-                            None => answer,
-                            Some(backoff) => self.attempts(operation, call, 2, Some(backoff)).await,
-                        }
-                    });
-                }
-            },
+                first
+            }
         };
-        match self.after(operation, &answer, 1) {
-            None => PortFuture::ready(answer),
+        match first
+            .answer()
+            .and_then(|answer| self.after(operation, answer, 1))
+        {
+            None => first,
             Some(backoff) => PortFuture::boxed(self.attempts(operation, call, 2, Some(backoff))),
         }
     }
@@ -357,6 +369,7 @@ impl<A: Service, B: Service> Service for Either<A, B> {
         }
     }
 
+    #[inline]
     fn call_port<'a, T, E, F>(
         &'a self,
         operation: &'static str,

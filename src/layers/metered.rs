@@ -76,6 +76,7 @@ pub struct Metered<S> {
 
 impl<S> Metered<S> {
     /// The handles of `operation`, resolved on its first call.
+    #[inline]
     fn handles(&self, operation: &'static str) -> Option<&OkHandles> {
         let s = &self.settings;
         for slot in self.slots.iter() {
@@ -90,6 +91,7 @@ impl<S> Metered<S> {
     }
 
     /// A call's `avb` span and, when this call is one of the timed sample, its start.
+    #[inline]
     fn start(&self, operation: &'static str) -> (tracing::Span, Option<Instant>) {
         let s = &self.settings;
         let span = tracing::info_span!(
@@ -108,6 +110,7 @@ impl<S> Metered<S> {
     }
 
     /// Records a call's answer: its span's error fields, the result counter and (when timed) the latency.
+    #[inline]
     fn finish<T, E: Classify>(
         &self,
         span: &tracing::Span,
@@ -168,6 +171,7 @@ impl<S: Service> Service for Metered<S> {
 
     /// The fast path: the inner call is made now, inside the span; a ready answer is recorded and
     /// answered ready, one that waits is recorded when it answers (boxed).
+    #[inline]
     fn call_port<'a, T, E, F>(
         &'a self,
         operation: &'static str,
@@ -183,12 +187,13 @@ impl<S: Service> Service for Metered<S> {
             let _entered = span.enter();
             self.inner.call_port(operation, call)
         };
-        match pending.into_ready() {
-            Ok(answer) => {
-                self.finish(&span, operation, started, &answer);
-                PortFuture::ready(answer)
+        // The answer is looked at in place and its future passed on (not copied out and back in).
+        match pending.answer() {
+            Some(answer) => {
+                self.finish(&span, operation, started, answer);
+                pending
             }
-            Err(pending) => PortFuture::boxed(async move {
+            None => PortFuture::boxed(async move {
                 let mut instrumented = std::pin::pin!(pending.instrument(span));
                 let answer = instrumented.as_mut().await;
                 self.finish(instrumented.span(), operation, started, &answer);

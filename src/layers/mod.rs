@@ -126,6 +126,7 @@ pub trait Service: Send + Sync {
     ///
     /// The default takes no fast path: [`call`](Self::call), boxed. [`Direct`], the metered layer and the
     /// default stack ([`defaults::Stack`]) take it.
+    #[inline]
     fn call_port<'a, T, E, F>(
         &'a self,
         operation: &'static str,
@@ -174,6 +175,7 @@ impl Service for Direct {
         call()
     }
 
+    #[inline]
     fn call_port<'a, T, E, F>(
         &'a self,
         _operation: &'static str,

@@ -50,6 +50,7 @@ enum State<'a, T> {
 
 impl<'a, T> PortFuture<'a, T> {
     /// A call that already has its answer: awaiting it returns `answer` on the first poll.
+    #[inline]
     pub fn ready(answer: T) -> Self {
         PortFuture {
             state: State::Ready(answer),
@@ -64,11 +65,23 @@ impl<'a, T> PortFuture<'a, T> {
     }
 
     /// Whether the answer is already there (a [`PortFuture::ready`] not yet awaited).
+    #[inline]
     pub fn is_ready(&self) -> bool {
         matches!(self.state, State::Ready(_))
     }
 
+    /// The answer, when the call already has it, by reference — so a wrapper can look at it and pass this
+    /// future on unchanged (no copy of the answer); `None` while it has to wait.
+    #[inline]
+    pub fn answer(&self) -> Option<&T> {
+        match &self.state {
+            State::Ready(answer) => Some(answer),
+            _ => None,
+        }
+    }
+
     /// The answer, when the call already has it (`Ok`); otherwise the future itself (`Err`), unchanged.
+    #[inline]
     pub fn into_ready(self) -> Result<T, Self> {
         match self.state {
             State::Ready(answer) => Ok(answer),
@@ -95,6 +108,7 @@ impl<T> Future for PortFuture<'_, T> {
     /// # Panics
     ///
     /// When polled again after it answered (as `std::future::Ready` does).
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         if let State::Boxed(future) = &mut self.state {
             return future.as_mut().poll(cx);
@@ -130,7 +144,9 @@ mod tests {
     fn ready_answers_on_the_first_poll() {
         let mut f = PortFuture::ready(7);
         assert!(f.is_ready());
+        assert_eq!(f.answer(), Some(&7));
         assert_eq!(poll_once(&mut f), Poll::Ready(7));
+        assert_eq!(f.answer(), None);
         assert!(!f.is_ready());
     }
 
@@ -146,6 +162,7 @@ mod tests {
             }
         }));
         assert!(!f.is_ready());
+        assert_eq!(f.answer(), None);
         assert_eq!(poll_once(&mut f), Poll::Pending);
         assert_eq!(poll_once(&mut f), Poll::Ready(3));
     }
