@@ -161,26 +161,34 @@ impl<S: Service> Stack<S> {
 
     /// The answer of an admitted attempt that may wait: polled once before a timer is armed (as the
     /// timeout layer), then recorded.
-    async fn settle<T, E, Fut>(
-        &self,
+    // Not an `async fn`: an `async` block uses its captured arguments in place.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice"
+    )]
+    fn settle<'s, T, E, Fut>(
+        &'s self,
         operation: &'static str,
         pending: Fut,
-        admitted: Admitted<'_>,
-    ) -> Result<T, E>
+        admitted: Admitted<'s>,
+    ) -> impl Future<Output = Result<T, E>> + 's
     where
-        E: Classify + From<Refusal>,
-        Fut: Future<Output = Result<T, E>>,
+        T: 's,
+        E: Classify + From<Refusal> + 's,
+        Fut: Future<Output = Result<T, E>> + 's,
     {
-        let mut pending = std::pin::pin!(pending);
-        let answer = match self.timeout {
-            None => pending.await,
-            Some(after) => match poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await {
-                Poll::Ready(answer) => answer,
-                Poll::Pending => limit(after, operation, pending).await,
-            },
-        };
-        self.record(&answer, admitted);
-        answer
+        async move {
+            let mut pending = std::pin::pin!(pending);
+            let answer = match self.timeout {
+                None => pending.await,
+                Some(after) => match poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await {
+                    Poll::Ready(answer) => answer,
+                    Poll::Pending => limit(after, operation, pending).await,
+                },
+            };
+            self.record(&answer, admitted);
+            answer
+        }
     }
 
     /// What follows attempt `attempt`'s answer: the backoff before the next attempt (the retry is
