@@ -279,14 +279,17 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Authenticator for RevokedEverywhere {
-        async fn authenticate(&self, _token: &str) -> crate::Result<Principal> {
-            Ok(Principal {
+        fn authenticate<'a>(
+            &'a self,
+            _token: &'a str,
+        ) -> crate::PortFuture<'a, crate::Result<Principal>> {
+            crate::PortFuture::ready(Ok(Principal {
                 subject: "alice".into(),
                 workspace_id: avb_core::WorkspaceId::new("ws-1").unwrap(),
                 roles: Default::default(),
                 scopes: Default::default(),
                 expires_at: None,
-            })
+            }))
         }
         async fn authenticate_introspected(&self, _token: &str) -> crate::Result<Principal> {
             Err(Error::Inactive)

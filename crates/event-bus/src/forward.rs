@@ -3,7 +3,7 @@
 //! lost.
 
 use crate::{
-    Backlog, Capabilities, EventBus, Health, Message, MessageId, Result, StartPosition,
+    Backlog, Capabilities, EventBus, Health, Message, MessageId, PortFuture, Result, StartPosition,
     Subscription, Topic,
 };
 use std::sync::Arc;
@@ -18,15 +18,19 @@ macro_rules! forward_event_bus {
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
             }
-            async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
-                (**self).publish(topic, message).await
+            fn publish<'a>(
+                &'a self,
+                topic: &'a Topic,
+                message: Message,
+            ) -> PortFuture<'a, Result<MessageId>> {
+                (**self).publish(topic, message)
             }
-            async fn publish_batch(
-                &self,
-                topic: &Topic,
+            fn publish_batch<'a>(
+                &'a self,
+                topic: &'a Topic,
                 messages: Vec<Message>,
-            ) -> Result<Vec<MessageId>> {
-                (**self).publish_batch(topic, messages).await
+            ) -> PortFuture<'a, Result<Vec<MessageId>>> {
+                (**self).publish_batch(topic, messages)
             }
             async fn subscribe(
                 &self,
@@ -81,13 +85,21 @@ mod tests {
                 ..Capabilities::default()
             }
         }
-        async fn publish(&self, _: &Topic, message: Message) -> Result<MessageId> {
+        fn publish<'a>(
+            &'a self,
+            _: &'a Topic,
+            message: Message,
+        ) -> PortFuture<'a, Result<MessageId>> {
             self.saw("publish");
-            Ok(message.id)
+            PortFuture::ready(Ok(message.id))
         }
-        async fn publish_batch(&self, _: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
+        fn publish_batch<'a>(
+            &'a self,
+            _: &'a Topic,
+            messages: Vec<Message>,
+        ) -> PortFuture<'a, Result<Vec<MessageId>>> {
             self.saw("publish_batch");
-            Ok(messages.into_iter().map(|m| m.id).collect())
+            PortFuture::ready(Ok(messages.into_iter().map(|m| m.id).collect()))
         }
         async fn subscribe(
             &self,
