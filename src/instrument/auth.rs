@@ -2,7 +2,7 @@
 
 use crate::layers::{Refusal, Service};
 use async_trait::async_trait;
-use avb_auth::{Authenticator, Capabilities, Error, PortFuture, Principal, Result};
+use avb_auth::{Authenticator, Capabilities, Error, Principal, Result};
 use avb_core::Health;
 use std::sync::Arc;
 
@@ -38,12 +38,10 @@ impl<S> std::fmt::Debug for InstrumentedAuth<S> {
 
 #[async_trait]
 impl<S: Service + 'static> Authenticator for InstrumentedAuth<S> {
-    /// Through the stack's fast path ([`Service::call_port`]): a backend that decides at once (trust-all)
-    /// is answered ready, recorded, without an allocation.
-    fn authenticate<'a>(&'a self, bearer_token: &'a str) -> PortFuture<'a, Result<Principal>> {
-        self.stack.call_port("authenticate", move || {
-            self.inner.authenticate(bearer_token)
-        })
+    async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
+        self.stack
+            .call("authenticate", || self.inner.authenticate(bearer_token))
+            .await
     }
 
     async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {

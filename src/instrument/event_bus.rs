@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use avb_event_bus::Delivery;
 use avb_event_bus::backend::Source;
 use avb_event_bus::{
-    Backlog, Capabilities, Error, EventBus, Health, Message, MessageId, PortFuture, Result,
-    StartPosition, Subscription, Topic,
+    Backlog, Capabilities, Error, EventBus, Health, Message, MessageId, Result, StartPosition,
+    Subscription, Topic,
 };
 use std::sync::Arc;
 use tracing::Instrument;
@@ -98,27 +98,6 @@ fn inject<'a>(span: &tracing::Span, messages: impl IntoIterator<Item = &'a mut M
     }
 }
 
-/// `call` made inside `span`; when its answer has to wait, the wait runs inside `span` too.
-fn in_span<'a, T: Send + 'a>(
-    span: tracing::Span,
-    call: impl FnOnce() -> PortFuture<'a, T>,
-) -> PortFuture<'a, T> {
-    let pending = span.in_scope(call);
-    if span.is_disabled() || pending.is_ready() {
-        return pending;
-    }
-    PortFuture::boxed(pending.instrument(span))
-}
-
-/// What a publish answers when a layer without retry calls it a second time (its message was taken).
-fn called_again(operation: &str) -> Error {
-    Error::Backend {
-        backend: "layers",
-        reason: format!("a layer called {operation} again without a retry layer"),
-        source: None,
-    }
-}
-
 /// A subscription whose deliveries open a `receive` span and, with metrics, are counted (and tracked
 /// while in flight).
 struct Traced {
@@ -171,47 +150,57 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
         self.inner.capabilities()
     }
 
-    /// Through the stack's fast path ([`Service::call_port`]): a publish the backend accepts at once (the
-    /// in-memory bus) is answered ready, without an allocation.
-    fn publish<'a>(
-        &'a self,
-        topic: &'a Topic,
-        mut message: Message,
-    ) -> PortFuture<'a, Result<MessageId>> {
+    async fn publish(&self, topic: &Topic, mut message: Message) -> Result<MessageId> {
         let span = publish_span(self.inner.backend(), topic, 1);
         inject(&span, [&mut message]);
         // The first attempt takes the message; a copy is kept only when the stack may retry (a retry
         // publishes it again with the same id, which idempotent publish deduplicates).
         let copy = self.stack.may_retry().then(|| message.clone());
         let mut first = Some(message);
-        in_span(span, || {
-            self.stack.call_port("publish", move || {
-                match first.take().or_else(|| copy.clone()) {
-                    Some(m) => self.inner.publish(topic, m),
-                    None => PortFuture::ready(Err(called_again("publish"))),
+        self.stack
+            .call("publish", || {
+                let m = first.take().or_else(|| copy.clone());
+                async move {
+                    match m {
+                        Some(m) => self.inner.publish(topic, m).await,
+                        None => Err(Error::Backend {
+                            backend: "layers",
+                            reason: "a layer called publish again without a retry layer".into(),
+                            source: None,
+                        }),
+                    }
                 }
             })
-        })
+            .instrument(span)
+            .await
     }
 
-    /// As [`publish`](EventBus::publish).
-    fn publish_batch<'a>(
-        &'a self,
-        topic: &'a Topic,
+    async fn publish_batch(
+        &self,
+        topic: &Topic,
         mut messages: Vec<Message>,
-    ) -> PortFuture<'a, Result<Vec<MessageId>>> {
+    ) -> Result<Vec<MessageId>> {
         let span = publish_span(self.inner.backend(), topic, messages.len());
         inject(&span, messages.iter_mut());
         let copy = self.stack.may_retry().then(|| messages.clone());
         let mut first = Some(messages);
-        in_span(span, || {
-            self.stack.call_port("publish_batch", move || {
-                match first.take().or_else(|| copy.clone()) {
-                    Some(m) => self.inner.publish_batch(topic, m),
-                    None => PortFuture::ready(Err(called_again("publish_batch"))),
+        self.stack
+            .call("publish_batch", || {
+                let m = first.take().or_else(|| copy.clone());
+                async move {
+                    match m {
+                        Some(m) => self.inner.publish_batch(topic, m).await,
+                        None => Err(Error::Backend {
+                            backend: "layers",
+                            reason: "a layer called publish_batch again without a retry layer"
+                                .into(),
+                            source: None,
+                        }),
+                    }
                 }
             })
-        })
+            .instrument(span)
+            .await
     }
 
     async fn subscribe(

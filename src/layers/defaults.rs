@@ -9,7 +9,7 @@ use super::retry::{Budget, RetryLayer};
 use super::timeout::limit;
 use super::{Layer, Refusal, Service};
 use crate::Port;
-use avb_core::{Classify, PortFuture};
+use avb_core::Classify;
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
 use std::task::Poll;
@@ -113,163 +113,20 @@ impl<S> Stack<S> {
     }
 }
 
-/// An attempt the breaker let through: whether it is the half-open trial, and the guard that gives the
-/// trial back if the attempt is dropped before it answered.
-struct Admitted<'a> {
-    trial: bool,
-    guard: Option<TrialGuard<'a>>,
-}
-
-/// The parts of one call, shared by [`Service::call`] and the fast path ([`Service::call_port`]): each
-/// behaviour is written once, here or in its layer's module (the budget, the circuit, the time limit,
-/// [`RetryLayer::after`]).
-impl<S: Service> Stack<S> {
-    /// A new call: tops the retry budget up by its share.
-    #[inline]
-    fn begin(&self) {
-        if let Some((_, budget)) = &self.retry {
-            budget.deposit();
-        }
-    }
-
-    /// The breaker's word on the next attempt.
-    #[inline]
-    fn admit(&self, operation: &'static str) -> Result<Admitted<'_>, Refusal> {
-        match &self.circuit {
-            None => Ok(Admitted {
-                trial: false,
-                guard: None,
-            }),
-            Some(circuit) => {
-                let trial = circuit.admit(operation)?;
-                Ok(Admitted {
-                    trial,
-                    guard: Some(TrialGuard::new(circuit, trial)),
-                })
-            }
-        }
-    }
-
-    /// Records an admitted attempt's answer in the breaker (a retryable error is a failure).
-    #[inline]
-    fn record<T, E: Classify>(&self, answer: &Result<T, E>, admitted: Admitted<'_>) {
-        if let (Some(circuit), Some(mut guard)) = (&self.circuit, admitted.guard) {
-            guard.disarm();
-            circuit.record(matches!(answer, Err(e) if e.is_retryable()), admitted.trial);
-        }
-    }
-
-    /// The answer of an admitted attempt that may wait: polled once before a timer is armed (as the
-    /// timeout layer), then recorded.
-    // Not an `async fn`: an `async` block uses its captured arguments in place.
-    #[allow(
-        clippy::manual_async_fn,
-        reason = "an async fn would store its arguments twice"
-    )]
-    fn settle<'s, T, E, Fut>(
-        &'s self,
-        operation: &'static str,
-        pending: Fut,
-        admitted: Admitted<'s>,
-    ) -> impl Future<Output = Result<T, E>> + 's
-    where
-        T: 's,
-        E: Classify + From<Refusal> + 's,
-        Fut: Future<Output = Result<T, E>> + 's,
-    {
-        async move {
-            let mut pending = std::pin::pin!(pending);
-            let answer = match self.timeout {
-                None => pending.await,
-                Some(after) => match poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await {
-                    Poll::Ready(answer) => answer,
-                    Poll::Pending => limit(after, operation, pending).await,
-                },
-            };
-            self.record(&answer, admitted);
-            answer
-        }
-    }
-
-    /// What follows attempt `attempt`'s answer: the backoff before the next attempt (the retry is
-    /// counted), or `None` when `answer` is the call's.
-    #[inline]
-    fn after<T, E: Classify>(
-        &self,
-        operation: &'static str,
-        answer: &Result<T, E>,
-        attempt: u32,
-    ) -> Option<Duration> {
-        let backoff = self
-            .retry
-            .as_ref()
-            .and_then(|(settings, budget)| settings.after(answer, attempt, budget))?;
-        if let Some(count) = &self.on_retry {
-            count(operation);
-        }
-        Some(backoff)
-    }
-
-    /// The call from attempt `attempt` on (1: a new call, which tops the retry budget up), after waiting
-    /// `backoff` when set.
-    // Not an `async fn`: an `async` block uses its captured arguments in place.
-    #[allow(
-        clippy::manual_async_fn,
-        reason = "an async fn would store its arguments twice"
-    )]
-    fn attempts<T, E, F, Fut>(
-        &self,
-        operation: &'static str,
-        mut call: F,
-        mut attempt: u32,
-        mut backoff: Option<Duration>,
-    ) -> impl Future<Output = Result<T, E>> + Send
-    where
-        T: Send,
-        E: Classify + From<Refusal> + Send,
-        F: FnMut() -> Fut + Send,
-        Fut: Future<Output = Result<T, E>> + Send,
-    {
-        async move {
-            if attempt == 1 {
-                self.begin();
-            }
-            loop {
-                if let Some(wait) = backoff {
-                    // Boxed: the timer stays out of the call's future (a call that is not retried neither
-                    // arms nor carries it).
-                    Box::pin(tokio::time::sleep(wait)).await;
-                }
-                // One attempt — breaker → timeout → the inner service. The answer lives in this block
-                // only (not kept across the backoff).
-                backoff = {
-                    let answer = match self.admit(operation) {
-                        Err(refused) => Err(E::from(refused)),
-                        Ok(admitted) => {
-                            self.settle(operation, self.inner.call(operation, &mut call), admitted)
-                                .await
-                        }
-                    };
-                    match self.after(operation, &answer, attempt) {
-                        Some(backoff) => Some(backoff),
-                        None => return answer,
-                    }
-                };
-                attempt += 1;
-            }
-        }
-    }
-}
-
 impl<S: Service> Service for Stack<S> {
     fn may_retry(&self) -> bool {
         self.retry.as_ref().is_some_and(|(r, _)| r.max_attempts > 1) || self.inner.may_retry()
     }
 
+    // Not an `async fn`: an `async` block uses its captured arguments in place.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice"
+    )]
     fn call<T, E, F, Fut>(
         &self,
         operation: &'static str,
-        call: F,
+        mut call: F,
     ) -> impl Future<Output = Result<T, E>> + Send
     where
         T: Send,
@@ -277,56 +134,59 @@ impl<S: Service> Service for Stack<S> {
         F: FnMut() -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
     {
-        self.attempts(operation, call, 1, None)
-    }
-
-    /// The fast path, when the inner service is the port itself: the first attempt is made now; a ready
-    /// answer that is not retried is recorded and answered ready (no allocation, no timer — it answered on
-    /// its first poll). A refusal, a retry or an attempt that waits continues as [`Service::call`] does,
-    /// boxed.
-    #[inline]
-    fn call_port<'a, T, E, F>(
-        &'a self,
-        operation: &'static str,
-        mut call: F,
-    ) -> PortFuture<'a, Result<T, E>>
-    where
-        T: Send + 'a,
-        E: Classify + From<Refusal> + Send + 'a,
-        F: FnMut() -> PortFuture<'a, Result<T, E>> + Send + 'a,
-    {
-        if !self.inner.is_direct() {
-            return PortFuture::boxed(self.call(operation, call));
-        }
-        self.begin();
-        // The answer is looked at in place and its future passed on (not copied out and back in).
-        let first = match self.admit(operation) {
-            Err(refused) => PortFuture::ready(Err(E::from(refused))),
-            Ok(admitted) => {
-                let first = call();
-                match first.answer() {
-                    Some(answer) => self.record(answer, admitted),
-                    None => {
-                        return PortFuture::boxed(async move {
-                            let answer = self.settle(operation, first, admitted).await;
-                            match self.after(operation, &answer, 1) {
-                                None => answer,
-                                Some(backoff) => {
-                                    self.attempts(operation, call, 2, Some(backoff)).await
-                                }
-                            }
-                        });
-                    }
-                }
-                first
+        async move {
+            if let Some((_, budget)) = &self.retry {
+                budget.deposit();
             }
-        };
-        match first
-            .answer()
-            .and_then(|answer| self.after(operation, answer, 1))
-        {
-            None => first,
-            Some(backoff) => PortFuture::boxed(self.attempts(operation, call, 2, Some(backoff))),
+            let mut attempt = 1;
+            loop {
+                // One attempt — breaker → timeout → the inner service — written out here rather than
+                // nested futures, so the answer is not copied out through a future per layer. It lives
+                // in this block only (not kept across the backoff).
+                let backoff = {
+                    let answer = match self.circuit.as_ref().map(|c| c.admit(operation)) {
+                        Some(Err(refused)) => Err(E::from(refused)),
+                        admitted => {
+                            let trial = matches!(admitted, Some(Ok(true)));
+                            let mut guard =
+                                self.circuit.as_ref().map(|c| TrialGuard::new(c, trial));
+                            let mut pending = std::pin::pin!(self.inner.call(operation, &mut call));
+                            let answer = match self.timeout {
+                                None => pending.await,
+                                // As the timeout layer: polled once before a timer is armed.
+                                Some(after) => {
+                                    match poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await
+                                    {
+                                        Poll::Ready(answer) => answer,
+                                        Poll::Pending => limit(after, operation, pending).await,
+                                    }
+                                }
+                            };
+                            if let (Some(circuit), Some(guard)) = (&self.circuit, guard.as_mut()) {
+                                guard.disarm();
+                                circuit
+                                    .record(matches!(&answer, Err(e) if e.is_retryable()), trial);
+                            }
+                            answer
+                        }
+                    };
+                    let backoff = self
+                        .retry
+                        .as_ref()
+                        .and_then(|(settings, budget)| settings.after(&answer, attempt, budget));
+                    match backoff {
+                        Some(backoff) => {
+                            if let Some(count) = &self.on_retry {
+                                count(operation);
+                            }
+                            backoff
+                        }
+                        None => return answer,
+                    }
+                };
+                Box::pin(tokio::time::sleep(backoff)).await;
+                attempt += 1;
+            }
         }
     }
 }
@@ -374,30 +234,6 @@ impl<A: Service, B: Service> Service for Either<A, B> {
         match self {
             Either::On(a) => a.may_retry(),
             Either::Off(b) => b.may_retry(),
-        }
-    }
-
-    #[inline]
-    fn call_port<'a, T, E, F>(
-        &'a self,
-        operation: &'static str,
-        call: F,
-    ) -> PortFuture<'a, Result<T, E>>
-    where
-        T: Send + 'a,
-        E: Classify + From<Refusal> + Send + 'a,
-        F: FnMut() -> PortFuture<'a, Result<T, E>> + Send + 'a,
-    {
-        match self {
-            Either::On(a) => a.call_port(operation, call),
-            Either::Off(b) => b.call_port(operation, call),
-        }
-    }
-
-    fn is_direct(&self) -> bool {
-        match self {
-            Either::On(a) => a.is_direct(),
-            Either::Off(b) => b.is_direct(),
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use super::{Layer, Refusal, Service};
 use crate::metrics::{Metrics, OkHandles, SAMPLE_EVERY};
-use avb_core::{Classify, PortFuture};
+use avb_core::Classify;
 use std::cell::Cell;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -76,7 +76,6 @@ pub struct Metered<S> {
 
 impl<S> Metered<S> {
     /// The handles of `operation`, resolved on its first call.
-    #[inline]
     fn handles(&self, operation: &'static str) -> Option<&OkHandles> {
         let s = &self.settings;
         for slot in self.slots.iter() {
@@ -88,51 +87,6 @@ impl<S> Metered<S> {
             }
         }
         None
-    }
-
-    /// A call's `avb` span and, when this call is one of the timed sample, its start.
-    #[inline]
-    fn start(&self, operation: &'static str) -> (tracing::Span, Option<Instant>) {
-        let s = &self.settings;
-        let span = tracing::info_span!(
-            "avb",
-            otel.name = Empty,
-            avb.port = s.port,
-            avb.backend = s.backend,
-            avb.operation = operation,
-            error.type = Empty,
-            otel.status_code = Empty,
-        );
-        if !span.is_disabled() {
-            span.record("otel.name", format!("{}.{operation}", s.port));
-        }
-        (span, sampled().then(Instant::now))
-    }
-
-    /// Records a call's answer: its span's error fields, the result counter and (when timed) the latency.
-    #[inline]
-    fn finish<T, E: Classify>(
-        &self,
-        span: &tracing::Span,
-        operation: &'static str,
-        started: Option<Instant>,
-        answer: &Result<T, E>,
-    ) {
-        let s = &self.settings;
-        let took = started.map(|t| t.elapsed());
-        if let Err(e) = answer {
-            span.record("error.type", e.class().as_str());
-            span.record("otel.status_code", "ERROR");
-        }
-        match answer {
-            Ok(_) => match self.handles(operation) {
-                Some(h) => h.record_ok(took),
-                None => s.metrics.record(s.port, s.backend, operation, Ok(()), took),
-            },
-            Err(e) => s
-                .metrics
-                .record_error(s.port, s.backend, operation, e.class(), took),
-        }
     }
 }
 
@@ -159,46 +113,40 @@ impl<S: Service> Service for Metered<S> {
         Fut: Future<Output = Result<T, E>> + Send,
     {
         async move {
-            let (span, started) = self.start(operation);
+            let s = &self.settings;
+            let span = tracing::info_span!(
+                "avb",
+                otel.name = Empty,
+                avb.port = s.port,
+                avb.backend = s.backend,
+                avb.operation = operation,
+                error.type = Empty,
+                otel.status_code = Empty,
+            );
+            if !span.is_disabled() {
+                span.record("otel.name", format!("{}.{operation}", s.port));
+            }
+            let started = sampled().then(Instant::now);
             // The span is kept in the instrumented call (not cloned beside it) and read back after.
             let mut instrumented =
                 std::pin::pin!(self.inner.call(operation, call).instrument(span));
             let answer = instrumented.as_mut().await;
-            self.finish(instrumented.span(), operation, started, &answer);
-            answer
-        }
-    }
-
-    /// The fast path: the inner call is made now, inside the span; a ready answer is recorded and
-    /// answered ready, one that waits is recorded when it answers (boxed).
-    #[inline]
-    fn call_port<'a, T, E, F>(
-        &'a self,
-        operation: &'static str,
-        call: F,
-    ) -> PortFuture<'a, Result<T, E>>
-    where
-        T: Send + 'a,
-        E: Classify + From<Refusal> + Send + 'a,
-        F: FnMut() -> PortFuture<'a, Result<T, E>> + Send + 'a,
-    {
-        let (span, started) = self.start(operation);
-        let pending = {
-            let _entered = span.enter();
-            self.inner.call_port(operation, call)
-        };
-        // The answer is looked at in place and its future passed on (not copied out and back in).
-        match pending.answer() {
-            Some(answer) => {
-                self.finish(&span, operation, started, answer);
-                pending
+            let span = instrumented.span();
+            let took = started.map(|t| t.elapsed());
+            if let Err(e) = &answer {
+                span.record("error.type", e.class().as_str());
+                span.record("otel.status_code", "ERROR");
             }
-            None => PortFuture::boxed(async move {
-                let mut instrumented = std::pin::pin!(pending.instrument(span));
-                let answer = instrumented.as_mut().await;
-                self.finish(instrumented.span(), operation, started, &answer);
-                answer
-            }),
+            match &answer {
+                Ok(_) => match self.handles(operation) {
+                    Some(h) => h.record_ok(took),
+                    None => s.metrics.record(s.port, s.backend, operation, Ok(()), took),
+                },
+                Err(e) => s
+                    .metrics
+                    .record_error(s.port, s.backend, operation, e.class(), took),
+            }
+            answer
         }
     }
 }

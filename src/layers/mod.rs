@@ -45,7 +45,7 @@ pub mod retry;
 mod tests;
 pub mod timeout;
 
-use avb_core::{Classify, ErrorClass, PortFuture};
+use avb_core::{Classify, ErrorClass};
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
@@ -118,33 +118,6 @@ pub trait Service: Send + Sync {
     fn may_retry(&self) -> bool {
         false
     }
-
-    /// [`call`](Self::call) for a port call that may answer at once ([`PortFuture`]): made **now**, and
-    /// answered ready — no allocation, no state machine — when the port answered ready and no layer has to
-    /// wait (no retry of a retryable error, no timer); otherwise the rest of the call, boxed, with every
-    /// layer's behaviour. What the instrumented ports use for the calls their port may answer at once.
-    ///
-    /// The default takes no fast path: [`call`](Self::call), boxed. [`Direct`], the metered layer and the
-    /// default stack ([`defaults::Stack`]) take it.
-    #[inline]
-    fn call_port<'a, T, E, F>(
-        &'a self,
-        operation: &'static str,
-        call: F,
-    ) -> PortFuture<'a, Result<T, E>>
-    where
-        T: Send + 'a,
-        E: Classify + From<Refusal> + Send + 'a,
-        F: FnMut() -> PortFuture<'a, Result<T, E>> + Send + 'a,
-    {
-        PortFuture::boxed(self.call(operation, call))
-    }
-
-    /// Whether this service is the port itself, adding nothing to a call ([`Direct`]): a fused stack
-    /// around it then makes an attempt by calling the port directly.
-    fn is_direct(&self) -> bool {
-        false
-    }
 }
 
 /// A layer: wraps an inner service into its own.
@@ -173,23 +146,5 @@ impl Service for Direct {
         Fut: Future<Output = Result<T, E>> + Send,
     {
         call()
-    }
-
-    #[inline]
-    fn call_port<'a, T, E, F>(
-        &'a self,
-        _operation: &'static str,
-        mut call: F,
-    ) -> PortFuture<'a, Result<T, E>>
-    where
-        T: Send + 'a,
-        E: Classify + From<Refusal> + Send + 'a,
-        F: FnMut() -> PortFuture<'a, Result<T, E>> + Send + 'a,
-    {
-        call()
-    }
-
-    fn is_direct(&self) -> bool {
-        true
     }
 }

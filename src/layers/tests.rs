@@ -6,7 +6,7 @@ use super::defaults::PortLayers;
 use super::retry::RetryLayer;
 use super::timeout::TimeoutLayer;
 use super::{Direct, Layer, Refusal, Service};
-use avb_core::{Classify, ErrorClass, PortFuture};
+use avb_core::{Classify, ErrorClass};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -422,95 +422,6 @@ async fn default_stack_keeps_the_order_retry_breaker_timeout() {
     let next: Result<u32, E> = none.call("get", || async { Ok(5) }).await;
     assert_eq!(next, Ok(5));
     assert_eq!(none.position(), Some(Position::Closed));
-}
-
-/// The default stack's fast path ([`Service::call_port`]): a ready answer is answered ready, and every
-/// behaviour of the stack holds — a ready retryable error is retried after its backoff (and counted), the
-/// breaker counts ready failures and refuses at once, a trial whose future is dropped unpolled is given
-/// back, and an attempt that waits is time-limited.
-#[tokio::test(start_paused = true)]
-async fn default_stack_fast_path_answers_ready_and_keeps_every_behaviour() {
-    let layers = PortLayers {
-        retry: Some(no_budget_limit()),
-        breaker: Some(BreakerLayer {
-            fail_max: 2,
-            reset_timeout: Duration::from_secs(30),
-        }),
-        timeout: Some(Duration::from_secs(1)),
-    };
-    let retries = Arc::new(AtomicU32::new(0));
-    let counted = retries.clone();
-    let stack = layers.stack(Direct).count_retries(Arc::new(move |_| {
-        counted.fetch_add(1, Ordering::SeqCst);
-    }));
-    let ok = stack.call_port("get", || PortFuture::ready(Ok::<u32, E>(1)));
-    assert_eq!(ok.into_ready().ok(), Some(Ok(1)));
-    let missing = stack.call_port("get", || PortFuture::ready(Err::<u32, E>(E::Missing)));
-    assert_eq!(missing.into_ready().ok(), Some(Err(E::Missing)));
-    assert_eq!(retries.load(Ordering::SeqCst), 0);
-
-    // A ready retryable error: retried after the backoff, so the call waits.
-    let flaky = Port::default();
-    let started = Instant::now();
-    let retried = stack.call_port("get", || {
-        PortFuture::ready(flaky.answer(&[Err(E::Down), Ok(9)]))
-    });
-    assert!(!retried.is_ready());
-    assert_eq!(retried.await, Ok(9));
-    assert_eq!(flaky.calls(), 2);
-    assert_eq!(retries.load(Ordering::SeqCst), 1);
-    assert!(
-        started.elapsed() >= Duration::from_millis(100),
-        "waited the backoff"
-    );
-
-    // Without retry: ready failures open the breaker, which then refuses at once without the port.
-    let none = PortLayers {
-        retry: None,
-        ..layers
-    }
-    .stack(Direct);
-    let port = Port::default();
-    for _ in 0..2 {
-        let down = none.call_port("get", || PortFuture::ready(port.answer(&[Err(E::Down)])));
-        assert_eq!(down.into_ready().ok(), Some(Err(E::Down)));
-    }
-    assert_eq!(none.position(), Some(Position::Open));
-    let refused = none.call_port("get", || PortFuture::ready(port.answer(&[Ok(1)])));
-    assert!(
-        matches!(
-            refused.into_ready(),
-            Ok(Err(E::Refused(Refusal::CircuitOpen { .. })))
-        ),
-        "an open breaker answers at once"
-    );
-    assert_eq!(port.calls(), 2, "the refused call did not reach the port");
-
-    // Half-open: a trial that waits, dropped before it was ever polled, gives the trial back.
-    tokio::time::advance(Duration::from_secs(30)).await;
-    let trial = none.call_port("get", || {
-        PortFuture::boxed(std::future::pending::<Result<u32, E>>())
-    });
-    assert!(!trial.is_ready());
-    drop(trial);
-    let next = none.call_port("get", || PortFuture::ready(Ok::<u32, E>(5)));
-    assert_eq!(next.into_ready().ok(), Some(Ok(5)));
-    assert_eq!(none.position(), Some(Position::Closed));
-
-    // An attempt that waits is time-limited from its first wait.
-    let started = Instant::now();
-    let late = none.call_port("get", || {
-        PortFuture::boxed(async {
-            tokio::time::sleep(Duration::from_millis(1001)).await;
-            Ok::<u32, E>(4)
-        })
-    });
-    let late = late.await;
-    assert!(
-        matches!(late, Err(E::Refused(Refusal::TimedOut { .. }))),
-        "{late:?}"
-    );
-    assert_eq!(started.elapsed(), Duration::from_secs(1));
 }
 
 /// Callers on several threads against a breaker that every call fails (so every admitted call is a

@@ -173,8 +173,8 @@ where
 mod tests {
     use super::*;
     use avb_event_bus::{
-        Backlog, Capabilities, Error, Health, Message, MessageId, PortFuture, Result,
-        StartPosition, Subscription,
+        Backlog, Capabilities, Error, Health, Message, MessageId, Result, StartPosition,
+        Subscription,
     };
 
     /// A bus whose backlog answers `lag` — or never, when `hang`.
@@ -192,15 +192,11 @@ mod tests {
         fn capabilities(&self) -> Capabilities {
             Capabilities::default()
         }
-        fn publish<'a>(&'a self, _: &'a Topic, m: Message) -> PortFuture<'a, Result<MessageId>> {
-            PortFuture::ready(Ok(m.id))
+        async fn publish(&self, _: &Topic, m: Message) -> Result<MessageId> {
+            Ok(m.id)
         }
-        fn publish_batch<'a>(
-            &'a self,
-            _: &'a Topic,
-            m: Vec<Message>,
-        ) -> PortFuture<'a, Result<Vec<MessageId>>> {
-            PortFuture::ready(Ok(m.into_iter().map(|m| m.id).collect()))
+        async fn publish_batch(&self, _: &Topic, m: Vec<Message>) -> Result<Vec<MessageId>> {
+            Ok(m.into_iter().map(|m| m.id).collect())
         }
         async fn subscribe(&self, _: &Topic, _: &str, _: StartPosition) -> Result<Subscription> {
             Err(Error::Closed { backend: "fixed" })

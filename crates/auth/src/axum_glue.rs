@@ -279,17 +279,14 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Authenticator for RevokedEverywhere {
-        fn authenticate<'a>(
-            &'a self,
-            _token: &'a str,
-        ) -> crate::PortFuture<'a, crate::Result<Principal>> {
-            crate::PortFuture::ready(Ok(Principal {
+        async fn authenticate(&self, _token: &str) -> crate::Result<Principal> {
+            Ok(Principal {
                 subject: "alice".into(),
                 workspace_id: avb_core::WorkspaceId::new("ws-1").unwrap(),
                 roles: Default::default(),
                 scopes: Default::default(),
                 expires_at: None,
-            }))
+            })
         }
         async fn authenticate_introspected(&self, _token: &str) -> crate::Result<Principal> {
             Err(Error::Inactive)

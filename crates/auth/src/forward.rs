@@ -2,7 +2,7 @@
 //! wherever an `Authenticator` is expected. Every method forwards to `T`, the provided ones too, so an
 //! override in `T` (the OIDC backend's `authenticate_introspected`, a backend's `health`) is not lost.
 
-use crate::{Authenticator, Capabilities, PortFuture, Principal, Result};
+use crate::{Authenticator, Capabilities, Principal, Result};
 use async_trait::async_trait;
 use avb_core::Health;
 use std::sync::Arc;
@@ -11,11 +11,8 @@ macro_rules! forward_authenticator {
     ($pointer:ident) => {
         #[async_trait]
         impl<T: Authenticator + ?Sized> Authenticator for $pointer<T> {
-            fn authenticate<'a>(
-                &'a self,
-                bearer_token: &'a str,
-            ) -> PortFuture<'a, Result<Principal>> {
-                (**self).authenticate(bearer_token)
+            async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
+                (**self).authenticate(bearer_token).await
             }
             async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {
                 (**self).authenticate_introspected(bearer_token).await
@@ -47,8 +44,8 @@ mod tests {
 
     #[async_trait]
     impl Authenticator for Overrides {
-        fn authenticate<'a>(&'a self, _: &'a str) -> PortFuture<'a, Result<Principal>> {
-            PortFuture::ready(Err(Error::Expired))
+        async fn authenticate(&self, _: &str) -> Result<Principal> {
+            Err(Error::Expired)
         }
         async fn authenticate_introspected(&self, _: &str) -> Result<Principal> {
             Err(Error::Inactive)

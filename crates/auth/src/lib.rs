@@ -66,7 +66,7 @@ pub mod conformance;
 #[cfg(test)]
 mod parse_fuzz;
 
-pub use avb_core::{Classify, ErrorClass, NotCompiled, PortFuture};
+pub use avb_core::{Classify, ErrorClass, NotCompiled};
 pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "oidc")]
 pub use open::token_source;
@@ -115,11 +115,7 @@ pub struct Capabilities {
 #[async_trait]
 pub trait Authenticator: Send + Sync + Debug {
     /// Validates `bearer_token` (the token alone, without the `Bearer ` prefix).
-    ///
-    /// A backend that decides without waiting (trust-all) answers with [`PortFuture::ready`] — no
-    /// allocation; one that may wait (for keys, for its issuer) returns [`PortFuture::boxed`]. Callers
-    /// `.await` it either way.
-    fn authenticate<'a>(&'a self, bearer_token: &'a str) -> PortFuture<'a, Result<Principal>>;
+    async fn authenticate(&self, bearer_token: &str) -> Result<Principal>;
 
     /// [`authenticate`](Self::authenticate), and then, where tokens come from an issuer that can say so,
     /// the issuer's word that the token is still active (OIDC token introspection, RFC 7662) — for routes

@@ -20,7 +20,7 @@
 
 use crate::jwks::{KeyCache, KeySet, StaticKeys, VerifyKey};
 use crate::validator::{DEFAULT_WORKSPACE_CLAIM, Rules, TokenCache, Validator};
-use crate::{Authenticator, Capabilities, Error, PortFuture, Principal, Result};
+use crate::{Authenticator, Capabilities, Error, Principal, Result};
 use async_trait::async_trait;
 use avb_core::WorkspaceId;
 use aws_lc_rs::encoding::AsDer;
@@ -281,13 +281,8 @@ impl LocalIssuer {
 
 #[async_trait]
 impl Authenticator for LocalIssuer {
-    /// Ready when the validation needs nothing it has to wait for (the issuer's own keys are always
-    /// cached): no allocation beyond the principal's; boxed otherwise.
-    fn authenticate<'a>(&'a self, bearer_token: &'a str) -> PortFuture<'a, Result<Principal>> {
-        match self.validator.validate_now(bearer_token) {
-            Some(answer) => PortFuture::ready(answer),
-            None => PortFuture::boxed(self.validator.validate(bearer_token)),
-        }
+    async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
+        self.validator.validate(bearer_token).await
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -414,30 +409,6 @@ mod tests {
         assert_eq!(p.workspace_id.as_str(), "ws-1");
         assert!(p.has_role("analyst") && p.has_role("viewer") && !p.has_role("admin"));
         assert!(p.expires_at.unwrap() > SystemTime::now());
-    }
-
-    /// The issuer's keys are its own, always cached: every decision is ready when `authenticate`
-    /// returns (a valid token, a refused one, a token cache hit), with the same answer as awaited.
-    #[test]
-    fn decisions_are_ready_without_waiting() {
-        for issuer in [
-            LocalIssuer::ephemeral().unwrap(),
-            LocalIssuer::ephemeral().unwrap().with_token_cache(16),
-        ] {
-            let token = issuer
-                .mint("alice", "ws-1", &["viewer"], Duration::from_secs(60))
-                .unwrap();
-            for _ in 0..2 {
-                let answer = issuer.authenticate(&token).into_ready().unwrap();
-                assert_eq!(answer.unwrap().subject, "alice");
-            }
-            let refused = issuer.authenticate("not.a.token").into_ready().unwrap();
-            assert_eq!(refused.unwrap_err().kind(), ErrorKind::Malformed);
-            let mut forged = token.clone();
-            forged.push('A');
-            let refused = issuer.authenticate(&forged).into_ready().unwrap();
-            assert!(refused.is_err());
-        }
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 //! (`avb_core::config` fails closed), so this backend cannot be reached in staging or production through
 //! the facade.
 
-use crate::{Authenticator, Capabilities, PortFuture, Principal, Result};
+use crate::{Authenticator, Capabilities, Principal, Result};
 use async_trait::async_trait;
 use avb_core::WorkspaceId;
 use std::collections::BTreeSet;
@@ -38,9 +38,8 @@ impl TrustAll {
 
 #[async_trait]
 impl Authenticator for TrustAll {
-    /// Never waits: answers ready (no allocation beyond the principal's copy).
-    fn authenticate<'a>(&'a self, _bearer_token: &'a str) -> PortFuture<'a, Result<Principal>> {
-        PortFuture::ready(Ok(self.principal.clone()))
+    async fn authenticate(&self, _bearer_token: &str) -> Result<Principal> {
+        Ok(self.principal.clone())
     }
 
     fn capabilities(&self) -> Capabilities {

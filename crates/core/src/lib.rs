@@ -6,7 +6,6 @@
 //! - [`Health`]: what every backend's `health()` reports.
 //! - [`ErrorClass`], [`Classify`], [`NotCompiled`]: one error classification and one "not compiled in" shape for
 //!   every port.
-//! - [`PortFuture`]: what a port call returns — an answer already there (no allocation) or a boxed future.
 //!
 //! Nothing in this crate reads the process environment: resolution takes `(key, value)` pairs
 //! ([`config::Config::from_iter`]); only the facade crate's `from_env` collects them from the process.
@@ -15,12 +14,10 @@
 pub mod config;
 pub mod error;
 pub mod health;
-pub mod port_future;
 pub mod scope;
 pub mod workspace;
 
 pub use error::{Classify, ErrorClass, NotCompiled};
 pub use health::{Health, Status};
-pub use port_future::PortFuture;
 pub use scope::{InvalidResourceScope, ResourceScope};
 pub use workspace::{InvalidWorkspaceId, WorkspaceId};

@@ -3,7 +3,7 @@
 //! lost.
 
 use crate::{
-    Backlog, Capabilities, EventBus, Health, Message, MessageId, PortFuture, Result, StartPosition,
+    Backlog, Capabilities, EventBus, Health, Message, MessageId, Result, StartPosition,
     Subscription, Topic,
 };
 use std::sync::Arc;
@@ -18,19 +18,15 @@ macro_rules! forward_event_bus {
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
             }
-            fn publish<'a>(
-                &'a self,
-                topic: &'a Topic,
-                message: Message,
-            ) -> PortFuture<'a, Result<MessageId>> {
-                (**self).publish(topic, message)
+            async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
+                (**self).publish(topic, message).await
             }
-            fn publish_batch<'a>(
-                &'a self,
-                topic: &'a Topic,
+            async fn publish_batch(
+                &self,
+                topic: &Topic,
                 messages: Vec<Message>,
-            ) -> PortFuture<'a, Result<Vec<MessageId>>> {
-                (**self).publish_batch(topic, messages)
+            ) -> Result<Vec<MessageId>> {
+                (**self).publish_batch(topic, messages).await
             }
             async fn subscribe(
                 &self,
@@ -85,21 +81,13 @@ mod tests {
                 ..Capabilities::default()
             }
         }
-        fn publish<'a>(
-            &'a self,
-            _: &'a Topic,
-            message: Message,
-        ) -> PortFuture<'a, Result<MessageId>> {
+        async fn publish(&self, _: &Topic, message: Message) -> Result<MessageId> {
             self.saw("publish");
-            PortFuture::ready(Ok(message.id))
+            Ok(message.id)
         }
-        fn publish_batch<'a>(
-            &'a self,
-            _: &'a Topic,
-            messages: Vec<Message>,
-        ) -> PortFuture<'a, Result<Vec<MessageId>>> {
+        async fn publish_batch(&self, _: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
             self.saw("publish_batch");
-            PortFuture::ready(Ok(messages.into_iter().map(|m| m.id).collect()))
+            Ok(messages.into_iter().map(|m| m.id).collect())
         }
         async fn subscribe(
             &self,

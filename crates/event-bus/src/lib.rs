@@ -54,7 +54,7 @@ pub mod redis;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
-pub use avb_core::{Classify, ErrorClass, Health, NotCompiled, PortFuture, WorkspaceId};
+pub use avb_core::{Classify, ErrorClass, Health, NotCompiled, WorkspaceId};
 pub use backlog::Backlog;
 pub use config::{EventBusConfig, EventBusKind};
 pub use dedupe::Dedupe;
@@ -97,23 +97,10 @@ pub trait EventBus: Send + Sync + std::fmt::Debug {
     fn capabilities(&self) -> Capabilities;
 
     /// Publishes one message; returns its id once accepted.
-    ///
-    /// A backend that accepts the message without waiting (the in-memory bus) answers with
-    /// [`PortFuture::ready`] — the message is published when the method returns, no allocation; one that
-    /// waits for its broker returns [`PortFuture::boxed`]. Callers `.await` it either way.
-    fn publish<'a>(
-        &'a self,
-        topic: &'a Topic,
-        message: Message,
-    ) -> PortFuture<'a, Result<MessageId>>;
+    async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId>;
 
     /// Publishes messages in order; returns their ids. Every message is checked before any is sent.
-    /// Ready or boxed as [`publish`](Self::publish).
-    fn publish_batch<'a>(
-        &'a self,
-        topic: &'a Topic,
-        messages: Vec<Message>,
-    ) -> PortFuture<'a, Result<Vec<MessageId>>>;
+    async fn publish_batch(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>>;
 
     /// Joins consumer group `group` of `topic`, creating the group at `start` when it does not exist.
     async fn subscribe(

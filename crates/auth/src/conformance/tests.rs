@@ -56,8 +56,8 @@ struct Liar(TrustAll);
 
 #[async_trait]
 impl Authenticator for Liar {
-    fn authenticate<'a>(&'a self, token: &'a str) -> crate::PortFuture<'a, Result<Principal>> {
-        self.0.authenticate(token)
+    async fn authenticate(&self, token: &str) -> Result<Principal> {
+        self.0.authenticate(token).await
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

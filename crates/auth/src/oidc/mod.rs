@@ -32,7 +32,7 @@ use http::unavailable;
 use crate::clock::{self, Clock};
 use crate::jwks::{KeyCache, KeySet, KeySource};
 use crate::validator::{Rules, TokenCache, Validator};
-use crate::{Authenticator, Capabilities, Error, PortFuture, Principal, Result};
+use crate::{Authenticator, Capabilities, Error, Principal, Result};
 use async_trait::async_trait;
 use avb_core::config::Secret;
 use avb_core::{Health, WorkspaceId};
@@ -395,18 +395,16 @@ impl Oidc {
 
 #[async_trait]
 impl Authenticator for Oidc {
-    fn authenticate<'a>(&'a self, bearer_token: &'a str) -> PortFuture<'a, Result<Principal>> {
-        PortFuture::boxed(async move {
-            // The validator may answer from its token cache; introspection runs after it either way, so
-            // a cached token is still checked at the issuer when the configuration asks for it.
-            let principal = self.validator.validate(bearer_token).await?;
-            if let Some((introspection, Introspect::EveryToken)) = &self.introspection {
-                introspection
-                    .check(bearer_token, principal.expires_at)
-                    .await?;
-            }
-            Ok(principal)
-        })
+    async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
+        // The validator may answer from its token cache; introspection runs after it either way, so a
+        // cached token is still checked at the issuer when the configuration asks for it.
+        let principal = self.validator.validate(bearer_token).await?;
+        if let Some((introspection, Introspect::EveryToken)) = &self.introspection {
+            introspection
+                .check(bearer_token, principal.expires_at)
+                .await?;
+        }
+        Ok(principal)
     }
 
     /// Offline validation, then introspection whatever the [`Introspect`] setting. Without introspection

@@ -175,23 +175,6 @@ fn check_token_type(header_typ: Option<&str>, claim_typ: Option<&str>) -> Result
     }
 }
 
-/// A token whose header passed: what the checks with its key need.
-struct Signed<'t> {
-    header: Header,
-    alg: Algorithm,
-    /// `header.payload`, what was signed.
-    message: &'t str,
-    payload: &'t str,
-    signature: &'t str,
-}
-
-impl Signed<'_> {
-    /// The key id the header names.
-    fn kid(&self) -> Option<&str> {
-        self.header.kid.as_deref()
-    }
-}
-
 impl Validator {
     /// A validator for `rules` with keys from `keys`.
     /// A validator for `rules` with keys from `keys`, without a [`TokenCache`]: every token is checked in
@@ -228,68 +211,25 @@ impl Validator {
     /// Validates `token` and maps its claims to a [`Principal`] — from the [`TokenCache`] when it holds
     /// the token.
     pub async fn validate(&self, token: &str) -> Result<Principal> {
-        if let Some(answer) = self.validate_now(token) {
-            return answer;
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(Error::malformed(format!(
+                "token longer than {MAX_TOKEN_LEN} bytes"
+            )));
         }
-        // The key has to be fetched, or the key set is due for a refresh: the same steps, waiting for it.
         let Some(cache) = &self.cache else {
             return self.verify(token).await.map(|(principal, _)| principal);
         };
         let digest = token_cache::digest(token);
+        if let Some(principal) = cache.get(&digest, &self.keys) {
+            return Ok(principal);
+        }
         let (principal, key) = self.verify(token).await?;
         cache.insert(digest, &principal, &key, &self.keys);
         Ok(principal)
     }
 
-    /// [`validate`](Self::validate) without waiting: the answer when it needs nothing from the issuer —
-    /// the token is refused before its key is looked up, or its key is cached and the key set is not due
-    /// for a refresh ([`KeyCache::with_max_age`]); `None` when it has to wait (then call `validate`).
-    pub fn validate_now(&self, token: &str) -> Option<Result<Principal>> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Some(Err(Error::malformed(format!(
-                "token longer than {MAX_TOKEN_LEN} bytes"
-            ))));
-        }
-        let Some(cache) = &self.cache else {
-            return self
-                .verify_now(token)
-                .map(|verified| verified.map(|(principal, _)| principal));
-        };
-        let digest = token_cache::digest(token);
-        if let Some(principal) = cache.get(&digest, &self.keys) {
-            return Some(Ok(principal));
-        }
-        let (principal, key) = match self.verify_now(token)? {
-            Ok(verified) => verified,
-            Err(e) => return Some(Err(e)),
-        };
-        cache.insert(digest, &principal, &key, &self.keys);
-        Some(Ok(principal))
-    }
-
     /// Checks 1–8 of the [module docs](self); the principal and the key that verified the signature.
     async fn verify(&self, token: &str) -> Result<(Principal, Arc<VerifyKey>)> {
-        let signed = self.parse(token)?;
-        let key = self.keys.key(signed.kid()).await?;
-        self.check_signed(signed, key)
-    }
-
-    /// [`verify`](Self::verify) with a key the cache holds now; `None` when the key must be fetched or
-    /// the key set is due for a refresh.
-    fn verify_now(&self, token: &str) -> Option<Result<(Principal, Arc<VerifyKey>)>> {
-        let signed = match self.parse(token) {
-            Ok(signed) => signed,
-            Err(e) => return Some(Err(e)),
-        };
-        if self.keys.refresh_due() {
-            return None;
-        }
-        let key = self.keys.cached(signed.kid())?;
-        Some(self.check_signed(signed, key))
-    }
-
-    /// The checks before the key is looked up: the token's shape, its header and its algorithm.
-    fn parse<'t>(&self, token: &'t str) -> Result<Signed<'t>> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -328,29 +268,7 @@ impl Validator {
                 _ => Error::DisallowedAlgorithm { alg: header.alg },
             });
         }
-        Ok(Signed {
-            header,
-            alg,
-            message,
-            payload,
-            signature,
-        })
-    }
-
-    /// The checks with the key: the algorithm against the key, the signature, then the claims.
-    fn check_signed(
-        &self,
-        signed: Signed<'_>,
-        key: Arc<VerifyKey>,
-    ) -> Result<(Principal, Arc<VerifyKey>)> {
-        let Signed {
-            header,
-            alg,
-            message,
-            payload,
-            signature,
-        } = signed;
-        let kid = header.kid.as_deref();
+        let key = self.keys.key(kid).await?;
         if !key.algorithms.contains(&alg) {
             return Err(Error::AlgorithmMismatch {
                 alg: header.alg,

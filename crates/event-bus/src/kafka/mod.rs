@@ -52,8 +52,8 @@ pub mod wire;
 pub use builder::KafkaBusBuilder;
 
 use crate::{
-    Backlog, Capabilities, Error, EventBus, Message, MessageId, PortFuture, Result, Settings,
-    StartPosition, Subscription, Topic, backend::check_group,
+    Backlog, Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
+    Subscription, Topic, backend::check_group,
 };
 use avb_core::Health;
 use rdkafka::ClientConfig;
@@ -309,44 +309,32 @@ impl EventBus for KafkaBus {
         }
     }
 
-    fn publish<'a>(
-        &'a self,
-        topic: &'a Topic,
-        message: Message,
-    ) -> PortFuture<'a, Result<MessageId>> {
-        PortFuture::boxed(async move {
-            self.shared.check_open()?;
-            self.shared.settings.check_size(&message, SCHEME)?;
-            wire::headers(&message)?;
-            self.shared
-                .publish_one(topic, &message)
-                .await
-                .inspect_err(|_| self.shared.count_failure())?;
-            Ok(message.id)
-        })
+    async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
+        self.shared.check_open()?;
+        self.shared.settings.check_size(&message, SCHEME)?;
+        wire::headers(&message)?;
+        self.shared
+            .publish_one(topic, &message)
+            .await
+            .inspect_err(|_| self.shared.count_failure())?;
+        Ok(message.id)
     }
 
-    fn publish_batch<'a>(
-        &'a self,
-        topic: &'a Topic,
-        messages: Vec<Message>,
-    ) -> PortFuture<'a, Result<Vec<MessageId>>> {
-        PortFuture::boxed(async move {
-            self.shared.check_open()?;
-            for m in &messages {
-                self.shared.settings.check_size(m, SCHEME)?;
-                wire::headers(m)?;
-            }
-            if messages.is_empty() {
-                return Ok(Vec::new());
-            }
-            let name = wire::kafka_topic(&self.shared.root, topic)?;
-            self.shared
-                .publish_all(&name, &messages)
-                .await
-                .inspect_err(|_| self.shared.count_failure())?;
-            Ok(messages.into_iter().map(|m| m.id).collect())
-        })
+    async fn publish_batch(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
+        self.shared.check_open()?;
+        for m in &messages {
+            self.shared.settings.check_size(m, SCHEME)?;
+            wire::headers(m)?;
+        }
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let name = wire::kafka_topic(&self.shared.root, topic)?;
+        self.shared
+            .publish_all(&name, &messages)
+            .await
+            .inspect_err(|_| self.shared.count_failure())?;
+        Ok(messages.into_iter().map(|m| m.id).collect())
     }
 
     async fn subscribe(

@@ -34,8 +34,8 @@ pub use builder::MemoryBusBuilder;
 pub use publisher::MemoryPublisher;
 
 use crate::{
-    Backlog, Capabilities, Error, EventBus, Message, MessageId, PortFuture, Result, Settings,
-    StartPosition, Subscription, Topic, backend::check_group,
+    Backlog, Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
+    Subscription, Topic, backend::check_group,
 };
 use avb_core::Health;
 use group::{Entry, Group, GroupInner, MemorySource};
@@ -320,26 +320,6 @@ impl Shared {
         }
     }
 
-    /// `EventBus::publish`, synchronously.
-    fn publish_one(&self, topic: &Topic, message: Message) -> Result<MessageId> {
-        self.check_open()?;
-        self.settings.check_size(&message, SCHEME)?;
-        let id = message.id.clone();
-        self.append_one(topic, Arc::new(message));
-        Ok(id)
-    }
-
-    /// `EventBus::publish_batch`, synchronously.
-    fn publish_all(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
-        self.check_open()?;
-        for m in &messages {
-            self.settings.check_size(m, SCHEME)?;
-        }
-        let ids = messages.iter().map(|m| m.id.clone()).collect();
-        self.append(topic, messages.into_iter().map(Arc::new).collect(), true);
-        Ok(ids)
-    }
-
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(Error::Closed { backend: SCHEME });
@@ -371,22 +351,23 @@ impl EventBus for MemoryBus {
         }
     }
 
-    /// Never waits: answers ready (the message is in the topic when this returns).
-    fn publish<'a>(
-        &'a self,
-        topic: &'a Topic,
-        message: Message,
-    ) -> PortFuture<'a, Result<MessageId>> {
-        PortFuture::ready(self.shared.publish_one(topic, message))
+    async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
+        self.shared.check_open()?;
+        self.shared.settings.check_size(&message, SCHEME)?;
+        let id = message.id.clone();
+        self.shared.append_one(topic, Arc::new(message));
+        Ok(id)
     }
 
-    /// Never waits: answers ready, as [`publish`](EventBus::publish).
-    fn publish_batch<'a>(
-        &'a self,
-        topic: &'a Topic,
-        messages: Vec<Message>,
-    ) -> PortFuture<'a, Result<Vec<MessageId>>> {
-        PortFuture::ready(self.shared.publish_all(topic, messages))
+    async fn publish_batch(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
+        self.shared.check_open()?;
+        for m in &messages {
+            self.shared.settings.check_size(m, SCHEME)?;
+        }
+        let ids = messages.iter().map(|m| m.id.clone()).collect();
+        self.shared
+            .append(topic, messages.into_iter().map(Arc::new).collect(), true);
+        Ok(ids)
     }
 
     async fn subscribe(

@@ -40,19 +40,11 @@ impl EventBus for PlainBus {
     fn capabilities(&self) -> Capabilities {
         self.0.capabilities()
     }
-    fn publish<'a>(
-        &'a self,
-        topic: &'a Topic,
-        message: Message,
-    ) -> PortFuture<'a, Result<MessageId>> {
-        self.0.publish(topic, message)
+    async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
+        self.0.publish(topic, message).await
     }
-    fn publish_batch<'a>(
-        &'a self,
-        topic: &'a Topic,
-        messages: Vec<Message>,
-    ) -> PortFuture<'a, Result<Vec<MessageId>>> {
-        self.0.publish_batch(topic, messages)
+    async fn publish_batch(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
+        self.0.publish_batch(topic, messages).await
     }
     async fn subscribe(
         &self,

@@ -39,8 +39,8 @@ pub use admin::NamespacePolicies;
 pub use builder::PulsarBusBuilder;
 
 use crate::{
-    Backlog, Capabilities, Error, EventBus, Message, MessageId, PortFuture, Result, Settings,
-    StartPosition, Subscription, Topic, backend::check_group,
+    Backlog, Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
+    Subscription, Topic, backend::check_group,
 };
 use avb_core::Health;
 use pulsar::{Pulsar, TokioExecutor, producer::Producer};
@@ -319,47 +319,35 @@ impl EventBus for PulsarBus {
         }
     }
 
-    fn publish<'a>(
-        &'a self,
-        topic: &'a Topic,
-        message: Message,
-    ) -> PortFuture<'a, Result<MessageId>> {
-        PortFuture::boxed(async move {
-            self.publish_batch(topic, vec![message])
-                .await
-                .and_then(|mut ids| {
-                    ids.pop().ok_or_else(|| Error::Backend {
-                        backend: SCHEME,
-                        reason: "publishing: no id came back".into(),
-                        source: None,
-                    })
+    async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
+        self.publish_batch(topic, vec![message])
+            .await
+            .and_then(|mut ids| {
+                ids.pop().ok_or_else(|| Error::Backend {
+                    backend: SCHEME,
+                    reason: "publishing: no id came back".into(),
+                    source: None,
                 })
-        })
+            })
     }
 
-    fn publish_batch<'a>(
-        &'a self,
-        topic: &'a Topic,
-        messages: Vec<Message>,
-    ) -> PortFuture<'a, Result<Vec<MessageId>>> {
-        PortFuture::boxed(async move {
-            self.shared.check_open()?;
-            for m in &messages {
-                self.shared.settings.check_size(m, SCHEME)?;
-                wire::check(m)?;
-            }
-            if messages.is_empty() {
-                return Ok(Vec::new());
-            }
-            let url = self.shared.names.topic_url(topic);
-            let raw = messages.iter().map(|m| wire::encode(m, &[])).collect();
-            let sent = async {
-                self.shared.ensure_namespace(topic).await?;
-                self.shared.send_all(&url, raw).await
-            };
-            sent.await.inspect_err(|_| self.shared.count_failure())?;
-            Ok(messages.into_iter().map(|m| m.id).collect())
-        })
+    async fn publish_batch(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
+        self.shared.check_open()?;
+        for m in &messages {
+            self.shared.settings.check_size(m, SCHEME)?;
+            wire::check(m)?;
+        }
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let url = self.shared.names.topic_url(topic);
+        let raw = messages.iter().map(|m| wire::encode(m, &[])).collect();
+        let sent = async {
+            self.shared.ensure_namespace(topic).await?;
+            self.shared.send_all(&url, raw).await
+        };
+        sent.await.inspect_err(|_| self.shared.count_failure())?;
+        Ok(messages.into_iter().map(|m| m.id).collect())
     }
 
     async fn subscribe(

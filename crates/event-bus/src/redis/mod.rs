@@ -47,8 +47,8 @@ pub use builder::RedisBusBuilder;
 pub use wire::HEADER_FOREIGN_ENTRY;
 
 use crate::{
-    Backlog, Capabilities, Error, EventBus, Message, MessageId, PortFuture, Result, Settings,
-    StartPosition, Subscription, Topic, backend::check_group,
+    Backlog, Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
+    Subscription, Topic, backend::check_group,
 };
 use avb_core::{Health, ResourceScope};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -260,37 +260,25 @@ impl EventBus for RedisBus {
         }
     }
 
-    fn publish<'a>(
-        &'a self,
-        topic: &'a Topic,
-        message: Message,
-    ) -> PortFuture<'a, Result<MessageId>> {
-        PortFuture::boxed(async move {
-            self.shared.check_open()?;
-            self.shared.settings.check_size(&message, SCHEME)?;
-            self.shared
-                .publish(topic, std::slice::from_ref(&message))
-                .await?;
-            Ok(message.id)
-        })
+    async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
+        self.shared.check_open()?;
+        self.shared.settings.check_size(&message, SCHEME)?;
+        self.shared
+            .publish(topic, std::slice::from_ref(&message))
+            .await?;
+        Ok(message.id)
     }
 
-    fn publish_batch<'a>(
-        &'a self,
-        topic: &'a Topic,
-        messages: Vec<Message>,
-    ) -> PortFuture<'a, Result<Vec<MessageId>>> {
-        PortFuture::boxed(async move {
-            self.shared.check_open()?;
-            for m in &messages {
-                self.shared.settings.check_size(m, SCHEME)?;
-            }
-            if messages.is_empty() {
-                return Ok(Vec::new());
-            }
-            self.shared.publish(topic, &messages).await?;
-            Ok(messages.into_iter().map(|m| m.id).collect())
-        })
+    async fn publish_batch(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
+        self.shared.check_open()?;
+        for m in &messages {
+            self.shared.settings.check_size(m, SCHEME)?;
+        }
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.shared.publish(topic, &messages).await?;
+        Ok(messages.into_iter().map(|m| m.id).collect())
     }
 
     async fn subscribe(
