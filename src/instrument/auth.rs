@@ -4,6 +4,7 @@ use crate::layers::{Refusal, Service};
 use async_trait::async_trait;
 use avb_auth::{Authenticator, Capabilities, Error, Principal, Result};
 use avb_core::Health;
+use futures::future::Either;
 use std::sync::Arc;
 
 impl From<Refusal> for Error {
@@ -39,8 +40,15 @@ impl<S> std::fmt::Debug for InstrumentedAuth<S> {
 #[async_trait]
 impl<S: Service + 'static> Authenticator for InstrumentedAuth<S> {
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
+        // A backend that decides without waiting answers `authenticate_now` on the spot (no future of
+        // its own); called inside the stack's future, when it is polled, so this stays lazy.
         self.stack
-            .call("authenticate", || self.inner.authenticate(bearer_token))
+            .call("authenticate", || {
+                match self.inner.authenticate_now(bearer_token) {
+                    Some(answer) => Either::Left(std::future::ready(answer)),
+                    None => Either::Right(self.inner.authenticate(bearer_token)),
+                }
+            })
             .await
     }
 

@@ -16,9 +16,10 @@ use async_trait::async_trait;
 use avb_event_bus::Delivery;
 use avb_event_bus::backend::Source;
 use avb_event_bus::{
-    Backlog, Capabilities, Error, EventBus, Health, Message, MessageId, Result, StartPosition,
-    Subscription, Topic,
+    Backlog, Capabilities, Error, EventBus, Health, Message, MessageId, PublishNow, Result,
+    StartPosition, Subscription, Topic,
 };
+use futures::future::Either;
 use std::sync::Arc;
 use tracing::Instrument;
 use tracing::field::Empty;
@@ -153,23 +154,36 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
     async fn publish(&self, topic: &Topic, mut message: Message) -> Result<MessageId> {
         let span = publish_span(self.inner.backend(), topic, 1);
         inject(&span, [&mut message]);
-        // The first attempt takes the message; a copy is kept only when the stack may retry (a retry
-        // publishes it again with the same id, which idempotent publish deduplicates).
-        let copy = self.stack.may_retry().then(|| message.clone());
-        let mut first = Some(message);
+        // Each attempt takes the message. A backend that never waits answers `publish_now` on the spot
+        // (no future, no copy: a refused message comes back for the next attempt); for one that waits,
+        // a copy is kept only when the stack may retry (a retry publishes it again with the same id,
+        // which idempotent publish deduplicates). Attempts run inside the stack's future, when it is
+        // polled, so this `publish` is as lazy as the bare port's.
+        let may_retry = self.stack.may_retry();
+        let mut next = Some(message);
         self.stack
             .call("publish", || {
-                let m = first.take().or_else(|| copy.clone());
-                async move {
-                    match m {
-                        Some(m) => self.inner.publish(topic, m).await,
-                        None => Err(Error::Backend {
-                            backend: "layers",
-                            reason: "a layer called publish again without a retry layer".into(),
-                            source: None,
-                        }),
-                    }
-                }
+                let answer = match next.take() {
+                    None => Err(Error::Backend {
+                        backend: "layers",
+                        reason: "a layer called publish again without a retry layer".into(),
+                        source: None,
+                    }),
+                    Some(m) => match self.inner.publish_now(topic, m) {
+                        PublishNow::Published(id) => Ok(id),
+                        PublishNow::Failed(e, m) => {
+                            next = Some(m);
+                            Err(e)
+                        }
+                        PublishNow::Wait(m) => {
+                            if may_retry {
+                                next = Some(m.clone());
+                            }
+                            return Either::Right(self.inner.publish(topic, m));
+                        }
+                    },
+                };
+                Either::Left(std::future::ready(answer))
             })
             .instrument(span)
             .await

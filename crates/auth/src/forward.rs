@@ -14,6 +14,9 @@ macro_rules! forward_authenticator {
             async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
                 (**self).authenticate(bearer_token).await
             }
+            fn authenticate_now(&self, bearer_token: &str) -> Option<Result<Principal>> {
+                (**self).authenticate_now(bearer_token)
+            }
             async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {
                 (**self).authenticate_introspected(bearer_token).await
             }
@@ -47,6 +50,9 @@ mod tests {
         async fn authenticate(&self, _: &str) -> Result<Principal> {
             Err(Error::Expired)
         }
+        fn authenticate_now(&self, _: &str) -> Option<Result<Principal>> {
+            Some(Err(Error::BadSignature))
+        }
         async fn authenticate_introspected(&self, _: &str) -> Result<Principal> {
             Err(Error::Inactive)
         }
@@ -66,6 +72,11 @@ mod tests {
 
     async fn reaches_the_overrides(auth: &impl Authenticator) {
         assert!(matches!(auth.authenticate("t").await, Err(Error::Expired)));
+        // The default would be `None`.
+        assert!(matches!(
+            auth.authenticate_now("t"),
+            Some(Err(Error::BadSignature))
+        ));
         // The default would call `authenticate` (Expired); the override answers Inactive.
         assert!(matches!(
             auth.authenticate_introspected("t").await,

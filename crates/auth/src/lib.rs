@@ -117,6 +117,19 @@ pub trait Authenticator: Send + Sync + Debug {
     /// Validates `bearer_token` (the token alone, without the `Bearer ` prefix).
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal>;
 
+    /// [`authenticate`](Self::authenticate) without a future, for a backend that can decide without
+    /// waiting (trust-all; the local issuer, whose keys are its own): `Some(answer)` is exactly what
+    /// `authenticate` would answer; `None` says this backend has to wait (fetch keys, ask the issuer),
+    /// so call `authenticate`. The default: `None`.
+    ///
+    /// For wrappers (the Platform's layers), which call it from inside their own future, on its first
+    /// poll — so a wrapped `authenticate` stays lazy. A service calls `authenticate`. The conformance
+    /// suite checks that both answer alike on every backend.
+    fn authenticate_now(&self, bearer_token: &str) -> Option<Result<Principal>> {
+        let _ = bearer_token;
+        None
+    }
+
     /// [`authenticate`](Self::authenticate), and then, where tokens come from an issuer that can say so,
     /// the issuer's word that the token is still active (OIDC token introspection, RFC 7662) — for routes
     /// that must see a logout or a disabled user at once (`axum_glue::AuthLayer::introspected`, feature `axum`).

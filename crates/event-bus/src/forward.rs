@@ -3,7 +3,7 @@
 //! lost.
 
 use crate::{
-    Backlog, Capabilities, EventBus, Health, Message, MessageId, Result, StartPosition,
+    Backlog, Capabilities, EventBus, Health, Message, MessageId, PublishNow, Result, StartPosition,
     Subscription, Topic,
 };
 use std::sync::Arc;
@@ -20,6 +20,9 @@ macro_rules! forward_event_bus {
             }
             async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
                 (**self).publish(topic, message).await
+            }
+            fn publish_now(&self, topic: &Topic, message: Message) -> PublishNow {
+                (**self).publish_now(topic, message)
             }
             async fn publish_batch(
                 &self,
@@ -85,6 +88,10 @@ mod tests {
             self.saw("publish");
             Ok(message.id)
         }
+        fn publish_now(&self, _: &Topic, message: Message) -> PublishNow {
+            self.saw("publish_now");
+            PublishNow::Published(message.id)
+        }
         async fn publish_batch(&self, _: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
             self.saw("publish_batch");
             Ok(messages.into_iter().map(|m| m.id).collect())
@@ -125,6 +132,10 @@ mod tests {
         assert_eq!(bus.capabilities().max_message_bytes, 7);
         let m = Message::new(&b"x"[..]).with_id(MessageId::new("m1"));
         assert_eq!(bus.publish(&topic, m.clone()).await.unwrap().as_str(), "m1");
+        assert!(matches!(
+            bus.publish_now(&topic, m.clone()),
+            PublishNow::Published(id) if id.as_str() == "m1"
+        ));
         assert_eq!(bus.publish_batch(&topic, vec![m]).await.unwrap().len(), 1);
         let sub = bus.subscribe(&topic, "g", StartPosition::Earliest).await;
         assert!(matches!(
@@ -140,10 +151,11 @@ mod tests {
         assert_eq!(backlog, Backlog::new(Some(3), None, Some(1)));
     }
 
-    const EVERY_CALL: [&str; 8] = [
+    const EVERY_CALL: [&str; 9] = [
         "backend",
         "capabilities",
         "publish",
+        "publish_now",
         "publish_batch",
         "subscribe",
         "close",

@@ -99,6 +99,19 @@ pub trait EventBus: Send + Sync + std::fmt::Debug {
     /// Publishes one message; returns its id once accepted.
     async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId>;
 
+    /// [`publish`](Self::publish) without a future, for a backend that never waits to publish (the
+    /// memory bus): [`PublishNow::Published`] or [`PublishNow::Failed`] is the whole call — exactly what
+    /// `publish` would have answered — and [`PublishNow::Wait`] hands the message back untouched, nothing
+    /// published, for `publish` to do the work. The default: always `Wait`.
+    ///
+    /// For wrappers (the Platform's layers), which call it from inside their own future, on its first
+    /// poll — so a wrapped `publish` stays lazy: nothing happens before its future is awaited, on any
+    /// backend. A service calls `publish`.
+    fn publish_now(&self, topic: &Topic, message: Message) -> PublishNow {
+        let _ = topic;
+        PublishNow::Wait(message)
+    }
+
     /// Publishes messages in order; returns their ids. Every message is checked before any is sent.
     async fn publish_batch(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>>;
 
@@ -134,4 +147,16 @@ pub trait EventBus: Send + Sync + std::fmt::Debug {
         backend::check_group(group)?;
         Ok(Backlog::default())
     }
+}
+
+/// The answer of [`EventBus::publish_now`].
+#[derive(Debug)]
+pub enum PublishNow {
+    /// Published: what `publish` answers `Ok` with.
+    Published(MessageId),
+    /// Refused (the bus is closed, the message too large, …): what `publish` answers `Err` with, and
+    /// the message back, so that a retry need not have copied it beforehand.
+    Failed(Error, Message),
+    /// This backend has to wait to publish: the message back, untouched; nothing was published.
+    Wait(Message),
 }

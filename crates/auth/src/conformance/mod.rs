@@ -115,6 +115,59 @@ pub struct Subject<'a> {
     harness: &'a dyn Harness,
     capabilities: Capabilities,
     abilities: Abilities,
+    agreeing: Agreeing<'a>,
+}
+
+/// The backend under test as the cases see it: every `authenticate` also asks
+/// [`Authenticator::authenticate_now`] first and, when that answers, checks that both answers agree (the
+/// same principal, or the same [`ErrorKind`]) — so every case checks both paths on every backend. A
+/// disagreement is an [`Error::InvalidConfig`](crate::Error::InvalidConfig) naming both answers, which no case expects.
+#[derive(Debug)]
+struct Agreeing<'a>(&'a dyn Authenticator);
+
+#[async_trait]
+impl Authenticator for Agreeing<'_> {
+    async fn authenticate(&self, bearer_token: &str) -> crate::Result<crate::Principal> {
+        let now = self.0.authenticate_now(bearer_token);
+        let answer = self.0.authenticate(bearer_token).await;
+        let agree = match (&now, &answer) {
+            (None, _) => true,
+            (Some(Ok(a)), Ok(b)) => a == b,
+            (Some(Err(a)), Err(b)) => a.kind() == b.kind(),
+            _ => false,
+        };
+        if agree {
+            return answer;
+        }
+        Err(crate::Error::InvalidConfig {
+            key: "authenticate_now".into(),
+            value: format!("{now:?} (authenticate: {answer:?})"),
+            expected: "the answer authenticate gives".into(),
+        })
+    }
+
+    fn authenticate_now(&self, bearer_token: &str) -> Option<crate::Result<crate::Principal>> {
+        self.0.authenticate_now(bearer_token)
+    }
+
+    async fn authenticate_introspected(
+        &self,
+        bearer_token: &str,
+    ) -> crate::Result<crate::Principal> {
+        self.0.authenticate_introspected(bearer_token).await
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.0.capabilities()
+    }
+
+    fn backend(&self) -> &'static str {
+        self.0.backend()
+    }
+
+    async fn health(&self) -> avb_core::Health {
+        self.0.health().await
+    }
 }
 
 impl<'a> Subject<'a> {
@@ -124,6 +177,7 @@ impl<'a> Subject<'a> {
             harness,
             capabilities: harness.authenticator().capabilities(),
             abilities: harness.abilities(),
+            agreeing: Agreeing(harness.authenticator()),
         }
     }
 
@@ -134,7 +188,7 @@ impl<'a> Subject<'a> {
 
     /// The backend under test.
     pub fn authenticator(&self) -> &dyn Authenticator {
-        self.harness.authenticator()
+        &self.agreeing
     }
 }
 

@@ -192,3 +192,64 @@ async fn a_harness_without_an_ability_skips_the_cases_that_need_it_naming_it() {
     report.assert_exact(&expect);
     assert_eq!(report.passed().len(), 9);
 }
+
+/// The local issuer (which also mints the tokens) whose `authenticate_now` accepts every token as
+/// trust-all's principal: its `authenticate` is right, so only the suite's comparison of the two paths
+/// can catch it.
+struct SplitBrain(LocalHarness, TrustAll);
+
+impl std::fmt::Debug for SplitBrain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SplitBrain")
+    }
+}
+
+#[async_trait]
+impl Authenticator for SplitBrain {
+    async fn authenticate(&self, token: &str) -> Result<Principal> {
+        self.0.0.authenticate(token).await
+    }
+    fn authenticate_now(&self, token: &str) -> Option<Result<Principal>> {
+        self.1.authenticate_now(token)
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.0.0.capabilities()
+    }
+    fn backend(&self) -> &'static str {
+        "split-brain"
+    }
+}
+
+#[async_trait]
+impl Harness for SplitBrain {
+    fn authenticator(&self) -> &dyn Authenticator {
+        self
+    }
+    fn abilities(&self) -> Abilities {
+        self.0.abilities()
+    }
+    async fn token(&self, claims: Value, forge: Forge) -> Result<String, HarnessError> {
+        self.0.token(claims, forge).await
+    }
+    async fn claims(&self, claims: Value) -> Result<Map<String, Value>, HarnessError> {
+        self.0.claims(claims).await
+    }
+    async fn sign_raw(&self, header: Value, payload: String) -> Result<String, HarnessError> {
+        self.0.sign_raw(header, payload).await
+    }
+}
+
+#[tokio::test]
+async fn a_backend_whose_two_paths_disagree_fails_every_case() {
+    let harness = SplitBrain(LocalHarness(LocalIssuer::ephemeral().unwrap()), trust_all());
+    let report = run_all_with(&harness, &runner().silent()).await;
+    // A valid token's principal (the token's subject) is not trust-all's "dev"; every invalid token is
+    // refused by one path and accepted by the other.
+    assert_eq!(report.passed(), Vec::<&str>::new(), "{report}");
+    assert_eq!(report.failed(), names(), "{report}");
+    let valid = report.case("valid_token_accepted").unwrap();
+    assert!(
+        valid.failures[0].message.contains("authenticate_now"),
+        "{report}"
+    );
+}

@@ -208,8 +208,8 @@ pub async fn rejects_garbage(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
         let got = s.authenticator().authenticate(input).await;
         c.check(
             "garbage_refused",
-            got.is_err(),
-            format_args!("{input:.40?} is refused: got {got:?}"),
+            matches!(&got, Err(e) if e.kind().class() == avb_core::ErrorClass::Unauthorized),
+            format_args!("{input:.40?} is refused as a bad credential: got {got:?}"),
         );
     }
     let token = make(s, c, json!({}), Forge::Valid).await?;

@@ -2,7 +2,7 @@
 //! idempotent publish, and the drain on `close`.
 
 use super::{Subject, bus, nothing, patience, quiet, recv, silence, subscribe, unique_topic};
-use crate::{Error, Message, MessageId, StartPosition};
+use crate::{Error, Message, MessageId, PublishNow, StartPosition};
 use avb_conformance::{CaseResult, Checks};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -312,4 +312,121 @@ pub async fn stale_nack_changes_nothing(s: &Subject<'_>, c: &mut Checks) -> Case
         nothing(c, &mut dlq, quiet(s), "nothing_dead_lettered").await;
     }
     Ok(())
+}
+
+/// [`EventBus::publish_now`](crate::EventBus::publish_now) answers exactly as `publish` would, on every
+/// backend: a message it publishes is delivered like a published one (its id, once); one it hands back
+/// (`Wait`) comes back untouched and was not published; an oversized message and a publish after `close`
+/// are refused with `publish`'s error, the message handed back. (The Platform's layers take this path
+/// for backends that never wait, so a difference here would make the layered port and the bare one
+/// answer differently.)
+pub async fn publish_now_agrees_with_publish(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let bus = bus(s, c).await?;
+    let topic = unique_topic("publish_now");
+    let mut sub = subscribe(c, &*bus, &topic, "g", StartPosition::Earliest).await?;
+    let first = Message::new(&b"now"[..]).with_key("k");
+    match bus.publish_now(&topic, first.clone()) {
+        PublishNow::Published(id) => {
+            c.check_eq("published_id", &id, &first.id, "publish_now's id");
+        }
+        PublishNow::Wait(back) => {
+            c.check(
+                "handed_back_untouched",
+                back == first,
+                format_args!("Wait handed back {back:?}, expected {first:?}"),
+            );
+            c.ok("publish_after_wait", bus.publish(&topic, back).await)?;
+        }
+        PublishNow::Failed(e, _) => {
+            return Err(c.fail(
+                "published",
+                format_args!("an open bus refused a valid message: {e}"),
+            ));
+        }
+    }
+    let marker = Message::new(&b"marker"[..]);
+    c.ok("publish_marker", bus.publish(&topic, marker.clone()).await)?;
+    let d = recv(c, &mut sub, patience(s), "first_delivered").await?;
+    c.check_eq(
+        "first_is_it",
+        &d.message().id,
+        &first.id,
+        "the first delivery",
+    );
+    c.check(
+        "same_message",
+        *d.message() == first,
+        format_args!("delivered {:?}, published {first:?}", d.message()),
+    );
+    c.ok("ack", d.ack().await)?;
+    let d = recv(c, &mut sub, patience(s), "marker_delivered").await?;
+    c.check_eq(
+        "then_the_marker",
+        &d.message().id,
+        &marker.id,
+        "the second delivery",
+    );
+    c.ok("ack_marker", d.ack().await)?;
+    nothing(c, &mut sub, quiet(s), "delivered_once").await;
+
+    let limit = bus.capabilities().max_message_bytes;
+    let huge = Message::new(vec![7u8; limit + 1]);
+    let by_publish = bus.publish(&topic, huge.clone()).await;
+    refused_alike(
+        c,
+        "too_large",
+        bus.publish_now(&topic, huge.clone()),
+        &huge,
+        &by_publish,
+    );
+    c.ok("close", bus.close().await)?;
+    let late = Message::new(&b"late"[..]);
+    let by_publish = bus.publish(&topic, late.clone()).await;
+    refused_alike(
+        c,
+        "after_close",
+        bus.publish_now(&topic, late.clone()),
+        &late,
+        &by_publish,
+    );
+    Ok(())
+}
+
+/// `publish_now`'s answer to a message `publish` refused (`by_publish`): the same error, or `Wait`; the
+/// message handed back either way.
+fn refused_alike(
+    c: &mut Checks,
+    label: &'static str,
+    now: PublishNow,
+    sent: &Message,
+    by_publish: &crate::Result<MessageId>,
+) {
+    let Err(expected) = by_publish else {
+        c.check(
+            label,
+            false,
+            format_args!("publish accepted it: {by_publish:?}"),
+        );
+        return;
+    };
+    match now {
+        PublishNow::Failed(e, back) => c.check(
+            label,
+            std::mem::discriminant(&e) == std::mem::discriminant(expected) && back == *sent,
+            format_args!(
+                "publish_now: {e:?} (message handed back: {}); publish: {expected:?}",
+                back == *sent
+            ),
+        ),
+        PublishNow::Wait(back) => c.check(
+            label,
+            back == *sent,
+            "publish_now answered Wait but changed the message",
+        ),
+        PublishNow::Published(id) => c.check(
+            label,
+            false,
+            format_args!("publish_now published {id} where publish said {expected:?}"),
+        ),
+    };
 }

@@ -34,8 +34,8 @@ pub use builder::MemoryBusBuilder;
 pub use publisher::MemoryPublisher;
 
 use crate::{
-    Backlog, Capabilities, Error, EventBus, Message, MessageId, Result, Settings, StartPosition,
-    Subscription, Topic, backend::check_group,
+    Backlog, Capabilities, Error, EventBus, Message, MessageId, PublishNow, Result, Settings,
+    StartPosition, Subscription, Topic, backend::check_group,
 };
 use avb_core::Health;
 use group::{Entry, Group, GroupInner, MemorySource};
@@ -320,6 +320,27 @@ impl Shared {
         }
     }
 
+    /// A publish: checked, then appended; a refused message comes back with the error.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refused message comes back by value, on the rare refused path only"
+    )]
+    fn publish_one(
+        &self,
+        topic: &Topic,
+        message: Message,
+    ) -> std::result::Result<MessageId, (Error, Message)> {
+        if let Err(e) = self
+            .check_open()
+            .and_then(|()| self.settings.check_size(&message, SCHEME))
+        {
+            return Err((e, message));
+        }
+        let id = message.id.clone();
+        self.append_one(topic, Arc::new(message));
+        Ok(id)
+    }
+
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(Error::Closed { backend: SCHEME });
@@ -352,11 +373,15 @@ impl EventBus for MemoryBus {
     }
 
     async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
-        self.shared.check_open()?;
-        self.shared.settings.check_size(&message, SCHEME)?;
-        let id = message.id.clone();
-        self.shared.append_one(topic, Arc::new(message));
-        Ok(id)
+        self.shared.publish_one(topic, message).map_err(|(e, _)| e)
+    }
+
+    /// The memory bus never waits: always `Published` or `Failed`.
+    fn publish_now(&self, topic: &Topic, message: Message) -> PublishNow {
+        match self.shared.publish_one(topic, message) {
+            Ok(id) => PublishNow::Published(id),
+            Err((e, message)) => PublishNow::Failed(e, message),
+        }
     }
 
     async fn publish_batch(&self, topic: &Topic, messages: Vec<Message>) -> Result<Vec<MessageId>> {
