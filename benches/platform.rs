@@ -316,7 +316,7 @@ fn sizes() {
     let stack = MeteredLayer::new(metrics.clone(), "event_bus", "memory")
         .layer(PortLayers::default_for(avb::Port::EventBus).stack(Direct));
     let inner = PortLayers::default_for(avb::Port::EventBus).stack(Direct);
-    let plain = MeteredLayer::new(metrics, "event_bus", "memory").layer(Direct);
+    let plain = MeteredLayer::new(metrics.clone(), "event_bus", "memory").layer(Direct);
     let f = || async { Ok::<u32, avb::event_bus::Error>(1) };
     use avb::layers::{breaker::BreakerLayer, retry::RetryLayer, timeout::TimeoutLayer};
     println!(
@@ -328,6 +328,42 @@ fn sizes() {
                 .layer(Direct)
                 .call("publish", f)
         ),
+    );
+    // The boxed futures a port call allocates: the bare memory bus's and each wrapper's.
+    let topic = Topic::new(&avb::WorkspaceId::new("bench").expect("ws"), "t").expect("topic");
+    let bus = |stack: Option<bool>| -> Arc<dyn EventBus> {
+        let memory: Arc<dyn EventBus> = Arc::new(
+            avb::event_bus::memory::MemoryBus::builder()
+                .build()
+                .expect("bus"),
+        );
+        match stack {
+            None => memory,
+            Some(false) => Arc::new(avb::instrument::InstrumentedBus::new(memory, Direct)),
+            Some(true) => Arc::new(avb::instrument::InstrumentedBus::new(
+                memory,
+                MeteredLayer::new(metrics.clone(), "event_bus", "memory")
+                    .layer(PortLayers::default_for(avb::Port::EventBus).stack(Direct)),
+            )),
+        }
+    };
+    let boxed =
+        |b: Arc<dyn EventBus>| std::mem::size_of_val(&*b.publish(&topic, Message::new(&b"x"[..])));
+    println!(
+        "boxed publish futures: memory bus {}, wrapper (no layer) {}, the Platform's default layers {}",
+        boxed(bus(None)),
+        boxed(bus(Some(false))),
+        boxed(bus(Some(true))),
+    );
+    println!(
+        "value sizes: Message {}, MessageId {}, event bus Error {}, Result<MessageId> {}, PublishNow {}, Principal {}, auth Error {}",
+        std::mem::size_of::<Message>(),
+        std::mem::size_of::<avb::event_bus::MessageId>(),
+        std::mem::size_of::<avb::event_bus::Error>(),
+        std::mem::size_of::<avb::event_bus::Result<avb::event_bus::MessageId>>(),
+        std::mem::size_of::<avb::event_bus::PublishNow>(),
+        std::mem::size_of::<avb::auth::Principal>(),
+        std::mem::size_of::<avb::auth::Error>(),
     );
     println!(
         "future sizes: metered+defaults {}, defaults {}, metered {}, direct {}",

@@ -9,10 +9,11 @@
 //! is watched for the backlog gauges ([`Metrics::watch_backlog`]).
 
 use super::in_flight::{DeadLetter, InFlight};
-use crate::layers::{Refusal, Service};
+use crate::layers::{Now, Refusal, Service};
 use crate::metrics::{DeliveryHandles, Metrics};
 use crate::trace::{TRACEPARENT, producer_context, receive_span};
 use async_trait::async_trait;
+use avb_core::forward::BoxFuture;
 use avb_event_bus::Delivery;
 use avb_event_bus::backend::Source;
 use avb_event_bus::{
@@ -20,7 +21,10 @@ use avb_event_bus::{
     StartPosition, Subscription, Topic,
 };
 use futures::future::Either;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use tracing::Instrument;
 use tracing::field::Empty;
 
@@ -141,28 +145,52 @@ impl<S> std::fmt::Debug for InstrumentedBus<S> {
     }
 }
 
-#[async_trait]
-impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
+impl<S: Service + 'static> InstrumentedBus<S> {
+    /// `publish` on the spot (see [`Service::call_now`]), taking the message from `slot`: the whole
+    /// call's answer, or [`Now::Later`] with the message back in `slot` and the failure of the one
+    /// attempt made, if any, for [`Self::publish_layered`].
+    fn publish_now_layered(
+        &self,
+        topic: &Topic,
+        slot: &mut Option<Message>,
+    ) -> Now<MessageId, Error> {
+        self.stack.call_now("publish", || {
+            match self.inner.publish_now(topic, slot.take()?) {
+                PublishNow::Published(id) => Some(Ok(id)),
+                PublishNow::Failed(e, m) => {
+                    *slot = Some(m);
+                    Some(Err(e))
+                }
+                PublishNow::Wait(m) => {
+                    *slot = Some(m);
+                    None
+                }
+            }
+        })
     }
 
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    async fn publish(&self, topic: &Topic, mut message: Message) -> Result<MessageId> {
+    /// `publish` through the layers' futures: the `publish` span, the `traceparent`, retries with
+    /// backoff, the timeout. `handed`: the failure of an attempt `call_now` already made (the first
+    /// attempt's answer).
+    async fn publish_layered(
+        &self,
+        topic: &Topic,
+        mut message: Message,
+        mut handed: Option<Error>,
+    ) -> Result<MessageId> {
         let span = publish_span(self.inner.backend(), topic, 1);
         inject(&span, [&mut message]);
         // Each attempt takes the message. A backend that never waits answers `publish_now` on the spot
-        // (no future, no copy: a refused message comes back for the next attempt); for one that waits,
-        // a copy is kept only when the stack may retry (a retry publishes it again with the same id,
-        // which idempotent publish deduplicates). Attempts run inside the stack's future, when it is
-        // polled, so this `publish` is as lazy as the bare port's.
+        // (no copy: a refused message comes back for the next attempt); for one that waits, a copy is
+        // kept only when the stack may retry (a retry publishes it again with the same id, which
+        // idempotent publish deduplicates).
         let may_retry = self.stack.may_retry();
         let mut next = Some(message);
         self.stack
             .call("publish", || {
+                if let Some(failure) = handed.take() {
+                    return Either::Left(std::future::ready(Err(failure)));
+                }
                 let answer = match next.take() {
                     None => Err(Error::Backend {
                         backend: "layers",
@@ -187,6 +215,76 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
             })
             .instrument(span)
             .await
+    }
+}
+
+/// The future of [`InstrumentedBus::publish`]: on its first poll, `call_now`; if that does not answer,
+/// the layered call (boxed: only that path allocates it).
+struct Publish<'a, S> {
+    bus: &'a InstrumentedBus<S>,
+    topic: &'a Topic,
+    message: Option<Message>,
+    layered: Option<BoxFuture<'a, Result<MessageId>>>,
+}
+
+impl<S: Service + 'static> Future for Publish<'_, S> {
+    type Output = Result<MessageId>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let layered = match &mut this.layered {
+            Some(layered) => layered,
+            None => {
+                let handed = match this.bus.publish_now_layered(this.topic, &mut this.message) {
+                    Now::Done(answer) => return Poll::Ready(answer),
+                    Now::Later(handed) => handed,
+                };
+                // Not answered: the message is back (gone only when this future had answered already).
+                let Some(message) = this.message.take() else {
+                    return Poll::Ready(Err(Error::Backend {
+                        backend: "layers",
+                        reason: "a publish future was polled after it answered".into(),
+                        source: None,
+                    }));
+                };
+                this.layered.insert(Box::pin(
+                    this.bus.publish_layered(this.topic, message, handed),
+                ))
+            }
+        };
+        layered.as_mut().poll(cx)
+    }
+}
+
+#[async_trait]
+impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    // Not an `async fn`: the call's future is [`Publish`] (a few words and the message), which answers on
+    // its first poll through `Service::call_now` when the backend never waits and nothing needs a span,
+    // and otherwise runs `publish_layered`. Lazy either way: nothing happens before the first poll.
+    fn publish<'life0, 'life1, 'async_trait>(
+        &'life0 self,
+        topic: &'life1 Topic,
+        message: Message,
+    ) -> BoxFuture<'async_trait, Result<MessageId>>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(Publish {
+            bus: self,
+            topic,
+            message: Some(message),
+            layered: None,
+        })
     }
 
     async fn publish_batch(
@@ -267,5 +365,55 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
     /// for, which must not trip the breaker of the port's real work.
     async fn backlog(&self, topic: &Topic, group: &str) -> Result<Backlog> {
         self.inner.backlog(topic, group).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::defaults::PortLayers;
+    use crate::layers::metered::MeteredLayer;
+    use crate::layers::{Direct, Layer};
+    use avb_event_bus::memory::MemoryBus;
+
+    /// The Platform's publish answers on its first poll on the memory bus, and only then: a future that
+    /// is created and dropped publishes nothing (as on every backend that waits), and a polled one
+    /// publishes once, counted once.
+    #[tokio::test]
+    async fn a_layered_publish_happens_when_polled_never_before() {
+        let metrics = Arc::new(Metrics::new());
+        let memory: Arc<dyn EventBus> = Arc::new(MemoryBus::builder().build().unwrap());
+        let bus = InstrumentedBus::new(
+            memory.clone(),
+            MeteredLayer::new(metrics.clone(), "event_bus", "memory")
+                .layer(PortLayers::default_for(crate::Port::EventBus).stack(Direct)),
+        );
+        let ws = avb_core::WorkspaceId::new("w").unwrap();
+        let topic = Topic::new(&ws, "lazy").unwrap();
+        let mut sub = memory
+            .subscribe(&topic, "g", StartPosition::Earliest)
+            .await
+            .unwrap();
+        let never = Message::new(&b"never"[..]);
+        drop(bus.publish(&topic, never));
+        let once = Message::new(&b"once"[..]);
+        let id = bus.publish(&topic, once.clone()).await.unwrap();
+        assert_eq!(id, once.id);
+        let d = sub.next().await.unwrap().unwrap();
+        assert_eq!(
+            d.message_id(),
+            &once.id,
+            "the dropped future published nothing"
+        );
+        d.ack().await.unwrap();
+        let more = tokio::time::timeout(std::time::Duration::from_millis(50), sub.next()).await;
+        assert!(more.is_err(), "one message only: {more:?}");
+        let text = metrics.encode();
+        assert!(
+            text.contains(
+                r#"avb_event_bus_operations_total{backend="memory",operation="publish",result="ok"} 1"#
+            ),
+            "{text}"
+        );
     }
 }

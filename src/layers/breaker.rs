@@ -128,6 +128,11 @@ impl Circuit {
         }
     }
 
+    /// Whether the breaker is closed (one atomic read).
+    pub(super) fn is_closed(&self) -> bool {
+        self.state.open_until.load(Ordering::Acquire) == CLOSED
+    }
+
     /// Lets a call through (`Ok(is_trial)`) or refuses it.
     pub(super) fn admit(&self, operation: &'static str) -> Result<bool, Refusal> {
         let s = &*self.state;

@@ -7,7 +7,7 @@
 use super::breaker::{BreakerLayer, Circuit, Position, TrialGuard};
 use super::retry::{Budget, RetryLayer};
 use super::timeout::limit;
-use super::{Layer, Refusal, Service};
+use super::{Layer, Now, Refusal, Service};
 use crate::Port;
 use avb_core::Classify;
 use std::future::{Future, poll_fn};
@@ -116,6 +116,42 @@ impl<S> Stack<S> {
 impl<S: Service> Service for Stack<S> {
     fn may_retry(&self) -> bool {
         self.retry.as_ref().is_some_and(|(r, _)| r.max_attempts > 1) || self.inner.may_retry()
+    }
+
+    /// One attempt, on the spot, while the breaker is closed (a closed breaker's admission is a read;
+    /// an open or half-open one takes `call`). A call that answers at once cannot time out. A retryable
+    /// failure the retry layer would retry is handed back untouched (`call` records it, waits the backoff
+    /// and retries); any other answer is recorded as `call` records it.
+    fn call_now<T, E, F>(&self, operation: &'static str, now: F) -> Now<T, E>
+    where
+        E: Classify + From<Refusal>,
+        F: FnOnce() -> Option<Result<T, E>>,
+    {
+        if self.circuit.as_ref().is_some_and(|c| !c.is_closed()) {
+            return Now::Later(None);
+        }
+        let answer = match self.inner.call_now(operation, now) {
+            Now::Done(answer) => answer,
+            later => return later,
+        };
+        let failed = matches!(&answer, Err(e) if e.is_retryable());
+        if failed
+            && self.retry.as_ref().is_some_and(|(settings, budget)| {
+                settings.max_attempts > 1 && budget.can_withdraw()
+            })
+        {
+            return match answer {
+                Err(e) => Now::Later(Some(e)),
+                Ok(_) => Now::Done(answer),
+            };
+        }
+        if let Some((_, budget)) = &self.retry {
+            budget.deposit();
+        }
+        if let Some(circuit) = &self.circuit {
+            circuit.record(failed, false);
+        }
+        Now::Done(answer)
     }
 
     // Not an `async fn`: an `async` block uses its captured arguments in place.
@@ -234,6 +270,17 @@ impl<A: Service, B: Service> Service for Either<A, B> {
         match self {
             Either::On(a) => a.may_retry(),
             Either::Off(b) => b.may_retry(),
+        }
+    }
+
+    fn call_now<T, E, F>(&self, operation: &'static str, now: F) -> Now<T, E>
+    where
+        E: Classify + From<Refusal>,
+        F: FnOnce() -> Option<Result<T, E>>,
+    {
+        match self {
+            Either::On(a) => a.call_now(operation, now),
+            Either::Off(b) => b.call_now(operation, now),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! or a payload ([`crate::trace`], `docs/observability.md`). Without a subscriber the span is disabled
 //! and costs one relaxed atomic load.
 
-use super::{Layer, Refusal, Service};
+use super::{Layer, Now, Refusal, Service};
 use crate::metrics::{Metrics, OkHandles, SAMPLE_EVERY};
 use avb_core::Classify;
 use std::cell::Cell;
@@ -75,6 +75,25 @@ pub struct Metered<S> {
 }
 
 impl<S> Metered<S> {
+    /// Counts a call's final answer (and its latency, when timed).
+    fn record<T, E: Classify>(
+        &self,
+        operation: &'static str,
+        answer: &Result<T, E>,
+        took: Option<std::time::Duration>,
+    ) {
+        let s = &self.settings;
+        match answer {
+            Ok(_) => match self.handles(operation) {
+                Some(h) => h.record_ok(took),
+                None => s.metrics.record(s.port, s.backend, operation, Ok(()), took),
+            },
+            Err(e) => s
+                .metrics
+                .record_error(s.port, s.backend, operation, e.class(), took),
+        }
+    }
+
     /// The handles of `operation`, resolved on its first call.
     fn handles(&self, operation: &'static str) -> Option<&OkHandles> {
         let s = &self.settings;
@@ -93,6 +112,25 @@ impl<S> Metered<S> {
 impl<S: Service> Service for Metered<S> {
     fn may_retry(&self) -> bool {
         self.inner.may_retry()
+    }
+
+    /// Only while no subscriber wants `INFO` spans (one relaxed read: then the `avb` span would be
+    /// disabled, so there is none to open); a done call is counted and timed as `call` counts it.
+    fn call_now<T, E, F>(&self, operation: &'static str, now: F) -> Now<T, E>
+    where
+        E: Classify + From<Refusal>,
+        F: FnOnce() -> Option<Result<T, E>>,
+    {
+        if tracing::level_enabled!(tracing::Level::INFO) {
+            return Now::Later(None);
+        }
+        let started = sampled().then(Instant::now);
+        let answer = match self.inner.call_now(operation, now) {
+            Now::Done(answer) => answer,
+            later => return later,
+        };
+        self.record(operation, &answer, started.map(|t| t.elapsed()));
+        Now::Done(answer)
     }
 
     // Not an `async fn`: an `async` block uses its captured arguments in place (an `async fn` copies
@@ -137,15 +175,7 @@ impl<S: Service> Service for Metered<S> {
                 span.record("error.type", e.class().as_str());
                 span.record("otel.status_code", "ERROR");
             }
-            match &answer {
-                Ok(_) => match self.handles(operation) {
-                    Some(h) => h.record_ok(took),
-                    None => s.metrics.record(s.port, s.backend, operation, Ok(()), took),
-                },
-                Err(e) => s
-                    .metrics
-                    .record_error(s.port, s.backend, operation, e.class(), took),
-            }
+            self.record(operation, &answer, took);
             answer
         }
     }

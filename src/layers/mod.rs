@@ -118,6 +118,35 @@ pub trait Service: Send + Sync {
     fn may_retry(&self) -> bool {
         false
     }
+
+    /// [`call`](Self::call) without a future, for an attempt that answers at once or not at all (`now`:
+    /// a port's `publish_now`, `authenticate_now`; `None` when the backend has to wait). Runs only where
+    /// every layer can decide on the spot — no tracing subscriber wants the call's span, the breaker is
+    /// closed — and answers [`Now::Done`] with exactly what `call` would have answered, accounted for by
+    /// every layer. Otherwise [`Now::Later`]: the caller goes on with `call`, handing it the failure of
+    /// the one attempt made, if any (see `docs/layers.md`, § Cost per call).
+    ///
+    /// The default: [`Now::Later`]`(None)`, nothing attempted (a hand-built stack of the individual
+    /// layers always takes `call`).
+    fn call_now<T, E, F>(&self, operation: &'static str, now: F) -> Now<T, E>
+    where
+        E: Classify + From<Refusal>,
+        F: FnOnce() -> Option<Result<T, E>>,
+    {
+        let _ = (operation, now);
+        Now::Later(None)
+    }
+}
+
+/// How [`Service::call_now`] ended.
+#[derive(Debug)]
+pub enum Now<T, E> {
+    /// The whole call's answer, counted and recorded by every layer as `call` would have.
+    Done(Result<T, E>),
+    /// Not answered on the spot. `None`: nothing was attempted. `Some(e)`: the one attempt made failed
+    /// with a retryable error that the retry layer will retry after its backoff — hand it to `call` as
+    /// its first attempt's answer; no layer has counted or recorded it yet.
+    Later(Option<E>),
 }
 
 /// A layer: wraps an inner service into its own.
@@ -146,5 +175,16 @@ impl Service for Direct {
         Fut: Future<Output = Result<T, E>> + Send,
     {
         call()
+    }
+
+    fn call_now<T, E, F>(&self, _operation: &'static str, now: F) -> Now<T, E>
+    where
+        E: Classify + From<Refusal>,
+        F: FnOnce() -> Option<Result<T, E>>,
+    {
+        match now() {
+            Some(answer) => Now::Done(answer),
+            None => Now::Later(None),
+        }
     }
 }

@@ -118,6 +118,11 @@ impl Budget {
             });
     }
 
+    /// Whether a retry could be withdrawn now (a read; [`Budget::withdraw`] decides).
+    pub(super) fn can_withdraw(&self) -> bool {
+        self.balance.load(Ordering::Relaxed) >= MILLI
+    }
+
     pub(super) fn withdraw(&self) -> bool {
         self.balance
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {

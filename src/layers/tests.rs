@@ -486,3 +486,112 @@ fn one_trial_at_a_time<S: Service + 'static>(stack: S) {
         assert_eq!(most.load(Ordering::SeqCst), 1, "never two trials at once");
     });
 }
+
+/// A call through `call_now` and, when it does not answer, `call` with the handed failure — as the
+/// instrumented ports run it. `script` answers each attempt at once.
+async fn via_now<S: Service>(stack: &S, port: &Port, script: &[Result<u32, E>]) -> Result<u32, E> {
+    let handed = match stack.call_now("get", || Some(port.answer(script))) {
+        super::Now::Done(answer) => return answer,
+        super::Now::Later(handed) => handed,
+    };
+    let mut handed = handed;
+    stack
+        .call("get", || {
+            let a = match handed.take() {
+                Some(failure) => Err(failure),
+                None => port.answer(script),
+            };
+            async move { a }
+        })
+        .await
+}
+
+/// The same call through `call` (each attempt a ready future).
+async fn via_call<S: Service>(stack: &S, port: &Port, script: &[Result<u32, E>]) -> Result<u32, E> {
+    stack
+        .call("get", || {
+            let a = port.answer(script);
+            async move { a }
+        })
+        .await
+}
+
+/// The fast path (`call_now`, taken by the instrumented ports for backends that answer at once) and
+/// the futures' path give the same answers, make the same attempts, wait the same backoff, move the
+/// breaker the same way and count the same metrics — over scripts that succeed, refuse, recover after
+/// a retry, exhaust the retries and open the breaker, and while it is open and half-open.
+#[tokio::test(start_paused = true)]
+async fn call_now_and_call_agree_on_every_answer_and_account_for_it_alike() {
+    use super::metered::MeteredLayer;
+    let scripts: [&[Result<u32, E>]; 7] = [
+        &[Ok(1)],
+        &[Err(E::Missing)],
+        &[Err(E::Down), Ok(2)],
+        &[Err(E::Down), Err(E::Down), Ok(3)],
+        &[Err(E::Down)], // every attempt fails: retries exhausted, the breaker opens
+        &[Ok(4)],        // refused while open
+        &[Ok(5)],        // after the reset timeout: the trial
+    ];
+    let run = |fast: bool| async move {
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let stack = MeteredLayer::new(metrics.clone(), "event_bus", "memory").layer(
+            PortLayers {
+                retry: Some(no_budget_limit()),
+                breaker: Some(BreakerLayer {
+                    fail_max: 3,
+                    reset_timeout: Duration::from_secs(30),
+                }),
+                timeout: Some(Duration::from_secs(1)),
+            }
+            .stack(Direct),
+        );
+        let mut seen = Vec::new();
+        for (i, script) in scripts.iter().enumerate() {
+            if i == 6 {
+                tokio::time::advance(Duration::from_secs(30)).await;
+            }
+            let port = Port::default();
+            let started = Instant::now();
+            let answer = if fast {
+                via_now(&stack, &port, script).await
+            } else {
+                via_call(&stack, &port, script).await
+            };
+            // The backoff is jittered and the breaker's `retry_in` follows it: compared as "waited".
+            let answer = match answer {
+                Err(E::Refused(Refusal::CircuitOpen { operation, .. })) => {
+                    Err(E::Refused(Refusal::CircuitOpen {
+                        operation,
+                        retry_in: Duration::ZERO,
+                    }))
+                }
+                other => other,
+            };
+            seen.push((answer, port.calls(), !started.elapsed().is_zero()));
+        }
+        let counts: Vec<String> = metrics
+            .encode()
+            .lines()
+            .filter(|l| l.starts_with("avb_event_bus_operations_total"))
+            .map(str::to_owned)
+            .collect();
+        (seen, counts)
+    };
+    let (fast, fast_counts) = run(true).await;
+    let (slow, slow_counts) = run(false).await;
+    assert_eq!(fast, slow);
+    assert_eq!(fast_counts, slow_counts);
+    // And what they agree on is what the layers promise.
+    assert_eq!(fast[0].0, Ok(1));
+    assert_eq!(fast[1], (Err(E::Missing), 1, false));
+    assert_eq!(fast[2], (Ok(2), 2, true), "retried after the backoff");
+    assert_eq!(fast[3], (Ok(3), 3, true));
+    assert_eq!((fast[4].0.clone(), fast[4].1), (Err(E::Down), 3));
+    assert!(matches!(
+        fast[5].0,
+        Err(E::Refused(Refusal::CircuitOpen { .. }))
+    ));
+    assert_eq!(fast[5].1, 0, "refused without reaching the port");
+    assert_eq!((fast[6].0.clone(), fast[6].1), (Ok(5), 1));
+    assert!(!fast_counts.is_empty());
+}

@@ -11,24 +11,19 @@ macro_rules! forward_authenticator {
     ($pointer:ident) => {
         #[async_trait]
         impl<T: Authenticator + ?Sized> Authenticator for $pointer<T> {
-            async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
-                (**self).authenticate(bearer_token).await
-            }
+            // Each `forward_async!` hands back the inner call's boxed future as is.
+            avb_core::forward_async!(authenticate<'life1>(bearer_token: &'life1 str) -> Result<Principal>);
             fn authenticate_now(&self, bearer_token: &str) -> Option<Result<Principal>> {
                 (**self).authenticate_now(bearer_token)
             }
-            async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {
-                (**self).authenticate_introspected(bearer_token).await
-            }
+            avb_core::forward_async!(authenticate_introspected<'life1>(bearer_token: &'life1 str) -> Result<Principal>);
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
             }
             fn backend(&self) -> &'static str {
                 (**self).backend()
             }
-            async fn health(&self) -> Health {
-                (**self).health().await
-            }
+            avb_core::forward_async!(health<>() -> Health);
         }
     };
 }

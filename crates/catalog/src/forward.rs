@@ -15,28 +15,13 @@ macro_rules! forward {
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
             }
-            async fn list_methods(&self, entity_type: Option<&str>) -> Result<Vec<Method>> {
-                (**self).list_methods(entity_type).await
-            }
-            async fn get_method(&self, method_id: &str) -> Result<Method> {
-                (**self).get_method(method_id).await
-            }
-            async fn get_ontology(&self, version: Option<&str>) -> Result<Ontology> {
-                (**self).get_ontology(version).await
-            }
-            async fn list_ontology_versions(&self) -> Result<Vec<String>> {
-                (**self).list_ontology_versions().await
-            }
-            async fn validate_call(
-                &self,
-                method_id: &str,
-                inputs: &Inputs,
-            ) -> Result<Vec<Mismatch>> {
-                (**self).validate_call(method_id, inputs).await
-            }
-            async fn health(&self) -> Health {
-                (**self).health().await
-            }
+            // Each `forward_async!` hands back the inner call's boxed future as is.
+            avb_core::forward_async!(list_methods<'life1>(entity_type: Option<&'life1 str>) -> Result<Vec<Method>>);
+            avb_core::forward_async!(get_method<'life1>(method_id: &'life1 str) -> Result<Method>);
+            avb_core::forward_async!(get_ontology<'life1>(version: Option<&'life1 str>) -> Result<Ontology>);
+            avb_core::forward_async!(list_ontology_versions<>() -> Result<Vec<String>>);
+            avb_core::forward_async!(validate_call<'life1, 'life2>(method_id: &'life1 str, inputs: &'life2 Inputs) -> Result<Vec<Mismatch>>);
+            avb_core::forward_async!(health<>() -> Health);
         }
     };
 }

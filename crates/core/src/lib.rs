@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod error;
+pub mod forward;
 pub mod health;
 pub mod scope;
 pub mod workspace;

@@ -18,36 +18,16 @@ macro_rules! forward_event_bus {
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
             }
-            async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
-                (**self).publish(topic, message).await
-            }
+            // Each `forward_async!` hands back the inner call's boxed future as is.
+            avb_core::forward_async!(publish<'life1>(topic: &'life1 Topic, message: Message) -> Result<MessageId>);
             fn publish_now(&self, topic: &Topic, message: Message) -> PublishNow {
                 (**self).publish_now(topic, message)
             }
-            async fn publish_batch(
-                &self,
-                topic: &Topic,
-                messages: Vec<Message>,
-            ) -> Result<Vec<MessageId>> {
-                (**self).publish_batch(topic, messages).await
-            }
-            async fn subscribe(
-                &self,
-                topic: &Topic,
-                group: &str,
-                start: StartPosition,
-            ) -> Result<Subscription> {
-                (**self).subscribe(topic, group, start).await
-            }
-            async fn close(&self) -> Result<()> {
-                (**self).close().await
-            }
-            async fn health(&self) -> Health {
-                (**self).health().await
-            }
-            async fn backlog(&self, topic: &Topic, group: &str) -> Result<Backlog> {
-                (**self).backlog(topic, group).await
-            }
+            avb_core::forward_async!(publish_batch<'life1>(topic: &'life1 Topic, messages: Vec<Message>) -> Result<Vec<MessageId>>);
+            avb_core::forward_async!(subscribe<'life1, 'life2>(topic: &'life1 Topic, group: &'life2 str, start: StartPosition) -> Result<Subscription>);
+            avb_core::forward_async!(close<>() -> Result<()>);
+            avb_core::forward_async!(health<>() -> Health);
+            avb_core::forward_async!(backlog<'life1, 'life2>(topic: &'life1 Topic, group: &'life2 str) -> Result<Backlog>);
         }
     };
 }

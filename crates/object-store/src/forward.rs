@@ -22,81 +22,24 @@ macro_rules! forward_object_store {
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
             }
-            async fn put(&self, key: &str, data: Bytes, options: PutOptions) -> Result<PutResult> {
-                (**self).put(key, data, options).await
-            }
-            async fn put_stream(
-                &self,
-                key: &str,
-                body: ByteStream,
-                options: PutOptions,
-            ) -> Result<PutResult> {
-                (**self).put_stream(key, body, options).await
-            }
-            async fn get(&self, key: &str, options: GetOptions) -> Result<GetResult> {
-                (**self).get(key, options).await
-            }
-            async fn head(&self, key: &str) -> Result<ObjectMeta> {
-                (**self).head(key).await
-            }
-            async fn head_with(&self, key: &str, conditions: ReadConditions) -> Result<ObjectMeta> {
-                (**self).head_with(key, conditions).await
-            }
-            async fn delete(&self, key: &str) -> Result<()> {
-                (**self).delete(key).await
-            }
-            async fn list(&self, options: &ListOptions) -> Result<ListPage> {
-                (**self).list(options).await
-            }
-            async fn copy(&self, from: &str, to: &str) -> Result<()> {
-                (**self).copy(from, to).await
-            }
-            async fn copy_with(&self, from: &str, to: &str, options: CopyOptions) -> Result<()> {
-                (**self).copy_with(from, to, options).await
-            }
-            async fn create_multipart(
-                &self,
-                key: &str,
-                options: PutOptions,
-            ) -> Result<MultipartUpload> {
-                (**self).create_multipart(key, options).await
-            }
-            async fn put_part(
-                &self,
-                upload: &MultipartUpload,
-                part_number: u32,
-                data: Bytes,
-            ) -> Result<PartId> {
-                (**self).put_part(upload, part_number, data).await
-            }
-            async fn complete_multipart(
-                &self,
-                upload: &MultipartUpload,
-                parts: Vec<PartId>,
-            ) -> Result<PutResult> {
-                (**self).complete_multipart(upload, parts).await
-            }
-            async fn abort_multipart(&self, upload: &MultipartUpload) -> Result<()> {
-                (**self).abort_multipart(upload).await
-            }
-            async fn presign(
-                &self,
-                method: PresignMethod,
-                key: &str,
-                expires_in: Duration,
-                constraints: PresignConstraints,
-            ) -> Result<PresignedRequest> {
-                (**self).presign(method, key, expires_in, constraints).await
-            }
-            async fn health(&self) -> Health {
-                (**self).health().await
-            }
-            async fn get_bytes(&self, key: &str) -> Result<Bytes> {
-                (**self).get_bytes(key).await
-            }
-            async fn list_all(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
-                (**self).list_all(prefix).await
-            }
+            // Each `forward_async!` hands back the inner call's boxed future as is.
+            avb_core::forward_async!(put<'life1>(key: &'life1 str, data: Bytes, options: PutOptions) -> Result<PutResult>);
+            avb_core::forward_async!(put_stream<'life1>(key: &'life1 str, body: ByteStream, options: PutOptions) -> Result<PutResult>);
+            avb_core::forward_async!(get<'life1>(key: &'life1 str, options: GetOptions) -> Result<GetResult>);
+            avb_core::forward_async!(head<'life1>(key: &'life1 str) -> Result<ObjectMeta>);
+            avb_core::forward_async!(head_with<'life1>(key: &'life1 str, conditions: ReadConditions) -> Result<ObjectMeta>);
+            avb_core::forward_async!(delete<'life1>(key: &'life1 str) -> Result<()>);
+            avb_core::forward_async!(list<'life1>(options: &'life1 ListOptions) -> Result<ListPage>);
+            avb_core::forward_async!(copy<'life1, 'life2>(from: &'life1 str, to: &'life2 str) -> Result<()>);
+            avb_core::forward_async!(copy_with<'life1, 'life2>(from: &'life1 str, to: &'life2 str, options: CopyOptions) -> Result<()>);
+            avb_core::forward_async!(create_multipart<'life1>(key: &'life1 str, options: PutOptions) -> Result<MultipartUpload>);
+            avb_core::forward_async!(put_part<'life1>(upload: &'life1 MultipartUpload, part_number: u32, data: Bytes) -> Result<PartId>);
+            avb_core::forward_async!(complete_multipart<'life1>(upload: &'life1 MultipartUpload, parts: Vec<PartId>) -> Result<PutResult>);
+            avb_core::forward_async!(abort_multipart<'life1>(upload: &'life1 MultipartUpload) -> Result<()>);
+            avb_core::forward_async!(presign<'life1>(method: PresignMethod, key: &'life1 str, expires_in: Duration, constraints: PresignConstraints) -> Result<PresignedRequest>);
+            avb_core::forward_async!(health<>() -> Health);
+            avb_core::forward_async!(get_bytes<'life1>(key: &'life1 str) -> Result<Bytes>);
+            avb_core::forward_async!(list_all<'life1>(prefix: &'life1 str) -> Result<Vec<ObjectMeta>>);
         }
     };
 }
