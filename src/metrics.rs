@@ -20,15 +20,13 @@
 //! `model` is bounded the same way ([`MAX_MODELS`]).
 //!
 //! Counts are exact; latency is timed on one call in [`SAMPLE_EVERY`] per thread, so the clock is not read
-//! twice on every sub-microsecond call. The counts of every port call and every delivery are kept per thread
-//! ([`FastCounter`], [`per_thread`]) and summed when read, so counting costs no locked instruction.
+//! twice on every sub-microsecond call.
 //!
 //! `<port>` is `event_bus`, `auth`, `object_store`, `catalog` or `llm`. The [`crate::Platform`] records every
 //! port into one [`Metrics`] through the metered layer ([`crate::layers::metered`]); the LLM's `chat_stream`
 //! latency is its time to the first token.
 
 mod backlog;
-pub mod per_thread;
 
 pub use backlog::{BACKLOG_TIMEOUT, MAX_GROUPS, MAX_WATCHES};
 
@@ -41,11 +39,6 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A counter counted per thread ([`per_thread::PerThread`]): the ones counted on every port call and
-/// every delivery, where a shared atomic's locked increment would be a measurable part of an in-memory
-/// call.
-pub type FastCounter = Counter<u64, per_thread::PerThread>;
 
 /// One call in this many (per thread) is timed for the latency histograms.
 pub const SAMPLE_EVERY: u32 = 16;
@@ -143,8 +136,8 @@ impl Bounded {
 /// What a subscription's deliveries move: the delivery and redelivery counters of its topic.
 #[derive(Debug, Clone)]
 pub struct DeliveryHandles {
-    deliveries: FastCounter,
-    redeliveries: FastCounter,
+    deliveries: Counter,
+    redeliveries: Counter,
     in_flight: Gauge,
     dead_lettered: Counter,
 }
@@ -183,9 +176,9 @@ fn ttft_histogram() -> Histogram {
 /// `accepted` decision.
 #[derive(Debug, Clone)]
 pub struct OkHandles {
-    ok: FastCounter,
+    ok: Counter,
     latency: Histogram,
-    decision: Option<FastCounter>,
+    decision: Option<Counter>,
 }
 
 impl OkHandles {
@@ -205,12 +198,12 @@ impl OkHandles {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    operations: [Family<OperationLabels, FastCounter>; 5],
+    operations: [Family<OperationLabels, Counter>; 5],
     latency: [Latency; 5],
-    auth_decisions: Family<DecisionLabels, FastCounter>,
+    auth_decisions: Family<DecisionLabels, Counter>,
     publish_failures: Family<FailureLabels, Counter>,
-    deliveries: Family<TopicLabels, FastCounter>,
-    redeliveries: Family<TopicLabels, FastCounter>,
+    deliveries: Family<TopicLabels, Counter>,
+    redeliveries: Family<TopicLabels, Counter>,
     in_flight: Family<TopicLabels, Gauge>,
     dead_lettered: Family<TopicLabels, Counter>,
     retries: Family<RetryLabels, Counter>,
@@ -231,7 +224,7 @@ impl Metrics {
     /// Every metric at zero.
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let operations: [Family<OperationLabels, FastCounter>; 5] = Default::default();
+        let operations: [Family<OperationLabels, Counter>; 5] = Default::default();
         let latency: [Latency; 5] =
             std::array::from_fn(|_| Family::new_with_constructor(latency_histogram as fn() -> _));
         for (i, port) in PORTS.iter().enumerate() {
@@ -246,7 +239,7 @@ impl Metrics {
                 latency[i].clone(),
             );
         }
-        let auth_decisions = Family::<DecisionLabels, FastCounter>::default();
+        let auth_decisions = Family::<DecisionLabels, Counter>::default();
         registry.register(
             "avb_auth_decisions",
             "Tokens the Auth port judged, by backend and decision (accepted, or the refusal's class)",
@@ -258,13 +251,13 @@ impl Metrics {
             "Publishes (single or batch) that failed, by backend and error class",
             publish_failures.clone(),
         );
-        let deliveries = Family::<TopicLabels, FastCounter>::default();
+        let deliveries = Family::<TopicLabels, Counter>::default();
         registry.register(
             "avb_event_bus_deliveries",
             "Deliveries handed out, by backend and topic (workspace left out; at most MAX_TOPICS names, then other)",
             deliveries.clone(),
         );
-        let redeliveries = Family::<TopicLabels, FastCounter>::default();
+        let redeliveries = Family::<TopicLabels, Counter>::default();
         registry.register(
             "avb_event_bus_redeliveries",
             "Deliveries handed out with attempt > 1, by backend and topic",
