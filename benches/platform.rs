@@ -274,7 +274,150 @@ fn main() {
             &STEPS,
             &times,
         );
+
+        // The floor of any wrapper: the least a port wrapper that counts each call exactly can cost —
+        // its own boxed future and dynamic call around the backend's on-the-spot answer, then the same
+        // with one and with two relaxed atomic increments (the metered layer counts the operation, and
+        // on authenticate the decision too). Nothing else: no span check, no sampling, no layer.
+        let floors = |counts: u8| -> Arc<dyn avb::auth::Authenticator> {
+            Arc::new(floor::Counted::new(raw.clone(), counts))
+        };
+        let auths = [raw.clone(), floors(0), floors(1), floors(2)];
+        let mut times: [Vec<Duration>; 4] = Default::default();
+        for _ in 0..ROUNDS {
+            for (i, auth) in auths.iter().enumerate() {
+                let started = Instant::now();
+                for _ in 0..PER_ROUND {
+                    black_box(auth.authenticate("token").await.expect("accepted"));
+                }
+                times[i].push(started.elapsed());
+            }
+        }
+        steps("trust-all authenticate, floor", &FLOORS, &times);
+        let floors = |counts: u8| -> Arc<dyn EventBus> {
+            Arc::new(floor::Counted::new(memory(), counts))
+        };
+        let buses = [memory(), floors(0), floors(1), floors(2)];
+        let mut times: [Vec<Duration>; 4] = Default::default();
+        for _ in 0..ROUNDS {
+            for (i, bus) in buses.iter().enumerate() {
+                let started = Instant::now();
+                for _ in 0..PER_ROUND {
+                    black_box(
+                        bus.publish(&topic, Message::new(payload.clone()))
+                            .await
+                            .expect("publish"),
+                    );
+                }
+                times[i].push(started.elapsed());
+            }
+        }
+        steps("memory publish, floor", &FLOORS, &times);
     });
+}
+
+/// The floor steps: a bare wrapper, then one and two counter increments in it.
+const FLOORS: [&str; 3] = [
+    "bare wrapper (own boxed future, answer on the spot)",
+    "+ one atomic increment",
+    "+ two atomic increments",
+];
+
+/// The least a counting wrapper can be (see "the floor of any wrapper" in `main`).
+mod floor {
+    use avb::auth::{Authenticator, Principal};
+    use avb::event_bus::{
+        Capabilities, EventBus, Health, Message, MessageId, PublishNow, Result, StartPosition,
+        Subscription, Topic,
+    };
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[derive(Debug)]
+    pub struct Counted<P: ?Sized> {
+        inner: Arc<P>,
+        counts: u8,
+        ops: AtomicU64,
+        decisions: AtomicU64,
+    }
+
+    impl<P: ?Sized> Counted<P> {
+        pub fn new(inner: Arc<P>, counts: u8) -> Self {
+            Counted {
+                inner,
+                counts,
+                ops: AtomicU64::new(0),
+                decisions: AtomicU64::new(0),
+            }
+        }
+
+        fn count(&self) {
+            if self.counts >= 1 {
+                self.ops.fetch_add(1, Ordering::Relaxed);
+            }
+            if self.counts >= 2 {
+                self.decisions.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Authenticator for Counted<dyn Authenticator> {
+        async fn authenticate(&self, token: &str) -> avb::auth::Result<Principal> {
+            let answer = match self.inner.authenticate_now(token) {
+                Some(answer) => answer,
+                None => self.inner.authenticate(token).await,
+            };
+            self.count();
+            answer
+        }
+        fn capabilities(&self) -> avb::auth::Capabilities {
+            self.inner.capabilities()
+        }
+        fn backend(&self) -> &'static str {
+            self.inner.backend()
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl EventBus for Counted<dyn EventBus> {
+        fn backend(&self) -> &'static str {
+            self.inner.backend()
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.inner.capabilities()
+        }
+        async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
+            let answer = match self.inner.publish_now(topic, message) {
+                PublishNow::Published(id) => Ok(id),
+                PublishNow::Failed(e, _) => Err(e),
+                PublishNow::Wait(m) => self.inner.publish(topic, m).await,
+            };
+            self.count();
+            answer
+        }
+        async fn publish_batch(
+            &self,
+            topic: &Topic,
+            messages: Vec<Message>,
+        ) -> Result<Vec<MessageId>> {
+            self.inner.publish_batch(topic, messages).await
+        }
+        async fn subscribe(
+            &self,
+            topic: &Topic,
+            group: &str,
+            start: StartPosition,
+        ) -> Result<Subscription> {
+            self.inner.subscribe(topic, group, start).await
+        }
+        async fn close(&self) -> Result<()> {
+            self.inner.close().await
+        }
+        async fn health(&self) -> Health {
+            self.inner.health().await
+        }
+    }
 }
 
 /// Reports each variant (`times[1..]`, named by `names`) against the raw port (`times[0]`), round by

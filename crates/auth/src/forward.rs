@@ -92,4 +92,16 @@ mod tests {
         let boxed: Box<dyn Authenticator> = Box::new(Overrides);
         reaches_the_overrides(&boxed).await;
     }
+
+    /// `Arc<T>` and `Box<T>` hand back the backend's own boxed future, not a second box around it.
+    #[test]
+    fn pointers_hand_back_the_backends_own_future() {
+        let own = std::mem::size_of_val(&*Overrides.authenticate("t"));
+        let arc: Arc<dyn Authenticator> = Arc::new(Overrides);
+        let boxed: Box<dyn Authenticator> = Box::new(Overrides);
+        assert_eq!(std::mem::size_of_val(&*arc.authenticate("t")), own);
+        assert_eq!(std::mem::size_of_val(&*boxed.authenticate("t")), own);
+        let own = std::mem::size_of_val(&*Overrides.health());
+        assert_eq!(std::mem::size_of_val(&*arc.health()), own);
+    }
 }

@@ -157,4 +157,23 @@ mod tests {
         let as_dyn: Box<dyn EventBus> = Box::new(Recorder::default());
         every_method(&as_dyn).await;
     }
+
+    /// `Arc<dyn EventBus>` and `Box<dyn EventBus>` hand back the backend's own boxed future — no second
+    /// box around it (the forwarders are `avb_core::forward_async!`): the future behind the pointer is
+    /// the backend's, byte for byte the same size.
+    #[test]
+    fn pointers_hand_back_the_backends_own_future() {
+        let ws = avb_core::WorkspaceId::new("w").unwrap();
+        let topic = Topic::new(&ws, "t").unwrap();
+        let m = || Message::new(&b"x"[..]);
+        let inner = Recorder::default();
+        let own = std::mem::size_of_val(&*inner.publish(&topic, m()));
+        let own_close = std::mem::size_of_val(&*inner.close());
+        let arc: Arc<dyn EventBus> = Arc::new(Recorder::default());
+        let boxed: Box<dyn EventBus> = Box::new(Recorder::default());
+        for bus in [&arc as &dyn EventBus, &boxed] {
+            assert_eq!(std::mem::size_of_val(&*bus.publish(&topic, m())), own);
+            assert_eq!(std::mem::size_of_val(&*bus.close()), own_close);
+        }
+    }
 }

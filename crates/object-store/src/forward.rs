@@ -216,4 +216,22 @@ mod tests {
         let boxed: Box<dyn ObjectStore> = Box::new(Overrides);
         reaches_every_method(&boxed).await;
     }
+
+    /// `Arc<T>` and `Box<T>` hand back the backend's own boxed future, not a second box around it.
+    #[test]
+    fn pointers_hand_back_the_backends_own_future() {
+        let own = std::mem::size_of_val(&*Overrides.get("k", GetOptions::default()));
+        let arc: Arc<dyn ObjectStore> = Arc::new(Overrides);
+        let boxed: Box<dyn ObjectStore> = Box::new(Overrides);
+        assert_eq!(
+            std::mem::size_of_val(&*arc.get("k", GetOptions::default())),
+            own
+        );
+        assert_eq!(
+            std::mem::size_of_val(&*boxed.get("k", GetOptions::default())),
+            own
+        );
+        let own = std::mem::size_of_val(&*Overrides.delete("k"));
+        assert_eq!(std::mem::size_of_val(&*arc.delete("k")), own);
+    }
 }
