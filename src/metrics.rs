@@ -183,6 +183,7 @@ pub struct OkHandles {
 
 impl OkHandles {
     /// Counts one successful call (and its latency, when it was timed).
+    #[inline]
     pub fn record_ok(&self, took: Option<Duration>) {
         self.ok.inc();
         if let Some(d) = &self.decision {

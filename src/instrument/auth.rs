@@ -76,6 +76,7 @@ struct Authenticate<'a, S> {
 impl<S: Service + 'static> Future for Authenticate<'_, S> {
     type Output = Result<Principal>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let layered = match &mut this.layered {

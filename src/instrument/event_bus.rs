@@ -149,6 +149,7 @@ impl<S: Service + 'static> InstrumentedBus<S> {
     /// `publish` on the spot (see [`Service::call_now`]), taking the message from `slot`: the whole
     /// call's answer, or [`Now::Later`] with the message back in `slot` and the failure of the one
     /// attempt made, if any, for [`Self::publish_layered`].
+    #[inline]
     fn publish_now_layered(
         &self,
         topic: &Topic,
@@ -230,6 +231,7 @@ struct Publish<'a, S> {
 impl<S: Service + 'static> Future for Publish<'_, S> {
     type Output = Result<MessageId>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let layered = match &mut this.layered {

@@ -129,6 +129,7 @@ impl Circuit {
     }
 
     /// Whether the breaker is closed (one atomic read).
+    #[inline]
     pub(super) fn is_closed(&self) -> bool {
         self.state.open_until.load(Ordering::Acquire) == CLOSED
     }
@@ -175,6 +176,7 @@ impl Circuit {
     }
 
     /// Records a call's outcome (`failed`: a retryable error) and gives a trial back.
+    #[inline]
     pub(super) fn record(&self, failed: bool, trial: bool) {
         let s = &*self.state;
         if failed {

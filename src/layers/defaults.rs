@@ -122,6 +122,7 @@ impl<S: Service> Service for Stack<S> {
     /// an open or half-open one takes `call`). A call that answers at once cannot time out. A retryable
     /// failure the retry layer would retry is handed back untouched (`call` records it, waits the backoff
     /// and retries); any other answer is recorded as `call` records it.
+    #[inline]
     fn call_now<T, E, F>(&self, operation: &'static str, now: F) -> Now<T, E>
     where
         E: Classify + From<Refusal>,
@@ -273,6 +274,7 @@ impl<A: Service, B: Service> Service for Either<A, B> {
         }
     }
 
+    #[inline]
     fn call_now<T, E, F>(&self, operation: &'static str, now: F) -> Now<T, E>
     where
         E: Classify + From<Refusal>,

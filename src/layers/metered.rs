@@ -28,6 +28,7 @@ thread_local! {
 }
 
 /// Whether this call is one of the timed sample.
+#[inline]
 fn sampled() -> bool {
     TICK.with(|t| {
         let n = t.get().wrapping_add(1);
@@ -76,6 +77,7 @@ pub struct Metered<S> {
 
 impl<S> Metered<S> {
     /// Counts a call's final answer (and its latency, when timed).
+    #[inline]
     fn record<T, E: Classify>(
         &self,
         operation: &'static str,
@@ -95,6 +97,7 @@ impl<S> Metered<S> {
     }
 
     /// The handles of `operation`, resolved on its first call.
+    #[inline]
     fn handles(&self, operation: &'static str) -> Option<&OkHandles> {
         let s = &self.settings;
         for slot in self.slots.iter() {
@@ -116,6 +119,7 @@ impl<S: Service> Service for Metered<S> {
 
     /// Only while no subscriber wants `INFO` spans (one relaxed read: then the `avb` span would be
     /// disabled, so there is none to open); a done call is counted and timed as `call` counts it.
+    #[inline]
     fn call_now<T, E, F>(&self, operation: &'static str, now: F) -> Now<T, E>
     where
         E: Classify + From<Refusal>,

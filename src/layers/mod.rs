@@ -177,6 +177,7 @@ impl Service for Direct {
         call()
     }
 
+    #[inline]
     fn call_now<T, E, F>(&self, _operation: &'static str, now: F) -> Now<T, E>
     where
         E: Classify + From<Refusal>,

@@ -107,6 +107,7 @@ impl Budget {
 
     /// Tops the balance up by one call's share. Relaxed: the balance is a budget, not a lock, and a
     /// full one (the usual case while the backend answers) is only read.
+    #[inline]
     pub(super) fn deposit(&self) {
         if self.balance.load(Ordering::Relaxed) >= self.cap {
             return;
@@ -119,6 +120,7 @@ impl Budget {
     }
 
     /// Whether a retry could be withdrawn now (a read; [`Budget::withdraw`] decides).
+    #[inline]
     pub(super) fn can_withdraw(&self) -> bool {
         self.balance.load(Ordering::Relaxed) >= MILLI
     }
