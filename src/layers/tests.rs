@@ -569,12 +569,14 @@ async fn call_now_and_call_agree_on_every_answer_and_account_for_it_alike() {
             };
             seen.push((answer, port.calls(), !started.elapsed().is_zero()));
         }
-        let counts: Vec<String> = metrics
+        // Label sets are encoded in hash order: sorted to compare.
+        let mut counts: Vec<String> = metrics
             .encode()
             .lines()
             .filter(|l| l.starts_with("avb_event_bus_operations_total"))
             .map(str::to_owned)
             .collect();
+        counts.sort();
         (seen, counts)
     };
     let (fast, fast_counts) = run(true).await;
