@@ -195,7 +195,11 @@ fn main() {
         let layered = |layers: PortLayers| -> Arc<dyn EventBus> {
             Arc::new(avb::instrument::InstrumentedBus::new(
                 memory(),
-                metered().layer(layers.stack(Direct)),
+                metered().layer(
+                    layers
+                        .stack(Direct)
+                        .count_retries(metrics.retry_counter("event_bus", "memory")),
+                ),
             ))
         };
         let steps_of = |port| {
@@ -244,7 +248,11 @@ fn main() {
         let layered = |layers: PortLayers| -> Arc<dyn avb::auth::Authenticator> {
             Arc::new(avb::instrument::InstrumentedAuth::new(
                 raw.clone(),
-                metered().layer(layers.stack(Direct)),
+                metered().layer(
+                    layers
+                        .stack(Direct)
+                        .count_retries(metrics.retry_counter("auth", backend)),
+                ),
             ))
         };
         let [timed, broken, all] = steps_of(avb::Port::Auth);
