@@ -376,6 +376,7 @@ mod tests {
     use crate::layers::defaults::PortLayers;
     use crate::layers::metered::MeteredLayer;
     use crate::layers::{Direct, Layer};
+    use async_trait::async_trait;
     use avb_event_bus::memory::MemoryBus;
 
     /// The Platform's publish answers on its first poll on the memory bus, and only then: a future that
@@ -415,6 +416,102 @@ mod tests {
             text.contains(
                 r#"avb_event_bus_operations_total{backend="memory",operation="publish",result="ok"} 1"#
             ),
+            "{text}"
+        );
+    }
+
+    /// A memory bus whose first `publish_now` fails with a retryable error (handing the message back):
+    /// counts the calls and the messages each saw.
+    #[derive(Debug)]
+    struct FlakyOnce {
+        inner: MemoryBus,
+        calls: std::sync::Mutex<Vec<MessageId>>,
+    }
+
+    #[async_trait]
+    impl EventBus for FlakyOnce {
+        fn backend(&self) -> &'static str {
+            "flaky"
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.inner.capabilities()
+        }
+        async fn publish(&self, topic: &Topic, message: Message) -> Result<MessageId> {
+            self.inner.publish(topic, message).await
+        }
+        fn publish_now(&self, topic: &Topic, message: Message) -> PublishNow {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(message.id.clone());
+            if calls.len() == 1 {
+                let e = Error::Unavailable {
+                    backend: "flaky",
+                    reason: "the first call fails".into(),
+                    source: None,
+                };
+                return PublishNow::Failed(e, message);
+            }
+            self.inner.publish_now(topic, message)
+        }
+        async fn publish_batch(&self, topic: &Topic, m: Vec<Message>) -> Result<Vec<MessageId>> {
+            self.inner.publish_batch(topic, m).await
+        }
+        async fn subscribe(
+            &self,
+            topic: &Topic,
+            group: &str,
+            start: StartPosition,
+        ) -> Result<Subscription> {
+            self.inner.subscribe(topic, group, start).await
+        }
+        async fn close(&self) -> Result<()> {
+            self.inner.close().await
+        }
+        async fn health(&self) -> Health {
+            self.inner.health().await
+        }
+    }
+
+    /// A retryable refusal on the spot is retried after the backoff with the message it handed back
+    /// (the same id, nothing copied beforehand), and counted once, as `ok`, with one retry; a refusal
+    /// that is not retryable (publish after close) is answered at once and counted as the error it is.
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_on_the_spot_is_retried_with_the_message_handed_back() {
+        let metrics = Arc::new(Metrics::new());
+        let flaky = Arc::new(FlakyOnce {
+            inner: MemoryBus::builder().build().unwrap(),
+            calls: std::sync::Mutex::new(Vec::new()),
+        });
+        let stack = PortLayers::default_for(crate::Port::EventBus)
+            .stack(Direct)
+            .count_retries(metrics.retry_counter("event_bus", "flaky"));
+        let bus = InstrumentedBus::new(
+            flaky.clone(),
+            MeteredLayer::new(metrics.clone(), "event_bus", "flaky").layer(stack),
+        );
+        let ws = avb_core::WorkspaceId::new("w").unwrap();
+        let topic = Topic::new(&ws, "flaky").unwrap();
+        let m = Message::new(&b"x"[..]);
+        let started = tokio::time::Instant::now();
+        assert_eq!(bus.publish(&topic, m.clone()).await.unwrap(), m.id);
+        assert!(!started.elapsed().is_zero(), "waited the backoff");
+        assert_eq!(*flaky.calls.lock().unwrap(), [m.id.clone(), m.id.clone()]);
+        let text = metrics.encode();
+        for line in [
+            r#"avb_event_bus_operations_total{backend="flaky",operation="publish",result="ok"} 1"#,
+            r#"operation="publish"} 1"#, // the retry counter
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        assert!(!text.contains(r#"result="retryable""#), "{text}");
+
+        bus.close().await.unwrap();
+        let late = bus.publish(&topic, Message::new(&b"late"[..])).await;
+        assert!(matches!(late, Err(Error::Closed { .. })), "{late:?}");
+        let text = metrics.encode();
+        assert!(
+            text.contains(
+                r#"avb_event_bus_operations_total{backend="flaky",operation="publish",result="#
+            ) && text.matches(r#"operation="publish",result="#).count() == 2,
             "{text}"
         );
     }
