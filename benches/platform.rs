@@ -222,20 +222,14 @@ fn main() {
             layered(broken),
             layered(all),
         ];
-        let mut times: [Vec<Duration>; 6] = Default::default();
-        for _ in 0..ROUNDS {
-            for (i, bus) in buses.iter().enumerate() {
-                let started = Instant::now();
-                for _ in 0..PER_ROUND {
-                    black_box(
-                        bus.publish(&topic, Message::new(payload.clone()))
-                            .await
-                            .expect("publish"),
-                    );
-                }
-                times[i].push(started.elapsed());
-            }
-        }
+        let times = interleaved(&buses, async |bus| {
+            black_box(
+                bus.publish(&topic, Message::new(payload.clone()))
+                    .await
+                    .expect("publish"),
+            );
+        })
+        .await;
         steps(
             "memory publish",
             &STEPS,
@@ -267,16 +261,10 @@ fn main() {
             layered(broken),
             layered(all),
         ];
-        let mut times: [Vec<Duration>; 6] = Default::default();
-        for _ in 0..ROUNDS {
-            for (i, auth) in auths.iter().enumerate() {
-                let started = Instant::now();
-                for _ in 0..PER_ROUND {
-                    black_box(auth.authenticate("token").await.expect("accepted"));
-                }
-                times[i].push(started.elapsed());
-            }
-        }
+        let times = interleaved(&auths, async |auth| {
+            black_box(auth.authenticate("token").await.expect("accepted"));
+        })
+        .await;
         steps(
             "trust-all authenticate",
             &STEPS,
@@ -291,35 +279,23 @@ fn main() {
             Arc::new(floor::Counted::new(raw.clone(), counts))
         };
         let auths = [raw.clone(), floors(0), floors(1), floors(2)];
-        let mut times: [Vec<Duration>; 4] = Default::default();
-        for _ in 0..ROUNDS {
-            for (i, auth) in auths.iter().enumerate() {
-                let started = Instant::now();
-                for _ in 0..PER_ROUND {
-                    black_box(auth.authenticate("token").await.expect("accepted"));
-                }
-                times[i].push(started.elapsed());
-            }
-        }
+        let times = interleaved(&auths, async |auth| {
+            black_box(auth.authenticate("token").await.expect("accepted"));
+        })
+        .await;
         steps("trust-all authenticate, floor", &FLOORS, &times);
         let floors = |counts: u8| -> Arc<dyn EventBus> {
             Arc::new(floor::Counted::new(memory(), counts))
         };
         let buses = [memory(), floors(0), floors(1), floors(2)];
-        let mut times: [Vec<Duration>; 4] = Default::default();
-        for _ in 0..ROUNDS {
-            for (i, bus) in buses.iter().enumerate() {
-                let started = Instant::now();
-                for _ in 0..PER_ROUND {
-                    black_box(
-                        bus.publish(&topic, Message::new(payload.clone()))
-                            .await
-                            .expect("publish"),
-                    );
-                }
-                times[i].push(started.elapsed());
-            }
-        }
+        let times = interleaved(&buses, async |bus| {
+            black_box(
+                bus.publish(&topic, Message::new(payload.clone()))
+                    .await
+                    .expect("publish"),
+            );
+        })
+        .await;
         steps("memory publish, floor", &FLOORS, &times);
     });
 }
@@ -426,6 +402,22 @@ mod floor {
             self.inner.health().await
         }
     }
+}
+
+/// Times `PER_ROUND` calls of `call` on each of `ports` in turn, `ROUNDS` times (so every round runs
+/// every port under the same conditions): one list of round times per port.
+async fn interleaved<P>(ports: &[P], mut call: impl AsyncFnMut(&P)) -> Vec<Vec<Duration>> {
+    let mut times = vec![Vec::new(); ports.len()];
+    for _ in 0..ROUNDS {
+        for (i, port) in ports.iter().enumerate() {
+            let started = Instant::now();
+            for _ in 0..PER_ROUND {
+                call(port).await;
+            }
+            times[i].push(started.elapsed());
+        }
+    }
+    times
 }
 
 /// Reports each variant (`times[1..]`, named by `names`) against the raw port (`times[0]`), round by
