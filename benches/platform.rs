@@ -271,6 +271,41 @@ fn main() {
             &times,
         );
 
+        // Catalog: the json backend's `validate_call` (a service validates each call it forwards), bare,
+        // behind the wrapper alone and behind the Platform's default layers.
+        let catalog: Arc<dyn avb::catalog::Catalog> =
+            Arc::new(avb::catalog::json::JsonCatalog::sample().expect("sample catalog"));
+        let args = avb::catalog::inputs_from_json(
+            serde_json::json!({"username": "someone", "limit": 10})
+                .as_object()
+                .expect("an object"),
+        );
+        let catalogs: [Arc<dyn avb::catalog::Catalog>; 3] = [
+            catalog.clone(),
+            Arc::new(avb::instrument::InstrumentedCatalog::new(catalog.clone(), Direct)),
+            Arc::new(avb::instrument::InstrumentedCatalog::new(
+                catalog.clone(),
+                MeteredLayer::new(metrics.clone(), "catalog", "json").layer(
+                    PortLayers::default_for(avb::Port::Catalog)
+                        .stack(Direct)
+                        .count_retries(metrics.retry_counter("catalog", "json")),
+                ),
+            )),
+        ];
+        let times = interleaved(&catalogs, async |catalog| {
+            let found = catalog
+                .validate_call("crawler_twitter_posts", &args)
+                .await
+                .expect("validated");
+            assert!(found.is_empty(), "a valid call: {found:?}");
+        })
+        .await;
+        steps(
+            "json validate_call",
+            &[STEPS[0], STEPS[4]],
+            &times,
+        );
+
         // The floor of any wrapper: the least a port wrapper that counts each call exactly can cost —
         // its own boxed future and dynamic call around the backend's on-the-spot answer, then the same
         // with one and with two relaxed atomic increments (the metered layer counts the operation, and

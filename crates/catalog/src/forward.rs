@@ -20,6 +20,13 @@ macro_rules! forward {
             avb_core::forward_async!(get_method<'life1>(method_id: &'life1 str) -> Result<Method>);
             avb_core::forward_async!(get_ontology<'life1>(version: Option<&'life1 str>) -> Result<Ontology>);
             avb_core::forward_async!(list_ontology_versions<>() -> Result<Vec<String>>);
+            fn validate_call_now(
+                &self,
+                method_id: &str,
+                inputs: &Inputs,
+            ) -> Option<Result<Vec<Mismatch>>> {
+                (**self).validate_call_now(method_id, inputs)
+            }
             avb_core::forward_async!(validate_call<'life1, 'life2>(method_id: &'life1 str, inputs: &'life2 Inputs) -> Result<Vec<Mismatch>>);
             avb_core::forward_async!(health<>() -> Health);
         }

@@ -91,6 +91,17 @@ pub trait Catalog: std::fmt::Debug + Send + Sync + 'static {
         Ok(validate::check_call(method_id, method.as_ref(), inputs))
     }
 
+    /// [`validate_call`](Self::validate_call) without a future, for a backend that holds its catalog in
+    /// memory (the json file): `Some(answer)` is exactly what `validate_call` would answer; `None` says
+    /// this backend has to wait (ask a server), so call `validate_call`. The default: `None`.
+    ///
+    /// For wrappers (the Platform's layers), which call it from inside their own future, on its first
+    /// poll — so a wrapped `validate_call` stays lazy. The conformance suite checks that both answer alike.
+    fn validate_call_now(&self, method_id: &str, inputs: &Inputs) -> Option<Result<Vec<Mismatch>>> {
+        let _ = (method_id, inputs);
+        None
+    }
+
     /// Whether the backend answers.
     async fn health(&self) -> Health;
 }

@@ -46,9 +46,75 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// A harness for `catalog`.
+    /// A harness for `catalog`. The cases see it through a view whose `validate_call` also asks
+    /// [`Catalog::validate_call_now`] (the synchronous path the Platform's layers take for a catalog in
+    /// memory) and fails the call when both answer and disagree — so every validation case checks both
+    /// paths on every backend.
     pub fn new(catalog: Arc<dyn Catalog>) -> Self {
-        Self { catalog }
+        Self {
+            catalog: Arc::new(Agreeing(catalog)),
+        }
+    }
+}
+
+/// See [`Harness::new`]: a disagreement is an [`Error::Malformed`](crate::Error::Malformed) naming both
+/// answers, which no case expects.
+#[derive(Debug)]
+struct Agreeing(Arc<dyn Catalog>);
+
+#[async_trait::async_trait]
+impl Catalog for Agreeing {
+    fn backend(&self) -> &'static str {
+        self.0.backend()
+    }
+    fn capabilities(&self) -> crate::Capabilities {
+        self.0.capabilities()
+    }
+    async fn list_methods(&self, entity_type: Option<&str>) -> crate::Result<Vec<crate::Method>> {
+        self.0.list_methods(entity_type).await
+    }
+    async fn get_method(&self, method_id: &str) -> crate::Result<crate::Method> {
+        self.0.get_method(method_id).await
+    }
+    async fn get_ontology(&self, version: Option<&str>) -> crate::Result<crate::Ontology> {
+        self.0.get_ontology(version).await
+    }
+    async fn list_ontology_versions(&self) -> crate::Result<Vec<String>> {
+        self.0.list_ontology_versions().await
+    }
+    async fn validate_call(
+        &self,
+        method_id: &str,
+        inputs: &crate::Inputs,
+    ) -> crate::Result<Vec<crate::Mismatch>> {
+        use avb_core::Classify;
+        let now = self.0.validate_call_now(method_id, inputs);
+        let answer = self.0.validate_call(method_id, inputs).await;
+        let agree = match (&now, &answer) {
+            (None, _) => true,
+            (Some(Ok(a)), Ok(b)) => a == b,
+            (Some(Err(a)), Err(b)) => a.class() == b.class(),
+            _ => false,
+        };
+        if agree {
+            return answer;
+        }
+        Err(crate::Error::Malformed {
+            source_name: format!("the {} catalog", self.0.backend()),
+            path: format!("validate_call({method_id:?})"),
+            expected: format!("validate_call_now to answer as validate_call ({answer:?})"),
+            found: format!("{now:?}"),
+        })
+    }
+    fn validate_call_now(
+        &self,
+        method_id: &str,
+        inputs: &crate::Inputs,
+    ) -> Option<crate::Result<Vec<crate::Mismatch>>> {
+        self.0.validate_call_now(method_id, inputs)
+    }
+    async fn health(&self) -> avb_core::Health {
+        self.0.health().await
     }
 }
 
@@ -143,6 +209,76 @@ fn expect_class<T: fmt::Debug>(
                 false,
                 format_args!("{what}: expected a {class} error, got {v:?}"),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::JsonCatalog;
+    use crate::{Inputs, Method, Mismatch, Ontology, Result};
+
+    /// The sample json catalog whose `validate_call_now` finds every call valid: its `validate_call` is
+    /// right, so only the suite's comparison of the two paths can catch it.
+    #[derive(Debug)]
+    struct SplitBrain(JsonCatalog);
+
+    #[async_trait::async_trait]
+    impl Catalog for SplitBrain {
+        fn backend(&self) -> &'static str {
+            "split-brain"
+        }
+        fn capabilities(&self) -> crate::Capabilities {
+            self.0.capabilities()
+        }
+        async fn list_methods(&self, entity_type: Option<&str>) -> Result<Vec<Method>> {
+            self.0.list_methods(entity_type).await
+        }
+        async fn get_method(&self, method_id: &str) -> Result<Method> {
+            self.0.get_method(method_id).await
+        }
+        async fn get_ontology(&self, version: Option<&str>) -> Result<Ontology> {
+            self.0.get_ontology(version).await
+        }
+        async fn list_ontology_versions(&self) -> Result<Vec<String>> {
+            self.0.list_ontology_versions().await
+        }
+        async fn validate_call(&self, method_id: &str, inputs: &Inputs) -> Result<Vec<Mismatch>> {
+            self.0.validate_call(method_id, inputs).await
+        }
+        fn validate_call_now(&self, _: &str, _: &Inputs) -> Option<Result<Vec<Mismatch>>> {
+            Some(Ok(Vec::new()))
+        }
+        async fn health(&self) -> avb_core::Health {
+            self.0.health().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_catalog_whose_two_paths_disagree_fails_every_case_that_finds_a_mismatch() {
+        let honest = Harness::new(Arc::new(JsonCatalog::sample().unwrap()));
+        run_all_with(&honest, Runner::new().silent())
+            .await
+            .assert_exact(&Expect::all());
+        let split = Harness::new(Arc::new(SplitBrain(JsonCatalog::sample().unwrap())));
+        let report = run_all_with(&split, Runner::new().silent()).await;
+        for case in [
+            "validate_every_mismatch",
+            "validate_unknown_method",
+            "validate_typed_references",
+        ] {
+            assert!(report.failed().contains(&case), "{case}: {report}");
+            let failure = &report.case(case).unwrap().failures[0];
+            assert!(failure.message.contains("validate_call_now"), "{report}");
+        }
+        // The calls both paths find valid, and everything but validation, still pass.
+        for case in [
+            "validate_valid_calls",
+            "list_methods_all",
+            "get_method_signature",
+        ] {
+            assert!(report.passed().contains(&case), "{case}: {report}");
         }
     }
 }

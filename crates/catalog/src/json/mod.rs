@@ -246,6 +246,12 @@ impl Catalog for JsonCatalog {
         Ok(check_call(method_id, index.method(method_id), inputs))
     }
 
+    /// The catalog is in memory (a reload check is one `stat`): always answered on the spot.
+    fn validate_call_now(&self, method_id: &str, inputs: &Inputs) -> Option<Result<Vec<Mismatch>>> {
+        let index = self.current();
+        Some(Ok(check_call(method_id, index.method(method_id), inputs)))
+    }
+
     async fn health(&self) -> Health {
         let index = self.current();
         let state = self.read_state();
