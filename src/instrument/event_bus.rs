@@ -237,9 +237,14 @@ impl<S: Service + 'static> Future for Publish<'_, S> {
         let layered = match &mut this.layered {
             Some(layered) => layered,
             None => {
-                let handed = match this.bus.publish_now_layered(this.topic, &mut this.message) {
-                    Now::Done(answer) => return Poll::Ready(answer),
-                    Now::Later(handed) => handed,
+                // With the `publish` span wanted (same target: this module), the layered path opens it.
+                let handed = if tracing::span_enabled!(tracing::Level::INFO) {
+                    None
+                } else {
+                    match this.bus.publish_now_layered(this.topic, &mut this.message) {
+                        Now::Done(answer) => return Poll::Ready(answer),
+                        Now::Later(handed) => handed,
+                    }
                 };
                 // Not answered: the message is back (gone only when this future had answered already).
                 let Some(message) = this.message.take() else {
@@ -514,5 +519,71 @@ mod tests {
             ) && text.matches(r#"operation="publish",result="#).count() == 2,
             "{text}"
         );
+    }
+
+    /// Records the names of the spans its filter lets through.
+    #[derive(Clone, Default)]
+    struct SpanNames(Arc<std::sync::Mutex<Vec<&'static str>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanNames {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            _: &tracing::span::Id,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            self.0.lock().unwrap().push(attrs.metadata().name());
+        }
+    }
+
+    /// Each span of a publish is opened exactly when a subscriber's filter wants it, whichever path the
+    /// call takes: the `publish` span alone when only `avb::instrument` is wanted (the metered layer
+    /// could answer on the spot; the wrapper must not), the `avb` span alone when only `avb::layers` is,
+    /// both or neither — and the message is published once each time.
+    #[tokio::test]
+    async fn spans_are_opened_exactly_when_wanted_on_either_path() {
+        use tracing_subscriber::filter::{LevelFilter, Targets};
+        use tracing_subscriber::layer::SubscriberExt;
+        let ws = avb_core::WorkspaceId::new("w").unwrap();
+        let topic = Topic::new(&ws, "spans").unwrap();
+        let wanted = [
+            (vec!["avb::instrument"], vec!["publish"]),
+            (vec!["avb::layers"], vec!["avb"]),
+            (
+                vec!["avb::instrument", "avb::layers"],
+                vec!["publish", "avb"],
+            ),
+            (vec!["some_other_crate"], vec![]),
+        ];
+        for (targets, expected) in wanted {
+            let names = SpanNames::default();
+            let filter = targets
+                .iter()
+                .fold(Targets::new(), |f, t| f.with_target(*t, LevelFilter::INFO));
+            let subscriber = tracing_subscriber::registry().with(
+                tracing_subscriber::Layer::with_filter(names.clone(), filter),
+            );
+            let _guard = tracing::subscriber::set_default(subscriber);
+            let metrics = Arc::new(Metrics::new());
+            let memory: Arc<dyn EventBus> = Arc::new(MemoryBus::builder().build().unwrap());
+            let bus = InstrumentedBus::new(
+                memory.clone(),
+                MeteredLayer::new(metrics.clone(), "event_bus", "memory")
+                    .layer(PortLayers::default_for(crate::Port::EventBus).stack(Direct)),
+            );
+            let mut sub = memory
+                .subscribe(&topic, "g", StartPosition::Earliest)
+                .await
+                .unwrap();
+            let m = Message::new(&b"x"[..]);
+            assert_eq!(bus.publish(&topic, m.clone()).await.unwrap(), m.id);
+            let d = sub.next().await.unwrap().unwrap();
+            assert_eq!(d.message_id(), &m.id);
+            let mut seen = names.0.lock().unwrap().clone();
+            seen.sort_unstable();
+            let mut expected = expected;
+            expected.sort_unstable();
+            assert_eq!(seen, expected, "spans with {targets:?} wanted");
+        }
     }
 }

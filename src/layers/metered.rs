@@ -117,15 +117,18 @@ impl<S: Service> Service for Metered<S> {
         self.inner.may_retry()
     }
 
-    /// Only while no subscriber wants `INFO` spans (one relaxed read: then the `avb` span would be
-    /// disabled, so there is none to open); a done call is counted and timed as `call` counts it.
+    /// Only while no subscriber wants this module's `INFO` spans (then the `avb` span would be disabled,
+    /// so there is none to open: with no subscriber, or one whose filter turns `avb::layers` below
+    /// `INFO`, a relaxed read and the callsite's cached interest); a done call is counted and timed as
+    /// `call` counts it.
     #[inline]
     fn call_now<T, E, F>(&self, operation: &'static str, now: F) -> Now<T, E>
     where
         E: Classify + From<Refusal>,
         F: FnOnce() -> Option<Result<T, E>>,
     {
-        if tracing::level_enabled!(tracing::Level::INFO) {
+        // The same target as the `avb` span (this module).
+        if tracing::span_enabled!(tracing::Level::INFO) {
             return Now::Later(None);
         }
         let started = sampled().then(Instant::now);
