@@ -384,11 +384,8 @@ mod tests {
     use async_trait::async_trait;
     use avb_event_bus::memory::MemoryBus;
 
-    /// The Platform's publish answers on its first poll on the memory bus, and only then: a future that
-    /// is created and dropped publishes nothing (as on every backend that waits), and a polled one
-    /// publishes once, counted once.
-    #[tokio::test]
-    async fn a_layered_publish_happens_when_polled_never_before() {
+    /// A memory bus, the same bus behind the Platform's default layers, and their metrics.
+    fn layered_memory() -> (Arc<dyn EventBus>, impl EventBus, Arc<Metrics>) {
         let metrics = Arc::new(Metrics::new());
         let memory: Arc<dyn EventBus> = Arc::new(MemoryBus::builder().build().unwrap());
         let bus = InstrumentedBus::new(
@@ -396,6 +393,15 @@ mod tests {
             MeteredLayer::new(metrics.clone(), "event_bus", "memory")
                 .layer(PortLayers::default_for(crate::Port::EventBus).stack(Direct)),
         );
+        (memory, bus, metrics)
+    }
+
+    /// The Platform's publish answers on its first poll on the memory bus, and only then: a future that
+    /// is created and dropped publishes nothing (as on every backend that waits), and a polled one
+    /// publishes once, counted once.
+    #[tokio::test]
+    async fn a_layered_publish_happens_when_polled_never_before() {
+        let (memory, bus, metrics) = layered_memory();
         let ws = avb_core::WorkspaceId::new("w").unwrap();
         let topic = Topic::new(&ws, "lazy").unwrap();
         let mut sub = memory
@@ -564,13 +570,7 @@ mod tests {
                 tracing_subscriber::Layer::with_filter(names.clone(), filter),
             );
             let _guard = tracing::subscriber::set_default(subscriber);
-            let metrics = Arc::new(Metrics::new());
-            let memory: Arc<dyn EventBus> = Arc::new(MemoryBus::builder().build().unwrap());
-            let bus = InstrumentedBus::new(
-                memory.clone(),
-                MeteredLayer::new(metrics.clone(), "event_bus", "memory")
-                    .layer(PortLayers::default_for(crate::Port::EventBus).stack(Direct)),
-            );
+            let (memory, bus, _) = layered_memory();
             let mut sub = memory
                 .subscribe(&topic, "g", StartPosition::Earliest)
                 .await
