@@ -294,3 +294,27 @@ pub async fn dropped_subscription_gives_back_read_ahead(
     all_first_attempts(c, &later, &got);
     Ok(())
 }
+
+/// A `publish` or `publish_batch` whose future is created and dropped without being polled publishes
+/// nothing, on every backend (sandbox and live alike: a port call does its work when awaited, never
+/// when called — the Platform's layers included); the next published message is the first delivered.
+pub async fn unpolled_publish_publishes_nothing(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let bus = bus(s, c).await?;
+    let topic = unique_topic("unpolled_publish");
+    let mut sub = subscribe(c, &*bus, &topic, "g", StartPosition::Earliest).await?;
+    drop(bus.publish(&topic, Message::new(&b"never"[..])));
+    drop(bus.publish_batch(&topic, vec![Message::new(&b"never either"[..])]));
+    let marker = Message::new(&b"marker"[..]);
+    c.ok("publish", bus.publish(&topic, marker.clone()).await)?;
+    let d = recv(c, &mut sub, patience(s), "delivered").await?;
+    c.check_eq(
+        "first_is_the_awaited_one",
+        &d.message().id,
+        &marker.id,
+        "the first delivery after two dropped, never-polled publishes",
+    );
+    c.ok("ack", d.ack().await)?;
+    let more = silence(&mut sub, quiet(s)).await;
+    quiet_check(c, "nothing_else", more);
+    Ok(())
+}

@@ -166,6 +166,7 @@ pub fn cases<'a>() -> Vec<Case<Subject<'a>>> {
         case!(dropped_consumer_redelivery).requires(&[TWO_ATTEMPTS]),
         case!(cancelled_next_loses_nothing),
         case!(select_loses_nothing),
+        case!(unpolled_publish_publishes_nothing),
         case!(dropped_subscription_gives_back_read_ahead),
         case!(dead_letter).requires(&[DEAD_LETTER]),
         case!(per_key_order).requires(&[ORDERING_PER_KEY]),
