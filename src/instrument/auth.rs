@@ -1,13 +1,15 @@
 //! The Authenticator behind a layer stack: `authenticate` and `authenticate_introspected` go through it.
 
-use super::OnTheSpot;
-use crate::layers::{Refusal, Service};
+use crate::layers::{Now, Refusal, Service};
 use async_trait::async_trait;
 use avb_auth::{Authenticator, Capabilities, Error, Principal, Result};
 use avb_core::Health;
 use avb_core::forward::BoxFuture;
 use futures::future::Either;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Self {
@@ -63,9 +65,42 @@ impl<S: Service + 'static> InstrumentedAuth<S> {
     }
 }
 
+/// The future of [`InstrumentedAuth::authenticate`]: on its first poll, `call_now`; if that does not
+/// answer, the layered call (boxed: only that path allocates it).
+struct Authenticate<'a, S> {
+    auth: &'a InstrumentedAuth<S>,
+    token: &'a str,
+    layered: Option<BoxFuture<'a, Result<Principal>>>,
+}
+
+impl<S: Service + 'static> Future for Authenticate<'_, S> {
+    type Output = Result<Principal>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let layered = match &mut this.layered {
+            Some(layered) => layered,
+            None => {
+                let (auth, token) = (this.auth, this.token);
+                let handed = match auth
+                    .stack
+                    .call_now("authenticate", || auth.inner.authenticate_now(token))
+                {
+                    Now::Done(answer) => return Poll::Ready(answer),
+                    Now::Later(handed) => handed,
+                };
+                this.layered
+                    .insert(Box::pin(auth.authenticate_layered(token, handed)))
+            }
+        };
+        layered.as_mut().poll(cx)
+    }
+}
+
 #[async_trait]
 impl<S: Service + 'static> Authenticator for InstrumentedAuth<S> {
-    // Not an `async fn`: the call's future is an [`OnTheSpot`], which answers on its first poll through
+    // Not an `async fn`: the call's future is [`Authenticate`], which answers on its first poll through
     // `Service::call_now` when the backend decides without waiting and nothing needs a span, and
     // otherwise runs `authenticate_layered`. Lazy either way.
     fn authenticate<'life0, 'life1, 'async_trait>(
@@ -77,20 +112,11 @@ impl<S: Service + 'static> Authenticator for InstrumentedAuth<S> {
         'life1: 'async_trait,
         Self: 'async_trait,
     {
-        Box::pin(OnTheSpot::new(
-            move || {
-                self.stack
-                    .call_now("authenticate", || self.inner.authenticate_now(bearer_token))
-                    .done()
-            },
-            move |handed| Box::pin(self.authenticate_layered(bearer_token, handed)),
-            || {
-                Err(Error::IssuerUnavailable {
-                    issuer: "(layers)".into(),
-                    reason: "an authenticate future was polled after it answered".into(),
-                })
-            },
-        ))
+        Box::pin(Authenticate {
+            auth: self,
+            token: bearer_token,
+            layered: None,
+        })
     }
 
     async fn authenticate_introspected(&self, bearer_token: &str) -> Result<Principal> {

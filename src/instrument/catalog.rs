@@ -1,13 +1,15 @@
 //! The Catalog behind a layer stack: every read goes through it.
 
-use super::OnTheSpot;
-use crate::layers::{Refusal, Service};
+use crate::layers::{Now, Refusal, Service};
 use async_trait::async_trait;
 use avb_catalog::{Capabilities, Catalog, Error, Inputs, Method, Mismatch, Ontology, Result};
 use avb_core::Health;
 use avb_core::forward::BoxFuture;
 use futures::future::Either;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Self {
@@ -63,6 +65,40 @@ impl<S: Service + 'static> InstrumentedCatalog<S> {
     }
 }
 
+/// The future of [`InstrumentedCatalog::validate_call`]: on its first poll, `call_now`; if that does not
+/// answer, the layered call (boxed: only that path allocates it).
+struct ValidateCall<'a, S> {
+    catalog: &'a InstrumentedCatalog<S>,
+    method_id: &'a str,
+    inputs: &'a Inputs,
+    layered: Option<BoxFuture<'a, Result<Vec<Mismatch>>>>,
+}
+
+impl<S: Service + 'static> Future for ValidateCall<'_, S> {
+    type Output = Result<Vec<Mismatch>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let layered = match &mut this.layered {
+            Some(layered) => layered,
+            None => {
+                let (catalog, method_id, inputs) = (this.catalog, this.method_id, this.inputs);
+                let handed = match catalog.stack.call_now("validate_call", || {
+                    catalog.inner.validate_call_now(method_id, inputs)
+                }) {
+                    Now::Done(answer) => return Poll::Ready(answer),
+                    Now::Later(handed) => handed,
+                };
+                this.layered.insert(Box::pin(
+                    catalog.validate_call_layered(method_id, inputs, handed),
+                ))
+            }
+        };
+        layered.as_mut().poll(cx)
+    }
+}
+
 #[async_trait]
 impl<S: Service + 'static> Catalog for InstrumentedCatalog<S> {
     fn backend(&self) -> &'static str {
@@ -99,7 +135,7 @@ impl<S: Service + 'static> Catalog for InstrumentedCatalog<S> {
             .await
     }
 
-    // Not an `async fn`: the call's future is an [`OnTheSpot`], which answers on its first poll through
+    // Not an `async fn`: the call's future is [`ValidateCall`], which answers on its first poll through
     // `Service::call_now` when the catalog is in memory and nothing needs a span, and otherwise runs
     // `validate_call_layered`. Lazy either way.
     fn validate_call<'life0, 'life1, 'life2, 'async_trait>(
@@ -113,23 +149,12 @@ impl<S: Service + 'static> Catalog for InstrumentedCatalog<S> {
         'life2: 'async_trait,
         Self: 'async_trait,
     {
-        Box::pin(OnTheSpot::new(
-            move || {
-                self.stack
-                    .call_now("validate_call", || {
-                        self.inner.validate_call_now(method_id, inputs)
-                    })
-                    .done()
-            },
-            move |handed| Box::pin(self.validate_call_layered(method_id, inputs, handed)),
-            || {
-                Err(Error::Unavailable {
-                    backend: "layers",
-                    endpoint: String::new(),
-                    detail: "a validate_call future was polled after it answered".into(),
-                })
-            },
-        ))
+        Box::pin(ValidateCall {
+            catalog: self,
+            method_id,
+            inputs,
+            layered: None,
+        })
     }
 
     async fn health(&self) -> Health {

@@ -8,9 +8,8 @@
 //! redeliveries and deliveries in flight per topic (see `in_flight.rs`); each (topic, group) it subscribes
 //! is watched for the backlog gauges ([`Metrics::watch_backlog`]).
 
-use super::OnTheSpot;
 use super::in_flight::{DeadLetter, InFlight};
-use crate::layers::{Refusal, Service};
+use crate::layers::{Now, Refusal, Service};
 use crate::metrics::{DeliveryHandles, Metrics};
 use crate::trace::{TRACEPARENT, producer_context, receive_span};
 use async_trait::async_trait;
@@ -22,7 +21,10 @@ use avb_event_bus::{
     StartPosition, Subscription, Topic,
 };
 use futures::future::Either;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use tracing::Instrument;
 use tracing::field::Empty;
 
@@ -144,61 +146,28 @@ impl<S> std::fmt::Debug for InstrumentedBus<S> {
 }
 
 impl<S: Service + 'static> InstrumentedBus<S> {
-    /// One attempt on the spot, taking the message from `slot`: the answer, or `None` when the backend
-    /// has to wait. Either way a message not published is back in `slot` (a refused one too, for a retry).
+    /// `publish` on the spot (see [`Service::call_now`]), taking the message from `slot`: the whole
+    /// call's answer, or [`Now::Later`] with the message back in `slot` and the failure of the one
+    /// attempt made, if any, for [`Self::publish_layered`].
     #[inline]
-    fn publish_attempt_now(
+    fn publish_now_layered(
         &self,
         topic: &Topic,
         slot: &mut Option<Message>,
-    ) -> Option<Result<MessageId>> {
-        match self.inner.publish_now(topic, slot.take()?) {
-            PublishNow::Published(id) => Some(Ok(id)),
-            PublishNow::Failed(e, m) => {
-                *slot = Some(m);
-                Some(Err(e))
+    ) -> Now<MessageId, Error> {
+        self.stack.call_now("publish", || {
+            match self.inner.publish_now(topic, slot.take()?) {
+                PublishNow::Published(id) => Some(Ok(id)),
+                PublishNow::Failed(e, m) => {
+                    *slot = Some(m);
+                    Some(Err(e))
+                }
+                PublishNow::Wait(m) => {
+                    *slot = Some(m);
+                    None
+                }
             }
-            PublishNow::Wait(m) => {
-                *slot = Some(m);
-                None
-            }
-        }
-    }
-
-    /// `publish` on the spot ([`Service::call_now`]): the whole call's answer, or the message back with
-    /// the failure of the one attempt made, if any, for [`Self::publish_layered`]. The layered path
-    /// also when a subscriber wants the `publish` span (same target: this module), which it opens.
-    #[inline]
-    #[allow(
-        clippy::result_large_err,
-        reason = "the message goes back by value once, to the layered path, which takes it"
-    )]
-    fn publish_on_the_spot(
-        &self,
-        topic: &Topic,
-        message: Message,
-    ) -> std::result::Result<Result<MessageId>, (Message, Option<Error>)> {
-        if tracing::span_enabled!(tracing::Level::INFO) {
-            return Err((message, None));
-        }
-        let mut slot = Some(message);
-        let handed = match self
-            .stack
-            .call_now("publish", || self.publish_attempt_now(topic, &mut slot))
-            .done()
-        {
-            Ok(answer) => return Ok(answer),
-            Err(handed) => handed,
-        };
-        // Not answered: `call_now` made one attempt at most, and the message is back.
-        match slot {
-            Some(message) => Err((message, handed)),
-            None => Ok(Err(Error::Backend {
-                backend: "layers",
-                reason: "the layers gave no answer and kept the message".into(),
-                source: None,
-            })),
-        }
+        })
     }
 
     /// `publish` through the layers' futures: the `publish` span, the `traceparent`, retries with
@@ -223,25 +192,74 @@ impl<S: Service + 'static> InstrumentedBus<S> {
                 if let Some(failure) = handed.take() {
                     return Either::Left(std::future::ready(Err(failure)));
                 }
-                if let Some(answer) = self.publish_attempt_now(topic, &mut next) {
-                    return Either::Left(std::future::ready(answer));
-                }
-                match next.take() {
-                    Some(m) => {
-                        if may_retry {
-                            next = Some(m.clone());
-                        }
-                        Either::Right(self.inner.publish(topic, m))
-                    }
-                    None => Either::Left(std::future::ready(Err(Error::Backend {
+                let answer = match next.take() {
+                    None => Err(Error::Backend {
                         backend: "layers",
                         reason: "a layer called publish again without a retry layer".into(),
                         source: None,
-                    }))),
-                }
+                    }),
+                    Some(m) => match self.inner.publish_now(topic, m) {
+                        PublishNow::Published(id) => Ok(id),
+                        PublishNow::Failed(e, m) => {
+                            next = Some(m);
+                            Err(e)
+                        }
+                        PublishNow::Wait(m) => {
+                            if may_retry {
+                                next = Some(m.clone());
+                            }
+                            return Either::Right(self.inner.publish(topic, m));
+                        }
+                    },
+                };
+                Either::Left(std::future::ready(answer))
             })
             .instrument(span)
             .await
+    }
+}
+
+/// The future of [`InstrumentedBus::publish`]: on its first poll, `call_now`; if that does not answer,
+/// the layered call (boxed: only that path allocates it).
+struct Publish<'a, S> {
+    bus: &'a InstrumentedBus<S>,
+    topic: &'a Topic,
+    message: Option<Message>,
+    layered: Option<BoxFuture<'a, Result<MessageId>>>,
+}
+
+impl<S: Service + 'static> Future for Publish<'_, S> {
+    type Output = Result<MessageId>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let layered = match &mut this.layered {
+            Some(layered) => layered,
+            None => {
+                // With the `publish` span wanted (same target: this module), the layered path opens it.
+                let handed = if tracing::span_enabled!(tracing::Level::INFO) {
+                    None
+                } else {
+                    match this.bus.publish_now_layered(this.topic, &mut this.message) {
+                        Now::Done(answer) => return Poll::Ready(answer),
+                        Now::Later(handed) => handed,
+                    }
+                };
+                // Not answered: the message is back (gone only when this future had answered already).
+                let Some(message) = this.message.take() else {
+                    return Poll::Ready(Err(Error::Backend {
+                        backend: "layers",
+                        reason: "a publish future was polled after it answered".into(),
+                        source: None,
+                    }));
+                };
+                this.layered.insert(Box::pin(
+                    this.bus.publish_layered(this.topic, message, handed),
+                ))
+            }
+        };
+        layered.as_mut().poll(cx)
     }
 }
 
@@ -255,14 +273,9 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
         self.inner.capabilities()
     }
 
-    // Not an `async fn`: the call's future is an [`OnTheSpot`] (a few words and the message), which
-    // answers on its first poll through `Service::call_now` when the backend never waits and nothing
-    // needs a span, and otherwise runs `publish_layered`. Lazy either way: nothing happens before the
-    // first poll.
-    #[allow(
-        clippy::result_large_err,
-        reason = "the on-the-spot closure hands the message back by value once, to the layered path"
-    )]
+    // Not an `async fn`: the call's future is [`Publish`] (a few words and the message), which answers on
+    // its first poll through `Service::call_now` when the backend never waits and nothing needs a span,
+    // and otherwise runs `publish_layered`. Lazy either way: nothing happens before the first poll.
     fn publish<'life0, 'life1, 'async_trait>(
         &'life0 self,
         topic: &'life1 Topic,
@@ -273,17 +286,12 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
         'life1: 'async_trait,
         Self: 'async_trait,
     {
-        Box::pin(OnTheSpot::new(
-            move || self.publish_on_the_spot(topic, message),
-            move |(message, handed)| Box::pin(self.publish_layered(topic, message, handed)),
-            || {
-                Err(Error::Backend {
-                    backend: "layers",
-                    reason: "a publish future was polled after it answered".into(),
-                    source: None,
-                })
-            },
-        ))
+        Box::pin(Publish {
+            bus: self,
+            topic,
+            message: Some(message),
+            layered: None,
+        })
     }
 
     async fn publish_batch(

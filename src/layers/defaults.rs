@@ -131,17 +131,21 @@ impl<S: Service> Service for Stack<S> {
         if self.circuit.as_ref().is_some_and(|c| !c.is_closed()) {
             return Now::Later(None);
         }
-        let would_retry = || {
-            self.retry.as_ref().is_some_and(|(settings, budget)| {
-                settings.max_attempts > 1 && budget.can_withdraw()
-            })
-        };
         let answer = match self.inner.call_now(operation, now) {
-            Now::Done(Err(e)) if e.is_retryable() && would_retry() => return Now::Later(Some(e)),
             Now::Done(answer) => answer,
             later => return later,
         };
         let failed = matches!(&answer, Err(e) if e.is_retryable());
+        if failed
+            && self.retry.as_ref().is_some_and(|(settings, budget)| {
+                settings.max_attempts > 1 && budget.can_withdraw()
+            })
+        {
+            return match answer {
+                Err(e) => Now::Later(Some(e)),
+                Ok(_) => Now::Done(answer),
+            };
+        }
         if let Some((_, budget)) = &self.retry {
             budget.deposit();
         }

@@ -140,7 +140,6 @@ pub trait Service: Send + Sync {
 
 /// How [`Service::call_now`] ended.
 #[derive(Debug)]
-#[must_use]
 pub enum Now<T, E> {
     /// The whole call's answer, counted and recorded by every layer as `call` would have.
     Done(Result<T, E>),
@@ -148,17 +147,6 @@ pub enum Now<T, E> {
     /// with a retryable error that the retry layer will retry after its backoff — hand it to `call` as
     /// its first attempt's answer; no layer has counted or recorded it yet.
     Later(Option<E>),
-}
-
-impl<T, E> Now<T, E> {
-    /// `Ok` with the answer ([`Now::Done`]), or `Err` with what to hand to `call` ([`Now::Later`]).
-    #[inline]
-    pub fn done(self) -> Result<Result<T, E>, Option<E>> {
-        match self {
-            Now::Done(answer) => Ok(answer),
-            Now::Later(handed) => Err(handed),
-        }
-    }
 }
 
 /// A layer: wraps an inner service into its own.
