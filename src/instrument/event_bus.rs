@@ -126,6 +126,11 @@ impl Traced {
 
 #[async_trait]
 impl Source for Traced {
+    fn try_next(&mut self) -> Option<Result<Delivery>> {
+        let got = self.inner.try_next()?;
+        Some(got.map(|d| self.seen(d)))
+    }
+
     async fn next(&mut self) -> Option<Result<Delivery>> {
         let got = self.inner.next().await?;
         Some(got.map(|d| self.seen(d)))
@@ -350,7 +355,7 @@ impl<S: Service + 'static> EventBus for InstrumentedBus<S> {
                     on_drop: caps.redeliver_on_drop,
                     counter: handles.dead_lettered(),
                 });
-            let in_flight = InFlight::new(handles.in_flight(), topic, group, dead_letter);
+            let in_flight = InFlight::new(handles.in_flight(), dead_letter);
             (handles, in_flight)
         });
         Ok(Subscription::new(Box::new(Traced {

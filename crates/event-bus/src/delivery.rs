@@ -126,16 +126,57 @@ pub struct Delivery {
     from: Handle,
     receipt: Receipt,
     state: AtomicU8,
+    /// Told how this delivery ends ([`Delivery::watched`]); `None` on a backend's own deliveries.
+    watch: Option<Arc<dyn Watch>>,
+}
+
+/// How a watched delivery ended (see [`Watch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ended {
+    /// Acked (by [`Delivery::ack`] or [`Delivery::ack_all`]).
+    Acked,
+    /// Nacked: the backend redelivers it, or dead-letters it after `max_attempts`.
+    Nacked,
+    /// Dropped without `ack` or `nack`: the backend redelivers it (see [`Delivery`]).
+    Dropped,
+    /// Dropped while an `ack`, `nack` or `extend` of it had been cancelled mid-call: the backend may or
+    /// may not have settled it.
+    Abandoned,
+}
+
+/// Watches deliveries for instrumentation (a gauge of deliveries in flight, a count of dead letters)
+/// without wrapping them: [`Delivery::watched`] attaches one, and it is told exactly once how the
+/// delivery ended. Settling is unchanged (the backend's, one call for a batch), so a watch costs a
+/// reference count per delivery, not a second delivery.
+pub trait Watch: Send + Sync {
+    /// `delivery` ended `how`; called once per watched delivery, after a successful settlement or when it
+    /// is dropped. Must not block.
+    fn ended(&self, delivery: &Delivery, how: Ended);
+}
+
+/// Two watches of one delivery, told in the order they were attached.
+struct Both(Arc<dyn Watch>, Arc<dyn Watch>);
+
+impl Watch for Both {
+    fn ended(&self, delivery: &Delivery, how: Ended) {
+        self.0.ended(delivery, how);
+        self.1.ended(delivery, how);
+    }
 }
 
 /// Where a delivery comes from and how it is settled.
+/// One word or two: a delivery stays small (its size is what a batch moves), with its watch beside it.
 enum Handle {
-    Parts {
-        topic: Arc<Topic>,
-        group: Arc<str>,
-        settle: Arc<dyn Settle>,
-    },
+    Parts(Arc<Parts>),
     Origin(Arc<dyn Origin>),
+}
+
+/// What [`Delivery::new`] is given, kept together behind one pointer.
+struct Parts {
+    topic: Arc<Topic>,
+    group: Arc<str>,
+    settle: Arc<dyn Settle>,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -150,7 +191,8 @@ impl std::fmt::Debug for Delivery {
 }
 
 impl Delivery {
-    /// Builds a delivery (for backends).
+    /// Builds a delivery (for backends). The parts are kept behind one new allocation; a backend on a hot
+    /// path implements [`Origin`] once per subscription and uses [`Delivery::from_origin`] instead.
     pub fn new(
         message: Arc<Message>,
         topic: Arc<Topic>,
@@ -160,13 +202,14 @@ impl Delivery {
     ) -> Self {
         Self {
             message,
-            from: Handle::Parts {
+            from: Handle::Parts(Arc::new(Parts {
                 topic,
                 group,
                 settle,
-            },
+            })),
             receipt,
             state: AtomicU8::new(OPEN),
+            watch: None,
         }
     }
     /// Builds a delivery whose topic, group and settlement come from one [`Origin`] (for backends).
@@ -176,11 +219,26 @@ impl Delivery {
             from: Handle::Origin(origin),
             receipt,
             state: AtomicU8::new(OPEN),
+            watch: None,
+        }
+    }
+    /// This delivery, with `watch` told how it ends (for instrumentation: see [`Watch`]). A delivery can
+    /// carry several watches; each is told once.
+    pub fn watched(mut self, watch: Arc<dyn Watch>) -> Self {
+        self.watch = Some(match self.watch.take() {
+            None => watch,
+            Some(first) => Arc::new(Both(first, watch)),
+        });
+        self
+    }
+    fn tell(&self, how: Ended) {
+        if let Some(watch) = &self.watch {
+            watch.ended(self, how);
         }
     }
     fn settle(&self) -> &dyn Settle {
         match &self.from {
-            Handle::Parts { settle, .. } => settle.as_ref(),
+            Handle::Parts(parts) => parts.settle.as_ref(),
             Handle::Origin(origin) => origin.as_ref(),
         }
     }
@@ -191,14 +249,14 @@ impl Delivery {
     /// The topic it was published to.
     pub fn topic(&self) -> &Topic {
         match &self.from {
-            Handle::Parts { topic, .. } => topic,
+            Handle::Parts(parts) => &parts.topic,
             Handle::Origin(origin) => origin.topic(),
         }
     }
     /// The consumer group it was delivered to.
     pub fn group(&self) -> &str {
         match &self.from {
-            Handle::Parts { group, .. } => group,
+            Handle::Parts(parts) => &parts.group,
             Handle::Origin(origin) => origin.group(),
         }
     }
@@ -245,6 +303,9 @@ impl Delivery {
             None => settle.ack(&self.receipt).await,
         };
         self.finish(&result, ACKED);
+        if result.is_ok() {
+            self.tell(Ended::Acked);
+        }
         result
     }
 
@@ -257,6 +318,9 @@ impl Delivery {
         self.begin("nack")?;
         let result = self.settle().nack(&self.receipt, delay, reason).await;
         self.finish(&result, NACKED);
+        if result.is_ok() {
+            self.tell(Ended::Nacked);
+        }
         result
     }
 }
@@ -312,6 +376,7 @@ impl Delivery {
             }
             for d in now {
                 d.state.store(ACKED, Ordering::Release);
+                d.tell(Ended::Acked);
             }
             rest = later;
         }
@@ -360,8 +425,16 @@ fn same_settle(a: &dyn Settle, b: &dyn Settle) -> bool {
 
 impl Drop for Delivery {
     fn drop(&mut self) {
-        if *self.state.get_mut() == OPEN {
+        let state = *self.state.get_mut();
+        if state == OPEN {
             self.settle().dropped(&self.receipt);
+        }
+        if self.watch.is_some() {
+            match state {
+                OPEN => self.tell(Ended::Dropped),
+                BUSY => self.tell(Ended::Abandoned),
+                _ => {} // told when it was settled
+            }
         }
     }
 }
@@ -422,6 +495,13 @@ impl Subscription {
         }
     }
 
+    /// A delivery that is ready now, without waiting: what [`Subscription::next`] would return at once,
+    /// or `None` when it would wait (nothing ready, a backend that always waits for I/O, or a closed bus —
+    /// `next` tells which). Every promise of `next` holds for what it hands out.
+    pub fn try_next(&mut self) -> Option<Result<Delivery>> {
+        self.source.try_next()
+    }
+
     /// Waits for the next deliveries: at least one and at most `max` (a `max` of 0 counts as 1), taken
     /// together (one lock and one wake-up on the in-memory bus; what one Redis `XREADGROUP COUNT n` read).
     /// `None` once the bus is closed. Each delivery is settled on its own or all at once with
@@ -429,5 +509,168 @@ impl Subscription {
     /// per-key order, redelivery, dead-lettering), and this method is cancel-safe in the same way.
     pub async fn next_batch(&mut self, max: usize) -> Option<Result<Vec<Delivery>>> {
         self.source.next_batch(max.max(1)).await
+    }
+}
+
+#[cfg(test)]
+mod watch_tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A settle whose `ack` fails while `failing`, and pends forever while `stalled` (no `try_ack`: the
+    /// async path); it counts its backend calls.
+    #[derive(Default)]
+    struct Backend {
+        failing: std::sync::atomic::AtomicBool,
+        stalled: std::sync::atomic::AtomicBool,
+        calls: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl Settle for Backend {
+        async fn ack(&self, _: &Receipt) -> Result<()> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.stalled.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(Error::Unavailable {
+                    backend: "test",
+                    reason: "down".into(),
+                    source: None,
+                });
+            }
+            Ok(())
+        }
+        async fn nack(&self, _: &Receipt, _: Duration, _: &str) -> Result<()> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        async fn ack_batch(&self, receipts: &[&Receipt]) -> Result<()> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            assert!(!receipts.is_empty());
+            Ok(())
+        }
+    }
+
+    /// Records every ending it is told, with the delivery's attempt.
+    #[derive(Default)]
+    struct Log(Mutex<Vec<(u32, Ended)>>);
+
+    impl Watch for Log {
+        fn ended(&self, delivery: &Delivery, how: Ended) {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((delivery.attempt(), how));
+        }
+    }
+
+    impl Log {
+        fn take(&self) -> Vec<(u32, Ended)> {
+            std::mem::take(
+                &mut *self
+                    .0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+        }
+    }
+
+    fn delivery(backend: &Arc<Backend>, attempt: u32, log: &Arc<Log>) -> Delivery {
+        let ws = avb_core::WorkspaceId::new("w").unwrap_or_else(|e| panic!("{e}"));
+        let topic = Topic::new(&ws, "t").unwrap_or_else(|e| panic!("{e}"));
+        let settle: Arc<dyn Settle> = backend.clone();
+        Delivery::new(
+            Arc::new(Message::new(&b"m"[..])),
+            Arc::new(topic),
+            Arc::from("g"),
+            Receipt {
+                attempt,
+                ..Receipt::default()
+            },
+            settle,
+        )
+        .watched(log.clone())
+    }
+
+    #[tokio::test]
+    async fn a_watch_is_told_once_how_each_delivery_ended() {
+        let backend = Arc::new(Backend::default());
+        let log = Arc::new(Log::default());
+
+        let d = delivery(&backend, 1, &log);
+        d.ack().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(d.ack().await.is_err(), "acked once");
+        drop(d);
+        assert_eq!(
+            log.take(),
+            vec![(1, Ended::Acked)],
+            "told at the ack, not again at the drop"
+        );
+
+        let d = delivery(&backend, 2, &log);
+        d.nack(Duration::ZERO, "no")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(d);
+        assert_eq!(log.take(), vec![(2, Ended::Nacked)]);
+
+        drop(delivery(&backend, 3, &log));
+        assert_eq!(log.take(), vec![(3, Ended::Dropped)]);
+
+        // A failed ack leaves it open and untold; the retry that succeeds tells.
+        let d = delivery(&backend, 4, &log);
+        backend.failing.store(true, Ordering::SeqCst);
+        assert!(d.ack().await.is_err());
+        assert_eq!(log.take(), vec![]);
+        backend.failing.store(false, Ordering::SeqCst);
+        d.ack().await.unwrap_or_else(|e| panic!("{e}"));
+        drop(d);
+        assert_eq!(log.take(), vec![(4, Ended::Acked)]);
+
+        // A batch of watched deliveries is still one backend call, and each is told.
+        let calls = backend.calls.load(Ordering::SeqCst);
+        let batch: Vec<Delivery> = (5..8).map(|a| delivery(&backend, a, &log)).collect();
+        Delivery::ack_all(&batch)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(backend.calls.load(Ordering::SeqCst), calls + 1);
+        drop(batch);
+        assert_eq!(
+            log.take(),
+            vec![(5, Ended::Acked), (6, Ended::Acked), (7, Ended::Acked)]
+        );
+
+        // An ack cancelled mid-call, then the delivery dropped: told it was abandoned, once.
+        backend.stalled.store(true, Ordering::SeqCst);
+        let d = delivery(&backend, 8, &log);
+        let cancelled = tokio::time::timeout(Duration::from_millis(10), d.ack()).await;
+        assert!(cancelled.is_err(), "the stalled ack never answers");
+        assert_eq!(log.take(), vec![]);
+        drop(d);
+        assert_eq!(log.take(), vec![(8, Ended::Abandoned)]);
+    }
+
+    /// A delivery is what a batch moves and every hand-out builds: a watch must not make it bigger than
+    /// it was without one (96 bytes).
+    #[test]
+    fn a_delivery_stays_small() {
+        assert!(
+            std::mem::size_of::<Delivery>() <= 88,
+            "{}",
+            std::mem::size_of::<Delivery>()
+        );
+    }
+
+    #[tokio::test]
+    async fn every_watch_of_a_delivery_is_told() {
+        let backend = Arc::new(Backend::default());
+        let (first, second) = (Arc::new(Log::default()), Arc::new(Log::default()));
+        let d = delivery(&backend, 1, &first).watched(second.clone());
+        drop(d);
+        assert_eq!(first.take(), vec![(1, Ended::Dropped)]);
+        assert_eq!(second.take(), vec![(1, Ended::Dropped)]);
     }
 }

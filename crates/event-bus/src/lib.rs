@@ -58,7 +58,7 @@ pub use avb_core::{Classify, ErrorClass, Health, NotCompiled, WorkspaceId};
 pub use backlog::Backlog;
 pub use config::{EventBusConfig, EventBusKind};
 pub use dedupe::Dedupe;
-pub use delivery::{Delivery, Subscription};
+pub use delivery::{Delivery, Ended, Subscription, Watch};
 pub use error::{BoxError, Error, Result};
 pub use open::open;
 pub use types::{
