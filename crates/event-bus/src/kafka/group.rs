@@ -94,17 +94,19 @@ impl Reader {
     }
 
     /// Hands out up to `max` ready records whose keys are free, in queue order, under one lock of the
-    /// state (cancel-safe: no await); empty when none is ready.
-    fn take_many(self: &Arc<Self>, max: usize) -> Vec<Delivery> {
+    /// state (cancel-safe: no await), each to `out`; how many (0 when none is ready). No list is built on
+    /// the way: `next` takes one record with no allocation but the delivery's own.
+    fn take_with(self: &Arc<Self>, max: usize, mut out: impl FnMut(Delivery)) -> usize {
         if self.draining.load(Ordering::SeqCst) {
-            return Vec::new();
+            return 0;
         }
-        let mut taken = Vec::new();
+        let origin: Arc<dyn Origin> = self.clone();
+        let mut taken = 0;
         let mut state = lock(&self.state);
         let was_full = state.ready.len() >= READ_AHEAD;
         let deadline = Instant::now() + self.settings.ack_timeout;
         let mut from = 0;
-        while taken.len() < max {
+        while taken < max {
             let Some(at) = (from..state.ready.len()).find(|i| state.key_free(&state.ready[*i]))
             else {
                 break;
@@ -133,34 +135,43 @@ impl Reader {
             };
             let message = entry.message.clone();
             state.out.insert(tag, Out { entry, deadline });
-            taken.push((message, receipt));
+            out(Delivery::from_origin(message, receipt, origin.clone()));
+            taken += 1;
         }
         let room = was_full && state.ready.len() < READ_AHEAD;
         drop(state);
         if room {
             self.room.notify_one();
         }
-        let origin: Arc<dyn Origin> = self.clone();
         taken
-            .into_iter()
-            .map(|(message, receipt)| Delivery::from_origin(message, receipt, origin.clone()))
-            .collect()
     }
 
     /// A delivery, or else the consumer's unreported error (cancel-safe: no await).
     fn take_or_error(self: &Arc<Self>) -> Option<Result<Delivery>> {
-        match self.take_many_or_error(1)? {
-            Ok(mut batch) => batch.pop().map(Ok),
-            Err(e) => Some(Err(e)),
+        let mut one = None;
+        if self.take_with(1, |d| one = Some(d)) > 0 {
+            return one.map(Ok);
         }
+        self.unreported_error()
     }
 
     /// Up to `max` deliveries (at least one), or else the consumer's unreported error; `None`: neither.
     fn take_many_or_error(self: &Arc<Self>, max: usize) -> Option<Result<Vec<Delivery>>> {
-        let batch = self.take_many(max);
-        if !batch.is_empty() {
+        let mut batch = Vec::new();
+        let took = self.take_with(max, |d| {
+            if batch.capacity() == 0 {
+                batch.reserve(max.min(READ_BATCH));
+            }
+            batch.push(d);
+        });
+        if took > 0 {
             return Some(Ok(batch));
         }
+        self.unreported_error()
+    }
+
+    /// The consumer's error not reported yet (none while draining).
+    fn unreported_error<T>(&self) -> Option<Result<T>> {
         if self.draining.load(Ordering::SeqCst) {
             return None;
         }

@@ -7,7 +7,7 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::{ClientContext, Offset, Statistics, TopicPartitionList};
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::time::Instant;
@@ -65,8 +65,76 @@ pub(super) struct Part {
     /// The offset after the last record read.
     pub(super) next: i64,
     /// Offsets read and not settled.
-    pub(super) unsettled: BTreeSet<i64>,
+    pub(super) unsettled: Unsettled,
     pub(super) dirty: bool,
+}
+
+/// The offsets of one partition read and not settled: a ring in offset order whose front is the lowest
+/// unsettled offset (what a commit carries). Records arrive in offset order, so a read is a push at the
+/// back and a settle a binary search and a flag; settled offsets leave from the front as soon as nothing
+/// below them is open, and the whole ring is swept when a long-held record keeps more settled offsets
+/// behind it than there are open ones (memory stays proportional to the records in flight).
+#[derive(Default)]
+pub(super) struct Unsettled {
+    /// `(offset, settled)`, ascending offsets; the front is never settled.
+    ring: VecDeque<(i64, bool)>,
+    /// Entries of `ring` not settled.
+    open: usize,
+}
+
+/// Below this many entries the ring is never swept.
+const UNSETTLED_SWEEP_MIN: usize = 1024;
+
+impl Unsettled {
+    /// `offset` was read and is not settled (again, if it was settled before).
+    pub(super) fn insert(&mut self, offset: i64) {
+        if self.ring.back().is_none_or(|&(last, _)| last < offset) {
+            self.ring.push_back((offset, false));
+            self.open += 1;
+            return;
+        }
+        // Out of order (a partition read again): keep the ring sorted.
+        match self.ring.binary_search_by_key(&offset, |&(o, _)| o) {
+            Ok(at) => {
+                if std::mem::replace(&mut self.ring[at].1, false) {
+                    self.open += 1;
+                }
+            }
+            Err(at) => {
+                self.ring.insert(at, (offset, false));
+                self.open += 1;
+            }
+        }
+    }
+
+    /// `offset` is settled; `false` when it was not open.
+    pub(super) fn remove(&mut self, offset: i64) -> bool {
+        let Ok(at) = self.ring.binary_search_by_key(&offset, |&(o, _)| o) else {
+            return false;
+        };
+        if std::mem::replace(&mut self.ring[at].1, true) {
+            return false;
+        }
+        self.open -= 1;
+        while self.ring.front().is_some_and(|&(_, settled)| settled) {
+            self.ring.pop_front();
+        }
+        if self.ring.len() >= UNSETTLED_SWEEP_MIN && self.open * 2 < self.ring.len() {
+            self.ring.retain(|&(_, settled)| !settled);
+        }
+        true
+    }
+
+    /// The lowest offset not settled.
+    pub(super) fn first(&self) -> Option<i64> {
+        self.ring.front().map(|&(o, _)| o)
+    }
+
+    /// Offsets open.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.open
+    }
 }
 
 #[derive(Default)]
@@ -105,7 +173,7 @@ impl State {
     /// freed (a member waiting for that key's next record may go on).
     pub(super) fn settle(&mut self, partition: i32, offset: i64, key: Option<&String>) -> bool {
         if let Some(part) = self.parts.get_mut(&partition) {
-            part.unsettled.remove(&offset);
+            part.unsettled.remove(offset);
             part.dirty = true;
         }
         if let Some(k) = key
@@ -141,7 +209,7 @@ impl State {
                 continue;
             }
             part.dirty = false;
-            let at = part.unsettled.first().copied().unwrap_or(part.next);
+            let at = part.unsettled.first().unwrap_or(part.next);
             let mut meta = String::from(METADATA_PREFIX);
             if let Some(list) = attempts.get_mut(p) {
                 list.sort_unstable();
@@ -244,6 +312,41 @@ pub(super) type Kafka = StreamConsumer<Ctx>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    proptest! {
+        /// The ring answers as the ordered set it replaces, for any reads (in order, repeated or out of
+        /// order) and settlements (of open, settled or unknown offsets).
+        #[test]
+        fn unsettled_offsets_behave_as_an_ordered_set(
+            ops in proptest::collection::vec((any::<bool>(), 0i64..3000), 0..4000)
+        ) {
+            let (mut ring, mut model) = (Unsettled::default(), BTreeSet::new());
+            let mut next = 0i64;
+            for (read, n) in ops {
+                if read {
+                    // Mostly the next offset (as a partition is read), sometimes an earlier one again.
+                    let offset = if n % 7 == 0 { n % (next + 1) } else { next };
+                    next = next.max(offset + 1);
+                    ring.insert(offset);
+                    model.insert(offset);
+                } else {
+                    let offset = n % (next + 1);
+                    let settled = ring.remove(offset);
+                    prop_assert_eq!(settled, model.remove(&offset));
+                    // After a settle, settled offsets kept behind a held one are at most as many as the
+                    // open ones (or the ring is small).
+                    prop_assert!(
+                        !settled || ring.ring.len() <= (2 * model.len()).max(UNSETTLED_SWEEP_MIN),
+                        "ring {} open {}", ring.ring.len(), model.len()
+                    );
+                }
+                prop_assert_eq!(ring.first(), model.first().copied());
+                prop_assert_eq!(ring.len(), model.len());
+            }
+        }
+    }
 
     #[test]
     fn commit_metadata_round_trips_attempts() {
