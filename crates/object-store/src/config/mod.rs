@@ -128,6 +128,18 @@ pub const OBJECT_STORE_S3_PREFIX: Key = key(
     "Every key lives under this prefix in the bucket (shares one bucket between deployments); the environment scope (`AVB_RESOURCE_SCOPE`) comes below it: `<prefix>/<scope>/<key>`.",
 );
 
+/// `OBJECT_STORE_S3_TIMEOUT_MS`.
+pub const OBJECT_STORE_S3_TIMEOUT_MS: Key = key(
+    "OBJECT_STORE_S3_TIMEOUT_MS",
+    "object store",
+    "milliseconds, 1–3600000",
+    "`120000`",
+    "Time limit from sending an S3 request to the first byte of its answer (an upload's body included), so a server that accepts and never answers is an error, not a hang; connecting has its own 10 s limit, and a transfer that stalls after the first byte is cut by the AWS SDK's stalled-stream protection.",
+);
+
+/// The default of `OBJECT_STORE_S3_TIMEOUT_MS`.
+pub const S3_DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Every variable of the port, in documentation order.
 pub const VARS: &[Key] = &[
     OBJECT_STORE,
@@ -141,6 +153,7 @@ pub const VARS: &[Key] = &[
     OBJECT_STORE_S3_PATH_STYLE,
     OBJECT_STORE_S3_CHECKSUMS,
     OBJECT_STORE_S3_PREFIX,
+    OBJECT_STORE_S3_TIMEOUT_MS,
 ];
 
 /// The `fs` backend's root in the sandbox when `OBJECT_STORE_DIR` is unset.
@@ -252,7 +265,16 @@ impl S3Checksums {
     }
 }
 
+/// A duration as whole milliseconds (the JSON form of `*_MS` settings).
+fn millis<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// ObjectStore backend and its settings.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "resolved once at startup and matched by field: boxing the S3 settings buys nothing"
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ObjectStoreConfig {
@@ -286,6 +308,9 @@ pub enum ObjectStoreConfig {
         checksums: S3Checksums,
         /// `OBJECT_STORE_S3_PREFIX`: every key lives under this prefix (without a trailing `/`).
         prefix: Option<String>,
+        /// `OBJECT_STORE_S3_TIMEOUT_MS`: from sending a request to the first byte of its answer.
+        #[serde(rename = "timeout_ms", serialize_with = "millis")]
+        timeout: std::time::Duration,
         /// The environment scope: every key lives under `[<prefix>/]<scope>/` (`AVB_RESOURCE_SCOPE`,
         /// default the environment).
         scope: ResourceScope,
@@ -364,6 +389,11 @@ fn s3(r: &mut Reader<'_>, needed_by: &str) -> Option<ObjectStoreConfig> {
     let region = r.optional(&AWS_REGION);
     let credentials = credentials(r);
     let scope = r.resource_scope();
+    let timeout = r.integer(
+        &OBJECT_STORE_S3_TIMEOUT_MS,
+        S3_DEFAULT_TIMEOUT.as_millis() as u64,
+        1..=3_600_000,
+    );
     let endpoint = endpoint?;
     let inferred = S3Profile::infer(endpoint.as_ref().and_then(|e| e.expose().host_str()));
     let profile = r.choice(&OBJECT_STORE_S3_PROFILE, &S3Profile::NAMES, inferred);
@@ -385,6 +415,7 @@ fn s3(r: &mut Reader<'_>, needed_by: &str) -> Option<ObjectStoreConfig> {
         checksums: checksums?,
         prefix: prefix?,
         scope: scope?,
+        timeout: std::time::Duration::from_millis(timeout?),
     })
 }
 
@@ -452,6 +483,7 @@ impl fmt::Display for ObjectStoreConfig {
                 checksums,
                 prefix,
                 scope,
+                timeout,
             } => {
                 write!(f, "s3 bucket {bucket:?}")?;
                 if let Some(prefix) = prefix {
@@ -489,7 +521,8 @@ impl fmt::Display for ObjectStoreConfig {
                     ", static credentials ***"
                 } else {
                     ", credentials from the AWS SDK chain"
-                })
+                })?;
+                write!(f, ", answer within {} ms", timeout.as_millis())
             }
         }
     }

@@ -80,6 +80,16 @@ fn bad_values_name_variable_value_and_allowed_values() {
         ),
         ("OBJECT_STORE_S3_PREFIX", "a/../b", "no leading '/'"),
         ("OBJECT_STORE_S3_PREFIX", "/abs", "no leading '/'"),
+        (
+            "OBJECT_STORE_S3_TIMEOUT_MS",
+            "0",
+            "an integer from 1 to 3600000",
+        ),
+        (
+            "OBJECT_STORE_S3_TIMEOUT_MS",
+            "2m",
+            "an integer from 1 to 3600000",
+        ),
     ];
     for (key, value, allowed) in cases {
         let err = s3(&[(key, value)]).unwrap_err().to_string();
@@ -134,4 +144,17 @@ fn live_stores_carry_the_environment_scope() {
         panic!("expected fs")
     };
     assert_eq!(scope.as_str(), Some("development"));
+}
+
+#[test]
+fn the_s3_answer_timeout_defaults_to_two_minutes_and_is_read_in_milliseconds() {
+    let timeout = |extra: &[(&str, &str)]| match s3(extra).unwrap().backend {
+        ObjectStoreConfig::S3 { timeout, .. } => timeout,
+        other => panic!("expected s3, got {other:?}"),
+    };
+    assert_eq!(timeout(&[]), S3_DEFAULT_TIMEOUT);
+    assert_eq!(
+        timeout(&[("OBJECT_STORE_S3_TIMEOUT_MS", "2500")]),
+        std::time::Duration::from_millis(2500)
+    );
 }

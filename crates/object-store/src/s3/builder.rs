@@ -5,8 +5,12 @@ use crate::config::{ObjectStoreConfig, S3_DEFAULT_REGION, S3Checksums, S3Profile
 use crate::{Error, Result};
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
-    retry::RetryConfig,
+    retry::RetryConfig, timeout::TimeoutConfig,
 };
+use std::time::Duration;
+
+/// The time limit on connecting to the endpoint.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Default multipart part size for streamed puts: 8 MiB.
 pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
@@ -24,6 +28,7 @@ pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 /// | [`with_profile`](Self::with_profile) | `OBJECT_STORE_S3_PROFILE` | from the endpoint |
 /// | [`with_path_style`](Self::with_path_style) | `OBJECT_STORE_S3_PATH_STYLE` | `false` on AWS, else `true` |
 /// | [`with_checksums`](Self::with_checksums) | `OBJECT_STORE_S3_CHECKSUMS` | `when_supported` on AWS, else `when_required` |
+/// | [`with_timeout`](Self::with_timeout) | `OBJECT_STORE_S3_TIMEOUT_MS` | 120 s |
 /// | [`with_part_size`](Self::with_part_size) | — | 8 MiB |
 ///
 /// The SDK's own retries are off: retries belong to a layer above the backend (DESIGN §4), and a streamed
@@ -38,6 +43,7 @@ pub struct S3Builder {
     path_style: Option<bool>,
     checksums: Option<S3Checksums>,
     part_size: Option<usize>,
+    timeout: Option<Duration>,
 }
 
 impl S3Builder {
@@ -61,6 +67,7 @@ impl S3Builder {
             checksums,
             prefix: _,
             scope: _,
+            timeout,
         } = config
         else {
             return Err(Error::NotSupported {
@@ -82,6 +89,7 @@ impl S3Builder {
             path_style: Some(*path_style),
             checksums: Some(*checksums),
             part_size: None,
+            timeout: Some(*timeout),
         };
         Ok(b)
     }
@@ -123,6 +131,14 @@ impl S3Builder {
     /// When checksums are computed and validated.
     pub fn with_checksums(mut self, checksums: S3Checksums) -> Self {
         self.checksums = Some(checksums);
+        self
+    }
+    /// The time limit from sending a request to the first byte of its answer (an upload's body
+    /// included): a server that accepts and never answers is a retryable error after it, not a hang.
+    /// Connecting has its own limit ([`CONNECT_TIMEOUT`]); a transfer that stalls after the first byte is
+    /// cut by the AWS SDK's stalled-stream protection.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
     /// Part size of streamed puts (at least 5 MiB; checked in `build`).
@@ -191,6 +207,14 @@ impl S3Builder {
                 expected,
             ));
         }
+        let timeout = self.timeout.unwrap_or(crate::config::S3_DEFAULT_TIMEOUT);
+        if timeout.is_zero() {
+            return Err(Self::invalid(
+                "OBJECT_STORE_S3_TIMEOUT_MS",
+                "0",
+                "a time limit above zero",
+            ));
+        }
         let part_size = self.part_size.unwrap_or(DEFAULT_PART_SIZE);
         if part_size < MIN_PART_SIZE {
             return Err(Self::invalid(
@@ -250,7 +274,13 @@ impl S3Builder {
             .force_path_style(path_style)
             .request_checksum_calculation(request)
             .response_checksum_validation(response)
-            .retry_config(RetryConfig::disabled());
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .read_timeout(timeout)
+                    .build(),
+            );
         // Presigning signs what the request carries: without the `Content-Length: 0` interceptor, or a
         // presigned PUT would only accept an empty body. Checksums only when required: a presigned URL
         // carries no body to checksum.
@@ -300,6 +330,7 @@ impl std::fmt::Debug for S3Builder {
             .field("path_style", &self.path_style)
             .field("checksums", &self.checksums)
             .field("part_size", &self.part_size)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
