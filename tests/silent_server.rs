@@ -132,16 +132,16 @@ async fn redis_publish_ends() {
     .await;
 }
 
-#[tokio::test]
-async fn pulsar_publish_ends() {
-    let config = config().await;
+/// Opens the bus of `config` and publishes once: open or publish must end with an error.
+async fn bus_ends(what: &str, config: avb::config::Config) {
     use avb::event_bus::EventBus;
+    let started = Instant::now();
     let bus =
         match tokio::time::timeout(BOUND, avb::event_bus::open(&config.event_bus.backend)).await {
-            Err(_) => panic!("pulsar open: still waiting after {BOUND:?}"),
+            Err(_) => panic!("{what} open: still waiting after {BOUND:?}"),
             Ok(Err(e)) => {
-                assert!(!e.to_string().contains(SECRET), "{e}");
-                println!("pulsar open: {e}");
+                assert!(!e.to_string().contains(SECRET), "{what}: {e}");
+                println!("{what} open: error after {:?}: {e}", started.elapsed());
                 return;
             }
             Ok(Ok(bus)) => bus,
@@ -149,10 +149,33 @@ async fn pulsar_publish_ends() {
     let ws = avb::WorkspaceId::new("w").unwrap();
     let topic = avb::event_bus::Topic::new(&ws, "t").unwrap();
     ends_with_an_error(
-        "pulsar publish",
+        &format!("{what} publish"),
         bus.publish(&topic, avb::event_bus::Message::new(&b"m"[..])),
     )
     .await;
+}
+
+#[tokio::test]
+async fn pulsar_publish_ends() {
+    bus_ends("pulsar", config().await).await;
+}
+
+/// The admin API answers (the harness's real Pulsar) and only the broker is silent: the binary protocol's
+/// own limits must end the publish (the producer's set-up, `SETUP_TIMEOUT`).
+#[tokio::test]
+async fn pulsar_publish_ends_when_only_the_broker_is_silent() {
+    let Some(admin) = avb::testing::live_server("AVB_TEST_PULSAR_ADMIN_URL") else {
+        return;
+    };
+    let addr = silent_server().await;
+    let config = config_with(&[
+        ("EVENT_BUS", "pulsar".into()),
+        ("PULSAR_URL", format!("pulsar://{addr}")),
+        ("PULSAR_ADMIN_URL", admin),
+        ("AVB_RESOURCE_SCOPE", "silent-broker".into()),
+    ])
+    .await;
+    bus_ends("pulsar broker", config).await;
 }
 
 #[tokio::test]
@@ -163,23 +186,7 @@ async fn kafka_publish_ends() {
         ("KAFKA_BOOTSTRAP_SERVERS", addr.to_string()),
     ])
     .await;
-    use avb::event_bus::EventBus;
-    let bus =
-        match tokio::time::timeout(BOUND, avb::event_bus::open(&config.event_bus.backend)).await {
-            Err(_) => panic!("kafka open: still waiting after {BOUND:?}"),
-            Ok(Err(e)) => {
-                println!("kafka open: {e}");
-                return;
-            }
-            Ok(Ok(bus)) => bus,
-        };
-    let ws = avb::WorkspaceId::new("w").unwrap();
-    let topic = avb::event_bus::Topic::new(&ws, "t").unwrap();
-    ends_with_an_error(
-        "kafka publish",
-        bus.publish(&topic, avb::event_bus::Message::new(&b"m"[..])),
-    )
-    .await;
+    bus_ends("kafka", config).await;
 }
 
 #[tokio::test]
