@@ -1,7 +1,7 @@
 //! A live backend pointed at a server that accepts connections and never answers (a wrong port, a hung
 //! process, a firewall that swallows packets after the handshake) must end every call with an error — never
 //! hang the service. Each case opens the port against such a server on loopback and makes the port's first
-//! real call; the call must return an error (or open must) within a generous bound, and the error text
+//! real call (on the bus: a publish, then a subscribe or its first `next`); the call must return an error (or open must) within a generous bound, and the error text
 //! must not carry the configured secret.
 //!
 //! The bound is not a performance figure: it only turns a hang into a failure with a message. Each backend's
@@ -122,19 +122,11 @@ async fn redis_publish_ends() {
             return;
         }
     };
-    use avb::event_bus::EventBus;
-    let ws = avb::WorkspaceId::new("w").unwrap();
-    let topic = avb::event_bus::Topic::new(&ws, "t").unwrap();
-    ends_with_an_error(
-        "redis publish",
-        bus.publish(&topic, avb::event_bus::Message::new(&b"m"[..])),
-    )
-    .await;
+    bus_calls_end("redis", Arc::new(bus)).await;
 }
 
-/// Opens the bus of `config` and publishes once: open or publish must end with an error.
+/// Opens the bus of `config`: opening ends with an error, or every call of [`bus_calls_end`] does.
 async fn bus_ends(what: &str, config: avb::config::Config) {
-    use avb::event_bus::EventBus;
     let started = Instant::now();
     let bus =
         match tokio::time::timeout(BOUND, avb::event_bus::open(&config.event_bus.backend)).await {
@@ -146,6 +138,12 @@ async fn bus_ends(what: &str, config: avb::config::Config) {
             }
             Ok(Ok(bus)) => bus,
         };
+    bus_calls_end(what, bus).await;
+}
+
+/// A publish ends with an error; a consumer too: subscribing does, or the subscription's `next` reports
+/// one.
+async fn bus_calls_end(what: &str, bus: Arc<dyn avb::event_bus::EventBus>) {
     let ws = avb::WorkspaceId::new("w").unwrap();
     let topic = avb::event_bus::Topic::new(&ws, "t").unwrap();
     ends_with_an_error(
@@ -153,6 +151,30 @@ async fn bus_ends(what: &str, config: avb::config::Config) {
         bus.publish(&topic, avb::event_bus::Message::new(&b"m"[..])),
     )
     .await;
+    let started = Instant::now();
+    let subscribed = tokio::time::timeout(
+        BOUND,
+        bus.subscribe(&topic, "g", avb::event_bus::StartPosition::Earliest),
+    )
+    .await;
+    let mut sub = match subscribed {
+        Err(_) => panic!("{what} subscribe: still waiting after {BOUND:?}"),
+        Ok(Err(e)) => {
+            assert!(!e.to_string().contains(SECRET), "{what}: {e}");
+            println!("{what} subscribe: error after {:?}: {e}", started.elapsed());
+            return;
+        }
+        Ok(Ok(sub)) => sub,
+    };
+    match tokio::time::timeout(BOUND, sub.next()).await {
+        Err(_) => panic!("{what} next: still waiting after {BOUND:?}, no error reported"),
+        Ok(None) => panic!("{what} next: the subscription ended without an error"),
+        Ok(Some(Ok(d))) => panic!("{what} next: a delivery from a silent server: {d:?}"),
+        Ok(Some(Err(e))) => {
+            assert!(!e.to_string().contains(SECRET), "{what}: {e}");
+            println!("{what} next: error after {:?}: {e}", started.elapsed());
+        }
+    }
 }
 
 #[tokio::test]
