@@ -1,8 +1,8 @@
 //! A live backend pointed at a server that accepts connections and never answers (a wrong port, a hung
 //! process, a firewall that swallows packets after the handshake) must end every call with an error — never
 //! hang the service. Each case opens the port against such a server on loopback and makes the port's first
-//! real call (on the bus: a publish, then a subscribe or its first `next`); the call must return an error (or open must) within a generous bound, and the error text
-//! must not carry the configured secret.
+//! real call (on the bus: a publish, then a subscribe or its first `next`); the call must return an error
+//! (or open must) within a generous bound, and the error text must not carry the configured secret.
 //!
 //! The bound is not a performance figure: it only turns a hang into a failure with a message. Each backend's
 //! own time limit is what ends the call; the test prints how long it took (figures in
