@@ -222,14 +222,8 @@ fn main() {
             layered(broken),
             layered(all),
         ];
-        let times = interleaved(&buses, async |bus| {
-            black_box(
-                bus.publish(&topic, Message::new(payload.clone()))
-                    .await
-                    .expect("publish"),
-            );
-        })
-        .await;
+        let times =
+            interleaved(&buses, async |bus| publish_one(bus, &topic, &payload).await).await;
         steps(
             "memory publish",
             &STEPS,
@@ -323,14 +317,8 @@ fn main() {
             Arc::new(floor::Counted::new(memory(), counts))
         };
         let buses = [memory(), floors(0), floors(1), floors(2)];
-        let times = interleaved(&buses, async |bus| {
-            black_box(
-                bus.publish(&topic, Message::new(payload.clone()))
-                    .await
-                    .expect("publish"),
-            );
-        })
-        .await;
+        let times =
+            interleaved(&buses, async |bus| publish_one(bus, &topic, &payload).await).await;
         steps("memory publish, floor", &FLOORS, &times);
     });
 }
@@ -437,6 +425,15 @@ mod floor {
             self.inner.health().await
         }
     }
+}
+
+/// One timed call of the publish rounds: a fresh message of `payload` to `topic`.
+async fn publish_one(bus: &Arc<dyn EventBus>, topic: &Topic, payload: &bytes::Bytes) {
+    black_box(
+        bus.publish(topic, Message::new(payload.clone()))
+            .await
+            .expect("publish"),
+    );
 }
 
 /// Times `PER_ROUND` calls of `call` on each of `ports` in turn, `ROUNDS` times (so every round runs

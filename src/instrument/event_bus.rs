@@ -117,7 +117,7 @@ impl Traced {
         match &self.counts {
             Some((counts, in_flight)) => {
                 counts.record(d.attempt());
-                in_flight.wrap(d)
+                in_flight.watch(d)
             }
             None => d,
         }

@@ -42,7 +42,7 @@ impl InFlight {
     }
 
     /// `delivery`, counted in flight until it ends.
-    pub(crate) fn wrap(self: &Arc<Self>, delivery: Delivery) -> Delivery {
+    pub(crate) fn watch(self: &Arc<Self>, delivery: Delivery) -> Delivery {
         self.gauge.inc();
         delivery.watched(self.clone())
     }
