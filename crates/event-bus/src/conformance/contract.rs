@@ -430,3 +430,57 @@ fn refused_alike(
         ),
     };
 }
+
+/// [`Subscription::try_next`](crate::Subscription::try_next) hands out what `next` would, without
+/// waiting, on every backend: with nothing ready it answers `None` and takes nothing (the next message
+/// still comes at attempt 1); what it hands out is delivered once, at attempt 1, like a `next`'s; taking
+/// by `try_next` where it can and `next` otherwise gets every message once; after `close` it answers
+/// `None`. (A backend without a fast path may always answer `None`; the Platform's subscriptions take this
+/// path first on every `next`.)
+pub async fn try_next_agrees_with_next(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let bus = bus(s, c).await?;
+    let topic = unique_topic("try_next");
+    let mut sub = subscribe(c, &*bus, &topic, "g", StartPosition::Earliest).await?;
+    if let Some(got) = sub.try_next() {
+        return Err(c.fail(
+            "nothing_ready",
+            format_args!("try_next on an empty topic: {got:?}"),
+        ));
+    }
+    let sent: Vec<Message> = (0..4u8).map(|i| Message::new(vec![i])).collect();
+    for m in &sent {
+        c.ok("publish", bus.publish(&topic, m.clone()).await)?;
+    }
+    let mut seen = BTreeSet::new();
+    while seen.len() < sent.len() {
+        let d = match sub.try_next() {
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                return Err(c.fail("try_next", format_args!("the subscription failed: {e}")));
+            }
+            None => recv(c, &mut sub, patience(s), "delivered").await?,
+        };
+        c.check_eq("first_attempt", d.attempt(), 1, "a first delivery");
+        let fresh = seen.insert(d.message().id.clone());
+        c.check(
+            "once",
+            fresh,
+            format_args!("{} handed out twice", d.message().id),
+        );
+        c.check(
+            "one_of_them",
+            sent.iter().any(|m| *m == *d.message()),
+            format_args!("delivered {:?}, not one published", d.message()),
+        );
+        c.ok("ack", d.ack().await)?;
+    }
+    nothing(c, &mut sub, quiet(s), "each_once").await;
+    c.ok("close", bus.close().await)?;
+    let late = sub.try_next();
+    c.check(
+        "none_after_close",
+        late.is_none(),
+        format_args!("try_next after close: {late:?}"),
+    );
+    Ok(())
+}

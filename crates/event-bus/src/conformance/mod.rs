@@ -178,6 +178,7 @@ pub fn cases<'a>() -> Vec<Case<Subject<'a>>> {
         case!(idempotent_publish).requires(&[IDEMPOTENT_PUBLISH]),
         case!(close_drains),
         case!(publish_now_agrees_with_publish),
+        case!(try_next_agrees_with_next),
         case!(stale_nack_changes_nothing).requires(&[TWO_ATTEMPTS]),
         case!(batched_take_and_ack),
         case!(batched_per_key_order).requires(&[ORDERING_PER_KEY]),
