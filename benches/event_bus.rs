@@ -176,6 +176,140 @@ async fn raw_work(groups: usize, take: Take, msgs: Vec<Message>) -> Phases {
     }
 }
 
+/// The floor of an at-least-once consumer (issue 16): the raw channel plus the least record any design
+/// that can hand a lapsed delivery to another member must keep — per delivery an in-flight entry (sequence,
+/// deadline, a reference to the message) under a lock an ack from any thread can take, a delivery owning
+/// its message and a reference to that record, and an ack that settles the entry. It leaves out what the
+/// memory bus also does (idempotent-publish dedupe, per-key order, redelivery, dead letters, the clock: the
+/// deadline is one instant per round), so it is a lower bound on any such design built on the channel, not
+/// a backend. Not part of avb; printed beside the bus so the 0.8× target can be read against it.
+mod floor {
+    use super::{BATCH, Message, Phases, Take};
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    struct Record {
+        seq: u64,
+        deadline: Instant,
+        message: Arc<Message>,
+        settled: bool,
+    }
+
+    type InFlight = Arc<Mutex<VecDeque<Record>>>;
+
+    struct Delivery {
+        message: Arc<Message>,
+        in_flight: InFlight,
+        seq: u64,
+    }
+
+    fn settle(ring: &mut VecDeque<Record>, seq: u64) {
+        let Some(front) = ring.front().map(|r| r.seq) else {
+            return;
+        };
+        if let Some(r) = seq
+            .checked_sub(front)
+            .and_then(|i| ring.get_mut(i as usize))
+        {
+            r.settled = true;
+        }
+        while ring.front().is_some_and(|r| r.settled) {
+            ring.pop_front();
+        }
+    }
+
+    pub(super) async fn work(groups: usize, take: Take, msgs: Vec<Message>) -> Phases {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut txs = Vec::new();
+        let mut consumers = Vec::new();
+        for _ in 0..groups {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Arc<Message>>();
+            txs.push(tx);
+            consumers.push((rx, InFlight::default(), 0u64));
+        }
+        let n = msgs.len();
+        let start = Instant::now();
+        for m in msgs {
+            let m = Arc::new(m);
+            for tx in &txs {
+                if tx.send(m.clone()).is_err() {
+                    panic!("floor send: the receiver is gone");
+                }
+            }
+        }
+        let published = start.elapsed();
+        let mut buf = Vec::with_capacity(BATCH);
+        let mut batch: Vec<Delivery> = Vec::with_capacity(BATCH);
+        for (rx, in_flight, seq) in &mut consumers {
+            let mut got = 0;
+            while got < n {
+                match take {
+                    Take::One => {
+                        let message = rx.recv().await.expect("floor recv: the senders are alive");
+                        let d = {
+                            let mut ring = in_flight.lock().expect("floor lock");
+                            *seq += 1;
+                            ring.push_back(Record {
+                                seq: *seq,
+                                deadline,
+                                message: message.clone(),
+                                settled: false,
+                            });
+                            Delivery {
+                                message,
+                                in_flight: in_flight.clone(),
+                                seq: *seq,
+                            }
+                        };
+                        std::hint::black_box(&d.message);
+                        settle(&mut d.in_flight.lock().expect("floor lock"), d.seq);
+                        got += 1;
+                    }
+                    Take::Batch => {
+                        let taken = rx.recv_many(&mut buf, BATCH).await;
+                        assert!(taken > 0, "floor recv_many: the senders are alive");
+                        {
+                            let mut ring = in_flight.lock().expect("floor lock");
+                            for message in buf.drain(..) {
+                                *seq += 1;
+                                ring.push_back(Record {
+                                    seq: *seq,
+                                    deadline,
+                                    message: message.clone(),
+                                    settled: false,
+                                });
+                                batch.push(Delivery {
+                                    message,
+                                    in_flight: in_flight.clone(),
+                                    seq: *seq,
+                                });
+                            }
+                        }
+                        std::hint::black_box(&batch);
+                        {
+                            let mut ring = in_flight.lock().expect("floor lock");
+                            for d in &batch {
+                                settle(&mut ring, d.seq);
+                            }
+                        }
+                        batch.clear();
+                        got += taken;
+                    }
+                }
+            }
+            // What a lapsed lease would hand to another member (the floor never redelivers).
+            let ring = in_flight.lock().expect("floor lock");
+            std::hint::black_box(ring.front().map(|r| (r.deadline, &r.message)));
+        }
+        let total = start.elapsed();
+        Phases {
+            publish: published,
+            consume: total - published,
+        }
+    }
+}
+
 fn memory(c: &mut Criterion) {
     let rt = runtime();
     for (name, groups) in [("queue", 1), ("fan_out", GROUPS)] {
@@ -219,6 +353,7 @@ fn memory_interleaved(_: &mut Criterion) {
         ] {
             let mut rounds = Vec::with_capacity(MEMORY_ROUNDS);
             let mut phases = Vec::with_capacity(MEMORY_ROUNDS);
+            let mut floors = Vec::with_capacity(MEMORY_ROUNDS);
             for round in 0..MEMORY_ROUNDS {
                 let (msgs_raw, msgs_avb) = (messages(N), messages(N));
                 let (raw, avb) = if round % 2 == 0 {
@@ -230,10 +365,22 @@ fn memory_interleaved(_: &mut Criterion) {
                 };
                 rounds.push((raw.total(), avb.total()));
                 phases.push((raw, avb));
+                if matches!(publish, Publish::Handle) {
+                    // The floor publishes like the raw side (synchronously), so it is printed once per take.
+                    let floor = rt.block_on(floor::work(groups, take, messages(N)));
+                    floors.push((raw, floor));
+                }
             }
             let label = format!("memory/{name} ({take:?}, publish via {publish:?})");
             ratio_report(&label, N * groups, &rounds, 0);
             phase_report(&label, N, N * groups, &phases);
+            if !floors.is_empty() {
+                let label =
+                    format!("memory/{name} ({take:?}) floor: raw channel + in-flight record only");
+                let totals: Vec<_> = floors.iter().map(|(r, f)| (r.total(), f.total())).collect();
+                ratio_report(&label, N * groups, &totals, 0);
+                phase_report(&label, N, N * groups, &floors);
+            }
         }
     }
 }

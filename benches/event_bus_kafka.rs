@@ -18,15 +18,19 @@
 //!   (untimed), each round a new group on both sides, 10 rounds: ten times the records per timed window
 //!   (the 2,000-message rounds last about a millisecond on the raw side, so a wake-up more or less moves
 //!   their ratio).
+//! - `kafka/consume_ack_long floor`: on the same topic, the raw loop that also decodes each record into
+//!   the owned, shared `Message` an adapter hands out (`wire::decode` + an `Arc`), against the raw loop: what
+//!   the decoding alone costs, before any adapter bookkeeping (issue 10).
 //!
 //! 20 rounds (10 for the long case), alternating which side goes first; the median of the per-round
 //! ratios is the result. A failed round is skipped and named; nothing panics on a slow broker.
 //!
 //! Run with: `cargo bench -p avb --features event-bus-kafka,testing --bench event_bus_kafka`
+//! (`AVB_BENCH_CURRENT_THREAD=1`: everything on one thread, to measure the reader-to-member hand-off).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may stop on a broken setup
 
 use avb::event_bus::kafka::KafkaBus;
-use avb::event_bus::kafka::wire::{HEADER_ID, kafka_topic, topic_root};
+use avb::event_bus::kafka::wire::{self, HEADER_ID, kafka_topic, topic_root};
 use avb::event_bus::{Delivery, EventBus, Message, Settings, StartPosition, Topic, WorkspaceId};
 use rdkafka::ClientConfig;
 
@@ -116,7 +120,16 @@ async fn avb_publish(bus: &KafkaBus, topic: &Topic, msgs: &[Message]) -> Outcome
 /// Records per batch of the batched consume pair.
 const BATCH: usize = 64;
 
-async fn raw_consume(bootstrap: &str, name: &str, batched: bool, n: usize) -> Outcome {
+/// `decode`: the raw loop also turns each record into the owned, shared [`Message`] any adapter handing out
+/// self-contained deliveries must build (`wire::decode`: the `avb-id` header, the other headers, the key,
+/// a copy of the payload; then an `Arc`) — the floor of such an adapter, not a raw client's work.
+async fn raw_consume(
+    bootstrap: &str,
+    name: &str,
+    batched: bool,
+    decode: bool,
+    n: usize,
+) -> Outcome {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("raw-{}", uuid::Uuid::new_v4().simple()))
@@ -136,7 +149,11 @@ async fn raw_consume(bootstrap: &str, name: &str, batched: bool, n: usize) -> Ou
             .map_err(|_| "raw consumer: nothing within 60 s".to_string())?
             .map_err(|e| e.to_string())?;
         start.get_or_insert_with(Instant::now);
-        std::hint::black_box(m.payload());
+        if decode {
+            std::hint::black_box(std::sync::Arc::new(wire::decode(&m)));
+        } else {
+            std::hint::black_box(m.payload());
+        }
         // Processed: its offset may be committed (at-least-once, as the adapter's ack); batched, once
         // for the batch's last record.
         if !batched || (i + 1) % BATCH == 0 || i + 1 == n {
@@ -236,11 +253,20 @@ fn main() {
     let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a Tokio runtime");
+    // `AVB_BENCH_CURRENT_THREAD=1`: the whole bench on one thread (the adapter's reader task beside the
+    // member), to measure what the hand-off between two threads costs; by default two workers.
+    let current_thread = std::env::var("AVB_BENCH_CURRENT_THREAD").is_ok_and(|v| v == "1");
+    let rt = if current_thread {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    }
+    .expect("a Tokio runtime");
     rt.block_on(async {
         let bus = KafkaBus::builder()
             .with_bootstrap_servers([&bootstrap])
@@ -277,7 +303,7 @@ fn main() {
                 async || {
                     let t = fill("raw-consume").await?;
                     let name = kafka_topic(&dev_root(), &t).map_err(|e| e.to_string())?;
-                    raw_consume(&bootstrap, &name, batched, N).await
+                    raw_consume(&bootstrap, &name, batched, false, N).await
                 },
                 async || {
                     let t = fill("avb-consume").await?;
@@ -294,8 +320,17 @@ fn main() {
         interleave(
             "kafka/consume_ack_long",
             (LONG, LONG_ROUNDS),
-            async || raw_consume(&bootstrap, &long_name, false, LONG).await,
+            async || raw_consume(&bootstrap, &long_name, false, false, LONG).await,
             async || avb_consume(&bus, &long, false, LONG).await,
+        )
+        .await;
+        // The floor (issue 10): the raw loop plus decoding each record into an owned `Message`, against
+        // the raw loop alone, on the same topic.
+        interleave(
+            "kafka/consume_ack_long floor (raw + decode into an owned Message, vs raw)",
+            (LONG, LONG_ROUNDS),
+            async || raw_consume(&bootstrap, &long_name, false, false, LONG).await,
+            async || raw_consume(&bootstrap, &long_name, false, true, LONG).await,
         )
         .await;
         let _ = bus.close().await;
