@@ -219,6 +219,87 @@ mod floor {
         }
     }
 
+    /// A batch that owns its messages and is settled as one: the shape of a different `Delivery` API
+    /// (one in-flight entry and one reference count per batch, not per delivery), for comparison.
+    struct BatchRecord {
+        seq: u64,
+        deadline: Instant,
+        messages: Arc<Vec<Arc<Message>>>,
+        settled: bool,
+    }
+
+    struct Batch {
+        messages: Arc<Vec<Arc<Message>>>,
+        in_flight: Arc<Mutex<VecDeque<BatchRecord>>>,
+        seq: u64,
+    }
+
+    /// The batched floor with batch-owned deliveries (see [`Batch`]).
+    pub(super) async fn batch_owned(groups: usize, msgs: Vec<Message>) -> Phases {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut txs = Vec::new();
+        let mut consumers = Vec::new();
+        for _ in 0..groups {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Arc<Message>>();
+            txs.push(tx);
+            let ring: Arc<Mutex<VecDeque<BatchRecord>>> = Arc::default();
+            consumers.push((rx, ring, 0u64));
+        }
+        let n = msgs.len();
+        let start = Instant::now();
+        for m in msgs {
+            let m = Arc::new(m);
+            for tx in &txs {
+                if tx.send(m.clone()).is_err() {
+                    panic!("floor send: the receiver is gone");
+                }
+            }
+        }
+        let published = start.elapsed();
+        for (rx, in_flight, seq) in &mut consumers {
+            let mut got = 0;
+            while got < n {
+                let mut buf = Vec::with_capacity(BATCH);
+                let taken = rx.recv_many(&mut buf, BATCH).await;
+                assert!(taken > 0, "floor recv_many: the senders are alive");
+                let messages = Arc::new(buf);
+                *seq += 1;
+                in_flight
+                    .lock()
+                    .expect("floor lock")
+                    .push_back(BatchRecord {
+                        seq: *seq,
+                        deadline,
+                        messages: messages.clone(),
+                        settled: false,
+                    });
+                let batch = Batch {
+                    messages,
+                    in_flight: in_flight.clone(),
+                    seq: *seq,
+                };
+                std::hint::black_box(&batch.messages);
+                {
+                    let mut ring = batch.in_flight.lock().expect("floor lock");
+                    if let Some(r) = ring.iter_mut().find(|r| r.seq == batch.seq) {
+                        r.settled = true;
+                    }
+                    while ring.front().is_some_and(|r| r.settled) {
+                        ring.pop_front();
+                    }
+                }
+                got += taken;
+            }
+            let ring = in_flight.lock().expect("floor lock");
+            std::hint::black_box(ring.front().map(|r| (r.deadline, &r.messages)));
+        }
+        let total = start.elapsed();
+        Phases {
+            publish: published,
+            consume: total - published,
+        }
+    }
+
     pub(super) async fn work(groups: usize, take: Take, msgs: Vec<Message>) -> Phases {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut txs = Vec::new();
@@ -353,7 +434,6 @@ fn memory_interleaved(_: &mut Criterion) {
         ] {
             let mut rounds = Vec::with_capacity(MEMORY_ROUNDS);
             let mut phases = Vec::with_capacity(MEMORY_ROUNDS);
-            let mut floors = Vec::with_capacity(MEMORY_ROUNDS);
             for round in 0..MEMORY_ROUNDS {
                 let (msgs_raw, msgs_avb) = (messages(N), messages(N));
                 let (raw, avb) = if round % 2 == 0 {
@@ -365,22 +445,44 @@ fn memory_interleaved(_: &mut Criterion) {
                 };
                 rounds.push((raw.total(), avb.total()));
                 phases.push((raw, avb));
-                if matches!(publish, Publish::Handle) {
-                    // The floor publishes like the raw side (synchronously), so it is printed once per take.
-                    let floor = rt.block_on(floor::work(groups, take, messages(N)));
-                    floors.push((raw, floor));
-                }
             }
             let label = format!("memory/{name} ({take:?}, publish via {publish:?})");
             ratio_report(&label, N * groups, &rounds, 0);
             phase_report(&label, N, N * groups, &phases);
-            if !floors.is_empty() {
-                let label =
-                    format!("memory/{name} ({take:?}) floor: raw channel + in-flight record only");
-                let totals: Vec<_> = floors.iter().map(|(r, f)| (r.total(), f.total())).collect();
-                ratio_report(&label, N * groups, &totals, 0);
-                phase_report(&label, N, N * groups, &floors);
+        }
+        // The floors, in rounds of their own (raw first, then the floor first, …), so they do not
+        // disturb the pairs above.
+        for (take, owned) in [
+            (Take::One, false),
+            (Take::Batch, false),
+            (Take::Batch, true),
+        ] {
+            let floor_work = |msgs| {
+                if owned {
+                    rt.block_on(floor::batch_owned(groups, msgs))
+                } else {
+                    rt.block_on(floor::work(groups, take, msgs))
+                }
+            };
+            let mut phases = Vec::with_capacity(MEMORY_ROUNDS);
+            for round in 0..MEMORY_ROUNDS {
+                let (msgs_raw, msgs_floor) = (messages(N), messages(N));
+                phases.push(if round % 2 == 0 {
+                    let raw = rt.block_on(raw_work(groups, take, msgs_raw));
+                    (raw, floor_work(msgs_floor))
+                } else {
+                    let floor = floor_work(msgs_floor);
+                    (rt.block_on(raw_work(groups, take, msgs_raw)), floor)
+                });
             }
+            let label = if owned {
+                format!("memory/{name} (Batch) floor, batch-owned deliveries")
+            } else {
+                format!("memory/{name} ({take:?}) floor: raw channel + in-flight record only")
+            };
+            let totals: Vec<_> = phases.iter().map(|(r, f)| (r.total(), f.total())).collect();
+            ratio_report(&label, N * groups, &totals, 0);
+            phase_report(&label, N, N * groups, &phases);
         }
     }
 }
