@@ -26,7 +26,7 @@
 //! ratios is the result. A failed round is skipped and named; nothing panics on a slow broker.
 //!
 //! Run with: `cargo bench -p avb --features event-bus-kafka,testing --bench event_bus_kafka`
-//! (`AVB_BENCH_CURRENT_THREAD=1`: everything on one thread, to measure the reader-to-member hand-off).
+//! (`AVB_TEST_BENCH_CURRENT_THREAD=1`: everything on one thread, to measure the reader-to-member hand-off).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may stop on a broken setup
 
 use avb::event_bus::kafka::KafkaBus;
@@ -253,9 +253,9 @@ fn main() {
     let Some(bootstrap) = avb::testing::live_server("AVB_TEST_KAFKA_BOOTSTRAP") else {
         return;
     };
-    // `AVB_BENCH_CURRENT_THREAD=1`: the whole bench on one thread (the adapter's reader task beside the
-    // member), to measure what the hand-off between two threads costs; by default two workers.
-    let current_thread = std::env::var("AVB_BENCH_CURRENT_THREAD").is_ok_and(|v| v == "1");
+    // `AVB_TEST_BENCH_CURRENT_THREAD=1`: the whole bench on one thread (the adapter's reader task beside
+    // the member), to measure what the hand-off between two threads costs; by default two workers.
+    let current_thread = avb::testing::harness_flag("AVB_TEST_BENCH_CURRENT_THREAD");
     let rt = if current_thread {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -60,6 +60,11 @@ pub fn harness_value(var: &str) -> Option<String> {
     missing("live server", &problem)
 }
 
+/// An on/off switch of a test or benchmark run (an `AVB_TEST_…` variable): `true` only when it is `1`.
+pub fn harness_flag(var: &str) -> bool {
+    test_var(var).is_some_and(|v| v == "1")
+}
+
 /// The one rule for a missing live dependency: fail under `AVB_TEST_REQUIRE_LIVE=1`, else skip visibly.
 fn missing<T>(what: &str, problem: &str) -> Option<T> {
     if require_live() {

@@ -126,6 +126,70 @@ async fn event_bus_pulsar_selects_it_from_the_environment() {
     bus.close().await.unwrap();
 }
 
+/// `PULSAR_RECEIVER_QUEUE` reaches every subscription's consumer: through `Ports::open`, a subscription
+/// of a bus configured with 64 holds 64 flow permits at the broker (its admin stats), one configured
+/// without the variable holds 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulsar_receiver_queue_comes_from_the_environment() {
+    use avb::event_bus::{StartPosition, Topic};
+    let Some(pulsar) = live() else {
+        return;
+    };
+    let ws = avb::WorkspaceId::new("env-permits").unwrap();
+    let topic = Topic::new(&ws, format!("orders-{}", uuid::Uuid::new_v4().simple())).unwrap();
+    for (queue, group) in [(Some("64"), "wide"), (None, "fair")] {
+        let mut pairs = vec![
+            ("EVENT_BUS", "pulsar"),
+            ("PULSAR_URL", pulsar.url.as_str()),
+            ("PULSAR_ADMIN_URL", pulsar.admin.as_str()),
+            ("PULSAR_TENANT", TENANT),
+        ];
+        pairs.extend(queue.map(|q| ("PULSAR_RECEIVER_QUEUE", q)));
+        let ports = avb::Ports::open(avb::config::Config::from_iter(pairs).unwrap())
+            .await
+            .unwrap();
+        let bus = ports.event_bus();
+        let _sub = bus
+            .subscribe(&topic, group, StartPosition::Earliest)
+            .await
+            .unwrap();
+        let want = queue.map_or(1, |q| q.parse::<i64>().unwrap());
+        let stats_url = format!(
+            "{}/admin/v2/{}/stats",
+            pulsar.admin,
+            dev_names().topic_url(&topic).replace("://", "/")
+        );
+        // The consumer sends its permits right after subscribing; give the broker a moment to count them.
+        let mut seen = Vec::new();
+        for _ in 0..50 {
+            let stats: serde_json::Value = reqwest::get(&stats_url)
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            seen = stats["subscriptions"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(name, _)| name.ends_with(group))
+                .flat_map(|(_, sub)| sub["consumers"].as_array().cloned().unwrap_or_default())
+                .filter_map(|c| c["availablePermits"].as_i64())
+                .collect();
+            if seen == [want] {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            seen,
+            [want],
+            "PULSAR_RECEIVER_QUEUE={queue:?}: the permits of group {group}'s consumer ({stats_url})"
+        );
+        bus.close().await.unwrap();
+    }
+}
+
 /// The next delivery of `sub`, within 30 s.
 async fn next_within(sub: &mut avb::event_bus::Subscription) -> avb::event_bus::Delivery {
     tokio::time::timeout(Duration::from_secs(30), sub.next())

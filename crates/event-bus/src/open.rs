@@ -49,6 +49,7 @@ pub async fn open(config: &EventBusConfig) -> Result<Arc<dyn EventBus>> {
             scope,
             token,
             policies,
+            receiver_queue,
             delivery,
         } => pulsar(PulsarArgs {
             url,
@@ -57,6 +58,7 @@ pub async fn open(config: &EventBusConfig) -> Result<Arc<dyn EventBus>> {
             scope,
             token: token.as_ref(),
             policies,
+            receiver_queue: *receiver_queue,
             delivery,
         }),
     }
@@ -125,6 +127,7 @@ struct PulsarArgs<'a> {
     scope: &'a ResourceScope,
     token: Option<&'a Secret>,
     policies: &'a PulsarPolicies,
+    receiver_queue: u32,
     delivery: &'a EventBusDelivery,
 }
 
@@ -140,6 +143,7 @@ fn pulsar(a: PulsarArgs<'_>) -> Result<Arc<dyn EventBus>> {
             retention_mb: a.policies.retention_mb,
             backlog_quota_mb: a.policies.backlog_quota_mb,
         })
+        .with_receiver_queue(a.receiver_queue)
         .with_settings(a.delivery.settings());
     if let Some(token) = a.token {
         b = b.with_token(token.expose());

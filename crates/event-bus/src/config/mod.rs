@@ -18,6 +18,7 @@
 //! | `PULSAR_TENANT` | `public` | 1-100 characters of `A-Z a-z 0-9 _ - .` |
 //! | `PULSAR_TOKEN` | none | secret |
 //! | `PULSAR_RETENTION_MINUTES`, `PULSAR_RETENTION_MB`, `PULSAR_BACKLOG_QUOTA_MB` | 10080, 1024, 512 | an integer >= -1 (-1: unlimited) |
+//! | `PULSAR_RECEIVER_QUEUE` | 1 | an integer 1-10000 |
 //!
 //! ```
 //! use avb_core::config::PortConfig;
@@ -188,6 +189,18 @@ pub const PULSAR_BACKLOG_QUOTA_MB: Key = key(
     "Backlog quota of each workspace's namespace per topic: over it a publish fails (`producer_exception`), nothing is dropped (`pulsar`).",
 );
 
+/// `PULSAR_RECEIVER_QUEUE`.
+pub const PULSAR_RECEIVER_QUEUE: Key = key(
+    "PULSAR_RECEIVER_QUEUE",
+    "event bus",
+    "an integer 1-10000",
+    "`1`",
+    "Flow permits of each subscription's Pulsar consumer (its read-ahead from the broker). 1 keeps the members of a group fair; more makes one consumer faster (about one broker round trip per message at 1) and lets it hold messages other members could take (`pulsar`; `docs/event-bus-pulsar.md`).",
+);
+
+/// The largest `PULSAR_RECEIVER_QUEUE` (Pulsar's own default is 1000).
+pub const MAX_PULSAR_RECEIVER_QUEUE: u32 = 10_000;
+
 /// `PULSAR_TOKEN`.
 pub const PULSAR_TOKEN: Key = secret(
     "PULSAR_TOKEN",
@@ -215,6 +228,7 @@ pub const VARS: &[Key] = &[
     PULSAR_RETENTION_MINUTES,
     PULSAR_RETENTION_MB,
     PULSAR_BACKLOG_QUOTA_MB,
+    PULSAR_RECEIVER_QUEUE,
 ];
 
 /// Delivery settings of the event bus backends that honour them (`memory`, `redis`, `kafka`, `pulsar`), as configured:
@@ -377,6 +391,8 @@ pub enum EventBusConfig {
         token: Option<Secret>,
         /// `PULSAR_RETENTION_MINUTES`, `PULSAR_RETENTION_MB`, `PULSAR_BACKLOG_QUOTA_MB`.
         policies: PulsarPolicies,
+        /// `PULSAR_RECEIVER_QUEUE`: each subscription consumer's flow permits (default 1).
+        receiver_queue: u32,
         /// `EVENT_BUS_ACK_TIMEOUT_MS`, `EVENT_BUS_MAX_ATTEMPTS`, `EVENT_BUS_RETRY_MIN_MS`,
         /// `EVENT_BUS_RETRY_MAX_MS`, `EVENT_BUS_DRAIN_TIMEOUT_MS` (`EVENT_BUS_MAX_LEN` is not used: the
         /// namespace's retention trims; nor `EVENT_BUS_DEDUPE_WINDOW_MS`).
@@ -505,6 +521,15 @@ impl PortConfig for EventBusConfig {
                 let scope = r.resource_scope();
                 let token = r.optional_secret(&PULSAR_TOKEN);
                 let policies = pulsar_policies(r);
+                let receiver_queue = r.number(
+                    &PULSAR_RECEIVER_QUEUE,
+                    &format!("an integer 1-{MAX_PULSAR_RECEIVER_QUEUE}"),
+                    |v| {
+                        v.parse::<u32>()
+                            .ok()
+                            .filter(|n| (1..=MAX_PULSAR_RECEIVER_QUEUE).contains(n))
+                    },
+                );
                 let url = url?;
                 let admin_url = match admin? {
                     Some(a) => a,
@@ -521,6 +546,7 @@ impl PortConfig for EventBusConfig {
                     scope: scope?,
                     token: token?,
                     policies: policies?,
+                    receiver_queue: receiver_queue?.unwrap_or(1),
                     delivery: delivery?,
                 }
             }
@@ -597,10 +623,11 @@ impl fmt::Display for EventBusConfig {
                 scope,
                 token,
                 policies,
+                receiver_queue,
                 delivery,
             } => write!(
                 f,
-                "pulsar {url} (admin {admin_url}, tenant {tenant}, scope {scope}{}, retention {} min / {} MB, backlog quota {} MB), {delivery}",
+                "pulsar {url} (admin {admin_url}, tenant {tenant}, scope {scope}{}, retention {} min / {} MB, backlog quota {} MB, receiver queue {receiver_queue}), {delivery}",
                 if token.is_some() { ", token ***" } else { "" },
                 policies.retention_minutes,
                 policies.retention_mb,

@@ -194,12 +194,15 @@ fn pulsar_settings_default_derive_and_are_checked() {
         tenant,
         token,
         policies,
+        receiver_queue,
         delivery,
         ..
     } = &got
     else {
         panic!("{got:?}")
     };
+    assert_eq!(*receiver_queue, 1, "fair by default");
+    assert_eq!(PULSAR_RECEIVER_QUEUE.default, format!("`{receiver_queue}`"));
     // The admin API defaults to Pulsar's web port on the broker's host.
     assert_eq!(admin_url.expose().as_str(), "http://broker.internal:8080/");
     assert_eq!(tenant, "public");
@@ -224,12 +227,15 @@ fn pulsar_settings_default_derive_and_are_checked() {
         ("PULSAR_RETENTION_MINUTES", "-1"),
         ("PULSAR_RETENTION_MB", "-1"),
         ("PULSAR_BACKLOG_QUOTA_MB", "4096"),
+        ("PULSAR_RECEIVER_QUEUE", "64"),
     ])
     .unwrap();
+    assert!(got.to_string().contains("receiver queue 64"), "{got}");
     let EventBusConfig::Pulsar {
         admin_url,
         tenant,
         policies,
+        receiver_queue,
         ..
     } = &got
     else {
@@ -237,6 +243,7 @@ fn pulsar_settings_default_derive_and_are_checked() {
     };
     assert_eq!(admin_url.expose().as_str(), "https://admin.example:8443/");
     assert_eq!(tenant, "acme-saas");
+    assert_eq!(*receiver_queue, 64);
     assert_eq!(
         *policies,
         PulsarPolicies {
@@ -261,6 +268,18 @@ fn pulsar_settings_default_derive_and_are_checked() {
         (
             ("PULSAR_BACKLOG_QUOTA_MB", "1024"),
             "PULSAR_BACKLOG_QUOTA_MB=\"1024\" is invalid: expected an integer >= -1 and below PULSAR_RETENTION_MB (1024)",
+        ),
+        (
+            ("PULSAR_RECEIVER_QUEUE", "0"),
+            "PULSAR_RECEIVER_QUEUE=\"0\" is invalid: expected an integer 1-10000",
+        ),
+        (
+            ("PULSAR_RECEIVER_QUEUE", "10001"),
+            "PULSAR_RECEIVER_QUEUE=\"10001\" is invalid: expected an integer 1-10000",
+        ),
+        (
+            ("PULSAR_RECEIVER_QUEUE", "many"),
+            "PULSAR_RECEIVER_QUEUE=\"many\" is invalid: expected an integer 1-10000",
         ),
     ] {
         let err = event_bus(&[
