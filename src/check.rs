@@ -577,6 +577,14 @@ pub async fn parity(config: &Config) -> Result<Vec<ParityGap>, String> {
         l.backlog_dead_letters,
         true,
     );
+    compare(
+        &mut out,
+        p,
+        "shares_read_ahead",
+        s.shares_read_ahead,
+        l.shares_read_ahead,
+        true,
+    );
 
     let open_store = |c: &avb_object_store::config::ObjectStoreConfig| {
         let c = c.clone();

@@ -164,6 +164,7 @@ fn port_views(ports: &Ports) -> Vec<PortView> {
                 ("redeliver on drop", yes(bus.redeliver_on_drop)),
                 ("extend lease", yes(bus.extend_lease)),
                 ("idempotent publish", yes(bus.idempotent_publish)),
+                ("shares read-ahead", yes(bus.shares_read_ahead)),
                 ("max message bytes", bus.max_message_bytes.to_string()),
                 ("max nack delay", format!("{:?}", bus.max_nack_delay)),
             ],

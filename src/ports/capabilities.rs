@@ -26,6 +26,7 @@ pub fn capability_names(port: Port) -> &'static [&'static str] {
             "backlog_lag",
             "backlog_in_flight",
             "backlog_dead_letters",
+            "shares_read_ahead",
         ],
         Port::Auth => &["rejects_invalid_tokens", "key_rotation", "mints_tokens"],
         Port::ObjectStore => &[
@@ -67,6 +68,7 @@ impl Ports {
                     ("backlog_lag", c.backlog_lag),
                     ("backlog_in_flight", c.backlog_in_flight),
                     ("backlog_dead_letters", c.backlog_dead_letters),
+                    ("shares_read_ahead", c.shares_read_ahead),
                 ]
             }
             Port::Auth => {

@@ -200,6 +200,13 @@ pub struct Capabilities {
     pub backlog_in_flight: bool,
     /// [`crate::EventBus::backlog`] reports [`crate::Backlog::dead_letters`] (the dead-letter topic's depth).
     pub backlog_dead_letters: bool,
+    /// A message that one member of a group has read ahead (or that the broker pushed to it) but not
+    /// handed out still reaches another member of the group that waits for one, before the ack timeout: a
+    /// member holding a delivery does not keep its idle peers waiting. Memory: nothing is read ahead; Redis:
+    /// a read-ahead goes back to the group once it is half an ack timeout old; Kafka: one read-ahead per
+    /// group and process, shared by its members (members in other processes get the partitions assigned to
+    /// them); Pulsar: only with a receiver queue of 1 (`PULSAR_RECEIVER_QUEUE`, the default).
+    pub shares_read_ahead: bool,
 }
 
 impl Default for Capabilities {
@@ -217,6 +224,7 @@ impl Default for Capabilities {
             backlog_lag: false,
             backlog_in_flight: false,
             backlog_dead_letters: false,
+            shares_read_ahead: false,
         }
     }
 }

@@ -195,7 +195,7 @@ pub const PULSAR_RECEIVER_QUEUE: Key = key(
     "event bus",
     "an integer 1-10000",
     "`1`",
-    "Flow permits of each subscription's Pulsar consumer (its read-ahead from the broker). 1 keeps the members of a group fair; more makes one consumer faster (about one broker round trip per message at 1) and lets it hold messages other members could take (`pulsar`; `docs/event-bus-pulsar.md`).",
+    "Flow permits of each subscription's Pulsar consumer (its read-ahead from the broker). 1 keeps the members of a group fair; more makes one consumer faster (about one broker round trip per message at 1) and lets it hold messages other members could take, so the bus then declares `shares_read_ahead` false (`pulsar`; `docs/event-bus-pulsar.md`).",
 );
 
 /// The largest `PULSAR_RECEIVER_QUEUE` (Pulsar's own default is 1000).

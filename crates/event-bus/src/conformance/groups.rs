@@ -120,64 +120,69 @@ async fn run_members(
     Ok(seen)
 }
 
-/// Within one group each message goes to one member. Two members, two messages: while the first member
-/// holds one, the second gets the *other*, as attempt 1, before the ack timeout could have redelivered
-/// anything (so a redelivery of the held message cannot pass for it). Then sixty messages over two members
-/// are delivered once in all, each as attempt 1.
+/// While one member of a group holds a delivery, another member that waits gets the *other* message,
+/// as attempt 1, before the ack timeout could have redelivered anything (so a redelivery of the held
+/// message cannot pass for it): a member's read-ahead does not keep its idle peers waiting. Two members,
+/// two messages. Requires [`Capabilities::shares_read_ahead`](crate::Capabilities::shares_read_ahead).
+pub async fn idle_member_gets_the_other(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
+    let bus = bus(s, c).await?;
+    let topic = unique_topic("idle_member_gets_the_other");
+    let mut a = subscribe(c, &*bus, &topic, "hold", StartPosition::Earliest).await?;
+    let mut b = subscribe(c, &*bus, &topic, "hold", StartPosition::Earliest).await?;
+    // Nothing of this topic was read before this instant, so no ack timeout can end before its end.
+    let redelivery_possible_at = Instant::now() + s.settings().ack_timeout;
+    c.ok(
+        "publish_batch",
+        bus.publish_batch(
+            &topic,
+            vec![Message::new(&b"one"[..]), Message::new(&b"two"[..])],
+        )
+        .await,
+    )?;
+    let held = recv(
+        c,
+        &mut a,
+        s.settings().ack_timeout,
+        "first_member_delivered",
+    )
+    .await?;
+    let wait = redelivery_possible_at.saturating_duration_since(Instant::now());
+    let other = recv(
+        c,
+        &mut b,
+        wait,
+        "second_member_gets_the_other_before_the_ack_timeout",
+    )
+    .await?;
+    c.check(
+        "distinct_messages",
+        held.message().id != other.message().id,
+        format_args!(
+            "two members of one group got the same message {}",
+            held.message().id
+        ),
+    );
+    c.check_eq(
+        "first_attempt_held",
+        held.attempt(),
+        1,
+        "the held delivery's attempt",
+    );
+    c.check_eq(
+        "first_attempt_other",
+        other.attempt(),
+        1,
+        "the other member's delivery's attempt",
+    );
+    c.ok("ack", held.ack().await)?;
+    c.ok("ack", other.ack().await)?;
+    Ok(())
+}
+
+/// Within one group each message goes to one member: sixty messages over two members are delivered once
+/// in all, each as attempt 1.
 pub async fn competing_consumers(s: &Subject<'_>, c: &mut Checks) -> CaseResult {
     let bus = bus(s, c).await?;
-    {
-        let topic = unique_topic("competing_consumers");
-        let mut a = subscribe(c, &*bus, &topic, "hold", StartPosition::Earliest).await?;
-        let mut b = subscribe(c, &*bus, &topic, "hold", StartPosition::Earliest).await?;
-        // Nothing of this topic was read before this instant, so no ack timeout can end before its end.
-        let redelivery_possible_at = Instant::now() + s.settings().ack_timeout;
-        c.ok(
-            "publish_batch",
-            bus.publish_batch(
-                &topic,
-                vec![Message::new(&b"one"[..]), Message::new(&b"two"[..])],
-            )
-            .await,
-        )?;
-        let held = recv(
-            c,
-            &mut a,
-            s.settings().ack_timeout,
-            "first_member_delivered",
-        )
-        .await?;
-        let wait = redelivery_possible_at.saturating_duration_since(Instant::now());
-        let other = recv(
-            c,
-            &mut b,
-            wait,
-            "second_member_gets_the_other_before_the_ack_timeout",
-        )
-        .await?;
-        c.check(
-            "distinct_messages",
-            held.message().id != other.message().id,
-            format_args!(
-                "two members of one group got the same message {}",
-                held.message().id
-            ),
-        );
-        c.check_eq(
-            "first_attempt_held",
-            held.attempt(),
-            1,
-            "the held delivery's attempt",
-        );
-        c.check_eq(
-            "first_attempt_other",
-            other.attempt(),
-            1,
-            "the other member's delivery's attempt",
-        );
-        c.ok("ack", held.ack().await)?;
-        c.ok("ack", other.ack().await)?;
-    }
     let topic = unique_topic("competing_consumers");
     let msgs: Vec<Message> = (0..60)
         .map(|i| Message::new(format!("m{i}").into_bytes()))

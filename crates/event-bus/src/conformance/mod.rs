@@ -85,6 +85,8 @@ pub mod capability {
     pub const IDEMPOTENT_PUBLISH: &str = "idempotent_publish";
     /// [`Capabilities::backlog_lag`](crate::Capabilities::backlog_lag).
     pub const BACKLOG_LAG: &str = "backlog_lag";
+    /// [`Capabilities::shares_read_ahead`](crate::Capabilities::shares_read_ahead).
+    pub const SHARES_READ_AHEAD: &str = "shares_read_ahead";
     /// The harness settings allow two deliveries of a message (`max_attempts >= 2`).
     pub const TWO_ATTEMPTS: &str = "max_attempts >= 2 in the harness settings";
     /// The harness settings allow three deliveries of a message (`max_attempts >= 3`).
@@ -135,6 +137,7 @@ impl Capable for Subject<'_> {
             capability::EXTEND_LEASE => caps.extend_lease,
             capability::IDEMPOTENT_PUBLISH => caps.idempotent_publish,
             capability::BACKLOG_LAG => caps.backlog_lag,
+            capability::SHARES_READ_AHEAD => caps.shares_read_ahead,
             capability::ONE_MIB_MESSAGES => caps.max_message_bytes >= ONE_MIB + 4096,
             capability::TWO_ATTEMPTS => self.settings.max_attempts >= 2,
             capability::THREE_ATTEMPTS => self.settings.max_attempts >= 3,
@@ -159,6 +162,7 @@ pub fn cases<'a>() -> Vec<Case<Subject<'a>>> {
         case!(round_trip_1mib).requires(&[ONE_MIB_MESSAGES]),
         case!(batch),
         case!(competing_consumers),
+        case!(idle_member_gets_the_other).requires(&[SHARES_READ_AHEAD]),
         case!(fan_out),
         case!(start_positions),
         case!(nack_redelivery).requires(&[THREE_ATTEMPTS]),

@@ -306,6 +306,7 @@ impl EventBus for KafkaBus {
             // In-flight records live in the members' processes (see `backlog`).
             backlog_in_flight: false,
             backlog_dead_letters: true,
+            shares_read_ahead: true,
         }
     }
 

@@ -369,6 +369,7 @@ impl EventBus for MemoryBus {
             backlog_lag: true,
             backlog_in_flight: true,
             backlog_dead_letters: true,
+            shares_read_ahead: true,
         }
     }
 

@@ -316,6 +316,8 @@ impl EventBus for PulsarBus {
             backlog_lag: true,
             backlog_in_flight: true,
             backlog_dead_letters: true,
+            // With more flow permits the broker pushes messages to one member that idle peers could take.
+            shares_read_ahead: self.shared.receiver_queue == 1,
         }
     }
 

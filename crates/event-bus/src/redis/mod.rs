@@ -257,6 +257,7 @@ impl EventBus for RedisBus {
             backlog_lag: true,
             backlog_in_flight: true,
             backlog_dead_letters: true,
+            shares_read_ahead: true,
         }
     }
 
