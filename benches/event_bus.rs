@@ -219,6 +219,31 @@ mod floor {
         }
     }
 
+    /// The raw side's publish, as the floors' own: one unbounded channel per group, each message sent to
+    /// every group. The receivers, when sending started, and how long it took.
+    fn publish(
+        groups: usize,
+        msgs: Vec<Message>,
+    ) -> (
+        Vec<tokio::sync::mpsc::UnboundedReceiver<Arc<Message>>>,
+        Instant,
+        Duration,
+    ) {
+        let (txs, receivers): (Vec<_>, Vec<_>) = (0..groups)
+            .map(|_| tokio::sync::mpsc::unbounded_channel::<Arc<Message>>())
+            .unzip();
+        let start = Instant::now();
+        for m in msgs {
+            let m = Arc::new(m);
+            for tx in &txs {
+                if tx.send(m.clone()).is_err() {
+                    panic!("floor send: the receiver is gone");
+                }
+            }
+        }
+        (receivers, start, start.elapsed())
+    }
+
     /// A batch that owns its messages and is settled as one: the shape of a different `Delivery` API
     /// (one in-flight entry and one reference count per batch, not per delivery), for comparison.
     struct BatchRecord {
@@ -237,25 +262,18 @@ mod floor {
     /// The batched floor with batch-owned deliveries (see [`Batch`]).
     pub(super) async fn batch_owned(groups: usize, msgs: Vec<Message>) -> Phases {
         let deadline = Instant::now() + Duration::from_secs(30);
-        let mut txs = Vec::new();
-        let mut consumers = Vec::new();
-        for _ in 0..groups {
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Arc<Message>>();
-            txs.push(tx);
-            let ring: Arc<Mutex<VecDeque<BatchRecord>>> = Arc::default();
-            consumers.push((rx, ring, 0u64));
-        }
         let n = msgs.len();
-        let start = Instant::now();
-        for m in msgs {
-            let m = Arc::new(m);
-            for tx in &txs {
-                if tx.send(m.clone()).is_err() {
-                    panic!("floor send: the receiver is gone");
-                }
-            }
-        }
-        let published = start.elapsed();
+        let (receivers, start, published) = publish(groups, msgs);
+        let mut consumers: Vec<_> = receivers
+            .into_iter()
+            .map(|rx| {
+                (
+                    rx,
+                    Arc::new(Mutex::new(VecDeque::<BatchRecord>::new())),
+                    0u64,
+                )
+            })
+            .collect();
         for (rx, in_flight, seq) in &mut consumers {
             let mut got = 0;
             while got < n {
@@ -302,24 +320,12 @@ mod floor {
 
     pub(super) async fn work(groups: usize, take: Take, msgs: Vec<Message>) -> Phases {
         let deadline = Instant::now() + Duration::from_secs(30);
-        let mut txs = Vec::new();
-        let mut consumers = Vec::new();
-        for _ in 0..groups {
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Arc<Message>>();
-            txs.push(tx);
-            consumers.push((rx, InFlight::default(), 0u64));
-        }
         let n = msgs.len();
-        let start = Instant::now();
-        for m in msgs {
-            let m = Arc::new(m);
-            for tx in &txs {
-                if tx.send(m.clone()).is_err() {
-                    panic!("floor send: the receiver is gone");
-                }
-            }
-        }
-        let published = start.elapsed();
+        let (receivers, start, published) = publish(groups, msgs);
+        let mut consumers: Vec<_> = receivers
+            .into_iter()
+            .map(|rx| (rx, InFlight::default(), 0u64))
+            .collect();
         let mut buf = Vec::with_capacity(BATCH);
         let mut batch: Vec<Delivery> = Vec::with_capacity(BATCH);
         for (rx, in_flight, seq) in &mut consumers {
