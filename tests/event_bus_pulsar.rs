@@ -156,7 +156,7 @@ async fn event_bus_pulsar_selects_it_from_the_environment() {
 
 /// `PULSAR_RECEIVER_QUEUE` reaches every subscription's consumer: through `Ports::open`, a subscription
 /// of a bus configured with 64 holds 64 flow permits at the broker (its admin stats), one configured
-/// without the variable holds 1.
+/// without the variable holds 1; the parity report names the capability the read-ahead costs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulsar_receiver_queue_comes_from_the_environment() {
     use avb::event_bus::{StartPosition, Topic};
@@ -173,9 +173,17 @@ async fn pulsar_receiver_queue_comes_from_the_environment() {
             ("PULSAR_TENANT", TENANT),
         ];
         pairs.extend(queue.map(|q| ("PULSAR_RECEIVER_QUEUE", q)));
-        let ports = avb::Ports::open(avb::config::Config::from_iter(pairs).unwrap())
-            .await
-            .unwrap();
+        let config = avb::config::Config::from_iter(pairs).unwrap();
+        // Above 1 the bus declares it no longer shares its read-ahead, and `avb check --parity` says so.
+        #[cfg(feature = "check")]
+        {
+            let gaps = avb::check::parity(&config).await.unwrap();
+            let lacks = gaps
+                .iter()
+                .any(|g| g.capability == "shares_read_ahead" && g.kind == "lacks");
+            assert_eq!(lacks, queue.is_some(), "{queue:?}: {gaps:?}");
+        }
+        let ports = avb::Ports::open(config).await.unwrap();
         let bus = ports.event_bus();
         let _sub = bus
             .subscribe(&topic, group, StartPosition::Earliest)
