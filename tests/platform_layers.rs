@@ -120,3 +120,65 @@ async fn without_default_layers_nothing_is_refused() {
         assert!(e.is_retryable() && !is_breaker(&e), "{e}");
     }
 }
+
+/// An OpenMetadata server that answers every request `503` (retryable) and counts them.
+async fn unavailable_catalog_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api", listener.local_addr().unwrap());
+    let requests = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                counted.fetch_add(1, Ordering::SeqCst);
+                let _ = socket
+                    .write_all(
+                        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    )
+                    .await;
+            });
+        }
+    });
+    (url, requests)
+}
+
+/// A backend that retries by itself is not retried again by the layers (no retry amplification): the
+/// OpenMetadata client retries a retryable answer 3 times, so one catalog call through the Platform's
+/// default layers reaches a server that always answers 503 exactly 4 times — not 4 × the layer's 3
+/// attempts — and counts as one failure for the breaker.
+#[tokio::test]
+async fn a_catalog_call_is_retried_by_the_client_only() {
+    use avb::catalog::Classify;
+    use std::sync::atomic::Ordering;
+    let (url, requests) = unavailable_catalog_server().await;
+    let platform = Platform::builder()
+        .uses(&[Port::Catalog])
+        .from_pairs([
+            ("DATA_CATALOG", "openmetadata"),
+            ("OPENMETADATA_URL", url.as_str()),
+            ("OPENMETADATA_TOKEN", "t0ken"),
+        ])
+        .build()
+        .await
+        .unwrap();
+    let catalog = platform.ports().catalog().clone();
+    let before = requests.load(Ordering::SeqCst);
+    let e = catalog.list_methods(None).await.unwrap_err();
+    assert!(e.is_retryable(), "{e}");
+    assert_eq!(
+        requests.load(Ordering::SeqCst) - before,
+        4,
+        "one call: the client's 1 + 3 attempts, and no second round from the layers ({e})"
+    );
+}
