@@ -69,6 +69,15 @@ struct Phases {
 }
 
 impl Phases {
+    /// A round that started at `start`, spent `published` publishing, and has just consumed the rest.
+    fn ended(start: Instant, published: Duration) -> Self {
+        let total = start.elapsed();
+        Phases {
+            publish: published,
+            consume: total - published,
+        }
+    }
+
     fn total(self) -> Duration {
         self.publish + self.consume
     }
@@ -123,11 +132,7 @@ async fn bus_work(groups: usize, take: Take, publish: Publish, msgs: Vec<Message
             }
         }
     }
-    let total = start.elapsed();
-    Phases {
-        publish: published,
-        consume: total - published,
-    }
+    Phases::ended(start, published)
 }
 
 async fn raw_work(groups: usize, take: Take, msgs: Vec<Message>) -> Phases {
@@ -169,11 +174,7 @@ async fn raw_work(groups: usize, take: Take, msgs: Vec<Message>) -> Phases {
             }
         }
     }
-    let total = start.elapsed();
-    Phases {
-        publish: published,
-        consume: total - published,
-    }
+    Phases::ended(start, published)
 }
 
 /// The floor of an at-least-once consumer (issue 16): the raw channel plus the least record any design
@@ -189,22 +190,57 @@ mod floor {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
-    struct Record {
+    /// An in-flight entry: what a lapsed lease would hand to another member (`held`: a message, or a
+    /// batch's messages).
+    struct Record<T> {
         seq: u64,
         deadline: Instant,
-        message: Arc<Message>,
+        held: T,
         settled: bool,
     }
 
-    type InFlight = Arc<Mutex<VecDeque<Record>>>;
+    type InFlight<T> = Arc<Mutex<VecDeque<Record<T>>>>;
 
-    struct Delivery {
-        message: Arc<Message>,
-        in_flight: InFlight,
+    /// A delivery (`T`: one message) or a batch-owned delivery (`T`: the batch's messages).
+    struct Delivery<T> {
+        held: T,
+        in_flight: InFlight<T>,
         seq: u64,
     }
 
-    fn settle(ring: &mut VecDeque<Record>, seq: u64) {
+    /// A batch that owns its messages and is settled as one: the shape of a different `Delivery` API
+    /// (one in-flight entry and one reference count per batch, not per delivery), for comparison.
+    type Batch = Arc<Vec<Arc<Message>>>;
+
+    /// Records `held` as in flight under the next sequence number; its delivery.
+    fn hand_out<T: Clone>(
+        ring: &mut VecDeque<Record<T>>,
+        in_flight: &InFlight<T>,
+        seq: &mut u64,
+        deadline: Instant,
+        held: T,
+    ) -> Delivery<T> {
+        *seq += 1;
+        ring.push_back(Record {
+            seq: *seq,
+            deadline,
+            held: held.clone(),
+            settled: false,
+        });
+        Delivery {
+            held,
+            in_flight: in_flight.clone(),
+            seq: *seq,
+        }
+    }
+
+    /// Reads what a lapsed lease would hand to another member (the floors never redeliver).
+    fn look_at_front<T>(in_flight: &InFlight<T>) {
+        let ring = in_flight.lock().expect("floor lock");
+        std::hint::black_box(ring.front().map(|r| (r.deadline, &r.held)));
+    }
+
+    fn settle<T>(ring: &mut VecDeque<Record<T>>, seq: u64) {
         let Some(front) = ring.front().map(|r| r.seq) else {
             return;
         };
@@ -244,21 +280,6 @@ mod floor {
         (receivers, start, start.elapsed())
     }
 
-    /// A batch that owns its messages and is settled as one: the shape of a different `Delivery` API
-    /// (one in-flight entry and one reference count per batch, not per delivery), for comparison.
-    struct BatchRecord {
-        seq: u64,
-        deadline: Instant,
-        messages: Arc<Vec<Arc<Message>>>,
-        settled: bool,
-    }
-
-    struct Batch {
-        messages: Arc<Vec<Arc<Message>>>,
-        in_flight: Arc<Mutex<VecDeque<BatchRecord>>>,
-        seq: u64,
-    }
-
     /// The batched floor with batch-owned deliveries (see [`Batch`]).
     pub(super) async fn batch_owned(groups: usize, msgs: Vec<Message>) -> Phases {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -266,13 +287,7 @@ mod floor {
         let (receivers, start, published) = publish(groups, msgs);
         let mut consumers: Vec<_> = receivers
             .into_iter()
-            .map(|rx| {
-                (
-                    rx,
-                    Arc::new(Mutex::new(VecDeque::<BatchRecord>::new())),
-                    0u64,
-                )
-            })
+            .map(|rx| (rx, InFlight::<Batch>::default(), 0u64))
             .collect();
         for (rx, in_flight, seq) in &mut consumers {
             let mut got = 0;
@@ -280,42 +295,17 @@ mod floor {
                 let mut buf = Vec::with_capacity(BATCH);
                 let taken = rx.recv_many(&mut buf, BATCH).await;
                 assert!(taken > 0, "floor recv_many: the senders are alive");
-                let messages = Arc::new(buf);
-                *seq += 1;
-                in_flight
-                    .lock()
-                    .expect("floor lock")
-                    .push_back(BatchRecord {
-                        seq: *seq,
-                        deadline,
-                        messages: messages.clone(),
-                        settled: false,
-                    });
-                let batch = Batch {
-                    messages,
-                    in_flight: in_flight.clone(),
-                    seq: *seq,
+                let batch = {
+                    let mut ring = in_flight.lock().expect("floor lock");
+                    hand_out(&mut ring, in_flight, seq, deadline, Arc::new(buf))
                 };
-                std::hint::black_box(&batch.messages);
-                {
-                    let mut ring = batch.in_flight.lock().expect("floor lock");
-                    if let Some(r) = ring.iter_mut().find(|r| r.seq == batch.seq) {
-                        r.settled = true;
-                    }
-                    while ring.front().is_some_and(|r| r.settled) {
-                        ring.pop_front();
-                    }
-                }
+                std::hint::black_box(&batch.held);
+                settle(&mut batch.in_flight.lock().expect("floor lock"), batch.seq);
                 got += taken;
             }
-            let ring = in_flight.lock().expect("floor lock");
-            std::hint::black_box(ring.front().map(|r| (r.deadline, &r.messages)));
+            look_at_front(in_flight);
         }
-        let total = start.elapsed();
-        Phases {
-            publish: published,
-            consume: total - published,
-        }
+        Phases::ended(start, published)
     }
 
     pub(super) async fn work(groups: usize, take: Take, msgs: Vec<Message>) -> Phases {
@@ -324,10 +314,10 @@ mod floor {
         let (receivers, start, published) = publish(groups, msgs);
         let mut consumers: Vec<_> = receivers
             .into_iter()
-            .map(|rx| (rx, InFlight::default(), 0u64))
+            .map(|rx| (rx, InFlight::<Arc<Message>>::default(), 0u64))
             .collect();
         let mut buf = Vec::with_capacity(BATCH);
-        let mut batch: Vec<Delivery> = Vec::with_capacity(BATCH);
+        let mut batch = Vec::with_capacity(BATCH);
         for (rx, in_flight, seq) in &mut consumers {
             let mut got = 0;
             while got < n {
@@ -336,20 +326,9 @@ mod floor {
                         let message = rx.recv().await.expect("floor recv: the senders are alive");
                         let d = {
                             let mut ring = in_flight.lock().expect("floor lock");
-                            *seq += 1;
-                            ring.push_back(Record {
-                                seq: *seq,
-                                deadline,
-                                message: message.clone(),
-                                settled: false,
-                            });
-                            Delivery {
-                                message,
-                                in_flight: in_flight.clone(),
-                                seq: *seq,
-                            }
+                            hand_out(&mut ring, in_flight, seq, deadline, message)
                         };
-                        std::hint::black_box(&d.message);
+                        std::hint::black_box(&d.held);
                         settle(&mut d.in_flight.lock().expect("floor lock"), d.seq);
                         got += 1;
                     }
@@ -359,18 +338,7 @@ mod floor {
                         {
                             let mut ring = in_flight.lock().expect("floor lock");
                             for message in buf.drain(..) {
-                                *seq += 1;
-                                ring.push_back(Record {
-                                    seq: *seq,
-                                    deadline,
-                                    message: message.clone(),
-                                    settled: false,
-                                });
-                                batch.push(Delivery {
-                                    message,
-                                    in_flight: in_flight.clone(),
-                                    seq: *seq,
-                                });
+                                batch.push(hand_out(&mut ring, in_flight, seq, deadline, message));
                             }
                         }
                         std::hint::black_box(&batch);
@@ -385,15 +353,9 @@ mod floor {
                     }
                 }
             }
-            // What a lapsed lease would hand to another member (the floor never redelivers).
-            let ring = in_flight.lock().expect("floor lock");
-            std::hint::black_box(ring.front().map(|r| (r.deadline, &r.message)));
+            look_at_front(in_flight);
         }
-        let total = start.elapsed();
-        Phases {
-            publish: published,
-            consume: total - published,
-        }
+        Phases::ended(start, published)
     }
 }
 
